@@ -1,0 +1,7 @@
+export * from './envelope.ts';
+export * from './user.ts';
+
+import { userEvents } from './user.ts';
+
+/** Every event this platform defines: for schema export and for checking topics at subscribe. */
+export const eventDefinitions = [...userEvents] as const;
