@@ -1,0 +1,199 @@
+import type { PGlite, Results } from '@electric-sql/pglite';
+import {
+  AbortedTransactionError,
+  CompiledQuery,
+  PostgresAdapter,
+  PostgresIntrospector,
+  PostgresQueryCompiler,
+  type DatabaseConnection,
+  type DatabaseIntrospector,
+  type DialectAdapter,
+  type Dialect,
+  type Driver,
+  type Kysely,
+  type QueryCompiler,
+  type QueryResult,
+  type TransactionSettings,
+} from 'kysely';
+import type { ReleaseLock } from './async-mutex.ts';
+import type { SharedPglite } from './shared-pglite.ts';
+
+/**
+ * Kysely dialect for one service over the process-wide PGlite session.
+ *
+ * Not kysely's built-in PGliteDialect: that one owns the instance (one per Kysely), cannot switch
+ * search_path between services sharing it, and hangs forever when BEGIN fails (e.g. after close).
+ * Compiler, adapter and introspector are kysely's Postgres ones.
+ */
+export class SharedPgliteDialect implements Dialect {
+  readonly #shared: SharedPglite;
+  readonly #schema: string;
+
+  constructor(shared: SharedPglite, schema: string) {
+    this.#shared = shared;
+    this.#schema = schema;
+  }
+
+  createDriver(): Driver {
+    return new SharedPgliteDriver(this.#shared, this.#schema);
+  }
+
+  createQueryCompiler(): QueryCompiler {
+    return new PostgresQueryCompiler();
+  }
+
+  // Postgres' adapter says "multiple connections": each kysely connection is a handle, and the
+  // session lock in SharedPglite is the only serialisation point (no second, per-service mutex).
+  createAdapter(): DialectAdapter {
+    return new PostgresAdapter();
+  }
+
+  createIntrospector(db: Kysely<any>): DatabaseIntrospector {
+    return new PostgresIntrospector(db);
+  }
+}
+
+class SharedPgliteDriver implements Driver {
+  readonly #shared: SharedPglite;
+  readonly #schema: string;
+
+  constructor(shared: SharedPglite, schema: string) {
+    this.#shared = shared;
+    this.#schema = schema;
+  }
+
+  async init(): Promise<void> {}
+
+  async acquireConnection(): Promise<DatabaseConnection> {
+    return new SharedPgliteConnection(this.#shared, this.#schema);
+  }
+
+  async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+    await asShared(connection).begin(settings);
+  }
+
+  async commitTransaction(connection: DatabaseConnection): Promise<void> {
+    await asShared(connection).commit();
+  }
+
+  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    await asShared(connection).rollback();
+  }
+
+  async savepoint(connection: DatabaseConnection, savepointName: string): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw(`savepoint ${quoteIdentifier(savepointName)}`));
+  }
+
+  async rollbackToSavepoint(connection: DatabaseConnection, savepointName: string): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw(`rollback to savepoint ${quoteIdentifier(savepointName)}`));
+  }
+
+  async releaseSavepoint(connection: DatabaseConnection, savepointName: string): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw(`release savepoint ${quoteIdentifier(savepointName)}`));
+  }
+
+  async releaseConnection(): Promise<void> {}
+
+  // The instance belongs to the engine, which closes it once every service is done.
+  async destroy(): Promise<void> {}
+}
+
+function asShared(connection: DatabaseConnection): SharedPgliteConnection {
+  if (!(connection instanceof SharedPgliteConnection)) throw new TypeError('not a shared PGlite connection');
+  return connection;
+}
+
+function quoteIdentifier(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+function beginStatement(settings: TransactionSettings): string {
+  let statement = 'begin';
+  if (settings.isolationLevel) statement += ` isolation level ${settings.isolationLevel}`;
+  if (settings.accessMode) statement += `${settings.isolationLevel ? ',' : ''} ${settings.accessMode}`;
+  return statement;
+}
+
+const rowCountCommands = new Set(['INSERT', 'UPDATE', 'DELETE', 'MERGE']);
+
+class SharedPgliteConnection implements DatabaseConnection {
+  readonly #shared: SharedPglite;
+  readonly #schema: string;
+  /** Set while this handle owns the session for a transaction. */
+  #release: ReleaseLock | undefined;
+
+  constructor(shared: SharedPglite, schema: string) {
+    this.#shared = shared;
+    this.#schema = schema;
+  }
+
+  async executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
+    if (this.#release) return await run<R>(this.#shared.pglite, compiledQuery);
+    return await this.#shared.exclusive(this.#schema, (pglite) => run<R>(pglite, compiledQuery));
+  }
+
+  // eslint-disable-next-line require-yield
+  async *streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
+    throw new Error('streaming is not supported on PGlite: page with a keyset cursor instead');
+  }
+
+  async begin(settings: TransactionSettings): Promise<void> {
+    const release = await this.#shared.lease(this.#schema);
+    try {
+      await this.#shared.pglite.query(beginStatement(settings));
+    } catch (error) {
+      release();
+      throw error;
+    }
+    this.#release = release;
+  }
+
+  async commit(): Promise<void> {
+    try {
+      const result = await this.#shared.pglite.query('commit');
+      // Postgres answers COMMIT of an aborted transaction with ROLLBACK instead of an error;
+      // kysely's pg driver turns that into this error, so PGlite does the same.
+      if (result.command === 'ROLLBACK') throw new AbortedTransactionError();
+    } finally {
+      this.#endTransaction();
+    }
+  }
+
+  async rollback(): Promise<void> {
+    try {
+      await this.#shared.pglite.query('rollback');
+    } finally {
+      this.#endTransaction();
+    }
+  }
+
+  #endTransaction(): void {
+    const release = this.#release;
+    this.#release = undefined;
+    release?.();
+  }
+}
+
+/**
+ * Statements without parameters go through the simple-query protocol, like pg does, so a
+ * multi-statement script (a migration file) behaves the same on both engines.
+ */
+async function run<R>(pglite: PGlite, compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
+  const { sql, parameters } = compiledQuery;
+  let result: Results<R> | undefined;
+  if (parameters.length === 0) {
+    const results = await pglite.exec(sql, { rowMode: 'object' });
+    result = results.at(-1) as Results<R> | undefined;
+  } else {
+    result = await pglite.query<R>(sql, [...parameters], { rowMode: 'object' });
+  }
+  if (result === undefined) return { rows: [] };
+  const { command } = result;
+  return {
+    rows: result.rows,
+    numAffectedRows:
+      command !== undefined && rowCountCommands.has(command) && result.affectedRows !== undefined
+        ? BigInt(result.affectedRows)
+        : undefined,
+  };
+}
