@@ -1,0 +1,2 @@
+export * from './embedded-platform.ts';
+export * from './demo-data.ts';

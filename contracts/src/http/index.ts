@@ -1,0 +1,12 @@
+export * from './define-http-route.ts';
+export * from './errors.ts';
+export * from './auth.ts';
+export * from './me.ts';
+export * from './admin-users.ts';
+
+import { adminUserRoutes } from './admin-users.ts';
+import { authRoutes } from './auth.ts';
+import { meRoutes } from './me.ts';
+
+/** Every public route, for OpenAPI export and the typed web client. */
+export const publicApi = { auth: authRoutes, me: meRoutes, adminUsers: adminUserRoutes } as const;

@@ -1,0 +1,21 @@
+import { Type } from 'typebox';
+import { User } from '../rpc/user.ts';
+import { defineHttpRoute } from './define-http-route.ts';
+
+/** Each part of /v1/me comes from a different service; one that is down is named in `partial`. */
+export const MeResponse = Type.Object({
+  user: Type.Union([User, Type.Null()]),
+  partial: Type.Array(Type.String(), { description: 'Parts that could not be loaded right now' }),
+});
+
+export const meRoutes = {
+  me: defineHttpRoute({
+    method: 'GET',
+    url: '/v1/me',
+    summary: 'Who am I: my account (later also profile, reservation and trip)',
+    tags: ['me'],
+    access: 'user',
+    successStatus: 200,
+    response: MeResponse,
+  }),
+} as const;

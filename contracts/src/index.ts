@@ -1,0 +1,3 @@
+export * from './rpc/define-rpc-service.ts';
+export * from './rpc/user.ts';
+export * from './http/index.ts';

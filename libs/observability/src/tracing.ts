@@ -1,0 +1,83 @@
+import {
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  defaultTextMapGetter,
+  defaultTextMapSetter,
+  trace,
+  type Context,
+  type Span,
+  type Tracer,
+} from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  BasicTracerProvider,
+  BatchSpanProcessor,
+  ParentBasedSampler,
+  TraceIdRatioBasedSampler,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
+import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+
+export { SpanKind, SpanStatusCode, type Span, type Context };
+
+export interface TracingOptions {
+  service: string;
+  /** OTLP/HTTP collector base URL; without it spans still carry ids for logs but go nowhere. */
+  otlpEndpoint?: string;
+  /** Share of new traces recorded; a parent's decision always wins (ParentBased). */
+  sampleRatio: number;
+}
+
+export interface Tracing {
+  tracer: Tracer;
+  /** Starts a span whose parent comes from a W3C `traceparent`, if any. */
+  startServerSpan(name: string, traceparent: string | undefined, attributes?: Record<string, string | number>): Span;
+  startClientSpan(name: string, parent: Span | undefined, attributes?: Record<string, string | number>): Span;
+  /** The `traceparent` header value that makes a downstream span a child of `span`. */
+  traceparentOf(span: Span): string | undefined;
+  forceFlush(): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+const propagator = new W3CTraceContextPropagator();
+
+export function createTracing(options: TracingOptions): Tracing {
+  const spanProcessors: SpanProcessor[] = [];
+  if (options.otlpEndpoint) {
+    const url = `${options.otlpEndpoint.replace(/\/$/, '')}/v1/traces`;
+    spanProcessors.push(new BatchSpanProcessor(new OTLPTraceExporter({ url }), { scheduledDelayMillis: 1000 }));
+  }
+  const provider = new BasicTracerProvider({
+    resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: options.service }),
+    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(options.sampleRatio) }),
+    spanProcessors,
+  });
+  const tracer = provider.getTracer('carshare');
+
+  function contextOf(parent: Span | undefined): Context {
+    return parent ? trace.setSpan(ROOT_CONTEXT, parent) : ROOT_CONTEXT;
+  }
+
+  return {
+    tracer,
+    startServerSpan(name, traceparent, attributes) {
+      const parentContext = traceparent
+        ? propagator.extract(ROOT_CONTEXT, { traceparent }, defaultTextMapGetter)
+        : ROOT_CONTEXT;
+      return tracer.startSpan(name, { kind: SpanKind.SERVER, attributes }, parentContext);
+    },
+    startClientSpan(name, parent, attributes) {
+      return tracer.startSpan(name, { kind: SpanKind.CLIENT, attributes }, contextOf(parent));
+    },
+    traceparentOf(span) {
+      const carrier: Record<string, string> = {};
+      propagator.inject(trace.setSpan(ROOT_CONTEXT, span), carrier, defaultTextMapSetter);
+      return carrier['traceparent'];
+    },
+    forceFlush: () => provider.forceFlush(),
+    shutdown: () => provider.shutdown(),
+  };
+}

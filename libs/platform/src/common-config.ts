@@ -1,0 +1,39 @@
+import { Type } from 'typebox';
+
+/** Config every service has, so each service's config.ts only adds what is its own. */
+export const LogConfig = Type.Object({
+  level: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
+    { default: 'info' },
+  ),
+  /** Unset: pretty when stdout is a terminal. */
+  pretty: Type.Optional(Type.Boolean()),
+});
+
+export const TracingConfig = Type.Object({
+  otlpEndpoint: Type.Optional(Type.String({ minLength: 1 })),
+  sampleRatio: Type.Number({ minimum: 0, maximum: 1, default: 1 }),
+});
+
+export const HttpConfig = (defaultPort: number) =>
+  Type.Object({
+    host: Type.String({ default: '127.0.0.1' }),
+    port: Type.Integer({ minimum: 0, maximum: 65535, default: defaultPort }),
+    bodyLimitBytes: Type.Integer({ minimum: 1024, default: 64 * 1024 }),
+    defaultDeadlineMs: Type.Integer({ minimum: 1, default: 10_000 }),
+  });
+
+export const DatabaseConfig = Type.Object({
+  /** PostgreSQL; unset → embedded PGlite in dataDir. */
+  url: Type.Optional(Type.String({ minLength: 1 })),
+  dataDir: Type.String({ default: './data' }),
+});
+
+export const commonEnvMap = {
+  LOG_LEVEL: 'log.level',
+  LOG_PRETTY: 'log.pretty',
+  OTEL_EXPORTER_OTLP_ENDPOINT: 'tracing.otlpEndpoint',
+  OTEL_TRACES_SAMPLER_ARG: 'tracing.sampleRatio',
+  DATABASE_URL: 'database.url',
+  CARSHARE_DATA_DIR: 'database.dataDir',
+} as const;

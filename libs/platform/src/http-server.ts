@@ -1,0 +1,201 @@
+import { randomUUID } from 'node:crypto';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { SpanStatusCode, type Logger, type Observability } from '@carshare/observability';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { CallContext } from './call-context.ts';
+import { systemClock, type Clock } from './clock.ts';
+import { renderError, type ErrorStyle } from './error-body.ts';
+import { DeadlineExceeded } from './errors.ts';
+import { headerNames } from './headers.ts';
+import { typeBoxValidatorCompiler } from './schema-validator.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    ctx: CallContext;
+  }
+}
+
+export interface ReadinessCheck {
+  name: string;
+  check(signal: AbortSignal): Promise<void>;
+}
+
+export interface HttpServerOptions {
+  observability: Observability;
+  clock?: Clock;
+  errorStyle: ErrorStyle;
+  bodyLimitBytes?: number;
+  /** Budget given to a request that arrives without one. */
+  defaultDeadlineMs?: number;
+  /** No caller may ask for more than this. */
+  maxDeadlineMs?: number;
+  readiness?: ReadinessCheck[];
+  readinessTimeoutMs?: number;
+}
+
+export type HttpServer = FastifyInstance<
+  import('node:http').Server,
+  import('node:http').IncomingMessage,
+  import('node:http').ServerResponse,
+  Logger,
+  TypeBoxTypeProvider
+>;
+
+interface RequestTimer {
+  timer: NodeJS.Timeout;
+  controller: AbortController;
+}
+
+const requestTimers = new WeakMap<FastifyRequest, RequestTimer>();
+
+function parseBudget(raw: string | string[] | undefined): number | undefined {
+  if (typeof raw !== 'string') return undefined;
+  const budget = Number(raw);
+  return Number.isFinite(budget) ? budget : undefined;
+}
+
+/**
+ * The one HTTP server shape every module uses: health, metrics, request ids, one deadline timer
+ * per request, a server span per request, RED metrics per route, one error shape, bounded bodies,
+ * and a close that drains in-flight requests.
+ */
+export function createHttpServer(options: HttpServerOptions): HttpServer {
+  const { observability } = options;
+  const clock = options.clock ?? systemClock;
+  const defaultDeadlineMs = options.defaultDeadlineMs ?? 10_000;
+  const maxDeadlineMs = options.maxDeadlineMs ?? 60_000;
+  let closing = false;
+
+  const app = Fastify({
+    loggerInstance: observability.logger,
+    // Per-request lines at info level halve throughput; our onResponse hook has the numbers.
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
+    requestIdHeader: headerNames.requestId,
+    genReqId: () => randomUUID(),
+    bodyLimit: options.bodyLimitBytes ?? 64 * 1024,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    keepAliveTimeout: 65_000,
+    routerOptions: { maxParamLength: 200 },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  app.setValidatorCompiler(typeBoxValidatorCompiler);
+
+  app.decorateRequest('ctx', null as unknown as CallContext);
+
+  app.addHook('onRequest', (request, reply, done) => {
+    const asked = parseBudget(request.headers[headerNames.deadline]);
+    const budget = Math.min(asked ?? defaultDeadlineMs, maxDeadlineMs);
+    const traceparent = request.headers[headerNames.traceparent];
+    const span = observability.tracing.startServerSpan(
+      `${request.method} ${request.routeOptions.url ?? 'unmatched'}`,
+      typeof traceparent === 'string' ? traceparent : undefined,
+      { 'http.request.method': request.method, 'url.path': request.url },
+    );
+    const traceId = span.spanContext().traceId;
+    request.log = request.log.child({ traceId });
+    const controller = new AbortController();
+    const deadline = clock.now() + budget;
+    request.ctx = {
+      requestId: request.id,
+      deadline,
+      signal: controller.signal,
+      span,
+      log: request.log as Logger,
+      caller: undefined,
+    };
+    if (budget <= 0) {
+      controller.abort();
+      done(DeadlineExceeded('DEADLINE_EXCEEDED', 'the request arrived after its deadline'));
+      return;
+    }
+    const timer = setTimeout(() => {
+      controller.abort();
+      // Nobody waits past the deadline: answer now, whatever the handler is still doing.
+      if (!reply.sent) void reply.send(DeadlineExceeded('DEADLINE_EXCEEDED', 'the request ran out of time', { budgetMs: budget }));
+    }, budget);
+    requestTimers.set(request, { timer, controller });
+    done();
+  });
+
+  app.addHook('onResponse', (request, reply, done) => {
+    const pending = requestTimers.get(request);
+    if (pending) clearTimeout(pending.timer);
+    const route = request.routeOptions.url ?? 'unmatched';
+    const status = reply.statusCode;
+    observability.metrics.httpServerDuration.observe(
+      { method: request.method, route, status_code: status },
+      reply.elapsedTime / 1000,
+    );
+    const span = request.ctx?.span;
+    if (span) {
+      span.setAttribute('http.response.status_code', status);
+      if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      span.end();
+    }
+    done();
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const traceId = request.ctx?.span.spanContext().traceId ?? '';
+    const rendered = renderError(error, options.errorStyle, traceId);
+    if (rendered.internal) {
+      observability.metrics.unhandledErrors.inc({ where: 'http' });
+      request.log.error({ err: error }, 'unhandled error');
+    }
+    if (rendered.status === 503 || rendered.status === 429) {
+      const retryAfterMs = (error as { details?: { retryAfterMs?: unknown } }).details?.retryAfterMs;
+      if (typeof retryAfterMs === 'number') void reply.header('retry-after', Math.max(1, Math.ceil(retryAfterMs / 1000)));
+    }
+    return reply.code(rendered.status).send(rendered.body);
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const traceId = request.ctx?.span.spanContext().traceId ?? '';
+    const body = options.errorStyle === 'public'
+      ? { error: { code: 'ROUTE_NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}`, details: {}, traceId } }
+      : { error: { code: 'NOT_FOUND', reason: 'ROUTE_NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}`, details: {}, traceId } };
+    return reply.code(404).send(body);
+  });
+
+  app.get('/health/live', { logLevel: 'silent' }, async () => ({ status: 'ok' }));
+
+  app.get('/health/ready', { logLevel: 'silent' }, async (_request, reply) => {
+    if (closing) return reply.code(503).send({ status: 'closing', checks: {} });
+    const checks: Record<string, string> = {};
+    let ready = true;
+    const timeoutMs = options.readinessTimeoutMs ?? 2_000;
+    await Promise.all(
+      (options.readiness ?? []).map(async ({ name, check }) => {
+        const signal = AbortSignal.timeout(timeoutMs);
+        try {
+          await Promise.race([
+            check(signal),
+            new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error(`timed out after ${timeoutMs} ms`)))),
+          ]);
+          checks[name] = 'ok';
+        } catch (error) {
+          ready = false;
+          checks[name] = (error as Error).message || 'failed';
+        }
+      }),
+    );
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ok' : 'unavailable', checks });
+  });
+
+  app.get('/metrics', { logLevel: 'silent' }, async (_request, reply) => {
+    const registry = observability.metrics.registry;
+    return reply.type(registry.contentType).send(await registry.metrics());
+  });
+
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+
+  return app;
+}
+
+/** Async handlers return this after the deadline timer already answered, so nothing is sent twice. */
+export function alreadyAnswered(reply: FastifyReply): boolean {
+  return reply.sent;
+}

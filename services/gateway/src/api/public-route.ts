@@ -1,0 +1,83 @@
+import {
+  ErrorResponse,
+  type HttpRouteContract,
+  type RouteBody,
+  type RouteParams,
+  type RouteQuery,
+  type RouteResponse,
+} from '@carshare/contracts';
+import { PermissionDenied, Unauthenticated, type AccessTokenVerifier, type CallContext, type HttpServer } from '@carshare/platform';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+export interface RouteInput<Route extends HttpRouteContract> {
+  body: RouteBody<Route>;
+  query: RouteQuery<Route>;
+  params: RouteParams<Route>;
+  ctx: CallContext;
+}
+
+export type RouteHandler<Route extends HttpRouteContract> = (input: RouteInput<Route>) => Promise<RouteResponse<Route>>;
+
+function bearerToken(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (typeof header !== 'string') return undefined;
+  const [scheme, token] = header.split(' ');
+  return scheme?.toLowerCase() === 'bearer' && token ? token : undefined;
+}
+
+/**
+ * Mounts one public route from its contract: schemas for validation, serialisation and
+ * OpenAPI; access checked before the handler; the handler maps to one RPC call.
+ */
+export function registerPublicRoute<Route extends HttpRouteContract>(
+  app: HttpServer,
+  route: Route,
+  verifier: AccessTokenVerifier,
+  handler: RouteHandler<Route>,
+): void {
+  const errorStatuses = route.access === 'public' ? [400, 429, 503] : [400, 401, 403, 404, 429, 503];
+  const response: Record<number, unknown> = { [route.successStatus]: route.response };
+  for (const status of errorStatuses) response[status] = ErrorResponse;
+
+  app.route({
+    method: route.method,
+    url: route.url,
+    schema: {
+      summary: route.summary,
+      tags: [...route.tags],
+      ...(route.body && { body: route.body }),
+      ...(route.querystring && { querystring: route.querystring }),
+      ...(route.params && { params: route.params }),
+      ...(route.access !== 'public' && { security: [{ bearerAuth: [] }] }),
+      response,
+    },
+    // Who may call comes before what they sent: a rider probing an admin route learns nothing.
+    onRequest: async (request: FastifyRequest, reply: FastifyReply) => {
+      if (route.access === 'public') return;
+      const token = bearerToken(request);
+      if (!token) {
+        void reply.header('www-authenticate', 'Bearer');
+        throw Unauthenticated('AUTHENTICATION_REQUIRED', 'send an access token: Authorization: Bearer <token>');
+      }
+      const caller = await verifier.verify(token);
+      request.ctx.caller = caller;
+      if (route.access === 'operator' && caller.role !== 'operator' && caller.role !== 'admin') {
+        throw PermissionDenied('OPERATOR_ONLY', 'this route is for operators');
+      }
+      if (route.access === 'admin' && caller.role !== 'admin') {
+        throw PermissionDenied('ADMIN_ONLY', 'this route is for admins');
+      }
+    },
+    handler: async (request: FastifyRequest, reply: FastifyReply) => {
+      const result = await handler({
+        body: request.body as RouteBody<Route>,
+        query: request.query as RouteQuery<Route>,
+        params: request.params as RouteParams<Route>,
+        ctx: request.ctx,
+      });
+      if (reply.sent) return reply;
+      void reply.code(route.successStatus);
+      return route.successStatus === 204 ? reply.send() : result;
+    },
+  });
+}

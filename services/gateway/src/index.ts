@@ -1,0 +1,3 @@
+export * from './module.ts';
+export * from './config.ts';
+export { runGatewayService } from './main.ts';

@@ -1,0 +1,39 @@
+import type { userRpc } from '@carshare/contracts';
+import type { RpcHandlers } from '@carshare/platform';
+import type { User } from '../domain/user.ts';
+import type { Session, UserService } from '../user-service.ts';
+
+function toWireUser(user: User) {
+  return {
+    id: user.id,
+    email: user.email,
+    displayName: user.displayName,
+    role: user.role,
+    plan: user.plan,
+    status: user.status,
+    createdAt: new Date(user.createdAt).toISOString(),
+    ...(user.suspendedReason !== undefined && { suspendedReason: user.suspendedReason }),
+  };
+}
+
+function toWireSession(session: Session) {
+  return { user: toWireUser(session.user), tokens: session.tokens };
+}
+
+export function userRpcHandlers(users: UserService): RpcHandlers<typeof userRpc.methods> {
+  return {
+    Register: async (input) => toWireSession(await users.register(input)),
+    Login: async (input) => toWireSession(await users.login(input)),
+    Refresh: async (input) => toWireSession(await users.refresh(input)),
+    Logout: (input) => users.logout(input),
+    GetUser: async (input, ctx) => toWireUser(await users.getUser(input, ctx.caller)),
+    ListUsers: async (input, ctx) => {
+      const page = await users.listUsers(input, ctx.caller);
+      return { items: page.items.map(toWireUser), nextCursor: page.nextCursor };
+    },
+    SuspendUser: async (input, ctx) => toWireUser(await users.suspendUser(input, ctx.caller)),
+    ReactivateUser: async (input, ctx) => toWireUser(await users.reactivateUser(input, ctx.caller)),
+    SetUserRole: async (input, ctx) => toWireUser(await users.setUserRole(input, ctx.caller)),
+    SetUserPlan: async (input, ctx) => toWireUser(await users.setUserPlan(input, ctx.caller)),
+  };
+}

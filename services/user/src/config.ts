@@ -1,0 +1,31 @@
+import { DatabaseConfig, HttpConfig, LogConfig, TracingConfig, commonEnvMap, loadConfig } from '@carshare/platform';
+import { Type, type Static } from 'typebox';
+
+export const UserConfigSchema = Type.Object({
+  http: HttpConfig(4001),
+  database: DatabaseConfig,
+  log: LogConfig,
+  tracing: TracingConfig,
+  auth: Type.Object({
+    accessTokenTtlSeconds: Type.Integer({ minimum: 60, maximum: 3600, default: 900 }),
+    refreshTokenTtlDays: Type.Integer({ minimum: 1, maximum: 365, default: 30 }),
+    keyReloadIntervalMs: Type.Integer({ minimum: 1000, default: 60_000 }),
+  }),
+});
+
+export type UserConfig = Static<typeof UserConfigSchema>;
+
+export function loadUserConfig(overrides: Record<string, unknown> = {}): UserConfig {
+  return loadConfig(UserConfigSchema, {
+    env: process.env,
+    file: process.env['CARSHARE_CONFIG'],
+    envMap: {
+      ...commonEnvMap,
+      USER_HOST: 'http.host',
+      USER_PORT: 'http.port',
+      USER_ACCESS_TOKEN_TTL_SECONDS: 'auth.accessTokenTtlSeconds',
+      USER_REFRESH_TOKEN_TTL_DAYS: 'auth.refreshTokenTtlDays',
+    },
+    overrides,
+  });
+}

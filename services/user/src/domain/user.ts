@@ -1,0 +1,43 @@
+import type { Role } from '@carshare/platform';
+
+export type Plan = 'free' | 'basic' | 'premium' | 'unlimited';
+export type UserStatus = 'active' | 'suspended';
+
+export interface User {
+  id: string;
+  email: string;
+  displayName: string;
+  role: Role;
+  plan: Plan;
+  status: UserStatus;
+  suspendedReason: string | undefined;
+  createdAt: number;
+}
+
+export interface UserRecord extends User {
+  passwordHash: string;
+}
+
+/** Emails compare case-insensitively and without surrounding blanks; stored in that form. */
+export function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+const statusTransitions: Record<UserStatus, readonly UserStatus[]> = {
+  active: ['suspended'],
+  suspended: ['active'],
+};
+
+export function canChangeStatus(from: UserStatus, to: UserStatus): boolean {
+  return statusTransitions[from].includes(to);
+}
+
+export function isStaff(role: Role): boolean {
+  return role === 'operator' || role === 'admin';
+}
+
+/** An operator may act on riders and other operators, never on an admin; an admin on anyone. */
+export function mayManage(actorRole: Role, targetRole: Role): boolean {
+  if (actorRole === 'admin') return true;
+  return actorRole === 'operator' && targetRole !== 'admin';
+}

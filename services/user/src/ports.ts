@@ -1,0 +1,57 @@
+import type { Clock, IdGenerator, Role } from '@carshare/platform';
+import type { JSONWebKeySet, JWTVerifyGetKey } from 'jose';
+import type { RefreshTokenRecord } from './domain/refresh-token.ts';
+import type { Plan, User, UserRecord, UserStatus } from './domain/user.ts';
+
+export interface UserListQuery {
+  limit: number;
+  /** Keyset position: the id of the last user on the previous page (ids sort by creation). */
+  afterId: string | undefined;
+  search: string | undefined;
+  role: Role | undefined;
+  status: UserStatus | undefined;
+}
+
+export interface UserStore {
+  /** Fails with ALREADY_EXISTS / EMAIL_TAKEN when the email is in use. */
+  insert(user: UserRecord): Promise<void>;
+  findById(id: string): Promise<User | undefined>;
+  findByEmailWithPassword(email: string): Promise<UserRecord | undefined>;
+  list(query: UserListQuery): Promise<User[]>;
+  update(id: string, changes: Partial<Pick<User, 'role' | 'plan' | 'status' | 'suspendedReason'>>, now: number): Promise<User | undefined>;
+}
+
+export interface RefreshTokenStore {
+  insert(token: RefreshTokenRecord): Promise<void>;
+  /**
+   * Marks `current` rotated and stores `next`, atomically and only if `current` was not already
+   * rotated or revoked: returns false when another request won the race.
+   */
+  rotate(currentHash: string, next: RefreshTokenRecord, now: number): Promise<boolean>;
+  find(tokenHash: string): Promise<RefreshTokenRecord | undefined>;
+  revokeFamily(familyId: string, now: number): Promise<void>;
+  revokeAllOfUser(userId: string, now: number): Promise<void>;
+}
+
+export interface PasswordHasher {
+  hash(password: string): Promise<string>;
+  verify(hash: string, password: string): Promise<boolean>;
+}
+
+export interface AccessTokenSigner {
+  sign(user: User): Promise<{ token: string; expiresIn: number }>;
+  /** Public keys of every key whose tokens may still be alive. */
+  jwks(): Promise<JSONWebKeySet>;
+  /** Key lookup for verifying our own tokens without a network hop. */
+  keyLookup: JWTVerifyGetKey;
+}
+
+export interface UserServicePorts {
+  users: UserStore;
+  refreshTokens: RefreshTokenStore;
+  passwords: PasswordHasher;
+  accessTokens: AccessTokenSigner;
+  clock: Clock;
+  ids: IdGenerator;
+  refreshTokenTtlMs: number;
+}
