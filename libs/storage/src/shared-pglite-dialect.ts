@@ -132,8 +132,7 @@ class SharedPgliteConnection implements DatabaseConnection {
     return await this.#shared.exclusive(this.#schema, (pglite) => run<R>(pglite, compiledQuery));
   }
 
-  // eslint-disable-next-line require-yield
-  async *streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
+  streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
     throw new Error('streaming is not supported on PGlite: page with a keyset cursor instead');
   }
 
