@@ -1,3 +1,4 @@
 export * from './rpc/define-rpc-service.ts';
 export * from './rpc/user.ts';
 export * from './http/index.ts';
+export * from './events/index.ts';

@@ -63,7 +63,7 @@ async function withUserModule<T>(work: (module: ReturnType<typeof createUserModu
 
 async function main(argv: string[]): Promise<void> {
   const [command, subcommand] = argv;
-  switch (command) {
+  switch (command ?? '') {
     case 'up':
       return up();
     case 'service':

@@ -120,5 +120,5 @@ export function loadConfig<S extends TSchema>(schema: S, sources: ConfigSources)
     });
     throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
   }
-  return deepFreeze(converted as Static<S>);
+  return deepFreeze(converted);
 }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { SpanStatusCode, type Logger, type Observability } from '@carshare/observability';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -33,13 +34,7 @@ export interface HttpServerOptions {
   readinessTimeoutMs?: number;
 }
 
-export type HttpServer = FastifyInstance<
-  import('node:http').Server,
-  import('node:http').IncomingMessage,
-  import('node:http').ServerResponse,
-  Logger,
-  TypeBoxTypeProvider
->;
+export type HttpServer = FastifyInstance<Server, IncomingMessage, ServerResponse, Logger, TypeBoxTypeProvider>;
 
 interface RequestTimer {
   timer: NodeJS.Timeout;
@@ -79,6 +74,8 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     routerOptions: { maxParamLength: 200 },
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(typeBoxValidatorCompiler);
+  // A JSON API: any other body type is a 415, not a string that fails validation later.
+  app.removeContentTypeParser('text/plain');
 
   app.decorateRequest('ctx', null as unknown as CallContext);
 
@@ -126,6 +123,9 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
       { method: request.method, route, status_code: status },
       reply.elapsedTime / 1000,
     );
+    if ((request.log as Logger).isLevelEnabled('debug')) {
+      request.log.debug({ method: request.method, route, statusCode: status, durationMs: reply.elapsedTime }, 'request completed');
+    }
     const span = request.ctx?.span;
     if (span) {
       span.setAttribute('http.response.status_code', status);
@@ -165,11 +165,12 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     let ready = true;
     const timeoutMs = options.readinessTimeoutMs ?? 2_000;
     await Promise.all(
-      (options.readiness ?? []).map(async ({ name, check }) => {
+      (options.readiness ?? []).map(async (readiness) => {
+        const { name } = readiness;
         const signal = AbortSignal.timeout(timeoutMs);
         try {
           await Promise.race([
-            check(signal),
+            readiness.check(signal),
             new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error(`timed out after ${timeoutMs} ms`)))),
           ]);
           checks[name] = 'ok';

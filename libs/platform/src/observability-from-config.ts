@@ -14,7 +14,7 @@ export function observabilityFromConfig(
 ): Observability {
   return createObservability({
     service,
-    logLevel: config.log.level as 'info',
+    logLevel: config.log.level,
     prettyLogs: config.log.pretty ?? Boolean(process.stdout.isTTY),
     otlpEndpoint: config.tracing.otlpEndpoint,
     sampleRatio: config.tracing.sampleRatio,

@@ -30,6 +30,8 @@ export interface GatewayModule {
   name: 'gateway';
   server: HttpServer;
   start(): Promise<void>;
+  /** The OpenAPI 3.1 document served at /docs/json (after start). */
+  openApiDocument(): unknown;
   close(): Promise<void>;
 }
 
@@ -79,6 +81,9 @@ export function createGatewayModule(deps: GatewayModuleDeps): GatewayModule {
     async start() {
       await registerPlugins();
       await server.ready();
+    },
+    openApiDocument() {
+      return server.swagger();
     },
     async close() {
       await server.close();

@@ -1,7 +1,7 @@
 import type { Clock, IdGenerator, Role } from '@carshare/platform';
 import type { JSONWebKeySet, JWTVerifyGetKey } from 'jose';
 import type { RefreshTokenRecord } from './domain/refresh-token.ts';
-import type { Plan, User, UserRecord, UserStatus } from './domain/user.ts';
+import type { User, UserRecord, UserStatus } from './domain/user.ts';
 
 export interface UserListQuery {
   limit: number;

@@ -1,4 +1,4 @@
-import { adminUserRoutes, authRoutes, meRoutes, userRpc } from '@carshare/contracts';
+import { adminUserRoutes, authRoutes, meRoutes, type userRpc } from '@carshare/contracts';
 import type { AccessTokenVerifier, HttpServer, RpcClient } from '@carshare/platform';
 import { gatherParts } from './gather-parts.ts';
 import { registerPublicRoute } from './public-route.ts';

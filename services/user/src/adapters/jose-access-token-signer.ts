@@ -98,16 +98,15 @@ export class JoseAccessTokenSigner implements AccessTokenSigner {
       .execute();
     const active = rows.find((row) => row.retired_at === null);
     if (active && active.kid !== this.#current?.kid) {
-      const privateJwk = typeof active.private_jwk === 'string' ? JSON.parse(active.private_jwk) : active.private_jwk;
       this.#current = {
         kid: active.kid,
-        privateKey: (await importJWK(privateJwk as JWK, accessTokenAlgorithm)) as CryptoKey,
-        publicJwk: active.public_jwk as JWK,
+        privateKey: (await importJWK(active.private_jwk as JWK, accessTokenAlgorithm)) as CryptoKey,
+        publicJwk: active.public_jwk,
         createdAt: new Date(active.created_at).getTime(),
       };
     }
     this.#published = {
-      keys: rows.map((row) => (typeof row.public_jwk === 'string' ? JSON.parse(row.public_jwk) : row.public_jwk) as JWK),
+      keys: rows.map((row) => row.public_jwk as JWK),
     };
     this.#localKeySet = createLocalJWKSet(this.#published);
   }

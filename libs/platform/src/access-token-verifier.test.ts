@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import { SignJWT, createLocalJWKSet, exportJWK, generateKeyPair, type CryptoKey, type JWTVerifyGetKey } from 'jose';
+import { accessTokenAudience, accessTokenIssuer, createAccessTokenVerifier } from './access-token-verifier.ts';
+import { AppError } from './errors.ts';
+
+const start = Date.parse('2026-01-01T00:00:00Z');
+let now = start;
+const clock = { now: () => now };
+
+let privateKey: CryptoKey;
+let keys: JWTVerifyGetKey;
+
+async function token(claims: Record<string, unknown> = {}, options: { exp?: number; iss?: string; aud?: string; kid?: string; key?: CryptoKey } = {}) {
+  const iat = Math.floor(start / 1000);
+  return new SignJWT({ role: 'rider', plan: 'free', ...claims })
+    .setProtectedHeader({ alg: 'EdDSA', kid: options.kid ?? 'k1' })
+    .setSubject('user-1')
+    .setIssuer(options.iss ?? accessTokenIssuer)
+    .setAudience(options.aud ?? accessTokenAudience)
+    .setIssuedAt(iat)
+    .setNotBefore(iat)
+    .setExpirationTime(options.exp ?? iat + 900)
+    .sign(options.key ?? privateKey);
+}
+
+function reasonOf(error: unknown): string {
+  assert.ok(error instanceof AppError);
+  assert.equal(error.code, 'UNAUTHENTICATED');
+  return error.reason;
+}
+
+describe('access token verifier', () => {
+  before(async () => {
+    const pair = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
+    privateKey = pair.privateKey;
+    keys = createLocalJWKSet({ keys: [{ ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'EdDSA' }] });
+  });
+
+  it('accepts a good token and returns the caller it names', async () => {
+    now = start;
+    const verifier = createAccessTokenVerifier({ keys, clock });
+    const raw = await token();
+    assert.deepEqual(await verifier.verify(raw), { userId: 'user-1', role: 'rider', plan: 'free', token: raw });
+  });
+
+  it('accepts a token 5 s past exp (clock skew) and refuses it 1 s later, cached or not', async () => {
+    const raw = await token();
+    const exp = start + 900_000;
+    for (const cached of [false, true]) {
+      const verifier = createAccessTokenVerifier({ keys, clock });
+      now = start;
+      if (cached) await verifier.verify(raw);
+      now = exp + 4_999;
+      await verifier.verify(raw);
+      now = exp + 5_000;
+      await assert.rejects(verifier.verify(raw), (error) => reasonOf(error) === 'TOKEN_EXPIRED');
+    }
+  });
+
+  it('refuses alg none, a foreign key, a tampered payload, a wrong issuer or audience, and garbage', async () => {
+    now = start;
+    const verifier = createAccessTokenVerifier({ keys, clock });
+    const good = await token();
+    const [header, payload, signature] = good.split('.') as [string, string, string];
+    const noneHeader = Buffer.from(JSON.stringify({ alg: 'none', kid: 'k1' })).toString('base64url');
+    const tamperedPayload = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(payload, 'base64url').toString()), role: 'admin' })).toString('base64url');
+    const foreign = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
+    const candidates = [
+      `${noneHeader}.${payload}.`,
+      `${header}.${tamperedPayload}.${signature}`,
+      await token({}, { key: foreign.privateKey }),
+      await token({}, { iss: 'someone-else' }),
+      await token({}, { aud: 'another-api' }),
+      await token({ role: 'superuser' }),
+      'not-a-jwt',
+    ];
+    for (const candidate of candidates) {
+      await assert.rejects(verifier.verify(candidate), (error) => reasonOf(error) === 'INVALID_TOKEN');
+    }
+  });
+});

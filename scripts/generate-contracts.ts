@@ -1,0 +1,19 @@
+/** `npm run gen`: writes contracts/schema from the TypeBox contracts (JSON Schema + OpenAPI). */
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { renderContractArtifacts, schemaDir } from './contract-artifacts.ts';
+
+function listFiles(folder: string): string[] {
+  return readdirSync(folder, { withFileTypes: true, recursive: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => relative(schemaDir, join(entry.parentPath, entry.name)));
+}
+
+const files = await renderContractArtifacts();
+mkdirSync(schemaDir, { recursive: true });
+for (const stale of listFiles(schemaDir)) if (!files.has(stale)) rmSync(join(schemaDir, stale));
+for (const [path, content] of files) {
+  mkdirSync(dirname(join(schemaDir, path)), { recursive: true });
+  writeFileSync(join(schemaDir, path), content);
+}
+process.stdout.write(`wrote ${files.size} files to ${relative(process.cwd(), schemaDir)}\n`);

@@ -1,0 +1,182 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createObservability } from '@carshare/observability';
+import { AppError, createAccessTokenVerifier, type Caller } from '@carshare/platform';
+import { openSqlEngine, type SqlEngine } from '@carshare/storage';
+import { FakeClock } from '@carshare/testing';
+import { loadUserConfig } from './config.ts';
+import { createUserModule, type UserModule } from './module.ts';
+
+function rejectsWith(reason: string) {
+  return (error: unknown) => {
+    assert.ok(error instanceof AppError, String(error));
+    assert.equal(error.reason, reason);
+    return true;
+  };
+}
+
+describe('user service on PGlite', () => {
+  const clock = new FakeClock('2026-03-01T08:00:00Z');
+  let engine: SqlEngine;
+  let module: UserModule;
+  let operator: Caller;
+  let admin: Caller;
+
+  before(async () => {
+    engine = await openSqlEngine({ dataDir: 'memory://' });
+    module = createUserModule({
+      config: loadUserConfig({ 'log.level': 'silent' }),
+      observability: createObservability({ service: 'user', logLevel: 'silent', prettyLogs: false, sampleRatio: 0, processMetrics: false }),
+      database: engine.forService('user'),
+      clock,
+    });
+    await module.start();
+    const operatorUser = await module.users.createAccount({ email: 'op@example.com', password: 'operator-pass-1', displayName: 'Op', role: 'operator', plan: 'unlimited' });
+    const adminUser = await module.users.createAccount({ email: 'root@example.com', password: 'admin-pass-123', displayName: 'Root', role: 'admin', plan: 'unlimited' });
+    operator = { userId: operatorUser.id, role: 'operator', plan: 'unlimited', token: '' };
+    admin = { userId: adminUser.id, role: 'admin', plan: 'unlimited', token: '' };
+  });
+
+  after(async () => {
+    await module.close();
+    await engine.close();
+  });
+
+  it('registers a rider with a normalised email and a token that verifies', async () => {
+    const session = await module.users.register({ email: ' Ada@Example.com ', password: 'correct horse battery', displayName: 'Ada' });
+    assert.equal(session.user.email, 'ada@example.com');
+    assert.equal(session.user.role, 'rider');
+    assert.equal(session.user.plan, 'free');
+    assert.equal(session.tokens.expiresIn, 900);
+    const verifier = createAccessTokenVerifier({ keys: module.signer.keyLookup, clock });
+    const caller = await verifier.verify(session.tokens.accessToken);
+    assert.deepEqual({ userId: caller.userId, role: caller.role }, { userId: session.user.id, role: 'rider' });
+  });
+
+  it('refuses a second account with the same email in any letter case', async () => {
+    await assert.rejects(
+      module.users.register({ email: 'ADA@example.com', password: 'another password', displayName: 'Imposter' }),
+      rejectsWith('EMAIL_TAKEN'),
+    );
+  });
+
+  it('logs in with the right password only, with one message for unknown email and wrong password', async () => {
+    const session = await module.users.login({ email: 'ada@EXAMPLE.com', password: 'correct horse battery' });
+    assert.equal(session.user.displayName, 'Ada');
+    await assert.rejects(module.users.login({ email: 'ada@example.com', password: 'wrong password!' }), rejectsWith('INVALID_CREDENTIALS'));
+    await assert.rejects(module.users.login({ email: 'nobody@example.com', password: 'wrong password!' }), rejectsWith('INVALID_CREDENTIALS'));
+  });
+
+  it('rotates refresh tokens and revokes the whole family when a rotated one comes back', async () => {
+    const first = await module.users.login({ email: 'ada@example.com', password: 'correct horse battery' });
+    const second = await module.users.refresh({ refreshToken: first.tokens.refreshToken });
+    const third = await module.users.refresh({ refreshToken: second.tokens.refreshToken });
+    assert.notEqual(third.tokens.refreshToken, second.tokens.refreshToken);
+    // An attacker replays the stolen first token: everything of this login ends, the live one too.
+    await assert.rejects(module.users.refresh({ refreshToken: first.tokens.refreshToken }), rejectsWith('REFRESH_TOKEN_REUSED'));
+    await assert.rejects(module.users.refresh({ refreshToken: third.tokens.refreshToken }), rejectsWith('INVALID_REFRESH_TOKEN'));
+    // Another login of the same user is a different family and is untouched.
+    const other = await module.users.login({ email: 'ada@example.com', password: 'correct horse battery' });
+    await module.users.refresh({ refreshToken: other.tokens.refreshToken });
+  });
+
+  it('lets only one of two racing refreshes of one token win', async () => {
+    const session = await module.users.login({ email: 'ada@example.com', password: 'correct horse battery' });
+    const results = await Promise.allSettled([
+      module.users.refresh({ refreshToken: session.tokens.refreshToken }),
+      module.users.refresh({ refreshToken: session.tokens.refreshToken }),
+    ]);
+    assert.equal(results.filter((result) => result.status === 'fulfilled').length, 1);
+  });
+
+  it('expires refresh tokens after 30 days, not a millisecond before', async () => {
+    const session = await module.users.login({ email: 'ada@example.com', password: 'correct horse battery' });
+    const other = await module.users.login({ email: 'ada@example.com', password: 'correct horse battery' });
+    clock.advance(30 * 24 * 3600 * 1000 - 1);
+    await module.users.refresh({ refreshToken: session.tokens.refreshToken });
+    clock.advance(1);
+    await assert.rejects(module.users.refresh({ refreshToken: other.tokens.refreshToken }), rejectsWith('INVALID_REFRESH_TOKEN'));
+  });
+
+  it('ends sessions on logout', async () => {
+    const session = await module.users.login({ email: 'ada@example.com', password: 'correct horse battery' });
+    await module.users.logout({ refreshToken: session.tokens.refreshToken });
+    await assert.rejects(module.users.refresh({ refreshToken: session.tokens.refreshToken }), rejectsWith('INVALID_REFRESH_TOKEN'));
+    assert.deepEqual(await module.users.logout({ refreshToken: 'never-issued' }), {});
+  });
+
+  it('lets riders read only themselves and operators read anyone', async () => {
+    const ada = await module.users.login({ email: 'ada@example.com', password: 'correct horse battery' });
+    const bob = await module.users.register({ email: 'bob@example.com', password: 'bob password 1', displayName: 'Bob' });
+    const adaCaller: Caller = { userId: ada.user.id, role: 'rider', plan: 'free', token: '' };
+    assert.equal((await module.users.getUser({ userId: ada.user.id }, adaCaller)).email, 'ada@example.com');
+    await assert.rejects(module.users.getUser({ userId: bob.user.id }, adaCaller), rejectsWith('NOT_YOUR_USER'));
+    await assert.rejects(module.users.getUser({ userId: bob.user.id }, undefined), rejectsWith('AUTHENTICATION_REQUIRED'));
+    assert.equal((await module.users.getUser({ userId: bob.user.id }, operator)).email, 'bob@example.com');
+    await assert.rejects(module.users.listUsers({ limit: 10 }, adaCaller), rejectsWith('OPERATOR_ONLY'));
+  });
+
+  it('pages through every user exactly once, newest first, with filters and literal search', async () => {
+    for (let index = 0; index < 7; index += 1) {
+      await module.users.createAccount({ email: `page${index}@fleet.test`, password: 'page password', displayName: `Pager_${index}`, role: 'rider', plan: 'free' });
+    }
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await module.users.listUsers({ limit: 3, ...(cursor && { cursor }) }, operator);
+      seen.push(...page.items.map((user) => user.email));
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    assert.equal(new Set(seen).size, seen.length);
+    assert.ok(seen.includes('page0@fleet.test') && seen.includes('op@example.com'));
+    assert.ok(seen.indexOf('page6@fleet.test') < seen.indexOf('page0@fleet.test'), 'newest first');
+    const found = await module.users.listUsers({ limit: 20, search: 'FLEET.test' }, operator);
+    assert.equal(found.items.length, 7);
+    assert.equal((await module.users.listUsers({ limit: 20, search: 'Pager_3' }, operator)).items.length, 1);
+    assert.equal((await module.users.listUsers({ limit: 20, search: '%' }, operator)).items.length, 0, '% is a literal');
+    const staff = await module.users.listUsers({ limit: 20, role: 'operator' }, operator);
+    assert.deepEqual(staff.items.map((user) => user.email), ['op@example.com']);
+    await assert.rejects(module.users.listUsers({ limit: 3, cursor: 'not-a-cursor' }, operator), rejectsWith('INVALID_CURSOR'));
+  });
+
+  it('suspends: login and refresh are refused until reactivated', async () => {
+    const carol = await module.users.register({ email: 'carol@example.com', password: 'carol password', displayName: 'Carol' });
+    const suspended = await module.users.suspendUser({ userId: carol.user.id, reason: 'unpaid damage' }, operator);
+    assert.equal(suspended.status, 'suspended');
+    assert.equal(suspended.suspendedReason, 'unpaid damage');
+    await assert.rejects(module.users.login({ email: 'carol@example.com', password: 'carol password' }), rejectsWith('USER_SUSPENDED'));
+    await assert.rejects(module.users.refresh({ refreshToken: carol.tokens.refreshToken }), rejectsWith('INVALID_REFRESH_TOKEN'));
+    assert.equal((await module.users.listUsers({ limit: 50, status: 'suspended' }, operator)).items.length, 1);
+    const back = await module.users.reactivateUser({ userId: carol.user.id }, operator);
+    assert.equal(back.status, 'active');
+    assert.equal(back.suspendedReason, undefined);
+    await module.users.login({ email: 'carol@example.com', password: 'carol password' });
+  });
+
+  it('keeps roles and plans out of self-service', async () => {
+    await assert.rejects(module.users.suspendUser({ userId: operator.userId, reason: 'x' }, operator), rejectsWith('CANNOT_SUSPEND_SELF'));
+    await assert.rejects(module.users.setUserRole({ userId: operator.userId, role: 'admin' }, operator), rejectsWith('ADMIN_ONLY'));
+    await assert.rejects(module.users.setUserRole({ userId: admin.userId, role: 'rider' }, admin), rejectsWith('CANNOT_CHANGE_OWN_ROLE'));
+    await assert.rejects(module.users.setUserPlan({ userId: operator.userId, plan: 'free' }, operator), rejectsWith('CANNOT_CHANGE_OWN_PLAN'));
+    await assert.rejects(module.users.suspendUser({ userId: admin.userId, reason: 'coup' }, operator), rejectsWith('ADMIN_ONLY'));
+    const dave = await module.users.register({ email: 'dave@example.com', password: 'dave password', displayName: 'Dave' });
+    assert.equal((await module.users.setUserRole({ userId: dave.user.id, role: 'operator' }, admin)).role, 'operator');
+    assert.equal((await module.users.setUserPlan({ userId: dave.user.id, plan: 'premium' }, operator)).plan, 'premium');
+    // The new role reaches the token at the next refresh.
+    const refreshed = await module.users.refresh({ refreshToken: dave.tokens.refreshToken });
+    assert.equal(refreshed.user.role, 'operator');
+  });
+
+  it('keeps tokens signed by a rotated key valid until they expire', async () => {
+    const before = await module.users.login({ email: 'ada@example.com', password: 'correct horse battery' });
+    await module.signer.rotate();
+    const verifier = createAccessTokenVerifier({ keys: module.signer.keyLookup, clock });
+    await verifier.verify(before.tokens.accessToken);
+    const afterRotation = await module.users.login({ email: 'ada@example.com', password: 'correct horse battery' });
+    const oldKid = JSON.parse(Buffer.from(before.tokens.accessToken.split('.')[0] as string, 'base64url').toString()).kid;
+    const newKid = JSON.parse(Buffer.from(afterRotation.tokens.accessToken.split('.')[0] as string, 'base64url').toString()).kid;
+    assert.notEqual(oldKid, newKid);
+    const published = (await module.signer.jwks()).keys.map((key) => key.kid);
+    assert.ok(published.includes(oldKid) && published.includes(newKid));
+  });
+});
