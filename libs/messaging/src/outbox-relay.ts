@@ -1,0 +1,225 @@
+import type { EventEnvelope } from '@carshare/contracts';
+import { systemClock, type Clock } from '@carshare/platform';
+import type { ServiceDatabase } from '@carshare/storage';
+import { sql, type Kysely } from 'kysely';
+import type { Registry } from 'prom-client';
+import { backoffDelay, type BackoffPolicy } from './backoff.ts';
+import { describeError } from './describe-error.ts';
+import type { EventBus } from './event-bus.ts';
+import { silentLogger, type MessagingLogger } from './messaging-logger.ts';
+import { histogramOf, messagingMetricNames, registerGaugeSource } from './messaging-metrics.ts';
+import type { Outbox } from './outbox.ts';
+import { systemScheduler, type Scheduler } from './scheduler.ts';
+
+export interface OutboxRelayOptions {
+  database: ServiceDatabase;
+  bus: Pick<EventBus, 'publish'>;
+  /** The service's Outbox: the relay polls as soon as it is told an event was added. */
+  outbox?: Outbox;
+  /**
+   * true (Postgres): a batch stays row-locked (FOR UPDATE SKIP LOCKED) until the broker confirms
+   * and it is marked sent, so relays in several processes share the table and a relay that dies
+   * releases its batch at once. false (PGlite: one process owns the data dir): read, publish,
+   * mark, without holding the single session for the length of a publish.
+   */
+  concurrentRelays: boolean;
+  /** Default 500. */
+  batchSize?: number;
+  /** Longest sleep when nothing was found; default 250 ms (wake-ups from the outbox come sooner). */
+  idlePollMs?: number;
+  /** Sent rows are deleted after this long; default one day. */
+  retainSentMs?: number;
+  registry?: Registry;
+  logger?: MessagingLogger;
+  clock?: Clock;
+  scheduler?: Scheduler;
+}
+
+interface OutboxRow {
+  seq: number;
+  subject: string;
+  envelope: EventEnvelope;
+}
+
+const failureBackoff: BackoffPolicy = { initialMs: 100, maxMs: 5000, factor: 2, jitter: 0.2 };
+const cleanupEveryMs = 60_000;
+
+/**
+ * Publishes the outbox in sequence order and marks rows sent once the bus has accepted them.
+ * A crash after publishing and before marking re-publishes those rows on restart: a duplicate,
+ * which consumers' inboxes absorb, never a loss. Events of one subject never overtake each other,
+ * also with several relays: a relay skips a subject while an earlier event of it is in another
+ * relay's hands.
+ */
+export class OutboxRelay {
+  readonly #options: OutboxRelayOptions;
+  readonly #db: Kysely<any>;
+  readonly #logger: MessagingLogger;
+  readonly #clock: Clock;
+  readonly #scheduler: Scheduler;
+  readonly #batchSize: number;
+  readonly #idlePollMs: number;
+  readonly #lag: { observe(seconds: number): void };
+  readonly #unregisterGauge: () => void;
+  #unsubscribe: () => void = () => {};
+  #running: Promise<void> | undefined;
+  #stopped = true;
+  #sleepTimer: unknown;
+  #wake: (() => void) | undefined;
+  #woken = false;
+  #lastCleanup = 0;
+
+  constructor(options: OutboxRelayOptions) {
+    this.#options = options;
+    this.#db = options.database.db;
+    this.#logger = options.logger ?? silentLogger;
+    this.#clock = options.clock ?? systemClock;
+    this.#scheduler = options.scheduler ?? systemScheduler;
+    this.#batchSize = options.batchSize ?? 500;
+    this.#idlePollMs = options.idlePollMs ?? 250;
+    const schema = options.database.schema;
+    if (options.registry) {
+      const histogram = histogramOf(
+        options.registry,
+        messagingMetricNames.relayLag,
+        'Seconds from an event occurring to the bus accepting it from the outbox',
+        ['schema'],
+        [0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2.5, 5, 10, 30, 60],
+      );
+      this.#lag = { observe: (seconds) => histogram.observe({ schema }, seconds) };
+      this.#unregisterGauge = registerGaugeSource(
+        options.registry,
+        messagingMetricNames.outboxPending,
+        'Outbox rows not yet published, by service schema',
+        ['schema'],
+        async () => [{ labels: { schema }, value: await this.pending() }],
+      );
+    } else {
+      this.#lag = { observe: () => {} };
+      this.#unregisterGauge = () => {};
+    }
+  }
+
+  start(): void {
+    if (!this.#stopped) return;
+    this.#stopped = false;
+    this.#unsubscribe = this.#options.outbox?.onAdded(() => this.#poke()) ?? (() => {});
+    this.#running = this.#loop();
+  }
+
+  /** Finishes the batch in hand, then stops. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#unsubscribe();
+    this.#poke();
+    await this.#running;
+    this.#unregisterGauge();
+  }
+
+  /** Publishes one batch; returns how many events it published. Used by the loop and by tests. */
+  async relayOnce(): Promise<number> {
+    return this.#options.concurrentRelays ? await this.#relayLocked() : await this.#relayUnlocked();
+  }
+
+  /** Rows not yet published. */
+  async pending(): Promise<number> {
+    const { rows } = await sql<{ count: number }>`select count(*)::int as count from outbox where sent_at is null`.execute(this.#db);
+    return Number(rows[0]?.count ?? 0);
+  }
+
+  async #relayUnlocked(): Promise<number> {
+    const { rows } = await sql<OutboxRow>`
+      select seq, subject, envelope from outbox where sent_at is null order by seq limit ${this.#batchSize}`.execute(this.#db);
+    if (rows.length === 0) return 0;
+    await this.#publish(rows);
+    await sql`update outbox set sent_at = now() where seq = any(${rows.map((row) => row.seq)}::bigint[])`.execute(this.#db);
+    return rows.length;
+  }
+
+  async #relayLocked(): Promise<number> {
+    return await this.#options.database.transaction(async (trx) => {
+      const { rows: candidates } = await sql<OutboxRow>`
+        select seq, subject, envelope from outbox where sent_at is null
+        order by seq limit ${this.#batchSize} for update skip locked`.execute(trx);
+      if (candidates.length === 0) return 0;
+      // Rows another relay holds are skipped, not waited for; a later row of the same subject
+      // must then wait too, or it would be published first.
+      const seqs = candidates.map((row) => row.seq);
+      const subjects = [...new Set(candidates.map((row) => row.subject))];
+      const { rows: blockers } = await sql<{ subject: string; seq: number }>`
+        select subject, min(seq) as seq from outbox
+        where sent_at is null and subject = any(${subjects}::text[]) and seq < ${seqs.at(-1)} and not (seq = any(${seqs}::bigint[]))
+        group by subject`.execute(trx);
+      const firstBlocked = new Map(blockers.map((row) => [row.subject, Number(row.seq)]));
+      const rows = candidates.filter((row) => row.seq < (firstBlocked.get(row.subject) ?? Number.POSITIVE_INFINITY));
+      if (rows.length === 0) return 0;
+      await this.#publish(rows);
+      await sql`update outbox set sent_at = now() where seq = any(${rows.map((row) => row.seq)}::bigint[])`.execute(trx);
+      return rows.length;
+    });
+  }
+
+  async #publish(rows: OutboxRow[]): Promise<void> {
+    await this.#options.bus.publish(rows.map((row) => row.envelope));
+    const now = this.#clock.now();
+    for (const row of rows) this.#lag.observe(Math.max(0, now - Date.parse(row.envelope.occurredAt)) / 1000);
+  }
+
+  async #loop(): Promise<void> {
+    let failures = 0;
+    // After a wake-up the writer's transaction may not have committed yet: poll again soon,
+    // doubling the pause up to the idle interval.
+    let pauseMs = this.#idlePollMs;
+    while (!this.#stopped) {
+      let published = 0;
+      try {
+        this.#woken = false;
+        published = await this.relayOnce();
+        failures = 0;
+        await this.#cleanupIfDue();
+      } catch (error) {
+        failures += 1;
+        const delay = backoffDelay(failures, failureBackoff);
+        this.#logger.error({ schema: this.#options.database.schema, failures, delayMs: delay, err: describeError(error) }, 'outbox relay failed; retrying');
+        await this.#sleep(delay, false);
+        continue;
+      }
+      if (published > 0) {
+        pauseMs = 1;
+        continue;
+      }
+      if (this.#woken) pauseMs = 1;
+      await this.#sleep(pauseMs, true);
+      pauseMs = Math.min(this.#idlePollMs, pauseMs * 2);
+    }
+  }
+
+  async #cleanupIfDue(): Promise<void> {
+    const now = this.#clock.now();
+    if (now - this.#lastCleanup < cleanupEveryMs) return;
+    this.#lastCleanup = now;
+    const cutoff = new Date(now - (this.#options.retainSentMs ?? 86_400_000));
+    await sql`delete from outbox where seq in (select seq from outbox where sent_at < ${cutoff} limit 10000)`.execute(this.#db);
+  }
+
+  #poke(): void {
+    this.#woken = true;
+    this.#wake?.();
+  }
+
+  #sleep(ms: number, wakeable: boolean): Promise<void> {
+    if (this.#stopped) return Promise.resolve();
+    if (wakeable && this.#woken) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.#scheduler.clearTimeout(this.#sleepTimer);
+        this.#wake = undefined;
+        resolve();
+      };
+      this.#sleepTimer = this.#scheduler.setTimeout(done, ms);
+      this.#wake = wakeable ? done : () => (this.#stopped ? done() : undefined);
+    });
+  }
+}
+
