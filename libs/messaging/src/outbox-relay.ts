@@ -133,7 +133,7 @@ export class OutboxRelay {
       select seq, subject, envelope from outbox where sent_at is null order by seq limit ${this.#batchSize}`.execute(this.#db);
     if (rows.length === 0) return 0;
     await this.#publish(rows);
-    await sql`update outbox set sent_at = now() where seq = any(${rows.map((row) => row.seq)}::bigint[])`.execute(this.#db);
+    await this.#markSent(this.#db, rows);
     return rows.length;
   }
 
@@ -155,9 +155,14 @@ export class OutboxRelay {
       const rows = candidates.filter((row) => row.seq < (firstBlocked.get(row.subject) ?? Number.POSITIVE_INFINITY));
       if (rows.length === 0) return 0;
       await this.#publish(rows);
-      await sql`update outbox set sent_at = now() where seq = any(${rows.map((row) => row.seq)}::bigint[])`.execute(trx);
+      await this.#markSent(trx, rows);
       return rows.length;
     });
+  }
+
+  async #markSent(db: Kysely<any>, rows: OutboxRow[]): Promise<void> {
+    const sentAt = new Date(this.#clock.now());
+    await sql`update outbox set sent_at = ${sentAt} where seq = any(${rows.map((row) => row.seq)}::bigint[])`.execute(db);
   }
 
   async #publish(rows: OutboxRow[]): Promise<void> {
@@ -199,8 +204,15 @@ export class OutboxRelay {
     const now = this.#clock.now();
     if (now - this.#lastCleanup < cleanupEveryMs) return;
     this.#lastCleanup = now;
-    const cutoff = new Date(now - (this.#options.retainSentMs ?? 86_400_000));
-    await sql`delete from outbox where seq in (select seq from outbox where sent_at < ${cutoff} limit 10000)`.execute(this.#db);
+    await this.purgeSent();
+  }
+
+  /** Deletes rows sent longer ago than `retainSentMs` (a bounded batch); the loop calls it every minute. */
+  async purgeSent(): Promise<number> {
+    const cutoff = new Date(this.#clock.now() - (this.#options.retainSentMs ?? 86_400_000));
+    const result = await sql`
+      delete from outbox where seq in (select seq from outbox where sent_at < ${cutoff} limit 10000)`.execute(this.#db);
+    return Number(result.numAffectedRows ?? 0);
   }
 
   #poke(): void {

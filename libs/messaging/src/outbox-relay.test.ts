@@ -1,0 +1,203 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { EventEnvelope } from '@carshare/contracts';
+import { FakeClock } from '@carshare/testing';
+import { sql } from 'kysely';
+import { Registry } from 'prom-client';
+import { contractEvent, eventually } from './event-bus.contract.ts';
+import type { EventBus } from './event-bus.ts';
+import { Outbox } from './outbox.ts';
+import { OutboxRelay } from './outbox-relay.ts';
+import type { Scheduler } from './scheduler.ts';
+import { openTestDatabase, type TestDatabase } from './test-database.ts';
+
+/** A bus that records what it is given; `failNext` makes the next publish throw. */
+class RecordingBus implements Pick<EventBus, 'publish'> {
+  readonly published: EventEnvelope[] = [];
+  failNext = 0;
+  delayMs = 0;
+
+  async publish(events: EventEnvelope | readonly EventEnvelope[]): Promise<void> {
+    if (this.failNext > 0) {
+      this.failNext -= 1;
+      throw new Error('broker says no');
+    }
+    if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
+    this.published.push(...(Array.isArray(events) ? events : [events as EventEnvelope]));
+  }
+}
+
+const engines: Array<{ kind: string; databaseUrl?: string }> = [{ kind: 'PGlite' }];
+if (process.env.DATABASE_URL) engines.push({ kind: 'PostgreSQL', databaseUrl: process.env.DATABASE_URL });
+
+for (const engine of engines) {
+  describe(`OutboxRelay on ${engine.kind}`, () => {
+    let testDb: TestDatabase;
+    const concurrentRelays = engine.kind === 'PostgreSQL';
+
+    before(async () => {
+      testDb = await openTestDatabase({ databaseUrl: engine.databaseUrl });
+      await sql`create table ride (id serial primary key, subject text not null)`.execute(testDb.database.db);
+    });
+
+    after(async () => {
+      await testDb.close();
+    });
+
+    async function clearOutbox(): Promise<void> {
+      await sql`delete from outbox`.execute(testDb.database.db);
+    }
+
+    /** One state change and its event, committed together. */
+    async function change(outbox: Outbox, event: EventEnvelope): Promise<void> {
+      await testDb.database.transaction(async (trx) => {
+        await sql`insert into ride (subject) values (${event.subject})`.execute(trx);
+        await outbox.add(trx, event);
+      });
+    }
+
+    it('publishes committed events in sequence order and marks them sent', async () => {
+      await clearOutbox();
+      const outbox = new Outbox();
+      const bus = new RecordingBus();
+      const relay = new OutboxRelay({ database: testDb.database, bus, concurrentRelays, batchSize: 7 });
+      const events = Array.from({ length: 20 }, (_, index) => contractEvent(`ride-${index % 3}`, { index }));
+      for (const event of events) await change(outbox, event);
+      assert.equal(await relay.pending(), 20);
+      let published = 0;
+      for (let round = 0; round < 10; round += 1) published += await relay.relayOnce();
+      assert.equal(published, 20);
+      assert.deepEqual(
+        bus.published.map((event) => event.id),
+        events.map((event) => event.id),
+      );
+      assert.equal(await relay.pending(), 0);
+      assert.equal(await relay.relayOnce(), 0, 'nothing is published twice');
+    });
+
+    it('publishes nothing for a transaction that rolled back', async () => {
+      await clearOutbox();
+      const outbox = new Outbox();
+      const bus = new RecordingBus();
+      const relay = new OutboxRelay({ database: testDb.database, bus, concurrentRelays });
+      await assert.rejects(
+        testDb.database.transaction(async (trx) => {
+          await outbox.add(trx, contractEvent('ghost', {}));
+          throw new Error('use case failed');
+        }),
+        /use case failed/,
+      );
+      assert.equal(await relay.relayOnce(), 0);
+      assert.deepEqual(bus.published, []);
+    });
+
+    it('keeps events whose publish failed and publishes them on the next round', async () => {
+      await clearOutbox();
+      const outbox = new Outbox();
+      const bus = new RecordingBus();
+      const relay = new OutboxRelay({ database: testDb.database, bus, concurrentRelays });
+      const event = contractEvent('retry-me', {});
+      await change(outbox, event);
+      bus.failNext = 1;
+      await assert.rejects(relay.relayOnce(), /broker says no/);
+      assert.equal(await relay.pending(), 1);
+      assert.equal(await relay.relayOnce(), 1);
+      assert.deepEqual(
+        bus.published.map((published) => published.id),
+        [event.id],
+      );
+    });
+
+    it('wakes up when the outbox is written instead of waiting for its next poll', async () => {
+      await clearOutbox();
+      const outbox = new Outbox();
+      const bus = new RecordingBus();
+      // Long sleeps never end on their own here: only a wake-up can move the relay on.
+      const parked: number[] = [];
+      const scheduler: Scheduler = {
+        setTimeout: (callback, ms) => (ms >= 1000 ? void parked.push(ms) : setTimeout(callback, ms)),
+        clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+      };
+      const relay = new OutboxRelay({ database: testDb.database, bus, outbox, concurrentRelays, idlePollMs: 600_000, scheduler });
+      relay.start();
+      try {
+        await eventually('the relay to fall asleep', () => parked.length === 1, 5000);
+        await change(outbox, contractEvent('prompt', {}));
+        await eventually('the event to be published', () => bus.published.length === 1, 5000);
+        await eventually('the relay to fall asleep again', () => parked.length === 2, 5000);
+        await change(outbox, contractEvent('prompt', {}));
+        await eventually('the second event to be published', () => bus.published.length === 2, 5000);
+      } finally {
+        await relay.stop();
+      }
+    });
+
+    it('reports pending rows and publish lag as metrics', async () => {
+      await clearOutbox();
+      const clock = new FakeClock('2026-03-01T10:00:00.000Z');
+      const registry = new Registry();
+      const outbox = new Outbox();
+      const bus = new RecordingBus();
+      const relay = new OutboxRelay({ database: testDb.database, bus, concurrentRelays, registry, clock });
+      await change(outbox, { ...contractEvent('lagging', {}), occurredAt: new Date(clock.now()).toISOString() });
+      const before = await registry.getSingleMetricAsString('messaging_outbox_pending');
+      assert.match(before, new RegExp(`messaging_outbox_pending\\{schema="${testDb.database.schema}"\\} 1`));
+      clock.advance(150);
+      await relay.relayOnce();
+      const lag = await registry.getSingleMetricAsString('messaging_outbox_relay_lag_seconds');
+      assert.match(lag, /messaging_outbox_relay_lag_seconds_bucket\{le="0.1",schema="[^"]+"\} 0/);
+      assert.match(lag, /messaging_outbox_relay_lag_seconds_bucket\{le="0.2",schema="[^"]+"\} 1/);
+      assert.match(await registry.getSingleMetricAsString('messaging_outbox_pending'), / 0$/m);
+      await relay.stop();
+    });
+
+    it('deletes sent rows once they are older than the retention', async () => {
+      await clearOutbox();
+      const clock = new FakeClock();
+      const outbox = new Outbox();
+      const relay = new OutboxRelay({ database: testDb.database, bus: new RecordingBus(), concurrentRelays, clock, retainSentMs: 60_000 });
+      await change(outbox, contractEvent('old', {}));
+      await relay.relayOnce();
+      assert.equal(await relay.purgeSent(), 0);
+      clock.advance(60_001);
+      assert.equal(await relay.purgeSent(), 1);
+    });
+
+    if (concurrentRelays) {
+      it('lets two relays share the table without reordering the events of a subject', async () => {
+        await clearOutbox();
+        const outbox = new Outbox();
+        const stream: Array<{ relay: string; event: EventEnvelope }> = [];
+        const recording = (relay: string): Pick<EventBus, 'publish'> => ({
+          async publish(events) {
+            await new Promise((resolve) => setTimeout(resolve, 5));
+            for (const event of Array.isArray(events) ? events : [events as EventEnvelope]) stream.push({ relay, event });
+          },
+        });
+        const subjects = Array.from({ length: 100 }, (_, index) => `shared-${index}`);
+        for (let n = 0; n < 8; n += 1) {
+          await testDb.database.transaction(async (trx) => {
+            await outbox.add(
+              trx,
+              subjects.map((subject) => contractEvent(subject, { n })),
+            );
+          });
+        }
+        const first = new OutboxRelay({ database: testDb.database, bus: recording('first'), concurrentRelays, batchSize: 25 });
+        const second = new OutboxRelay({ database: testDb.database, bus: recording('second'), concurrentRelays, batchSize: 25 });
+        // A relay finding only subjects the other holds publishes nothing that round.
+        const drain = async (relay: OutboxRelay): Promise<void> => {
+          while ((await relay.pending()) > 0) await relay.relayOnce();
+        };
+        await Promise.all([drain(first), drain(second)]);
+        assert.equal(stream.length, 800);
+        assert.equal(new Set(stream.map((entry) => entry.event.id)).size, 800, 'each event published once');
+        assert.deepEqual(new Set(stream.map((entry) => entry.relay)), new Set(['first', 'second']), 'both relays took batches');
+        for (const subject of subjects) {
+          const order = stream.filter((entry) => entry.event.subject === subject).map((entry) => (entry.event.data as { n: number }).n);
+          assert.deepEqual(order, Array.from({ length: 8 }, (_, n) => n), `order of ${subject}`);
+        }
+      });
+    }
+  });
+}
