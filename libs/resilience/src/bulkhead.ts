@@ -20,16 +20,7 @@ export function createBulkhead(downstream: string, settings: BulkheadSettings, d
     return new Promise<T>((resolve, reject) => {
       const onAbort = () => reject(deadlineExceeded(downstream, signal.reason));
       signal.addEventListener('abort', onAbort, { once: true });
-      queued.then(
-        (value) => {
-          signal.removeEventListener('abort', onAbort);
-          resolve(value);
-        },
-        (error: unknown) => {
-          signal.removeEventListener('abort', onAbort);
-          reject(error);
-        },
-      );
+      queued.finally(() => signal.removeEventListener('abort', onAbort)).then(resolve, reject);
     });
   }
 

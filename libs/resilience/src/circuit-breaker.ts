@@ -1,4 +1,5 @@
-import { CircuitBreakerPolicy, CircuitState, circuitBreaker, handleWhen } from 'cockatiel';
+import { CircuitState, circuitBreaker, handleWhen } from 'cockatiel';
+import type { CircuitBreakerPolicy } from 'cockatiel';
 import { CountWindowBreaker } from './count-window-breaker.ts';
 import { circuitOpen, isDownstreamFault } from './downstream-faults.ts';
 import type { BreakerSettings } from './downstream-settings.ts';

@@ -66,6 +66,6 @@ export function createDownstreamPolicy(
       if (signal.aborted || systemClock.now() >= options.deadline) return Promise.reject(deadlineExceeded(name));
       return retry.execute(() => bulkhead.execute(() => breaker.execute(() => call(signal), signal), signal), options);
     },
-    state: breaker.state,
+    state: () => breaker.state(),
   };
 }

@@ -112,16 +112,7 @@ export class FailOpenRateLimitStore implements RateLimitStore {
   #withTimeout<T>(pending: Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => reject(new RateLimitStoreTimeout(this.#timeoutMs)), this.#timeoutMs);
-      pending.then(
-        (value) => {
-          clearTimeout(timer);
-          resolve(value);
-        },
-        (error: unknown) => {
-          clearTimeout(timer);
-          reject(error);
-        },
-      );
+      pending.finally(() => clearTimeout(timer)).then(resolve, reject);
     });
   }
 }

@@ -32,8 +32,8 @@ export interface RateLimitStore {
   consume(key: string, rule: RateLimitRule, cost: number, nowMs: number): Promise<RateLimitDecision>;
 }
 
-function isPositiveInteger(value: unknown): value is number {
-  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 1;
+function isPositiveInteger(value: number): boolean {
+  return Number.isSafeInteger(value) && value >= 1;
 }
 
 /** Throws `InvalidArgument` for rules no algorithm can honour (fractions, zero, cost > capacity). */

@@ -17,12 +17,8 @@ export function createRateLimiter(deps: RateLimiterDeps): RateLimiter {
   const { store } = deps;
   const clock = deps.clock ?? systemClock;
   return {
-    consume(key, rule, cost = 1) {
-      try {
-        assertValidRateLimit(rule, cost);
-      } catch (error) {
-        return Promise.reject(error);
-      }
+    async consume(key, rule, cost = 1) {
+      assertValidRateLimit(rule, cost);
       return store.consume(key, rule, cost, clock.now());
     },
   };
