@@ -14,7 +14,7 @@ import type { EventEnvelope } from '@carshare/contracts';
 import { uuidV7Ids } from '@carshare/platform';
 import { openSqlEngine } from '@carshare/storage';
 import { sql } from 'kysely';
-import type { EventBus } from '../src/event-bus.ts';
+import { eventList, type EventBus } from '../src/event-bus.ts';
 import { Inbox } from '../src/inbox.ts';
 import { migrateMessagingTables } from '../src/messaging-tables.ts';
 import { Outbox } from '../src/outbox.ts';
@@ -62,7 +62,7 @@ if (options.sink === 'sql') {
   );
   bus = {
     async publish(events) {
-      for (const event of Array.isArray(events) ? events : [events as EventEnvelope]) {
+      for (const event of eventList(events)) {
         await handle(event, { group: crashConsumerGroup, attempt: 1, maxAttempts: 1, traceparent: undefined });
       }
     },
@@ -78,7 +78,7 @@ let published = 0;
 const counting: Pick<EventBus, 'publish'> = {
   async publish(events) {
     await bus.publish(events);
-    published += Array.isArray(events) ? events.length : 1;
+    published += eventList(events).length;
     say({ published });
     if (options.killAfterPublished !== undefined && published >= options.killAfterPublished) {
       // Accepted by the sink, not yet marked sent: the successor must publish these again.

@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import type { EventEnvelope } from '@carshare/contracts';
 import { uuidV7Ids } from '@carshare/platform';
 import { sql } from 'kysely';
-import type { EventBus } from './event-bus.ts';
+import { eventList, type EventBus } from './event-bus.ts';
 import { InProcessEventBus } from './in-process-event-bus.ts';
 import { MemoryDeadLetterStore } from './memory-dead-letter-store.ts';
 import { Outbox } from './outbox.ts';
@@ -153,7 +153,7 @@ async function measureRelayLag(options: { databaseUrl?: string; amqpUrl?: string
     async publish(events) {
       await target.publish(events);
       const now = Date.now();
-      for (const event of Array.isArray(events) ? events : [events as EventEnvelope]) lags.push(now - Date.parse(event.occurredAt));
+      for (const event of eventList(events)) lags.push(now - Date.parse(event.occurredAt));
     },
   };
   const outbox = new Outbox();

@@ -48,3 +48,12 @@ export interface EventBus {
   redeliver(group: string, event: EventEnvelope): Promise<void>;
   close(): Promise<void>;
 }
+
+function isList(events: EventEnvelope | readonly EventEnvelope[]): events is readonly EventEnvelope[] {
+  return Array.isArray(events);
+}
+
+/** `publish` takes one event or several: this gives the several. */
+export function eventList(events: EventEnvelope | readonly EventEnvelope[]): readonly EventEnvelope[] {
+  return isList(events) ? events : [events];
+}

@@ -2,7 +2,7 @@ import { eventFamily, isEventEnvelope, type EventEnvelope } from '@carshare/cont
 import { Conflict, InvalidArgument, NotFound } from '@carshare/platform';
 import type { Registry } from 'prom-client';
 import { attemptDelivery, consumerSettings, type AttemptDependencies, type ConsumerSettings } from './consumer-runtime.ts';
-import type { EventBus, EventHandler, SubscribeOptions, Subscription } from './event-bus.ts';
+import { eventList, type EventBus, type EventHandler, type SubscribeOptions, type Subscription } from './event-bus.ts';
 import { passThroughTracing, type EventTracing } from './event-tracing.ts';
 import { silentLogger, type MessagingLogger } from './messaging-logger.ts';
 import { consumerMetrics, publishedCounter } from './messaging-metrics.ts';
@@ -98,7 +98,7 @@ export class InProcessEventBus implements EventBus {
 
   async publish(events: EventEnvelope | readonly EventEnvelope[]): Promise<void> {
     this.#assertOpen();
-    const list: readonly EventEnvelope[] = Array.isArray(events) ? events : [events as EventEnvelope];
+    const list = eventList(events);
     for (const event of list) {
       if (!isEventEnvelope(event)) throw InvalidArgument('INVALID_EVENT', 'not an event envelope', { id: (event as { id?: unknown }).id });
     }

@@ -5,7 +5,7 @@ import { FakeClock } from '@carshare/testing';
 import { sql } from 'kysely';
 import { Registry } from 'prom-client';
 import { contractEvent, eventually } from './event-bus.contract.ts';
-import type { EventBus } from './event-bus.ts';
+import { eventList, type EventBus } from './event-bus.ts';
 import { Outbox } from './outbox.ts';
 import { OutboxRelay } from './outbox-relay.ts';
 import type { Scheduler } from './scheduler.ts';
@@ -23,7 +23,7 @@ class RecordingBus implements Pick<EventBus, 'publish'> {
       throw new Error('broker says no');
     }
     if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
-    this.published.push(...(Array.isArray(events) ? events : [events as EventEnvelope]));
+    this.published.push(...eventList(events));
   }
 }
 
@@ -171,7 +171,7 @@ for (const engine of engines) {
         const recording = (relay: string): Pick<EventBus, 'publish'> => ({
           async publish(events) {
             await new Promise((resolve) => setTimeout(resolve, 5));
-            for (const event of Array.isArray(events) ? events : [events as EventEnvelope]) stream.push({ relay, event });
+            for (const event of eventList(events)) stream.push({ relay, event });
           },
         });
         const subjects = Array.from({ length: 100 }, (_, index) => `shared-${index}`);

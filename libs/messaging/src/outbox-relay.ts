@@ -60,7 +60,7 @@ export class OutboxRelay {
   readonly #batchSize: number;
   readonly #idlePollMs: number;
   readonly #lag: { observe(seconds: number): void };
-  readonly #unregisterGauge: () => void;
+  readonly #unregisterGauge: () => void = () => {};
   #unsubscribe: () => void = () => {};
   #running: Promise<void> | undefined;
   #stopped = true;
@@ -96,7 +96,6 @@ export class OutboxRelay {
       );
     } else {
       this.#lag = { observe: () => {} };
-      this.#unregisterGauge = () => {};
     }
   }
 
@@ -107,7 +106,7 @@ export class OutboxRelay {
     this.#running = this.#loop();
   }
 
-  /** Finishes the batch in hand, then stops. */
+  /** Finishes the batch in hand, then stops for good (and leaves the metrics registry). */
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;

@@ -1,6 +1,7 @@
 import { isEventEnvelope, type EventEnvelope } from '@carshare/contracts';
 import { InvalidArgument } from '@carshare/platform';
 import { sql, type Kysely } from 'kysely';
+import { eventList } from './event-bus.ts';
 
 /**
  * Writes events into the service's `outbox` table inside the caller's transaction, so an event
@@ -14,7 +15,7 @@ export class Outbox {
    * { ...; await outbox.add(trx, event) })`. Adding the same event id twice is refused.
    */
   async add(trx: Kysely<any>, events: EventEnvelope | readonly EventEnvelope[]): Promise<void> {
-    const list: readonly EventEnvelope[] = Array.isArray(events) ? events : [events as EventEnvelope];
+    const list = eventList(events);
     if (list.length === 0) return;
     for (const event of list) {
       if (!isEventEnvelope(event)) throw InvalidArgument('INVALID_EVENT', 'not an event envelope', { id: (event as { id?: unknown }).id });

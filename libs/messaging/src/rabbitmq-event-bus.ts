@@ -5,7 +5,7 @@ import { Gauge, type Registry } from 'prom-client';
 import { backoffPolicy, type BackoffPolicy } from './backoff.ts';
 import { attemptDelivery, consumerSettings, type AttemptDependencies, type ConsumerSettings } from './consumer-runtime.ts';
 import { describeError } from './describe-error.ts';
-import type { EventBus, EventHandler, SubscribeOptions, Subscription } from './event-bus.ts';
+import { eventList, type EventBus, type EventHandler, type SubscribeOptions, type Subscription } from './event-bus.ts';
 import { passThroughTracing, type EventTracing } from './event-tracing.ts';
 import { silentLogger, type MessagingLogger } from './messaging-logger.ts';
 import { consumerMetrics, counterOf, messagingMetricNames, publishedCounter } from './messaging-metrics.ts';
@@ -193,7 +193,7 @@ export class RabbitMqEventBus implements EventBus {
 
   async publish(events: EventEnvelope | readonly EventEnvelope[]): Promise<void> {
     this.#assertOpen();
-    const list: readonly EventEnvelope[] = Array.isArray(events) ? events : [events as EventEnvelope];
+    const list = eventList(events);
     for (const event of list) {
       if (!isEventEnvelope(event)) throw InvalidArgument('INVALID_EVENT', 'not an event envelope', { id: (event as { id?: unknown }).id });
     }
@@ -449,7 +449,7 @@ async function publishConfirmed(channel: ConfirmChannel, messages: OutgoingMessa
             });
           } catch (error) {
             clearTimeout(timer);
-            reject(error);
+            reject(error instanceof Error ? error : new Error(String(error)));
           }
         }),
       );
