@@ -1,0 +1,53 @@
+import { demoAccounts } from '@carshare/cli';
+import type { LoadTarget } from '../measure-load.ts';
+
+export interface PlatformInfo {
+  gatewayUrl: string;
+  userUrl: string;
+}
+
+export interface Session {
+  accessToken: string;
+  riderId: string;
+}
+
+export async function expectOk(response: Response, what: string): Promise<unknown> {
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${what} answered ${response.status}: ${text.slice(0, 300)}`);
+  return JSON.parse(text) as unknown;
+}
+
+/** Logs in as the demo rider through the public API, as the web app would. */
+export async function logInRider(gatewayUrl: string): Promise<Session> {
+  const response = await fetch(`${gatewayUrl}/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: demoAccounts.rider.email, password: demoAccounts.rider.password }),
+  });
+  const session = (await expectOk(response, 'login')) as { user: { id: string }; tokens: { accessToken: string } };
+  return { accessToken: session.tokens.accessToken, riderId: session.user.id };
+}
+
+export function meTarget(platform: PlatformInfo, session: Session): LoadTarget {
+  return { url: `${platform.gatewayUrl}/v1/me`, headers: { authorization: `Bearer ${session.accessToken}` } };
+}
+
+export function rpcTarget(platform: PlatformInfo, session: Session): LoadTarget {
+  return {
+    url: `${platform.userUrl}/rpc/user/GetUser`,
+    method: 'POST',
+    headers: { authorization: `Bearer ${session.accessToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ userId: session.riderId }),
+  };
+}
+
+/** One request by hand first: a benchmark of 401s or 404s would look fast and mean nothing. */
+export async function checkTarget(target: LoadTarget, check: (body: unknown) => boolean, what: string): Promise<void> {
+  const response = await fetch(target.url, { method: target.method ?? 'GET', headers: target.headers, body: target.body });
+  const body = await expectOk(response, what);
+  if (!check(body)) throw new Error(`${what} answered an unexpected body: ${JSON.stringify(body).slice(0, 300)}`);
+}
+
+export function isRider(riderId: string) {
+  return (body: unknown) => (body as { user?: { id?: string } }).user?.id === riderId || (body as { id?: string }).id === riderId;
+}

@@ -1,0 +1,33 @@
+/**
+ * Child process for the gateway benchmark's reference hop (`--hop`): fastify → undici Pool →
+ * fastify in one process, the same shape as gateway → user but with none of our layers. What
+ * /v1/me costs beyond this is ours (hooks, auth, tracing, metrics, the database).
+ */
+import Fastify from 'fastify';
+import { Pool } from 'undici';
+import { announceReady, closeWithParent } from '../child-protocol.ts';
+
+const back = Fastify({ logger: false });
+back.post('/rpc/echo', async (request) => ({ echoed: request.body }));
+const backUrl = await back.listen({ host: '127.0.0.1', port: 0 });
+
+// Same pool settings as libs/platform's RPC client, so the comparison is like for like.
+const pool = new Pool(backUrl, { connections: 32, keepAliveTimeout: 30_000 });
+const front = Fastify({ logger: false });
+front.get('/', async () => {
+  const response = await pool.request({
+    path: '/rpc/echo',
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ userId: '00000000-0000-7000-8000-000000000000' }),
+  });
+  return { hop: await response.body.json() };
+});
+const url = await front.listen({ host: '127.0.0.1', port: 0 });
+
+closeWithParent(async () => {
+  await front.close();
+  await pool.close();
+  await back.close();
+});
+announceReady({ url, backUrl });

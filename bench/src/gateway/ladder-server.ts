@@ -1,0 +1,127 @@
+/**
+ * Child process for the gateway ladder: the /v1/me path rebuilt one layer at a time from the
+ * real library pieces, with the database replaced by a fixed answer, so each step's cost is the
+ * difference between two rungs.
+ *
+ *   node --import tsx ladder-server.ts <rung> <sampleRatio>
+ *
+ *   http-server   libs/platform createHttpServer + GET /hello (hooks, span, timer, metrics)
+ *   rpc-stub      + registerRpcService(userRpc) with a stub GetUser (validation, auth, serialisation)
+ *   gateway-stub  the real gateway module in front of rpc-stub, over the real RPC client
+ *
+ * The stub user service publishes a JWKS and signs the token it announces, exactly as the user
+ * service does, so the gateway's and the RPC server's token checks run unchanged.
+ */
+import { userRpc } from '@carshare/contracts';
+import { createGatewayModule, loadGatewayConfig } from '@carshare/gateway-service';
+import { createObservability } from '@carshare/observability';
+import {
+  accessTokenAlgorithm,
+  accessTokenAudience,
+  accessTokenIssuer,
+  createAccessTokenVerifier,
+  createHttpServer,
+  registerRpcService,
+  StaticDiscovery,
+  type RpcHandlers,
+} from '@carshare/platform';
+import { SignJWT, createLocalJWKSet, exportJWK, generateKeyPair } from 'jose';
+import { announceReady, closeWithParent } from '../child-protocol.ts';
+
+const ladderRungs = ['http-server', 'rpc-stub', 'gateway-stub'] as const;
+type LadderRung = (typeof ladderRungs)[number];
+
+const [rung, sampleRatioArg] = process.argv.slice(2) as [LadderRung | undefined, string | undefined];
+if (!rung || !(ladderRungs as readonly string[]).includes(rung)) throw new Error(`usage: ladder-server.ts <${ladderRungs.join('|')}> <sampleRatio>`);
+const sampleRatio = Number(sampleRatioArg ?? '1');
+
+function observability(service: string) {
+  // As the embedded platform without an OTLP endpoint: spans are made and sampled, then dropped.
+  return createObservability({ service, logLevel: 'warn', prettyLogs: false, sampleRatio, processMetrics: false, logDestination: process.stderr });
+}
+
+const riderId = '0195d2c4-0000-7000-8000-000000000001';
+const wireUser = {
+  id: riderId,
+  email: 'rider@carshare.local',
+  displayName: 'Demo Rider',
+  role: 'rider',
+  plan: 'free',
+  status: 'active',
+  createdAt: '2026-01-01T00:00:00.000Z',
+} as const;
+
+const closers: (() => Promise<void>)[] = [];
+let announced: Record<string, unknown>;
+
+if (rung === 'http-server') {
+  const app = createHttpServer({ observability: observability('ladder'), errorStyle: 'rpc' });
+  app.get('/hello', async () => ({ hello: 'world' }));
+  const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  closers.push(() => app.close());
+  announced = { url: `${url}/hello`, method: 'GET' };
+} else {
+  const { privateKey, publicKey } = await generateKeyPair(accessTokenAlgorithm, { crv: 'Ed25519', extractable: true });
+  const kid = 'ladder-key';
+  const jwks = { keys: [{ ...(await exportJWK(publicKey)), kid, alg: accessTokenAlgorithm, use: 'sig' }] };
+  const nowSeconds = Math.floor(Date.now() / 1000);
+  const token = await new SignJWT({ role: 'rider', plan: 'free' })
+    .setProtectedHeader({ alg: accessTokenAlgorithm, kid, typ: 'JWT' })
+    .setSubject(riderId)
+    .setIssuer(accessTokenIssuer)
+    .setAudience(accessTokenAudience)
+    .setIssuedAt(nowSeconds)
+    .setNotBefore(nowSeconds)
+    .setExpirationTime(nowSeconds + 3600)
+    .sign(privateKey);
+
+  const userObservability = observability('user');
+  const verifier = createAccessTokenVerifier({ keys: createLocalJWKSet(jwks) });
+  const user = createHttpServer({ observability: userObservability, errorStyle: 'rpc' });
+  const notMeasured = async (): Promise<never> => {
+    throw new Error('not part of the ladder');
+  };
+  const handlers: RpcHandlers<typeof userRpc.methods> = {
+    Register: notMeasured,
+    Login: notMeasured,
+    Refresh: notMeasured,
+    Logout: notMeasured,
+    GetUser: async (input) => ({ ...wireUser, id: input.userId }),
+    ListUsers: notMeasured,
+    SuspendUser: notMeasured,
+    ReactivateUser: notMeasured,
+    SetUserRole: notMeasured,
+    SetUserPlan: notMeasured,
+  };
+  registerRpcService(user, userRpc, handlers, { observability: userObservability, authenticate: (jwt) => verifier.verify(jwt) });
+  user.get('/.well-known/jwks.json', async () => jwks);
+  const userUrl = await user.listen({ host: '127.0.0.1', port: 0 });
+  closers.push(() => user.close());
+
+  if (rung === 'rpc-stub') {
+    announced = { url: `${userUrl}/rpc/user/GetUser`, method: 'POST', token, body: JSON.stringify({ userId: riderId }) };
+  } else {
+    const config = loadGatewayConfig({
+      'log.level': 'warn',
+      'log.pretty': false,
+      'tracing.sampleRatio': sampleRatio,
+      'services.user': userUrl,
+      'http.host': '127.0.0.1',
+      'http.port': 0,
+    });
+    const gateway = createGatewayModule({
+      config,
+      observability: createObservability({ service: 'gateway', logLevel: 'warn', prettyLogs: false, sampleRatio, processMetrics: true, logDestination: process.stderr }),
+      discovery: new StaticDiscovery({ user: [userUrl] }),
+    });
+    await gateway.start();
+    const gatewayUrl = await gateway.server.listen({ host: '127.0.0.1', port: 0 });
+    closers.unshift(() => gateway.close());
+    announced = { url: `${gatewayUrl}/v1/me`, method: 'GET', token };
+  }
+}
+
+closeWithParent(async () => {
+  for (const close of closers) await close();
+});
+announceReady(announced);
