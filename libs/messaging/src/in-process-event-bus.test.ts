@@ -6,7 +6,7 @@ import { MemoryDeadLetterStore } from './memory-dead-letter-store.ts';
 
 describeEventBusContract('in-process', async () => {
   const bus = new InProcessEventBus();
-  return { buses: [bus, bus], timeoutMs: 5000, dropGroup: async () => {}, close: () => bus.close() };
+  return { buses: [bus, bus], timeoutMs: 20_000, dropGroup: async () => {}, close: () => bus.close() };
 });
 
 describe('InProcessEventBus', () => {

@@ -121,12 +121,12 @@ for (const engine of engines) {
       const relay = new OutboxRelay({ database: testDb.database, bus, outbox, concurrentRelays, idlePollMs: 600_000, scheduler });
       relay.start();
       try {
-        await eventually('the relay to fall asleep', () => parked.length === 1, 5000);
+        await eventually('the relay to fall asleep', () => parked.length === 1, 20_000);
         await change(outbox, contractEvent('prompt', {}));
-        await eventually('the event to be published', () => bus.published.length === 1, 5000);
-        await eventually('the relay to fall asleep again', () => parked.length === 2, 5000);
+        await eventually('the event to be published', () => bus.published.length === 1, 20_000);
+        await eventually('the relay to fall asleep again', () => parked.length === 2, 20_000);
         await change(outbox, contractEvent('prompt', {}));
-        await eventually('the second event to be published', () => bus.published.length === 2, 5000);
+        await eventually('the second event to be published', () => bus.published.length === 2, 20_000);
       } finally {
         await relay.stop();
       }

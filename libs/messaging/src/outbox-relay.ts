@@ -66,7 +66,8 @@ export class OutboxRelay {
   #stopped = true;
   #sleepTimer: unknown;
   #wake: (() => void) | undefined;
-  #woken = false;
+  /** Counts wake-ups from the outbox, so the loop notices one that came while it was busy. */
+  #wakes = 0;
   #lastCleanup = 0;
 
   constructor(options: OutboxRelayOptions) {
@@ -172,13 +173,11 @@ export class OutboxRelay {
 
   async #loop(): Promise<void> {
     let failures = 0;
-    // After a wake-up the writer's transaction may not have committed yet: poll again soon,
-    // doubling the pause up to the idle interval.
     let pauseMs = this.#idlePollMs;
+    let wakesSeen = this.#wakes;
     while (!this.#stopped) {
       let published = 0;
       try {
-        this.#woken = false;
         published = await this.relayOnce();
         failures = 0;
         await this.#cleanupIfDue();
@@ -193,7 +192,12 @@ export class OutboxRelay {
         pauseMs = 1;
         continue;
       }
-      if (this.#woken) pauseMs = 1;
+      // A wake-up comes from inside the writer's transaction, possibly before its commit (on
+      // PostgreSQL): poll again soon, doubling the pause up to the idle interval.
+      if (this.#wakes !== wakesSeen) {
+        wakesSeen = this.#wakes;
+        pauseMs = 1;
+      }
       await this.#sleep(pauseMs, true);
       pauseMs = Math.min(this.#idlePollMs, pauseMs * 2);
     }
@@ -215,13 +219,12 @@ export class OutboxRelay {
   }
 
   #poke(): void {
-    this.#woken = true;
+    this.#wakes += 1;
     this.#wake?.();
   }
 
   #sleep(ms: number, wakeable: boolean): Promise<void> {
     if (this.#stopped) return Promise.resolve();
-    if (wakeable && this.#woken) return Promise.resolve();
     return new Promise((resolve) => {
       const done = (): void => {
         this.#scheduler.clearTimeout(this.#sleepTimer);

@@ -30,7 +30,7 @@ if (!url) {
     const groups: string[] = [];
     return {
       buses: [first, second],
-      timeoutMs: 20_000,
+      timeoutMs: 60_000,
       dropGroup: async (group) => void groups.push(group),
       close: async () => {
         await second.close();
@@ -76,9 +76,9 @@ if (!url) {
       }
       const event = contractEvent('same', {});
       await bus.publish(event);
-      await eventually('the valid event behind it', () => seen.includes(event.id), 10_000);
+      await eventually('the valid event behind it', () => seen.includes(event.id), 30_000);
       const probe = await bus.channel();
-      await eventually('the poison queue to hold the message', async () => (await probe.checkQueue(bus.names.poisonQueue())).messageCount === 1, 10_000);
+      await eventually('the poison queue to hold the message', async () => (await probe.checkQueue(bus.names.poisonQueue())).messageCount === 1, 30_000);
       await probe.close();
       await subscription.close();
     });

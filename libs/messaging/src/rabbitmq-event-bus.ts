@@ -29,6 +29,7 @@ export interface RabbitMqEventBusOptions {
   connectTimeoutMs?: number;
   /** How often an instance re-counts its group and takes or gives back partitions; default 2 s. */
   rebalanceIntervalMs?: number;
+  /** Seconds of silence after which either side drops the connection; default 20. */
   heartbeatSeconds?: number;
   reconnect?: Partial<BackoffPolicy>;
   /** Shown in the broker's connection list, e.g. `user@host-1`. */
@@ -170,7 +171,7 @@ export class RabbitMqEventBus implements EventBus {
     this.#connection = new RabbitMqConnection({
       url: options.url,
       name: options.name ?? 'carshare',
-      heartbeatSeconds: options.heartbeatSeconds ?? 10,
+      heartbeatSeconds: options.heartbeatSeconds ?? 20,
       reconnect: backoffPolicy({ initialMs: 100, maxMs: 5000, factor: 2, jitter: 0.2, ...options.reconnect }),
       logger: this.#logger,
       onConnected: async (connection) => {
@@ -610,8 +611,10 @@ class RabbitSubscription {
       }
     };
     const partitions = this.#bus.partitions;
-    const beyond = partitions < subjectSlotCount && (await exists(this.#names.partition(partitions)));
-    const fewer = (await exists(this.#names.partition(0))) && !(await exists(this.#names.partition(partitions - 1)));
+    // A new group has nothing to compare with (and each probe of a missing queue is an error line in the broker's log).
+    if (!(await exists(this.#names.partition(0)))) return;
+    const fewer = !(await exists(this.#names.partition(partitions - 1)));
+    const beyond = !fewer && partitions < subjectSlotCount && (await exists(this.#names.partition(partitions)));
     if (beyond || fewer) {
       throw Conflict(
         'PARTITION_COUNT_CHANGED',

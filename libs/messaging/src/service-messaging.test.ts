@@ -53,12 +53,12 @@ describe('createServiceMessaging (embedded wiring of two services)', () => {
       await sql`insert into users (id, email) values (${userId}::uuid, 'rider@example.com')`.execute(trx);
       await user.outbox.add(trx, events.create(UserRegistered, userId, { userId, email: 'rider@example.com', role: 'rider', plan: 'free' }));
     });
-    await eventually('the signup to be counted', async () => (await sql`select 1 from signups`.execute(analyticsDb.db)).rows.length === 1, 10_000);
+    await eventually('the signup to be counted', async () => (await sql`select 1 from signups`.execute(analyticsDb.db)).rows.length === 1, 30_000);
 
     await userDb.transaction(async (trx) => {
       await user.outbox.add(trx, events.create(UserSuspended, userId, { userId, reason: 'unpaid' }));
     });
-    await eventually('the dead letter', async () => (await analytics.deadLetterAdmin.list()).items.length === 1, 10_000);
+    await eventually('the dead letter', async () => (await analytics.deadLetterAdmin.list()).items.length === 1, 30_000);
     const [letter] = (await analytics.deadLetterAdmin.list({ group: 'analytics.signups', topic: 'user.suspended' })).items;
     assert.ok(letter);
     assert.equal(letter.error.message, 'suspensions not supported yet');
@@ -67,7 +67,7 @@ describe('createServiceMessaging (embedded wiring of two services)', () => {
 
     suspensionsFail = false;
     await analytics.deadLetterAdmin.replay(letter.id);
-    await eventually('the replay to be handled', async () => analytics.inbox.has('analytics.signups', letter.event.id), 10_000);
+    await eventually('the replay to be handled', async () => analytics.inbox.has('analytics.signups', letter.event.id), 30_000);
     assert.deepEqual((await analytics.deadLetterAdmin.list()).items, []);
     await assert.rejects(analytics.deadLetterAdmin.get(letter.id), { reason: 'DEAD_LETTER_NOT_FOUND' });
     await assert.rejects(analytics.deadLetterAdmin.delete(letter.id), { reason: 'DEAD_LETTER_NOT_FOUND' });
