@@ -1,5 +1,6 @@
 export * from './envelope.ts';
 export * from './user.ts';
+export * from './dead-letter.ts';
 
 import { userEvents } from './user.ts';
 

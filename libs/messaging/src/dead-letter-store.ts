@@ -1,18 +1,7 @@
-import type { EventEnvelope } from '@carshare/contracts';
-import type { ErrorSummary } from './describe-error.ts';
+import type { DeadLetterPage, DeadLetterQuery, DeadLetterRecord } from '@carshare/contracts';
 
-export interface DeadLetter {
-  /** Our own id (UUIDv7), not the event's: the same event can die in several groups. */
-  id: string;
-  group: string;
-  event: EventEnvelope;
-  error: ErrorSummary;
-  attempts: number;
-  /** The event's trace context, so the failure can be found next to its producer's spans. */
-  traceparent?: string;
-  /** ISO time of the last failure. */
-  failedAt: string;
-}
+/** The wire shape lives in contracts (operators read it through RPC and the gateway). */
+export type DeadLetter = DeadLetterRecord;
 
 export type NewDeadLetter = Omit<DeadLetter, 'id' | 'failedAt'>;
 
@@ -22,20 +11,11 @@ export interface DeadLetterSink {
   add(letter: NewDeadLetter): Promise<void>;
 }
 
-export interface DeadLetterQuery {
-  group?: string;
-  /** An event type or a topic pattern (`user.*`, `car.#`). */
-  topic?: string;
-  /** 1–500, default 50. */
-  limit?: number;
-  cursor?: string;
-}
+/** `topic` is an event type or a topic pattern (`user.*`, `car.#`); `limit` 1–500, default 50. */
+export type { DeadLetterQuery };
 
-export interface DeadLetterPage {
-  items: DeadLetter[];
-  /** Absent on the last page. */
-  nextCursor?: string;
-}
+/** `nextCursor` is absent on the last page. */
+export type { DeadLetterPage };
 
 /** Newest first. */
 export interface DeadLetterStore extends DeadLetterSink {
