@@ -586,6 +586,11 @@ class RabbitSubscription {
     const control = await connection.createChannel();
     control.on('error', () => {});
     await control.consume(names.members, () => {}, { noAck: true });
+    if (this.#closed) {
+      // Closed while setting up: do not stay counted as a member.
+      await control.close().catch(() => undefined);
+      return;
+    }
     this.#control = control;
     this.#connection = connection;
     this.#setUpFor = connection;
