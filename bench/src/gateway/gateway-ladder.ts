@@ -49,7 +49,8 @@ function cpuMicrosPerRequest(stats: LoadStats): number {
  * Where /v1/me's time goes, as server CPU µs per request on a ladder of servers that add one
  * layer each (see ladder-server.ts): bare fastify → our HTTP server factory (with and without
  * span sampling) → our RPC server with a stub handler → the real user service with PGlite →
- * the real gateway over a stub user service → the real gateway over the real user service.
+ * the real gateway over the real user service; then, over the stub user service: our server
+ * factory in front with a bare undici pool, with our RPC client, and the real gateway module.
  * --profile writes a .cpuprofile of each rung's measured run to bench/results/profiles.
  */
 export const runGatewayLadder: BenchmarkRun = async (options) => {
@@ -110,7 +111,9 @@ export const runGatewayLadder: BenchmarkRun = async (options) => {
       await platform.stop();
     }
 
-    await measure('meStub', 'gateway, stub user service', 'rpc', scripts.ladder, ['gateway-stub', '1'], ladderTarget);
+    await measure('frontUndici', 'our server → undici → RPC stub', 'rpc', scripts.ladder, ['front-undici', '1'], ladderTarget);
+    await measure('frontRpc', 'our server → RPC client → RPC stub', 'frontUndici', scripts.ladder, ['front-rpc', '1'], ladderTarget);
+    await measure('meStub', 'gateway, stub user service', 'frontRpc', scripts.ladder, ['gateway-stub', '1'], ladderTarget);
     await measure('hop', 'bare fastify→undici→fastify', 'fastify', scripts.hop, [], (info: { url: string }) => ({ url: info.url }));
   } finally {
     await Promise.allSettled([...children].map((child) => child.stop()));

@@ -7,7 +7,10 @@
  *
  *   http-server   libs/platform createHttpServer + GET /hello (hooks, span, timer, metrics)
  *   rpc-stub      + registerRpcService(userRpc) with a stub GetUser (validation, auth, serialisation)
- *   gateway-stub  the real gateway module in front of rpc-stub, over the real RPC client
+ *   front-undici  createHttpServer GET /v1/me → a bare undici Pool → rpc-stub (our server factory on both sides)
+ *   front-rpc     createHttpServer GET /v1/me → createRpcClient(userRpc) → rpc-stub (+ our RPC client)
+ *   gateway-stub  the real gateway module in front of rpc-stub (+ cors, swagger, route schemas,
+ *                 token check, gatherParts)
  *
  * The stub user service publishes a JWKS and signs the token it announces, exactly as the user
  * service does, so the gateway's and the RPC server's token checks run unchanged.
@@ -21,14 +24,16 @@ import {
   accessTokenIssuer,
   createAccessTokenVerifier,
   createHttpServer,
+  createRpcClient,
   registerRpcService,
   StaticDiscovery,
   type RpcHandlers,
 } from '@carshare/platform';
 import { SignJWT, createLocalJWKSet, exportJWK, generateKeyPair } from 'jose';
+import { Pool } from 'undici';
 import { announceReady, closeWithParent } from '../child-protocol.ts';
 
-const ladderRungs = ['http-server', 'rpc-stub', 'gateway-stub'] as const;
+const ladderRungs = ['http-server', 'rpc-stub', 'front-undici', 'front-rpc', 'gateway-stub'] as const;
 type LadderRung = (typeof ladderRungs)[number];
 
 const [rung, sampleRatioArg] = process.argv.slice(2) as [LadderRung | undefined, string | undefined];
@@ -100,6 +105,35 @@ if (rung === 'http-server') {
 
   if (rung === 'rpc-stub') {
     announced = { url: `${userUrl}/rpc/user/GetUser`, method: 'POST', token, body: JSON.stringify({ userId: riderId }) };
+  } else if (rung === 'front-undici' || rung === 'front-rpc') {
+    // The gateway's shape without the gateway module: our server factory in front, and either a
+    // bare pool or our RPC client behind; the token is passed on but not checked here.
+    const frontObservability = observability('front');
+    const front = createHttpServer({ observability: frontObservability, errorStyle: 'public' });
+    const body = JSON.stringify({ userId: riderId });
+    if (rung === 'front-undici') {
+      const pool = new Pool(userUrl, { connections: 32, keepAliveTimeout: 30_000 });
+      front.get('/v1/me', async (request) => {
+        const response = await pool.request({
+          path: '/rpc/user/GetUser',
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: request.headers.authorization ?? '' },
+          body,
+        });
+        return { user: await response.body.json(), partial: [] };
+      });
+      closers.push(() => pool.close());
+    } else {
+      const client = createRpcClient(userRpc, { discovery: new StaticDiscovery({ user: [userUrl] }), observability: frontObservability });
+      front.get('/v1/me', async (request) => {
+        request.ctx.caller = { userId: riderId, role: 'rider', plan: 'free', token };
+        return { user: await client.GetUser({ userId: riderId }, request.ctx), partial: [] };
+      });
+      closers.push(() => client.close());
+    }
+    const frontUrl = await front.listen({ host: '127.0.0.1', port: 0 });
+    closers.unshift(() => front.close());
+    announced = { url: `${frontUrl}/v1/me`, method: 'GET', token };
   } else {
     const config = loadGatewayConfig({
       'log.level': 'warn',
