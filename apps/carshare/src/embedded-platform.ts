@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { createGatewayModule, loadGatewayConfig, type GatewayModule } from '@carshare/gateway-service';
+import { createGatewayModule, gatewayConfigFile, loadGatewayConfig, type GatewayModule } from '@carshare/gateway-service';
 import { Lifecycle, StaticDiscovery, observabilityFromConfig } from '@carshare/platform';
 import { openSqlEngine, type SqlEngine } from '@carshare/storage';
 import { createUserModule, loadUserConfig, type UserModule } from '@carshare/user-service';
@@ -15,6 +15,8 @@ export interface EmbeddedPlatformOptions {
   prettyLogs?: boolean;
   tracing?: { otlpEndpoint?: string; sampleRatio?: number };
   logDestination?: NodeJS.WritableStream;
+  /** Gateway config paths → values (tests: rate limits, faults, resilience settings). */
+  gatewayOverrides?: Record<string, unknown>;
   /** Observes the slow first-start steps, so the CLI can say what it is doing. */
   onProgress?: (message: string) => void;
 }
@@ -88,12 +90,15 @@ export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions = {
     lifecycle.add({ name: 'user', close: () => user.close() });
     const userUrl = urlOf(user.server.server.address());
 
-    const gatewayConfig = loadGatewayConfig({
+    const gatewayOverrides = {
       ...shared,
       'services.user': userUrl,
       ...(options.gatewayPort !== undefined && { 'http.port': options.gatewayPort }),
       ...(options.gatewayHost !== undefined && { 'http.host': options.gatewayHost }),
-    });
+      ...options.gatewayOverrides,
+    };
+    const gatewayConfig = loadGatewayConfig(gatewayOverrides);
+    const configFile = gatewayConfigFile();
     const gatewayObservability = observabilityFromConfig('gateway', gatewayConfig, {
       processMetrics: true,
       logDestination: options.logDestination,
@@ -103,6 +108,7 @@ export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions = {
       config: gatewayConfig,
       observability: gatewayObservability,
       discovery: new StaticDiscovery({ user: [userUrl] }),
+      ...(configFile && { configFile: { path: configFile, reload: () => loadGatewayConfig(gatewayOverrides) } }),
     });
     await gateway.start();
     await gateway.server.listen({ host: gatewayConfig.http.host, port: gatewayConfig.http.port });

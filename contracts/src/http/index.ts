@@ -3,10 +3,12 @@ export * from './errors.ts';
 export * from './auth.ts';
 export * from './me.ts';
 export * from './admin-users.ts';
+export * from './admin-faults.ts';
 
+import { adminFaultRoutes } from './admin-faults.ts';
 import { adminUserRoutes } from './admin-users.ts';
 import { authRoutes } from './auth.ts';
 import { meRoutes } from './me.ts';
 
 /** Every public route, for OpenAPI export and the typed web client. */
-export const publicApi = { auth: authRoutes, me: meRoutes, adminUsers: adminUserRoutes } as const;
+export const publicApi = { auth: authRoutes, me: meRoutes, adminUsers: adminUserRoutes, adminFaults: adminFaultRoutes } as const;

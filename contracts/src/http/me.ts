@@ -5,7 +5,8 @@ import { defineHttpRoute } from './define-http-route.ts';
 /** Each part of /v1/me comes from a different service; one that is down is named in `partial`. */
 export const MeResponse = Type.Object({
   user: Type.Union([User, Type.Null()]),
-  partial: Type.Array(Type.String(), { description: 'Parts that could not be loaded right now' }),
+  partial: Type.Array(Type.String(), { description: 'Parts that could not be loaded right now (they are null)' }),
+  stale: Type.Array(Type.String(), { description: 'Parts shown from the last good answer because their service is down' }),
 });
 
 export const meRoutes = {

@@ -21,6 +21,8 @@ export const HttpConfig = (defaultPort: number) =>
     port: Type.Integer({ minimum: 0, maximum: 65535, default: defaultPort }),
     bodyLimitBytes: Type.Integer({ minimum: 1024, default: 64 * 1024 }),
     defaultDeadlineMs: Type.Integer({ minimum: 1, default: 10_000 }),
+    /** Behind a load balancer: take the client address from X-Forwarded-For. */
+    trustProxy: Type.Boolean({ default: false }),
   });
 
 export const DatabaseConfig = Type.Object({

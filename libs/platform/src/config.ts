@@ -66,6 +66,8 @@ function seedSections(schema: TSchema, value: Json): Json {
   for (const [key, child] of Object.entries(properties)) {
     if ((child as { type?: unknown }).type !== 'object' || !(child as { properties?: unknown }).properties) continue;
     const existing = value[key];
+    // A section with a default of its own gets that default whole, not an empty object.
+    if (existing === undefined && (child as { default?: unknown }).default !== undefined) continue;
     if (existing === undefined) value[key] = {};
     if (typeof value[key] === 'object' && value[key] !== null && !Array.isArray(value[key])) seedSections(child, value[key] as Json);
   }
@@ -107,7 +109,8 @@ export function loadConfig<S extends TSchema>(schema: S, sources: ConfigSources)
     if (raw !== undefined && raw !== '') setPath(merged, path, fromEnvString(raw));
   }
   if (sources.overrides) {
-    for (const [path, value] of Object.entries(sources.overrides)) setPath(merged, path, value);
+    // Cloned: the result is frozen, and a caller's object must stay theirs.
+    for (const [path, value] of Object.entries(sources.overrides)) setPath(merged, path, structuredClone(value));
   }
   const withDefaults = Value.Default(schema, seedSections(schema, merged));
   const converted = Value.Convert(schema, withDefaults);

@@ -32,6 +32,7 @@ export interface HttpServerOptions {
   maxDeadlineMs?: number;
   readiness?: ReadinessCheck[];
   readinessTimeoutMs?: number;
+  trustProxy?: boolean;
 }
 
 export type HttpServer = FastifyInstance<Server, IncomingMessage, ServerResponse, Logger, TypeBoxTypeProvider>;
@@ -71,6 +72,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     keepAliveTimeout: 65_000,
+    trustProxy: options.trustProxy ?? false,
     routerOptions: { maxParamLength: 200 },
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(typeBoxValidatorCompiler);

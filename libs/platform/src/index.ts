@@ -17,3 +17,4 @@ export * from './lifecycle.ts';
 export * from './access-token-verifier.ts';
 export * from './common-config.ts';
 export * from './observability-from-config.ts';
+export * from './watch-config-file.ts';

@@ -33,3 +33,5 @@ export type { ResilienceMetrics } from './resilience-metrics.ts';
 
 export { measurePolicyOverhead } from './policy-overhead.bench.ts';
 export type { PolicyOverhead } from './policy-overhead.bench.ts';
+
+export { withInjectedFaults } from './fault-injecting-policy.ts';

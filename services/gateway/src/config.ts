@@ -1,5 +1,13 @@
 import { HttpConfig, LogConfig, TracingConfig, commonEnvMap, loadConfig } from '@carshare/platform';
 import { Type, type Static } from 'typebox';
+import { RateLimitsSchema } from './domain/rate-limit-plan.ts';
+
+/** Partial overrides of libs/resilience's defaultDownstreamSettings; validated when policies are built. */
+const DownstreamOverrides = Type.Object({
+  breaker: Type.Optional(Type.Record(Type.String(), Type.Number())),
+  retry: Type.Optional(Type.Record(Type.String(), Type.Number())),
+  bulkhead: Type.Optional(Type.Record(Type.String(), Type.Number())),
+});
 
 export const GatewayConfigSchema = Type.Object({
   http: HttpConfig(8080),
@@ -13,6 +21,25 @@ export const GatewayConfigSchema = Type.Object({
     /** Where each downstream answers; comma-separated lists spread load across instances. */
     user: Type.String({ default: 'http://127.0.0.1:4001' }),
   }),
+  /** Hot-reloadable: edits to the CARSHARE_CONFIG file apply without a restart. */
+  rateLimits: RateLimitsSchema,
+  redis: Type.Object({
+    /** Shared rate-limit counters for every gateway instance; unset → in-process memory. */
+    url: Type.Optional(Type.String({ minLength: 1 })),
+    /** A Redis slower than this is treated as down and the local limiter answers. */
+    timeoutMs: Type.Integer({ minimum: 1, default: 50 }),
+  }),
+  resilience: Type.Object({
+    user: Type.Object(DownstreamOverrides.properties, { default: {} }),
+  }),
+  degradation: Type.Object({
+    /** Each part of a gathered answer (/v1/me) gets at most this long. */
+    partBudgetMs: Type.Integer({ minimum: 10, default: 2_000 }),
+    /** How old a last good answer may be and still be shown (marked stale). */
+    maxStaleMs: Type.Integer({ minimum: 0, default: 10 * 60_000 }),
+  }),
+  /** Initial fault switches, e.g. { "rpc.error:user": { "percent": 10 } }; off by default. */
+  faults: Type.Record(Type.String(), Type.Object({ percent: Type.Number({ minimum: 0, maximum: 100 }), latencyMs: Type.Optional(Type.Integer({ minimum: 0 })) }), { default: {} }),
   auth: Type.Object({
     /** How long the user service's published keys are trusted before being fetched again. */
     jwksCacheMs: Type.Integer({ minimum: 1000, default: 600_000 }),
@@ -22,6 +49,11 @@ export const GatewayConfigSchema = Type.Object({
 });
 
 export type GatewayConfig = Static<typeof GatewayConfigSchema>;
+
+/** The file edits are watched in, for hot-reloadable keys. */
+export function gatewayConfigFile(): string | undefined {
+  return process.env['CARSHARE_CONFIG'];
+}
 
 export function loadGatewayConfig(overrides: Record<string, unknown> = {}): GatewayConfig {
   return loadConfig(GatewayConfigSchema, {
@@ -37,6 +69,9 @@ export function loadGatewayConfig(overrides: Record<string, unknown> = {}): Gate
       GATEWAY_PORT: 'http.port',
       CORS_ORIGINS: 'cors.origins',
       USER_URL: 'services.user',
+      REDIS_URL: 'redis.url',
+      RATE_LIMITS_ENABLED: 'rateLimits.enabled',
+      TRUST_PROXY: 'http.trustProxy',
     },
     overrides,
   });

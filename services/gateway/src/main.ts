@@ -1,6 +1,6 @@
 import { pathToFileURL } from 'node:url';
 import { Lifecycle, StaticDiscovery, observabilityFromConfig } from '@carshare/platform';
-import { loadGatewayConfig } from './config.ts';
+import { gatewayConfigFile, loadGatewayConfig } from './config.ts';
 import { createGatewayModule } from './module.ts';
 
 /** The gateway alone, as one process of the distributed topology. */
@@ -13,6 +13,7 @@ export async function runGatewayService(): Promise<void> {
     config,
     observability,
     discovery: new StaticDiscovery({ user: config.services.user }),
+    ...(gatewayConfigFile() && { configFile: { path: gatewayConfigFile() as string, reload: () => loadGatewayConfig() } }),
   });
   await gateway.start();
   await gateway.server.listen({ host: config.http.host, port: config.http.port });

@@ -4,31 +4,51 @@ import swaggerUi from '@fastify/swagger-ui';
 import { userRpc } from '@carshare/contracts';
 import type { Observability } from '@carshare/observability';
 import {
+  LiveConfig,
   createAccessTokenVerifier,
   createHttpServer,
   createRpcClient,
   systemClock,
-  type CallPolicy,
+  watchConfigFile,
   type Clock,
   type Discovery,
   type HttpServer,
 } from '@carshare/platform';
+import {
+  FailOpenRateLimitStore,
+  FaultRegistry,
+  MemoryRateLimitStore,
+  RedisRateLimitStore,
+  createDownstreamPolicy,
+  createRateLimiter,
+  withInjectedFaults,
+  type DownstreamPolicy,
+  type DownstreamSettingsOverrides,
+  type RateLimitStore,
+} from '@carshare/resilience';
+import { Redis } from 'ioredis';
 import { createRemoteJWKSet } from 'jose';
+import { LastGoodCache } from './api/last-good-cache.ts';
 import { registerPublicRoutes } from './api/public-handlers.ts';
+import { createRateLimitGuard } from './api/rate-limit-guard.ts';
 import type { GatewayConfig } from './config.ts';
+import type { RateLimits } from './domain/rate-limit-plan.ts';
 
 export interface GatewayModuleDeps {
   config: GatewayConfig;
   observability: Observability;
   discovery: Discovery;
   clock?: Clock;
-  /** Resilience per downstream, chosen at composition. */
-  policies?: Partial<Record<'user', CallPolicy>>;
+  /** Re-reads the config when its file changes, for the hot-reloadable keys (rate limits). */
+  configFile?: { path: string; reload: () => GatewayConfig };
 }
 
 export interface GatewayModule {
   name: 'gateway';
   server: HttpServer;
+  faults: FaultRegistry;
+  rateLimits: LiveConfig<RateLimits>;
+  policies: { user: DownstreamPolicy };
   start(): Promise<void>;
   /** The OpenAPI 3.1 document served at /docs/json (after start). */
   openApiDocument(): unknown;
@@ -43,6 +63,7 @@ export const openApiInfo = {
 
 export function createGatewayModule(deps: GatewayModuleDeps): GatewayModule {
   const { config, observability, discovery } = deps;
+  const { logger, metrics } = observability;
   const clock = deps.clock ?? systemClock;
   const server = createHttpServer({
     observability,
@@ -50,9 +71,17 @@ export function createGatewayModule(deps: GatewayModuleDeps): GatewayModule {
     errorStyle: 'public',
     bodyLimitBytes: config.http.bodyLimitBytes,
     defaultDeadlineMs: config.http.defaultDeadlineMs,
+    trustProxy: config.http.trustProxy,
   });
 
-  const user = createRpcClient(userRpc, { discovery, observability, clock, policy: deps.policies?.user });
+  const faults = new FaultRegistry({ clock, logger, registry: metrics.registry });
+  for (const [name, setting] of Object.entries(config.faults)) {
+    faults.registerRpcFaults(name.split(':')[1] ?? name);
+    faults.set(name, setting, 'config');
+  }
+  const userPolicy = createDownstreamPolicy('user', config.resilience.user as DownstreamSettingsOverrides, { registry: metrics.registry, logger });
+  const user = createRpcClient(userRpc, { discovery, observability, clock, policy: withInjectedFaults(userPolicy, faults, 'user') });
+
   const [userEndpoint] = discovery.endpointsOf('user');
   const remoteKeys = createRemoteJWKSet(new URL('/.well-known/jwks.json', userEndpoint), {
     cacheMaxAge: config.auth.jwksCacheMs,
@@ -61,7 +90,26 @@ export function createGatewayModule(deps: GatewayModuleDeps): GatewayModule {
   });
   const verifier = createAccessTokenVerifier({ keys: remoteKeys, clock });
 
-  async function registerPlugins(): Promise<void> {
+  const rateLimits = new LiveConfig(config.rateLimits);
+  let redis: Redis | undefined;
+  let stopWatching: (() => void) | undefined;
+
+  function rateLimitStore(): RateLimitStore {
+    if (!config.redis.url) return new MemoryRateLimitStore();
+    // No offline queue and no retries per command: a limiter that waits for Redis is worse
+    // than one that answers locally, which the fail-open store does.
+    redis = new Redis(config.redis.url, { enableOfflineQueue: false, maxRetriesPerRequest: 0, lazyConnect: true });
+    redis.on('error', () => undefined);
+    void redis.connect().catch(() => undefined);
+    return new FailOpenRateLimitStore({
+      primary: new RedisRateLimitStore({ redis }),
+      timeoutMs: config.redis.timeoutMs,
+      registry: metrics.registry,
+      logger,
+    });
+  }
+
+  async function registerRoutes(): Promise<void> {
     await server.register(cors, { origin: config.cors.origins, credentials: false, maxAge: 600 });
     await server.register(swagger, {
       openapi: {
@@ -72,22 +120,42 @@ export function createGatewayModule(deps: GatewayModuleDeps): GatewayModule {
       hideUntagged: true,
     });
     await server.register(swaggerUi, { routePrefix: '/docs' });
-    registerPublicRoutes(server, verifier, { user });
+    const guard = createRateLimitGuard(createRateLimiter({ store: rateLimitStore(), clock }), rateLimits);
+    registerPublicRoutes(
+      server,
+      { verifier, rateLimits: guard },
+      { user },
+      {
+        faults,
+        lastGoodUsers: new LastGoodCache({ maxEntries: 10_000, maxAgeMs: config.degradation.maxStaleMs, now: () => clock.now() }),
+        partBudgetMs: config.degradation.partBudgetMs,
+      },
+    );
   }
 
   return {
     name: 'gateway',
     server,
+    faults,
+    rateLimits,
+    policies: { user: userPolicy },
     async start() {
-      await registerPlugins();
+      await registerRoutes();
       await server.ready();
+      if (deps.configFile) {
+        const { path, reload } = deps.configFile;
+        stopWatching = watchConfigFile(path, () => reload().rateLimits, rateLimits, logger);
+      }
+      if (!config.redis.url) logger.info('no REDIS_URL: rate limits are kept in this process');
     },
     openApiDocument() {
       return server.swagger();
     },
     async close() {
+      stopWatching?.();
       await server.close();
       await user.close();
+      redis?.disconnect();
     },
   };
 }

@@ -1,36 +1,65 @@
-import type { Logger } from '@carshare/observability';
+import type { CallContext } from '@carshare/platform';
+import type { LastGoodCache } from './last-good-cache.ts';
 
-export type PartLoaders = Record<string, () => Promise<unknown>>;
+export interface PartSpec<T> {
+  load(ctx: CallContext): Promise<T>;
+  /** A part slower than this is given up on, so one slow service cannot hold the whole answer. */
+  budgetMs?: number;
+  /** Where the last good value lives, and under which key, for when `load` fails. */
+  fallback?: { cache: LastGoodCache<T>; key: string };
+}
 
-export type GatheredParts<Loaders extends PartLoaders> = {
-  [Name in keyof Loaders]: Awaited<ReturnType<Loaders[Name]>> | null;
+type Specs = Record<string, PartSpec<any>>;
+
+export type GatheredParts<Parts extends Specs> = {
+  [Name in keyof Parts]: (Parts[Name] extends PartSpec<infer T> ? T : never) | null;
 };
 
+export interface Gathered<Parts extends Specs> {
+  parts: GatheredParts<Parts>;
+  /** Parts that could not be loaded and are null. */
+  partial: string[];
+  /** Parts served from the last good value instead of live. */
+  stale: string[];
+}
+
+function withBudget(ctx: CallContext, budgetMs: number | undefined): CallContext {
+  if (budgetMs === undefined || ctx.deadline - Date.now() <= budgetMs) return ctx;
+  return { ...ctx, deadline: Date.now() + budgetMs, signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(budgetMs)]) };
+}
+
 /**
- * Loads independent parts of one answer at once. A part that fails becomes `null` and is named
- * in `partial`, so one service being down does not blank the whole page; if every part fails
- * there is nothing worth showing and the first error goes to the caller.
+ * Scatter-gather for answers assembled from several services: every part loads at once under
+ * its own deadline; a part that fails falls back to its last good value (named in `stale`) or
+ * to null (named in `partial`). Only when no part has anything to show does the first error
+ * reach the caller, since an empty 200 would hide an outage.
  */
-export async function gatherParts<Loaders extends PartLoaders>(
-  loaders: Loaders,
-  log: Logger,
-): Promise<{ parts: GatheredParts<Loaders>; partial: string[] }> {
-  const names = Object.keys(loaders);
-  const settled = await Promise.allSettled(names.map((name) => (loaders[name] as () => Promise<unknown>)()));
+export async function gatherParts<Parts extends Specs>(specs: Parts, ctx: CallContext): Promise<Gathered<Parts>> {
+  const names = Object.keys(specs);
+  const settled = await Promise.allSettled(names.map((name) => (specs[name] as PartSpec<unknown>).load(withBudget(ctx, specs[name]?.budgetMs))));
   const parts: Record<string, unknown> = {};
   const partial: string[] = [];
+  const stale: string[] = [];
   let firstError: unknown;
   settled.forEach((result, index) => {
     const name = names[index] as string;
+    const spec = specs[name] as PartSpec<unknown>;
     if (result.status === 'fulfilled') {
       parts[name] = result.value;
+      spec.fallback?.cache.remember(spec.fallback.key, result.value);
+      return;
+    }
+    firstError ??= result.reason;
+    const remembered = spec.fallback?.cache.recall(spec.fallback.key);
+    if (remembered !== undefined) {
+      parts[name] = remembered;
+      stale.push(name);
     } else {
       parts[name] = null;
       partial.push(name);
-      firstError ??= result.reason;
-      log.warn({ part: name, err: result.reason }, 'part of a gathered answer failed');
     }
+    ctx.log.warn({ part: name, err: result.reason, servedStale: remembered !== undefined }, 'part of a gathered answer failed');
   });
   if (partial.length === names.length && names.length > 0) throw firstError;
-  return { parts: parts as GatheredParts<Loaders>, partial };
+  return { parts: parts as GatheredParts<Parts>, partial, stale };
 }

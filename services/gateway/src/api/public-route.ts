@@ -8,6 +8,12 @@ import {
 } from '@carshare/contracts';
 import { PermissionDenied, Unauthenticated, type AccessTokenVerifier, type CallContext, type HttpServer } from '@carshare/platform';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { RateLimitGuard } from './rate-limit-guard.ts';
+
+export interface PublicRouteDeps {
+  verifier: AccessTokenVerifier;
+  rateLimits: RateLimitGuard;
+}
 
 export interface RouteInput<Route extends HttpRouteContract> {
   body: RouteBody<Route>;
@@ -32,10 +38,11 @@ function bearerToken(request: FastifyRequest): string | undefined {
 export function registerPublicRoute<Route extends HttpRouteContract>(
   app: HttpServer,
   route: Route,
-  verifier: AccessTokenVerifier,
+  deps: PublicRouteDeps,
   handler: RouteHandler<Route>,
 ): void {
-  const errorStatuses = route.access === 'public' ? [400, 429, 503] : [400, 401, 403, 404, 429, 503];
+  const { verifier, rateLimits } = deps;
+  const errorStatuses = route.access === 'public' ? [400, 401, 403, 409, 429, 503] : [400, 401, 403, 404, 409, 429, 503];
   const response: Record<number, unknown> = { [route.successStatus]: route.response };
   for (const status of errorStatuses) response[status] = ErrorResponse;
 
@@ -53,13 +60,25 @@ export function registerPublicRoute<Route extends HttpRouteContract>(
     },
     // Who may call comes before what they sent: a rider probing an admin route learns nothing.
     onRequest: async (request: FastifyRequest, reply: FastifyReply) => {
-      if (route.access === 'public') return;
+      const anonymous = { ip: request.ip, user: undefined };
+      if (route.access === 'public') {
+        await rateLimits.beforeBody(reply, route.rateLimit, anonymous);
+        return;
+      }
       const token = bearerToken(request);
       if (!token) {
+        // Unauthenticated traffic is held to the per-IP limit too, so probing costs the prober.
+        await rateLimits.beforeBody(reply, undefined, anonymous);
         void reply.header('www-authenticate', 'Bearer');
         throw Unauthenticated('AUTHENTICATION_REQUIRED', 'send an access token: Authorization: Bearer <token>');
       }
-      const caller = await verifier.verify(token);
+      let caller;
+      try {
+        caller = await verifier.verify(token);
+      } catch (error) {
+        await rateLimits.beforeBody(reply, undefined, anonymous);
+        throw error;
+      }
       request.ctx.caller = caller;
       if (route.access === 'operator' && caller.role !== 'operator' && caller.role !== 'admin') {
         throw PermissionDenied('OPERATOR_ONLY', 'this route is for operators');
@@ -67,6 +86,11 @@ export function registerPublicRoute<Route extends HttpRouteContract>(
       if (route.access === 'admin' && caller.role !== 'admin') {
         throw PermissionDenied('ADMIN_ONLY', 'this route is for admins');
       }
+      await rateLimits.beforeBody(reply, route.rateLimit, { ip: request.ip, user: { id: caller.userId, plan: caller.plan } });
+    },
+    preHandler: async (request: FastifyRequest, reply: FastifyReply) => {
+      const account = (request.body as { email?: unknown } | undefined)?.email;
+      await rateLimits.forAccount(reply, route.rateLimit, typeof account === 'string' ? account : undefined);
     },
     handler: async (request: FastifyRequest, reply: FastifyReply) => {
       const result = await handler({

@@ -1,0 +1,184 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { demoAccounts, seedDemoData } from '@carshare/cli';
+import { freePort, spawnService, startFaultProxy, type SpawnedService } from '@carshare/testing';
+import { createApiClient } from './support/api-client.ts';
+import { assertError } from './support/error-shape.ts';
+import { startTestPlatform, type TestPlatform } from './support/test-platform.ts';
+
+const minute = 60_000;
+const tightLimits = {
+  enabled: true,
+  anonymousPerIp: { algorithm: 'gcra', limit: 1_000, windowMs: minute, burst: 1_000 },
+  plans: {
+    free: { algorithm: 'gcra', limit: 5, windowMs: minute, burst: 5 },
+    basic: { algorithm: 'sliding-window', limit: 8, windowMs: minute },
+    premium: { algorithm: 'gcra', limit: 1_000, windowMs: minute, burst: 1_000 },
+    unlimited: null,
+  },
+  routes: {
+    login: { perIp: { algorithm: 'sliding-window', limit: 12, windowMs: minute }, perAccount: { algorithm: 'sliding-window', limit: 3, windowMs: 5 * minute } },
+    register: { perIp: { algorithm: 'sliding-window', limit: 2, windowMs: 60 * minute } },
+  },
+  perDevice: { algorithm: 'gcra', limit: 60, windowMs: minute, burst: 10 },
+};
+
+async function login(api: TestPlatform['api'], email: string, password: string): Promise<string> {
+  const response = await api.call('POST', '/v1/auth/login', { body: { email, password } });
+  assert.equal(response.status, 200, response.text);
+  return response.body.tokens.accessToken as string;
+}
+
+describe('rate limits at the gateway', () => {
+  let test: TestPlatform;
+
+  before(async () => {
+    test = await startTestPlatform({ gatewayOverrides: { rateLimits: tightLimits } });
+    await seedDemoData(test.platform.user.users);
+  });
+  after(() => test.close());
+
+  it('holds a free rider to exactly 5 calls, with headers counting down, then 429 with Retry-After', async () => {
+    const token = await login(test.api, demoAccounts.rider.email, demoAccounts.rider.password);
+    for (let call = 1; call <= 5; call += 1) {
+      const response = await test.api.call('GET', '/v1/me', { token });
+      assert.equal(response.status, 200, `call ${call}: ${response.text}`);
+      assert.equal(response.headers.get('ratelimit-limit'), '5');
+      assert.equal(response.headers.get('ratelimit-remaining'), String(5 - call));
+      assert.equal(response.headers.get('x-ratelimit-remaining'), String(5 - call));
+      assert.ok(Number(response.headers.get('ratelimit-reset')) > 0);
+    }
+    const denied = await test.api.call('GET', '/v1/me', { token });
+    assertError(denied, 429, 'RATE_LIMITED');
+    assert.equal(denied.headers.get('ratelimit-remaining'), '0');
+    // GCRA frees one call every 60 s / 5 = 12 s.
+    assert.equal(denied.headers.get('retry-after'), '12');
+  });
+
+  it('gives the basic plan its own limit and operators none', async () => {
+    const operator = await login(test.api, demoAccounts.operator.email, demoAccounts.operator.password);
+    const signup = await test.api.call('POST', '/v1/auth/register', { body: { email: 'basic@example.com', password: 'basic password 1', displayName: 'Basic' } });
+    assert.equal(signup.status, 201, signup.text);
+    const upgraded = await test.api.call('PUT', `/v1/admin/users/${signup.body.user.id}/plan`, { token: operator, body: { plan: 'basic' } });
+    assert.equal(upgraded.status, 200, upgraded.text);
+    const token = await login(test.api, 'basic@example.com', 'basic password 1');
+    const statuses: number[] = [];
+    for (let call = 0; call < 9; call += 1) statuses.push((await test.api.call('GET', '/v1/me', { token })).status);
+    assert.deepEqual(statuses, [200, 200, 200, 200, 200, 200, 200, 200, 429]);
+    for (let call = 0; call < 20; call += 1) {
+      const response = await test.api.call('GET', '/v1/me', { token: operator });
+      assert.equal(response.status, 200);
+      assert.equal(response.headers.get('ratelimit-limit'), null);
+    }
+  });
+
+  it('slows credential stuffing per targeted account: the 4th login at one account is 429, another account still answers', async () => {
+    const attempts: number[] = [];
+    for (let attempt = 0; attempt < 4; attempt += 1) {
+      attempts.push((await test.api.call('POST', '/v1/auth/login', { body: { email: 'Victim@Example.com', password: `guess ${attempt} wrong` } })).status);
+    }
+    assert.deepEqual(attempts, [401, 401, 401, 429]);
+    const sameAccountOtherCase = await test.api.call('POST', '/v1/auth/login', { body: { email: 'victim@example.com ', password: 'guess again' } });
+    assertError(sameAccountOtherCase, 429, 'RATE_LIMITED');
+    const otherAccount = await test.api.call('POST', '/v1/auth/login', { body: { email: 'someone@example.com', password: 'guess wrong' } });
+    assertError(otherAccount, 401, 'INVALID_CREDENTIALS');
+  });
+
+  it('limits sign-ups per IP', async () => {
+    const statuses: number[] = [];
+    for (let index = 0; index < 3; index += 1) {
+      statuses.push((await test.api.call('POST', '/v1/auth/register', { body: { email: `flood${index}@example.com`, password: 'flood password', displayName: 'F' } })).status);
+    }
+    // basic@example.com used one of the two sign-ups of this IP above.
+    assert.deepEqual(statuses, [201, 429, 429]);
+  });
+
+  it('applies changed limits at once, without a restart', async () => {
+    const token = await login(test.api, demoAccounts.rider.email, demoAccounts.rider.password);
+    assert.equal((await test.api.call('GET', '/v1/me', { token })).status, 429);
+    const live = test.platform.gateway.rateLimits;
+    const before = live.get();
+    live.set({ ...before, plans: { ...before.plans, free: { algorithm: 'gcra', limit: 1_000, windowMs: minute, burst: 1_000 } } });
+    try {
+      const response = await test.api.call('GET', '/v1/me', { token });
+      assert.equal(response.status, 200);
+      assert.equal(response.headers.get('ratelimit-limit'), '1000');
+    } finally {
+      live.set(before);
+    }
+  });
+});
+
+describe('rate limits shared through Redis', { skip: process.env['REDIS_URL'] ? false : 'set REDIS_URL to run against a real Redis' }, () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'carshare-ratelimit-'));
+  const configFile = join(dataDir, 'gateway.json');
+  const services: SpawnedService[] = [];
+  let gatewayA: string;
+  let gatewayB: string;
+  let token: string;
+
+  before(async () => {
+    const userPort = await freePort();
+    const run = `rl${process.pid}${Date.now()}`;
+    writeFileSync(configFile, JSON.stringify({ rateLimits: { ...tightLimits, anonymousPerIp: { algorithm: 'sliding-window', limit: 6, windowMs: minute } } }));
+    const userUrl = `http://127.0.0.1:${userPort}`;
+    const common = { DATABASE_URL: undefined, LOG_LEVEL: 'warn', CARSHARE_DATA_DIR: join(dataDir, 'pg') };
+    services.push(await spawnService({ name: 'user', args: ['service', 'user'], env: { ...common, USER_PORT: String(userPort) }, readyUrl: userUrl }));
+    for (const name of ['gateway-a', 'gateway-b']) {
+      const port = await freePort();
+      services.push(
+        await spawnService({
+          name,
+          args: ['service', 'gateway'],
+          env: { ...common, PORT: String(port), USER_URL: userUrl, CARSHARE_CONFIG: configFile, REDIS_URL: process.env['REDIS_URL'] },
+          readyUrl: `http://127.0.0.1:${port}`,
+        }),
+      );
+    }
+    gatewayA = services[1]?.url as string;
+    gatewayB = services[2]?.url as string;
+    const signup = await createApiClient(gatewayA).call('POST', '/v1/auth/register', { body: { email: `${run}@example.com`, password: 'shared password', displayName: 'S' } });
+    assert.equal(signup.status, 201, signup.text);
+    token = signup.body.tokens.accessToken;
+  });
+
+  after(async () => {
+    await Promise.all(services.map((service) => service.dispose()));
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('counts calls through either gateway against one limit', async () => {
+    const a = createApiClient(gatewayA);
+    const b = createApiClient(gatewayB);
+    const statuses: number[] = [];
+    for (let call = 0; call < 5; call += 1) statuses.push((await (call % 2 === 0 ? a : b).call('GET', '/v1/me', { token })).status);
+    assert.deepEqual(statuses, [200, 200, 200, 200, 200]);
+    assertError(await b.call('GET', '/v1/me', { token }), 429, 'RATE_LIMITED');
+    assertError(await a.call('GET', '/v1/me', { token }), 429, 'RATE_LIMITED');
+  });
+});
+
+describe('rate limits when Redis goes away', () => {
+  it('fails open to a local limiter, still limiting, and says so in a metric', async () => {
+    // A proxy in front of a Redis that never answers: the store must not wait on it.
+    const redisPort = await freePort();
+    const proxy = await startFaultProxy({ target: { port: redisPort }, mode: { kind: 'reset' } });
+    const test = await startTestPlatform({ gatewayOverrides: { rateLimits: tightLimits, 'redis.url': `redis://127.0.0.1:${proxy.port}` } });
+    try {
+      await seedDemoData(test.platform.user.users);
+      const token = await login(test.api, demoAccounts.rider.email, demoAccounts.rider.password);
+      const statuses: number[] = [];
+      for (let call = 0; call < 6; call += 1) statuses.push((await test.api.call('GET', '/v1/me', { token })).status);
+      assert.deepEqual(statuses, [200, 200, 200, 200, 200, 429]);
+      const metrics = await (await fetch(`${test.platform.gatewayUrl}/metrics`)).text();
+      assert.match(metrics, /carshare_rate_limit_fallback_total\{[^}]*\} [1-9]/);
+      assert.match(metrics, /carshare_rate_limit_store_degraded\{[^}]*\} 1/);
+    } finally {
+      await test.close();
+      await proxy.close();
+    }
+  });
+});

@@ -1,0 +1,89 @@
+import type { Static } from 'typebox';
+import { Type } from 'typebox';
+
+export const RateRuleSchema = Type.Object(
+  {
+    algorithm: Type.Union([Type.Literal('gcra'), Type.Literal('sliding-window')]),
+    limit: Type.Integer({ minimum: 1 }),
+    windowMs: Type.Integer({ minimum: 1 }),
+    burst: Type.Optional(Type.Integer({ minimum: 1 })),
+  },
+  { additionalProperties: false },
+);
+export type RateRule = Static<typeof RateRuleSchema>;
+
+const gcra = (limit: number, windowMs: number, burst: number): RateRule => ({ algorithm: 'gcra', limit, windowMs, burst });
+const slidingWindow = (limit: number, windowMs: number): RateRule => ({ algorithm: 'sliding-window', limit, windowMs });
+
+export const RateLimitsSchema = Type.Object({
+  enabled: Type.Boolean({ default: true }),
+  /** Calls without a token, per client IP. */
+  anonymousPerIp: Type.Object(RateRuleSchema.properties, { default: gcra(120, 60_000, 60) }),
+  /** Calls with a token, per user, by plan; `null` = no limit (operators' plan). */
+  plans: Type.Object(
+    {
+      free: Type.Union([RateRuleSchema, Type.Null()]),
+      basic: Type.Union([RateRuleSchema, Type.Null()]),
+      premium: Type.Union([RateRuleSchema, Type.Null()]),
+      unlimited: Type.Union([RateRuleSchema, Type.Null()]),
+    },
+    {
+      default: {
+        free: gcra(300, 60_000, 60),
+        basic: gcra(600, 60_000, 120),
+        premium: gcra(1_200, 60_000, 240),
+        unlimited: null,
+      },
+    },
+  ),
+  /**
+   * Extra limits for sensitive routes, on top of the above: credential stuffing is slowed per
+   * IP and per targeted account, so neither many IPs nor many accounts get far.
+   */
+  routes: Type.Record(
+    Type.String(),
+    Type.Object({ perIp: Type.Optional(RateRuleSchema), perAccount: Type.Optional(RateRuleSchema) }, { additionalProperties: false }),
+    {
+      default: {
+        login: { perIp: slidingWindow(20, 60_000), perAccount: slidingWindow(5, 5 * 60_000) },
+        register: { perIp: slidingWindow(10, 60 * 60_000) },
+        refresh: { perIp: slidingWindow(60, 60_000) },
+      },
+    },
+  ),
+  /** Per device credential, for telemetry (applied when the device routes arrive). */
+  perDevice: Type.Object(RateRuleSchema.properties, { default: gcra(60, 60_000, 10) }),
+});
+export type RateLimits = Static<typeof RateLimitsSchema>;
+
+export interface RequestIdentity {
+  ip: string;
+  user: { id: string; plan: string } | undefined;
+}
+
+export interface PlannedLimit {
+  key: string;
+  rule: RateRule;
+}
+
+/** The limits a request is held to before its body is read: who it is and which route. */
+export function limitsBeforeBody(limits: RateLimits, routeRule: string | undefined, who: RequestIdentity): PlannedLimit[] {
+  if (!limits.enabled) return [];
+  const planned: PlannedLimit[] = [];
+  if (who.user) {
+    const planRule = (limits.plans as Record<string, RateRule | null>)[who.user.plan];
+    if (planRule) planned.push({ key: `user:${who.user.id}`, rule: planRule });
+  } else {
+    planned.push({ key: `ip:${who.ip}`, rule: limits.anonymousPerIp });
+  }
+  const route = routeRule === undefined ? undefined : limits.routes[routeRule];
+  if (route?.perIp) planned.push({ key: `route:${routeRule}:ip:${who.ip}`, rule: route.perIp });
+  return planned;
+}
+
+/** The per-account limit of a route, once the body names the account (login's email). */
+export function limitsForAccount(limits: RateLimits, routeRule: string | undefined, account: string | undefined): PlannedLimit[] {
+  if (!limits.enabled || routeRule === undefined || account === undefined) return [];
+  const rule = limits.routes[routeRule]?.perAccount;
+  return rule ? [{ key: `route:${routeRule}:account:${account.trim().toLowerCase()}`, rule }] : [];
+}
