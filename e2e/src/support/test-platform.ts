@@ -1,0 +1,71 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startEmbeddedPlatform, type EmbeddedPlatform, type EmbeddedPlatformOptions } from '@carshare/cli';
+import { createApiClient, type ApiClient } from './api-client.ts';
+import { LogCapture } from './log-capture.ts';
+
+export interface TestPlatform {
+  platform: EmbeddedPlatform;
+  api: ApiClient;
+  logs: LogCapture;
+  dataDir: string;
+  /** Stops every module (flushing traces) and removes the data folder. */
+  close(): Promise<void>;
+}
+
+/**
+ * Variables hidden while the platform starts: config reads them, and they would point this run at
+ * a PostgreSQL database or Redis counters that other runs on the same server share.
+ */
+const sharedInfrastructure = ['DATABASE_URL', 'REDIS_URL'] as const;
+
+/**
+ * Set while the platform starts. Rate limits are off unless a test asks for them: these suites
+ * send hundreds of calls from one address on purpose, and limits have tests of their own.
+ */
+const testSettings = { RATE_LIMITS_ENABLED: 'false' } as const;
+
+/**
+ * The embedded platform on PGlite in a fresh temp folder, gateway on a free port, logs captured
+ * instead of printed, and no shared infrastructure (see above), so parallel runs cannot meet.
+ */
+export async function startTestPlatform(
+  options: Omit<EmbeddedPlatformOptions, 'dataDir' | 'gatewayPort'> & {
+    /** A folder prepared beforehand (e.g. by `carshare admin create`); removed on close all the same. */
+    dataDir?: string;
+    /** Keep the gateway's rate limits on (they are off by default here). */
+    rateLimits?: boolean;
+  } = {},
+): Promise<TestPlatform> {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'carshare-e2e-'));
+  const logs = new LogCapture();
+  const { rateLimits, ...platformOptions } = options;
+  const touched = [...sharedInfrastructure, ...Object.keys(testSettings)];
+  const saved = touched.map((name) => [name, process.env[name]] as const);
+  for (const name of sharedInfrastructure) delete process.env[name];
+  if (!rateLimits) Object.assign(process.env, testSettings);
+  let platform: EmbeddedPlatform;
+  try {
+    platform = await startEmbeddedPlatform({ logLevel: 'warn', logDestination: logs, ...platformOptions, gatewayPort: 0, dataDir });
+  } catch (error) {
+    rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  } finally {
+    for (const [name, value] of saved) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  }
+  let closing: Promise<void> | undefined;
+  return {
+    platform,
+    api: createApiClient(platform.gatewayUrl),
+    logs,
+    dataDir,
+    close: () =>
+      (closing ??= platform.close().finally(() => {
+        rmSync(dataDir, { recursive: true, force: true });
+      })),
+  };
+}

@@ -1,0 +1,28 @@
+import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
+import { describe, it } from 'node:test';
+import { freePort } from './free-port.ts';
+
+describe('freePort', () => {
+  it('returns a loopback port that can be listened on right away', async () => {
+    const port = await freePort();
+    assert.ok(Number.isInteger(port) && port > 0 && port < 65536, `got ${port}`);
+    const server = createServer();
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host: '127.0.0.1', port }, () => resolve());
+    });
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  it('does not hand out a port that is being listened on', async () => {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen({ host: '127.0.0.1', port: 0 }, () => resolve()));
+    const taken = (server.address() as { port: number }).port;
+    try {
+      for (let attempt = 0; attempt < 20; attempt++) assert.notEqual(await freePort(), taken);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+});
