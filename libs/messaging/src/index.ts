@@ -20,3 +20,4 @@ export * from './rabbitmq-event-bus.ts';
 export * from './open-event-bus.ts';
 export * from './service-messaging.ts';
 export * from './subject-slot.ts';
+export * from './dead-letter-rpc-handlers.ts';

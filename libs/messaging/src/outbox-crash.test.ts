@@ -67,6 +67,16 @@ async function threeLives(base: Omit<CrashChildOptions, 'killAfterPublished'>): 
   return [first, second, third];
 }
 
+async function dropSchemas(databaseUrl: string, schemas: string[]): Promise<void> {
+  const cleaner = await openSqlEngine({ databaseUrl, dataDir: 'memory://' });
+  try {
+    const db = cleaner.forService(schemas[0] as string).db;
+    for (const schema of schemas) await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(db);
+  } finally {
+    await cleaner.close();
+  }
+}
+
 const engines: Array<{ kind: string; databaseUrl?: string }> = [{ kind: 'PGlite' }];
 if (process.env.DATABASE_URL) engines.push({ kind: 'PostgreSQL', databaseUrl: process.env.DATABASE_URL });
 
@@ -105,14 +115,10 @@ describe('outbox crash safety', () => {
           assert.ok(duplicates >= 1, 'the batch accepted before the second kill came again and was skipped');
           t.diagnostic(`${total} delivered; ${duplicates} redeliveries skipped by the inbox`);
         } finally {
-          if (engine.databaseUrl) {
-            const admin = verifier.forService(base.producerSchema);
-            await sql`drop schema if exists ${sql.id(base.producerSchema)} cascade`.execute(admin.db);
-            await sql`drop schema if exists ${sql.id(base.consumerSchema)} cascade`.execute(admin.db);
-          }
           await verifier.close();
         }
       } finally {
+        if (engine.databaseUrl) await dropSchemas(engine.databaseUrl, [base.producerSchema, base.consumerSchema]);
         await dir.remove();
       }
     });
