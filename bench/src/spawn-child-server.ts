@@ -27,6 +27,31 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
+/**
+ * Variables that would switch a child from the embedded topology (PGlite, memory rate limits,
+ * no collector) to real infrastructure or another config: a developer's or CI's shell often has
+ * them, and a benchmark must not silently measure something else.
+ */
+export const topologyVariables = [
+  'DATABASE_URL',
+  'REDIS_URL',
+  'AMQP_URL',
+  'S3_ENDPOINT',
+  'ETCD_ENDPOINTS',
+  'CARSHARE_CONFIG',
+  'OTEL_EXPORTER_OTLP_ENDPOINT',
+  'OTEL_TRACES_SAMPLER_ARG',
+  'LOG_LEVEL',
+  'LOG_PRETTY',
+] as const;
+
+/** This process's environment without `topologyVariables`, plus `extra`. */
+export function embeddedEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const name of topologyVariables) delete env[name];
+  return { ...env, ...extra };
+}
+
 async function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) {
     live.delete(child);
@@ -47,15 +72,16 @@ async function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
  * Runs `node --import tsx <script> <args…>` in its own process, so the server under test does not
  * share an event loop (and a core) with the load generator, and waits for the one JSON line the
  * script prints when it listens (see child-protocol.ts). stderr is passed through for its logs.
+ * The child's environment is `embeddedEnv(options.env)`.
  */
 export async function spawnChildServer<Info>(
   script: string,
   args: readonly string[] = [],
-  options: { startTimeoutMs?: number; graceMs?: number; nodeArgs?: readonly string[] } = {},
+  options: { startTimeoutMs?: number; graceMs?: number; nodeArgs?: readonly string[]; env?: NodeJS.ProcessEnv } = {},
 ): Promise<ChildServer<Info>> {
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', script, ...args], {
     stdio: ['pipe', 'pipe', 'inherit'],
-    env: process.env,
+    env: embeddedEnv(options.env),
   });
   live.add(child);
   const graceMs = options.graceMs ?? 10_000;

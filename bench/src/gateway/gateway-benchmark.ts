@@ -6,6 +6,7 @@ import { measureLoad, type LoadStats, type LoadTarget } from '../measure-load.ts
 import { startOtlpReceiver, type OtlpReceiver, type OtlpReceiverCounts } from '../otlp-receiver.ts';
 import { profileFileFor } from '../profile-files.ts';
 import { profileMeasuredRun, spawnChildServer, type ChildServer } from '../spawn-child-server.ts';
+import { writeBenchGatewayConfig } from './bench-gateway-config.ts';
 import { checkTarget, isRider, logInRider, meTarget, rpcTarget, type PlatformInfo } from './gateway-targets.ts';
 
 const scripts = {
@@ -119,11 +120,14 @@ export const runGatewayBenchmark: BenchmarkRun = async (options) => {
   });
   const runs: Partial<Record<RunName, LoadStats>> = {};
   const children = new Set<ChildServer<unknown>>();
-  const dataDir = await mkdtemp(join(tmpdir(), 'carshare-bench-'));
+  const workDir = await mkdtemp(join(tmpdir(), 'carshare-bench-'));
+  // PGlite wants a folder of its own; the config file sits beside it.
+  const dataDir = join(workDir, 'pgdata');
   let receiver: OtlpReceiver | undefined;
 
+  const configFile = await writeBenchGatewayConfig(workDir);
   async function start<Info>(script: string, args: string[] = []): Promise<ChildServer<Info>> {
-    const child = await spawnChildServer<Info>(script, args);
+    const child = await spawnChildServer<Info>(script, args, { env: { CARSHARE_CONFIG: configFile } });
     children.add(child);
     return child;
   }
@@ -190,7 +194,7 @@ export const runGatewayBenchmark: BenchmarkRun = async (options) => {
   } finally {
     await Promise.allSettled([...children].map((child) => child.stop()));
     await receiver?.close();
-    await rm(dataDir, { recursive: true, force: true });
+    await rm(workDir, { recursive: true, force: true });
   }
 
   const rate = (name: RunName): number => runs[name]?.requestsPerSec ?? Number.NaN;

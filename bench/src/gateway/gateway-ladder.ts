@@ -5,6 +5,7 @@ import type { BenchmarkRun } from '../benchmark.ts';
 import { measureLoad, type LoadStats, type LoadTarget } from '../measure-load.ts';
 import { profileFileFor } from '../profile-files.ts';
 import { profileMeasuredRun, spawnChildServer, type ChildServer } from '../spawn-child-server.ts';
+import { writeBenchGatewayConfig } from './bench-gateway-config.ts';
 import { checkTarget, logInRider, meTarget, rpcTarget, type PlatformInfo } from './gateway-targets.ts';
 
 const scripts = {
@@ -62,15 +63,19 @@ export const runGatewayLadder: BenchmarkRun = async (options) => {
     ...(options.flags['profile'] === true && { measuredRun: profileMeasuredRun(child, profileFileFor('ladder', rung, startedAt)) }),
   });
   const rungs = new Map<string, Rung>();
-  const dataDir = await mkdtemp(join(tmpdir(), 'carshare-ladder-'));
+  const workDir = await mkdtemp(join(tmpdir(), 'carshare-ladder-'));
+  // PGlite wants a folder of its own; the config file sits beside it.
+  const dataDir = join(workDir, 'pgdata');
   const children = new Set<ChildServer<unknown>>();
   const progress = (message: string): void => {
     process.stderr.write(`· ${message}\n`);
   };
 
+  const env = { CARSHARE_CONFIG: await writeBenchGatewayConfig(workDir) };
+
   async function measure(key: string, label: string, over: string | undefined, script: string, args: string[], target: (info: never) => LoadTarget): Promise<void> {
     progress(label);
-    const child = await spawnChildServer<never>(script, args);
+    const child = await spawnChildServer<never>(script, args, { env });
     children.add(child);
     try {
       const load = target(child.info);
@@ -89,7 +94,7 @@ export const runGatewayLadder: BenchmarkRun = async (options) => {
     await measure('rpc', 'RPC server, stub GetUser', 'http1', scripts.ladder, ['rpc-stub', '1'], ladderTarget);
 
     progress('real user service + gateway (embedded platform)');
-    const platform = await spawnChildServer<PlatformInfo>(scripts.platform, [dataDir]);
+    const platform = await spawnChildServer<PlatformInfo>(scripts.platform, [dataDir], { env });
     children.add(platform);
     try {
       for (const [key, label, over, targetOf] of [
@@ -117,7 +122,7 @@ export const runGatewayLadder: BenchmarkRun = async (options) => {
     await measure('hop', 'bare fastify→undici→fastify', 'fastify', scripts.hop, [], (info: { url: string }) => ({ url: info.url }));
   } finally {
     await Promise.allSettled([...children].map((child) => child.stop()));
-    await rm(dataDir, { recursive: true, force: true });
+    await rm(workDir, { recursive: true, force: true });
   }
 
   const width = Math.max(...[...rungs.values()].map((rung) => rung.label.length));

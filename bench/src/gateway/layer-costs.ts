@@ -9,6 +9,8 @@ import { Pool } from 'undici';
 import type { BenchmarkRun } from '../benchmark.ts';
 import { startInspectorProfiler, type InspectorProfiler } from '../inspector-profiler.ts';
 import { profileFileFor } from '../profile-files.ts';
+import { topologyVariables } from '../spawn-child-server.ts';
+import { writeBenchGatewayConfig } from './bench-gateway-config.ts';
 
 interface LayerCost {
   layer: string;
@@ -83,6 +85,9 @@ export const runLayerCosts: BenchmarkRun = async (options) => {
       await pglite.close();
     }
 
+    // The platform runs in this process, so this process's environment is what it reads.
+    for (const name of topologyVariables) delete process.env[name];
+    process.env['CARSHARE_CONFIG'] = await writeBenchGatewayConfig(rawDir);
     const platform = await startEmbeddedPlatform({ gatewayPort: 0, dataDir, logLevel: 'warn', prettyLogs: false, logDestination: process.stderr });
     try {
       await seedDemoData(platform.user.users);
