@@ -1,4 +1,5 @@
 export * from './rpc/define-rpc-service.ts';
 export * from './rpc/user.ts';
+export * from './rpc/dead-letters.ts';
 export * from './http/index.ts';
 export * from './events/index.ts';

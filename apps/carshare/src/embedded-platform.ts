@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { createGatewayModule, gatewayConfigFile, loadGatewayConfig, type GatewayModule } from '@carshare/gateway-service';
 import { Lifecycle, StaticDiscovery, observabilityFromConfig } from '@carshare/platform';
+import { openEventBus, type EventBus } from '@carshare/messaging';
 import { openSqlEngine, type SqlEngine } from '@carshare/storage';
 import { createUserModule, loadUserConfig, type UserModule } from '@carshare/user-service';
 import type { Logger } from '@carshare/observability';
@@ -25,6 +26,7 @@ export interface EmbeddedPlatform {
   gatewayUrl: string;
   userUrl: string;
   engine: SqlEngine;
+  bus: EventBus;
   user: UserModule;
   gateway: GatewayModule;
   logger: Logger;
@@ -83,7 +85,15 @@ export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions = {
   lifecycle.add({ name: 'user observability', close: () => userObservability.shutdown() });
 
   try {
-    const user = createUserModule({ config: userConfig, observability: userObservability, database: engine.forService('user') });
+    const bus = await openEventBus({ amqpUrl: userConfig.messaging.amqpUrl, logger });
+    lifecycle.add({ name: 'event bus', close: () => bus.close() });
+    const user = createUserModule({
+      config: userConfig,
+      observability: userObservability,
+      database: engine.forService('user'),
+      bus,
+      concurrentRelays: engine.kind === 'postgres',
+    });
     progress('migrating and starting the user service');
     await user.start();
     await user.server.listen({ host: userConfig.http.host, port: userConfig.http.port });
@@ -118,6 +128,7 @@ export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions = {
       gatewayUrl: urlOf(gateway.server.server.address()),
       userUrl,
       engine,
+      bus,
       user,
       gateway,
       logger,

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { runGatewayService } from '@carshare/gateway-service';
 import { isAppError, observabilityFromConfig, roles, type Role } from '@carshare/platform';
+import { InProcessEventBus } from '@carshare/messaging';
 import { openSqlEngine } from '@carshare/storage';
 import { createUserModule, loadUserConfig, runUserService } from '@carshare/user-service';
 import { demoAccounts, seedDemoData } from './demo-data.ts';
@@ -48,8 +49,16 @@ async function withUserModule<T>(work: (module: ReturnType<typeof createUserModu
   const observability = observabilityFromConfig('user', config, { processMetrics: false });
   const engine = await openSqlEngine({ databaseUrl: config.database.url, dataDir: config.database.dataDir });
   try {
-    const module = createUserModule({ config, observability, database: engine.forService('user') });
-    await module.start();
+    // Events written here stay in the outbox until the running service relays them: a one-off
+    // command must not publish to a bus nobody listens on.
+    const module = createUserModule({
+      config,
+      observability,
+      database: engine.forService('user'),
+      bus: new InProcessEventBus(),
+      concurrentRelays: engine.kind === 'postgres',
+    });
+    await module.start({ relayEvents: false });
     try {
       return await work(module);
     } finally {

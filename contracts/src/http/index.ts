@@ -4,11 +4,13 @@ export * from './auth.ts';
 export * from './me.ts';
 export * from './admin-users.ts';
 export * from './admin-faults.ts';
+export * from './admin-dead-letters.ts';
 
+import { adminDeadLetterRoutes } from './admin-dead-letters.ts';
 import { adminFaultRoutes } from './admin-faults.ts';
 import { adminUserRoutes } from './admin-users.ts';
 import { authRoutes } from './auth.ts';
 import { meRoutes } from './me.ts';
 
 /** Every public route, for OpenAPI export and the typed web client. */
-export const publicApi = { auth: authRoutes, me: meRoutes, adminUsers: adminUserRoutes, adminFaults: adminFaultRoutes } as const;
+export const publicApi = { auth: authRoutes, me: meRoutes, adminUsers: adminUserRoutes, adminFaults: adminFaultRoutes, adminDeadLetters: adminDeadLetterRoutes } as const;

@@ -1,4 +1,5 @@
 import { Type } from 'typebox';
+import { deadLetterRpcMethods } from './dead-letters.ts';
 import { defineRpcService } from './define-rpc-service.ts';
 
 export const Role = Type.Union([Type.Literal('rider'), Type.Literal('operator'), Type.Literal('admin')]);
@@ -116,4 +117,5 @@ export const userRpc = defineRpcService('user', {
     idempotent: true,
     errors: ['OPERATOR_ONLY', 'USER_NOT_FOUND'],
   },
+  ...deadLetterRpcMethods,
 });

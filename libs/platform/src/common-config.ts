@@ -31,7 +31,13 @@ export const DatabaseConfig = Type.Object({
   dataDir: Type.String({ default: './data' }),
 });
 
+export const MessagingConfig = Type.Object({
+  /** RabbitMQ; unset → the in-process bus. */
+  amqpUrl: Type.Optional(Type.String({ minLength: 1 })),
+});
+
 export const commonEnvMap = {
+  AMQP_URL: 'messaging.amqpUrl',
   LOG_LEVEL: 'log.level',
   LOG_PRETTY: 'log.pretty',
   OTEL_EXPORTER_OTLP_ENDPOINT: 'tracing.otlpEndpoint',

@@ -23,11 +23,11 @@ import {
   createRateLimiter,
   withInjectedFaults,
   type DownstreamPolicy,
-  type DownstreamSettingsOverrides,
   type RateLimitStore,
 } from '@carshare/resilience';
 import { Redis } from 'ioredis';
 import { createRemoteJWKSet } from 'jose';
+import { registerDeadLetterRoutes } from './api/dead-letter-handlers.ts';
 import { LastGoodCache } from './api/last-good-cache.ts';
 import { registerPublicRoutes } from './api/public-handlers.ts';
 import { createRateLimitGuard } from './api/rate-limit-guard.ts';
@@ -79,7 +79,7 @@ export function createGatewayModule(deps: GatewayModuleDeps): GatewayModule {
     faults.registerRpcFaults(name.split(':')[1] ?? name);
     faults.set(name, setting, 'config');
   }
-  const userPolicy = createDownstreamPolicy('user', config.resilience.user as DownstreamSettingsOverrides, { registry: metrics.registry, logger });
+  const userPolicy = createDownstreamPolicy('user', config.resilience.user, { registry: metrics.registry, logger });
   const user = createRpcClient(userRpc, { discovery, observability, clock, policy: withInjectedFaults(userPolicy, faults, 'user') });
 
   const [userEndpoint] = discovery.endpointsOf('user');
@@ -120,10 +120,11 @@ export function createGatewayModule(deps: GatewayModuleDeps): GatewayModule {
       hideUntagged: true,
     });
     await server.register(swaggerUi, { routePrefix: '/docs' });
-    const guard = createRateLimitGuard(createRateLimiter({ store: rateLimitStore(), clock }), rateLimits);
+    const routeDeps = { verifier, rateLimits: createRateLimitGuard(createRateLimiter({ store: rateLimitStore(), clock }), rateLimits) };
+    registerDeadLetterRoutes(server, routeDeps, { user });
     registerPublicRoutes(
       server,
-      { verifier, rateLimits: guard },
+      routeDeps,
       { user },
       {
         faults,

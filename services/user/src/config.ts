@@ -1,9 +1,10 @@
-import { DatabaseConfig, HttpConfig, LogConfig, TracingConfig, commonEnvMap, loadConfig } from '@carshare/platform';
+import { DatabaseConfig, HttpConfig, LogConfig, MessagingConfig, TracingConfig, commonEnvMap, loadConfig } from '@carshare/platform';
 import { Type, type Static } from 'typebox';
 
 export const UserConfigSchema = Type.Object({
   http: HttpConfig(4001),
   database: DatabaseConfig,
+  messaging: MessagingConfig,
   log: LogConfig,
   tracing: TracingConfig,
   auth: Type.Object({

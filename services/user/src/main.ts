@@ -1,5 +1,6 @@
 import { pathToFileURL } from 'node:url';
 import { Lifecycle, observabilityFromConfig } from '@carshare/platform';
+import { openEventBus } from '@carshare/messaging';
 import { openSqlEngine } from '@carshare/storage';
 import { loadUserConfig } from './config.ts';
 import { createUserModule } from './module.ts';
@@ -13,7 +14,15 @@ export async function runUserService(): Promise<void> {
   const engine = await openSqlEngine({ databaseUrl: config.database.url, dataDir: config.database.dataDir });
   lifecycle.add({ name: 'database', close: () => engine.close() });
   if (!config.database.url) observability.logger.info({ dataDir: config.database.dataDir }, 'no DATABASE_URL: embedded PGlite');
-  const user = createUserModule({ config, observability, database: engine.forService('user') });
+  const bus = await openEventBus({ amqpUrl: config.messaging.amqpUrl, logger: observability.logger });
+  lifecycle.add({ name: 'event bus', close: () => bus.close() });
+  const user = createUserModule({
+    config,
+    observability,
+    database: engine.forService('user'),
+    bus,
+    concurrentRelays: engine.kind === 'postgres',
+  });
   await user.start();
   await user.server.listen({ host: config.http.host, port: config.http.port });
   lifecycle.add({ name: 'user', close: () => user.close() });

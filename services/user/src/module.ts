@@ -11,11 +11,15 @@ import {
   type HttpServer,
   type IdGenerator,
 } from '@carshare/platform';
+import { createEventFactory, createServiceMessaging, deadLetterRpcHandlers, migrateMessagingTables, type EventBus, type ServiceMessaging } from '@carshare/messaging';
 import type { ServiceDatabase } from '@carshare/storage';
+import type { Kysely } from 'kysely';
 import { Argon2PasswordHasher } from './adapters/argon2-password-hasher.ts';
 import { JoseAccessTokenSigner } from './adapters/jose-access-token-signer.ts';
 import { SqlRefreshTokenStore } from './adapters/sql-refresh-token-store.ts';
+import { SqlUnitOfWork } from './adapters/sql-unit-of-work.ts';
 import { SqlUserStore } from './adapters/sql-user-store.ts';
+import type { UserDatabase } from './adapters/user-database.ts';
 import { userRpcHandlers } from './api/rpc-handlers.ts';
 import type { UserConfig } from './config.ts';
 import type { PasswordHasher } from './ports.ts';
@@ -27,6 +31,10 @@ export interface UserModuleDeps {
   config: UserConfig;
   observability: Observability;
   database: ServiceDatabase;
+  /** Where this service's events go (its outbox relay publishes to it). */
+  bus: EventBus;
+  /** True on PostgreSQL, where several instances' relays share the outbox. */
+  concurrentRelays: boolean;
   clock?: Clock;
   ids?: IdGenerator;
   /** Tests swap argon2 (~20 ms per hash) for something cheaper where hashing is not the point. */
@@ -38,23 +46,38 @@ export interface UserModule {
   server: HttpServer;
   users: UserService;
   signer: JoseAccessTokenSigner;
-  /** Migrates the schema and loads signing keys; the server answers only after this. */
-  start(): Promise<void>;
+  messaging: ServiceMessaging;
+  /**
+   * Migrates the schema and loads signing keys; the server answers only after this. One-off
+   * commands (the CLI) pass `relayEvents: false`: their outbox rows wait for the service's relay.
+   */
+  start(options?: { relayEvents: boolean }): Promise<void>;
   close(): Promise<void>;
 }
 
 /** The user service wired to its ports: a library first, so `carshare up` and `main.ts` share it. */
 export function createUserModule(deps: UserModuleDeps): UserModule {
-  const { config, observability, database } = deps;
+  const { config, observability } = deps;
+  const database = deps.database as ServiceDatabase<UserDatabase>;
+  const db = database.db;
   const clock = deps.clock ?? systemClock;
   const ids = deps.ids ?? uuidV7Ids;
   const signer = new JoseAccessTokenSigner(database, clock, ids, {
     accessTokenTtlSeconds: config.auth.accessTokenTtlSeconds,
     reloadIntervalMs: config.auth.keyReloadIntervalMs,
   });
+  const messaging = createServiceMessaging({
+    database,
+    bus: deps.bus,
+    concurrentRelays: deps.concurrentRelays,
+    registry: observability.metrics.registry,
+    logger: observability.logger,
+  });
   const users = createUserService({
-    users: new SqlUserStore(database),
-    refreshTokens: new SqlRefreshTokenStore(database),
+    users: new SqlUserStore(db),
+    refreshTokens: new SqlRefreshTokenStore(db, (work) => database.transaction((trx) => work(trx as unknown as Kysely<UserDatabase>))),
+    unitOfWork: new SqlUnitOfWork(database, messaging.outbox),
+    events: createEventFactory({ source: 'user', clock, ids }),
     passwords: deps.passwords ?? new Argon2PasswordHasher(),
     accessTokens: signer,
     clock,
@@ -71,7 +94,13 @@ export function createUserModule(deps: UserModuleDeps): UserModule {
     defaultDeadlineMs: config.http.defaultDeadlineMs,
     readiness: [{ name: 'database', check: () => database.ping() }],
   });
-  registerRpcService(server, userRpc, userRpcHandlers(users), { observability, authenticate: (token) => verifier.verify(token) });
+  const originOf = (span: Parameters<typeof observability.tracing.traceparentOf>[0]) => ({ traceparent: observability.tracing.traceparentOf(span) });
+  registerRpcService(
+    server,
+    userRpc,
+    { ...userRpcHandlers(users, originOf), ...deadLetterRpcHandlers(messaging.deadLetterAdmin) },
+    { observability, authenticate: (token) => verifier.verify(token) },
+  );
   server.get('/.well-known/jwks.json', async (_request, reply) => {
     void reply.header('cache-control', 'public, max-age=300');
     return signer.jwks();
@@ -82,13 +111,17 @@ export function createUserModule(deps: UserModuleDeps): UserModule {
     server,
     users,
     signer,
-    async start() {
+    messaging,
+    async start(options = { relayEvents: true }) {
       await database.migrate(userMigrationsDir);
+      await migrateMessagingTables(database);
       await signer.start();
       await server.ready();
+      if (options.relayEvents) messaging.start();
     },
     async close() {
       await server.close();
+      await messaging.stop();
       signer.stop();
     },
   };

@@ -1,3 +1,5 @@
+import type { EventEnvelope } from '@carshare/contracts';
+import type { EventFactory } from '@carshare/messaging';
 import type { Clock, IdGenerator, Role } from '@carshare/platform';
 import type { JSONWebKeySet, JWTVerifyGetKey } from 'jose';
 import type { RefreshTokenRecord } from './domain/refresh-token.ts';
@@ -46,9 +48,27 @@ export interface AccessTokenSigner {
   keyLookup: JWTVerifyGetKey;
 }
 
+/** Events recorded here leave through the outbox only if the surrounding transaction commits. */
+export interface EventOutbox {
+  add(event: EventEnvelope): Promise<void>;
+}
+
+export interface UserTransaction {
+  users: UserStore;
+  refreshTokens: RefreshTokenStore;
+  events: EventOutbox;
+}
+
+/** Runs work in one database transaction: state changes and their events commit together. */
+export interface UnitOfWork {
+  run<T>(work: (tx: UserTransaction) => Promise<T>): Promise<T>;
+}
+
 export interface UserServicePorts {
   users: UserStore;
   refreshTokens: RefreshTokenStore;
+  unitOfWork: UnitOfWork;
+  events: EventFactory;
   passwords: PasswordHasher;
   accessTokens: AccessTokenSigner;
   clock: Clock;

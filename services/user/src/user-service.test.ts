@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createObservability } from '@carshare/observability';
 import { AppError, createAccessTokenVerifier, type Caller } from '@carshare/platform';
+import type { EventEnvelope } from '@carshare/contracts';
+import { InProcessEventBus, MemoryDeadLetterStore } from '@carshare/messaging';
 import { openSqlEngine, type SqlEngine } from '@carshare/storage';
 import { FakeClock } from '@carshare/testing';
 import { loadUserConfig } from './config.ts';
@@ -18,18 +20,35 @@ function rejectsWith(reason: string) {
 describe('user service on PGlite', () => {
   const clock = new FakeClock('2026-03-01T08:00:00Z');
   let engine: SqlEngine;
+  let bus: InProcessEventBus;
   let module: UserModule;
   let operator: Caller;
   let admin: Caller;
+  const published: EventEnvelope[] = [];
+
+  async function eventsFor(subject: string, count: number): Promise<EventEnvelope[]> {
+    const until = Date.now() + 5_000;
+    for (;;) {
+      const found = published.filter((event) => event.subject === subject);
+      if (found.length >= count || Date.now() > until) return found;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
 
   before(async () => {
     engine = await openSqlEngine({ dataDir: 'memory://' });
+    bus = new InProcessEventBus();
     module = createUserModule({
       config: loadUserConfig({ 'log.level': 'silent' }),
       observability: createObservability({ service: 'user', logLevel: 'silent', prettyLogs: false, sampleRatio: 0, processMetrics: false }),
       database: engine.forService('user'),
+      bus,
+      concurrentRelays: false,
       clock,
     });
+    await bus.subscribe('test.user-events', ['user.*'], async (event) => {
+      published.push(event);
+    }, { deadLetters: new MemoryDeadLetterStore() });
     await module.start();
     const operatorUser = await module.users.createAccount({ email: 'op@example.com', password: 'operator-pass-1', displayName: 'Op', role: 'operator', plan: 'unlimited' });
     const adminUser = await module.users.createAccount({ email: 'root@example.com', password: 'admin-pass-123', displayName: 'Root', role: 'admin', plan: 'unlimited' });
@@ -39,6 +58,7 @@ describe('user service on PGlite', () => {
 
   after(async () => {
     await module.close();
+    await bus.close();
     await engine.close();
   });
 
@@ -53,11 +73,26 @@ describe('user service on PGlite', () => {
     assert.deepEqual({ userId: caller.userId, role: caller.role }, { userId: session.user.id, role: 'rider' });
   });
 
-  it('refuses a second account with the same email in any letter case', async () => {
+  it('publishes user.registered through the outbox, with the caller’s trace', async () => {
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    const session = await module.users.register({ email: 'evented@example.com', password: 'evented password', displayName: 'Ev' }, { traceparent });
+    const [event] = await eventsFor(session.user.id, 1);
+    assert.ok(event, 'user.registered was not published');
+    assert.equal(event.type, 'user.registered');
+    assert.equal(event.source, 'user');
+    assert.equal(event.traceparent, traceparent);
+    assert.deepEqual(event.data, { userId: session.user.id, email: 'evented@example.com', role: 'rider', plan: 'free' });
+  });
+
+  it('refuses a second account with the same email in any letter case, and publishes nothing for it', async () => {
+    const before = published.filter((event) => event.type === 'user.registered').length;
     await assert.rejects(
       module.users.register({ email: 'ADA@example.com', password: 'another password', displayName: 'Imposter' }),
       rejectsWith('EMAIL_TAKEN'),
     );
+    await module.messaging.relay.relayOnce();
+    assert.equal(published.filter((event) => event.type === 'user.registered').length, before);
+    assert.equal(await module.messaging.relay.pending(), 0);
   });
 
   it('logs in with the right password only, with one message for unknown email and wrong password', async () => {
@@ -149,6 +184,9 @@ describe('user service on PGlite', () => {
     assert.equal((await module.users.listUsers({ limit: 50, status: 'suspended' }, operator)).items.length, 1);
     const back = await module.users.reactivateUser({ userId: carol.user.id }, operator);
     assert.equal(back.status, 'active');
+    const carolEvents = await eventsFor(carol.user.id, 3);
+    assert.deepEqual(carolEvents.map((event) => event.type), ['user.registered', 'user.suspended', 'user.reactivated']);
+    assert.deepEqual(carolEvents[1]?.data, { userId: carol.user.id, reason: 'unpaid damage' });
     assert.equal(back.suspendedReason, undefined);
     await module.users.login({ email: 'carol@example.com', password: 'carol password' });
   });

@@ -8,6 +8,7 @@ import {
   type Caller,
   type Role,
 } from '@carshare/platform';
+import { UserReactivated, UserRegistered, UserSuspended } from '@carshare/contracts';
 import { decodeCursor, encodeCursor } from '@carshare/storage';
 import { judgeRefresh } from './domain/refresh-token.ts';
 import { canChangeStatus, isStaff, mayManage, normalizeEmail, type Plan, type User, type UserStatus } from './domain/user.ts';
@@ -24,6 +25,11 @@ export interface NewAccount {
   displayName: string;
   role: Role;
   plan: Plan;
+}
+
+/** Where a use case was called from, so the events it records join the caller's trace. */
+export interface Origin {
+  traceparent?: string;
 }
 
 export interface UserPage {
@@ -56,7 +62,7 @@ function requireStaff(caller: Caller | undefined): Caller {
 export type UserService = ReturnType<typeof createUserService>;
 
 export function createUserService(ports: UserServicePorts) {
-  const { users, refreshTokens, passwords, accessTokens, clock, ids } = ports;
+  const { users, refreshTokens, passwords, accessTokens, clock, ids, unitOfWork, events } = ports;
   // Verifying against a real hash when the email is unknown keeps login time flat, so response
   // timing does not reveal which emails have accounts.
   const dummyHash = passwords.hash(randomBytes(16).toString('hex'));
@@ -84,22 +90,29 @@ export function createUserService(ports: UserServicePorts) {
     return target;
   }
 
-  async function changeStatus(actor: Caller, userId: string, to: UserStatus, reason: string | undefined): Promise<User> {
+  async function changeStatus(actor: Caller, userId: string, to: UserStatus, reason: string | undefined, origin: Origin): Promise<User> {
     const target = await loadManageable(actor, userId);
     if (target.status === to) return target;
     if (!canChangeStatus(target.status, to)) {
       throw InvalidArgument('INVALID_STATUS_CHANGE', `cannot go from ${target.status} to ${to}`, { current: target.status });
     }
     const now = clock.now();
-    const updated = await users.update(userId, { status: to, suspendedReason: to === 'suspended' ? reason : undefined }, now);
-    if (!updated) throw NotFound('USER_NOT_FOUND', 'no such user', { userId });
-    if (to === 'suspended') await refreshTokens.revokeAllOfUser(userId, now);
-    return updated;
+    return unitOfWork.run(async (tx) => {
+      const updated = await tx.users.update(userId, { status: to, suspendedReason: to === 'suspended' ? reason : undefined }, now);
+      if (!updated) throw NotFound('USER_NOT_FOUND', 'no such user', { userId });
+      if (to === 'suspended') {
+        await tx.refreshTokens.revokeAllOfUser(userId, now);
+        await tx.events.add(events.create(UserSuspended, userId, { userId, ...(reason !== undefined && { reason }) }, origin));
+      } else {
+        await tx.events.add(events.create(UserReactivated, userId, { userId }, origin));
+      }
+      return updated;
+    });
   }
 
   return {
     /** Internal: riders sign up through `register`; staff accounts come from the CLI. */
-    async createAccount(account: NewAccount): Promise<User> {
+    async createAccount(account: NewAccount, origin: Origin = {}): Promise<User> {
       const now = clock.now();
       const user: User = {
         id: ids.next(),
@@ -111,12 +124,16 @@ export function createUserService(ports: UserServicePorts) {
         suspendedReason: undefined,
         createdAt: now,
       };
-      await users.insert({ ...user, passwordHash: await passwords.hash(account.password) });
+      const passwordHash = await passwords.hash(account.password);
+      await unitOfWork.run(async (tx) => {
+        await tx.users.insert({ ...user, passwordHash });
+        await tx.events.add(events.create(UserRegistered, user.id, { userId: user.id, email: user.email, role: user.role, plan: user.plan }, origin));
+      });
       return user;
     },
 
-    async register(input: { email: string; password: string; displayName: string }): Promise<Session> {
-      const user = await this.createAccount({ ...input, role: 'rider', plan: 'free' });
+    async register(input: { email: string; password: string; displayName: string }, origin: Origin = {}): Promise<Session> {
+      const user = await this.createAccount({ ...input, role: 'rider', plan: 'free' }, origin);
       return openSession(user);
     },
 
@@ -200,14 +217,14 @@ export function createUserService(ports: UserServicePorts) {
       return { items: page, nextCursor: hasMore && last ? encodeCursor([last.id]) : null };
     },
 
-    async suspendUser(input: { userId: string; reason: string }, caller: Caller | undefined): Promise<User> {
+    async suspendUser(input: { userId: string; reason: string }, caller: Caller | undefined, origin: Origin = {}): Promise<User> {
       const actor = requireStaff(caller);
       if (actor.userId === input.userId) throw InvalidArgument('CANNOT_SUSPEND_SELF', 'you cannot suspend yourself');
-      return changeStatus(actor, input.userId, 'suspended', input.reason);
+      return changeStatus(actor, input.userId, 'suspended', input.reason, origin);
     },
 
-    async reactivateUser(input: { userId: string }, caller: Caller | undefined): Promise<User> {
-      return changeStatus(requireStaff(caller), input.userId, 'active', undefined);
+    async reactivateUser(input: { userId: string }, caller: Caller | undefined, origin: Origin = {}): Promise<User> {
+      return changeStatus(requireStaff(caller), input.userId, 'active', undefined, origin);
     },
 
     async setUserRole(input: { userId: string; role: Role }, caller: Caller | undefined): Promise<User> {

@@ -1,10 +1,11 @@
-import type { ServiceDatabase } from '@carshare/storage';
 import type { Kysely, Selectable } from 'kysely';
 import type { RefreshTokenRecord } from '../domain/refresh-token.ts';
 import type { RefreshTokenStore } from '../ports.ts';
 import type { UserDatabase } from './user-database.ts';
 
 type Row = Selectable<UserDatabase['refresh_tokens']>;
+
+export type SqlTransactionRunner = <T>(work: (trx: Kysely<UserDatabase>) => Promise<T>) => Promise<T>;
 
 function millis(value: Date | string | null): number | undefined {
   return value === null ? undefined : new Date(value).getTime();
@@ -35,12 +36,13 @@ function toRow(token: RefreshTokenRecord) {
 }
 
 export class SqlRefreshTokenStore implements RefreshTokenStore {
-  readonly #database: ServiceDatabase;
   readonly #db: Kysely<UserDatabase>;
+  readonly #transaction: SqlTransactionRunner;
 
-  constructor(database: ServiceDatabase) {
-    this.#database = database;
-    this.#db = database.db as Kysely<UserDatabase>;
+  /** Inside a unit of work, `transaction` just runs the work on the transaction it already has. */
+  constructor(db: Kysely<UserDatabase>, transaction: SqlTransactionRunner) {
+    this.#db = db;
+    this.#transaction = transaction;
   }
 
   async insert(token: RefreshTokenRecord): Promise<void> {
@@ -48,9 +50,9 @@ export class SqlRefreshTokenStore implements RefreshTokenStore {
   }
 
   async rotate(currentHash: string, next: RefreshTokenRecord, now: number): Promise<boolean> {
-    return this.#database.transaction(async (trx) => {
+    return this.#transaction(async (trx) => {
       // The conditional update is the race referee: only one rotation of a token can match it.
-      const claimed = await (trx as unknown as Kysely<UserDatabase>)
+      const claimed = await trx
         .updateTable('refresh_tokens')
         .set({ rotated_at: new Date(now) })
         .where('token_hash', '=', currentHash)
@@ -59,7 +61,7 @@ export class SqlRefreshTokenStore implements RefreshTokenStore {
         .returning('token_hash')
         .executeTakeFirst();
       if (!claimed) return false;
-      await (trx as unknown as Kysely<UserDatabase>).insertInto('refresh_tokens').values(toRow(next)).execute();
+      await trx.insertInto('refresh_tokens').values(toRow(next)).execute();
       return true;
     });
   }

@@ -1,6 +1,5 @@
 import { AlreadyExists, type Role } from '@carshare/platform';
 import { isUniqueViolation } from '@carshare/storage';
-import type { ServiceDatabase } from '@carshare/storage';
 import type { Kysely, Selectable } from 'kysely';
 import type { Plan, User, UserRecord, UserStatus } from '../domain/user.ts';
 import type { UserListQuery, UserStore } from '../ports.ts';
@@ -31,8 +30,9 @@ function likePattern(search: string): string {
 export class SqlUserStore implements UserStore {
   readonly #db: Kysely<UserDatabase>;
 
-  constructor(database: ServiceDatabase) {
-    this.#db = database.db as Kysely<UserDatabase>;
+  /** `db` is the service's database or a transaction on it. */
+  constructor(db: Kysely<UserDatabase>) {
+    this.#db = db;
   }
 
   async insert(user: UserRecord): Promise<void> {

@@ -1,7 +1,7 @@
 import type { userRpc } from '@carshare/contracts';
-import type { RpcHandlers } from '@carshare/platform';
+import type { CallContext, RpcHandlers } from '@carshare/platform';
 import type { User } from '../domain/user.ts';
-import type { Session, UserService } from '../user-service.ts';
+import type { Origin, Session, UserService } from '../user-service.ts';
 
 function toWireUser(user: User) {
   return {
@@ -20,9 +20,11 @@ function toWireSession(session: Session) {
   return { user: toWireUser(session.user), tokens: session.tokens };
 }
 
-export function userRpcHandlers(users: UserService): RpcHandlers<typeof userRpc.methods> {
+type UserMethods = Omit<typeof userRpc.methods, 'ListDeadLetters' | 'GetDeadLetter' | 'ReplayDeadLetter' | 'DeleteDeadLetter'>;
+
+export function userRpcHandlers(users: UserService, originOf: (span: CallContext['span']) => Origin): RpcHandlers<UserMethods> {
   return {
-    Register: async (input) => toWireSession(await users.register(input)),
+    Register: async (input, ctx) => toWireSession(await users.register(input, originOf(ctx.span))),
     Login: async (input) => toWireSession(await users.login(input)),
     Refresh: async (input) => toWireSession(await users.refresh(input)),
     Logout: (input) => users.logout(input),
@@ -31,8 +33,8 @@ export function userRpcHandlers(users: UserService): RpcHandlers<typeof userRpc.
       const page = await users.listUsers(input, ctx.caller);
       return { items: page.items.map(toWireUser), nextCursor: page.nextCursor };
     },
-    SuspendUser: async (input, ctx) => toWireUser(await users.suspendUser(input, ctx.caller)),
-    ReactivateUser: async (input, ctx) => toWireUser(await users.reactivateUser(input, ctx.caller)),
+    SuspendUser: async (input, ctx) => toWireUser(await users.suspendUser(input, ctx.caller, originOf(ctx.span))),
+    ReactivateUser: async (input, ctx) => toWireUser(await users.reactivateUser(input, ctx.caller, originOf(ctx.span))),
     SetUserRole: async (input, ctx) => toWireUser(await users.setUserRole(input, ctx.caller)),
     SetUserPlan: async (input, ctx) => toWireUser(await users.setUserPlan(input, ctx.caller)),
   };

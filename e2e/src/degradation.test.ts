@@ -1,0 +1,93 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { demoAccounts, seedDemoData } from '@carshare/cli';
+import { assertError } from './support/error-shape.ts';
+import { startTestPlatform, type TestPlatform } from './support/test-platform.ts';
+
+async function breakerState(test: TestPlatform): Promise<number> {
+  const metrics = await (await fetch(`${test.platform.gatewayUrl}/metrics`)).text();
+  const match = /carshare_breaker_state\{[^}]*downstream="user"[^}]*\} (\d)/.exec(metrics);
+  assert.ok(match, 'no breaker state metric for user');
+  return Number(match[1]);
+}
+
+describe('graceful degradation and fault switches', () => {
+  let test: TestPlatform;
+  let operator: string;
+  let operatorId: string;
+  let rider: string;
+  let newcomer: string;
+
+  before(async () => {
+    test = await startTestPlatform({
+      gatewayOverrides: { 'resilience.user': { breaker: { cooldownMs: 300, minimumCalls: 4, windowSize: 8 } }, 'rateLimits.enabled': false },
+    });
+    await seedDemoData(test.platform.user.users);
+    const login = async (email: string, password: string) => (await test.api.call('POST', '/v1/auth/login', { body: { email, password } })).body;
+    const op = await login(demoAccounts.operator.email, demoAccounts.operator.password);
+    operator = op.tokens.accessToken;
+    operatorId = op.user.id;
+    rider = (await login(demoAccounts.rider.email, demoAccounts.rider.password)).tokens.accessToken;
+    const signup = await test.api.call('POST', '/v1/auth/register', { body: { email: 'new@example.com', password: 'newcomer pass', displayName: 'New' } });
+    newcomer = signup.body.tokens.accessToken;
+  });
+  after(() => test.close());
+
+  it('lists the fault switches, all off', async () => {
+    const faults = await test.api.call('GET', '/v1/admin/faults', { token: operator });
+    assert.equal(faults.status, 200, faults.text);
+    const names = faults.body.items.map((fault: { name: string }) => fault.name).sort();
+    assert.deepEqual(names, ['rpc.error:user', 'rpc.latency:user']);
+    assert.ok(faults.body.items.every((fault: { percent: number }) => fault.percent === 0));
+    assertError(await test.api.call('GET', '/v1/admin/faults', { token: rider }), 403, 'OPERATOR_ONLY');
+  });
+
+  it('serves the last good account marked stale while the user service fails, and opens the breaker', async () => {
+    const healthy = await test.api.call('GET', '/v1/me', { token: rider });
+    assert.equal(healthy.status, 200);
+    assert.deepEqual(healthy.body.stale, []);
+    assert.deepEqual(healthy.body.partial, []);
+
+    const set = await test.api.call('PUT', '/v1/admin/faults/rpc.error:user', { token: operator, body: { percent: 100 } });
+    assert.equal(set.status, 200, set.text);
+    assert.equal(set.body.updatedBy, operatorId);
+
+    for (let call = 0; call < 6; call += 1) {
+      const degraded = await test.api.call('GET', '/v1/me', { token: rider });
+      assert.equal(degraded.status, 200, degraded.text);
+      assert.deepEqual(degraded.body.stale, ['user']);
+      assert.equal(degraded.body.user.email, demoAccounts.rider.email);
+    }
+    assert.equal(await breakerState(test), 1, 'the breaker should be open');
+    // Nothing to fall back on for somebody never seen: an honest 503 that says when to retry.
+    const unseen = await test.api.call('GET', '/v1/me', { token: newcomer });
+    assertError(unseen, 503, 'CIRCUIT_OPEN');
+    assert.ok(Number(unseen.headers.get('retry-after')) >= 1);
+  });
+
+  it('records who changed a switch and when', async () => {
+    const faults = await test.api.call('GET', '/v1/admin/faults', { token: operator });
+    const change = faults.body.recentChanges.at(-1);
+    assert.deepEqual({ name: change.name, by: change.by, from: change.old.percent, to: change.new.percent }, { name: 'rpc.error:user', by: operatorId, from: 0, to: 100 });
+  });
+
+  it('recovers by itself once the fault is removed', async () => {
+    const cleared = await test.api.call('PUT', '/v1/admin/faults/rpc.error:user', { token: operator, body: { percent: 0 } });
+    assert.equal(cleared.status, 200);
+    const deadline = Date.now() + 5_000;
+    let last;
+    do {
+      last = await test.api.call('GET', '/v1/me', { token: newcomer });
+      if (last.status === 200) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    } while (Date.now() < deadline);
+    assert.equal(last.status, 200, `not recovered: ${last.text}`);
+    assert.deepEqual(last.body.stale, []);
+    assert.equal(await breakerState(test), 0);
+  });
+
+  it('rejects unknown switches and out-of-range percentages', async () => {
+    assertError(await test.api.call('PUT', '/v1/admin/faults/rpc.error:nothing', { token: operator, body: { percent: 5 } }), 404, 'FAULT_NOT_FOUND');
+    assertError(await test.api.call('PUT', '/v1/admin/faults/rpc.error:user', { token: operator, body: { percent: 101 } }), 400, 'VALIDATION_FAILED');
+  });
+});
