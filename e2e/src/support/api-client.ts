@@ -30,12 +30,19 @@ export function createApiClient(baseUrl: string): ApiClient {
       const headers: Record<string, string> = { ...options.headers };
       if (options.body !== undefined) headers['content-type'] ??= 'application/json';
       if (options.token !== undefined) headers['authorization'] = `Bearer ${options.token}`;
-      const response = await fetch(url, {
-        method,
-        headers,
-        body: options.body === undefined ? undefined : typeof options.body === 'string' ? options.body : JSON.stringify(options.body),
-        signal: AbortSignal.timeout(15_000),
-      });
+      let response: Response;
+      try {
+        response = await fetch(url, {
+          method,
+          headers,
+          body: options.body === undefined ? undefined : typeof options.body === 'string' ? options.body : JSON.stringify(options.body),
+          signal: AbortSignal.timeout(15_000),
+        });
+      } catch (error) {
+        // fetch's own errors print as `{}` in the test report; say which call failed and why.
+        const cause = error as Error & { cause?: { code?: string; message?: string } };
+        throw new Error(`${method} ${url.pathname} failed: ${cause.name}: ${cause.cause?.code ?? cause.cause?.message ?? cause.message}`, { cause: error });
+      }
       const text = await response.text();
       let body: unknown = text;
       if (text !== '' && (response.headers.get('content-type') ?? '').includes('json')) body = JSON.parse(text);

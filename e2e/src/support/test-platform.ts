@@ -32,13 +32,11 @@ const testSettings = { RATE_LIMITS_ENABLED: 'false' } as const;
  */
 export async function startTestPlatform(
   options: Omit<EmbeddedPlatformOptions, 'dataDir' | 'gatewayPort'> & {
-    /** A folder prepared beforehand (e.g. by `carshare admin create`); removed on close all the same. */
-    dataDir?: string;
     /** Keep the gateway's rate limits on (they are off by default here). */
     rateLimits?: boolean;
   } = {},
 ): Promise<TestPlatform> {
-  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'carshare-e2e-'));
+  const dataDir = mkdtempSync(join(tmpdir(), 'carshare-e2e-'));
   const logs = new LogCapture();
   const { rateLimits, ...platformOptions } = options;
   const touched = [...sharedInfrastructure, ...Object.keys(testSettings)];

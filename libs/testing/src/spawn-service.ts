@@ -33,6 +33,19 @@ export interface SpawnServiceOptions extends ChildOptions {
   stopTimeoutMs?: number;
 }
 
+/** A child that did not start or finish as asked; it has been stopped by the time this is thrown. */
+export class ChildProcessError extends Error {
+  readonly pid: number;
+  readonly output: readonly OutputLine[];
+
+  constructor(message: string, pid: number, output: readonly OutputLine[]) {
+    super(message);
+    this.name = 'ChildProcessError';
+    this.pid = pid;
+    this.output = output;
+  }
+}
+
 export interface ExitStatus {
   code: number | null;
   signal: NodeJS.Signals | null;
@@ -228,13 +241,19 @@ export async function spawnService(options: SpawnServiceOptions): Promise<Spawne
   let pause = 25;
   while (!(await isReady(options.readyUrl))) {
     if (exitedEarly) {
-      throw new Error(
+      throw new ChildProcessError(
         `${options.name} exited (code ${exitedEarly.code}, signal ${exitedEarly.signal}) before it was ready; last output:\n${tailOf(output, 40)}`,
+        service.pid,
+        output,
       );
     }
     if (Date.now() >= deadline) {
       await dispose();
-      throw new Error(`${options.name} was not ready at ${options.readyUrl} within ${readyTimeoutMs} ms; last output:\n${tailOf(output, 40)}`);
+      throw new ChildProcessError(
+        `${options.name} was not ready at ${options.readyUrl} within ${readyTimeoutMs} ms; last output:\n${tailOf(output, 40)}`,
+        service.pid,
+        output,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, pause));
     pause = Math.min(pause * 2, 250);
@@ -263,7 +282,11 @@ export async function runCommand(options: ChildOptions & { timeoutMs?: number })
   clearTimeout(timer);
   if (outcome === 'late') {
     await stop(child, exited, 2_000);
-    throw new Error(`${[...(options.command ?? ['carshare']), ...options.args].join(' ')} did not finish within ${timeoutMs} ms; last output:\n${tailOf(output, 40)}`);
+    throw new ChildProcessError(
+      `${[...(options.command ?? ['carshare']), ...options.args].join(' ')} did not finish within ${timeoutMs} ms; last output:\n${tailOf(output, 40)}`,
+      child.pid ?? -1,
+      output,
+    );
   }
   const text = (stream: OutputLine['stream']) =>
     output
