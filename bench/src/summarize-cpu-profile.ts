@@ -2,7 +2,8 @@
  * Where a server's CPU went, from a `node --cpu-prof` file (see `--profile` of the gateway
  * benchmark): self time by area (our folders, each package, node internals, GC, idle), then the
  * functions with the most self time, then our functions and packages by inclusive time (what a
- * call costs with everything it calls).
+ * call costs with everything it calls). Every sample counts as the profile's median sampling
+ * interval, so time spent waiting for a core on a busy machine is not charged to any function.
  *
  *   node --import tsx bench/src/summarize-cpu-profile.ts <file.cpuprofile> [--top N] [--requests N] [--under REGEX]
  *
@@ -54,6 +55,17 @@ interface Tally {
   totalUs: number;
 }
 
+/**
+ * What one sample counts for. V8 weighs a sample by the time since the previous one, so a
+ * process that waited for a core (a busy machine) charges the whole wait to whatever happened to
+ * be on the stack; counting every sample as the median interval keeps the numbers close to CPU.
+ */
+function sampleWeights(profile: CpuProfile): number[] {
+  const deltas = profile.timeDeltas.slice(1).filter((dt) => dt > 0).sort((a, b) => a - b);
+  const median = deltas[Math.floor(deltas.length / 2)] ?? 0;
+  return profile.samples.map(() => median);
+}
+
 function add(map: Map<string, number>, key: string, value: number): void {
   map.set(key, (map.get(key) ?? 0) + value);
 }
@@ -66,9 +78,9 @@ function tallyProfile(profile: CpuProfile): Tally {
     `${node.callFrame.functionName || '(anonymous)'}  ${shortUrl(node.callFrame.url)}:${node.callFrame.lineNumber + 1}`;
 
   const tally: Tally = { self: new Map(), inclusive: new Map(), areaSelf: new Map(), areaInclusive: new Map(), totalUs: 0 };
+  const weights = sampleWeights(profile);
   profile.samples.forEach((id, index) => {
-    // timeDeltas[i + 1] is how long sample i lasted (the delta before the next one).
-    const dt = profile.timeDeltas[index + 1] ?? 0;
+    const dt = weights[index] ?? 0;
     const node = nodes.get(id);
     if (!node) return;
     tally.totalUs += dt;
@@ -101,8 +113,9 @@ function tallyCallees(profile: CpuProfile, pattern: RegExp): { totalUs: number; 
     `${node.callFrame.functionName || '(anonymous)'}  ${shortUrl(node.callFrame.url)}:${node.callFrame.lineNumber + 1}`;
   const callees = new Map<string, number>();
   let totalUs = 0;
+  const weights = sampleWeights(profile);
   profile.samples.forEach((id, index) => {
-    const dt = profile.timeDeltas[index + 1] ?? 0;
+    const dt = weights[index] ?? 0;
     let below: ProfileNode | undefined;
     for (let current = nodes.get(id); current; current = nodes.get(parents.get(current.id) ?? -1)) {
       if (pattern.test(label(current))) {
