@@ -160,17 +160,23 @@ async function measureRelayLag(options: { databaseUrl?: string; amqpUrl?: string
   const relay = new OutboxRelay({ database: testDb.database, bus, outbox, concurrentRelays: testDb.kind === 'postgres' });
   relay.start();
   const total = Math.round((options.rate * options.durationMs) / 1000);
-  const started = performance.now();
+  const write = async (event: EventEnvelope): Promise<void> => {
+    await testDb.database.transaction(async (trx) => {
+      await sql`insert into bench_state (subject) values (${event.subject})`.execute(trx);
+      await outbox.add(trx, { ...event, occurredAt: new Date().toISOString() });
+    });
+  };
   try {
+    // Steady state only: the first publish also opens channels and declares the exchange.
+    for (let index = 0; index < 20; index += 1) await write(benchEvent(index));
+    while (lags.length < 20) await new Promise((resolve) => setTimeout(resolve, 5));
+    lags.length = 0;
+    const started = performance.now();
     for (let index = 0; index < total; index += 1) {
       const due = started + (index * 1000) / options.rate;
       const wait = due - performance.now();
       if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
-      const event = benchEvent(index);
-      await testDb.database.transaction(async (trx) => {
-        await sql`insert into bench_state (subject) values (${event.subject})`.execute(trx);
-        await outbox.add(trx, { ...event, occurredAt: new Date().toISOString() });
-      });
+      await write(benchEvent(index));
     }
     const deadline = Date.now() + 30_000;
     while (lags.length < total && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));

@@ -177,6 +177,8 @@ export class RabbitMqEventBus implements EventBus {
       onConnected: async (connection) => {
         this.#declared.clear();
         for (const subscription of this.#subscriptions) await subscription.setUp(connection);
+        // Opened now rather than by the first publish, which would otherwise pay for it.
+        this.#adoptPublishChannel(await connection.createConfirmChannel());
         connected?.inc();
       },
       onDisconnected: () => {
@@ -387,17 +389,19 @@ export class RabbitMqEventBus implements EventBus {
 
   async #publishChannelWithin(deadline: number): Promise<ConfirmChannel> {
     if (this.#publishChannel) return this.#publishChannel;
-    this.#publishChannelOpening ??= (async () => {
-      const channel = await this.#connection.confirmChannel(deadline);
-      channel.on('close', () => {
-        if (this.#publishChannel === channel) this.#publishChannel = undefined;
-      });
-      this.#publishChannel = channel;
-      return channel;
-    })().finally(() => {
+    this.#publishChannelOpening ??= (async () => this.#adoptPublishChannel(await this.#connection.confirmChannel(deadline)))().finally(() => {
       this.#publishChannelOpening = undefined;
     });
     return await this.#publishChannelOpening;
+  }
+
+  #adoptPublishChannel(channel: ConfirmChannel): ConfirmChannel {
+    channel.on('error', (error: Error) => this.#logger.warn({ err: describeError(error) }, 'RabbitMQ publish channel closed by the broker'));
+    channel.on('close', () => {
+      if (this.#publishChannel === channel) this.#publishChannel = undefined;
+    });
+    this.#publishChannel = channel;
+    return channel;
   }
 
   #assertOpen(): void {
