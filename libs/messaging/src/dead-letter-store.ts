@@ -1,3 +1,4 @@
+import { InvalidArgument } from '@carshare/platform';
 import type { DeadLetterPage, DeadLetterQuery, DeadLetterRecord } from '@carshare/contracts';
 
 /** The wire shape lives in contracts (operators read it through RPC and the gateway). */
@@ -28,3 +29,12 @@ export interface DeadLetterStore extends DeadLetterSink {
 
 export const defaultPageLimit = 50;
 export const maxPageLimit = 500;
+
+/** Checks a requested page size; absent means the default. */
+export function pageLimit(limit: number | undefined): number {
+  if (limit === undefined) return defaultPageLimit;
+  if (!Number.isInteger(limit) || limit < 1 || limit > maxPageLimit) {
+    throw InvalidArgument('INVALID_LIMIT', `limit must be an integer from 1 to ${maxPageLimit}`);
+  }
+  return limit;
+}

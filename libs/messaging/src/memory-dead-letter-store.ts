@@ -1,9 +1,8 @@
-import { InvalidArgument, systemClock, uuidV7Ids, type Clock, type IdGenerator } from '@carshare/platform';
+import { systemClock, uuidV7Ids, type Clock, type IdGenerator } from '@carshare/platform';
 import type { Registry } from 'prom-client';
 import { decodeCursor, encodeCursor } from '@carshare/storage';
 import {
-  defaultPageLimit,
-  maxPageLimit,
+  pageLimit,
   type DeadLetter,
   type DeadLetterPage,
   type DeadLetterQuery,
@@ -68,12 +67,4 @@ export class MemoryDeadLetterStore implements DeadLetterStore {
     for (const letter of this.#letters.values()) counts.set(letter.group, (counts.get(letter.group) ?? 0) + 1);
     return counts;
   }
-}
-
-export function pageLimit(limit: number | undefined): number {
-  if (limit === undefined) return defaultPageLimit;
-  if (!Number.isInteger(limit) || limit < 1 || limit > maxPageLimit) {
-    throw InvalidArgument('INVALID_LIMIT', `limit must be an integer from 1 to ${maxPageLimit}`);
-  }
-  return limit;
 }

@@ -10,7 +10,7 @@ import { eventually } from './event-bus.contract.ts';
 import { Inbox } from './inbox.ts';
 import { MemoryDeadLetterStore } from './memory-dead-letter-store.ts';
 import { RabbitMqEventBus } from './rabbitmq-event-bus.ts';
-import { deleteTestTopology, uniquePrefix } from './rabbitmq-test-support.ts';
+import { deleteTestTopology, uniquePrefix } from './rabbitmq-test-topology.ts';
 import { openTestDatabase, temporaryDirectory } from './test-database.ts';
 
 const childScript = join(import.meta.dirname, '..', 'scripts', 'outbox-crash-child.ts');

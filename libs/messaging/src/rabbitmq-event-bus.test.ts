@@ -10,7 +10,7 @@ import { MemoryDeadLetterStore } from './memory-dead-letter-store.ts';
 import { Outbox } from './outbox.ts';
 import { OutboxRelay } from './outbox-relay.ts';
 import { RabbitMqEventBus } from './rabbitmq-event-bus.ts';
-import { deleteTestTopology, uniquePrefix } from './rabbitmq-test-support.ts';
+import { deleteTestTopology, uniquePrefix } from './rabbitmq-test-topology.ts';
 import { subjectSlot } from './subject-slot.ts';
 import { openTestDatabase, type TestDatabase } from './test-database.ts';
 

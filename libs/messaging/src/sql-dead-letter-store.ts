@@ -3,9 +3,8 @@ import { isUuid, systemClock, uuidV7Ids, type Clock, type IdGenerator } from '@c
 import { decodeCursor, encodeCursor, type ServiceDatabase } from '@carshare/storage';
 import { sql } from 'kysely';
 import type { Registry } from 'prom-client';
-import type { DeadLetter, DeadLetterPage, DeadLetterQuery, DeadLetterStore, NewDeadLetter } from './dead-letter-store.ts';
+import { pageLimit, type DeadLetter, type DeadLetterPage, type DeadLetterQuery, type DeadLetterStore, type NewDeadLetter } from './dead-letter-store.ts';
 import type { ErrorSummary } from './describe-error.ts';
-import { pageLimit } from './memory-dead-letter-store.ts';
 import { messagingMetricNames, registerGaugeSource } from './messaging-metrics.ts';
 import { parseTopic, topicRegexSource } from './topic-pattern.ts';
 
