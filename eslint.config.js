@@ -30,6 +30,7 @@ export default tseslint.config(
       ],
     },
   },
+  { files: ['**/*.mjs'], ...tseslint.configs.disableTypeChecked },
   // A service meets others only through contracts/: never through their code.
   ...serviceNames.map((service) => ({
     files: [`services/${service}/**/*.ts`],

@@ -3,10 +3,11 @@
 // Third-party packages stay external, pinned to the exact file Node would load for the importing
 // package (workspaces may hold different versions of one package).
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const resolvingExternal = Symbol('resolving an external');
-const repoRoot = join(dirname(new URL(import.meta.url).pathname), '..');
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 await build({
   entryPoints: [join(repoRoot, 'apps/carshare/src/main.ts')],

@@ -2,11 +2,11 @@
  * The one test entry point (`npm test`). Node 20's runner neither expands globs nor finds .ts
  * files by itself, so this lists the test files and hands them to `node --test` with tsx loaded.
  *
- *   npm test                 every *.test.ts in the repo
+ *   npm test                 type-check, lint, then every *.test.ts in the repo
  *   npm test -- services/user  only those below the given folders
  *   npm run chaos            the long form of the chaos suite (CHAOS_FULL=1)
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 
@@ -38,6 +38,24 @@ if (selected.length === 0) {
   console.error(`no test files under ${folders.map((folder) => relative(repoRoot, folder) || '.').join(', ')}`);
   process.exit(1);
 }
+
+/** The whole suite also type-checks and lints, so CI (which runs `npm test`) enforces both. */
+function runStaticChecks(): void {
+  for (const [name, command] of [
+    ['type-check', ['node_modules/typescript/bin/tsc', '-b']],
+    ['lint', ['node_modules/eslint/bin/eslint.js', '.', '--max-warnings', '0']],
+  ] as const) {
+    const started = performance.now();
+    const result = spawnSync(process.execPath, command, { cwd: repoRoot, stdio: 'inherit' });
+    if (result.status !== 0) {
+      console.error(`${name} failed`);
+      process.exit(result.status ?? 1);
+    }
+    console.log(`${name}: clean in ${Math.round(performance.now() - started)} ms`);
+  }
+}
+
+if (roots.length === 0 && !chaos) runStaticChecks();
 
 const child = spawn(
   process.execPath,

@@ -52,7 +52,9 @@ export function createTracing(options: TracingOptions): Tracing {
   }
   const provider = new BasicTracerProvider({
     resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: options.service }),
-    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(options.sampleRatio) }),
+    // With nowhere to send spans, recording them is pure cost; unrecorded spans still carry
+    // trace ids for logs and error bodies, and a caller's sampled flag still travels on.
+    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(options.otlpEndpoint ? options.sampleRatio : 0) }),
     spanProcessors,
   });
   const tracer = provider.getTracer('carshare');

@@ -18,7 +18,15 @@ function encodeValue(value: unknown): EncodedValue {
   } else if (value instanceof Date) {
     if (!Number.isNaN(value.getTime())) return { d: value.toISOString() };
   }
-  throw new TypeError(`cannot put ${String(value)} into a cursor: use strings, finite numbers, booleans, null, bigints or valid Dates`);
+  throw new TypeError(`cannot put a ${typeof value} (${describe(value)}) into a cursor: use strings, finite numbers, booleans, null, bigints or valid Dates`);
+}
+
+function describe(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? typeof value;
+  } catch {
+    return typeof value;
+  }
 }
 
 function decodeValue(value: unknown): CursorValue {

@@ -111,7 +111,7 @@ export async function migrateSchema(db: Kysely<any>, schema: string, migrationsD
         .orderBy('version')
         .execute();
       const done: string[] = [];
-      for (const file of pendingAfterChecks(files, applied as AppliedMigration[], schema)) {
+      for (const file of pendingAfterChecks(files, applied, schema)) {
         await connection.transaction().execute(async (trx) => {
           try {
             await sql.raw(file.sql).execute(trx);

@@ -346,7 +346,7 @@ export function runSqlEngineContract(name: string, createFixture: () => Promise<
         if (cursor !== undefined) {
           const [createdAt, id] = decodeCursor(cursor);
           assert.ok(createdAt instanceof Date);
-          query = query.where(({ eb, refTuple, tuple }) => eb(refTuple('created_at', 'id'), '>', tuple(createdAt, id)));
+          query = query.where((eb) => eb(eb.refTuple('created_at', 'id'), '>', eb.tuple(createdAt, id)));
         }
         const page = await query.execute();
         seen.push(...page.map((row) => row.id as number));

@@ -72,6 +72,7 @@ export function createGatewayModule(deps: GatewayModuleDeps): GatewayModule {
     bodyLimitBytes: config.http.bodyLimitBytes,
     defaultDeadlineMs: config.http.defaultDeadlineMs,
     trustProxy: config.http.trustProxy,
+    trustDeadlineHeader: false,
   });
 
   const faults = new FaultRegistry({ clock, logger, registry: metrics.registry });
@@ -110,7 +111,7 @@ export function createGatewayModule(deps: GatewayModuleDeps): GatewayModule {
   }
 
   async function registerRoutes(): Promise<void> {
-    await server.register(cors, { origin: config.cors.origins, credentials: false, maxAge: 600 });
+    await server.register(cors, { origin: config.cors.origins, credentials: false, maxAge: 600, strictPreflight: false });
     await server.register(swagger, {
       openapi: {
         openapi: '3.1.0',

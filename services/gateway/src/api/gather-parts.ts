@@ -23,9 +23,16 @@ export interface Gathered<Parts extends Specs> {
   stale: string[];
 }
 
+/**
+ * A part's budget travels as a shorter deadline: the downstream receives it and answers at it.
+ * No timer of its own (DESIGN rule 9: one per request): a downstream that cannot answer at all
+ * is still cut off by the request's deadline.
+ */
 function withBudget(ctx: CallContext, budgetMs: number | undefined): CallContext {
-  if (budgetMs === undefined || ctx.deadline - Date.now() <= budgetMs) return ctx;
-  return { ...ctx, deadline: Date.now() + budgetMs, signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(budgetMs)]) };
+  if (budgetMs === undefined) return ctx;
+  const partDeadline = Date.now() + budgetMs;
+  if (partDeadline >= ctx.deadline) return ctx;
+  return Object.create(ctx, { deadline: { value: partDeadline } }) as CallContext;
 }
 
 /**
