@@ -112,7 +112,7 @@ function wellShaped(path: PublicPath): fc.Arbitrary<Record<string, string>> {
     if (field === 'displayName') return text({ minLength: 1, maxLength: 40 });
     return fc.base64String({ minLength: 4, maxLength: 64 });
   };
-  return fc.record(Object.fromEntries(fields.map((field) => [field, valueFor(field)])));
+  return fc.record(Object.fromEntries(fields.map((field) => [field, valueFor(field)])) as Record<string, fc.Arbitrary<string>>);
 }
 
 const json = (value: unknown) => JSON.stringify(value);
@@ -235,7 +235,7 @@ const wrongContentType: fc.Arbitrary<FuzzCase> = publicPath.chain((path) =>
       category: 'wrong-content-type' as const,
       method: 'POST',
       path,
-      headers: contentType === null ? {} : ({ 'content-type': contentType }),
+      headers: contentType === null ? {} : ({ 'content-type': contentType } as Record<string, string>),
       body: contentType?.includes('urlencoded') ? new URLSearchParams(body).toString() : json(body),
     })),
 );
@@ -247,7 +247,7 @@ const authRoutes = (id: fc.Arbitrary<string>): fc.Arbitrary<{ method: string; pa
     fc.constantFrom('GET', 'HEAD').map((method) => ({ method, path: '/v1/admin/users', admin: true })),
     fc
       .tuple(id, fc.constantFrom(['GET', ''], ['HEAD', ''], ['POST', '/suspend'], ['POST', '/reactivate'], ['PUT', '/role'], ['PUT', '/plan']))
-      .map(([userId, [method, suffix]]) => ({ method: method, path: `/v1/admin/users/${userId}${suffix}`, admin: true })),
+      .map(([userId, [method, suffix]]) => ({ method: method as string, path: `/v1/admin/users/${userId}${suffix}`, admin: true })),
   );
 
 /** Whatever the body and query, the token decides first: it is checked in onRequest. */
@@ -322,11 +322,11 @@ function operatorBadInput(operator: string): fc.Arbitrary<FuzzCase> {
   const authorization = `Bearer ${operator}`;
   return fc.oneof(
     fc.tuple(fc.constantFrom('GET', 'HEAD'), badQuery).map(([method, query]) => ({ method, path: `/v1/admin/users?${query}` })),
-    fc.tuple(badUserId, fc.constantFrom(['GET', ''], ['POST', '/suspend'], ['POST', '/reactivate'], ['PUT', '/plan'], ['PUT', '/role']), anyBody).map(([id, [method, suffix], body]) => ({ method: method, path: `/v1/admin/users/${id}${suffix}`, body })),
+    fc.tuple(badUserId, fc.constantFrom(['GET', ''], ['POST', '/suspend'], ['POST', '/reactivate'], ['PUT', '/plan'], ['PUT', '/role']), anyBody).map(([id, [method, suffix], body]) => ({ method: method as string, path: `/v1/admin/users/${id}${suffix}`, body })),
     // A well-formed id nobody has: 404, or 400 first when the body is wrong; role is admins-only.
     fc
       .tuple(randomId, fc.constantFrom(['GET', ''], ['POST', '/suspend'], ['POST', '/reactivate'], ['PUT', '/plan'], ['PUT', '/role']), fc.option(fc.constantFrom('{"reason":"fuzz"}', '{"plan":"basic"}', '{"role":"admin"}', '{}', '{"reason":""}', '{"plan":"gold"}'), { nil: undefined }))
-      .map(([id, [method, suffix], body]) => ({ method: method, path: `/v1/admin/users/${id}${suffix}`, body })),
+      .map(([id, [method, suffix], body]) => ({ method: method as string, path: `/v1/admin/users/${id}${suffix}`, body })),
   ).map((request) => {
     const body = 'body' in request && request.method !== 'GET' && request.method !== 'HEAD' ? request.body : undefined;
     return {
