@@ -20,4 +20,14 @@ export const benchmarks: readonly BenchmarkEntry[] = [
     description: 'µs per call of each layer under /v1/me (PGlite, kysely, use case, RPC, route), one call at a time',
     load: async () => (await import('./gateway/layer-costs.ts')).runLayerCosts,
   },
+  {
+    name: 'resilience',
+    description: 'client policy stack overhead per call, and /v1/me throughput with rate limiting on vs off',
+    load: async () => (await import('./resilience-benchmark.ts')).runResilienceBenchmark,
+  },
+  {
+    name: 'bus',
+    description: 'event bus publish→consume throughput and p99 (in-process, RabbitMQ) and outbox relay lag',
+    load: async () => (await import('./bus-benchmark.ts')).runBusBenchmark,
+  },
 ];

@@ -1,0 +1,39 @@
+import { busBenchGoals, measureBus } from '@carshare/messaging/bench';
+import { atLeast, atMost, formatGoal, type BenchmarkRun } from './benchmark.ts';
+
+/**
+ * Issue 3's numbers: publish→consume throughput and p99 for the in-process and RabbitMQ buses
+ * (persistent, confirmed), and outbox relay lag at 500 events/s. RabbitMQ and PostgreSQL are
+ * measured when `--amqp-url` / `--database-url` are given (npm run bench -- bus --amqp-url …).
+ */
+export const runBusBenchmark: BenchmarkRun = async (options) => {
+  const flag = (name: string): string | undefined => (typeof options.flags[name] === 'string' ? (options.flags[name] as string) : undefined);
+  const result = await measureBus({
+    amqpUrl: flag('amqp-url'),
+    databaseUrl: flag('database-url'),
+    log: (line) => process.stderr.write(`· ${line}\n`),
+  });
+  const worstLag = Math.max(...result.relay.map((relay) => relay.p99LagMs));
+  const goals = [
+    atLeast('in-process events/s', result.inProcess.eventsPerSecond, busBenchGoals.inProcessEventsPerSecond),
+    ...(result.rabbitMq ? [atLeast('RabbitMQ events/s', result.rabbitMq.eventsPerSecond, busBenchGoals.rabbitMqEventsPerSecond)] : []),
+    atMost('outbox relay lag p99 ms', worstLag, busBenchGoals.relayLagP99Ms),
+  ];
+  const throughput = [result.inProcess, ...(result.rabbitMq ? [result.rabbitMq] : [])].map(
+    (run) => `  ${run.adapter.padEnd(11)} ${Math.round(run.eventsPerSecond).toLocaleString('en').padStart(9)} events/s   p50 ${run.p50LatencyMs} ms   p99 ${run.p99LatencyMs} ms   (${run.events.toLocaleString('en')} events)`,
+  );
+  const relays = result.relay.map(
+    (relay) => `  ${`${relay.engine}→${relay.bus}`.padEnd(22)} ${relay.ratePerSecond}/s   lag p50 ${relay.p50LagMs} ms   p99 ${relay.p99LagMs} ms   max ${relay.maxLagMs} ms`,
+  );
+  const summary = [
+    'bus benchmark: publish → consume',
+    ...throughput,
+    ...(result.rabbitMq ? [] : ['  rabbitmq    not measured: pass --amqp-url amqp://guest:guest@127.0.0.1:5672']),
+    'outbox relay lag',
+    ...relays,
+    '',
+    'goals',
+    ...goals.map((goal) => `  ${formatGoal(goal, 30, 0)}`),
+  ].join('\n');
+  return { results: { ...result }, summary, goals };
+};
