@@ -85,7 +85,14 @@ export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions = {
   lifecycle.add({ name: 'user observability', close: () => userObservability.shutdown() });
 
   try {
-    const bus = await openEventBus({ amqpUrl: userConfig.messaging.amqpUrl, logger });
+    // One bus per process: its consumer spans carry the name of the first consuming module.
+    const eventTracing = userObservability.tracing;
+    const bus = await openEventBus({
+      amqpUrl: userConfig.messaging.amqpUrl,
+      logger,
+      inProcess: { tracing: eventTracing },
+      rabbitMq: { tracing: eventTracing },
+    });
     lifecycle.add({ name: 'event bus', close: () => bus.close() });
     const user = createUserModule({
       config: userConfig,

@@ -36,6 +36,16 @@ export interface Tracing {
   /** Starts a span whose parent comes from a W3C `traceparent`, if any. */
   startServerSpan(name: string, traceparent: string | undefined, attributes?: Record<string, string | number>): Span;
   startClientSpan(name: string, parent: Span | undefined, attributes?: Record<string, string | number>): Span;
+  /**
+   * Runs an event handler inside a CONSUMER span whose parent is the producer's `traceparent`,
+   * so what a consumer does joins the trace of the request that caused the event. Its shape is
+   * the messaging library's EventTracing hook.
+   */
+  consume<T>(
+    event: { type: string; traceparent?: string },
+    delivery: { group: string; attempt: number },
+    work: (traceparent: string | undefined) => Promise<T>,
+  ): Promise<T>;
   /** The `traceparent` header value that makes a downstream span a child of `span`. */
   traceparentOf(span: Span): string | undefined;
   forceFlush(): Promise<void>;
@@ -59,6 +69,12 @@ export function createTracing(options: TracingOptions): Tracing {
   });
   const tracer = provider.getTracer('carshare');
 
+  function traceparentOf(span: Span): string | undefined {
+    const carrier: Record<string, string> = {};
+    propagator.inject(trace.setSpan(ROOT_CONTEXT, span), carrier, defaultTextMapSetter);
+    return carrier['traceparent'];
+  }
+
   function contextOf(parent: Span | undefined): Context {
     return parent ? trace.setSpan(ROOT_CONTEXT, parent) : ROOT_CONTEXT;
   }
@@ -74,11 +90,25 @@ export function createTracing(options: TracingOptions): Tracing {
     startClientSpan(name, parent, attributes) {
       return tracer.startSpan(name, { kind: SpanKind.CLIENT, attributes }, contextOf(parent));
     },
-    traceparentOf(span) {
-      const carrier: Record<string, string> = {};
-      propagator.inject(trace.setSpan(ROOT_CONTEXT, span), carrier, defaultTextMapSetter);
-      return carrier['traceparent'];
+    async consume(event, delivery, work) {
+      const parentContext = event.traceparent
+        ? propagator.extract(ROOT_CONTEXT, { traceparent: event.traceparent }, defaultTextMapGetter)
+        : ROOT_CONTEXT;
+      const span = tracer.startSpan(
+        `consume ${event.type}`,
+        { kind: SpanKind.CONSUMER, attributes: { 'messaging.consumer.group.name': delivery.group, 'messaging.delivery.attempt': delivery.attempt } },
+        parentContext,
+      );
+      try {
+        return await work(traceparentOf(span));
+      } catch (error) {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+        throw error;
+      } finally {
+        span.end();
+      }
     },
+    traceparentOf,
     forceFlush: () => provider.forceFlush(),
     shutdown: () => provider.shutdown(),
   };

@@ -14,7 +14,12 @@ export async function runUserService(): Promise<void> {
   const engine = await openSqlEngine({ databaseUrl: config.database.url, dataDir: config.database.dataDir });
   lifecycle.add({ name: 'database', close: () => engine.close() });
   if (!config.database.url) observability.logger.info({ dataDir: config.database.dataDir }, 'no DATABASE_URL: embedded PGlite');
-  const bus = await openEventBus({ amqpUrl: config.messaging.amqpUrl, logger: observability.logger });
+  const bus = await openEventBus({
+    amqpUrl: config.messaging.amqpUrl,
+    logger: observability.logger,
+    inProcess: { tracing: observability.tracing },
+    rabbitMq: { tracing: observability.tracing },
+  });
   lifecycle.add({ name: 'event bus', close: () => bus.close() });
   const user = createUserModule({
     config,
