@@ -47,6 +47,11 @@ export interface OtlpReceiver {
 
 const kindNames: readonly ReceivedSpanKind[] = ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer'];
 
+/** OTLP/JSON writes 64-bit times as strings or numbers; anything else counts as absent. */
+function textOf(value: unknown): string {
+  return typeof value === 'string' ? value : typeof value === 'number' || typeof value === 'bigint' ? String(value) : '';
+}
+
 function kindOf(raw: unknown): ReceivedSpanKind {
   if (typeof raw === 'number') return kindNames[raw] ?? 'unspecified';
   // Proto3 JSON may also spell enums by name.
@@ -118,13 +123,13 @@ function spansOf(request: ExportTraceServiceRequest): ReceivedSpan[] {
           traceId: idOf(span['traceId'], 16) ?? '',
           spanId: idOf(span['spanId'], 8) ?? '',
           parentSpanId: idOf(span['parentSpanId'], 8),
-          name: String(span['name'] ?? ''),
+          name: textOf(span['name']),
           service: typeof service === 'string' ? service : undefined,
           kind: kindOf(span['kind']),
           attributes: attributesOf(span['attributes'] as KeyValue[] | undefined),
           statusCode: Number((span['status'] as { code?: unknown } | undefined)?.code ?? 0),
-          startTimeUnixNano: String(span['startTimeUnixNano'] ?? ''),
-          endTimeUnixNano: String(span['endTimeUnixNano'] ?? ''),
+          startTimeUnixNano: textOf(span['startTimeUnixNano']),
+          endTimeUnixNano: textOf(span['endTimeUnixNano']),
         });
       }
     }
@@ -218,7 +223,7 @@ export async function startOtlpReceiver(options: { host?: string } = {}): Promis
           } catch (error) {
             clearTimeout(timer);
             waiters.delete(wake);
-            reject(error as Error);
+            reject(error instanceof Error ? error : new Error(String(error)));
           }
         };
         const timer = setTimeout(() => {
