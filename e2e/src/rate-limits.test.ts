@@ -123,7 +123,8 @@ describe('rate limits shared through Redis', { skip: process.env['REDIS_URL'] ? 
   before(async () => {
     const userPort = await freePort();
     const run = `rl${process.pid}${Date.now()}`;
-    writeFileSync(configFile, JSON.stringify({ rateLimits: { ...tightLimits, anonymousPerIp: { algorithm: 'sliding-window', limit: 6, windowMs: minute } } }));
+    // Counters live in the shared Redis for their whole window: a prefix per run keeps reruns apart.
+    writeFileSync(configFile, JSON.stringify({ redis: { keyPrefix: `carshare-test:${run}:` }, rateLimits: { ...tightLimits, anonymousPerIp: { algorithm: 'sliding-window', limit: 6, windowMs: minute } } }));
     const userUrl = `http://127.0.0.1:${userPort}`;
     const common = { DATABASE_URL: undefined, LOG_LEVEL: 'warn', CARSHARE_DATA_DIR: join(dataDir, 'pg') };
     services.push(await spawnService({ name: 'user', args: ['service', 'user'], env: { ...common, USER_PORT: String(userPort) }, readyUrl: userUrl }));

@@ -25,6 +25,8 @@ export interface RpcClientOptions {
   connectionsPerEndpoint?: number;
 }
 
+const badBody = Symbol('unreadable body');
+
 interface WireError {
   error?: { code?: unknown; reason?: unknown; message?: unknown; details?: unknown };
 }
@@ -82,9 +84,14 @@ export function createRpcClient<Methods extends RpcMethods>(
         body: JSON.stringify(input),
         signal,
       });
-      const payload: unknown = await response.body.json().catch(() => undefined);
-      if (response.statusCode === 200) return payload;
-      throw errorFromWire(downstream, response.statusCode, payload);
+      const payload: unknown = await response.body.json().catch(() => badBody);
+      if (response.statusCode === 200) {
+        // A 200 whose body was cut or is not JSON is a broken downstream, not an answer: it must
+        // count against the breaker and never reach a caller as `undefined`.
+        if (payload === badBody) throw Unavailable('DOWNSTREAM_BAD_RESPONSE', `${downstream}.${method} sent an unreadable answer`, { downstream, method });
+        return payload;
+      }
+      throw errorFromWire(downstream, response.statusCode, payload === badBody ? undefined : payload);
     } catch (error) {
       span.setStatus({ code: SpanStatusCode.ERROR });
       if (error instanceof AppError) throw error;

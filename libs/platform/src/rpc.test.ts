@@ -35,6 +35,10 @@ const echoRpc = defineRpcService('echo', {
   },
 });
 
+const truncatedRpc = defineRpcService('echo', {
+  Truncated: { summary: 'answers 200 with half a body', input: Type.Object({}), output: Type.Object({ text: Type.String() }), idempotent: true, errors: [] },
+});
+
 const observability = createObservability({ service: 'echo', logLevel: 'silent', prettyLogs: false, sampleRatio: 1, processMetrics: false });
 const riderCaller: Caller = { userId: 'u-1', role: 'rider', plan: 'free', token: 'good-token' };
 
@@ -71,6 +75,7 @@ describe('rpc over loopback HTTP', () => {
         },
       },
     );
+    server.post('/rpc/echo/Truncated', async (_request, reply) => reply.type('application/json').send('{"text":"cut he'));
     await server.listen({ host: '127.0.0.1', port: 0 });
     const address = server.server.address();
     assert.ok(address && typeof address === 'object');
@@ -188,6 +193,24 @@ describe('rpc over loopback HTTP', () => {
       assert.deepEqual(seenBudgets, []);
     } finally {
       ctx.dispose();
+    }
+  });
+
+  it('treats a 200 with an unreadable body as a broken downstream, never as an answer', async () => {
+    const address = server.server.address();
+    assert.ok(address && typeof address === 'object');
+    const truncated = createRpcClient(truncatedRpc, { discovery: new StaticDiscovery({ echo: [`http://127.0.0.1:${address.port}`] }), observability });
+    const ctx = createBackgroundContext(observability, 'test', { budgetMs: 3_000 });
+    try {
+      await assert.rejects(truncated.Truncated({}, ctx), (error: unknown) => {
+        assert.ok(error instanceof AppError);
+        assert.equal(error.code, 'UNAVAILABLE');
+        assert.equal(error.reason, 'DOWNSTREAM_BAD_RESPONSE');
+        return true;
+      });
+    } finally {
+      ctx.dispose();
+      await truncated.close();
     }
   });
 

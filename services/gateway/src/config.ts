@@ -28,6 +28,8 @@ export const GatewayConfigSchema = Type.Object({
     url: Type.Optional(Type.String({ minLength: 1 })),
     /** A Redis slower than this is treated as down and the local limiter answers. */
     timeoutMs: Type.Integer({ minimum: 1, default: 50 }),
+    /** Keeps several platforms (or test runs) sharing one Redis apart. */
+    keyPrefix: Type.String({ minLength: 1, default: 'carshare:rate-limit:' }),
   }),
   resilience: Type.Object({
     user: Type.Object(DownstreamOverrides.properties, { default: {} }),

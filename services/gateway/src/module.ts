@@ -103,7 +103,7 @@ export function createGatewayModule(deps: GatewayModuleDeps): GatewayModule {
     redis.on('error', () => undefined);
     void redis.connect().catch(() => undefined);
     return new FailOpenRateLimitStore({
-      primary: new RedisRateLimitStore({ redis }),
+      primary: new RedisRateLimitStore({ redis, keyPrefix: config.redis.keyPrefix }),
       timeoutMs: config.redis.timeoutMs,
       registry: metrics.registry,
       logger,
