@@ -33,6 +33,11 @@ export interface CrashChildOptions {
   batchSize: number;
   /** SIGKILL itself right after the bus accepted this many events, before they are marked sent. */
   killAfterPublished?: number;
+  /**
+   * Stop relaying (hang) once this many events are out, so the parent's SIGKILL lands mid-relay
+   * however fast or slow the machine is, with work left for the successors.
+   */
+  holdAfterPublished?: number;
 }
 
 export const crashConsumerGroup = 'crash-consumer';
@@ -83,6 +88,10 @@ const counting: Pick<EventBus, 'publish'> = {
     if (options.killAfterPublished !== undefined && published >= options.killAfterPublished) {
       // Accepted by the sink, not yet marked sent: the successor must publish these again.
       process.kill(process.pid, 'SIGKILL');
+    }
+    if (options.holdAfterPublished !== undefined && published >= options.holdAfterPublished) {
+      say({ holding: published });
+      await new Promise<never>(() => undefined);
     }
   },
 };

@@ -49,8 +49,8 @@ const duplicatesIn = (children: Child[]): number => children.flatMap((child) => 
  * SIGKILLs itself right after the sink accepted a batch and before the batch is marked sent (the
  * window that must yield a duplicate, never a loss), the third finishes.
  */
-async function threeLives(base: Omit<CrashChildOptions, 'killAfterPublished'>): Promise<Child[]> {
-  const first = startChild(base);
+async function threeLives(base: Omit<CrashChildOptions, 'killAfterPublished' | 'holdAfterPublished'>): Promise<Child[]> {
+  const first = startChild({ ...base, holdAfterPublished: 300 });
   await eventually('the first child to be relaying', () => lastPublished(first) >= 300 || first.process.exitCode !== null, 120_000);
   assert.equal(first.process.exitCode, null, `the first child ended before it could be killed: ${first.stderr.join('')}`);
   first.process.kill('SIGKILL');
