@@ -17,6 +17,10 @@ await build({
   format: 'esm',
   target: 'node20',
   sourcemap: 'inline',
+  // Resolve externals the way Node does: `main`, and no bundler-only `module` condition, whose
+  // ESM builds (e.g. @opentelemetry/api's) use extensionless imports Node cannot load.
+  mainFields: ['main'],
+  conditions: [],
   logLevel: 'warning',
   plugins: [
     {

@@ -1,13 +1,15 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { Conflict } from '@carshare/platform';
 import type { ServiceDatabase } from '@carshare/storage';
 import { sql } from 'kysely';
 
 /** The forward-only SQL files that create this library's tables (outbox, inbox, dead_letter). */
 export function messagingMigrationsDir(): string {
-  return resolve(import.meta.dirname, '..', 'migrations');
+  // Through the package, not this file's folder: `npm start` runs a bundle in dist/.
+  return join(dirname(createRequire(import.meta.url).resolve('@carshare/messaging/package.json')), 'migrations');
 }
 
 const fileNamePattern = /^(\d{4})-[a-z0-9][a-z0-9-]*\.sql$/;

@@ -1,4 +1,3 @@
-import { pathToFileURL } from 'node:url';
 import { Lifecycle, StaticDiscovery, observabilityFromConfig } from '@carshare/platform';
 import { gatewayConfigFile, loadGatewayConfig } from './config.ts';
 import { createGatewayModule } from './module.ts';
@@ -21,6 +20,3 @@ export async function runGatewayService(): Promise<void> {
   lifecycle.closeOnSignals();
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  await runGatewayService();
-}

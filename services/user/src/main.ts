@@ -1,4 +1,3 @@
-import { pathToFileURL } from 'node:url';
 import { Lifecycle, observabilityFromConfig } from '@carshare/platform';
 import { openEventBus } from '@carshare/messaging';
 import { openSqlEngine } from '@carshare/storage';
@@ -34,6 +33,3 @@ export async function runUserService(): Promise<void> {
   lifecycle.closeOnSignals();
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  await runUserService();
-}

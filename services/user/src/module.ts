@@ -1,4 +1,5 @@
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { userRpc } from '@carshare/contracts';
 import type { Observability } from '@carshare/observability';
 import {
@@ -25,7 +26,8 @@ import type { UserConfig } from './config.ts';
 import type { PasswordHasher } from './ports.ts';
 import { createUserService, type UserService } from './user-service.ts';
 
-export const userMigrationsDir = fileURLToPath(new URL('../migrations', import.meta.url));
+// Found through the package, not relative to this file: `npm start` runs a bundle in dist/.
+export const userMigrationsDir = join(dirname(createRequire(import.meta.url).resolve('@carshare/user-service/package.json')), 'migrations');
 
 export interface UserModuleDeps {
   config: UserConfig;
