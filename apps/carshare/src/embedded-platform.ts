@@ -18,6 +18,11 @@ export interface EmbeddedPlatformOptions {
   logDestination?: NodeJS.WritableStream;
   /** Gateway config paths → values (tests: rate limits, faults, resilience settings). */
   gatewayOverrides?: Record<string, unknown>;
+  /**
+   * Runs once the user service is up and before the gateway accepts traffic, so whatever it
+   * creates (the demo accounts) exists by the time /health/ready says yes.
+   */
+  beforeGatewayListens?: (user: UserModule) => Promise<void>;
   /** Observes the slow first-start steps, so the CLI can say what it is doing. */
   onProgress?: (message: string) => void;
 }
@@ -106,6 +111,7 @@ export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions = {
     await user.server.listen({ host: userConfig.http.host, port: userConfig.http.port });
     lifecycle.add({ name: 'user', close: () => user.close() });
     const userUrl = urlOf(user.server.server.address());
+    await options.beforeGatewayListens?.(user);
 
     const gatewayOverrides = {
       ...shared,

@@ -24,9 +24,13 @@ function say(message: string): void {
 async function up(): Promise<void> {
   const started = performance.now();
   say('starting the embedded platform');
-  const platform = await startEmbeddedPlatform({ gatewayPort: undefined, onProgress: say });
-  const created = await seedDemoData(platform.user.users);
-  if (created.length > 0) say(`seeded demo accounts: ${created.join(', ')}`);
+  const platform = await startEmbeddedPlatform({
+    onProgress: say,
+    beforeGatewayListens: async (user) => {
+      const created = await seedDemoData(user.users);
+      if (created.length > 0) say(`seeded demo accounts: ${created.join(', ')}`);
+    },
+  });
   const publicUrl = platform.gatewayUrl.replace('127.0.0.1', 'localhost');
   say(`ready in ${Math.round(performance.now() - started)} ms`);
   say(`API      ${publicUrl}   (OpenAPI docs at ${publicUrl}/docs)`);
