@@ -58,6 +58,20 @@ describe('access token verifier', () => {
     }
   });
 
+  it('answers 503, not 401, when the keys cannot be fetched', async () => {
+    now = start;
+    const failingKeys: JWTVerifyGetKey = async () => {
+      throw new TypeError('fetch failed');
+    };
+    const verifier = createAccessTokenVerifier({ keys: failingKeys, clock });
+    await assert.rejects(verifier.verify(await token()), (error: unknown) => {
+      assert.ok(error instanceof AppError);
+      assert.equal(error.code, 'UNAVAILABLE');
+      assert.equal(error.reason, 'AUTH_KEYS_UNAVAILABLE');
+      return true;
+    });
+  });
+
   it('refuses alg none, a foreign key, a tampered payload, a wrong issuer or audience, and garbage', async () => {
     now = start;
     const verifier = createAccessTokenVerifier({ keys, clock });

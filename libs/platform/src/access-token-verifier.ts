@@ -1,7 +1,7 @@
 import { errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import { roles, type Caller, type Role } from './call-context.ts';
 import { systemClock, type Clock } from './clock.ts';
-import { Unauthenticated } from './errors.ts';
+import { Unauthenticated, Unavailable } from './errors.ts';
 
 export const accessTokenIssuer = 'carshare-user';
 export const accessTokenAudience = 'carshare';
@@ -60,6 +60,11 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
         }));
       } catch (error) {
         if (error instanceof joseErrors.JWTExpired) throw Unauthenticated('TOKEN_EXPIRED', 'the access token has expired; refresh it');
+        // The keys could not be fetched (user service down or slow): that says nothing about the
+        // token, so the caller gets a 503 to retry, not a 401 that would log them out.
+        if (error instanceof joseErrors.JWKSTimeout || !(error instanceof joseErrors.JOSEError)) {
+          throw Unavailable('AUTH_KEYS_UNAVAILABLE', 'token keys cannot be loaded right now; retry shortly', { retryAfterMs: 1_000 }, { cause: error });
+        }
         throw Unauthenticated('INVALID_TOKEN', 'the access token is not valid', {}, { cause: error });
       }
       const { sub, role, plan, exp, nbf } = payload;
