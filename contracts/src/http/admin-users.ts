@@ -1,11 +1,9 @@
 import { Type } from 'typebox';
-import { Cursor, PageLimit, Plan, Role, User, UserId, UserStatus } from '../rpc/user.ts';
+import { Plan, Role, User, UserId, UserListQuery, UserPage } from '../rpc/user.ts';
 import { defineHttpRoute } from './define-http-route.ts';
 
 const strict = { additionalProperties: false } as const;
 const UserParams = Type.Object({ id: UserId }, strict);
-
-export const UserPage = Type.Object({ items: Type.Array(User), nextCursor: Type.Union([Type.String(), Type.Null()]) });
 
 export const adminUserRoutes = {
   list: defineHttpRoute({
@@ -14,16 +12,7 @@ export const adminUserRoutes = {
     summary: 'Page through users, newest first; search matches email or name',
     tags: ['admin'],
     access: 'operator',
-    querystring: Type.Object(
-      {
-        limit: PageLimit,
-        cursor: Type.Optional(Cursor),
-        search: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
-        role: Type.Optional(Role),
-        status: Type.Optional(UserStatus),
-      },
-      strict,
-    ),
+    querystring: UserListQuery,
     successStatus: 200,
     response: UserPage,
   }),

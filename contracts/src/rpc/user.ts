@@ -37,6 +37,20 @@ export const Session = Type.Object({ user: User, tokens: TokenPair });
 
 const strict = { additionalProperties: false } as const;
 
+/** Operators' user listing: the same query on the public route and the RPC. */
+export const UserListQuery = Type.Object(
+  {
+    limit: PageLimit,
+    cursor: Type.Optional(Cursor),
+    search: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+    role: Type.Optional(Role),
+    status: Type.Optional(UserStatus),
+  },
+  strict,
+);
+
+export const UserPage = Type.Object({ items: Type.Array(User), nextCursor: Type.Union([Type.String(), Type.Null()]) });
+
 export const userRpc = defineRpcService('user', {
   Register: {
     summary: 'Create a rider account and open a session',
@@ -75,17 +89,8 @@ export const userRpc = defineRpcService('user', {
   },
   ListUsers: {
     summary: 'Operators page through users, newest first, with search and filters',
-    input: Type.Object(
-      {
-        limit: PageLimit,
-        cursor: Type.Optional(Cursor),
-        search: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
-        role: Type.Optional(Role),
-        status: Type.Optional(UserStatus),
-      },
-      strict,
-    ),
-    output: Type.Object({ items: Type.Array(User), nextCursor: Type.Union([Type.String(), Type.Null()]) }),
+    input: UserListQuery,
+    output: UserPage,
     idempotent: true,
     errors: ['OPERATOR_ONLY', 'INVALID_CURSOR'],
   },
