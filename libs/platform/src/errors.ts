@@ -85,13 +85,3 @@ export const Internal = kind('INTERNAL');
 export function isAppError(error: unknown): error is AppError {
   return error instanceof AppError;
 }
-
-/** Codes after which the same call may succeed when tried again. */
-export function isTransient(code: CanonicalCode): boolean {
-  return code === 'UNAVAILABLE' || code === 'DEADLINE_EXCEEDED' || code === 'ABORTED';
-}
-
-/** Errors a client caused: they say nothing about the health of the downstream. */
-export function isClientFault(code: CanonicalCode): boolean {
-  return !isTransient(code) && code !== 'INTERNAL' && code !== 'RESOURCE_EXHAUSTED';
-}

@@ -264,8 +264,3 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
 
   return app;
 }
-
-/** Async handlers return this after the deadline timer already answered, so nothing is sent twice. */
-export function alreadyAnswered(reply: FastifyReply): boolean {
-  return reply.sent;
-}
