@@ -2,11 +2,8 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { Conflict } from '@carshare/platform';
-import { Kysely } from 'kysely';
 import { lockDataDir, type UnlockDataDir } from './data-dir-lock.ts';
-import { assertSchemaName } from './schema-name.ts';
-import { createServiceDatabase, type ServiceDatabase } from './service-database.ts';
+import { schemaPerServiceEngine } from './schema-per-service-engine.ts';
 import { SharedPglite } from './shared-pglite.ts';
 import { SharedPgliteDialect } from './shared-pglite-dialect.ts';
 import { sqlEngineDefaults } from './sql-engine-defaults.ts';
@@ -35,34 +32,16 @@ export async function openPgliteSqlEngine(options: SqlEngineOptions): Promise<Sq
   options.onProgress?.({ phase: 'ready', kind: 'pglite', location, durationMs: Math.round(performance.now() - started) });
 
   const shared = new SharedPglite(pglite, { lockTimeoutMs: options.busyTimeoutMs ?? sqlEngineDefaults.busyTimeoutMs });
-  const services = new Map<string, ServiceDatabase>();
-  let closed = false;
-
-  return {
+  return schemaPerServiceEngine({
     kind: 'pglite',
-    forService<DB>(schema: string): ServiceDatabase<DB> {
-      if (closed) throw Conflict('SQL_ENGINE_CLOSED', 'the SQL engine is closed');
-      let service = services.get(schema);
-      if (service === undefined) {
-        assertSchemaName(schema);
-        service = createServiceDatabase({
-          schema,
-          db: new Kysely<any>({ dialect: new SharedPgliteDialect(shared, schema) }),
-          pingTimeoutMs: options.pingTimeoutMs ?? sqlEngineDefaults.pingTimeoutMs,
-        });
-        services.set(schema, service);
-      }
-      return service as ServiceDatabase<DB>;
-    },
-    async close() {
-      if (closed) return;
-      closed = true;
-      await Promise.all([...services.values()].map((service) => service.db.destroy()));
+    dialectFor: (schema) => new SharedPgliteDialect(shared, schema),
+    pingTimeoutMs: options.pingTimeoutMs ?? sqlEngineDefaults.pingTimeoutMs,
+    afterClose: async () => {
       try {
         await shared.close();
       } finally {
         await unlock();
       }
     },
-  };
+  });
 }

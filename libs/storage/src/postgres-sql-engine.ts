@@ -1,9 +1,8 @@
-import { Conflict, InvalidArgument } from '@carshare/platform';
-import { Kysely, PostgresDialect } from 'kysely';
+import { InvalidArgument } from '@carshare/platform';
+import { PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { postgresTypeParsers } from './postgres-type-parsers.ts';
-import { assertSchemaName } from './schema-name.ts';
-import { createServiceDatabase, type ServiceDatabase } from './service-database.ts';
+import { schemaPerServiceEngine } from './schema-per-service-engine.ts';
 import { sqlEngineDefaults } from './sql-engine-defaults.ts';
 import type { SqlEngine, SqlEngineOptions } from './sql-engine.ts';
 
@@ -40,39 +39,21 @@ export async function openPostgresSqlEngine(options: SqlEngineOptions & { databa
   // Pools connect lazily: migrate() or ping() is the first contact.
   options.onProgress?.({ phase: 'ready', kind: 'postgres', location, durationMs: 0 });
 
-  const services = new Map<string, ServiceDatabase>();
-  let closed = false;
-
-  return {
+  return schemaPerServiceEngine({
     kind: 'postgres',
-    forService<DB>(schema: string): ServiceDatabase<DB> {
-      if (closed) throw Conflict('SQL_ENGINE_CLOSED', 'the SQL engine is closed');
-      let service = services.get(schema);
-      if (service === undefined) {
-        assertSchemaName(schema);
-        const pool = new pg.Pool({
-          ...connectionSettings(url, schema),
-          max: options.poolSize ?? sqlEngineDefaults.poolSize,
-          connectionTimeoutMillis: options.connectTimeoutMs ?? sqlEngineDefaults.connectTimeoutMs,
-          application_name: `carshare-${schema}`,
-          types: postgresTypeParsers,
-        });
-        // An idle connection dropped by the server emits this; the pool discards the client
-        // and the next query opens a fresh one. Without a listener Node would crash the process.
-        pool.on('error', () => {});
-        service = createServiceDatabase({
-          schema,
-          db: new Kysely<any>({ dialect: new PostgresDialect({ pool }) }),
-          pingTimeoutMs: options.pingTimeoutMs ?? sqlEngineDefaults.pingTimeoutMs,
-        });
-        services.set(schema, service);
-      }
-      return service as ServiceDatabase<DB>;
+    dialectFor: (schema) => {
+      const pool = new pg.Pool({
+        ...connectionSettings(url, schema),
+        max: options.poolSize ?? sqlEngineDefaults.poolSize,
+        connectionTimeoutMillis: options.connectTimeoutMs ?? sqlEngineDefaults.connectTimeoutMs,
+        application_name: `carshare-${schema}`,
+        types: postgresTypeParsers,
+      });
+      // An idle connection dropped by the server emits this; the pool discards the client
+      // and the next query opens a fresh one. Without a listener Node would crash the process.
+      pool.on('error', () => {});
+      return new PostgresDialect({ pool });
     },
-    async close() {
-      if (closed) return;
-      closed = true;
-      await Promise.all([...services.values()].map((service) => service.db.destroy()));
-    },
-  };
+    pingTimeoutMs: options.pingTimeoutMs ?? sqlEngineDefaults.pingTimeoutMs,
+  });
 }

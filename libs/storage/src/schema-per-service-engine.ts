@@ -1,0 +1,46 @@
+import { Conflict } from '@carshare/platform';
+import { Kysely, type Dialect } from 'kysely';
+import { assertSchemaName } from './schema-name.ts';
+import { createServiceDatabase, type ServiceDatabase } from './service-database.ts';
+import type { SqlEngine, SqlEngineKind } from './sql-engine.ts';
+
+export interface SchemaPerServiceEngineOptions {
+  kind: SqlEngineKind;
+  /** How one service's connections reach its schema (a shared PGlite session or a pool). */
+  dialectFor(schema: string): Dialect;
+  pingTimeoutMs: number;
+  /** Runs after every service's connections are closed (the shared PGlite, the data-dir lock). */
+  afterClose?: () => Promise<void>;
+}
+
+/** What both engines share: one memoised ServiceDatabase per schema, and one close for all. */
+export function schemaPerServiceEngine(options: SchemaPerServiceEngineOptions): SqlEngine {
+  const services = new Map<string, ServiceDatabase>();
+  let closed = false;
+  return {
+    kind: options.kind,
+    forService<DB>(schema: string): ServiceDatabase<DB> {
+      if (closed) throw Conflict('SQL_ENGINE_CLOSED', 'the SQL engine is closed');
+      let service = services.get(schema);
+      if (service === undefined) {
+        assertSchemaName(schema);
+        service = createServiceDatabase({
+          schema,
+          db: new Kysely<any>({ dialect: options.dialectFor(schema) }),
+          pingTimeoutMs: options.pingTimeoutMs,
+        });
+        services.set(schema, service);
+      }
+      return service as ServiceDatabase<DB>;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      try {
+        await Promise.all([...services.values()].map((service) => service.db.destroy()));
+      } finally {
+        await options.afterClose?.();
+      }
+    },
+  };
+}
