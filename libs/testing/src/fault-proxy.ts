@@ -94,17 +94,23 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       return socket;
     }
 
-    function respond(chunk: Buffer): void {
-      if (cut) return;
-      const mode = current;
+    /** Blackhole and reset treat both directions alike: true when the chunk goes no further. */
+    function stoppedByMode(mode: FaultProxyMode, chunk: Buffer): boolean {
       if (mode.kind === 'blackhole') {
         events.emit('dropped', chunk.length);
-        return;
+        return true;
       }
       if (mode.kind === 'reset') {
         reset(client);
-        return;
+        return true;
       }
+      return false;
+    }
+
+    function respond(chunk: Buffer): void {
+      if (cut) return;
+      const mode = current;
+      if (stoppedByMode(mode, chunk)) return;
       if (mode.kind === 'close-mid-response' && responseBytes + chunk.length >= mode.afterBytes) {
         const room = Math.max(0, mode.afterBytes - responseBytes);
         cut = true;
@@ -121,14 +127,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     client.on('data', (chunk: Buffer) => {
       if (cut) return;
       const mode = current;
-      if (mode.kind === 'blackhole') {
-        events.emit('dropped', chunk.length);
-        return;
-      }
-      if (mode.kind === 'reset') {
-        reset(client);
-        return;
-      }
+      if (stoppedByMode(mode, chunk)) return;
       const wait = mode.kind === 'latency' ? mode.ms : 0;
       forwarding = forwarding.then(async () => {
         if (wait > 0) await delay(wait);
