@@ -43,12 +43,7 @@ export interface HttpServerOptions {
 
 export type HttpServer = FastifyInstance<Server, IncomingMessage, ServerResponse, Logger, TypeBoxTypeProvider>;
 
-interface RequestTimer {
-  timer: NodeJS.Timeout;
-  controller: AbortController;
-}
-
-const requestTimers = new WeakMap<FastifyRequest, RequestTimer>();
+const requestTimers = new WeakMap<FastifyRequest, NodeJS.Timeout>();
 
 /** Errors raised before a request has a span (bad URL, broken HTTP) still get a trace id to quote. */
 function freshTraceId(): string {
@@ -143,14 +138,23 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
       typeof traceparent === 'string' ? traceparent : undefined,
       { 'http.request.method': request.method, 'url.path': request.url },
     );
-    const controller = new AbortController();
     const deadline = clock.now() + budget;
     const requestLog = request.log as Logger;
     let log: Logger | undefined;
+    // An AbortController costs ~5 µs and most requests never wait on anything abortable (a
+    // cache hit, a health check): it is made when first asked for, already aborted if late.
+    let controller: AbortController | undefined;
+    let expired = budget <= 0;
     request.ctx = {
       requestId: request.id,
       deadline,
-      signal: controller.signal,
+      get signal() {
+        if (!controller) {
+          controller = new AbortController();
+          if (expired) controller.abort();
+        }
+        return controller.signal;
+      },
       span,
       // A child logger costs ~9 µs: made only when a line is written for this request.
       get log() {
@@ -159,17 +163,17 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
       },
       caller: undefined,
     };
-    if (budget <= 0) {
-      controller.abort();
+    if (expired) {
       done(DeadlineExceeded('DEADLINE_EXCEEDED', 'the request arrived after its deadline'));
       return;
     }
     const timer = setTimeout(() => {
-      controller.abort();
+      expired = true;
+      controller?.abort();
       // Nobody waits past the deadline: answer now, whatever the handler is still doing.
       if (!reply.sent) void reply.send(DeadlineExceeded('DEADLINE_EXCEEDED', 'the request ran out of time', { budgetMs: budget }));
     }, budget);
-    requestTimers.set(request, { timer, controller });
+    requestTimers.set(request, timer);
     done();
   });
 
@@ -184,8 +188,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   });
 
   app.addHook('onResponse', (request, reply, done) => {
-    const pending = requestTimers.get(request);
-    if (pending) clearTimeout(pending.timer);
+    clearTimeout(requestTimers.get(request));
     const route = request.routeOptions.url ?? 'unmatched';
     const status = reply.statusCode;
     observability.metrics.httpServerDuration.observe(

@@ -32,7 +32,10 @@ function withBudget(ctx: CallContext, budgetMs: number | undefined): CallContext
   if (budgetMs === undefined) return ctx;
   const partDeadline = Date.now() + budgetMs;
   if (partDeadline >= ctx.deadline) return ctx;
-  return Object.create(ctx, { deadline: { value: partDeadline } }) as CallContext;
+  // A plain own property over the request's context: descriptors would make a slow-mode object.
+  const partCtx = Object.create(ctx) as { -readonly [Key in keyof CallContext]: CallContext[Key] };
+  partCtx.deadline = partDeadline;
+  return partCtx;
 }
 
 /**
