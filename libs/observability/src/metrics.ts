@@ -9,6 +9,7 @@ export const metricNames = {
   rpcServerDuration: 'carshare_rpc_server_duration_seconds',
   rpcClientDuration: 'carshare_rpc_client_duration_seconds',
   unhandledErrors: 'carshare_unhandled_errors_total',
+  cacheLookups: 'carshare_cache_lookups_total',
 } as const;
 
 const latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -19,6 +20,8 @@ export interface ServiceMetrics {
   rpcServerDuration: Histogram<'method' | 'code'>;
   rpcClientDuration: Histogram<'downstream' | 'method' | 'code'>;
   unhandledErrors: Counter<'where'>;
+  /** Read caches in front of a store: the hit rate says whether the cache earns its staleness. */
+  cacheLookups: Counter<'cache' | 'result'>;
 }
 
 export interface MetricsOptions {
@@ -58,6 +61,12 @@ export function createMetrics(options: MetricsOptions): ServiceMetrics {
       name: metricNames.unhandledErrors,
       help: 'Errors that reached a last-resort handler',
       labelNames: ['where'],
+      registers: [registry],
+    }),
+    cacheLookups: new Counter({
+      name: metricNames.cacheLookups,
+      help: 'Lookups in read caches by cache and result (hit or miss)',
+      labelNames: ['cache', 'result'],
       registers: [registry],
     }),
   };

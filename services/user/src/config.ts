@@ -12,6 +12,14 @@ export const UserConfigSchema = Type.Object({
     refreshTokenTtlDays: Type.Integer({ minimum: 1, maximum: 365, default: 30 }),
     keyReloadIntervalMs: Type.Integer({ minimum: 1000, default: 60_000 }),
   }),
+  /**
+   * GetUser's read cache (ADR 0008). Writes made by this instance show at once; another
+   * instance's writes show within `ttlMs`. 0 turns it off.
+   */
+  userCache: Type.Object({
+    ttlMs: Type.Integer({ minimum: 0, maximum: 60_000, default: 5_000 }),
+    maxEntries: Type.Integer({ minimum: 1, default: 50_000 }),
+  }),
 });
 
 export type UserConfig = Static<typeof UserConfigSchema>;
@@ -26,6 +34,7 @@ export function loadUserConfig(overrides: Record<string, unknown> = {}): UserCon
       USER_PORT: 'http.port',
       USER_ACCESS_TOKEN_TTL_SECONDS: 'auth.accessTokenTtlSeconds',
       USER_REFRESH_TOKEN_TTL_DAYS: 'auth.refreshTokenTtlDays',
+      USER_CACHE_TTL_MS: 'userCache.ttlMs',
     },
     overrides,
   });

@@ -20,6 +20,7 @@ import { JoseAccessTokenSigner } from './adapters/jose-access-token-signer.ts';
 import { SqlRefreshTokenStore } from './adapters/sql-refresh-token-store.ts';
 import { SqlUnitOfWork } from './adapters/sql-unit-of-work.ts';
 import { SqlUserStore } from './adapters/sql-user-store.ts';
+import { UserReadCache } from './adapters/user-read-cache.ts';
 import type { UserDatabase } from './adapters/user-database.ts';
 import { userRpcHandlers } from './api/rpc-handlers.ts';
 import type { UserConfig } from './config.ts';
@@ -75,10 +76,21 @@ export function createUserModule(deps: UserModuleDeps): UserModule {
     registry: observability.metrics.registry,
     logger: observability.logger,
   });
+  const userStore = new SqlUserStore(db);
+  // Bound once: a labelled inc() hashes its labels on every call.
+  const userCacheLookups = {
+    hit: observability.metrics.cacheLookups.labels({ cache: 'user', result: 'hit' }),
+    miss: observability.metrics.cacheLookups.labels({ cache: 'user', result: 'miss' }),
+  };
+  const userCache = new UserReadCache(userStore, clock, {
+    ...config.userCache,
+    onLookup: (result) => userCacheLookups[result].inc(),
+  });
   const users = createUserService({
-    users: new SqlUserStore(db),
+    users: userStore,
+    userLookup: userCache,
     refreshTokens: new SqlRefreshTokenStore(db, (work) => database.transaction((trx) => work(trx as unknown as Kysely<UserDatabase>))),
-    unitOfWork: new SqlUnitOfWork(database, messaging.outbox),
+    unitOfWork: new SqlUnitOfWork(database, messaging.outbox, userCache),
     events: createEventFactory({ source: 'user', clock, ids }),
     passwords: deps.passwords ?? new Argon2PasswordHasher(),
     accessTokens: signer,

@@ -14,6 +14,11 @@ export interface UserListQuery {
   status: UserStatus | undefined;
 }
 
+/** Reads that may trail another instance's writes by a few seconds: answers, never decisions. */
+export interface UserLookup {
+  findById(id: string): Promise<User | undefined>;
+}
+
 export interface UserStore {
   /** Fails with ALREADY_EXISTS / EMAIL_TAKEN when the email is in use. */
   insert(user: UserRecord): Promise<void>;
@@ -66,6 +71,8 @@ export interface UnitOfWork {
 
 export interface UserServicePorts {
   users: UserStore;
+  /** GetUser's reads: a cache in front of `users` (login, refresh and staff actions read `users`). */
+  userLookup: UserLookup;
   refreshTokens: RefreshTokenStore;
   unitOfWork: UnitOfWork;
   events: EventFactory;

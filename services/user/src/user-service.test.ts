@@ -191,6 +191,20 @@ describe('user service on PGlite', () => {
     await module.users.login({ email: 'carol@example.com', password: 'carol password' });
   });
 
+  it('shows suspensions, reactivations, role and plan changes to the next GetUser, cache or not', async () => {
+    const erin = await module.users.register({ email: 'erin@example.com', password: 'erin password', displayName: 'Erin' });
+    const read = () => module.users.getUser({ userId: erin.user.id }, operator);
+    assert.equal((await read()).status, 'active');
+    await module.users.suspendUser({ userId: erin.user.id, reason: 'lost keys' }, operator);
+    assert.equal((await read()).status, 'suspended');
+    await module.users.reactivateUser({ userId: erin.user.id }, operator);
+    assert.equal((await read()).status, 'active');
+    await module.users.setUserPlan({ userId: erin.user.id, plan: 'premium' }, operator);
+    assert.equal((await read()).plan, 'premium');
+    await module.users.setUserRole({ userId: erin.user.id, role: 'operator' }, admin);
+    assert.equal((await read()).role, 'operator');
+  });
+
   it('keeps roles and plans out of self-service', async () => {
     await assert.rejects(module.users.suspendUser({ userId: operator.userId, reason: 'x' }, operator), rejectsWith('CANNOT_SUSPEND_SELF'));
     await assert.rejects(module.users.setUserRole({ userId: operator.userId, role: 'admin' }, operator), rejectsWith('ADMIN_ONLY'));

@@ -62,7 +62,7 @@ function requireStaff(caller: Caller | undefined): Caller {
 export type UserService = ReturnType<typeof createUserService>;
 
 export function createUserService(ports: UserServicePorts) {
-  const { users, refreshTokens, passwords, accessTokens, clock, ids, unitOfWork, events } = ports;
+  const { users, userLookup, refreshTokens, passwords, accessTokens, clock, ids, unitOfWork, events } = ports;
   // Verifying against a real hash when the email is unknown keeps login time flat, so response
   // timing does not reveal which emails have accounts.
   const dummyHash = passwords.hash(randomBytes(16).toString('hex'));
@@ -194,7 +194,7 @@ export function createUserService(ports: UserServicePorts) {
       if (actor.userId !== input.userId && !isStaff(actor.role)) {
         throw PermissionDenied('NOT_YOUR_USER', 'you may only read your own account');
       }
-      const user = await users.findById(input.userId);
+      const user = await userLookup.findById(input.userId);
       if (!user) throw NotFound('USER_NOT_FOUND', 'no such user', { userId: input.userId });
       return user;
     },
@@ -232,7 +232,7 @@ export function createUserService(ports: UserServicePorts) {
       if (actor.role !== 'admin') throw PermissionDenied('ADMIN_ONLY', 'only admins may change roles');
       if (actor.userId === input.userId) throw InvalidArgument('CANNOT_CHANGE_OWN_ROLE', 'nobody sets their own role');
       await loadManageable(actor, input.userId);
-      const updated = await users.update(input.userId, { role: input.role }, clock.now());
+      const updated = await unitOfWork.run((tx) => tx.users.update(input.userId, { role: input.role }, clock.now()));
       if (!updated) throw NotFound('USER_NOT_FOUND', 'no such user', { userId: input.userId });
       // Access tokens carry the role; the next refresh (within 15 min) signs the new one.
       return updated;
@@ -242,7 +242,7 @@ export function createUserService(ports: UserServicePorts) {
       const actor = requireStaff(caller);
       if (actor.userId === input.userId) throw InvalidArgument('CANNOT_CHANGE_OWN_PLAN', 'nobody sets their own plan');
       await loadManageable(actor, input.userId);
-      const updated = await users.update(input.userId, { plan: input.plan }, clock.now());
+      const updated = await unitOfWork.run((tx) => tx.users.update(input.userId, { plan: input.plan }, clock.now()));
       if (!updated) throw NotFound('USER_NOT_FOUND', 'no such user', { userId: input.userId });
       return updated;
     },

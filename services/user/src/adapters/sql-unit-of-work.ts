@@ -1,29 +1,57 @@
 import type { Outbox } from '@carshare/messaging';
 import type { ServiceDatabase } from '@carshare/storage';
 import type { Kysely } from 'kysely';
-import type { UnitOfWork, UserTransaction } from '../ports.ts';
+import type { User } from '../domain/user.ts';
+import type { UnitOfWork, UserStore, UserTransaction } from '../ports.ts';
 import { SqlRefreshTokenStore } from './sql-refresh-token-store.ts';
 import { SqlUserStore } from './sql-user-store.ts';
 import type { UserDatabase } from './user-database.ts';
+
+/** Whoever keeps copies of user rows: told which users a transaction changed once it has ended. */
+export interface UserChangeListener {
+  forget(userIds: Iterable<string>): void;
+}
 
 /** One SQL transaction for a use case's writes and the outbox rows of its events. */
 export class SqlUnitOfWork implements UnitOfWork {
   readonly #database: ServiceDatabase<UserDatabase>;
   readonly #outbox: Outbox;
+  readonly #changes: UserChangeListener | undefined;
 
-  constructor(database: ServiceDatabase<UserDatabase>, outbox: Outbox) {
+  constructor(database: ServiceDatabase<UserDatabase>, outbox: Outbox, changes?: UserChangeListener) {
     this.#database = database;
     this.#outbox = outbox;
+    this.#changes = changes;
   }
 
-  run<T>(work: (tx: UserTransaction) => Promise<T>): Promise<T> {
-    return this.#database.transaction(async (transaction) => {
-      const trx = transaction as unknown as Kysely<UserDatabase>;
-      return work({
-        users: new SqlUserStore(trx),
-        refreshTokens: new SqlRefreshTokenStore(trx, (inner) => inner(trx)),
-        events: { add: (event) => this.#outbox.add(trx, event) },
+  async run<T>(work: (tx: UserTransaction) => Promise<T>): Promise<T> {
+    const changed = new Set<string>();
+    try {
+      return await this.#database.transaction(async (transaction) => {
+        const trx = transaction as unknown as Kysely<UserDatabase>;
+        return work({
+          users: recordingUpdates(new SqlUserStore(trx), changed),
+          refreshTokens: new SqlRefreshTokenStore(trx, (inner) => inner(trx)),
+          events: { add: (event) => this.#outbox.add(trx, event) },
+        });
       });
-    });
+    } finally {
+      // After the commit, never before: a read between an early forget and the commit would
+      // cache the old row again. On rollback nothing changed, and forgetting costs one miss.
+      if (changed.size > 0) this.#changes?.forget(changed);
+    }
   }
+}
+
+function recordingUpdates(store: UserStore, changed: Set<string>): UserStore {
+  return {
+    insert: (user) => store.insert(user),
+    findById: (id) => store.findById(id),
+    findByEmailWithPassword: (email) => store.findByEmailWithPassword(email),
+    list: (query) => store.list(query),
+    update(id: string, changes: Parameters<UserStore['update']>[1], now: number): Promise<User | undefined> {
+      changed.add(id);
+      return store.update(id, changes, now);
+    },
+  };
 }
