@@ -7,7 +7,7 @@ import { startOtlpReceiver, type OtlpReceiver, type OtlpReceiverCounts } from '.
 import { profileFileFor } from '../profile-files.ts';
 import { profileMeasuredRun, spawnChildServer, type ChildServer } from '../spawn-child-server.ts';
 import { writeBenchGatewayConfig } from './bench-gateway-config.ts';
-import { checkTarget, isRider, logInRider, meTarget, rpcTarget, type PlatformInfo } from './gateway-targets.ts';
+import { checkTarget, isRider, logInRider, meTarget, readUserCacheLookups, rpcTarget, type PlatformInfo, type UserCacheLookups } from './gateway-targets.ts';
 
 const scripts = {
   hello: resolve(import.meta.dirname, 'hello-server.ts'),
@@ -18,13 +18,15 @@ const scripts = {
 /** The issue's acceptance goals, as shares of the bare fastify baseline (or of untraced /v1/me). */
 export const gatewayGoals = { meOverHello: 0.35, rpcOverHello: 0.5, tracedOverMe: 0.8 } as const;
 
-type RunName = 'hello' | 'me' | 'rpc' | 'meTraced' | 'hop';
+type RunName = 'hello' | 'me' | 'rpc' | 'meTraced' | 'meUncached' | 'rpcUncached' | 'hop';
 
 const runLabels: Record<RunName, string> = {
   hello: '(a)  fastify hello-world',
   me: '(b)  GET /v1/me via gateway',
   rpc: '(c)  POST /rpc/user/GetUser',
   meTraced: `(b') /v1/me, tracing on`,
+  meUncached: '(b0) /v1/me, user cache off',
+  rpcUncached: '(c0) GetUser, user cache off',
   hop: '(ref) fastify→undici→fastify',
 };
 
@@ -39,6 +41,7 @@ function formatSummary(
   goals: BenchGoal[],
   cpuRatios: Record<string, number>,
   otlp: OtlpReceiverCounts,
+  userCache: Partial<Record<'cached' | 'uncached', UserCacheLookups>>,
 ): string {
   const lines = [
     `gateway benchmark: ${options.durationSec} s per run after ${options.warmupSec} s warm-up, ${options.connections} connections, ` +
@@ -68,6 +71,12 @@ function formatSummary(
     lines.push(`  ${'(ref) hop ÷ (a) hello'.padEnd(28)}${(runs.hop.requestsPerSec / runs.hello.requestsPerSec).toFixed(3).padStart(10)}   no goal: what a bare hop costs`);
   }
   lines.push('', `OTLP receiver (traced run, sampling ${sampleRatio}): ${otlp.exports} exports, ${otlp.spans} spans, ${Math.round(otlp.bytes / 1024)} KiB`);
+  for (const [platform, lookups] of Object.entries(userCache)) {
+    const total = lookups.hits + lookups.misses;
+    lines.push(
+      `user read cache, ${platform} platform: ${total === 0 ? 'no lookups (off)' : `${((lookups.hits / total) * 100).toFixed(2)}% hits of ${total.toLocaleString('en-US')} GetUser lookups`}`,
+    );
+  }
   const saturated = Object.entries(runs).filter(([, stats]) => stats.cpu.loadGenerator > 0.9).map(([name]) => name);
   if (saturated.length > 0) {
     lines.push(`note: the load generator used > 90% of a core in: ${saturated.join(', ')}; those numbers may be capped by it, not by the server`);
@@ -83,13 +92,14 @@ function formatSummary(
 
 /**
  * The issue's acceptance run: (a) bare fastify, (b) GET /v1/me through the gateway (one RPC hop
- * to the user service), (c) that RPC alone, then (b) again with tracing exporting at 10%.
+ * to the user service), (c) that RPC alone, then (b) again with tracing exporting at 10%, then
+ * (b) and (c) with GetUser's read cache off, so the cache's share of the numbers is on record.
  * Servers run in child processes; autocannon runs here, in the parent.
  *
  * Flags: --hop adds the fastify→undici→fastify reference; --sample-ratio R changes the traced
  * run's sampling; --profile writes a .cpuprofile of the server during each measured run to
  * bench/results/profiles (read them with summarize-cpu-profile.ts);
- * --only hello,me,rpc,traced,hop runs a subset (goals whose runs are missing show as FAIL);
+ * --only hello,me,rpc,traced,uncached,hop runs a subset (goals whose runs are missing show as FAIL);
  * --platform-warmup S sets the extra load given to each fresh platform before its first
  * measured run (default 10 s): PGlite's WebAssembly and the JIT need ~7 s of traffic before CPU
  * per request settles (1.1–1.4 ms per GetUser in the first seconds, ~0.7 ms after).
@@ -110,7 +120,7 @@ export const runGatewayBenchmark: BenchmarkRun = async (options) => {
   };
 
   const only = typeof options.flags['only'] === 'string' ? new Set(options.flags['only'].split(',')) : undefined;
-  const wanted = (name: 'hello' | 'me' | 'rpc' | 'traced' | 'hop'): boolean =>
+  const wanted = (name: 'hello' | 'me' | 'rpc' | 'traced' | 'uncached' | 'hop'): boolean =>
     only ? only.has(name) : name !== 'hop' || options.flags['hop'] === true;
   const common = { durationSec: options.durationSec, warmupSec: options.warmupSec, connections: options.connections };
   const settings = (run: RunName, child: ChildServer<unknown>) => ({
@@ -126,8 +136,9 @@ export const runGatewayBenchmark: BenchmarkRun = async (options) => {
   let receiver: OtlpReceiver | undefined;
 
   const configFile = await writeBenchGatewayConfig(workDir);
-  async function start<Info>(script: string, args: string[] = []): Promise<ChildServer<Info>> {
-    const child = await spawnChildServer<Info>(script, args, { env: { CARSHARE_CONFIG: configFile } });
+  const userCache: Partial<Record<'cached' | 'uncached', UserCacheLookups>> = {};
+  async function start<Info>(script: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<ChildServer<Info>> {
+    const child = await spawnChildServer<Info>(script, args, { env: { CARSHARE_CONFIG: configFile, ...env } });
     children.add(child);
     return child;
   }
@@ -167,8 +178,26 @@ export const runGatewayBenchmark: BenchmarkRun = async (options) => {
         if (!wanted('me')) await warmPlatform(rpc);
         runs.rpc = await measureLoad(rpc, settings('rpc', platform));
       }
-      // The traced platform reopens the same data dir, which one process may hold at a time.
+      userCache.cached = await readUserCacheLookups(platform.info.userUrl);
+      // The next platform reopens the same data dir, which one process may hold at a time.
       await stop(platform);
+    }
+
+    if (wanted('uncached')) {
+      // What the numbers above owe to GetUser's read cache: every lookup reads PGlite here.
+      progress('starting the embedded platform with the user read cache off');
+      const uncached = await start<PlatformInfo>(scripts.platform, [dataDir], { USER_CACHE_TTL_MS: '0' });
+      const session = await logInRider(uncached.info.gatewayUrl);
+      const me = meTarget(uncached.info, session);
+      const rpc = rpcTarget(uncached.info, session);
+      await checkTarget(me, isRider(session.riderId), 'GET /v1/me (cache off)');
+      await warmPlatform(me);
+      progress('(b0) GET /v1/me, user cache off');
+      runs.meUncached = await measureLoad(me, settings('meUncached', uncached));
+      progress('(c0) GetUser, user cache off');
+      runs.rpcUncached = await measureLoad(rpc, settings('rpcUncached', uncached));
+      userCache.uncached = await readUserCacheLookups(uncached.info.userUrl);
+      await stop(uncached);
     }
 
     if (wanted('traced')) {
@@ -213,8 +242,8 @@ export const runGatewayBenchmark: BenchmarkRun = async (options) => {
   const cpuRatios = Object.fromEntries(ratios.map(([name, over, under]) => [name, cpuPerRequest(under) / cpuPerRequest(over)]));
   const otlp = receiver?.counts() ?? { exports: 0, spans: 0, bytes: 0 };
   return {
-    results: { sampleRatio, runs, cpuRatios, otlp },
+    results: { sampleRatio, runs, cpuRatios, otlp, userCache },
     goals,
-    summary: formatSummary(options, sampleRatio, runs, goals, cpuRatios, otlp),
+    summary: formatSummary(options, sampleRatio, runs, goals, cpuRatios, otlp, userCache),
   };
 };

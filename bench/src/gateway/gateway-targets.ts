@@ -51,3 +51,18 @@ export async function checkTarget(target: LoadTarget, check: (body: unknown) => 
 export function isRider(riderId: string) {
   return (body: unknown) => (body as { user?: { id?: string } }).user?.id === riderId || (body as { id?: string }).id === riderId;
 }
+
+export interface UserCacheLookups {
+  hits: number;
+  misses: number;
+}
+
+/** GetUser's read-cache counters from the user service's /metrics, to print the hit rate. */
+export async function readUserCacheLookups(userUrl: string): Promise<UserCacheLookups> {
+  const text = await (await fetch(`${userUrl}/metrics`)).text();
+  const count = (result: 'hit' | 'miss'): number => {
+    const line = text.split('\n').find((candidate) => candidate.startsWith('carshare_cache_lookups_total{') && candidate.includes('cache="user"') && candidate.includes(`result="${result}"`));
+    return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
+  };
+  return { hits: count('hit'), misses: count('miss') };
+}
