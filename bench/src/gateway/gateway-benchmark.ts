@@ -18,7 +18,7 @@ const scripts = {
 /** The issue's acceptance goals, as shares of the bare fastify baseline (or of untraced /v1/me). */
 export const gatewayGoals = { meOverHello: 0.35, rpcOverHello: 0.5, tracedOverMe: 0.8 } as const;
 
-type RunName = 'hello' | 'me' | 'rpc' | 'meTraced' | 'meUncached' | 'rpcUncached' | 'hop';
+type RunName = 'hello' | 'me' | 'rpc' | 'meTraced' | 'meUncached' | 'rpcUncached' | 'hop' | 'post';
 
 const runLabels: Record<RunName, string> = {
   hello: '(a)  fastify hello-world',
@@ -28,6 +28,7 @@ const runLabels: Record<RunName, string> = {
   meUncached: '(b0) /v1/me, user cache off',
   rpcUncached: '(c0) GetUser, user cache off',
   hop: '(ref) fastify→undici→fastify',
+  post: '(ref) bare fastify JSON POST',
 };
 
 function fixed(value: number | undefined, digits: number): string {
@@ -68,7 +69,10 @@ function formatSummary(
     lines.push(`  ${formatGoal(goal)}   by CPU ${fixed(byCpu, 3)}`);
   }
   if (runs.hop && runs.hello) {
-    lines.push(`  ${'(ref) hop ÷ (a) hello'.padEnd(28)}${(runs.hop.requestsPerSec / runs.hello.requestsPerSec).toFixed(3).padStart(10)}   no goal: what a bare hop costs`);
+    lines.push(`  ${'(ref) hop ÷ (a) hello'.padEnd(28)}${(runs.hop.requestsPerSec / runs.hello.requestsPerSec).toFixed(3).padStart(10)}   no goal: (b) with none of our code`);
+  }
+  if (runs.post && runs.hello) {
+    lines.push(`  ${'(ref) POST ÷ (a) hello'.padEnd(28)}${(runs.post.requestsPerSec / runs.hello.requestsPerSec).toFixed(3).padStart(10)}   no goal: (c) with none of our code`);
   }
   lines.push('', `OTLP receiver (traced run, sampling ${sampleRatio}): ${otlp.exports} exports, ${otlp.spans} spans, ${Math.round(otlp.bytes / 1024)} KiB`);
   for (const [platform, lookups] of Object.entries(userCache)) {
@@ -96,7 +100,7 @@ function formatSummary(
  * (b) and (c) with GetUser's read cache off, so the cache's share of the numbers is on record.
  * Servers run in child processes; autocannon runs here, in the parent.
  *
- * Flags: --hop adds the fastify→undici→fastify reference; --sample-ratio R changes the traced
+ * Flags: --hop adds the fastify→undici→fastify reference and its back end alone (a bare JSON POST); --sample-ratio R changes the traced
  * run's sampling; --profile writes a .cpuprofile of the server during each measured run to
  * bench/results/profiles (read them with summarize-cpu-profile.ts);
  * --only hello,me,rpc,traced,uncached,hop runs a subset (goals whose runs are missing show as FAIL);
@@ -215,9 +219,18 @@ export const runGatewayBenchmark: BenchmarkRun = async (options) => {
 
     if (wanted('hop')) {
       progress('(ref) fastify → undici → fastify in one process');
-      const hop = await start<{ url: string }>(scripts.hop);
+      const hop = await start<{ url: string; backUrl: string }>(scripts.hop);
       await checkTarget({ url: hop.info.url }, () => true, 'reference hop');
       runs.hop = await measureLoad({ url: hop.info.url }, settings('hop', hop));
+      progress('(ref) the hop\'s back end alone: a bare fastify JSON POST, what (c) would cost with none of our code');
+      const post: LoadTarget = {
+        url: `${hop.info.backUrl}/rpc/echo`,
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ userId: '00000000-0000-7000-8000-000000000000' }),
+      };
+      await checkTarget(post, () => true, 'reference POST');
+      runs.post = await measureLoad(post, settings('post', hop));
       await stop(hop);
     }
   } finally {

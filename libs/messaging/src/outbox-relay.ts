@@ -29,6 +29,11 @@ export interface OutboxRelayOptions {
   idlePollMs?: number;
   /** Sent rows are deleted after this long; default one day. */
   retainSentMs?: number;
+  /**
+   * Other bounded clean-ups of the service's messaging tables (the inbox), run after the outbox's
+   * own, once a minute, by whichever relay loop is running: one timer per service, not one per table.
+   */
+  housekeeping?: ReadonlyArray<(now: Date) => Promise<unknown>>;
   registry?: Registry;
   logger?: MessagingLogger;
   clock?: Clock;
@@ -207,10 +212,17 @@ export class OutboxRelay {
     const now = this.#clock.now();
     if (now - this.#lastCleanup < cleanupEveryMs) return;
     this.#lastCleanup = now;
-    await this.purgeSent();
+    await this.runHousekeeping();
   }
 
-  /** Deletes rows sent longer ago than `retainSentMs` (a bounded batch); the loop calls it every minute. */
+  /** Purges sent outbox rows, then runs the `housekeeping` tasks; the loop calls it every minute. */
+  async runHousekeeping(): Promise<void> {
+    await this.purgeSent();
+    const now = new Date(this.#clock.now());
+    for (const task of this.#options.housekeeping ?? []) await task(now);
+  }
+
+  /** Deletes rows sent longer ago than `retainSentMs` (a bounded batch). */
   async purgeSent(): Promise<number> {
     const cutoff = new Date(this.#clock.now() - (this.#options.retainSentMs ?? 86_400_000));
     const result = await sql`

@@ -75,4 +75,18 @@ describe('createServiceMessaging (embedded wiring of two services)', () => {
     await user.stop();
     await analytics.stop();
   });
+
+  it('forgets handled events once they are older than the inbox retention, and not before', async () => {
+    const database = engine.forService('janitor_svc');
+    await migrateMessagingTables(database);
+    const handledAt = Date.parse('2026-03-01T08:00:00Z');
+    await sql`insert into inbox (consumer_group, event_id, event_type, handled_at)
+      values ('g', '0190a4c2-0000-7abc-8def-000000000001'::uuid, 'user.registered', ${new Date(handledAt)}),
+             ('g', '0190a4c2-0000-7abc-8def-000000000002'::uuid, 'user.registered', ${new Date(handledAt + 1)})`.execute(database.db);
+    const clock = new FakeClock(handledAt + 60_000 + 1);
+    const messaging = createServiceMessaging({ database, bus, concurrentRelays: false, retainHandledMs: 60_000, relay: { clock } });
+    await messaging.relay.runHousekeeping();
+    assert.equal(await messaging.inbox.has('g', '0190a4c2-0000-7abc-8def-000000000001'), false, 'older than the retention');
+    assert.equal(await messaging.inbox.has('g', '0190a4c2-0000-7abc-8def-000000000002'), true, 'exactly as old as the retention');
+  });
 });

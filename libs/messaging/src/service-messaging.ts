@@ -16,7 +16,12 @@ export interface ServiceMessagingOptions {
   concurrentRelays: boolean;
   registry?: Registry;
   logger?: MessagingLogger;
-  relay?: Partial<Pick<OutboxRelayOptions, 'batchSize' | 'idlePollMs' | 'retainSentMs'>>;
+  relay?: Partial<Pick<OutboxRelayOptions, 'batchSize' | 'idlePollMs' | 'retainSentMs' | 'clock'>>;
+  /**
+   * How long the inbox remembers a handled event (default 7 days): longer than any redelivery
+   * (broker retries, dead-letter replays, an outbox re-published after a crash) can come late.
+   */
+  retainHandledMs?: number;
 }
 
 export interface ServiceMessaging {
@@ -32,7 +37,7 @@ export interface ServiceMessaging {
    * the inbox row, and exhausted events land in this service's dead_letter table.
    */
   subscribe(group: string, topics: readonly string[], handler: TransactionalEventHandler, options?: Omit<SubscribeOptions, 'deadLetters'>): Promise<Subscription>;
-  /** Starts the outbox relay. */
+  /** Starts the outbox relay, whose loop also purges old sent outbox rows and old inbox rows. */
   start(): void;
   /** Closes this service's subscriptions and stops the relay (the bus itself stays open). */
   stop(): Promise<void>;
@@ -45,8 +50,18 @@ export interface ServiceMessaging {
 export function createServiceMessaging(options: ServiceMessagingOptions): ServiceMessaging {
   const { database, bus, registry, logger } = options;
   const outbox = new Outbox();
-  const relay = new OutboxRelay({ database, bus, outbox, concurrentRelays: options.concurrentRelays, registry, logger, ...options.relay });
   const inbox = new Inbox({ database, registry });
+  const retainHandledMs = options.retainHandledMs ?? 7 * 24 * 60 * 60 * 1000;
+  const relay = new OutboxRelay({
+    database,
+    bus,
+    outbox,
+    concurrentRelays: options.concurrentRelays,
+    registry,
+    logger,
+    housekeeping: [(now) => inbox.purge(new Date(now.getTime() - retainHandledMs))],
+    ...options.relay,
+  });
   const deadLetters = new SqlDeadLetterStore({ database, registry });
   const deadLetterAdmin = new DeadLetterAdmin({ store: deadLetters, bus });
   const subscriptions: Subscription[] = [];
