@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -147,6 +148,9 @@ describe('the distributed topology answers like the embedded one', { skip: serve
       RATE_LIMITS_ENABLED: 'false',
       OTEL_EXPORTER_OTLP_ENDPOINT: undefined,
       CARSHARE_CONFIG: undefined,
+      // As production should run: the signing keys `migrate` creates are sealed, and the user
+      // service must open them to sign every token this test uses.
+      USER_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64url'),
     };
     // PostgreSQL: migrate, then create the operator, as child processes; meanwhile the embedded
     // platform starts in this process and gets the same operator the way `admin create` makes one

@@ -11,6 +11,11 @@ export const UserConfigSchema = Type.Object({
     accessTokenTtlSeconds: Type.Integer({ minimum: 60, maximum: 3600, default: 900 }),
     refreshTokenTtlDays: Type.Integer({ minimum: 1, maximum: 365, default: 30 }),
     keyReloadIntervalMs: Type.Integer({ minimum: 1000, default: 60_000 }),
+    /**
+     * Key-encryption key for the private signing keys at rest: 32 random bytes in base64url
+     * (`openssl rand 32 | basenc --base64url | tr -d =`). Unset: keys are stored in the clear.
+     */
+    keyEncryptionKey: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{43}$' })),
   }),
   /**
    * GetUser's read cache (ADR 0008). Writes made by this instance show at once; another
@@ -35,6 +40,7 @@ export function loadUserConfig(overrides: Record<string, unknown> = {}): UserCon
       USER_ACCESS_TOKEN_TTL_SECONDS: 'auth.accessTokenTtlSeconds',
       USER_REFRESH_TOKEN_TTL_DAYS: 'auth.refreshTokenTtlDays',
       USER_CACHE_TTL_MS: 'userCache.ttlMs',
+      USER_KEY_ENCRYPTION_KEY: 'auth.keyEncryptionKey',
     },
     overrides,
   });

@@ -17,6 +17,7 @@ import type { ServiceDatabase } from '@carshare/storage';
 import type { Kysely } from 'kysely';
 import { Argon2PasswordHasher } from './adapters/argon2-password-hasher.ts';
 import { JoseAccessTokenSigner } from './adapters/jose-access-token-signer.ts';
+import { SigningKeyVault } from './adapters/signing-key-vault.ts';
 import { SqlRefreshTokenStore } from './adapters/sql-refresh-token-store.ts';
 import { SqlUnitOfWork } from './adapters/sql-unit-of-work.ts';
 import { SqlUserStore } from './adapters/sql-user-store.ts';
@@ -68,6 +69,7 @@ export function createUserModule(deps: UserModuleDeps): UserModule {
   const signer = new JoseAccessTokenSigner(database, clock, ids, {
     accessTokenTtlSeconds: config.auth.accessTokenTtlSeconds,
     reloadIntervalMs: config.auth.keyReloadIntervalMs,
+    vault: new SigningKeyVault(config.auth.keyEncryptionKey),
   });
   const messaging = createServiceMessaging({
     database,
@@ -129,6 +131,10 @@ export function createUserModule(deps: UserModuleDeps): UserModule {
     async start(options = { relayEvents: true }) {
       await database.migrate(userMigrationsDir);
       await migrateMessagingTables(database);
+      if (config.auth.keyEncryptionKey === undefined && config.database.url !== undefined) {
+        // On a shared database the schema is readable by more than this service: say it once.
+        observability.logger.warn('signing keys are stored unencrypted: set USER_KEY_ENCRYPTION_KEY (ADR 0006)');
+      }
       await signer.start();
       await server.ready();
       if (options.relayEvents) messaging.start();

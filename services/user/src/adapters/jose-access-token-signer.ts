@@ -15,11 +15,14 @@ import type { Kysely } from 'kysely';
 import type { User } from '../domain/user.ts';
 import type { AccessTokenSigner } from '../ports.ts';
 import type { UserDatabase } from './user-database.ts';
+import { SigningKeyVault, type StoredPrivateKey } from './signing-key-vault.ts';
 
 export interface SigningKeyOptions {
   accessTokenTtlSeconds: number;
   /** How often to pick up keys another instance (or `carshare keys rotate`) created. */
   reloadIntervalMs: number;
+  /** Seals private keys at rest; without one they are stored in the clear. */
+  vault?: SigningKeyVault;
 }
 
 interface SigningKey {
@@ -40,6 +43,7 @@ export class JoseAccessTokenSigner implements AccessTokenSigner {
   readonly #clock: Clock;
   readonly #ids: IdGenerator;
   readonly #options: SigningKeyOptions;
+  readonly #vault: SigningKeyVault;
   #current: SigningKey | undefined;
   #published: JSONWebKeySet = { keys: [] };
   #localKeySet: JWTVerifyGetKey = createLocalJWKSet({ keys: [] });
@@ -51,10 +55,12 @@ export class JoseAccessTokenSigner implements AccessTokenSigner {
     this.#clock = clock;
     this.#ids = ids;
     this.#options = options;
+    this.#vault = options.vault ?? new SigningKeyVault(undefined);
   }
 
-  /** Loads keys, creating the first one on a fresh database. */
+  /** Seals keys stored in the clear (once a KEK is configured), loads keys, creates the first one on a fresh database. */
   async start(): Promise<void> {
+    await this.#sealKeysInTheClear();
     await this.reload();
     if (!this.#current) {
       await this.rotate();
@@ -81,7 +87,7 @@ export class JoseAccessTokenSigner implements AccessTokenSigner {
       await trx.updateTable('signing_keys').set({ retired_at: now }).where('retired_at', 'is', null).execute();
       await trx
         .insertInto('signing_keys')
-        .values({ kid, public_jwk: JSON.stringify(publicJwk), private_jwk: JSON.stringify(privateJwk), created_at: now })
+        .values({ kid, public_jwk: JSON.stringify(publicJwk), private_jwk: JSON.stringify(await this.#vault.seal(privateJwk)), created_at: now })
         .execute();
     });
     await this.reload();
@@ -100,7 +106,7 @@ export class JoseAccessTokenSigner implements AccessTokenSigner {
     if (active && active.kid !== this.#current?.kid) {
       this.#current = {
         kid: active.kid,
-        privateKey: (await importJWK(active.private_jwk as JWK, accessTokenAlgorithm)) as CryptoKey,
+        privateKey: (await importJWK(await this.#vault.open(active.private_jwk as StoredPrivateKey, active.kid), accessTokenAlgorithm)) as CryptoKey,
         publicJwk: active.public_jwk,
         createdAt: new Date(active.created_at).getTime(),
       };
@@ -109,6 +115,19 @@ export class JoseAccessTokenSigner implements AccessTokenSigner {
       keys: rows.map((row) => row.public_jwk as JWK),
     };
     this.#localKeySet = createLocalJWKSet(this.#published);
+  }
+
+  // Keys from before a KEK was configured are sealed in place; several instances doing this at
+  // once each write a valid sealing of the same key.
+  async #sealKeysInTheClear(): Promise<void> {
+    if (!this.#vault.seals) return;
+    const rows = await this.#db.selectFrom('signing_keys').select(['kid', 'private_jwk']).execute();
+    for (const row of rows) {
+      const stored = row.private_jwk as StoredPrivateKey;
+      if (!this.#vault.needsSealing(stored)) continue;
+      const sealed = await this.#vault.seal(stored as JWK);
+      await this.#db.updateTable('signing_keys').set({ private_jwk: JSON.stringify(sealed) }).where('kid', '=', row.kid).execute();
+    }
   }
 
   async sign(user: User): Promise<{ token: string; expiresIn: number }> {
