@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { runGatewayService } from '@carshare/gateway-service';
-import { isAppError, observabilityFromConfig, roles, type Role } from '@carshare/platform';
+import { ConfigError, isAppError, observabilityFromConfig, roles, type Role } from '@carshare/platform';
 import { InProcessEventBus } from '@carshare/messaging';
 import { openSqlEngine } from '@carshare/storage';
 import { createUserModule, loadUserConfig, runUserService } from '@carshare/user-service';
@@ -129,6 +129,11 @@ try {
   }
   if (isAppError(error)) {
     process.stderr.write(`carshare: ${error.message} (${error.reason})\n`);
+    process.exit(1);
+  }
+  // Wrong settings are the operator's to fix: the message names the variable, a stack adds nothing.
+  if (error instanceof ConfigError) {
+    process.stderr.write(`carshare: ${error.message}\n`);
     process.exit(1);
   }
   process.stderr.write(`carshare: ${(error as Error).stack ?? String(error)}\n`);

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { ConfigError } from '@carshare/platform';
 import { CompactEncrypt, base64url, compactDecrypt, decodeProtectedHeader, type JWK } from 'jose';
 
 /** What the `private_jwk` column holds: the JWK itself, or a JWE of it under the KEK. */
@@ -14,17 +15,10 @@ function isSealed(stored: StoredPrivateKey): stored is SealedPrivateKey {
   return typeof (stored as Partial<SealedPrivateKey>).jwe === 'string';
 }
 
-export class SigningKeyVaultError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'SigningKeyVaultError';
-  }
-}
-
 /**
  * Keeps the private signing keys sealed at rest (ADR 0006): with a key-encryption key (KEK), a
  * private JWK is stored as a compact JWE (`dir` + A256GCM, jose), whose header names the KEK by a
- * fingerprint, so a wrong or missing KEK fails start-up with a message instead of signing garbage.
+ * fingerprint, so a wrong or missing KEK fails start-up with a ConfigError instead of signing garbage.
  * Without a KEK, keys are stored as they are (the embedded laptop default).
  */
 export class SigningKeyVault {
@@ -35,7 +29,7 @@ export class SigningKeyVault {
   constructor(keyEncryptionKey: string | undefined) {
     if (keyEncryptionKey === undefined) return;
     const kek = base64url.decode(keyEncryptionKey);
-    if (kek.length !== 32) throw new SigningKeyVaultError(`${keyEncryptionKeyVariable} must be 32 bytes in base64url (43 characters)`);
+    if (kek.length !== 32) throw new ConfigError(`${keyEncryptionKeyVariable} must be 32 bytes in base64url (43 characters)`);
     this.#kek = kek;
     // A fingerprint, not the key: enough to tell which KEK sealed a row.
     this.#kekId = createHash('sha256').update(kek).digest('base64url').slice(0, 16);
@@ -62,11 +56,11 @@ export class SigningKeyVault {
   async open(stored: StoredPrivateKey, kid: string): Promise<JWK> {
     if (!isSealed(stored)) return stored;
     if (!this.#kek) {
-      throw new SigningKeyVaultError(`signing key ${kid} is encrypted: set ${keyEncryptionKeyVariable} to the key-encryption key it was sealed with`);
+      throw new ConfigError(`signing key ${kid} is encrypted: set ${keyEncryptionKeyVariable} to the key-encryption key it was sealed with`);
     }
     const sealedWith = decodeProtectedHeader(stored.jwe).kid;
     if (sealedWith !== this.#kekId) {
-      throw new SigningKeyVaultError(
+      throw new ConfigError(
         `signing key ${kid} was sealed with another ${keyEncryptionKeyVariable} (fingerprint ${String(sealedWith)}; this one is ${this.#kekId})`,
       );
     }
@@ -74,7 +68,7 @@ export class SigningKeyVault {
     const privateJwk = JSON.parse(new TextDecoder().decode(plaintext)) as JWK;
     // The header is authenticated but the row's kid is not: a sealed key moved to another row
     // must not sign under that row's name.
-    if (privateJwk.kid !== kid) throw new SigningKeyVaultError(`the sealed key stored as ${kid} belongs to ${String(privateJwk.kid)}`);
+    if (privateJwk.kid !== kid) throw new ConfigError(`the sealed key stored as ${kid} belongs to ${String(privateJwk.kid)}`);
     return privateJwk;
   }
 }
