@@ -79,14 +79,10 @@ export function createUserModule(deps: UserModuleDeps): UserModule {
     logger: observability.logger,
   });
   const userStore = new SqlUserStore(db);
-  // Bound once: a labelled inc() hashes its labels on every call.
-  const userCacheLookups = {
-    hit: observability.metrics.cacheLookups.labels({ cache: 'user', result: 'hit' }),
-    miss: observability.metrics.cacheLookups.labels({ cache: 'user', result: 'miss' }),
-  };
+  const cacheLookups = observability.metrics.cacheLookups;
   const userCache = new UserReadCache(userStore, clock, {
     ...config.userCache,
-    onLookup: (result) => userCacheLookups[result].inc(),
+    onLookup: (result) => cacheLookups.inc({ cache: 'user', result }),
   });
   const users = createUserService({
     users: userStore,
