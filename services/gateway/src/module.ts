@@ -131,6 +131,7 @@ export function createGatewayModule(deps: GatewayModuleDeps): GatewayModule {
         faults,
         lastGoodUsers: new LastGoodCache({ maxEntries: 10_000, maxAgeMs: config.degradation.maxStaleMs, now: () => clock.now() }),
         partBudgetMs: config.degradation.partBudgetMs,
+        clock,
       },
     );
   }

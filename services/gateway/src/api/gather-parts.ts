@@ -1,4 +1,4 @@
-import type { CallContext } from '@carshare/platform';
+import type { CallContext, Clock } from '@carshare/platform';
 import type { LastGoodCache } from './last-good-cache.ts';
 
 export interface PartSpec<T> {
@@ -28,9 +28,10 @@ export interface Gathered<Parts extends Specs> {
  * No timer of its own (DESIGN rule 9: one per request): a downstream that cannot answer at all
  * is still cut off by the request's deadline.
  */
-function withBudget(ctx: CallContext, budgetMs: number | undefined): CallContext {
+function withBudget(ctx: CallContext, budgetMs: number | undefined, clock: Clock): CallContext {
   if (budgetMs === undefined) return ctx;
-  const partDeadline = Date.now() + budgetMs;
+  // The request's deadline was set on this clock; the wall clock would compare apples with pears.
+  const partDeadline = clock.now() + budgetMs;
   if (partDeadline >= ctx.deadline) return ctx;
   // Assigning over the request's context costs ~30 ns; Object.create with a descriptor ~360 ns.
   const partCtx = Object.create(ctx) as { -readonly [Key in keyof CallContext]: CallContext[Key] };
@@ -44,9 +45,11 @@ function withBudget(ctx: CallContext, budgetMs: number | undefined): CallContext
  * to null (named in `partial`). Only when no part has anything to show does the first error
  * reach the caller, since an empty 200 would hide an outage.
  */
-export async function gatherParts<Parts extends Specs>(specs: Parts, ctx: CallContext): Promise<Gathered<Parts>> {
+export async function gatherParts<Parts extends Specs>(specs: Parts, ctx: CallContext, clock: Clock): Promise<Gathered<Parts>> {
   const names = Object.keys(specs);
-  const settled = await Promise.allSettled(names.map((name) => (specs[name] as PartSpec<unknown>).load(withBudget(ctx, specs[name]?.budgetMs))));
+  const settled = await Promise.allSettled(
+    names.map((name) => (specs[name] as PartSpec<unknown>).load(withBudget(ctx, specs[name]?.budgetMs, clock))),
+  );
   const parts: Record<string, unknown> = {};
   const partial: string[] = [];
   const stale: string[] = [];

@@ -1,5 +1,5 @@
 import { adminFaultRoutes, adminUserRoutes, authRoutes, meRoutes, type User, type userRpc } from '@carshare/contracts';
-import type { HttpServer, RpcClient } from '@carshare/platform';
+import type { Clock, HttpServer, RpcClient } from '@carshare/platform';
 import type { FaultRegistry, FaultSwitch } from '@carshare/resilience';
 import type { Static } from 'typebox';
 import { gatherParts } from './gather-parts.ts';
@@ -15,6 +15,8 @@ export interface GatewayState {
   lastGoodUsers: LastGoodCache<Static<typeof User>>;
   /** Budget of each part of a gathered answer such as /v1/me. */
   partBudgetMs: number;
+  /** The clock request deadlines are set on, so part budgets are measured on it too. */
+  clock: Clock;
 }
 
 function isoOrNull(epochMs: number | undefined): string | null {
@@ -48,6 +50,7 @@ export function registerPublicRoutes(app: HttpServer, deps: PublicRouteDeps, dow
         },
       },
       ctx,
+      state.clock,
     );
     return { user: parts.user, partial, stale };
   });

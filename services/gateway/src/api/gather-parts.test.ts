@@ -1,0 +1,38 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createObservability } from '@carshare/observability';
+import { createBackgroundContext, type CallContext } from '@carshare/platform';
+import { FakeClock } from '@carshare/testing';
+import { gatherParts } from './gather-parts.ts';
+
+const observability = createObservability({ service: 'gateway-test', logLevel: 'silent', prettyLogs: false, sampleRatio: 0, processMetrics: false });
+
+describe('gatherParts', () => {
+  it('gives a part its budget on the injected clock, not the wall clock', async () => {
+    // Months before the wall clock: a part deadline read from Date.now() would lie past the
+    // request's deadline and the budget would silently not apply.
+    const clock = new FakeClock('2026-03-01T10:00:00.000Z');
+    const ctx = createBackgroundContext(observability, 'test', { budgetMs: 10_000, clock });
+    try {
+      let seen: CallContext | undefined;
+      const { parts } = await gatherParts({ one: { load: async (partCtx) => ((seen = partCtx), 1), budgetMs: 250 } }, ctx, clock);
+      assert.equal(parts.one, 1);
+      assert.equal(seen?.deadline, clock.now() + 250);
+      assert.equal(ctx.deadline, clock.now() + 10_000, 'the request keeps its own deadline');
+    } finally {
+      ctx.dispose();
+    }
+  });
+
+  it('keeps the request deadline when it is sooner than the part budget', async () => {
+    const clock = new FakeClock('2026-03-01T10:00:00.000Z');
+    const ctx = createBackgroundContext(observability, 'test', { budgetMs: 100, clock });
+    try {
+      let seen: CallContext | undefined;
+      await gatherParts({ one: { load: async (partCtx) => ((seen = partCtx), 1), budgetMs: 5_000 } }, ctx, clock);
+      assert.equal(seen, ctx);
+    } finally {
+      ctx.dispose();
+    }
+  });
+});
