@@ -1,7 +1,7 @@
 import type { RpcInput, RpcMethods, RpcOutput, RpcServiceContract } from '@carshare/contracts';
 import type { Caller, CallContext } from './call-context.ts';
 import { isAppError, Unauthenticated } from './errors.ts';
-import { headerNames } from './headers.ts';
+import { bearerToken, headerNames } from './headers.ts';
 import type { HttpServer } from './http-server.ts';
 import type { Observability } from '@carshare/observability';
 
@@ -19,11 +19,6 @@ export interface RpcServerOptions {
 
 export function rpcPath(service: string, method: string): string {
   return `/rpc/${service}/${method}`;
-}
-
-function bearerToken(header: string | string[] | undefined): string | undefined {
-  if (typeof header !== 'string' || !header.startsWith('Bearer ')) return undefined;
-  return header.slice('Bearer '.length);
 }
 
 /**

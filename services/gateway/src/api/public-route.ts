@@ -6,7 +6,7 @@ import {
   type RouteQuery,
   type RouteResponse,
 } from '@carshare/contracts';
-import { PermissionDenied, Unauthenticated, type AccessTokenVerifier, type CallContext, type HttpServer } from '@carshare/platform';
+import { PermissionDenied, Unauthenticated, bearerToken, type AccessTokenVerifier, type CallContext, type HttpServer } from '@carshare/platform';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { RateLimitGuard } from './rate-limit-guard.ts';
 
@@ -23,13 +23,6 @@ export interface RouteInput<Route extends HttpRouteContract> {
 }
 
 export type RouteHandler<Route extends HttpRouteContract> = (input: RouteInput<Route>) => Promise<RouteResponse<Route>>;
-
-function bearerToken(request: FastifyRequest): string | undefined {
-  const header = request.headers.authorization;
-  if (typeof header !== 'string') return undefined;
-  const [scheme, token] = header.split(' ');
-  return scheme?.toLowerCase() === 'bearer' && token ? token : undefined;
-}
 
 /**
  * Mounts one public route from its contract: schemas for validation, serialisation and
@@ -65,7 +58,7 @@ export function registerPublicRoute<Route extends HttpRouteContract>(
         await rateLimits.beforeBody(reply, route.rateLimit, anonymous);
         return;
       }
-      const token = bearerToken(request);
+      const token = bearerToken(request.headers.authorization);
       if (!token) {
         // Unauthenticated traffic is held to the per-IP limit too, so probing costs the prober.
         await rateLimits.beforeBody(reply, undefined, anonymous);
