@@ -1,8 +1,16 @@
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
 import { deadLetterRpcMethods } from './dead-letters.ts';
 import { defineRpcService } from './define-rpc-service.ts';
 
 export const Role = Type.Union([Type.Literal('rider'), Type.Literal('operator'), Type.Literal('admin')]);
+
+/**
+ * Staff (operators and admins) read and act on other people's accounts; riders only on their
+ * own. Defined once, beside the roles, for every service and the gateway to ask the same way.
+ */
+export function isStaff(role: Static<typeof Role>): boolean {
+  return role === 'operator' || role === 'admin';
+}
 export const Plan = Type.Union([Type.Literal('free'), Type.Literal('basic'), Type.Literal('premium'), Type.Literal('unlimited')]);
 export const UserStatus = Type.Union([Type.Literal('active'), Type.Literal('suspended')]);
 

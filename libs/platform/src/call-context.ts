@@ -1,3 +1,4 @@
+import { isStaff } from '@carshare/contracts';
 import type { Logger, Span } from '@carshare/observability';
 
 export const roles = ['rider', 'operator', 'admin'] as const;
@@ -26,5 +27,5 @@ export interface CallContext {
 }
 
 export function isOperator(caller: Caller | undefined): boolean {
-  return caller?.role === 'operator' || caller?.role === 'admin';
+  return caller !== undefined && isStaff(caller.role);
 }

@@ -1,5 +1,6 @@
 import {
   ErrorResponse,
+  isStaff,
   type HttpRouteContract,
   type RouteBody,
   type RouteParams,
@@ -73,7 +74,7 @@ export function registerPublicRoute<Route extends HttpRouteContract>(
         throw error;
       }
       request.ctx.caller = caller;
-      if (route.access === 'operator' && caller.role !== 'operator' && caller.role !== 'admin') {
+      if (route.access === 'operator' && !isStaff(caller.role)) {
         throw PermissionDenied('OPERATOR_ONLY', 'this route is for operators');
       }
       if (route.access === 'admin' && caller.role !== 'admin') {

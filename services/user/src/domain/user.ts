@@ -32,10 +32,6 @@ export function canChangeStatus(from: UserStatus, to: UserStatus): boolean {
   return statusTransitions[from].includes(to);
 }
 
-export function isStaff(role: Role): boolean {
-  return role === 'operator' || role === 'admin';
-}
-
 /** An operator may act on riders and other operators, never on an admin; an admin on anyone. */
 export function mayManage(actorRole: Role, targetRole: Role): boolean {
   if (actorRole === 'admin') return true;
