@@ -98,16 +98,8 @@ export function createUserService(ports: UserServicePorts) {
     }
     const now = clock.now();
     return unitOfWork.run(async (tx) => {
-      // The status read above may be stale by now: the update only applies to the status it was
-      // decided on, so of two racing suspensions one changes the user and records the event.
-      const updated = await tx.users.updateIfStatus(userId, target.status, { status: to, suspendedReason: to === 'suspended' ? reason : undefined }, now);
-      if (!updated) {
-        const current = await tx.users.findById(userId);
-        if (!current) throw NotFound('USER_NOT_FOUND', 'no such user', { userId });
-        // Suspend and reactivate are idempotent: whoever won did this change and recorded its event.
-        if (current.status === to) return current;
-        throw InvalidArgument('INVALID_STATUS_CHANGE', `cannot go from ${current.status} to ${to}`, { current: current.status });
-      }
+      const updated = await tx.users.update(userId, { status: to, suspendedReason: to === 'suspended' ? reason : undefined }, now);
+      if (!updated) throw NotFound('USER_NOT_FOUND', 'no such user', { userId });
       if (to === 'suspended') {
         await tx.refreshTokens.revokeAllOfUser(userId, now);
         await tx.events.add(events.create(UserSuspended, userId, { userId, ...(reason !== undefined && { reason }) }, origin));
@@ -147,7 +139,7 @@ export function createUserService(ports: UserServicePorts) {
 
     async login(input: { email: string; password: string }): Promise<Session> {
       const record = await users.findByEmailWithPassword(normalizeEmail(input.email));
-      const matches = await passwords.verify(record?.passwordHash ?? (await dummyHash), input.password, record?.id);
+      const matches = await passwords.verify(record?.passwordHash ?? (await dummyHash), input.password);
       if (!record || !matches) throw Unauthenticated('INVALID_CREDENTIALS', 'email or password is wrong');
       if (record.status === 'suspended') throw PermissionDenied('USER_SUSPENDED', 'this account is suspended');
       const { passwordHash: _omitted, ...user } = record;
