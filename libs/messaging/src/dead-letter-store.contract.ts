@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { encodeCursor } from '@carshare/storage';
 import { FakeClock } from '@carshare/testing';
 import { Registry } from 'prom-client';
 import type { DeadLetterStore, NewDeadLetter } from './dead-letter-store.ts';
@@ -82,6 +83,17 @@ export function describeDeadLetterStoreContract(name: string, open: (clock: Fake
       assert.equal(new Set(seen).size, 5);
       await assert.rejects(fixture.store.list({ cursor: 'not a cursor!' }), { reason: 'INVALID_CURSOR' });
       await assert.rejects(fixture.store.list({ limit: 0 }), { reason: 'INVALID_LIMIT' });
+    });
+
+    // A well-formed cursor that this list never gave out (another list's, or a forged one) must
+    // not be read as "start before the smallest id" and answer a silent empty page.
+    it('refuses a cursor that does not hold a dead-letter id', async () => {
+      for (const cursor of [encodeCursor(['not-a-uuid']), encodeCursor([42]), encodeCursor([null]), encodeCursor([new Date(0)])]) {
+        await assert.rejects(fixture.store.list({ cursor }), { code: 'INVALID_ARGUMENT', reason: 'INVALID_CURSOR' }, cursor);
+      }
+      const first = await fixture.store.list({ limit: 1 });
+      const id = first.items[0]?.id ?? assert.fail('no dead letters');
+      await assert.rejects(fixture.store.list({ cursor: encodeCursor([id, 'extra']) }), { reason: 'INVALID_CURSOR' }, 'two key values');
     });
 
     it('keeps one record per group and event, updated when the event fails again', async () => {

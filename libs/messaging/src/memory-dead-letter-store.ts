@@ -1,6 +1,6 @@
 import { systemClock, uuidV7Ids, type Clock, type IdGenerator } from '@carshare/platform';
 import type { Registry } from 'prom-client';
-import { decodeCursor, encodeCursor } from '@carshare/storage';
+import { decodeCursorKey, encodeCursor, isUuidKey } from '@carshare/storage';
 import {
   pageLimit,
   type DeadLetter,
@@ -43,7 +43,7 @@ export class MemoryDeadLetterStore implements DeadLetterStore {
   async list(query: DeadLetterQuery = {}): Promise<DeadLetterPage> {
     const limit = pageLimit(query.limit);
     const matches = query.topic ? topicMatcher([query.topic]) : () => true;
-    const after = query.cursor ? String(decodeCursor(query.cursor)[0]) : undefined;
+    const after = query.cursor === undefined ? undefined : decodeCursorKey(query.cursor, isUuidKey);
     const sorted = [...this.#letters.values()]
       .filter((letter) => (!query.group || letter.group === query.group) && matches(letter.event.type))
       .filter((letter) => after === undefined || letter.id < after)

@@ -1,6 +1,6 @@
 import type { EventEnvelope } from '@carshare/contracts';
 import { isUuid, systemClock, uuidV7Ids, type Clock, type IdGenerator } from '@carshare/platform';
-import { decodeCursor, encodeCursor, type ServiceDatabase } from '@carshare/storage';
+import { isUuidKey, paginate, type ServiceDatabase } from '@carshare/storage';
 import { sql } from 'kysely';
 import type { Registry } from 'prom-client';
 import { pageLimit, type DeadLetter, type DeadLetterPage, type DeadLetterQuery, type DeadLetterStore, type NewDeadLetter } from './dead-letter-store.ts';
@@ -16,6 +16,11 @@ interface DeadLetterRow {
   attempts: number;
   traceparent: string | null;
   failed_at: Date;
+}
+
+/** The columns the builder touches; the rest of the table is written with plain SQL. */
+interface DeadLetterTables {
+  dead_letter: DeadLetterRow & { event_type: string };
 }
 
 function toDeadLetter(row: DeadLetterRow): DeadLetter {
@@ -65,19 +70,15 @@ export class SqlDeadLetterStore implements DeadLetterStore {
 
   async list(query: DeadLetterQuery = {}): Promise<DeadLetterPage> {
     const limit = pageLimit(query.limit);
-    const after = query.cursor === undefined ? undefined : String(decodeCursor(query.cursor)[0]);
     if (query.topic !== undefined) parseTopic(query.topic);
-    const conditions = [sql`true`];
-    if (query.group !== undefined) conditions.push(sql`consumer_group = ${query.group}`);
-    if (query.topic !== undefined) conditions.push(sql`event_type ~ ${`^${topicRegexSource(query.topic)}$`}`);
-    if (after !== undefined) conditions.push(sql`id < ${isUuid(after) ? after : '00000000-0000-0000-0000-000000000000'}::uuid`);
-    const { rows } = await sql<DeadLetterRow>`
-      select id, consumer_group, envelope, error, attempts, traceparent, failed_at
-      from dead_letter where ${sql.join(conditions, sql` and `)}
-      order by id desc limit ${limit + 1}`.execute(this.#database.db);
-    const items = rows.slice(0, limit).map(toDeadLetter);
-    const last = items.at(-1);
-    return rows.length > limit && last ? { items, nextCursor: encodeCursor([last.id]) } : { items };
+    const { db } = this.#database as ServiceDatabase<DeadLetterTables>;
+    let select = db
+      .selectFrom('dead_letter')
+      .select(['id', 'consumer_group', 'envelope', 'error', 'attempts', 'traceparent', 'failed_at']);
+    if (query.group !== undefined) select = select.where('consumer_group', '=', query.group);
+    if (query.topic !== undefined) select = select.where('event_type', '~', `^${topicRegexSource(query.topic)}$`);
+    const page = await paginate(select, { key: 'id', direction: 'desc', limit, cursor: query.cursor, isKey: isUuidKey });
+    return { ...page, items: page.items.map((row) => toDeadLetter(row)) };
   }
 
   async get(id: string): Promise<DeadLetter | undefined> {

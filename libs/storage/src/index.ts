@@ -6,3 +6,5 @@ export type { MigrationResult } from './migrate-schema.ts';
 export { isUniqueViolation, uniqueViolationConstraint } from './is-unique-violation.ts';
 export { encodeCursor, decodeCursor } from './cursor.ts';
 export type { CursorValue } from './cursor.ts';
+export { paginate, decodeCursorKey, isUuidKey } from './paginate.ts';
+export type { KeysetPage, KeyGuard } from './paginate.ts';

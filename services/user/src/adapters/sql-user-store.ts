@@ -1,5 +1,5 @@
 import { AlreadyExists, type Role } from '@carshare/platform';
-import { isUniqueViolation } from '@carshare/storage';
+import { isUniqueViolation, paginate } from '@carshare/storage';
 import type { Kysely, Selectable } from 'kysely';
 import type { Plan, User, UserRecord, UserStatus } from '../domain/user.ts';
 import type { UserListQuery, UserStore } from '../ports.ts';
@@ -70,15 +70,16 @@ export class SqlUserStore implements UserStore {
 
   async list(query: UserListQuery): Promise<User[]> {
     let select = this.#db.selectFrom('users').select(publicColumns);
-    if (query.afterId !== undefined) select = select.where('id', '<', query.afterId);
     if (query.role !== undefined) select = select.where('role', '=', query.role);
     if (query.status !== undefined) select = select.where('status', '=', query.status);
     if (query.search !== undefined) {
       const pattern = likePattern(query.search);
       select = select.where((eb) => eb.or([eb('email', 'ilike', pattern), eb('display_name', 'ilike', pattern)]));
     }
-    const rows = await select.orderBy('id', 'desc').limit(query.limit).execute();
-    return rows.map(toUser);
+    // The service asks for one row more than it shows and makes its own cursor, so the page's
+    // items (up to query.limit) are all it needs from here.
+    const page = await paginate(select, { key: 'id', direction: 'desc', limit: query.limit, after: query.afterId });
+    return page.items.map(toUser);
   }
 
   async update(
