@@ -29,8 +29,11 @@ describe('createServiceMessaging (embedded wiring of two services)', () => {
   it('carries an event from one service\'s outbox to another\'s idempotent consumer, and parks failures as replayable dead letters', async () => {
     const userDb = engine.forService('user_svc');
     const analyticsDb = engine.forService('analytics_svc');
-    assert.deepEqual((await migrateMessagingTables(userDb)).applied, ['0001-outbox.sql', '0002-inbox.sql', '0003-dead-letter.sql']);
+    assert.deepEqual((await migrateMessagingTables(userDb)).applied, ['0001-outbox.sql', '0002-inbox.sql', '0003-dead-letter.sql', '0004-outbox-drop-claim-columns.sql']);
     assert.deepEqual((await migrateMessagingTables(userDb)).applied, [], 'a second run has nothing to do');
+    const { rows: outboxColumns } = await sql<{ column_name: string }>`
+      select column_name from information_schema.columns where table_schema = 'user_svc' and table_name = 'outbox' order by ordinal_position`.execute(userDb.db);
+    assert.deepEqual(outboxColumns.map((row) => row.column_name), ['seq', 'event_id', 'event_type', 'subject', 'occurred_at', 'envelope', 'created_at', 'sent_at']);
     await migrateMessagingTables(analyticsDb);
     await sql`create table users (id uuid primary key, email text not null)`.execute(userDb.db);
     await sql`create table signups (user_id uuid primary key)`.execute(analyticsDb.db);
