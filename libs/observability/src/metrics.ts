@@ -1,24 +1,20 @@
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-
-/**
- * Every metric name lives here, so dashboards and alerts have one place to look.
- * RED: rate and errors come from the histogram's count by status/code, duration from its buckets.
- */
-export const metricNames = {
-  httpServerDuration: 'carshare_http_server_duration_seconds',
-  rpcServerDuration: 'carshare_rpc_server_duration_seconds',
-  rpcClientDuration: 'carshare_rpc_client_duration_seconds',
-  unhandledErrors: 'carshare_unhandled_errors_total',
-  cacheLookups: 'carshare_cache_lookups_total',
-} as const;
+import { droppedDefaultMetricNames, metricLabels, metricNames } from './telemetry-names.ts';
 
 const latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
+type HttpLabel = typeof metricLabels.httpRequestMethod | typeof metricLabels.httpRoute | typeof metricLabels.httpResponseStatusCode;
+type RpcLabel = typeof metricLabels.rpcService | typeof metricLabels.rpcMethod | typeof metricLabels.rpcStatusCode;
+
+/**
+ * RED per module: rate and errors come from each histogram's count by status or code, duration
+ * from its buckets. Names and labels come from telemetry-names.ts.
+ */
 export interface ServiceMetrics {
   registry: Registry;
-  httpServerDuration: Histogram<'method' | 'route' | 'status_code'>;
-  rpcServerDuration: Histogram<'method' | 'code'>;
-  rpcClientDuration: Histogram<'downstream' | 'method' | 'code'>;
+  httpServerDuration: Histogram<HttpLabel>;
+  rpcServerDuration: Histogram<RpcLabel>;
+  rpcClientDuration: Histogram<RpcLabel>;
   unhandledErrors: Counter<'where'>;
   /** Read caches in front of a store: the hit rate says whether the cache earns its staleness. */
   cacheLookups: Counter<'cache' | 'result'>;
@@ -33,38 +29,43 @@ export interface MetricsOptions {
 export function createMetrics(options: MetricsOptions): ServiceMetrics {
   const registry = new Registry();
   registry.setDefaultLabels({ service: options.service });
-  if (options.processMetrics) collectDefaultMetrics({ register: registry, prefix: 'carshare_' });
+  if (options.processMetrics) {
+    // prom-client's own names, unprefixed: stock Node.js dashboards read them as they are.
+    collectDefaultMetrics({ register: registry });
+    for (const name of droppedDefaultMetricNames) registry.removeSingleMetric(name);
+  }
+  const rpcLabels = [metricLabels.rpcService, metricLabels.rpcMethod, metricLabels.rpcStatusCode];
   return {
     registry,
     httpServerDuration: new Histogram({
-      name: metricNames.httpServerDuration,
-      help: 'Inbound HTTP requests by route and status',
-      labelNames: ['method', 'route', 'status_code'],
+      name: metricNames.http.serverRequestDuration,
+      help: 'Duration of inbound HTTP requests by method, route template and status code',
+      labelNames: [metricLabels.httpRequestMethod, metricLabels.httpRoute, metricLabels.httpResponseStatusCode],
       buckets: latencyBuckets,
       registers: [registry],
     }),
     rpcServerDuration: new Histogram({
-      name: metricNames.rpcServerDuration,
-      help: 'Inbound RPC calls by method and canonical code',
-      labelNames: ['method', 'code'],
+      name: metricNames.rpc.serverDuration,
+      help: 'Duration of inbound RPC calls by service, method and canonical code',
+      labelNames: rpcLabels,
       buckets: latencyBuckets,
       registers: [registry],
     }),
     rpcClientDuration: new Histogram({
-      name: metricNames.rpcClientDuration,
-      help: 'Outbound RPC calls by downstream, method and canonical code',
-      labelNames: ['downstream', 'method', 'code'],
+      name: metricNames.rpc.clientDuration,
+      help: 'Duration of outbound RPC calls (retries included) by downstream service, method and canonical code',
+      labelNames: rpcLabels,
       buckets: latencyBuckets,
       registers: [registry],
     }),
     unhandledErrors: new Counter({
-      name: metricNames.unhandledErrors,
+      name: metricNames.platform.unhandledErrors,
       help: 'Errors that reached a last-resort handler',
       labelNames: ['where'],
       registers: [registry],
     }),
     cacheLookups: new Counter({
-      name: metricNames.cacheLookups,
+      name: metricNames.platform.cacheLookups,
       help: 'Lookups in read caches by cache and result (hit or miss)',
       labelNames: ['cache', 'result'],
       registers: [registry],

@@ -20,6 +20,7 @@ import {
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+import { spanNames } from './telemetry-names.ts';
 
 export { SpanKind, SpanStatusCode, type Span, type Context };
 
@@ -95,7 +96,7 @@ export function createTracing(options: TracingOptions): Tracing {
         ? propagator.extract(ROOT_CONTEXT, { traceparent: event.traceparent }, defaultTextMapGetter)
         : ROOT_CONTEXT;
       const span = tracer.startSpan(
-        `consume ${event.type}`,
+        spanNames.eventConsumer(event.type),
         { kind: SpanKind.CONSUMER, attributes: { 'messaging.consumer.group.name': delivery.group, 'messaging.delivery.attempt': delivery.attempt } },
         parentContext,
       );

@@ -104,8 +104,8 @@ describe('http server factory', () => {
   it('exposes RED metrics per route template, not per raw path', async () => {
     await fetch(`${base}/nowhere/${Math.random()}`);
     const metrics = await (await fetch(`${base}/metrics`)).text();
-    assert.match(metrics, /carshare_http_server_duration_seconds_count\{[^}]*route="\/health\/live"[^}]*\} \d+/);
-    assert.match(metrics, /route="unmatched"/);
+    assert.match(metrics, /http_server_request_duration_seconds_count\{[^}]*http_route="\/health\/live"[^}]*\} \d+/);
+    assert.match(metrics, /http_route="unmatched"/);
     assert.doesNotMatch(metrics, /nowhere/);
   });
 });

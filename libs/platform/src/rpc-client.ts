@@ -1,5 +1,5 @@
 import type { RpcInput, RpcMethods, RpcOutput, RpcServiceContract } from '@carshare/contracts';
-import { SpanStatusCode, type Observability } from '@carshare/observability';
+import { SpanStatusCode, spanNames, type Observability } from '@carshare/observability';
 import { Pool } from 'undici';
 import type { CallContext } from './call-context.ts';
 import { passThroughPolicy, type CallPolicy } from './call-policy.ts';
@@ -66,7 +66,7 @@ export function createRpcClient<Methods extends RpcMethods>(
     if (remaining <= 0 || signal.aborted) {
       throw DeadlineExceeded('DEADLINE_EXCEEDED', `no time left to call ${downstream}.${method}`, { downstream, method });
     }
-    const span = tracing.startClientSpan(`rpc ${downstream}/${method}`, ctx.span, { 'rpc.service': downstream, 'rpc.method': method });
+    const span = tracing.startClientSpan(spanNames.rpcClient(downstream, method), ctx.span, { 'rpc.service': downstream, 'rpc.method': method });
     const headers: Record<string, string> = {
       'content-type': 'application/json',
       [headerNames.deadline]: String(remaining),
@@ -123,7 +123,7 @@ export function createRpcClient<Methods extends RpcMethods>(
         code = error instanceof AppError ? error.code : 'INTERNAL';
         throw error;
       } finally {
-        metrics.rpcClientDuration.observe({ downstream, method, code }, (performance.now() - started) / 1000);
+        metrics.rpcClientDuration.observe({ rpc_service: downstream, rpc_method: method, rpc_response_status_code: code }, (performance.now() - started) / 1000);
       }
     };
   }

@@ -52,7 +52,7 @@ export function registerRpcService<Methods extends RpcMethods>(
           code = isAppError(error) ? error.code : 'INTERNAL';
           throw error;
         } finally {
-          metrics.rpcServerDuration.observe({ method: name, code }, (performance.now() - started) / 1000);
+          metrics.rpcServerDuration.observe({ rpc_service: contract.service, rpc_method: name, rpc_response_status_code: code }, (performance.now() - started) / 1000);
         }
       },
     );
