@@ -17,6 +17,7 @@ import type { ServiceDatabase } from '@carshare/storage';
 import type { Kysely } from 'kysely';
 import { Argon2PasswordHasher } from './adapters/argon2-password-hasher.ts';
 import { JoseAccessTokenSigner } from './adapters/jose-access-token-signer.ts';
+import { signingKeyMetrics } from './adapters/signing-key-metrics.ts';
 import { SigningKeyVault } from './adapters/signing-key-vault.ts';
 import { SqlRefreshTokenStore } from './adapters/sql-refresh-token-store.ts';
 import { SqlUnitOfWork } from './adapters/sql-unit-of-work.ts';
@@ -70,6 +71,8 @@ export function createUserModule(deps: UserModuleDeps): UserModule {
     accessTokenTtlSeconds: config.auth.accessTokenTtlSeconds,
     reloadIntervalMs: config.auth.keyReloadIntervalMs,
     vault: new SigningKeyVault(config.auth.keyEncryptionKey),
+    logger: observability.logger,
+    metrics: signingKeyMetrics(observability.metrics.registry),
   });
   const messaging = createServiceMessaging({
     database,

@@ -10,11 +10,13 @@ import {
   type JWK,
   type JWTVerifyGetKey,
 } from 'jose';
+import type { Logger } from '@carshare/observability';
 import type { ServiceDatabase } from '@carshare/storage';
 import type { Kysely } from 'kysely';
 import type { User } from '../domain/user.ts';
 import type { AccessTokenSigner } from '../ports.ts';
 import type { UserDatabase } from './user-database.ts';
+import type { SigningKeyMetrics } from './signing-key-metrics.ts';
 import { SigningKeyVault, type StoredPrivateKey } from './signing-key-vault.ts';
 
 export interface SigningKeyOptions {
@@ -23,6 +25,9 @@ export interface SigningKeyOptions {
   reloadIntervalMs: number;
   /** Seals private keys at rest; without one they are stored in the clear. */
   vault?: SigningKeyVault;
+  /** Hears of failed periodic reloads: this instance then signs with keys that may be retired. */
+  logger: Logger;
+  metrics: SigningKeyMetrics;
 }
 
 interface SigningKey {
@@ -66,7 +71,7 @@ export class JoseAccessTokenSigner implements AccessTokenSigner {
       await this.rotate();
     }
     this.#reloadTimer = setInterval(() => {
-      this.reload().catch(() => undefined);
+      void this.#reloadInBackground();
     }, this.#options.reloadIntervalMs);
     this.#reloadTimer.unref();
   }
@@ -94,6 +99,21 @@ export class JoseAccessTokenSigner implements AccessTokenSigner {
     return kid;
   }
 
+  // A failed reload leaves the last loaded keys in use, which is right for a blip but wrong for
+  // good if it persists (a rotation elsewhere is never picked up): the error log and the
+  // last-success timestamp make that visible instead of silent.
+  async #reloadInBackground(): Promise<void> {
+    try {
+      await this.reload();
+    } catch (error) {
+      this.#options.metrics.reloadFailed();
+      this.#options.logger.error(
+        { err: error, signingKid: this.#current?.kid },
+        'signing keys could not be reloaded: still signing with the last loaded key, which may have been rotated out',
+      );
+    }
+  }
+
   async reload(): Promise<void> {
     const oldestLiveToken = new Date(this.#clock.now() - this.#options.accessTokenTtlSeconds * 1000 - 60_000);
     const rows = await this.#db
@@ -115,6 +135,7 @@ export class JoseAccessTokenSigner implements AccessTokenSigner {
       keys: rows.map((row) => row.public_jwk as JWK),
     };
     this.#localKeySet = createLocalJWKSet(this.#published);
+    this.#options.metrics.reloaded(this.#clock.now());
   }
 
   // Keys from before a KEK was configured are sealed in place; several instances doing this at
