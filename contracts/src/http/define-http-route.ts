@@ -2,6 +2,16 @@ import type { Static, TSchema } from 'typebox';
 
 export type Access = 'public' | 'user' | 'operator' | 'admin';
 
+/**
+ * Whether a mutating route takes an `Idempotency-Key` header (IETF draft-ietf-httpapi-idempotency-key-header):
+ * `required` where a repeated call must never act twice (starting or finishing a trip), `optional`
+ * elsewhere. A retried request with the same key gets the first answer again instead of a second effect.
+ */
+export type IdempotencyKeyUse = 'required' | 'optional';
+
+/** The request header that carries the key, and the response header that marks a replayed answer. */
+export const idempotencyHeaders = { key: 'idempotency-key', replayed: 'idempotency-replayed' } as const;
+
 export interface HttpRouteContract {
   readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   readonly url: string;
@@ -10,6 +20,8 @@ export interface HttpRouteContract {
   readonly access: Access;
   /** Rate-limit rule name the gateway applies to this route (`default` when absent). */
   readonly rateLimit?: string;
+  /** Mutating methods only; `optional` when absent. A GET has no effect to repeat, so no key. */
+  readonly idempotencyKey?: IdempotencyKeyUse;
   readonly body?: TSchema;
   readonly querystring?: TSchema;
   readonly params?: TSchema;
@@ -18,7 +30,15 @@ export interface HttpRouteContract {
 }
 
 export function defineHttpRoute<const Route extends HttpRouteContract>(route: Route): Route {
+  if (route.method === 'GET' && route.idempotencyKey !== undefined) {
+    throw new TypeError(`${route.method} ${route.url}: a GET changes nothing, so it takes no Idempotency-Key`);
+  }
   return route;
+}
+
+/** How a route treats `Idempotency-Key`: undefined for reads, else what its contract says (default `optional`). */
+export function idempotencyKeyOf(route: HttpRouteContract): IdempotencyKeyUse | undefined {
+  return route.method === 'GET' ? undefined : (route.idempotencyKey ?? 'optional');
 }
 
 export type RouteBody<Route extends HttpRouteContract> = Route['body'] extends TSchema ? Static<Route['body']> : undefined;
