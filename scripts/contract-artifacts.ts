@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { eventDefinitions, userRpc, type RpcServiceContract } from '@carshare/contracts';
+import { serviceRegistry } from '@carshare/cli';
+import { eventDefinitions, type RpcServiceContract } from '@carshare/contracts';
 import { createGatewayModule, loadGatewayConfig } from '@carshare/gateway-service';
 import { createObservability } from '@carshare/observability';
 import { StaticDiscovery } from '@carshare/platform';
@@ -8,7 +9,8 @@ import { StaticDiscovery } from '@carshare/platform';
 export const repoRoot = resolve(import.meta.dirname, '..');
 export const schemaDir = join(repoRoot, 'contracts', 'schema');
 
-const rpcServices: RpcServiceContract[] = [userRpc];
+/** Every registered service's contract: a new service's schema appears without an edit here. */
+const rpcServices: RpcServiceContract[] = serviceRegistry.all.flatMap((descriptor) => (descriptor.rpc ? [descriptor.rpc] : []));
 
 function json(value: unknown): string {
   return `${JSON.stringify(value, null, 2)}\n`;
@@ -34,7 +36,9 @@ async function openApiDocument(): Promise<unknown> {
   const gateway = createGatewayModule({
     config: loadGatewayConfig({ 'log.level': 'silent' }),
     observability,
-    discovery: new StaticDiscovery({ user: ['http://127.0.0.1:1'] }),
+    // Never called: the document is built from the routes, not from answers.
+    discovery: new StaticDiscovery(Object.fromEntries(serviceRegistry.names().map((name) => [name, ['http://127.0.0.1:1']]))),
+    services: serviceRegistry.othersThan('gateway'),
   });
   try {
     await gateway.start();

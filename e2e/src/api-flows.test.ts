@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { demoAccounts, seedDemoData } from '@carshare/cli';
+import { demoAccounts, seedDemoData, userDescriptor } from '@carshare/user-service';
 import { decodeProtectedHeader } from 'jose';
 import { assertError, assertErrorShape } from './support/error-shape.ts';
 import {
@@ -47,7 +47,7 @@ describe('public API flows on the embedded platform', () => {
 
   before(async () => {
     t = await startTestPlatform();
-    await seedDemoData(t.platform.user.users);
+    await seedDemoData(t.platform.module(userDescriptor).users);
     operator = await login(demoAccounts.operator.email, demoAccounts.operator.password);
   });
   after(() => t?.close());
@@ -250,7 +250,7 @@ describe('public API flows on the embedded platform', () => {
 
     before(async () => {
       rider = await register('holder');
-      const jwks = await t.platform.user.signer.jwks();
+      const jwks = await t.platform.module(userDescriptor).signer.jwks();
       kid = decodeProtectedHeader(rider.tokens.accessToken).kid as string;
       publicX = jwks.keys.find((key) => key.kid === kid)?.x as string;
       assert.ok(publicX, 'the signing key is published');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { demoAccounts, seedDemoData } from '@carshare/cli';
+import { demoAccounts, seedDemoData, userDescriptor } from '@carshare/user-service';
 import type { EventEnvelope } from '@carshare/contracts';
 import { assertError } from './support/error-shape.ts';
 import { startTestPlatform, type TestPlatform } from './support/test-platform.ts';
@@ -24,9 +24,9 @@ describe('dead letters an operator can operate', () => {
 
   before(async () => {
     test = await startTestPlatform();
-    await seedDemoData(test.platform.user.users);
+    await seedDemoData(test.platform.module(userDescriptor).users);
     // A consumer of user.registered in the user service's own messaging that fails until fixed.
-    await test.platform.user.messaging.subscribe(
+    await test.platform.module(userDescriptor).messaging.subscribe(
       'e2e.welcome-mail',
       ['user.registered'],
       async (event) => {
@@ -83,7 +83,7 @@ describe('dead letters an operator can operate', () => {
       return response.body.items.find((item: { event: EventEnvelope }) => item.event.subject === signup.body.user.id);
     }, 'the second dead letter');
     const waiting = await test.api.call('GET', '/v1/admin/dead-letters', { token: operator, query: { group: 'e2e.welcome-mail', limit: 100 } });
-    const metrics = await (await fetch(`${test.platform.userUrl}/metrics`)).text();
+    const metrics = await (await fetch(`${test.platform.urlOf('user')}/metrics`)).text();
     const gauge = /messaging_dead_letters\{[^}]*group="e2e.welcome-mail"[^}]*\} (\d+)/.exec(metrics);
     assert.ok(gauge, 'no dead-letter gauge for the group');
     assert.ok(waiting.body.items.length >= 1);

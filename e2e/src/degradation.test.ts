@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { demoAccounts, seedDemoData } from '@carshare/cli';
+import { demoAccounts, seedDemoData, userDescriptor } from '@carshare/user-service';
 import { assertError } from './support/error-shape.ts';
 import { startTestPlatform, type TestPlatform } from './support/test-platform.ts';
 
@@ -20,9 +20,9 @@ describe('graceful degradation and fault switches', () => {
 
   before(async () => {
     test = await startTestPlatform({
-      gatewayOverrides: { 'resilience.user': { breaker: { cooldownMs: 300, minimumCalls: 4, windowSize: 8 } }, 'rateLimits.enabled': false },
+      overrides: { gateway: { 'resilience.user': { breaker: { cooldownMs: 300, minimumCalls: 4, windowSize: 8 } }, 'rateLimits.enabled': false } },
     });
-    await seedDemoData(test.platform.user.users);
+    await seedDemoData(test.platform.module(userDescriptor).users);
     const login = async (email: string, password: string) => (await test.api.call('POST', '/v1/auth/login', { body: { email, password } })).body;
     const op = await login(demoAccounts.operator.email, demoAccounts.operator.password);
     operator = op.tokens.accessToken;

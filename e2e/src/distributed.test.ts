@@ -8,6 +8,7 @@ import { createApiClient, type ApiClient, type ApiResponse, type CallOptions } f
 import { createFreshDatabase, type FreshDatabase } from './support/fresh-database.ts';
 import { startTestPlatform, type TestPlatform } from './support/test-platform.ts';
 import { freePort, runCommand, spawnService, type CompletedRun, type SpawnedService } from '@carshare/testing';
+import { userDescriptor } from '@carshare/user-service';
 
 const serverUrl = process.env['DATABASE_URL'];
 const operator = { email: 'ops-e2e@example.com', password: 'operator-pass-123', name: 'E2E Operator' };
@@ -165,7 +166,7 @@ describe('the distributed topology answers like the embedded one', { skip: serve
     })();
     const onPglite = (async () => {
       embedded = await startTestPlatform();
-      await embedded.platform.user.users.createAccount({ email: operator.email, password: operator.password, displayName: operator.name, role: 'operator', plan: 'unlimited' });
+      await embedded.platform.module(userDescriptor).users.createAccount({ email: operator.email, password: operator.password, displayName: operator.name, role: 'operator', plan: 'unlimited' });
     })();
     const [postgresResult, pgliteResult] = await Promise.allSettled([onPostgres, onPglite]);
     if (postgresResult.status === 'rejected') throw postgresResult.reason;

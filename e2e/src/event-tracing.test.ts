@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { EventEnvelope } from '@carshare/contracts';
 import { startOtlpReceiver, type OtlpReceiver } from '@carshare/testing';
 import { startTestPlatform, type TestPlatform } from './support/test-platform.ts';
+import { userDescriptor } from '@carshare/user-service';
 
 describe('trace context travels with events', () => {
   let receiver: OtlpReceiver;
@@ -12,7 +13,7 @@ describe('trace context travels with events', () => {
   before(async () => {
     receiver = await startOtlpReceiver();
     t = await startTestPlatform({ tracing: { otlpEndpoint: receiver.url, sampleRatio: 1 } });
-    await t.platform.user.messaging.subscribe('e2e.trace-follower', ['user.registered'], async (event, _trx, context) => {
+    await t.platform.module(userDescriptor).messaging.subscribe('e2e.trace-follower', ['user.registered'], async (event, _trx, context) => {
       consumed.push({ event, traceparent: context.traceparent });
     });
   });

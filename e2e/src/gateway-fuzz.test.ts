@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { Agent, METHODS } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { demoAccounts, seedDemoData } from '@carshare/cli';
+import { demoAccounts, seedDemoData, userDescriptor } from '@carshare/user-service';
 import fc from 'fast-check';
 import { decodeProtectedHeader } from 'jose';
 import { assertErrorShape } from './support/error-shape.ts';
@@ -488,7 +488,7 @@ describe('gateway under malformed requests', () => {
   before(async () => {
     t = await startTestPlatform();
     agent = new Agent({ keepAlive: true, maxSockets: concurrency });
-    await seedDemoData(t.platform.user.users);
+    await seedDemoData(t.platform.module(userDescriptor).users);
     const login = async (email: string, password: string) => {
       const response = await t.api.call('POST', '/v1/auth/login', { body: { email, password } });
       assert.equal(response.status, 200, response.text);
@@ -497,7 +497,7 @@ describe('gateway under malformed requests', () => {
     const rider = await login(demoAccounts.rider.email, demoAccounts.rider.password);
     const operator = await login(demoAccounts.operator.email, demoAccounts.operator.password);
     const kid = decodeProtectedHeader(rider.tokens.accessToken).kid as string;
-    const publicX = (await t.platform.user.signer.jwks()).keys.find((key) => key.kid === kid)?.x as string;
+    const publicX = (await t.platform.module(userDescriptor).signer.jwks()).keys.find((key) => key.kid === kid)?.x as string;
     const admin = { ...operator.user, role: 'admin' as const };
     tokens = {
       rider: rider.tokens.accessToken,
@@ -559,7 +559,7 @@ describe('gateway under malformed requests', () => {
     assert.equal((await t.api.call('GET', '/v1/me', { token: tokens.operator })).status, 200);
     assert.deepEqual(t.logs.errors().map((line) => line.msg), [], 'no error-level log lines');
     assert.equal(await metricValue(t.platform.gatewayUrl, 'carshare_unhandled_errors_total'), 0);
-    assert.equal(await metricValue(t.platform.userUrl, 'carshare_unhandled_errors_total'), 0);
+    assert.equal(await metricValue(t.platform.urlOf('user'), 'carshare_unhandled_errors_total'), 0);
   });
 
   describe('edges that once slipped through (each was a 5xx or a foreign error body)', () => {

@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { demoAccounts, seedDemoData } from '@carshare/cli';
+import { demoAccounts, seedDemoData, userDescriptor } from '@carshare/user-service';
+import { gatewayDescriptor } from '@carshare/gateway-service';
 import { freePort, spawnService, startFaultProxy, type SpawnedService } from '@carshare/testing';
 import { createApiClient } from './support/api-client.ts';
 import { assertError } from './support/error-shape.ts';
@@ -36,8 +37,8 @@ describe('rate limits at the gateway', () => {
   let test: TestPlatform;
 
   before(async () => {
-    test = await startTestPlatform({ gatewayOverrides: { rateLimits: tightLimits } });
-    await seedDemoData(test.platform.user.users);
+    test = await startTestPlatform({ overrides: { gateway: { rateLimits: tightLimits } } });
+    await seedDemoData(test.platform.module(userDescriptor).users);
   });
   after(() => test.close());
 
@@ -99,7 +100,7 @@ describe('rate limits at the gateway', () => {
   it('applies changed limits at once, without a restart', async () => {
     const token = await login(test.api, demoAccounts.rider.email, demoAccounts.rider.password);
     assert.equal((await test.api.call('GET', '/v1/me', { token })).status, 429);
-    const live = test.platform.gateway.rateLimits;
+    const live = test.platform.module(gatewayDescriptor).rateLimits;
     const before = live.get();
     live.set({ ...before, plans: { ...before.plans, free: { algorithm: 'gcra', limit: 1_000, windowMs: minute, burst: 1_000 } } });
     try {
@@ -167,9 +168,9 @@ describe('rate limits when Redis goes away', () => {
     // A proxy in front of a Redis that never answers: the store must not wait on it.
     const redisPort = await freePort();
     const proxy = await startFaultProxy({ target: { port: redisPort }, mode: { kind: 'reset' } });
-    const test = await startTestPlatform({ gatewayOverrides: { rateLimits: tightLimits, 'redis.url': `redis://127.0.0.1:${proxy.port}` } });
+    const test = await startTestPlatform({ overrides: { gateway: { rateLimits: tightLimits, 'redis.url': `redis://127.0.0.1:${proxy.port}` } } });
     try {
-      await seedDemoData(test.platform.user.users);
+      await seedDemoData(test.platform.module(userDescriptor).users);
       const token = await login(test.api, demoAccounts.rider.email, demoAccounts.rider.password);
       const statuses: number[] = [];
       for (let call = 0; call < 6; call += 1) statuses.push((await test.api.call('GET', '/v1/me', { token })).status);

@@ -1,13 +1,23 @@
 import type { AddressInfo } from 'node:net';
-import { createGatewayModule, gatewayConfigFile, loadGatewayConfig, type GatewayModule } from '@carshare/gateway-service';
-import { Lifecycle, StaticDiscovery, observabilityFromConfig } from '@carshare/platform';
 import { openEventBus, type EventBus } from '@carshare/messaging';
+import type { Logger, Observability } from '@carshare/observability';
+import { Lifecycle, StaticDiscovery, observabilityFromConfig, type ObservabilityConfig } from '@carshare/platform';
+import {
+  amqpUrlOf,
+  composeModule,
+  databaseSettings,
+  loadServiceConfig,
+  processEnvironment,
+  type AnyServiceDescriptor,
+  type ModuleOf,
+  type ServiceModule,
+  type ServiceRegistry,
+} from '@carshare/service-kit';
 import { openSqlEngine, type SqlEngine } from '@carshare/storage';
-import { createUserModule, loadUserConfig, type UserModule } from '@carshare/user-service';
-import type { Logger } from '@carshare/observability';
+import { serviceRegistry } from './service-registry.ts';
 
 export interface EmbeddedPlatformOptions {
-  /** Gateway port; 0 picks a free one (tests). */
+  /** Public (edge) port; 0 picks a free one (tests). */
   gatewayPort?: number;
   gatewayHost?: string;
   /** PGlite folder, or 'memory://'; ignored when DATABASE_URL is set. */
@@ -16,25 +26,32 @@ export interface EmbeddedPlatformOptions {
   prettyLogs?: boolean;
   tracing?: { otlpEndpoint?: string; sampleRatio?: number };
   logDestination?: NodeJS.WritableStream;
-  /** Gateway config paths → values (tests: rate limits, faults, resilience settings). */
-  gatewayOverrides?: Record<string, unknown>;
+  /** Config paths → values per service name (tests: rate limits, faults, resilience settings). */
+  overrides?: Readonly<Record<string, Record<string, unknown>>>;
   /**
-   * Runs once the user service is up and before the gateway accepts traffic, so whatever it
-   * creates (the demo accounts) exists by the time /health/ready says yes.
+   * Creates every service's demo data before the edge accepts traffic, so it exists by the
+   * time /health/ready says yes (`carshare up`).
    */
-  beforeGatewayListens?: (user: UserModule) => Promise<void>;
+  seedDemo?: boolean;
   /** Observes the slow first-start steps, so the CLI can say what it is doing. */
   onProgress?: (message: string) => void;
+  /** Another set of services (tests of the kit itself); the platform's own by default. */
+  registry?: ServiceRegistry;
 }
 
 export interface EmbeddedPlatform {
+  /** The edge service's URL (the gateway's). */
   gatewayUrl: string;
-  userUrl: string;
+  /** Where each service answers, by name. */
+  urls: ReadonlyMap<string, string>;
   engine: SqlEngine;
   bus: EventBus;
-  user: UserModule;
-  gateway: GatewayModule;
   logger: Logger;
+  /** What seeding said, when `seedDemo` was asked for. */
+  demo: { created: string[]; logins: string[] };
+  /** A started module, typed by its descriptor: `platform.module(userDescriptor).users`. */
+  module<Descriptor extends AnyServiceDescriptor>(descriptor: Descriptor): ModuleOf<Descriptor>;
+  urlOf(service: string): string;
   close(): Promise<void>;
 }
 
@@ -53,98 +70,134 @@ function observabilityOverrides(options: EmbeddedPlatformOptions): Record<string
   };
 }
 
+/** Where a service listens: internal ones on free loopback ports, the edge where asked. */
+function listenOverrides(descriptor: AnyServiceDescriptor, options: EmbeddedPlatformOptions): Record<string, unknown> {
+  if (!descriptor.edge) return { 'http.host': '127.0.0.1', 'http.port': 0 };
+  return {
+    ...(options.gatewayPort !== undefined && { 'http.port': options.gatewayPort }),
+    ...(options.gatewayHost !== undefined && { 'http.host': options.gatewayHost }),
+  };
+}
+
 /**
- * Every module in one process (`carshare up`): internal services on free loopback ports, the
- * gateway on the public one, one PGlite (or PostgreSQL) with a schema per service. Calls between
- * modules still go through the RPC clients over loopback HTTP, exactly as when distributed.
+ * Every registered service in one process (`carshare up`), callees first and the edge last:
+ * internal services on free loopback ports, one PGlite (or PostgreSQL) with a schema per
+ * service, one bus. Calls between modules still go through the RPC clients over loopback
+ * HTTP, exactly as when distributed.
  */
 export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions = {}): Promise<EmbeddedPlatform> {
+  const registry = options.registry ?? serviceRegistry;
   const progress = options.onProgress ?? (() => undefined);
-  const shared = observabilityOverrides(options);
-  const userConfig = loadUserConfig({
-    ...shared,
-    'http.host': '127.0.0.1',
-    'http.port': 0,
-    ...(options.dataDir !== undefined && { 'database.dataDir': options.dataDir }),
-  });
-  const userObservability = observabilityFromConfig('user', userConfig, { processMetrics: false, logDestination: options.logDestination });
-  const logger = userObservability.logger;
+  const environment = processEnvironment();
+  const configs = new Map<AnyServiceDescriptor, { config: unknown; overrides: Record<string, unknown> }>();
+  for (const descriptor of registry.startOrder) {
+    const overrides = {
+      ...observabilityOverrides(options),
+      ...listenOverrides(descriptor, options),
+      ...(descriptor.migrationsDir && options.dataDir !== undefined && { 'database.dataDir': options.dataDir }),
+      ...options.overrides?.[descriptor.name],
+    };
+    configs.set(descriptor, { config: loadServiceConfig(descriptor, overrides, environment), overrides });
+  }
+  const observabilities = new Map<AnyServiceDescriptor, Observability>();
+  for (const [descriptor, { config }] of configs) {
+    observabilities.set(
+      descriptor,
+      observabilityFromConfig(descriptor.name, config as ObservabilityConfig, {
+        // Process metrics once per process: on the edge, which a scraper reaches first.
+        processMetrics: descriptor.edge === true,
+        logDestination: options.logDestination,
+      }),
+    );
+  }
+  const first = registry.startOrder[0];
+  if (!first) throw new Error('no service is registered');
+  const logger = (observabilities.get(first) as Observability).logger;
   const lifecycle = new Lifecycle(logger);
-
-  const engine = await openSqlEngine({
-    databaseUrl: userConfig.database.url,
-    dataDir: userConfig.database.dataDir,
-    onProgress: (event) => {
-      if (event.phase === 'opening') {
-        progress(
-          event.firstRun
-            ? `creating the embedded database in ${event.location} (first start takes a few seconds)`
-            : `opening ${event.kind === 'pglite' ? 'the embedded database' : 'PostgreSQL'} at ${event.location}`,
-        );
-      } else {
-        progress(`database ready in ${Math.round(event.durationMs)} ms`);
-      }
-    },
-  });
-  lifecycle.add({ name: 'database', close: () => engine.close() });
-  lifecycle.add({ name: 'user observability', close: () => userObservability.shutdown() });
+  for (const [descriptor, observability] of observabilities) {
+    lifecycle.add({ name: `${descriptor.name} observability`, close: () => observability.shutdown() });
+  }
 
   try {
+    const databaseOwner = registry.startOrder.find((descriptor) => descriptor.migrationsDir);
+    if (!databaseOwner) throw new Error('no registered service has a database');
+    const engine = await openSqlEngine({
+      ...databaseSettings(databaseOwner, configs.get(databaseOwner)?.config),
+      onProgress: (event) => {
+        if (event.phase === 'opening') {
+          progress(
+            event.firstRun
+              ? `creating the embedded database in ${event.location} (first start takes a few seconds)`
+              : `opening ${event.kind === 'pglite' ? 'the embedded database' : 'PostgreSQL'} at ${event.location}`,
+          );
+        } else {
+          progress(`database ready in ${Math.round(event.durationMs)} ms`);
+        }
+      },
+    });
+    lifecycle.add({ name: 'database', close: () => engine.close() });
+
     // One bus per process: its consumer spans carry the name of the first consuming module.
-    const eventTracing = userObservability.tracing;
+    const messagingOwner = registry.startOrder.find((descriptor) => descriptor.messaging) ?? first;
+    const eventTracing = (observabilities.get(messagingOwner) as Observability).tracing;
     const bus = await openEventBus({
-      amqpUrl: userConfig.messaging.amqpUrl,
+      amqpUrl: amqpUrlOf(configs.get(messagingOwner)?.config),
       logger,
       inProcess: { tracing: eventTracing },
       rabbitMq: { tracing: eventTracing },
     });
     lifecycle.add({ name: 'event bus', close: () => bus.close() });
-    const user = createUserModule({
-      config: userConfig,
-      observability: userObservability,
-      database: engine.forService('user'),
-      bus,
-      concurrentRelays: engine.kind === 'postgres',
-    });
-    progress('migrating and starting the user service');
-    await user.start();
-    await user.server.listen({ host: userConfig.http.host, port: userConfig.http.port });
-    lifecycle.add({ name: 'user', close: () => user.close() });
-    const userUrl = urlOf(user.server.server.address());
-    await options.beforeGatewayListens?.(user);
 
-    const gatewayOverrides = {
-      ...shared,
-      'services.user': userUrl,
-      ...(options.gatewayPort !== undefined && { 'http.port': options.gatewayPort }),
-      ...(options.gatewayHost !== undefined && { 'http.host': options.gatewayHost }),
-      ...options.gatewayOverrides,
-    };
-    const gatewayConfig = loadGatewayConfig(gatewayOverrides);
-    const configFile = gatewayConfigFile();
-    const gatewayObservability = observabilityFromConfig('gateway', gatewayConfig, {
-      processMetrics: true,
-      logDestination: options.logDestination,
-    });
-    lifecycle.add({ name: 'gateway observability', close: () => gatewayObservability.shutdown() });
-    const gateway = createGatewayModule({
-      config: gatewayConfig,
-      observability: gatewayObservability,
-      discovery: new StaticDiscovery({ user: [userUrl] }),
-      ...(configFile && { configFile: { path: configFile, reload: () => loadGatewayConfig(gatewayOverrides) } }),
-    });
-    await gateway.start();
-    await gateway.server.listen({ host: gatewayConfig.http.host, port: gatewayConfig.http.port });
-    lifecycle.add({ name: 'gateway', close: () => gateway.close() });
+    const modules = new Map<AnyServiceDescriptor, ServiceModule>();
+    const urls = new Map<string, string>();
+    const demo = { created: [] as string[], logins: [] as string[] };
+    for (const descriptor of registry.startOrder) {
+      const { config, overrides } = configs.get(descriptor) as { config: unknown; overrides: Record<string, unknown> };
+      if (descriptor.edge && options.seedDemo) {
+        for (const [seeded, module] of modules) {
+          const result = await seeded.seedDemo?.(module);
+          demo.created.push(...(result?.created ?? []));
+          demo.logins.push(...(result?.logins ?? []));
+        }
+      }
+      progress(`starting the ${descriptor.name} service`);
+      const module = composeModule({
+        registry,
+        descriptor,
+        config,
+        observability: observabilities.get(descriptor) as Observability,
+        engine,
+        bus,
+        discovery: new StaticDiscovery(Object.fromEntries(registry.callees(descriptor).map((callee) => [callee.name, [urls.get(callee.name) as string]]))),
+        environment,
+        overrides,
+      });
+      await module.start({ background: true });
+      const { host, port } = (config as { http: { host: string; port: number } }).http;
+      await module.server.listen({ host, port });
+      lifecycle.add({ name: descriptor.name, close: () => module.close() });
+      modules.set(descriptor, module);
+      urls.set(descriptor.name, urlOf(module.server.server.address()));
+    }
 
+    const edge = registry.startOrder.find((descriptor) => descriptor.edge);
     return {
-      gatewayUrl: urlOf(gateway.server.server.address()),
-      userUrl,
+      gatewayUrl: edge ? (urls.get(edge.name) as string) : '',
+      urls,
       engine,
       bus,
-      user,
-      gateway,
       logger,
+      demo,
+      module<Descriptor extends AnyServiceDescriptor>(descriptor: Descriptor) {
+        const module = modules.get(descriptor);
+        if (!module) throw new Error(`service ${descriptor.name} is not part of this platform`);
+        return module as ModuleOf<Descriptor>;
+      },
+      urlOf(service) {
+        const url = urls.get(service);
+        if (!url) throw new Error(`service ${service} is not part of this platform`);
+        return url;
+      },
       close: () => lifecycle.close(),
     };
   } catch (error) {

@@ -1,2 +1,2 @@
 export * from './embedded-platform.ts';
-export * from './demo-data.ts';
+export * from './service-registry.ts';

@@ -1,41 +1,38 @@
-import { parseArgs } from 'node:util';
-import { runGatewayService } from '@carshare/gateway-service';
-import { ConfigError, isAppError, observabilityFromConfig, roles, type Role } from '@carshare/platform';
-import { InProcessEventBus } from '@carshare/messaging';
-import { openSqlEngine } from '@carshare/storage';
-import { createUserModule, loadUserConfig, runUserService } from '@carshare/user-service';
-import { demoAccounts, seedDemoData } from './demo-data.ts';
+import { createRequire } from 'node:module';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { ConfigError, isAppError } from '@carshare/platform';
+import { CommandUsageError, UnknownServiceError, runService, withServiceModule, type AnyServiceDescriptor, type ServiceCommand } from '@carshare/service-kit';
 import { startEmbeddedPlatform } from './embedded-platform.ts';
+import { serviceRegistry } from './service-registry.ts';
 
-const usage = `carshare <command>
-
-  up                          every service in one process (embedded topology), demo data seeded
-  service <user|gateway>      one service alone (distributed topology; configured by env vars)
-  migrate                     apply every service's database migrations and exit
-  seed                        create the demo accounts if they are missing
-  admin create --email E --password P [--name N] [--role operator|admin]
-  keys rotate                 new signing key for access tokens; old tokens stay valid until they expire
-`;
+interface CliCommand {
+  words: readonly string[];
+  /** Shown after the words in the usage. */
+  usage: string;
+  summary: string;
+  options?: ParseArgsConfig['options'];
+  allowPositionals?: boolean;
+  run(values: Record<string, string | boolean | undefined>, positionals: string[]): Promise<void>;
+}
 
 function say(message: string): void {
   process.stdout.write(`carshare: ${message}\n`);
 }
 
+function version(): string {
+  // Through the package, not this file's folder: `npm start` runs a bundle in dist/.
+  return (createRequire(import.meta.url)('@carshare/cli/package.json') as { version: string }).version;
+}
+
 async function up(): Promise<void> {
   const started = performance.now();
   say('starting the embedded platform');
-  const platform = await startEmbeddedPlatform({
-    onProgress: say,
-    beforeGatewayListens: async (user) => {
-      const created = await seedDemoData(user.users);
-      if (created.length > 0) say(`seeded demo accounts: ${created.join(', ')}`);
-    },
-  });
+  const platform = await startEmbeddedPlatform({ onProgress: say, seedDemo: true });
+  if (platform.demo.created.length > 0) say(`seeded demo data: ${platform.demo.created.join(', ')}`);
   const publicUrl = platform.gatewayUrl.replace('127.0.0.1', 'localhost');
   say(`ready in ${Math.round(performance.now() - started)} ms`);
   say(`API      ${publicUrl}   (OpenAPI docs at ${publicUrl}/docs)`);
-  say(`operator ${demoAccounts.operator.email} / ${demoAccounts.operator.password}`);
-  say(`rider    ${demoAccounts.rider.email} / ${demoAccounts.rider.password}`);
+  for (const login of platform.demo.logins) say(login);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -47,84 +44,127 @@ async function up(): Promise<void> {
   process.once('SIGTERM', () => stop('SIGTERM'));
 }
 
-/** The user service's own module over the configured database, for one-off commands. */
-async function withUserModule<T>(work: (module: ReturnType<typeof createUserModule>) => Promise<T>): Promise<T> {
-  const config = loadUserConfig({ 'log.level': 'warn' });
-  const observability = observabilityFromConfig('user', config, { processMetrics: false });
-  const engine = await openSqlEngine({ databaseUrl: config.database.url, dataDir: config.database.dataDir });
-  try {
-    // Events written here stay in the outbox until the running service relays them: a one-off
-    // command must not publish to a bus nobody listens on.
-    const module = createUserModule({
-      config,
-      observability,
-      database: engine.forService('user'),
-      bus: new InProcessEventBus(),
-      concurrentRelays: engine.kind === 'postgres',
-    });
-    await module.start({ relayEvents: false });
-    try {
-      return await work(module);
-    } finally {
-      await module.close();
-    }
-  } finally {
-    await engine.close();
-    await observability.shutdown();
-  }
+/** A command a service contributes, run against that service's module over the configured database. */
+function serviceCommand(descriptor: AnyServiceDescriptor, command: ServiceCommand): CliCommand {
+  return {
+    words: command.words,
+    usage: command.usage ?? '',
+    summary: command.summary,
+    ...(command.options && { options: command.options }),
+    run: (values) => withServiceModule(serviceRegistry, descriptor.name, (module) => command.run(module, values, say)),
+  };
+}
+
+const withDatabase = serviceRegistry.all.filter((descriptor) => descriptor.migrationsDir);
+
+const commands: CliCommand[] = [
+  {
+    words: ['up'],
+    usage: '',
+    summary: 'every service in one process (embedded topology), demo data seeded',
+    run: up,
+  },
+  {
+    words: ['service'],
+    usage: `<${serviceRegistry.names().join('|')}>`,
+    summary: 'one service alone (distributed topology; configured by env vars)',
+    allowPositionals: true,
+    async run(_values, [name]) {
+      if (!name) throw new CommandUsageError('which service? one of ' + serviceRegistry.names().join(', '));
+      await runService(serviceRegistry, name);
+    },
+  },
+  {
+    words: ['migrate'],
+    usage: '',
+    summary: "apply every service's database migrations and exit",
+    async run() {
+      for (const descriptor of withDatabase) {
+        await withServiceModule(serviceRegistry, descriptor.name, async () => say(`${descriptor.name} schema is up to date`));
+      }
+    },
+  },
+  {
+    words: ['seed'],
+    usage: '',
+    summary: 'create the demo data if it is missing',
+    async run() {
+      for (const descriptor of serviceRegistry.all.filter((candidate) => candidate.seedDemo)) {
+        const { created } = await withServiceModule(serviceRegistry, descriptor.name, async (module) => (await descriptor.seedDemo?.(module)) ?? { created: [] });
+        say(created.length > 0 ? `created ${created.join(', ')}` : `${descriptor.name}: demo data already exists`);
+      }
+    },
+  },
+  ...serviceRegistry.all.flatMap((descriptor) => (descriptor.commands ?? []).map((command: ServiceCommand) => serviceCommand(descriptor, command))),
+];
+
+function usage(): string {
+  const width = 26;
+  const lines = commands.map((command) => {
+    const synopsis = [...command.words, command.usage].join(' ').trim();
+    // A long synopsis keeps the summaries in one column by taking a line of its own.
+    return synopsis.length <= width ? `  ${synopsis.padEnd(width)}  ${command.summary}` : `  ${synopsis}\n  ${''.padEnd(width)}  ${command.summary}`;
+  });
+  return `carshare <command> [options]\n\n${lines.join('\n')}\n\n  -h, --help                  this text, or a command's own (carshare <command> --help)\n  -v, --version               the version\n`;
+}
+
+function commandUsage(command: CliCommand): string {
+  return `carshare ${[...command.words, command.usage].join(' ').trim()}\n\n  ${command.summary}\n`;
+}
+
+/** The longest run of leading words that names a command. */
+function findCommand(argv: readonly string[]): CliCommand | undefined {
+  return commands
+    .filter((command) => command.words.every((word, index) => argv[index] === word))
+    .sort((a, b) => b.words.length - a.words.length)[0];
 }
 
 async function main(argv: string[]): Promise<void> {
-  const [command, subcommand] = argv;
-  switch (command ?? '') {
-    case 'up':
-      return up();
-    case 'service':
-      if (subcommand === 'user') return runUserService();
-      if (subcommand === 'gateway') return runGatewayService();
-      throw new UsageError(`unknown service '${subcommand ?? ''}': user or gateway`);
-    case 'migrate':
-      await withUserModule(async () => say('user schema is up to date'));
-      return;
-    case 'seed': {
-      const created = await withUserModule((module) => seedDemoData(module.users));
-      say(created.length > 0 ? `created ${created.join(', ')}` : 'demo accounts already exist');
-      return;
-    }
-    case 'admin': {
-      if (subcommand !== 'create') throw new UsageError(`unknown admin command '${subcommand ?? ''}'`);
-      const { values } = parseArgs({
-        args: argv.slice(2),
-        options: { email: { type: 'string' }, password: { type: 'string' }, name: { type: 'string' }, role: { type: 'string', default: 'operator' } },
-      });
-      const role = values.role as Role;
-      if (!values.email || !values.password) throw new UsageError('admin create needs --email and --password');
-      if (role === 'rider' || !roles.includes(role)) throw new UsageError('--role is operator or admin');
-      if (values.password.length < 10) throw new UsageError('--password needs at least 10 characters');
-      const user = await withUserModule((module) =>
-        module.users.createAccount({ email: values.email as string, password: values.password as string, displayName: values.name ?? values.email as string, role, plan: 'unlimited' }),
-      );
-      say(`created ${user.role} ${user.email} (${user.id})`);
-      return;
-    }
-    case 'keys': {
-      if (subcommand !== 'rotate') throw new UsageError(`unknown keys command '${subcommand ?? ''}'`);
-      const kid = await withUserModule((module) => module.signer.rotate());
-      say(`new signing key ${kid}; running user services pick it up within their reload interval`);
-      return;
-    }
-    default:
-      throw new UsageError(command ? `unknown command '${command}'` : 'no command given');
+  const first = argv[0];
+  if (first === undefined) throw new UsageError('no command given');
+  if (first === '--help' || first === '-h' || first === 'help') {
+    process.stdout.write(usage());
+    return;
+  }
+  if (first === '--version' || first === '-v') {
+    process.stdout.write(`${version()}\n`);
+    return;
+  }
+  const command = findCommand(argv);
+  if (!command) throw new UsageError(`unknown command '${argv.filter((arg) => !arg.startsWith('-')).slice(0, 2).join(' ')}'`);
+  const rest = argv.slice(command.words.length);
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(commandUsage(command));
+    return;
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({ args: rest, options: command.options ?? {}, allowPositionals: command.allowPositionals ?? false, strict: true });
+  } catch (error) {
+    throw new UsageError((error as Error).message, command);
+  }
+  try {
+    await command.run(parsed.values as Record<string, string | boolean | undefined>, parsed.positionals);
+  } catch (error) {
+    if (error instanceof CommandUsageError || error instanceof UnknownServiceError) throw new UsageError(error.message, command);
+    throw error;
   }
 }
 
-class UsageError extends Error {}
+class UsageError extends Error {
+  readonly command: CliCommand | undefined;
+
+  constructor(message: string, command?: CliCommand) {
+    super(message);
+    this.command = command;
+  }
+}
 
 try {
   await main(process.argv.slice(2));
 } catch (error) {
   if (error instanceof UsageError) {
-    process.stderr.write(`carshare: ${error.message}\n\n${usage}`);
+    process.stderr.write(`carshare: ${error.message}\n\n${error.command ? commandUsage(error.command) : usage()}`);
     process.exit(2);
   }
   if (isAppError(error)) {

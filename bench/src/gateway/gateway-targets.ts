@@ -1,4 +1,4 @@
-import { demoAccounts } from '@carshare/cli';
+import { demoAccounts } from '@carshare/user-service';
 import type { LoadTarget } from '../measure-load.ts';
 
 export interface PlatformInfo {

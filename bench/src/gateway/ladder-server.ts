@@ -17,6 +17,8 @@
  */
 import { userRpc } from '@carshare/contracts';
 import { createGatewayModule, loadGatewayConfig } from '@carshare/gateway-service';
+import { registeredService } from '@carshare/service-kit';
+import { userDescriptor } from '@carshare/user-service';
 import { createObservability } from '@carshare/observability';
 import {
   accessTokenAlgorithm,
@@ -133,7 +135,6 @@ if (rung === 'http-server') {
       'log.level': 'warn',
       'log.pretty': false,
       'tracing.sampleRatio': sampleRatio,
-      'services.user': userUrl,
       'http.host': '127.0.0.1',
       'http.port': 0,
     });
@@ -141,6 +142,7 @@ if (rung === 'http-server') {
       config,
       observability: createObservability({ service: 'gateway', logLevel: 'warn', prettyLogs: false, sampleRatio, processMetrics: true, logDestination: process.stderr }),
       discovery: new StaticDiscovery({ user: [userUrl] }),
+      services: [registeredService(userDescriptor)],
     });
     await gateway.start();
     const gatewayUrl = await gateway.server.listen({ host: '127.0.0.1', port: 0 });

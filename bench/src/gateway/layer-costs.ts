@@ -2,7 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { demoAccounts, seedDemoData, startEmbeddedPlatform } from '@carshare/cli';
+import { startEmbeddedPlatform } from '@carshare/cli';
+import { demoAccounts, seedDemoData, userDescriptor } from '@carshare/user-service';
 import { sql } from 'kysely';
 import Fastify from 'fastify';
 import { Pool } from 'undici';
@@ -90,9 +91,9 @@ export const runLayerCosts: BenchmarkRun = async (options) => {
     process.env['CARSHARE_CONFIG'] = await writeBenchGatewayConfig(rawDir);
     const platform = await startEmbeddedPlatform({ gatewayPort: 0, dataDir, logLevel: 'warn', prettyLogs: false, logDestination: process.stderr });
     try {
-      await seedDemoData(platform.user.users);
+      await seedDemoData(platform.module(userDescriptor).users);
       const gateway = new Pool(platform.gatewayUrl, { connections: 1 });
-      const userService = new Pool(platform.userUrl, { connections: 1 });
+      const userService = new Pool(platform.urlOf('user'), { connections: 1 });
       const session = (await json(gateway, '/v1/auth/login', {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -107,7 +108,7 @@ export const runLayerCosts: BenchmarkRun = async (options) => {
         db.selectFrom('users').select(['id', 'email', 'display_name', 'role', 'plan', 'status', 'suspended_reason', 'created_at']).where('id', '=', riderId).executeTakeFirst(),
       );
       await record('kysely select 1 via shared PGlite session', () => sql`select 1`.execute(db));
-      await record('users.getUser use case', () => platform.user.users.getUser({ userId: riderId }, caller));
+      await record('users.getUser use case', () => platform.module(userDescriptor).users.getUser({ userId: riderId }, caller));
       await record('HTTP GET /health/live on the user service', () => json(userService, '/health/live', {}));
       await record('HTTP POST /rpc/user/GetUser (c)', () =>
         json(userService, '/rpc/user/GetUser', {

@@ -4,7 +4,8 @@
  *
  *   node --import tsx platform-server.ts <dataDir> [otlpEndpoint sampleRatio]
  */
-import { seedDemoData, startEmbeddedPlatform } from '@carshare/cli';
+import { startEmbeddedPlatform } from '@carshare/cli';
+import { seedDemoData, userDescriptor } from '@carshare/user-service';
 import { announceReady, closeWithParent } from '../child-protocol.ts';
 
 const [dataDir, otlpEndpoint, sampleRatio] = process.argv.slice(2);
@@ -20,5 +21,5 @@ const platform = await startEmbeddedPlatform({
   tracing: otlpEndpoint ? { otlpEndpoint, sampleRatio: Number(sampleRatio ?? '0.1') } : {},
 });
 closeWithParent(() => platform.close());
-await seedDemoData(platform.user.users);
-announceReady({ gatewayUrl: platform.gatewayUrl, userUrl: platform.userUrl });
+await seedDemoData(platform.module(userDescriptor).users);
+announceReady({ gatewayUrl: platform.gatewayUrl, userUrl: platform.urlOf('user') });

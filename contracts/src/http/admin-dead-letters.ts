@@ -2,8 +2,12 @@ import { Type, type Static } from 'typebox';
 import { DeadLetterPage, DeadLetterRecord } from '../events/dead-letter.ts';
 import { defineHttpRoute } from './define-http-route.ts';
 
-/** Services whose consumers keep dead letters; each offers the dead-letter RPC methods. */
-export const DeadLetterService = Type.Union([Type.Literal('user')], { default: 'user' });
+/**
+ * A service whose consumers keep dead letters (its contract includes the dead-letter RPC
+ * methods). The gateway narrows this to the registered ones, so its OpenAPI lists them, and
+ * defaults to the first.
+ */
+export const DeadLetterService = Type.String({ pattern: '^[a-z][a-z0-9]*$', maxLength: 40 });
 export type DeadLetterService = Static<typeof DeadLetterService>;
 
 const DeadLetterParams = Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: false });

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { demoAccounts } from '@carshare/cli';
+import { demoAccounts } from '@carshare/user-service';
 import { freePort, runCommand, spawnService, startFaultProxy, type FaultProxy, type SpawnedService } from '@carshare/testing';
 import { createApiClient, type ApiClient } from '../support/api-client.ts';
 import type { DrillSettings } from './drill-settings.ts';

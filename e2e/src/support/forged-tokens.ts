@@ -1,9 +1,10 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import type { EmbeddedPlatform } from '@carshare/cli';
+import { userDescriptor, type UserModule } from '@carshare/user-service';
 import { accessTokenAudience, accessTokenIssuer, uuidV7Ids, type Clock, type IdGenerator } from '@carshare/platform';
 import { SignJWT, decodeProtectedHeader, generateKeyPair } from 'jose';
 
-type Signer = EmbeddedPlatform['user']['signer'];
+type Signer = UserModule['signer'];
 type SignerUser = Parameters<Signer['sign']>[0];
 type SignerConstructor = new (
   database: ReturnType<EmbeddedPlatform['engine']['forService']>,
@@ -39,8 +40,8 @@ export function claimsOf(token: string): Record<string, unknown> {
  */
 export async function expiredAccessToken(platform: EmbeddedPlatform, subject: TokenSubject, expiredForMs = 10 * 60_000): Promise<string> {
   const ttlSeconds = 900;
-  const Signer = platform.user.signer.constructor as SignerConstructor;
-  const published = new Set((await platform.user.signer.jwks()).keys.map((key) => key.kid));
+  const Signer = platform.module(userDescriptor).signer.constructor as SignerConstructor;
+  const published = new Set((await platform.module(userDescriptor).signer.jwks()).keys.map((key) => key.kid));
   const issuedAt = Date.now() - ttlSeconds * 1000 - expiredForMs;
   const clock: Clock = { now: () => issuedAt };
   const signer = new Signer(platform.engine.forService('user'), clock, uuidV7Ids, { accessTokenTtlSeconds: ttlSeconds, reloadIntervalMs: 3_600_000 });

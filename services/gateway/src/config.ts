@@ -1,4 +1,5 @@
-import { HttpConfig, LogConfig, TracingConfig, commonEnvMap, loadConfig } from '@carshare/platform';
+import { HttpConfig, LogConfig, TracingConfig } from '@carshare/platform';
+import { loadServiceConfig, type ServiceConfigShape } from '@carshare/service-kit';
 import { Type, type Static } from 'typebox';
 import { RateLimitsSchema } from './domain/rate-limit-plan.ts';
 
@@ -9,17 +10,15 @@ const DownstreamOverrides = Type.Object({
   bulkhead: Type.Optional(Type.Record(Type.String(), Type.Number())),
 });
 
+const defaultPort = 8080;
+
 export const GatewayConfigSchema = Type.Object({
-  http: HttpConfig(8080),
+  http: HttpConfig(defaultPort),
   log: LogConfig,
   tracing: TracingConfig,
   cors: Type.Object({
     /** Exact origins allowed to call the API from a browser; empty = same origin only. */
     origins: Type.Array(Type.String(), { default: ['http://localhost:5173', 'http://localhost:5174'] }),
-  }),
-  services: Type.Object({
-    /** Where each downstream answers; comma-separated lists spread load across instances. */
-    user: Type.String({ default: 'http://127.0.0.1:4001' }),
   }),
   /** Hot-reloadable: edits to the CARSHARE_CONFIG file apply without a restart. */
   rateLimits: RateLimitsSchema,
@@ -31,9 +30,8 @@ export const GatewayConfigSchema = Type.Object({
     /** Keeps several platforms (or test runs) sharing one Redis apart. */
     keyPrefix: Type.String({ minLength: 1, default: 'carshare:rate-limit:' }),
   }),
-  resilience: Type.Object({
-    user: Type.Object(DownstreamOverrides.properties, { default: {} }),
-  }),
+  /** Per downstream service by name, e.g. { "user": { "breaker": { "failureRatio": 0.3 } } }. */
+  resilience: Type.Record(Type.String(), DownstreamOverrides, { default: {} }),
   degradation: Type.Object({
     /** Each part of a gathered answer (/v1/me) gets at most this long. */
     partBudgetMs: Type.Integer({ minimum: 10, default: 2_000 }),
@@ -52,29 +50,23 @@ export const GatewayConfigSchema = Type.Object({
 
 export type GatewayConfig = Static<typeof GatewayConfigSchema>;
 
-/** The file edits are watched in, for hot-reloadable keys. */
-export function gatewayConfigFile(): string | undefined {
-  return process.env['CARSHARE_CONFIG'];
-}
+/**
+ * How the gateway's config is read. Where each downstream answers is not here: discovery
+ * gives it (`<SERVICE>_URL` when distributed), for every registered service alike.
+ */
+export const gatewayConfigShape = {
+  envPrefix: 'GATEWAY',
+  defaultPort,
+  configSchema: GatewayConfigSchema,
+  envMap: {
+    PORT: 'http.port',
+    CORS_ORIGINS: 'cors.origins',
+    REDIS_URL: 'redis.url',
+    RATE_LIMITS_ENABLED: 'rateLimits.enabled',
+    TRUST_PROXY: 'http.trustProxy',
+  },
+} as const satisfies ServiceConfigShape<typeof GatewayConfigSchema>;
 
 export function loadGatewayConfig(overrides: Record<string, unknown> = {}): GatewayConfig {
-  return loadConfig(GatewayConfigSchema, {
-    env: process.env,
-    file: process.env['CARSHARE_CONFIG'],
-    envMap: {
-      LOG_LEVEL: commonEnvMap.LOG_LEVEL,
-      LOG_PRETTY: commonEnvMap.LOG_PRETTY,
-      OTEL_EXPORTER_OTLP_ENDPOINT: commonEnvMap.OTEL_EXPORTER_OTLP_ENDPOINT,
-      OTEL_TRACES_SAMPLER_ARG: commonEnvMap.OTEL_TRACES_SAMPLER_ARG,
-      GATEWAY_HOST: 'http.host',
-      PORT: 'http.port',
-      GATEWAY_PORT: 'http.port',
-      CORS_ORIGINS: 'cors.origins',
-      USER_URL: 'services.user',
-      REDIS_URL: 'redis.url',
-      RATE_LIMITS_ENABLED: 'rateLimits.enabled',
-      TRUST_PROXY: 'http.trustProxy',
-    },
-    overrides,
-  });
+  return loadServiceConfig(gatewayConfigShape, overrides);
 }

@@ -1,3 +1,3 @@
 export * from './module.ts';
 export * from './config.ts';
-export { runGatewayService } from './main.ts';
+export * from './descriptor.ts';

@@ -1,7 +1,7 @@
 import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { userRpc } from '@carshare/contracts';
+import { deadLetterRpcMethods, userRpc, type RpcMethods, type RpcServiceContract } from '@carshare/contracts';
 import type { Observability } from '@carshare/observability';
 import {
   LiveConfig,
@@ -13,7 +13,9 @@ import {
   type Clock,
   type Discovery,
   type HttpServer,
+  type RpcClient,
 } from '@carshare/platform';
+import type { RegisteredService } from '@carshare/service-kit';
 import {
   FailOpenRateLimitStore,
   FaultRegistry,
@@ -27,7 +29,7 @@ import {
 } from '@carshare/resilience';
 import { Redis } from 'ioredis';
 import { createRemoteJWKSet } from 'jose';
-import { registerDeadLetterRoutes } from './api/dead-letter-handlers.ts';
+import { registerDeadLetterRoutes, type DeadLetterClients } from './api/dead-letter-handlers.ts';
 import { LastGoodCache } from './api/last-good-cache.ts';
 import { registerPublicRoutes } from './api/public-handlers.ts';
 import { createRateLimitGuard } from './api/rate-limit-guard.ts';
@@ -38,9 +40,11 @@ export interface GatewayModuleDeps {
   config: GatewayConfig;
   observability: Observability;
   discovery: Discovery;
+  /** Every registered service: each one with an RPC contract gets a client, a policy and its admin routes. */
+  services: readonly RegisteredService[];
   clock?: Clock;
   /** Re-reads the config when its file changes, for the hot-reloadable keys (rate limits). */
-  configFile?: { path: string; reload: () => GatewayConfig };
+  configFile?: { path: string; reload: () => GatewayConfig } | undefined;
 }
 
 export interface GatewayModule {
@@ -48,7 +52,8 @@ export interface GatewayModule {
   server: HttpServer;
   faults: FaultRegistry;
   rateLimits: LiveConfig<RateLimits>;
-  policies: { user: DownstreamPolicy };
+  /** By downstream service name. */
+  policies: ReadonlyMap<string, DownstreamPolicy>;
   start(): Promise<void>;
   /** The OpenAPI 3.1 document served at /docs/json (after start). */
   openApiDocument(): unknown;
@@ -80,8 +85,26 @@ export function createGatewayModule(deps: GatewayModuleDeps): GatewayModule {
     faults.registerRpcFaults(name.split(':')[1] ?? name);
     faults.set(name, setting, 'config');
   }
-  const userPolicy = createDownstreamPolicy('user', config.resilience.user, { registry: metrics.registry, logger });
-  const user = createRpcClient(userRpc, { discovery, observability, clock, policy: withInjectedFaults(userPolicy, faults, 'user') });
+  const policies = new Map<string, DownstreamPolicy>();
+  const clients = new Map<string, RpcClient<RpcMethods>>();
+  for (const { name, rpc } of deps.services) {
+    if (!rpc) continue;
+    const policy = createDownstreamPolicy(name, config.resilience[name], { registry: metrics.registry, logger });
+    policies.set(name, policy);
+    clients.set(name, createRpcClient(rpc, { discovery, observability, clock, policy: withInjectedFaults(policy, faults, name) }));
+  }
+  function clientOf<Methods extends RpcMethods>(contract: RpcServiceContract<Methods>): RpcClient<Methods> {
+    const client = clients.get(contract.service);
+    if (!client) throw new Error(`the gateway calls ${contract.service}, which is not a registered service`);
+    return client as RpcClient<Methods>;
+  }
+  const user = clientOf(userRpc);
+  // Every service whose contract includes the dead-letter methods keeps dead letters.
+  const deadLetterClients: DeadLetterClients = new Map(
+    deps.services
+      .filter(({ rpc }) => rpc && Object.keys(deadLetterRpcMethods).every((method) => method in rpc.methods))
+      .map(({ name }) => [name, clients.get(name) as unknown as RpcClient<typeof deadLetterRpcMethods>]),
+  );
 
   const [userEndpoint] = discovery.endpointsOf('user');
   const remoteKeys = createRemoteJWKSet(new URL('/.well-known/jwks.json', userEndpoint), {
@@ -122,7 +145,7 @@ export function createGatewayModule(deps: GatewayModuleDeps): GatewayModule {
     });
     await server.register(swaggerUi, { routePrefix: '/docs' });
     const routeDeps = { verifier, rateLimits: createRateLimitGuard(createRateLimiter({ store: rateLimitStore(), clock }), rateLimits) };
-    registerDeadLetterRoutes(server, routeDeps, { user });
+    registerDeadLetterRoutes(server, routeDeps, deadLetterClients);
     registerPublicRoutes(
       server,
       routeDeps,
@@ -141,7 +164,7 @@ export function createGatewayModule(deps: GatewayModuleDeps): GatewayModule {
     server,
     faults,
     rateLimits,
-    policies: { user: userPolicy },
+    policies,
     async start() {
       await registerRoutes();
       await server.ready();
@@ -157,7 +180,7 @@ export function createGatewayModule(deps: GatewayModuleDeps): GatewayModule {
     async close() {
       stopWatching?.();
       await server.close();
-      await user.close();
+      await Promise.all([...clients.values()].map((client) => client.close()));
       redis?.disconnect();
     },
   };

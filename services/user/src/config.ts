@@ -1,8 +1,11 @@
-import { DatabaseConfig, HttpConfig, LogConfig, MessagingConfig, TracingConfig, commonEnvMap, loadConfig } from '@carshare/platform';
+import { DatabaseConfig, HttpConfig, LogConfig, MessagingConfig, TracingConfig } from '@carshare/platform';
+import { loadServiceConfig, type ServiceConfigShape } from '@carshare/service-kit';
 import { Type, type Static } from 'typebox';
 
+const defaultPort = 4001;
+
 export const UserConfigSchema = Type.Object({
-  http: HttpConfig(4001),
+  http: HttpConfig(defaultPort),
   database: DatabaseConfig,
   messaging: MessagingConfig,
   log: LogConfig,
@@ -29,19 +32,19 @@ export const UserConfigSchema = Type.Object({
 
 export type UserConfig = Static<typeof UserConfigSchema>;
 
+/** How the user service's config is read: USER_HOST and USER_PORT come with the prefix. */
+export const userConfigShape = {
+  envPrefix: 'USER',
+  defaultPort,
+  configSchema: UserConfigSchema,
+  envMap: {
+    USER_ACCESS_TOKEN_TTL_SECONDS: 'auth.accessTokenTtlSeconds',
+    USER_REFRESH_TOKEN_TTL_DAYS: 'auth.refreshTokenTtlDays',
+    USER_CACHE_TTL_MS: 'userCache.ttlMs',
+    USER_KEY_ENCRYPTION_KEY: 'auth.keyEncryptionKey',
+  },
+} as const satisfies ServiceConfigShape<typeof UserConfigSchema>;
+
 export function loadUserConfig(overrides: Record<string, unknown> = {}): UserConfig {
-  return loadConfig(UserConfigSchema, {
-    env: process.env,
-    file: process.env['CARSHARE_CONFIG'],
-    envMap: {
-      ...commonEnvMap,
-      USER_HOST: 'http.host',
-      USER_PORT: 'http.port',
-      USER_ACCESS_TOKEN_TTL_SECONDS: 'auth.accessTokenTtlSeconds',
-      USER_REFRESH_TOKEN_TTL_DAYS: 'auth.refreshTokenTtlDays',
-      USER_CACHE_TTL_MS: 'userCache.ttlMs',
-      USER_KEY_ENCRYPTION_KEY: 'auth.keyEncryptionKey',
-    },
-    overrides,
-  });
+  return loadServiceConfig(userConfigShape, overrides);
 }

@@ -1,4 +1,5 @@
 export * from './module.ts';
 export * from './config.ts';
-export { runUserService } from './main.ts';
+export * from './descriptor.ts';
+export * from './demo-data.ts';
 export type { UserService, Session } from './user-service.ts';

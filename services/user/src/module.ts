@@ -54,9 +54,9 @@ export interface UserModule {
   messaging: ServiceMessaging;
   /**
    * Migrates the schema and loads signing keys; the server answers only after this. One-off
-   * commands (the CLI) pass `relayEvents: false`: their outbox rows wait for the service's relay.
+   * commands (the CLI) pass `background: false`: their outbox rows wait for the service's relay.
    */
-  start(options?: { relayEvents: boolean }): Promise<void>;
+  start(options?: { background: boolean }): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -127,7 +127,7 @@ export function createUserModule(deps: UserModuleDeps): UserModule {
     users,
     signer,
     messaging,
-    async start(options = { relayEvents: true }) {
+    async start(options = { background: true }) {
       await database.migrate(userMigrationsDir);
       await migrateMessagingTables(database);
       if (config.auth.keyEncryptionKey === undefined && config.database.url !== undefined) {
@@ -136,7 +136,7 @@ export function createUserModule(deps: UserModuleDeps): UserModule {
       }
       await signer.start();
       await server.ready();
-      if (options.relayEvents) messaging.start();
+      if (options.background) messaging.start();
     },
     async close() {
       await server.close();

@@ -1,5 +1,5 @@
 import { isAppError } from '@carshare/platform';
-import type { UserService } from '@carshare/user-service';
+import type { UserService } from './user-service.ts';
 
 /**
  * Demo accounts for the embedded platform on a laptop. They are created only by `carshare up`

@@ -1,0 +1,12 @@
+import { gatewayDescriptor } from '@carshare/gateway-service';
+import { ServiceRegistry } from '@carshare/service-kit';
+import { userDescriptor } from '@carshare/user-service';
+
+/**
+ * Every service of the platform, one line each: the CLI, the embedded platform, the gateway's
+ * downstreams and the generated contracts all come from this list (`npm run new-service` adds to it).
+ */
+export const serviceRegistry = new ServiceRegistry([
+  userDescriptor,
+  gatewayDescriptor,
+]);

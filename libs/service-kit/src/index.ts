@@ -1,0 +1,4 @@
+export * from './service-descriptor.ts';
+export * from './service-config.ts';
+export * from './service-registry.ts';
+export * from './service-process.ts';

@@ -1,0 +1,67 @@
+import { StaticDiscovery, commonEnvMap, loadConfig } from '@carshare/platform';
+import type { Static, TObject } from 'typebox';
+import type { AnyServiceDescriptor } from './service-descriptor.ts';
+
+/** The part of a descriptor that says how its config is read; a service's config.ts exports it. */
+export interface ServiceConfigShape<Schema extends TObject = TObject> {
+  readonly envPrefix: string;
+  readonly defaultPort: number;
+  readonly configSchema: Schema;
+  /** Environment variable → config path, beyond the common ones and `<PREFIX>_HOST`/`_PORT`. */
+  readonly envMap?: Readonly<Record<string, string>>;
+}
+
+/**
+ * The environment this kit reads: the one place outside a service's own config that looks at
+ * process.env, so a service's descriptor never does.
+ */
+export interface ServiceEnvironment {
+  env: Record<string, string | undefined>;
+  /** CARSHARE_CONFIG: the JSON file layered under the environment, watched for hot-reloadable keys. */
+  configFile: string | undefined;
+}
+
+export function processEnvironment(): ServiceEnvironment {
+  return { env: process.env, configFile: process.env['CARSHARE_CONFIG'] || undefined };
+}
+
+/** Environment variable → config path for one service: the common ones it has, host/port, its own. */
+export function serviceEnvMap(descriptor: ServiceConfigShape): Record<string, string> {
+  const sections = new Set(Object.keys(descriptor.configSchema.properties));
+  const common = Object.entries(commonEnvMap).filter(([, path]) => sections.has(path.split('.')[0] as string));
+  return {
+    ...Object.fromEntries(common),
+    [`${descriptor.envPrefix}_HOST`]: 'http.host',
+    [`${descriptor.envPrefix}_PORT`]: 'http.port',
+    ...descriptor.envMap,
+  };
+}
+
+/** Schema defaults → CARSHARE_CONFIG file → environment → overrides, checked and frozen. */
+export function loadServiceConfig<Schema extends TObject>(
+  descriptor: ServiceConfigShape<Schema>,
+  overrides: Record<string, unknown> = {},
+  environment: ServiceEnvironment = processEnvironment(),
+): Static<Schema> {
+  return loadConfig(descriptor.configSchema, {
+    env: environment.env,
+    file: environment.configFile,
+    envMap: serviceEnvMap(descriptor),
+    overrides,
+  }) as Static<Schema>;
+}
+
+/**
+ * Where each registered service answers in the distributed topology: `<PREFIX>_URL` (a
+ * comma-separated list spreads load across instances), else its default port on loopback.
+ */
+export function discoveryFromEnvironment(
+  descriptors: readonly AnyServiceDescriptor[],
+  environment: ServiceEnvironment = processEnvironment(),
+): StaticDiscovery {
+  return new StaticDiscovery(
+    Object.fromEntries(
+      descriptors.map((descriptor) => [descriptor.name, environment.env[`${descriptor.envPrefix}_URL`] || `http://127.0.0.1:${descriptor.defaultPort}`]),
+    ),
+  );
+}

@@ -1,0 +1,148 @@
+import { InProcessEventBus, openEventBus, type EventBus } from '@carshare/messaging';
+import type { Observability } from '@carshare/observability';
+import { Lifecycle, observabilityFromConfig, systemClock, uuidV7Ids, type Discovery, type ObservabilityConfig } from '@carshare/platform';
+import { openSqlEngine, type SqlEngine } from '@carshare/storage';
+import { discoveryFromEnvironment, loadServiceConfig, processEnvironment, type ServiceEnvironment } from './service-config.ts';
+import type { AnyServiceDescriptor, ServiceModule } from './service-descriptor.ts';
+import type { ServiceRegistry } from './service-registry.ts';
+
+/** The infrastructure sections a service's config has when its descriptor asks for them. */
+interface InfrastructureConfig {
+  database?: { url?: string; dataDir: string };
+  messaging?: { amqpUrl?: string };
+}
+
+export function databaseSettings(descriptor: AnyServiceDescriptor, config: unknown): { databaseUrl: string | undefined; dataDir: string } {
+  const database = (config as InfrastructureConfig).database;
+  if (!database) throw new Error(`${descriptor.name} has migrations but no database section in its config (use DatabaseConfig)`);
+  return { databaseUrl: database.url, dataDir: database.dataDir };
+}
+
+export function amqpUrlOf(config: unknown): string | undefined {
+  return (config as InfrastructureConfig).messaging?.amqpUrl;
+}
+
+export interface ComposeModuleOptions {
+  registry: ServiceRegistry;
+  descriptor: AnyServiceDescriptor;
+  config: unknown;
+  observability: Observability;
+  engine: SqlEngine | undefined;
+  bus: EventBus | undefined;
+  discovery: Discovery;
+  environment: ServiceEnvironment;
+  /** For the hot-reloadable keys; the same overrides apply on every reload. */
+  overrides?: Record<string, unknown>;
+}
+
+/** Builds a module from its descriptor with what the composition opened: one place for both topologies. */
+export function composeModule(options: ComposeModuleOptions): ServiceModule {
+  const { descriptor, environment, engine } = options;
+  const { configFile } = environment;
+  return descriptor.createModule({
+    config: options.config,
+    observability: options.observability,
+    discovery: options.discovery,
+    database: descriptor.migrationsDir && engine ? engine.forService(descriptor.name) : undefined,
+    bus: descriptor.messaging ? options.bus : undefined,
+    concurrentRelays: engine?.kind === 'postgres',
+    clock: systemClock,
+    ids: uuidV7Ids,
+    services: options.registry.othersThan(descriptor.name),
+    configFile: configFile ? { path: configFile, reload: () => loadServiceConfig(descriptor, options.overrides, environment) } : undefined,
+  }) as ServiceModule;
+}
+
+function requireService(registry: ServiceRegistry, name: string): AnyServiceDescriptor {
+  const descriptor = registry.find(name);
+  if (!descriptor) throw new UnknownServiceError(name, registry.names());
+  return descriptor;
+}
+
+export class UnknownServiceError extends Error {
+  constructor(name: string, known: readonly string[]) {
+    super(`unknown service '${name}': ${known.join(', ')}`);
+    this.name = 'UnknownServiceError';
+  }
+}
+
+/** One service alone, as one process of the distributed topology, until SIGTERM/SIGINT. */
+export async function runService(registry: ServiceRegistry, name: string, environment: ServiceEnvironment = processEnvironment()): Promise<void> {
+  const descriptor = requireService(registry, name);
+  const config = loadServiceConfig(descriptor, {}, environment);
+  const observability = observabilityFromConfig(name, config as ObservabilityConfig, { processMetrics: true });
+  const { logger } = observability;
+  const lifecycle = new Lifecycle(logger);
+  lifecycle.add({ name: 'observability', close: () => observability.shutdown() });
+  try {
+    let engine: SqlEngine | undefined;
+    if (descriptor.migrationsDir) {
+      const settings = databaseSettings(descriptor, config);
+      engine = await openSqlEngine(settings);
+      lifecycle.add({ name: 'database', close: () => (engine as SqlEngine).close() });
+      if (!settings.databaseUrl) logger.info({ dataDir: settings.dataDir }, 'no DATABASE_URL: embedded PGlite');
+    }
+    let bus: EventBus | undefined;
+    if (descriptor.messaging) {
+      bus = await openEventBus({ amqpUrl: amqpUrlOf(config), logger, inProcess: { tracing: observability.tracing }, rabbitMq: { tracing: observability.tracing } });
+      lifecycle.add({ name: 'event bus', close: () => (bus as EventBus).close() });
+    }
+    const module = composeModule({
+      registry,
+      descriptor,
+      config,
+      observability,
+      engine,
+      bus,
+      discovery: discoveryFromEnvironment(registry.callees(descriptor), environment),
+      environment,
+    });
+    await module.start({ background: true });
+    const { host, port } = (config as { http: { host: string; port: number } }).http;
+    await module.server.listen({ host, port });
+    lifecycle.add({ name, close: () => module.close() });
+  } catch (error) {
+    await lifecycle.close();
+    throw error;
+  }
+  lifecycle.closeOnSignals();
+}
+
+/**
+ * A service's module over the configured database for a one-off command (`carshare migrate`,
+ * `admin create`): migrated and ready, no background work, closed afterwards. Events it writes
+ * stay in the outbox until the running service relays them: a command must not publish to a
+ * bus nobody listens on.
+ */
+export async function withServiceModule<T>(
+  registry: ServiceRegistry,
+  name: string,
+  work: (module: ServiceModule) => Promise<T>,
+  environment: ServiceEnvironment = processEnvironment(),
+): Promise<T> {
+  const descriptor = requireService(registry, name);
+  const config = loadServiceConfig(descriptor, { 'log.level': 'warn' }, environment);
+  const observability = observabilityFromConfig(name, config as ObservabilityConfig, { processMetrics: false });
+  const engine = descriptor.migrationsDir ? await openSqlEngine(databaseSettings(descriptor, config)) : undefined;
+  try {
+    const module = composeModule({
+      registry,
+      descriptor,
+      config,
+      observability,
+      engine,
+      bus: new InProcessEventBus(),
+      discovery: discoveryFromEnvironment(registry.callees(descriptor), environment),
+      environment: { ...environment, configFile: undefined },
+    });
+    await module.start({ background: false });
+    try {
+      return await work(module);
+    } finally {
+      await module.close();
+    }
+  } finally {
+    await engine?.close();
+    await observability.shutdown();
+  }
+}
