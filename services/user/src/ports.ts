@@ -58,8 +58,22 @@ export interface EventOutbox {
   add(event: EventEnvelope): Promise<void>;
 }
 
+/** Writes that are only safe inside a transaction: they decide a race between two requests. */
+export interface TransactionalUserStore extends UserStore {
+  /**
+   * Applies `changes` only if the user's status is still `expectedStatus` (UPDATE … WHERE status
+   * = expected): of two racing status changes exactly one matches. Undefined when none did.
+   */
+  updateIfStatus(
+    id: string,
+    expectedStatus: UserStatus,
+    changes: Partial<Pick<User, 'status' | 'suspendedReason'>>,
+    now: number,
+  ): Promise<User | undefined>;
+}
+
 export interface UserTransaction {
-  users: UserStore;
+  users: TransactionalUserStore;
   refreshTokens: RefreshTokenStore;
   events: EventOutbox;
 }

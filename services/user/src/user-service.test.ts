@@ -6,6 +6,7 @@ import type { EventEnvelope } from '@carshare/contracts';
 import { InProcessEventBus, MemoryDeadLetterStore } from '@carshare/messaging';
 import { openSqlEngine, type SqlEngine } from '@carshare/storage';
 import { FakeClock } from '@carshare/testing';
+import { sql } from 'kysely';
 import { loadUserConfig } from './config.ts';
 import { createUserModule, type UserModule } from './module.ts';
 
@@ -189,6 +190,17 @@ describe('user service on PGlite', () => {
     assert.deepEqual(carolEvents[1]?.data, { userId: carol.user.id, reason: 'unpaid damage' });
     assert.equal(back.suspendedReason, undefined);
     await module.users.login({ email: 'carol@example.com', password: 'carol password' });
+  });
+
+  it('publishes one user.suspended when two operators suspend the same user at once', async () => {
+    const frank = await module.users.register({ email: 'frank@example.com', password: 'frank password', displayName: 'Frank' });
+    const results = await Promise.all([
+      module.users.suspendUser({ userId: frank.user.id, reason: 'first' }, operator),
+      module.users.suspendUser({ userId: frank.user.id, reason: 'second' }, admin),
+    ]);
+    assert.deepEqual(results.map((user) => user.status), ['suspended', 'suspended']);
+    const { rows } = await sql<{ event_type: string }>`select event_type from outbox where subject = ${frank.user.id} order by event_type`.execute(engine.forService('user').db);
+    assert.deepEqual(rows.map((row) => row.event_type), ['user.registered', 'user.suspended']);
   });
 
   it('shows suspensions, reactivations, role and plan changes to the next GetUser, cache or not', async () => {

@@ -98,8 +98,16 @@ export function createUserService(ports: UserServicePorts) {
     }
     const now = clock.now();
     return unitOfWork.run(async (tx) => {
-      const updated = await tx.users.update(userId, { status: to, suspendedReason: to === 'suspended' ? reason : undefined }, now);
-      if (!updated) throw NotFound('USER_NOT_FOUND', 'no such user', { userId });
+      // The status read above may be stale by now: the update only applies to the status it was
+      // decided on, so of two racing suspensions one changes the user and records the event.
+      const updated = await tx.users.updateIfStatus(userId, target.status, { status: to, suspendedReason: to === 'suspended' ? reason : undefined }, now);
+      if (!updated) {
+        const current = await tx.users.findById(userId);
+        if (!current) throw NotFound('USER_NOT_FOUND', 'no such user', { userId });
+        // Suspend and reactivate are idempotent: whoever won did this change and recorded its event.
+        if (current.status === to) return current;
+        throw InvalidArgument('INVALID_STATUS_CHANGE', `cannot go from ${current.status} to ${to}`, { current: current.status });
+      }
       if (to === 'suspended') {
         await tx.refreshTokens.revokeAllOfUser(userId, now);
         await tx.events.add(events.create(UserSuspended, userId, { userId, ...(reason !== undefined && { reason }) }, origin));

@@ -1,8 +1,7 @@
 import type { Outbox } from '@carshare/messaging';
 import type { ServiceDatabase } from '@carshare/storage';
 import type { Kysely } from 'kysely';
-import type { User } from '../domain/user.ts';
-import type { UnitOfWork, UserStore, UserTransaction } from '../ports.ts';
+import type { TransactionalUserStore, UnitOfWork, UserTransaction } from '../ports.ts';
 import { SqlRefreshTokenStore } from './sql-refresh-token-store.ts';
 import { SqlUserStore } from './sql-user-store.ts';
 import type { UserDatabase } from './user-database.ts';
@@ -30,7 +29,7 @@ export class SqlUnitOfWork implements UnitOfWork {
       return await this.#database.transaction(async (transaction) => {
         const trx = transaction as unknown as Kysely<UserDatabase>;
         return work({
-          users: recordingUpdates(new SqlUserStore(trx), changed),
+          users: transactionalUserStore(trx, changed),
           refreshTokens: new SqlRefreshTokenStore(trx, (inner) => inner(trx)),
           events: { add: (event) => this.#outbox.add(trx, event) },
         });
@@ -43,15 +42,38 @@ export class SqlUnitOfWork implements UnitOfWork {
   }
 }
 
-function recordingUpdates(store: UserStore, changed: Set<string>): UserStore {
+/**
+ * The transaction's user store: it notes which users changed (for the read cache) and adds the
+ * compare-and-set update, which lives here rather than in SqlUserStore because it only means
+ * something inside a transaction. The changed row is mapped by the store's own read, in the same
+ * transaction.
+ */
+function transactionalUserStore(trx: Kysely<UserDatabase>, changed: Set<string>): TransactionalUserStore {
+  const store = new SqlUserStore(trx);
   return {
     insert: (user) => store.insert(user),
     findById: (id) => store.findById(id),
     findByEmailWithPassword: (email) => store.findByEmailWithPassword(email),
     list: (query) => store.list(query),
-    update(id: string, changes: Parameters<UserStore['update']>[1], now: number): Promise<User | undefined> {
+    update(id, changes, now) {
       changed.add(id);
       return store.update(id, changes, now);
+    },
+    async updateIfStatus(id, expectedStatus, changes, now) {
+      changed.add(id);
+      // On PostgreSQL the second of two racing updates waits for the first to commit, then
+      // re-checks `status` against the committed row and matches nothing: one request wins.
+      const claimed = await trx
+        .updateTable('users')
+        .set({
+          ...(changes.status !== undefined && { status: changes.status, suspended_reason: changes.suspendedReason ?? null }),
+          updated_at: new Date(now),
+        })
+        .where('id', '=', id)
+        .where('status', '=', expectedStatus)
+        .returning('id')
+        .executeTakeFirst();
+      return claimed ? store.findById(id) : undefined;
     },
   };
 }
