@@ -93,7 +93,7 @@ export function createUserModule(deps: UserModuleDeps): UserModule {
     refreshTokens: new SqlRefreshTokenStore(db, (work) => database.transaction((trx) => work(trx as unknown as Kysely<UserDatabase>))),
     unitOfWork: new SqlUnitOfWork(database, messaging.outbox, userCache),
     events: createEventFactory({ source: 'user', clock, ids }),
-    passwords: deps.passwords ?? new Argon2PasswordHasher(),
+    passwords: deps.passwords ?? new Argon2PasswordHasher(observability.logger),
     accessTokens: signer,
     clock,
     ids,

@@ -42,7 +42,11 @@ export interface RefreshTokenStore {
 
 export interface PasswordHasher {
   hash(password: string): Promise<string>;
-  verify(hash: string, password: string): Promise<boolean>;
+  /**
+   * False for a wrong password and for a stored hash that cannot be read; the latter is also
+   * reported (naming `userId`, never the hash) so an operator learns of the damaged row.
+   */
+  verify(hash: string, password: string, userId: string | undefined): Promise<boolean>;
 }
 
 export interface AccessTokenSigner {

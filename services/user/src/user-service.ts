@@ -147,7 +147,7 @@ export function createUserService(ports: UserServicePorts) {
 
     async login(input: { email: string; password: string }): Promise<Session> {
       const record = await users.findByEmailWithPassword(normalizeEmail(input.email));
-      const matches = await passwords.verify(record?.passwordHash ?? (await dummyHash), input.password);
+      const matches = await passwords.verify(record?.passwordHash ?? (await dummyHash), input.password, record?.id);
       if (!record || !matches) throw Unauthenticated('INVALID_CREDENTIALS', 'email or password is wrong');
       if (record.status === 'suspended') throw PermissionDenied('USER_SUSPENDED', 'this account is suspended');
       const { passwordHash: _omitted, ...user } = record;
