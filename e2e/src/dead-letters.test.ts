@@ -84,7 +84,7 @@ describe('dead letters an operator can operate', () => {
     }, 'the second dead letter');
     const waiting = await test.api.call('GET', '/v1/admin/dead-letters', { token: operator, query: { group: 'e2e.welcome-mail', limit: 100 } });
     const metrics = await (await fetch(`${test.platform.urlOf('user')}/metrics`)).text();
-    const gauge = /messaging_dead_letters\{[^}]*group="e2e.welcome-mail"[^}]*\} (\d+)/.exec(metrics);
+    const gauge = /messaging_dead_letter_messages\{[^}]*group="e2e.welcome-mail"[^}]*\} (\d+)/.exec(metrics);
     assert.ok(gauge, 'no dead-letter gauge for the group');
     assert.ok(waiting.body.items.length >= 1);
     assert.equal(Number(gauge[1]), waiting.body.items.length);

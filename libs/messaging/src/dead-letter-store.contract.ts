@@ -120,9 +120,9 @@ export function describeDeadLetterStoreContract(name: string, open: (clock: Fake
 
     it('exposes the count per group as a gauge', async () => {
       assert.deepEqual(await fixture.store.countByGroup(), new Map([['billing', 3], ['analytics', 2]]));
-      const text = await fixture.registry.getSingleMetricAsString('messaging_dead_letters');
-      assert.match(text, /messaging_dead_letters\{group="billing"\} 3/);
-      assert.match(text, /messaging_dead_letters\{group="analytics"\} 2/);
+      const text = await fixture.registry.getSingleMetricAsString('messaging_dead_letter_messages');
+      assert.match(text, /messaging_dead_letter_messages\{group="billing"\} 3/);
+      assert.match(text, /messaging_dead_letter_messages\{group="analytics"\} 2/);
     });
   });
 }

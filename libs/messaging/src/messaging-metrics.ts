@@ -1,17 +1,8 @@
+import { metricNames } from '@carshare/observability';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
-/** Metric names of this library, in one place so dashboards and alerts can rely on them. */
-export const messagingMetricNames = {
-  consumed: 'messaging_consumed_total',
-  consumeDuration: 'messaging_consume_duration_seconds',
-  published: 'messaging_published_total',
-  deadLetters: 'messaging_dead_letters',
-  inboxDuplicates: 'messaging_inbox_duplicates_total',
-  outboxPending: 'messaging_outbox_pending',
-  relayLag: 'messaging_outbox_relay_lag_seconds',
-  brokerConnected: 'messaging_broker_connected',
-  brokerReconnects: 'messaging_broker_reconnects_total',
-} as const;
+/** Metric names of this library, from the one registry of names (telemetry-names.ts). */
+export const messagingMetricNames = metricNames.messaging;
 
 type Labels<Name extends string> = Partial<Record<Name, string | number>>;
 

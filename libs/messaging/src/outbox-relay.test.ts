@@ -140,14 +140,14 @@ for (const engine of engines) {
       const bus = new RecordingBus();
       const relay = new OutboxRelay({ database: testDb.database, bus, concurrentRelays, registry, clock });
       await change(outbox, { ...contractEvent('lagging', {}), occurredAt: new Date(clock.now()).toISOString() });
-      const before = await registry.getSingleMetricAsString('messaging_outbox_pending');
-      assert.match(before, new RegExp(`messaging_outbox_pending\\{schema="${testDb.database.schema}"\\} 1`));
+      const before = await registry.getSingleMetricAsString('messaging_outbox_pending_messages');
+      assert.match(before, new RegExp(`messaging_outbox_pending_messages\\{schema="${testDb.database.schema}"\\} 1`));
       clock.advance(150);
       await relay.relayOnce();
       const lag = await registry.getSingleMetricAsString('messaging_outbox_relay_lag_seconds');
       assert.match(lag, /messaging_outbox_relay_lag_seconds_bucket\{le="0.1",schema="[^"]+"\} 0/);
       assert.match(lag, /messaging_outbox_relay_lag_seconds_bucket\{le="0.2",schema="[^"]+"\} 1/);
-      assert.match(await registry.getSingleMetricAsString('messaging_outbox_pending'), / 0$/m);
+      assert.match(await registry.getSingleMetricAsString('messaging_outbox_pending_messages'), / 0$/m);
       await relay.stop();
     });
 

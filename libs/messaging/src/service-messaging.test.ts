@@ -66,7 +66,7 @@ describe('createServiceMessaging (embedded wiring of two services)', () => {
     assert.ok(letter);
     assert.equal(letter.error.message, 'suspensions not supported yet');
     assert.equal(letter.traceparent, `00-${'1'.repeat(32)}-${'2'.repeat(16)}-01`);
-    assert.match(await registry.getSingleMetricAsString('messaging_dead_letters'), /messaging_dead_letters\{group="analytics.signups"\} 1/);
+    assert.match(await registry.getSingleMetricAsString('messaging_dead_letter_messages'), /messaging_dead_letter_messages\{group="analytics.signups"\} 1/);
 
     suspensionsFail = false;
     await analytics.deadLetterAdmin.replay(letter.id);

@@ -51,6 +51,11 @@ export const metricNames = {
     unhandledErrors: 'carshare_unhandled_errors_total',
     cacheLookups: 'carshare_cache_lookups_total',
   },
+  /** The user service's signing keys: alert when reloads fail or the last one grows old. */
+  signingKeys: {
+    reloadFailures: 'carshare_signing_key_reload_failures_total',
+    lastReload: 'carshare_signing_key_last_reload_timestamp_seconds',
+  },
 } as const;
 
 /** Label names of the RED histograms: the OpenTelemetry attribute names in Prometheus form. */

@@ -1,3 +1,4 @@
+import { metricNames } from '@carshare/observability';
 import { Counter, Gauge, Registry } from 'prom-client';
 
 export interface ResilienceMetrics {
@@ -22,51 +23,52 @@ export function resilienceMetrics(registry: Registry = new Registry()): Resilien
   const existing = byRegistry.get(registry);
   if (existing) return existing;
   const registers = [registry];
+  const names = metricNames.resilience;
   const metrics: ResilienceMetrics = {
     breakerState: new Gauge({
-      name: 'carshare_breaker_state',
+      name: names.breakerState,
       help: 'Circuit breaker state per downstream: 0 closed, 1 open, 2 half-open',
       labelNames: ['downstream'],
       registers,
     }),
     breakerTransitions: new Counter({
-      name: 'carshare_breaker_transitions_total',
+      name: names.breakerTransitions,
       help: 'Circuit breaker state changes per downstream',
       labelNames: ['downstream', 'from', 'to'],
       registers,
     }),
     retries: new Counter({
-      name: 'carshare_retries_total',
+      name: names.retries,
       help: 'Retries sent to a downstream (first attempts not counted)',
       labelNames: ['downstream'],
       registers,
     }),
     retryBudgetExhausted: new Counter({
-      name: 'carshare_retry_budget_exhausted_total',
+      name: names.retryBudgetExhausted,
       help: 'Retries not sent because the retry budget of the downstream was spent',
       labelNames: ['downstream'],
       registers,
     }),
     bulkheadRejections: new Counter({
-      name: 'carshare_bulkhead_rejections_total',
+      name: names.bulkheadRejections,
       help: 'Calls rejected because the bulkhead of the downstream was full',
       labelNames: ['downstream'],
       registers,
     }),
     rateLimitFallbacks: new Counter({
-      name: 'carshare_rate_limit_fallback_total',
+      name: names.rateLimitFallbacks,
       help: 'Rate-limit decisions taken by the local fallback because the shared store failed or was slow',
       labelNames: ['store'],
       registers,
     }),
     rateLimitStoreDegraded: new Gauge({
-      name: 'carshare_rate_limit_store_degraded',
+      name: names.rateLimitStoreDegraded,
       help: '1 while the shared rate-limit store is unreachable and decisions are local',
       labelNames: ['store'],
       registers,
     }),
     faultSwitchPercent: new Gauge({
-      name: 'carshare_fault_switch_percent',
+      name: names.faultSwitchPercent,
       help: 'Current percentage of each injected fault (0 = off)',
       labelNames: ['fault'],
       registers,

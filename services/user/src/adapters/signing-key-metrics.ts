@@ -1,10 +1,8 @@
+import { metricNames } from '@carshare/observability';
 import { Counter, Gauge, type Registry } from 'prom-client';
 
-/** Metric names of the signing-key reload, in one place so dashboards and alerts can rely on them. */
-export const signingKeyMetricNames = {
-  reloadFailures: 'carshare_signing_key_reload_failures_total',
-  lastReload: 'carshare_signing_key_last_reload_timestamp_seconds',
-} as const;
+/** Metric names of the signing-key reload, from the one registry of names (telemetry-names.ts). */
+export const signingKeyMetricNames = metricNames.signingKeys;
 
 export interface SigningKeyMetrics {
   reloaded(atMs: number): void;
