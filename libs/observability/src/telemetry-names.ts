@@ -8,7 +8,7 @@
  * - Node.js and process metrics are prom-client's defaults under their own names (`process_*`,
  *   `nodejs_*`), unprefixed, so stock Node.js dashboards work.
  * - What is ours alone (breakers, rate limits, faults, caches, outbox, dead letters) is prefixed:
- *   `carshare_` for the platform and domain, `messaging_` for the event library.
+ *   `carshare_` for the platform and domain, `messaging_` and `saga_` for those libraries.
  *
  * Every name passes `promtool check metrics` (a test in libs/platform scrapes a live server).
  */
@@ -36,6 +36,12 @@ export const metricNames = {
     relayLag: 'messaging_outbox_relay_lag_seconds',
     brokerConnected: 'messaging_broker_connected',
     brokerReconnects: 'messaging_broker_reconnects_total',
+  },
+  /** Persisted sagas (libs/saga): `saga_finished_total{outcome="failed"}` needs an operator. */
+  saga: {
+    started: 'saga_started_total',
+    finished: 'saga_finished_total',
+    compensationRetries: 'saga_compensation_retries_total',
   },
   resilience: {
     breakerState: 'carshare_breaker_state',

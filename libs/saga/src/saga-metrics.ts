@@ -1,11 +1,8 @@
+import { metricNames } from '@carshare/observability';
 import { Counter, type Registry } from 'prom-client';
 
-/** Metric names of this library, in one place so dashboards and alerts can rely on them. */
-export const sagaMetricNames = {
-  started: 'saga_started_total',
-  finished: 'saga_finished_total',
-  compensationRetries: 'saga_compensation_retries_total',
-} as const;
+/** Metric names of this library, from the one registry of names (telemetry-names.ts). */
+export const sagaMetricNames = metricNames.saga;
 
 export type SagaOutcomeStatus = 'completed' | 'compensated' | 'failed';
 
