@@ -85,13 +85,40 @@ function pendingAfterChecks(files: MigrationFile[], applied: AppliedMigration[],
   return pending;
 }
 
+/** The version ledger of a service's own migrations; libraries that add tables keep their own. */
+export const defaultMigrationLedger = 'schema_migrations';
+
+const ledgerPattern = /^[a-z][a-z0-9_]*_migrations$/;
+
+/**
+ * Ledgers written before this runner served libraries too (`messaging_migrations`) have no
+ * `version` column: the version is the file name's number, so it is filled in from the name.
+ */
+async function addVersionColumnIfMissing(connection: Kysely<any>, ledger: string): Promise<void> {
+  const { rows } = await sql<{ present: boolean }>`
+    select exists (
+      select 1 from information_schema.columns
+      where table_schema = current_schema() and table_name = ${ledger} and column_name = 'version'
+    ) as present`.execute(connection);
+  if (rows[0]?.present) return;
+  await connection.transaction().execute(async (trx) => {
+    await sql`alter table ${sql.table(ledger)} add column version text`.execute(trx);
+    await sql`update ${sql.table(ledger)} set version = substr(name, 1, 4)`.execute(trx);
+    await sql`alter table ${sql.table(ledger)} alter column version set not null`.execute(trx);
+  });
+}
+
 /**
  * Applies the pending `NNNN-description.sql` files of `migrationsDir` to the service schema that
  * `db` is bound to (through search_path), each in its own transaction, recorded with a checksum
- * in `schema_migrations`. A session advisory lock per schema makes processes that start together
- * take turns; the second finds nothing left to do.
+ * in `ledger`. One ledger per folder: a service's own files use `schema_migrations`, a library
+ * that adds tables to every service's schema (outbox, saga log) names its own, since a ledger
+ * refuses versions whose file is missing from the folder being migrated. A session advisory
+ * lock per schema makes processes that start together take turns; the second finds nothing
+ * left to do.
  */
-export async function migrateSchema(db: Kysely<any>, schema: string, migrationsDir: string): Promise<MigrationResult> {
+export async function migrateSchema(db: Kysely<any>, schema: string, migrationsDir: string, ledger = defaultMigrationLedger): Promise<MigrationResult> {
+  if (!ledgerPattern.test(ledger)) throw new TypeError(`migration ledger "${ledger}" must be a lower-case name ending in _migrations`);
   const files = await readMigrationFiles(migrationsDir);
   const lockKey = `carshare.migrate.${schema}`;
   return await db.connection().execute(async (connection) => {
@@ -99,14 +126,15 @@ export async function migrateSchema(db: Kysely<any>, schema: string, migrationsD
     try {
       await sql`create schema if not exists ${sql.id(schema)}`.execute(connection);
       await sql`
-        create table if not exists schema_migrations (
+        create table if not exists ${sql.table(ledger)} (
           version text primary key,
           name text not null,
           checksum text not null,
           applied_at timestamptz not null default now()
         )`.execute(connection);
+      await addVersionColumnIfMissing(connection, ledger);
       const applied = await connection
-        .selectFrom('schema_migrations')
+        .selectFrom(ledger)
         .select(['version', 'name', 'checksum'])
         .orderBy('version')
         .execute();
@@ -120,7 +148,7 @@ export async function migrateSchema(db: Kysely<any>, schema: string, migrationsD
             throw Conflict('MIGRATION_FAILED', `migration ${file.fileName} failed on schema ${schema}: ${message}`, { fileName: file.fileName, schema }, { cause: error });
           }
           await trx
-            .insertInto('schema_migrations')
+            .insertInto(ledger)
             .values({ version: file.version, name: file.fileName, checksum: file.checksum })
             .execute();
         });

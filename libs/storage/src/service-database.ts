@@ -7,8 +7,11 @@ export interface ServiceDatabase<DB = any> {
   readonly schema: string;
   /** Unqualified names in builder queries and raw `sql` resolve to `schema` (search_path). */
   readonly db: Kysely<DB>;
-  /** Applies the pending forward-only `NNNN-description.sql` files; a no-op when up to date. */
-  migrate(migrationsDir: string): Promise<MigrationResult>;
+  /**
+   * Applies the pending forward-only `NNNN-description.sql` files; a no-op when up to date.
+   * `ledger` (default `schema_migrations`) records them: a library's tables keep their own.
+   */
+  migrate(migrationsDir: string, options?: { ledger?: string }): Promise<MigrationResult>;
   transaction<T>(work: (trx: Transaction<DB>) => Promise<T>): Promise<T>;
   /** For /health/ready: throws Unavailable when the database does not answer in time. */
   ping(): Promise<void>;
@@ -29,8 +32,8 @@ export function createServiceDatabase<DB>(options: ServiceDatabaseOptions<DB>): 
   return {
     schema,
     db,
-    migrate(migrationsDir) {
-      const run = migrations.then(() => migrateSchema(db, schema, migrationsDir));
+    migrate(migrationsDir, options) {
+      const run = migrations.then(() => migrateSchema(db, schema, migrationsDir, options?.ledger));
       migrations = run.catch(() => undefined);
       return run;
     },

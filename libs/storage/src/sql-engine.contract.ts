@@ -150,6 +150,32 @@ export function runSqlEngineContract(name: string, createFixture: () => Promise<
       await assert.rejects(service.migrate(other), hasReason('MIGRATION_FILE_MISSING', '0003-more.sql'));
     });
 
+    it('keeps a separate ledger per folder, so a library\'s tables migrate beside the service\'s own', async () => {
+      const service = engine.forService(fixture.schema('mig_ledgers'));
+      const own = await migrationsDir({ '0001-things.sql': thingsTable });
+      const library = await migrationsDir({ '0001-outbox.sql': 'create table outbox (seq int);\n', '0002-inbox.sql': 'create table inbox (id int);\n' });
+      assert.deepEqual(await service.migrate(own), { applied: ['0001-things.sql'] });
+      assert.deepEqual(await service.migrate(library, { ledger: 'library_migrations' }), { applied: ['0001-outbox.sql', '0002-inbox.sql'] });
+      assert.deepEqual(await service.migrate(own), { applied: [] }, 'the library\'s versions are not the service\'s missing files');
+      const recorded = await service.db.selectFrom('library_migrations').select(['version', 'name']).orderBy('version').execute();
+      assert.deepEqual(recorded, [{ version: '0001', name: '0001-outbox.sql' }, { version: '0002', name: '0002-inbox.sql' }]);
+      await assert.rejects(service.migrate(library, { ledger: 'x; drop table things' }), TypeError);
+    });
+
+    it('takes over a ledger written without a version column (messaging_migrations before the shared runner)', async () => {
+      const service = engine.forService(fixture.schema('mig_legacy'));
+      const library = await migrationsDir({ '0001-outbox.sql': 'create table outbox (seq int);\n' });
+      await service.migrate(library, { ledger: 'library_migrations' });
+      const [row] = await service.db.selectFrom('library_migrations').select(['name', 'checksum']).execute();
+      await sql`drop table library_migrations`.execute(service.db);
+      await sql`create table library_migrations (name text primary key, checksum text not null, applied_at timestamptz not null default now())`.execute(service.db);
+      await sql`insert into library_migrations (name, checksum) values (${row?.name}, ${row?.checksum})`.execute(service.db);
+      await writeMigrationFiles(library, { '0002-inbox.sql': 'create table inbox (id int);\n' });
+      assert.deepEqual(await service.migrate(library, { ledger: 'library_migrations' }), { applied: ['0002-inbox.sql'] });
+      const recorded = await service.db.selectFrom('library_migrations').select(['version', 'name']).orderBy('version').execute();
+      assert.deepEqual(recorded, [{ version: '0001', name: '0001-outbox.sql' }, { version: '0002', name: '0002-inbox.sql' }]);
+    });
+
     it('lets concurrent migrate calls of one service apply each file exactly once', async () => {
       const schema = fixture.schema('mig_race');
       const files: Record<string, string> = { '0001-things.sql': thingsTable };
