@@ -38,6 +38,19 @@ export const GatewayConfigSchema = Type.Object({
     /** How old a last good answer may be and still be shown (marked stale). */
     maxStaleMs: Type.Integer({ minimum: 0, default: 10 * 60_000 }),
   }),
+  /** `Idempotency-Key`: in Redis when `redis.url` is set (shared by every instance), else in memory. */
+  idempotency: Type.Object({
+    /** How long a finished answer is replayed for its key: a day outlasts any client's retries. */
+    retentionMs: Type.Integer({ minimum: 60_000, default: 24 * 60 * 60_000 }),
+    /** A request holding its key longer than this is presumed dead and loses it; keep it above any request deadline. */
+    lockTtlMs: Type.Integer({ minimum: 1_000, default: 60_000 }),
+    /** Memory store only: keys kept by this process at most. */
+    maxEntries: Type.Integer({ minimum: 100, default: 100_000 }),
+    /** Redis only: keeps platforms (or test runs) sharing one Redis apart. */
+    keyPrefix: Type.String({ minLength: 1, default: 'carshare:idempotency:' }),
+    /** Redis only: slower than this and the call is refused with 503 rather than risk a second effect. */
+    timeoutMs: Type.Integer({ minimum: 1, default: 500 }),
+  }),
   /** Initial fault switches, e.g. { "rpc.error:user": { "percent": 10 } }; off by default. */
   faults: Type.Record(Type.String(), Type.Object({ percent: Type.Number({ minimum: 0, maximum: 100 }), latencyMs: Type.Optional(Type.Integer({ minimum: 0 })) }), { default: {} }),
   auth: Type.Object({

@@ -1,5 +1,7 @@
 import {
   ErrorResponse,
+  idempotencyHeaders,
+  idempotencyKeyOf,
   isStaff,
   type HttpRouteContract,
   type RouteBody,
@@ -9,11 +11,26 @@ import {
 } from '@carshare/contracts';
 import { PermissionDenied, Unauthenticated, bearerToken, type AccessTokenVerifier, type CallContext, type HttpServer } from '@carshare/platform';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import type { IdempotencyGuard } from './idempotency-guard.ts';
 import type { RateLimitGuard } from './rate-limit-guard.ts';
 
 export interface PublicRouteDeps {
   verifier: AccessTokenVerifier;
   rateLimits: RateLimitGuard;
+  idempotency: IdempotencyGuard;
+}
+
+function idempotencyKeyHeaderSchema(use: 'required' | 'optional') {
+  const key = Type.String({
+    minLength: 1,
+    maxLength: 257,
+    description:
+      'A unique value per operation (e.g. a UUID), reused only to retry it: the first answer comes back again ' +
+      `with \`Idempotency-Replayed: true\` instead of a second effect. Kept per caller (24 h by default). ${use === 'required' ? 'Required here.' : 'Optional.'} ` +
+      '400 when malformed or missing where required, 409 while the first request with it still runs, 422 when it was used for a different request.',
+  });
+  return Type.Object({ [idempotencyHeaders.key]: use === 'required' ? key : Type.Optional(key) });
 }
 
 export interface RouteInput<Route extends HttpRouteContract> {
@@ -35,8 +52,10 @@ export function registerPublicRoute<Route extends HttpRouteContract>(
   deps: PublicRouteDeps,
   handler: RouteHandler<Route>,
 ): void {
-  const { verifier, rateLimits } = deps;
+  const { verifier, rateLimits, idempotency } = deps;
+  const keyUse = idempotencyKeyOf(route);
   const errorStatuses = route.access === 'public' ? [400, 401, 403, 409, 429, 503] : [400, 401, 403, 404, 409, 429, 503];
+  if (keyUse) errorStatuses.push(422);
   const response: Record<number, unknown> = { [route.successStatus]: route.response };
   for (const status of errorStatuses) response[status] = ErrorResponse;
 
@@ -49,6 +68,7 @@ export function registerPublicRoute<Route extends HttpRouteContract>(
       ...(route.body && { body: route.body }),
       ...(route.querystring && { querystring: route.querystring }),
       ...(route.params && { params: route.params }),
+      ...(keyUse && { headers: idempotencyKeyHeaderSchema(keyUse) }),
       ...(route.access !== 'public' && { security: [{ bearerAuth: [] }] }),
       response,
     },
@@ -57,6 +77,7 @@ export function registerPublicRoute<Route extends HttpRouteContract>(
       const anonymous = { ip: request.ip, user: undefined };
       if (route.access === 'public') {
         await rateLimits.beforeBody(reply, route.rateLimit, anonymous);
+        idempotency.readKey(request, keyUse);
         return;
       }
       const token = bearerToken(request.headers.authorization);
@@ -81,10 +102,19 @@ export function registerPublicRoute<Route extends HttpRouteContract>(
         throw PermissionDenied('ADMIN_ONLY', 'this route is for admins');
       }
       await rateLimits.beforeBody(reply, route.rateLimit, { ip: request.ip, user: { id: caller.userId, plan: caller.plan } });
+      // A key is looked at only for callers who may call and are within their limits.
+      idempotency.readKey(request, keyUse);
     },
     preHandler: async (request: FastifyRequest, reply: FastifyReply) => {
       const account = (request.body as { email?: unknown } | undefined)?.email;
       await rateLimits.forAccount(reply, route.rateLimit, typeof account === 'string' ? account : undefined);
+      // Last before the handler: the fingerprint needs the validated body, and a request refused
+      // above never holds a key.
+      if (await idempotency.claim(request, reply)) return reply;
+    },
+    onSend: async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
+      await idempotency.settle(request, reply, payload);
+      return payload;
     },
     handler: async (request: FastifyRequest, reply: FastifyReply) => {
       const result = await handler({
