@@ -28,6 +28,11 @@ describe('http server factory', () => {
       throw Unavailable('CIRCUIT_OPEN', 'user is failing', { retryAfterMs: 2500 });
     });
     server.get('/slow', (request) => new Promise((resolve) => request.ctx.signal.addEventListener('abort', () => setTimeout(() => resolve({ late: true }), 20))));
+    server.get('/derived', async (request) => {
+      // What the gateway's scatter-gather does for a part with a shorter deadline.
+      const part = Object.create(request.ctx) as typeof request.ctx;
+      return { sharesSignal: part.signal === request.ctx.signal, logs: part.log === request.ctx.log };
+    });
     await server.listen({ host: '127.0.0.1', port: 0 });
     const address = server.server.address();
     assert.ok(address && typeof address === 'object');
@@ -99,6 +104,10 @@ describe('http server factory', () => {
     assert.equal(((await response.json()) as { error: { code: string } }).error.code, 'DEADLINE_EXCEEDED');
     const shorter = await fetch(`${base}/slow`, { headers: { 'x-deadline-ms': '0' } });
     assert.equal(shorter.status, 504);
+  });
+
+  it('gives a context derived from request.ctx the same signal and logger', async () => {
+    assert.deepEqual(await (await fetch(`${base}/derived`)).json(), { sharesSignal: true, logs: true });
   });
 
   it('exposes RED metrics per route template, not per raw path', async () => {

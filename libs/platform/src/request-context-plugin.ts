@@ -34,8 +34,9 @@ function parseBudget(raw: string | string[] | undefined): number | undefined {
 
 /**
  * The CallContext of one inbound request. A class with prototype getters and plain fields, never
- * an object literal with getters nor a prototype chain: those made V8 promote whole requests to
- * old space (DESIGN.md §5).
+ * an object literal with getters: that made V8 promote whole requests to old space (DESIGN.md §5).
+ * The lazy state lives on the owning instance, so a context derived from this one (a part with a
+ * shorter deadline) still shares its signal and logger.
  */
 export class RequestContext implements CallContext {
   readonly requestId: string;
@@ -44,13 +45,14 @@ export class RequestContext implements CallContext {
   caller: Caller | undefined;
   /** The one timer that enforces the deadline; cleared when the response is sent. */
   timer: NodeJS.Timeout | undefined;
-  #expired: boolean;
+  private readonly owner: RequestContext;
+  private expired: boolean;
   // An AbortController costs ~6 µs here and most requests never wait on anything abortable (a
   // cache hit, a health check): it is made when first asked for, already aborted if late.
-  #controller: AbortController | undefined;
+  private controller: AbortController | undefined;
   // A child logger costs ~9 µs: made only when a line is written for this request.
-  #log: Logger | undefined;
-  readonly #requestLog: Logger;
+  private childLog: Logger | undefined;
+  private readonly requestLog: Logger;
 
   constructor(requestId: string, deadline: number, span: Span, requestLog: Logger, expired: boolean) {
     this.requestId = requestId;
@@ -58,29 +60,33 @@ export class RequestContext implements CallContext {
     this.span = span;
     this.caller = undefined;
     this.timer = undefined;
-    this.#expired = expired;
-    this.#controller = undefined;
-    this.#log = undefined;
-    this.#requestLog = requestLog;
+    this.owner = this;
+    this.expired = expired;
+    this.controller = undefined;
+    this.childLog = undefined;
+    this.requestLog = requestLog;
   }
 
   get signal(): AbortSignal {
-    if (!this.#controller) {
-      this.#controller = new AbortController();
-      if (this.#expired) this.#controller.abort();
+    const owner = this.owner;
+    if (!owner.controller) {
+      owner.controller = new AbortController();
+      if (owner.expired) owner.controller.abort();
     }
-    return this.#controller.signal;
+    return owner.controller.signal;
   }
 
   get log(): Logger {
-    this.#log ??= this.#requestLog.child({ traceId: this.span.spanContext().traceId });
-    return this.#log;
+    const owner = this.owner;
+    owner.childLog ??= owner.requestLog.child({ traceId: owner.span.spanContext().traceId });
+    return owner.childLog;
   }
 
   /** The deadline passed: whoever listens on `signal` stops. */
   expire(): void {
-    this.#expired = true;
-    this.#controller?.abort();
+    const owner = this.owner;
+    owner.expired = true;
+    owner.controller?.abort();
   }
 }
 
