@@ -19,9 +19,11 @@ import {
   type RpcHandlers,
 } from '@carshare/platform';
 import { FaultRegistry, MemoryRateLimitStore, createRateLimiter } from '@carshare/resilience';
+import { Redis } from 'ioredis';
 import { Type, type Static } from 'typebox';
 import { Value } from 'typebox/value';
 import { MemoryIdempotencyStore } from '../adapters/memory-idempotency-store.ts';
+import { RedisIdempotencyStore } from '../adapters/redis-idempotency-store.ts';
 import { RateLimitsSchema, type RateLimits } from '../domain/rate-limit-plan.ts';
 import type { IdempotencyStore } from '../ports.ts';
 import { createIdempotencyGuard } from './idempotency-guard.ts';
@@ -97,7 +99,27 @@ function wireUser(id: string, reason: string): Static<typeof User> {
   };
 }
 
-describe('Idempotency-Key on public routes', () => {
+/** Every store the gateway may run on: memory always, Redis when REDIS_URL is set. */
+const stores: { name: string; make: () => IdempotencyStore; cleanUp?: () => Promise<void> }[] = [
+  { name: 'memory', make: () => new MemoryIdempotencyStore({ lockTtlMs: 60_000, retentionMs: 24 * 60 * 60_000 }) },
+];
+const redisUrl = process.env.REDIS_URL;
+if (redisUrl) {
+  // Every run writes under its own prefix, so parallel runs and other users of this Redis never meet.
+  const keyPrefix = `carshare:test:idempotency-http:${randomUUID()}:`;
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
+  stores.push({
+    name: 'Redis',
+    make: () => new RedisIdempotencyStore({ redis, keyPrefix, lockTtlMs: 60_000, retentionMs: 24 * 60 * 60_000 }),
+    async cleanUp() {
+      const keys = await redis.keys(`${keyPrefix}*`);
+      if (keys.length > 0) await redis.del(...keys);
+      await redis.quit();
+    },
+  });
+}
+
+for (const { name: storeName, make: makeStore, cleanUp } of stores) describe(`Idempotency-Key on public routes (${storeName} store)`, () => {
   const userService = new CountingUserService();
   let userServer: HttpServer;
   let gateway: HttpServer;
@@ -127,7 +149,7 @@ describe('Idempotency-Key on public routes', () => {
     rpcClient = createRpcClient(userRpc, { discovery: new StaticDiscovery({ user: [`http://127.0.0.1:${userAddress.port}`] }), observability });
 
     const clock = systemClock;
-    const memory = new MemoryIdempotencyStore({ lockTtlMs: 60_000, retentionMs: 24 * 60 * 60_000 });
+    const memory = makeStore();
     // Lets one test take the store away without another adapter.
     const store: IdempotencyStore = {
       claim: (...args) => (storeDown ? Promise.reject(new Error('connection refused')) : memory.claim(...args)),
@@ -171,6 +193,7 @@ describe('Idempotency-Key on public routes', () => {
     await gateway?.close();
     await rpcClient?.close();
     await userServer?.close();
+    await cleanUp?.();
   });
 
   beforeEach(() => {
