@@ -32,6 +32,8 @@ async function up(): Promise<void> {
   const publicUrl = platform.gatewayUrl.replace('127.0.0.1', 'localhost');
   say(`ready in ${Math.round(performance.now() - started)} ms`);
   say(`API      ${publicUrl}   (OpenAPI docs at ${publicUrl}/docs)`);
+  const internal = [...platform.urls].filter(([, url]) => url !== platform.gatewayUrl);
+  say(`services ${internal.map(([name, url]) => `${name} ${url}`).join(', ')}`);
   for (const login of platform.demo.logins) say(login);
   let stopping = false;
   const stop = (signal: string) => {
@@ -89,8 +91,10 @@ const commands: CliCommand[] = [
     usage: '',
     summary: 'create the demo data if it is missing',
     async run() {
-      for (const descriptor of serviceRegistry.all.filter((candidate) => candidate.seedDemo)) {
-        const { created } = await withServiceModule(serviceRegistry, descriptor.name, async (module) => (await descriptor.seedDemo?.(module)) ?? { created: [] });
+      for (const descriptor of serviceRegistry.all) {
+        const seed = descriptor.seedDemo?.bind(descriptor);
+        if (!seed) continue;
+        const { created } = await withServiceModule(serviceRegistry, descriptor.name, (module) => seed(module));
         say(created.length > 0 ? `created ${created.join(', ')}` : `${descriptor.name}: demo data already exists`);
       }
     },

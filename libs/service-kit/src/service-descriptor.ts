@@ -90,7 +90,7 @@ export function defineService<Schema extends TObject, Module extends ServiceModu
   return descriptor;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a registry holds descriptors of every config and module type
+/** A registry holds descriptors of every config and module type. */
 export type AnyServiceDescriptor = ServiceDescriptor<any, any>;
 
 export type ModuleOf<Descriptor> = Descriptor extends ServiceDescriptor<TObject, infer Module> ? Module : never;

@@ -1,0 +1,205 @@
+import assert from 'node:assert/strict';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { freePort } from '@carshare/testing';
+import { generateService, type GeneratedService } from './new-service.ts';
+
+const repoRoot = resolve(import.meta.dirname, '..');
+const node = process.execPath;
+
+/**
+ * A scratch copy of the repository: the files git knows (committed or not ignored) and
+ * node_modules folders of links to the real ones, with the workspace packages pointing into the
+ * copy.
+ */
+function scratchCopy(): string {
+  const root = mkdtempSync(join(tmpdir(), 'carshare-new-service-'));
+  const listed = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: repoRoot, encoding: 'utf8' });
+  for (const file of listed.split('\0').filter(Boolean)) {
+    let isFile = false;
+    try {
+      isFile = statSync(join(repoRoot, file)).isFile();
+    } catch {
+      continue; // deleted in the working tree, not yet in a commit
+    }
+    if (!isFile) continue;
+    mkdirSync(dirname(join(root, file)), { recursive: true });
+    cpSync(join(repoRoot, file), join(root, file), { preserveTimestamps: true });
+  }
+  linkNodeModules(root);
+  return root;
+}
+
+function workspaceFolders(root: string): string[] {
+  const patterns = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { workspaces: string[] }).workspaces;
+  return patterns.flatMap((pattern) => {
+    if (!pattern.endsWith('/*')) return [pattern];
+    const parent = pattern.slice(0, -2);
+    return readdirSync(join(root, parent), { withFileTypes: true })
+      .filter((entry) => entry.isDirectory())
+      .map((entry) => `${parent}/${entry.name}`);
+  });
+}
+
+function linkNodeModules(root: string): void {
+  const modules = join(root, 'node_modules');
+  mkdirSync(join(modules, '@carshare'), { recursive: true });
+  for (const entry of readdirSync(join(repoRoot, 'node_modules'))) {
+    if (entry !== '@carshare') symlinkSync(join(repoRoot, 'node_modules', entry), join(modules, entry));
+  }
+  linkWorkspaces(root);
+  // Packages a workspace pins to another version than the root's live in its own node_modules.
+  for (const workspace of workspaceFolders(repoRoot)) {
+    const own = join(repoRoot, workspace, 'node_modules');
+    try {
+      if (statSync(own).isDirectory()) symlinkSync(own, join(root, workspace, 'node_modules'));
+    } catch {
+      // none
+    }
+  }
+}
+
+function linkWorkspaces(root: string): void {
+  for (const workspace of workspaceFolders(root)) {
+    const manifest = join(root, workspace, 'package.json');
+    let name: string;
+    try {
+      name = (JSON.parse(readFileSync(manifest, 'utf8')) as { name: string }).name;
+    } catch {
+      continue;
+    }
+    try {
+      symlinkSync(join(root, workspace), join(root, 'node_modules', name));
+    } catch {
+      // linked already
+    }
+  }
+}
+
+/**
+ * The environment of the commands run in the copy: no shared database (the embedded one is the
+ * point here), and not this test runner's context, which would make a nested `node --test`
+ * skip its files and pass having run nothing.
+ */
+function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
+  for (const name of ['NODE_TEST_CONTEXT', 'DATABASE_URL', 'AMQP_URL', 'REDIS_URL']) delete env[name];
+  return env;
+}
+
+function runIn(root: string, args: string[], label: string): void {
+  const result = spawnSync(node, args, { cwd: root, encoding: 'utf8', env: childEnv() });
+  assert.equal(result.status, 0, `${label} failed:\n${result.stdout}\n${result.stderr}`);
+}
+
+function filesUnder(folder: string, suffix: string): string[] {
+  return readdirSync(folder, { withFileTypes: true, recursive: true })
+    .filter((entry) => entry.isFile() && entry.name.endsWith(suffix))
+    .map((entry) => join(entry.parentPath, entry.name));
+}
+
+describe('npm run new-service', { timeout: 600_000 }, () => {
+  let root: string;
+  let generated: GeneratedService;
+
+  before(() => {
+    root = scratchCopy();
+    generated = generateService(root, 'zdemo');
+    linkWorkspaces(root);
+  });
+  after(() => rmSync(root, { recursive: true, force: true }));
+
+  it('registers the service with one line in the registry and one export in contracts', () => {
+    const registry = readFileSync(join(root, 'apps/carshare/src/service-registry.ts'), 'utf8');
+    assert.match(registry, /^ {2}zdemoDescriptor,$/m);
+    assert.match(readFileSync(join(root, 'contracts/src/index.ts'), 'utf8'), /^export \* from '\.\/rpc\/zdemo\.ts';$/m);
+    assert.equal(generated.names.port, 4002);
+    assert.throws(() => generateService(root, 'zdemo'), /exists already/);
+  });
+
+  it('type-checks and lints clean as generated', () => {
+    // One program over the new service and the registry, reaching the libraries through their
+    // package exports (TypeScript sources): `tsc -b` would rebuild every project that depends on
+    // contracts, which the generator touched, and take minutes here.
+    writeFileSync(
+      join(root, 'tsconfig.zdemo.json'),
+      JSON.stringify({
+        extends: './tsconfig.base.json',
+        compilerOptions: { composite: false, declaration: false, emitDeclarationOnly: false, noEmit: true, rootDir: '.' },
+        include: ['services/zdemo/src', 'contracts/src/rpc/zdemo.ts', 'apps/carshare/src/service-registry.ts'],
+      }),
+    );
+    runIn(root, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.zdemo.json'], 'tsc');
+    runIn(root, [join(root, 'node_modules/eslint/bin/eslint.js'), 'services/zdemo', 'contracts/src/rpc/zdemo.ts', 'apps/carshare/src/service-registry.ts', '--max-warnings', '0'], 'eslint');
+  });
+
+  it('passes its own tests', () => {
+    const tests = filesUnder(join(root, 'services/zdemo'), '.test.ts');
+    assert.ok(tests.length >= 3, `generated tests: ${tests.join(', ')}`);
+    const run = spawnSync(node, ['--import', 'tsx', '--test', '--test-reporter=tap', ...tests], { cwd: root, encoding: 'utf8', env: childEnv() });
+    assert.equal(run.status, 0, `its tests failed:\n${run.stdout}\n${run.stderr}`);
+    // Counted, so that a run which found nothing to run cannot pass for one that passed.
+    const passed = Number(/^# pass (\d+)$/m.exec(run.stdout)?.[1]);
+    assert.ok(passed >= 10, `its tests ran: ${passed} passed\n${run.stdout}`);
+  });
+
+  it('starts with carshare up and answers its RPCs for a signed-in rider', async () => {
+    const port = await freePort();
+    const dataDir = mkdtempSync(join(tmpdir(), 'carshare-new-service-data-'));
+    const child = spawn(node, ['--import', 'tsx', 'apps/carshare/src/main.ts', 'up'], {
+      cwd: root,
+      env: childEnv({ CARSHARE_DATA_DIR: dataDir, GATEWAY_PORT: String(port), LOG_LEVEL: 'warn' }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    try {
+      const started = await new Promise<string>((resolvePromise, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no ready line in time:\n${output}`)), 120_000);
+        child.stdout.on('data', () => {
+          const services = /^carshare: services (.+)$/m.exec(output);
+          if (services?.[1]) {
+            clearTimeout(timer);
+            resolvePromise(services[1]);
+          }
+        });
+        child.once('exit', (code) => reject(new Error(`carshare up exited ${code}:\n${output}`)));
+      });
+      const zdemoUrl = /zdemo (http:\/\/\S+?)(,|$)/.exec(started)?.[1];
+      assert.ok(zdemoUrl, `carshare up lists the new service: ${started}`);
+
+      const login = await fetch(`http://127.0.0.1:${port}/v1/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'rider@carshare.local', password: 'rider-demo-pass' }),
+      });
+      assert.equal(login.status, 200);
+      const { tokens } = (await login.json()) as { tokens: { accessToken: string } };
+      const call = (method: string, body: unknown, token?: string) =>
+        fetch(`${zdemoUrl}/rpc/zdemo/${method}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...(token && { authorization: `Bearer ${token}` }) },
+          body: JSON.stringify(body),
+        });
+      const created = await call('CreateItem', { name: 'spare key' }, tokens.accessToken);
+      assert.equal(created.status, 200, await created.clone().text());
+      const item = (await created.json()) as { id: string; name: string };
+      assert.equal(item.name, 'spare key');
+      const listed = (await (await call('ListItems', { limit: 10 }, tokens.accessToken)).json()) as { items: { id: string }[] };
+      assert.deepEqual(listed.items.map((listedItem) => listedItem.id), [item.id]);
+      const anonymous = await call('CreateItem', { name: 'x' });
+      assert.equal(anonymous.status, 401);
+    } finally {
+      if (child.exitCode === null) {
+        const exited = new Promise((resolvePromise) => child.once('exit', resolvePromise));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
