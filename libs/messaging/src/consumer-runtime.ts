@@ -1,5 +1,5 @@
 import type { EventEnvelope } from '@carshare/contracts';
-import { backoffDelay, backoffPolicy, defaultMaxAttempts, type BackoffPolicy } from './backoff.ts';
+import { backoffDelay, backoffPolicy, type BackoffPolicy } from '@carshare/platform';
 import type { DeadLetterSink } from './dead-letter-store.ts';
 import { describeError } from './describe-error.ts';
 import type { EventHandler, SubscribeOptions } from './event-bus.ts';
@@ -8,6 +8,10 @@ import type { MessagingLogger } from './messaging-logger.ts';
 import type { ConsumerMetrics } from './messaging-metrics.ts';
 
 export const defaultConcurrency = 16;
+
+export const defaultBackoff: BackoffPolicy = { initialMs: 200, maxMs: 60_000, factor: 2, jitter: 0.2 };
+
+export const defaultMaxAttempts = 5;
 
 /** A subscription's options with defaults applied and checked once. */
 export interface ConsumerSettings {
@@ -29,7 +33,7 @@ export function consumerSettings(group: string, handler: EventHandler, options: 
   const concurrency = options.concurrency ?? defaultConcurrency;
   if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 50) throw new RangeError('maxAttempts must be 1–50');
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError('concurrency must be a positive integer');
-  return { group, handler, deadLetters: options.deadLetters, maxAttempts, backoff: backoffPolicy(options.backoff), concurrency };
+  return { group, handler, deadLetters: options.deadLetters, maxAttempts, backoff: backoffPolicy({ ...defaultBackoff, ...options.backoff }), concurrency };
 }
 
 export type AttemptOutcome =

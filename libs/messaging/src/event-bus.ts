@@ -1,5 +1,5 @@
 import type { EventEnvelope } from '@carshare/contracts';
-import type { BackoffPolicy } from './backoff.ts';
+import type { BackoffPolicy } from '@carshare/platform';
 import type { DeadLetterSink } from './dead-letter-store.ts';
 
 export interface DeliveryContext {

@@ -1,5 +1,4 @@
 export * from './event-bus.ts';
-export * from './backoff.ts';
 export * from './topic-pattern.ts';
 export * from './scheduler.ts';
 export * from './messaging-logger.ts';

@@ -1,9 +1,8 @@
 import type { EventEnvelope } from '@carshare/contracts';
-import { systemClock, type Clock } from '@carshare/platform';
+import { backoffDelay, systemClock, type BackoffPolicy, type Clock } from '@carshare/platform';
 import type { ServiceDatabase } from '@carshare/storage';
 import { sql, type Kysely } from 'kysely';
 import type { Registry } from 'prom-client';
-import { backoffDelay, type BackoffPolicy } from './backoff.ts';
 import { describeError } from './describe-error.ts';
 import type { EventBus } from './event-bus.ts';
 import { silentLogger, type MessagingLogger } from './messaging-logger.ts';

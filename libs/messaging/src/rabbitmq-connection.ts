@@ -1,6 +1,5 @@
-import { Unavailable } from '@carshare/platform';
+import { Unavailable, backoffDelay, type BackoffPolicy } from '@carshare/platform';
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel } from 'amqplib';
-import { backoffDelay, type BackoffPolicy } from './backoff.ts';
 import { describeError } from './describe-error.ts';
 import type { MessagingLogger } from './messaging-logger.ts';
 

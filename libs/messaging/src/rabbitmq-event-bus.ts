@@ -1,8 +1,7 @@
 import { eventFamily, isEventEnvelope, type EventEnvelope } from '@carshare/contracts';
-import { Conflict, InvalidArgument, NotFound, Unavailable, isAppError } from '@carshare/platform';
+import { Conflict, InvalidArgument, NotFound, Unavailable, backoffDelay, backoffPolicy, isAppError, type BackoffPolicy } from '@carshare/platform';
 import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
 import { Gauge, type Registry } from 'prom-client';
-import { backoffPolicy, type BackoffPolicy } from './backoff.ts';
 import { attemptDelivery, consumerSettings, type AttemptDependencies, type ConsumerSettings } from './consumer-runtime.ts';
 import { describeError } from './describe-error.ts';
 import { eventList, type EventBus, type EventHandler, type SubscribeOptions, type Subscription } from './event-bus.ts';
@@ -43,6 +42,10 @@ export interface RabbitMqEventBusOptions {
 const attemptHeader = 'x-carshare-attempt';
 /** Delay buckets: queue k holds retries due in [2^k, 2^(k+1)) ms; 2^22 ms is about 70 minutes. */
 const maxDelayBucket = 22;
+
+// Between attempts to get a batch confirmed: 100 ms doubling to 3.2 s, without jitter (a
+// publisher retries alone against its own deadline; the broker's return is what it waits for).
+const publishRetryBackoff = backoffPolicy({ initialMs: 100, maxMs: 3_200, factor: 2, jitter: 0 });
 
 /** Names of everything on the broker, derived from the prefix so tests can isolate themselves. */
 export class RabbitMqNames {
@@ -373,7 +376,7 @@ export class RabbitMqEventBus implements EventBus {
       if (remaining <= 0 || this.#closed) {
         throw Unavailable('EVENT_BUS_UNAVAILABLE', `RabbitMQ did not confirm ${pending.length} event(s) within ${this.#publishTimeoutMs} ms`, {}, { cause: lastError });
       }
-      await new Promise((resolve) => setTimeout(resolve, Math.min(remaining, 50 * 2 ** Math.min(failures, 6))));
+      await new Promise((resolve) => setTimeout(resolve, Math.min(remaining, backoffDelay(failures, publishRetryBackoff))));
     }
   }
 

@@ -18,4 +18,5 @@ export * from './access-token-verifier.ts';
 export * from './common-config.ts';
 export * from './observability-from-config.ts';
 export * from './watch-config-file.ts';
+export * from './backoff-delay.ts';
 export * from './remote-access-token-verifier.ts';

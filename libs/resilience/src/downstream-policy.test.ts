@@ -223,10 +223,10 @@ describe('createDownstreamPolicy', () => {
       retry: { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 1_000, budgetPercent: 20, budgetMinRetriesPerSecond: 10 },
     };
 
-    // random() = 0 makes every decorrelated-jitter delay exactly baseDelayMs (100 ms)
-    async function advanceBackoff(): Promise<void> {
+    // random() = 0 takes no jitter off: the delays are baseDelayMs, then twice it (100, 200 ms)
+    async function advanceBackoff(ms = 100): Promise<void> {
       await flush();
-      mock.timers.tick(100);
+      mock.timers.tick(ms);
       await flush();
     }
 
@@ -236,7 +236,7 @@ describe('createDownstreamPolicy', () => {
       const result = h.run(() => outcomes[h.calls - 1]!(), { idempotent: true });
       await advanceBackoff();
       assert.equal(h.calls, 2);
-      await advanceBackoff();
+      await advanceBackoff(200);
       assert.equal(await result, 'ok');
       assert.equal(h.calls, 3);
       assert.equal(await metricValue(h.registry, 'carshare_retries_total', { downstream: 'car' }), 2);
@@ -273,7 +273,7 @@ describe('createDownstreamPolicy', () => {
       let n = 0;
       const result = rejection(h.run(() => Promise.reject(Unavailable(`DOWN_${++n}`, 'down')), { idempotent: true }));
       await advanceBackoff();
-      await advanceBackoff();
+      await advanceBackoff(200);
       const error = await result;
       assert.equal(error.reason, 'DOWN_3');
       assert.equal(h.calls, 3);

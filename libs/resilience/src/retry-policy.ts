@@ -1,6 +1,5 @@
-import type { Clock } from '@carshare/platform';
+import { backoffDelay, backoffPolicy, type Clock } from '@carshare/platform';
 import { abortableDelay } from './abortable-delay.ts';
-import { decorrelatedJitterDelay } from './decorrelated-jitter.ts';
 import { deadlineExceeded, isRetryable, toDownstreamError } from './downstream-faults.ts';
 import type { RetrySettings } from './downstream-settings.ts';
 import type { ResilienceMetrics } from './resilience-metrics.ts';
@@ -35,22 +34,24 @@ export interface RetryPolicyDeps {
  */
 export function createRetryPolicy(downstream: string, settings: RetrySettings, deps: RetryPolicyDeps): RetryPolicy {
   const { metrics, budget, clock, random, circuitOpen } = deps;
+  // The platform's one formula with "equal jitter": each delay is at least half its exponential
+  // value, so a retry never comes back at once, and the other half is random, so callers that
+  // failed together spread out.
+  const backoff = backoffPolicy({ initialMs: settings.baseDelayMs, maxMs: settings.maxDelayMs, factor: 2, jitter: 0.5 });
 
   async function retryAfterFailure<T>(attempt: () => Promise<T>, options: CallOptions, firstError: unknown): Promise<T> {
     const { signal } = options;
     let error = toDownstreamError(firstError, downstream, signal);
-    let previousDelayMs = 0;
     for (let attempts = 1; ; attempts++) {
       if (!options.idempotent || attempts >= settings.maxAttempts || signal.aborted || !isRetryable(error)) throw error;
       if (circuitOpen()) throw error;
-      const delayMs = decorrelatedJitterDelay(previousDelayMs, settings, random);
+      const delayMs = backoffDelay(attempts, backoff, random);
       if (clock.now() + delayMs >= options.deadline) throw error;
       if (!budget.tryAcquireRetry()) {
         metrics.retryBudgetExhausted.inc({ downstream });
         throw error;
       }
       metrics.retries.inc({ downstream });
-      previousDelayMs = delayMs;
       try {
         await abortableDelay(delayMs, signal);
       } catch {
