@@ -4,3 +4,7 @@ export * from './free-port.ts';
 export * from './otlp-receiver.ts';
 export * from './spawn-service.ts';
 export * from './captured-logs.ts';
+export * from './fail-on-call.ts';
+export * from './new-test-service.ts';
+export * from './sequential-ids.ts';
+export * from './memory-table.ts';
