@@ -1,14 +1,16 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { createObservability } from '@carshare/observability';
-import { AppError, createAccessTokenVerifier, type Caller } from '@carshare/platform';
-import type { EventEnvelope } from '@carshare/contracts';
-import { InProcessEventBus, MemoryDeadLetterStore } from '@carshare/messaging';
-import { openSqlEngine, type SqlEngine } from '@carshare/storage';
-import { FakeClock } from '@carshare/testing';
-import { sql } from 'kysely';
-import { loadUserConfig } from './config.ts';
-import { createUserModule, type UserModule } from './module.ts';
+import { beforeEach, describe, it } from 'node:test';
+import { AppError, type Caller } from '@carshare/platform';
+import { failOnCall } from '@carshare/testing';
+import type { User } from './domain/user.ts';
+import { fakePasswordHash } from './testing/fake-password-hasher.ts';
+import { newUserTestService, type UserServiceFakes } from './testing/new-user-test-service.ts';
+import { aCaller, aSession, aUserRecord, defaultTestPassword, refreshTokenHash } from './testing/user-factories.ts';
+import type { UserService } from './user-service.ts';
+
+// The use cases on in-memory fakes: the rules, the events and what a failing port leaves behind.
+// What only SQL can show (unique index, keyset pages, races, the outbox relay, the read cache,
+// real tokens) is in user-service-pglite.test.ts.
 
 function rejectsWith(reason: string) {
   return (error: unknown) => {
@@ -18,229 +20,254 @@ function rejectsWith(reason: string) {
   };
 }
 
-describe('user service on PGlite', () => {
-  const clock = new FakeClock('2026-03-01T08:00:00Z');
-  let engine: SqlEngine;
-  let bus: InProcessEventBus;
-  let module: UserModule;
+const day = 24 * 3600 * 1000;
+
+describe('user service use cases', () => {
+  let sut: UserService;
+  let fakes: UserServiceFakes;
   let operator: Caller;
   let admin: Caller;
-  const published: EventEnvelope[] = [];
+  let ada: User;
 
-  async function eventsFor(subject: string, count: number): Promise<EventEnvelope[]> {
-    const until = Date.now() + 5_000;
-    for (;;) {
-      const found = published.filter((event) => event.subject === subject);
-      if (found.length >= count || Date.now() > until) return found;
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-  }
+  beforeEach(async () => {
+    ({ sut, fakes } = newUserTestService());
+    const operatorRecord = aUserRecord({ email: 'op@example.com', role: 'operator', plan: 'unlimited' });
+    const adminRecord = aUserRecord({ email: 'root@example.com', role: 'admin', plan: 'unlimited' });
+    const adaRecord = aUserRecord({ email: 'ada@example.com', displayName: 'Ada' });
+    for (const record of [operatorRecord, adminRecord, adaRecord]) await fakes.users.insert(record);
+    operator = aCaller(operatorRecord);
+    admin = aCaller(adminRecord);
+    ada = (await fakes.users.findById(adaRecord.id)) as User;
+  });
 
-  before(async () => {
-    engine = await openSqlEngine({ dataDir: 'memory://' });
-    bus = new InProcessEventBus();
-    module = createUserModule({
-      config: loadUserConfig({ 'log.level': 'silent' }),
-      observability: createObservability({ service: 'user', logLevel: 'silent', prettyLogs: false, sampleRatio: 0, processMetrics: false }),
-      database: engine.forService('user'),
-      bus,
-      concurrentRelays: false,
-      clock,
+  const login = (email = 'ada@example.com', password = defaultTestPassword) => sut.login({ email, password });
+
+  describe('register and login', () => {
+    it('registers a rider on the free plan with a normalised email, a hashed password and a session', async () => {
+      const session = await sut.register({ email: ' Bob@Example.com ', password: 'bob password 1', displayName: ' Bob ' });
+      assert.deepEqual(
+        { email: session.user.email, displayName: session.user.displayName, role: session.user.role, plan: session.user.plan, status: session.user.status },
+        { email: 'bob@example.com', displayName: 'Bob', role: 'rider', plan: 'free', status: 'active' },
+      );
+      assert.equal((await fakes.users.findByEmailWithPassword('bob@example.com'))?.passwordHash, fakePasswordHash('bob password 1'));
+      assert.equal(session.tokens.expiresIn, 900);
+      assert.equal(fakes.accessTokens.signed.at(-1)?.id, session.user.id);
+      assert.ok(await fakes.refreshTokens.find(refreshTokenHash(session.tokens.refreshToken)));
     });
-    await bus.subscribe('test.user-events', ['user.*'], async (event) => {
-      published.push(event);
-    }, { deadLetters: new MemoryDeadLetterStore() });
-    await module.start();
-    const operatorUser = await module.users.createAccount({ email: 'op@example.com', password: 'operator-pass-1', displayName: 'Op', role: 'operator', plan: 'unlimited' });
-    const adminUser = await module.users.createAccount({ email: 'root@example.com', password: 'admin-pass-123', displayName: 'Root', role: 'admin', plan: 'unlimited' });
-    operator = { userId: operatorUser.id, role: 'operator', plan: 'unlimited', token: '' };
-    admin = { userId: adminUser.id, role: 'admin', plan: 'unlimited', token: '' };
+
+    it('records user.registered with the account, carrying the caller’s trace', async () => {
+      const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+      const session = await sut.register({ email: 'ev@example.com', password: 'evented password', displayName: 'Ev' }, { traceparent });
+      const [event, ...others] = fakes.outbox.events.filter((stored) => stored.subject === session.user.id);
+      assert.equal(others.length, 0);
+      assert.equal(event?.type, 'user.registered');
+      assert.equal(event?.source, 'user');
+      assert.equal(event?.traceparent, traceparent);
+      assert.deepEqual(event?.data, { userId: session.user.id, email: 'ev@example.com', role: 'rider', plan: 'free' });
+    });
+
+    it('refuses an email already taken in another letter case, and records nothing for it', async () => {
+      const before = fakes.outbox.events.length;
+      await assert.rejects(sut.register({ email: 'ADA@example.com ', password: 'another password', displayName: 'Imposter' }), rejectsWith('EMAIL_TAKEN'));
+      assert.equal(fakes.outbox.events.length, before);
+    });
+
+    it('logs in with the right password only, with one message for an unknown email and a wrong password', async () => {
+      assert.equal((await login('ADA@example.com ')).user.id, ada.id);
+      await assert.rejects(login('ada@example.com', 'wrong password!'), rejectsWith('INVALID_CREDENTIALS'));
+      await assert.rejects(login('nobody@example.com', 'wrong password!'), rejectsWith('INVALID_CREDENTIALS'));
+    });
+
+    it('tells a suspended user so only after the password matched', async () => {
+      await sut.suspendUser({ userId: ada.id, reason: 'unpaid damage' }, operator);
+      await assert.rejects(login('ada@example.com', 'wrong password!'), rejectsWith('INVALID_CREDENTIALS'));
+      await assert.rejects(login(), rejectsWith('USER_SUSPENDED'));
+    });
+
+    it('refuses a login against an unreadable stored hash as a wrong password, and names the user to the hasher', async () => {
+      const damaged = aUserRecord({ email: 'damaged@example.com', passwordHash: 'truncated-by-a-bad-import' });
+      await fakes.users.insert(damaged);
+      await assert.rejects(login('damaged@example.com'), rejectsWith('INVALID_CREDENTIALS'));
+      assert.deepEqual(fakes.passwords.unreadable, [damaged.id]);
+    });
   });
 
-  after(async () => {
-    await module.close();
-    await bus.close();
-    await engine.close();
+  describe('sessions', () => {
+    it('rotates refresh tokens and ends the whole family when a rotated one comes back', async () => {
+      const first = await login();
+      const second = await sut.refresh({ refreshToken: first.tokens.refreshToken });
+      const third = await sut.refresh({ refreshToken: second.tokens.refreshToken });
+      assert.notEqual(third.tokens.refreshToken, second.tokens.refreshToken);
+      // An attacker replays the stolen first token: everything of this login ends, the live one too.
+      await assert.rejects(sut.refresh({ refreshToken: first.tokens.refreshToken }), rejectsWith('REFRESH_TOKEN_REUSED'));
+      await assert.rejects(sut.refresh({ refreshToken: third.tokens.refreshToken }), rejectsWith('INVALID_REFRESH_TOKEN'));
+      // Another login of the same user is another family, untouched.
+      const other = await login();
+      await sut.refresh({ refreshToken: other.tokens.refreshToken });
+    });
+
+    it('expires refresh tokens after 30 days, not a millisecond before', async () => {
+      const session = await login();
+      const other = await login();
+      fakes.clock.advance(30 * day - 1);
+      await sut.refresh({ refreshToken: session.tokens.refreshToken });
+      fakes.clock.advance(1);
+      await assert.rejects(sut.refresh({ refreshToken: other.tokens.refreshToken }), rejectsWith('INVALID_REFRESH_TOKEN'));
+    });
+
+    it('refreshes a seeded session and signs for the user as stored now', async () => {
+      const seeded = aSession(ada, { issuedAt: fakes.clock.now() });
+      await fakes.refreshTokens.insert(seeded.record);
+      await sut.setUserPlan({ userId: ada.id, plan: 'premium' }, operator);
+      const refreshed = await sut.refresh({ refreshToken: seeded.refreshToken });
+      assert.equal(refreshed.user.plan, 'premium');
+      assert.equal(fakes.accessTokens.signed.at(-1)?.plan, 'premium');
+    });
+
+    it('ends sessions on logout, and answers a logout of an unknown token the same way', async () => {
+      const session = await login();
+      assert.deepEqual(await sut.logout({ refreshToken: session.tokens.refreshToken }), {});
+      await assert.rejects(sut.refresh({ refreshToken: session.tokens.refreshToken }), rejectsWith('INVALID_REFRESH_TOKEN'));
+      assert.deepEqual(await sut.logout({ refreshToken: 'never-issued' }), {});
+    });
   });
 
-  it('registers a rider with a normalised email and a token that verifies', async () => {
-    const session = await module.users.register({ email: ' Ada@Example.com ', password: 'correct horse battery', displayName: 'Ada' });
-    assert.equal(session.user.email, 'ada@example.com');
-    assert.equal(session.user.role, 'rider');
-    assert.equal(session.user.plan, 'free');
-    assert.equal(session.tokens.expiresIn, 900);
-    const verifier = createAccessTokenVerifier({ keys: module.signer.keyLookup, clock });
-    const caller = await verifier.verify(session.tokens.accessToken);
-    assert.deepEqual({ userId: caller.userId, role: caller.role }, { userId: session.user.id, role: 'rider' });
+  describe('reading users', () => {
+    it('lets riders read only themselves and operators read anyone', async () => {
+      const bob = (await sut.register({ email: 'bob@example.com', password: 'bob password 1', displayName: 'Bob' })).user;
+      const adaCaller = aCaller(ada);
+      assert.equal((await sut.getUser({ userId: ada.id }, adaCaller)).email, 'ada@example.com');
+      await assert.rejects(sut.getUser({ userId: bob.id }, adaCaller), rejectsWith('NOT_YOUR_USER'));
+      await assert.rejects(sut.getUser({ userId: bob.id }, undefined), rejectsWith('AUTHENTICATION_REQUIRED'));
+      assert.equal((await sut.getUser({ userId: bob.id }, operator)).email, 'bob@example.com');
+      await assert.rejects(sut.getUser({ userId: 'ffffffff-0000-7000-8000-ffffffffffff' }, operator), rejectsWith('USER_NOT_FOUND'));
+    });
+
+    it('lists users for staff only, and refuses a cursor it did not give out', async () => {
+      await assert.rejects(sut.listUsers({ limit: 10 }, aCaller(ada)), rejectsWith('OPERATOR_ONLY'));
+      const page = await sut.listUsers({ limit: 2 }, operator);
+      assert.equal(page.items.length, 2);
+      assert.ok(page.nextCursor);
+      const rest = await sut.listUsers({ limit: 2, cursor: page.nextCursor }, operator);
+      assert.deepEqual(rest.items.length, 1);
+      assert.equal(rest.nextCursor, null);
+      await assert.rejects(sut.listUsers({ limit: 3, cursor: 'not-a-cursor' }, operator), rejectsWith('INVALID_CURSOR'));
+    });
   });
 
-  it('publishes user.registered through the outbox, with the caller’s trace', async () => {
-    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
-    const session = await module.users.register({ email: 'evented@example.com', password: 'evented password', displayName: 'Ev' }, { traceparent });
-    const [event] = await eventsFor(session.user.id, 1);
-    assert.ok(event, 'user.registered was not published');
-    assert.equal(event.type, 'user.registered');
-    assert.equal(event.source, 'user');
-    assert.equal(event.traceparent, traceparent);
-    assert.deepEqual(event.data, { userId: session.user.id, email: 'evented@example.com', role: 'rider', plan: 'free' });
+  describe('suspension', () => {
+    it('suspends with a reason, ends every session, and records user.suspended then user.reactivated', async () => {
+      const session = await login();
+      const suspended = await sut.suspendUser({ userId: ada.id, reason: 'unpaid damage' }, operator);
+      assert.deepEqual({ status: suspended.status, reason: suspended.suspendedReason }, { status: 'suspended', reason: 'unpaid damage' });
+      assert.ok(fakes.refreshTokens.rows().every((token) => token.userId !== ada.id || token.revokedAt !== undefined));
+      await assert.rejects(sut.refresh({ refreshToken: session.tokens.refreshToken }), rejectsWith('INVALID_REFRESH_TOKEN'));
+      const back = await sut.reactivateUser({ userId: ada.id }, operator);
+      assert.deepEqual({ status: back.status, reason: back.suspendedReason }, { status: 'active', reason: undefined });
+      assert.deepEqual(fakes.outbox.typesFor(ada.id), ['user.suspended', 'user.reactivated']);
+      assert.deepEqual(fakes.outbox.events.find((event) => event.type === 'user.suspended')?.data, { userId: ada.id, reason: 'unpaid damage' });
+      await login();
+    });
+
+    it('treats suspending a suspended user, or reactivating an active one, as done: no second event', async () => {
+      await sut.suspendUser({ userId: ada.id, reason: 'first' }, operator);
+      const again = await sut.suspendUser({ userId: ada.id, reason: 'second' }, operator);
+      assert.equal(again.suspendedReason, 'first');
+      await sut.reactivateUser({ userId: ada.id }, operator);
+      await sut.reactivateUser({ userId: ada.id }, operator);
+      assert.deepEqual(fakes.outbox.typesFor(ada.id), ['user.suspended', 'user.reactivated']);
+    });
+
+    it('answers a suspension that lost a race with the winner’s result, not a second event', async () => {
+      // The status is read, then another instance suspends before this request's update runs.
+      const read = fakes.users.findById.bind(fakes.users);
+      let raced = false;
+      fakes.users.findById = async (id) => {
+        const user = await read(id);
+        if (!raced && id === ada.id) {
+          raced = true;
+          await fakes.users.update(ada.id, { status: 'suspended', suspendedReason: 'the other operator' }, fakes.clock.now());
+        }
+        return user;
+      };
+      const result = await sut.suspendUser({ userId: ada.id, reason: 'late' }, operator);
+      assert.equal(result.suspendedReason, 'the other operator');
+      assert.deepEqual(fakes.outbox.typesFor(ada.id), []);
+    });
+
+    it('lets a refresh of a suspended user end its family', async () => {
+      const session = await login();
+      await fakes.users.update(ada.id, { status: 'suspended', suspendedReason: 'set elsewhere' }, fakes.clock.now());
+      await assert.rejects(sut.refresh({ refreshToken: session.tokens.refreshToken }), rejectsWith('USER_SUSPENDED'));
+      assert.ok(fakes.refreshTokens.rows().every((token) => token.revokedAt !== undefined));
+    });
   });
 
-  it('refuses a second account with the same email in any letter case, and publishes nothing for it', async () => {
-    const before = published.filter((event) => event.type === 'user.registered').length;
-    await assert.rejects(
-      module.users.register({ email: 'ADA@example.com', password: 'another password', displayName: 'Imposter' }),
-      rejectsWith('EMAIL_TAKEN'),
-    );
-    await module.messaging.relay.relayOnce();
-    assert.equal(published.filter((event) => event.type === 'user.registered').length, before);
-    assert.equal(await module.messaging.relay.pending(), 0);
+  describe('roles and plans', () => {
+    it('keeps roles and plans out of self-service, and admins out of operators’ reach', async () => {
+      await assert.rejects(sut.suspendUser({ userId: operator.userId, reason: 'x' }, operator), rejectsWith('CANNOT_SUSPEND_SELF'));
+      await assert.rejects(sut.setUserRole({ userId: operator.userId, role: 'admin' }, operator), rejectsWith('ADMIN_ONLY'));
+      await assert.rejects(sut.setUserRole({ userId: admin.userId, role: 'rider' }, admin), rejectsWith('CANNOT_CHANGE_OWN_ROLE'));
+      await assert.rejects(sut.setUserPlan({ userId: operator.userId, plan: 'free' }, operator), rejectsWith('CANNOT_CHANGE_OWN_PLAN'));
+      await assert.rejects(sut.suspendUser({ userId: admin.userId, reason: 'coup' }, operator), rejectsWith('ADMIN_ONLY'));
+      await assert.rejects(sut.setUserPlan({ userId: ada.id, plan: 'premium' }, aCaller(ada)), rejectsWith('OPERATOR_ONLY'));
+    });
+
+    it('puts a new role into the token at the next refresh', async () => {
+      const session = await login();
+      assert.equal((await sut.setUserRole({ userId: ada.id, role: 'operator' }, admin)).role, 'operator');
+      assert.equal((await sut.setUserPlan({ userId: ada.id, plan: 'premium' }, operator)).plan, 'premium');
+      const refreshed = await sut.refresh({ refreshToken: session.tokens.refreshToken });
+      assert.deepEqual({ role: refreshed.user.role, plan: refreshed.user.plan }, { role: 'operator', plan: 'premium' });
+      assert.deepEqual({ role: fakes.accessTokens.signed.at(-1)?.role, plan: fakes.accessTokens.signed.at(-1)?.plan }, { role: 'operator', plan: 'premium' });
+    });
   });
 
-  it('logs in with the right password only, with one message for unknown email and wrong password', async () => {
-    const session = await module.users.login({ email: 'ada@EXAMPLE.com', password: 'correct horse battery' });
-    assert.equal(session.user.displayName, 'Ada');
-    await assert.rejects(module.users.login({ email: 'ada@example.com', password: 'wrong password!' }), rejectsWith('INVALID_CREDENTIALS'));
-    await assert.rejects(module.users.login({ email: 'nobody@example.com', password: 'wrong password!' }), rejectsWith('INVALID_CREDENTIALS'));
-  });
+  describe('when a port fails', () => {
+    it('leaves no account behind when recording user.registered fails, so the same email can register again', async () => {
+      failOnCall(fakes.outbox, 'add', 1, new Error('outbox write failed'));
+      await assert.rejects(sut.register({ email: 'bob@example.com', password: 'bob password 1', displayName: 'Bob' }), /outbox write failed/);
+      assert.equal(await fakes.users.findByEmailWithPassword('bob@example.com'), undefined);
+      assert.equal(fakes.outbox.events.length, 0);
+      const session = await sut.register({ email: 'bob@example.com', password: 'bob password 1', displayName: 'Bob' });
+      assert.deepEqual(fakes.outbox.typesFor(session.user.id), ['user.registered']);
+    });
 
-  it('rotates refresh tokens and revokes the whole family when a rotated one comes back', async () => {
-    const first = await module.users.login({ email: 'ada@example.com', password: 'correct horse battery' });
-    const second = await module.users.refresh({ refreshToken: first.tokens.refreshToken });
-    const third = await module.users.refresh({ refreshToken: second.tokens.refreshToken });
-    assert.notEqual(third.tokens.refreshToken, second.tokens.refreshToken);
-    // An attacker replays the stolen first token: everything of this login ends, the live one too.
-    await assert.rejects(module.users.refresh({ refreshToken: first.tokens.refreshToken }), rejectsWith('REFRESH_TOKEN_REUSED'));
-    await assert.rejects(module.users.refresh({ refreshToken: third.tokens.refreshToken }), rejectsWith('INVALID_REFRESH_TOKEN'));
-    // Another login of the same user is a different family and is untouched.
-    const other = await module.users.login({ email: 'ada@example.com', password: 'correct horse battery' });
-    await module.users.refresh({ refreshToken: other.tokens.refreshToken });
-  });
+    it('leaves the user active with live sessions when recording user.suspended fails', async () => {
+      const session = await login();
+      failOnCall(fakes.outbox, 'add', 1, new Error('outbox write failed'));
+      await assert.rejects(sut.suspendUser({ userId: ada.id, reason: 'unpaid damage' }, operator), /outbox write failed/);
+      assert.equal((await fakes.users.findById(ada.id))?.status, 'active');
+      assert.ok(fakes.refreshTokens.rows().every((token) => token.revokedAt === undefined));
+      assert.deepEqual(fakes.outbox.typesFor(ada.id), []);
+      assert.deepEqual(fakes.unitOfWork.counts, { committed: 0, rolledBack: 1 });
+      await sut.refresh({ refreshToken: session.tokens.refreshToken });
+      // Retried, it goes through once.
+      await sut.suspendUser({ userId: ada.id, reason: 'unpaid damage' }, operator);
+      assert.deepEqual(fakes.outbox.typesFor(ada.id), ['user.suspended']);
+    });
 
-  it('lets only one of two racing refreshes of one token win', async () => {
-    const session = await module.users.login({ email: 'ada@example.com', password: 'correct horse battery' });
-    const results = await Promise.allSettled([
-      module.users.refresh({ refreshToken: session.tokens.refreshToken }),
-      module.users.refresh({ refreshToken: session.tokens.refreshToken }),
-    ]);
-    assert.equal(results.filter((result) => result.status === 'fulfilled').length, 1);
-  });
+    it('keeps sessions when revoking them fails during a suspension: nothing of it happened', async () => {
+      await login();
+      failOnCall(fakes.refreshTokens, 'revokeAllOfUser', 1, new Error('connection reset'));
+      await assert.rejects(sut.suspendUser({ userId: ada.id, reason: 'unpaid damage' }, operator), /connection reset/);
+      assert.equal((await fakes.users.findById(ada.id))?.status, 'active');
+      assert.deepEqual(fakes.outbox.typesFor(ada.id), []);
+    });
 
-  it('expires refresh tokens after 30 days, not a millisecond before', async () => {
-    const session = await module.users.login({ email: 'ada@example.com', password: 'correct horse battery' });
-    const other = await module.users.login({ email: 'ada@example.com', password: 'correct horse battery' });
-    clock.advance(30 * 24 * 3600 * 1000 - 1);
-    await module.users.refresh({ refreshToken: session.tokens.refreshToken });
-    clock.advance(1);
-    await assert.rejects(module.users.refresh({ refreshToken: other.tokens.refreshToken }), rejectsWith('INVALID_REFRESH_TOKEN'));
-  });
+    it('keeps a refresh token usable when signing the new access token fails', async () => {
+      const session = await login();
+      failOnCall(fakes.accessTokens, 'sign', 1, new Error('signing keys are not loaded'));
+      await assert.rejects(sut.refresh({ refreshToken: session.tokens.refreshToken }), /signing keys are not loaded/);
+      // The client never saw a new token: retrying with the one it holds must not count as reuse.
+      const retried = await sut.refresh({ refreshToken: session.tokens.refreshToken });
+      await sut.refresh({ refreshToken: retried.tokens.refreshToken });
+    });
 
-  it('ends sessions on logout', async () => {
-    const session = await module.users.login({ email: 'ada@example.com', password: 'correct horse battery' });
-    await module.users.logout({ refreshToken: session.tokens.refreshToken });
-    await assert.rejects(module.users.refresh({ refreshToken: session.tokens.refreshToken }), rejectsWith('INVALID_REFRESH_TOKEN'));
-    assert.deepEqual(await module.users.logout({ refreshToken: 'never-issued' }), {});
-  });
-
-  it('lets riders read only themselves and operators read anyone', async () => {
-    const ada = await module.users.login({ email: 'ada@example.com', password: 'correct horse battery' });
-    const bob = await module.users.register({ email: 'bob@example.com', password: 'bob password 1', displayName: 'Bob' });
-    const adaCaller: Caller = { userId: ada.user.id, role: 'rider', plan: 'free', token: '' };
-    assert.equal((await module.users.getUser({ userId: ada.user.id }, adaCaller)).email, 'ada@example.com');
-    await assert.rejects(module.users.getUser({ userId: bob.user.id }, adaCaller), rejectsWith('NOT_YOUR_USER'));
-    await assert.rejects(module.users.getUser({ userId: bob.user.id }, undefined), rejectsWith('AUTHENTICATION_REQUIRED'));
-    assert.equal((await module.users.getUser({ userId: bob.user.id }, operator)).email, 'bob@example.com');
-    await assert.rejects(module.users.listUsers({ limit: 10 }, adaCaller), rejectsWith('OPERATOR_ONLY'));
-  });
-
-  it('pages through every user exactly once, newest first, with filters and literal search', async () => {
-    for (let index = 0; index < 7; index += 1) {
-      await module.users.createAccount({ email: `page${index}@fleet.test`, password: 'page password', displayName: `Pager_${index}`, role: 'rider', plan: 'free' });
-    }
-    const seen: string[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await module.users.listUsers({ limit: 3, ...(cursor && { cursor }) }, operator);
-      seen.push(...page.items.map((user) => user.email));
-      cursor = page.nextCursor ?? undefined;
-    } while (cursor);
-    assert.equal(new Set(seen).size, seen.length);
-    assert.ok(seen.includes('page0@fleet.test') && seen.includes('op@example.com'));
-    assert.ok(seen.indexOf('page6@fleet.test') < seen.indexOf('page0@fleet.test'), 'newest first');
-    const found = await module.users.listUsers({ limit: 20, search: 'FLEET.test' }, operator);
-    assert.equal(found.items.length, 7);
-    assert.equal((await module.users.listUsers({ limit: 20, search: 'Pager_3' }, operator)).items.length, 1);
-    assert.equal((await module.users.listUsers({ limit: 20, search: '%' }, operator)).items.length, 0, '% is a literal');
-    const staff = await module.users.listUsers({ limit: 20, role: 'operator' }, operator);
-    assert.deepEqual(staff.items.map((user) => user.email), ['op@example.com']);
-    await assert.rejects(module.users.listUsers({ limit: 3, cursor: 'not-a-cursor' }, operator), rejectsWith('INVALID_CURSOR'));
-  });
-
-  it('suspends: login and refresh are refused until reactivated', async () => {
-    const carol = await module.users.register({ email: 'carol@example.com', password: 'carol password', displayName: 'Carol' });
-    const suspended = await module.users.suspendUser({ userId: carol.user.id, reason: 'unpaid damage' }, operator);
-    assert.equal(suspended.status, 'suspended');
-    assert.equal(suspended.suspendedReason, 'unpaid damage');
-    await assert.rejects(module.users.login({ email: 'carol@example.com', password: 'carol password' }), rejectsWith('USER_SUSPENDED'));
-    await assert.rejects(module.users.refresh({ refreshToken: carol.tokens.refreshToken }), rejectsWith('INVALID_REFRESH_TOKEN'));
-    assert.equal((await module.users.listUsers({ limit: 50, status: 'suspended' }, operator)).items.length, 1);
-    const back = await module.users.reactivateUser({ userId: carol.user.id }, operator);
-    assert.equal(back.status, 'active');
-    const carolEvents = await eventsFor(carol.user.id, 3);
-    assert.deepEqual(carolEvents.map((event) => event.type), ['user.registered', 'user.suspended', 'user.reactivated']);
-    assert.deepEqual(carolEvents[1]?.data, { userId: carol.user.id, reason: 'unpaid damage' });
-    assert.equal(back.suspendedReason, undefined);
-    await module.users.login({ email: 'carol@example.com', password: 'carol password' });
-  });
-
-  it('publishes one user.suspended when two operators suspend the same user at once', async () => {
-    const frank = await module.users.register({ email: 'frank@example.com', password: 'frank password', displayName: 'Frank' });
-    const results = await Promise.all([
-      module.users.suspendUser({ userId: frank.user.id, reason: 'first' }, operator),
-      module.users.suspendUser({ userId: frank.user.id, reason: 'second' }, admin),
-    ]);
-    assert.deepEqual(results.map((user) => user.status), ['suspended', 'suspended']);
-    const { rows } = await sql<{ event_type: string }>`select event_type from outbox where subject = ${frank.user.id} order by event_type`.execute(engine.forService('user').db);
-    assert.deepEqual(rows.map((row) => row.event_type), ['user.registered', 'user.suspended']);
-  });
-
-  it('shows suspensions, reactivations, role and plan changes to the next GetUser, cache or not', async () => {
-    const erin = await module.users.register({ email: 'erin@example.com', password: 'erin password', displayName: 'Erin' });
-    const read = () => module.users.getUser({ userId: erin.user.id }, operator);
-    assert.equal((await read()).status, 'active');
-    await module.users.suspendUser({ userId: erin.user.id, reason: 'lost keys' }, operator);
-    assert.equal((await read()).status, 'suspended');
-    await module.users.reactivateUser({ userId: erin.user.id }, operator);
-    assert.equal((await read()).status, 'active');
-    await module.users.setUserPlan({ userId: erin.user.id, plan: 'premium' }, operator);
-    assert.equal((await read()).plan, 'premium');
-    await module.users.setUserRole({ userId: erin.user.id, role: 'operator' }, admin);
-    assert.equal((await read()).role, 'operator');
-  });
-
-  it('keeps roles and plans out of self-service', async () => {
-    await assert.rejects(module.users.suspendUser({ userId: operator.userId, reason: 'x' }, operator), rejectsWith('CANNOT_SUSPEND_SELF'));
-    await assert.rejects(module.users.setUserRole({ userId: operator.userId, role: 'admin' }, operator), rejectsWith('ADMIN_ONLY'));
-    await assert.rejects(module.users.setUserRole({ userId: admin.userId, role: 'rider' }, admin), rejectsWith('CANNOT_CHANGE_OWN_ROLE'));
-    await assert.rejects(module.users.setUserPlan({ userId: operator.userId, plan: 'free' }, operator), rejectsWith('CANNOT_CHANGE_OWN_PLAN'));
-    await assert.rejects(module.users.suspendUser({ userId: admin.userId, reason: 'coup' }, operator), rejectsWith('ADMIN_ONLY'));
-    const dave = await module.users.register({ email: 'dave@example.com', password: 'dave password', displayName: 'Dave' });
-    assert.equal((await module.users.setUserRole({ userId: dave.user.id, role: 'operator' }, admin)).role, 'operator');
-    assert.equal((await module.users.setUserPlan({ userId: dave.user.id, plan: 'premium' }, operator)).plan, 'premium');
-    // The new role reaches the token at the next refresh.
-    const refreshed = await module.users.refresh({ refreshToken: dave.tokens.refreshToken });
-    assert.equal(refreshed.user.role, 'operator');
-  });
-
-  it('keeps tokens signed by a rotated key valid until they expire', async () => {
-    const before = await module.users.login({ email: 'ada@example.com', password: 'correct horse battery' });
-    await module.signer.rotate();
-    const verifier = createAccessTokenVerifier({ keys: module.signer.keyLookup, clock });
-    await verifier.verify(before.tokens.accessToken);
-    const afterRotation = await module.users.login({ email: 'ada@example.com', password: 'correct horse battery' });
-    const oldKid = JSON.parse(Buffer.from(before.tokens.accessToken.split('.')[0] as string, 'base64url').toString()).kid;
-    const newKid = JSON.parse(Buffer.from(afterRotation.tokens.accessToken.split('.')[0] as string, 'base64url').toString()).kid;
-    assert.notEqual(oldKid, newKid);
-    const published = (await module.signer.jwks()).keys.map((key) => key.kid);
-    assert.ok(published.includes(oldKid) && published.includes(newKid));
+    it('changes no plan when the update fails', async () => {
+      failOnCall(fakes.users, 'update', 1, new Error('connection reset'));
+      await assert.rejects(sut.setUserPlan({ userId: ada.id, plan: 'premium' }, operator), /connection reset/);
+      assert.equal((await fakes.users.findById(ada.id))?.plan, 'free');
+    });
   });
 });

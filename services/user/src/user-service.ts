@@ -168,6 +168,10 @@ export function createUserService(ports: UserServicePorts) {
         await refreshTokens.revokeFamily(current.familyId, now);
         throw PermissionDenied('USER_SUSPENDED', 'this account is suspended');
       }
+      // Signed before the rotation: signing can fail (keys not loaded) and rotating cannot be
+      // undone, so a failure here leaves the client's token valid for a retry instead of making
+      // that retry look like reuse and ending every session of the login.
+      const access = await accessTokens.sign(user);
       const nextToken = randomBytes(32).toString('base64url');
       const rotated = await refreshTokens.rotate(
         current.tokenHash,
@@ -187,7 +191,6 @@ export function createUserService(ports: UserServicePorts) {
         await refreshTokens.revokeFamily(current.familyId, now);
         throw Unauthenticated('REFRESH_TOKEN_REUSED', 'this refresh token was already used; every session of this login has ended');
       }
-      const access = await accessTokens.sign(user);
       return { user, tokens: { tokenType: 'Bearer', accessToken: access.token, expiresIn: access.expiresIn, refreshToken: nextToken } };
     },
 

@@ -1,0 +1,188 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createObservability } from '@carshare/observability';
+import { AppError, createAccessTokenVerifier, type Caller } from '@carshare/platform';
+import type { EventEnvelope } from '@carshare/contracts';
+import { InProcessEventBus, MemoryDeadLetterStore } from '@carshare/messaging';
+import { openSqlEngine, type SqlEngine } from '@carshare/storage';
+import { FakeClock } from '@carshare/testing';
+import { sql } from 'kysely';
+import { loadUserConfig } from './config.ts';
+import { createUserModule, type UserModule } from './module.ts';
+
+function rejectsWith(reason: string) {
+  return (error: unknown) => {
+    assert.ok(error instanceof AppError, String(error));
+    assert.equal(error.reason, reason);
+    return true;
+  };
+}
+
+// The use cases where SQL is the point: the unique index, keyset pages and literal search, races
+// decided by conditional updates, the outbox relay, the read cache, real signing keys. The rules
+// themselves run on in-memory fakes in user-service.test.ts.
+describe('user service on PGlite', () => {
+  const clock = new FakeClock('2026-03-01T08:00:00Z');
+  let engine: SqlEngine;
+  let bus: InProcessEventBus;
+  let module: UserModule;
+  let operator: Caller;
+  let admin: Caller;
+  const published: EventEnvelope[] = [];
+
+  async function eventsFor(subject: string, count: number): Promise<EventEnvelope[]> {
+    const until = Date.now() + 5_000;
+    for (;;) {
+      const found = published.filter((event) => event.subject === subject);
+      if (found.length >= count || Date.now() > until) return found;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  before(async () => {
+    engine = await openSqlEngine({ dataDir: 'memory://' });
+    bus = new InProcessEventBus();
+    module = createUserModule({
+      config: loadUserConfig({ 'log.level': 'silent' }),
+      observability: createObservability({ service: 'user', logLevel: 'silent', prettyLogs: false, sampleRatio: 0, processMetrics: false }),
+      database: engine.forService('user'),
+      bus,
+      concurrentRelays: false,
+      clock,
+    });
+    await bus.subscribe('test.user-events', ['user.*'], async (event) => {
+      published.push(event);
+    }, { deadLetters: new MemoryDeadLetterStore() });
+    await module.start();
+    const operatorUser = await module.users.createAccount({ email: 'op@example.com', password: 'operator-pass-1', displayName: 'Op', role: 'operator', plan: 'unlimited' });
+    const adminUser = await module.users.createAccount({ email: 'root@example.com', password: 'admin-pass-123', displayName: 'Root', role: 'admin', plan: 'unlimited' });
+    operator = { userId: operatorUser.id, role: 'operator', plan: 'unlimited', token: '' };
+    admin = { userId: adminUser.id, role: 'admin', plan: 'unlimited', token: '' };
+  });
+
+  after(async () => {
+    await module.close();
+    await bus.close();
+    await engine.close();
+  });
+
+  it('registers a rider with a normalised email and a token that verifies', async () => {
+    const session = await module.users.register({ email: ' Ada@Example.com ', password: 'correct horse battery', displayName: 'Ada' });
+    assert.equal(session.user.email, 'ada@example.com');
+    assert.equal(session.user.role, 'rider');
+    assert.equal(session.user.plan, 'free');
+    assert.equal(session.tokens.expiresIn, 900);
+    const verifier = createAccessTokenVerifier({ keys: module.signer.keyLookup, clock });
+    const caller = await verifier.verify(session.tokens.accessToken);
+    assert.deepEqual({ userId: caller.userId, role: caller.role }, { userId: session.user.id, role: 'rider' });
+  });
+
+  it('publishes user.registered through the outbox, with the caller’s trace', async () => {
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    const session = await module.users.register({ email: 'evented@example.com', password: 'evented password', displayName: 'Ev' }, { traceparent });
+    const [event] = await eventsFor(session.user.id, 1);
+    assert.ok(event, 'user.registered was not published');
+    assert.equal(event.type, 'user.registered');
+    assert.equal(event.source, 'user');
+    assert.equal(event.traceparent, traceparent);
+    assert.deepEqual(event.data, { userId: session.user.id, email: 'evented@example.com', role: 'rider', plan: 'free' });
+  });
+
+  it('refuses a second account with the same email in any letter case, and publishes nothing for it', async () => {
+    const before = published.filter((event) => event.type === 'user.registered').length;
+    await assert.rejects(
+      module.users.register({ email: 'ADA@example.com', password: 'another password', displayName: 'Imposter' }),
+      rejectsWith('EMAIL_TAKEN'),
+    );
+    await module.messaging.relay.relayOnce();
+    assert.equal(published.filter((event) => event.type === 'user.registered').length, before);
+    assert.equal(await module.messaging.relay.pending(), 0);
+  });
+
+  it('lets only one of two racing refreshes of one token win', async () => {
+    const session = await module.users.login({ email: 'ada@example.com', password: 'correct horse battery' });
+    const results = await Promise.allSettled([
+      module.users.refresh({ refreshToken: session.tokens.refreshToken }),
+      module.users.refresh({ refreshToken: session.tokens.refreshToken }),
+    ]);
+    assert.equal(results.filter((result) => result.status === 'fulfilled').length, 1);
+  });
+
+  it('pages through every user exactly once, newest first, with filters and literal search', async () => {
+    for (let index = 0; index < 7; index += 1) {
+      await module.users.createAccount({ email: `page${index}@fleet.test`, password: 'page password', displayName: `Pager_${index}`, role: 'rider', plan: 'free' });
+    }
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await module.users.listUsers({ limit: 3, ...(cursor && { cursor }) }, operator);
+      seen.push(...page.items.map((user) => user.email));
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    assert.equal(new Set(seen).size, seen.length);
+    assert.ok(seen.includes('page0@fleet.test') && seen.includes('op@example.com'));
+    assert.ok(seen.indexOf('page6@fleet.test') < seen.indexOf('page0@fleet.test'), 'newest first');
+    const found = await module.users.listUsers({ limit: 20, search: 'FLEET.test' }, operator);
+    assert.equal(found.items.length, 7);
+    assert.equal((await module.users.listUsers({ limit: 20, search: 'Pager_3' }, operator)).items.length, 1);
+    assert.equal((await module.users.listUsers({ limit: 20, search: '%' }, operator)).items.length, 0, '% is a literal');
+    const staff = await module.users.listUsers({ limit: 20, role: 'operator' }, operator);
+    assert.deepEqual(staff.items.map((user) => user.email), ['op@example.com']);
+    await assert.rejects(module.users.listUsers({ limit: 3, cursor: 'not-a-cursor' }, operator), rejectsWith('INVALID_CURSOR'));
+  });
+
+  it('suspends: login and refresh are refused until reactivated', async () => {
+    const carol = await module.users.register({ email: 'carol@example.com', password: 'carol password', displayName: 'Carol' });
+    const suspended = await module.users.suspendUser({ userId: carol.user.id, reason: 'unpaid damage' }, operator);
+    assert.equal(suspended.status, 'suspended');
+    assert.equal(suspended.suspendedReason, 'unpaid damage');
+    await assert.rejects(module.users.login({ email: 'carol@example.com', password: 'carol password' }), rejectsWith('USER_SUSPENDED'));
+    await assert.rejects(module.users.refresh({ refreshToken: carol.tokens.refreshToken }), rejectsWith('INVALID_REFRESH_TOKEN'));
+    assert.equal((await module.users.listUsers({ limit: 50, status: 'suspended' }, operator)).items.length, 1);
+    const back = await module.users.reactivateUser({ userId: carol.user.id }, operator);
+    assert.equal(back.status, 'active');
+    const carolEvents = await eventsFor(carol.user.id, 3);
+    assert.deepEqual(carolEvents.map((event) => event.type), ['user.registered', 'user.suspended', 'user.reactivated']);
+    assert.deepEqual(carolEvents[1]?.data, { userId: carol.user.id, reason: 'unpaid damage' });
+    assert.equal(back.suspendedReason, undefined);
+    await module.users.login({ email: 'carol@example.com', password: 'carol password' });
+  });
+
+  it('publishes one user.suspended when two operators suspend the same user at once', async () => {
+    const frank = await module.users.register({ email: 'frank@example.com', password: 'frank password', displayName: 'Frank' });
+    const results = await Promise.all([
+      module.users.suspendUser({ userId: frank.user.id, reason: 'first' }, operator),
+      module.users.suspendUser({ userId: frank.user.id, reason: 'second' }, admin),
+    ]);
+    assert.deepEqual(results.map((user) => user.status), ['suspended', 'suspended']);
+    const { rows } = await sql<{ event_type: string }>`select event_type from outbox where subject = ${frank.user.id} order by event_type`.execute(engine.forService('user').db);
+    assert.deepEqual(rows.map((row) => row.event_type), ['user.registered', 'user.suspended']);
+  });
+
+  it('shows suspensions, reactivations, role and plan changes to the next GetUser, cache or not', async () => {
+    const erin = await module.users.register({ email: 'erin@example.com', password: 'erin password', displayName: 'Erin' });
+    const read = () => module.users.getUser({ userId: erin.user.id }, operator);
+    assert.equal((await read()).status, 'active');
+    await module.users.suspendUser({ userId: erin.user.id, reason: 'lost keys' }, operator);
+    assert.equal((await read()).status, 'suspended');
+    await module.users.reactivateUser({ userId: erin.user.id }, operator);
+    assert.equal((await read()).status, 'active');
+    await module.users.setUserPlan({ userId: erin.user.id, plan: 'premium' }, operator);
+    assert.equal((await read()).plan, 'premium');
+    await module.users.setUserRole({ userId: erin.user.id, role: 'operator' }, admin);
+    assert.equal((await read()).role, 'operator');
+  });
+
+  it('keeps tokens signed by a rotated key valid until they expire', async () => {
+    const before = await module.users.login({ email: 'ada@example.com', password: 'correct horse battery' });
+    await module.signer.rotate();
+    const verifier = createAccessTokenVerifier({ keys: module.signer.keyLookup, clock });
+    await verifier.verify(before.tokens.accessToken);
+    const afterRotation = await module.users.login({ email: 'ada@example.com', password: 'correct horse battery' });
+    const oldKid = JSON.parse(Buffer.from(before.tokens.accessToken.split('.')[0] as string, 'base64url').toString()).kid;
+    const newKid = JSON.parse(Buffer.from(afterRotation.tokens.accessToken.split('.')[0] as string, 'base64url').toString()).kid;
+    assert.notEqual(oldKid, newKid);
+    const published = (await module.signer.jwks()).keys.map((key) => key.kid);
+    assert.ok(published.includes(oldKid) && published.includes(newKid));
+  });
+});
