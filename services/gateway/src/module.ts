@@ -5,7 +5,7 @@ import { deadLetterRpcMethods, userRpc, type RpcMethods, type RpcServiceContract
 import type { Observability } from '@carshare/observability';
 import {
   LiveConfig,
-  createAccessTokenVerifier,
+  createRemoteAccessTokenVerifier,
   createHttpServer,
   createRpcClient,
   systemClock,
@@ -28,13 +28,16 @@ import {
   type RateLimitStore,
 } from '@carshare/resilience';
 import { Redis } from 'ioredis';
-import { createRemoteJWKSet } from 'jose';
-import { registerDeadLetterRoutes, type DeadLetterClients } from './api/dead-letter-handlers.ts';
+import { createIdempotencyStore } from './adapters/create-idempotency-store.ts';
+import { registerDeadLetterRoutes } from './api/dead-letter-handlers.ts';
+import { createIdempotencyGuard } from './api/idempotency-guard.ts';
 import { LastGoodCache } from './api/last-good-cache.ts';
 import { registerPublicRoutes } from './api/public-handlers.ts';
 import { createRateLimitGuard } from './api/rate-limit-guard.ts';
 import type { GatewayConfig } from './config.ts';
+import { createGatewayService, type DeadLetterClients } from './gateway-service.ts';
 import type { RateLimits } from './domain/rate-limit-plan.ts';
+import type { IdempotencyStore } from './ports.ts';
 
 export interface GatewayModuleDeps {
   config: GatewayConfig;
@@ -106,13 +109,15 @@ export function createGatewayModule(deps: GatewayModuleDeps): GatewayModule {
       .map(({ name }) => [name, clients.get(name) as unknown as RpcClient<typeof deadLetterRpcMethods>]),
   );
 
-  const [userEndpoint] = discovery.endpointsOf('user');
-  const remoteKeys = createRemoteJWKSet(new URL('/.well-known/jwks.json', userEndpoint), {
-    cacheMaxAge: config.auth.jwksCacheMs,
-    cooldownDuration: config.auth.jwksCooldownMs,
-    timeoutDuration: 2_000,
+  const gateway = createGatewayService({
+    user,
+    deadLetters: deadLetterClients,
+    faults,
+    lastGoodUsers: new LastGoodCache({ maxEntries: 10_000, maxAgeMs: config.degradation.maxStaleMs, now: () => clock.now() }),
+    partBudgetMs: config.degradation.partBudgetMs,
+    clock,
   });
-  const verifier = createAccessTokenVerifier({ keys: remoteKeys, clock });
+  const verifier = createRemoteAccessTokenVerifier({ discovery, clock, cacheMaxAgeMs: config.auth.jwksCacheMs, cooldownMs: config.auth.jwksCooldownMs });
 
   const rateLimits = new LiveConfig(config.rateLimits);
   let redis: Redis | undefined;
@@ -133,6 +138,8 @@ export function createGatewayModule(deps: GatewayModuleDeps): GatewayModule {
     });
   }
 
+  let idempotencyStore: IdempotencyStore | undefined;
+
   async function registerRoutes(): Promise<void> {
     await server.register(cors, { origin: config.cors.origins, credentials: false, maxAge: 600, strictPreflight: false });
     await server.register(swagger, {
@@ -144,19 +151,14 @@ export function createGatewayModule(deps: GatewayModuleDeps): GatewayModule {
       hideUntagged: true,
     });
     await server.register(swaggerUi, { routePrefix: '/docs' });
-    const routeDeps = { verifier, rateLimits: createRateLimitGuard(createRateLimiter({ store: rateLimitStore(), clock }), rateLimits) };
-    registerDeadLetterRoutes(server, routeDeps, deadLetterClients);
-    registerPublicRoutes(
-      server,
-      routeDeps,
-      { user },
-      {
-        faults,
-        lastGoodUsers: new LastGoodCache({ maxEntries: 10_000, maxAgeMs: config.degradation.maxStaleMs, now: () => clock.now() }),
-        partBudgetMs: config.degradation.partBudgetMs,
-        clock,
-      },
-    );
+    idempotencyStore = createIdempotencyStore(config, logger);
+    const routeDeps = {
+      verifier,
+      rateLimits: createRateLimitGuard(createRateLimiter({ store: rateLimitStore(), clock }), rateLimits),
+      idempotency: createIdempotencyGuard({ store: idempotencyStore, clock }),
+    };
+    registerDeadLetterRoutes(server, routeDeps, [...deadLetterClients.keys()], gateway);
+    registerPublicRoutes(server, routeDeps, user, gateway);
   }
 
   return {
@@ -182,6 +184,7 @@ export function createGatewayModule(deps: GatewayModuleDeps): GatewayModule {
       await server.close();
       await Promise.all([...clients.values()].map((client) => client.close()));
       redis?.disconnect();
+      await idempotencyStore?.close();
     },
   };
 }
