@@ -59,6 +59,15 @@ export function requestFingerprint(request: { method: string; url: string; query
   return createHash('sha256').update(canonical).digest('base64url');
 }
 
+/**
+ * Answers that ask the client to try again: a server failure (5xx), too many requests (429), or
+ * credentials to renew (401, e.g. a token that expired between the gateway and the service).
+ * Nothing was done for them, and replaying one for a day would turn "retry" into "never".
+ */
+function invitesRetry(status: number): boolean {
+  return status >= 500 || status === 429 || status === 401;
+}
+
 interface PendingKey {
   key: string;
   token?: string;
@@ -73,8 +82,8 @@ function errorWithStatus(reply: FastifyReply, request: FastifyRequest, status: n
  * The gateway's side of `Idempotency-Key` (IETF draft-ietf-httpapi-idempotency-key-header).
  * Keys are scoped to the caller (user id, or IP when anonymous), so two clients that happen to
  * pick the same key never see each other's answers. What is kept: every answer below 500 except
- * 429 (successes and client errors are the request's outcome, and replaying them is what makes
- * a retry safe); a 5xx or 429 frees the key, since the client is told to try again.
+ * 429 and 401 (successes and client errors are the request's outcome, and replaying them is what
+ * makes a retry safe); a 5xx, 429 or 401 frees the key, since the client is told to try again.
  */
 export function createIdempotencyGuard(deps: IdempotencyGuardDeps): IdempotencyGuard {
   const { store, clock } = deps;
@@ -140,7 +149,7 @@ export function createIdempotencyGuard(deps: IdempotencyGuardDeps): IdempotencyG
       const status = reply.statusCode;
       const keepable = typeof payload === 'string' || payload === undefined || payload === null;
       try {
-        if (status >= 500 || status === 429 || !keepable) {
+        if (invitesRetry(status) || !keepable) {
           await store.release(held.key, held.token);
           return;
         }

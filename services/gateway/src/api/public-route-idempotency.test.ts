@@ -2,11 +2,12 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import swagger from '@fastify/swagger';
-import { defineHttpRoute, userRpc, type User } from '@carshare/contracts';
+import { adminFaultRoutes, adminUserRoutes, authRoutes, defineHttpRoute, userRpc, type User } from '@carshare/contracts';
 import { createObservability } from '@carshare/observability';
 import {
   LiveConfig,
   NotFound,
+  ResourceExhausted,
   StaticDiscovery,
   Unauthenticated,
   Unavailable,
@@ -18,7 +19,7 @@ import {
   type HttpServer,
   type RpcHandlers,
 } from '@carshare/platform';
-import { FaultRegistry, MemoryRateLimitStore, createRateLimiter } from '@carshare/resilience';
+import { MemoryRateLimitStore, createRateLimiter } from '@carshare/resilience';
 import { Redis } from 'ioredis';
 import { Type, type Static } from 'typebox';
 import { Value } from 'typebox/value';
@@ -27,8 +28,6 @@ import { RedisIdempotencyStore } from '../adapters/redis-idempotency-store.ts';
 import { RateLimitsSchema, type RateLimits } from '../domain/rate-limit-plan.ts';
 import type { IdempotencyStore } from '../ports.ts';
 import { createIdempotencyGuard } from './idempotency-guard.ts';
-import { LastGoodCache } from './last-good-cache.ts';
-import { registerPublicRoutes } from './public-handlers.ts';
 import { registerPublicRoute, type PublicRouteDeps } from './public-route.ts';
 import { createRateLimitGuard } from './rate-limit-guard.ts';
 
@@ -173,12 +172,15 @@ for (const { name: storeName, make: makeStore, cleanUp } of stores) describe(`Id
     await gateway.register(swagger, {
       openapi: { openapi: '3.1.0', info: { title: 'test', version: '1' }, components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } } },
     });
-    registerPublicRoutes(gateway, deps, { user: rpcClient }, {
-      faults: new FaultRegistry({ clock, registry: observability.metrics.registry }),
-      lastGoodUsers: new LastGoodCache({ maxEntries: 10, maxAgeMs: 1_000, now: () => clock.now() }),
-      partBudgetMs: 1_000,
-      clock,
+    // The real route contracts with handlers like the gateway's own: one RPC call each.
+    registerPublicRoute(gateway, authRoutes.register, deps, ({ body, ctx }) => rpcClient.Register(body, ctx));
+    registerPublicRoute(gateway, authRoutes.logout, deps, async ({ body, ctx }) => {
+      await rpcClient.Logout(body, ctx);
+      return null;
     });
+    registerPublicRoute(gateway, adminUserRoutes.suspend, deps, ({ params, body, ctx }) => rpcClient.SuspendUser({ userId: params.id, reason: body.reason }, ctx));
+    registerPublicRoute(gateway, adminUserRoutes.reactivate, deps, ({ params, ctx }) => rpcClient.ReactivateUser({ userId: params.id }, ctx));
+    registerPublicRoute(gateway, adminFaultRoutes.list, deps, async () => ({ items: [], recentChanges: [] }));
     registerPublicRoute(gateway, requiredRoute, deps, async ({ body, ctx }) => {
       const suspended = await rpcClient.SuspendUser({ userId: target, reason: body.reason }, ctx);
       return { id: suspended.id, reason: suspended.suspendedReason ?? '' };
@@ -381,6 +383,20 @@ for (const { name: storeName, make: makeStore, cleanUp } of stores) describe(`Id
     assert.equal(retried.status, 200, retried.text);
     assert.equal(retried.headers.get('idempotency-replayed'), null);
     assert.equal(userService.count('SuspendUser'), 3);
+  });
+
+  it('frees the key after a 401 or 429 from the service, so the retry with renewed credentials runs', async () => {
+    for (const failure of [Unauthenticated('TOKEN_EXPIRED', 'renew it'), ResourceExhausted('SLOW_DOWN', 'later', { retryAfterMs: 1 })]) {
+      const key = randomUUID();
+      const before = userService.count('SuspendUser');
+      userService.failNext = failure;
+      const refused = await send('POST', suspendPath, { key, body: { reason: 'x' } });
+      assert.ok(refused.status === 401 || refused.status === 429, refused.text);
+      const retried = await send('POST', suspendPath, { key, body: { reason: 'x' } });
+      assert.equal(retried.status, 200, retried.text);
+      assert.equal(retried.headers.get('idempotency-replayed'), null);
+      assert.equal(userService.count('SuspendUser'), before + 2);
+    }
   });
 
   it('holds no key for a request refused before it ran (no token)', async () => {
