@@ -10,7 +10,7 @@ import type { UserService } from './user-service.ts';
 
 // The use cases on in-memory fakes: the rules, the events and what a failing port leaves behind.
 // What only SQL can show (unique index, keyset pages, races, the outbox relay, the read cache,
-// real tokens) is in user-service-pglite.test.ts.
+// real tokens) is in user-service-sql.test.ts.
 
 function rejectsWith(reason: string) {
   return (error: unknown) => {

@@ -3,12 +3,19 @@ import { after, before, describe, it } from 'node:test';
 import { createObservability } from '@carshare/observability';
 import { AppError, createAccessTokenVerifier, type Caller } from '@carshare/platform';
 import type { EventEnvelope } from '@carshare/contracts';
-import { InProcessEventBus, MemoryDeadLetterStore } from '@carshare/messaging';
-import { openSqlEngine, type SqlEngine } from '@carshare/storage';
+import { InProcessEventBus, MemoryDeadLetterStore, Outbox } from '@carshare/messaging';
+import { openSqlEngine, type ServiceDatabase, type SqlEngine } from '@carshare/storage';
 import { FakeClock } from '@carshare/testing';
-import { sql } from 'kysely';
+import { sql, type Kysely } from 'kysely';
+import { describeRefreshTokenStoreContract } from './adapters/refresh-token-store.contract.ts';
+import { SqlRefreshTokenStore } from './adapters/sql-refresh-token-store.ts';
+import { SqlUnitOfWork } from './adapters/sql-unit-of-work.ts';
+import type { UserDatabase } from './adapters/user-database.ts';
+import { describeUserStoreContract } from './adapters/user-store.contract.ts';
 import { loadUserConfig } from './config.ts';
-import { createUserModule, type UserModule } from './module.ts';
+import { createUserModule, userMigrationsDir, type UserModule } from './module.ts';
+import { FakePasswordHasher } from './testing/fake-password-hasher.ts';
+import { aUserRecord } from './testing/user-factories.ts';
 
 function rejectsWith(reason: string) {
   return (error: unknown) => {
@@ -18,12 +25,22 @@ function rejectsWith(reason: string) {
   };
 }
 
+// Everything of the user service that needs SQL, in one file so PGlite starts once (seconds).
 // The use cases where SQL is the point: the unique index, keyset pages and literal search, races
 // decided by conditional updates, the outbox relay, the read cache, real signing keys. The rules
-// themselves run on in-memory fakes in user-service.test.ts.
+// themselves run on in-memory fakes in user-service.test.ts; hashing is argon2's own test.
+let engine: SqlEngine;
+
+before(async () => {
+  engine = await openSqlEngine({ dataDir: 'memory://' });
+});
+
+after(async () => {
+  await engine.close();
+});
+
 describe('user service on PGlite', () => {
   const clock = new FakeClock('2026-03-01T08:00:00Z');
-  let engine: SqlEngine;
   let bus: InProcessEventBus;
   let module: UserModule;
   let operator: Caller;
@@ -40,7 +57,6 @@ describe('user service on PGlite', () => {
   }
 
   before(async () => {
-    engine = await openSqlEngine({ dataDir: 'memory://' });
     bus = new InProcessEventBus();
     module = createUserModule({
       config: loadUserConfig({ 'log.level': 'silent' }),
@@ -49,6 +65,7 @@ describe('user service on PGlite', () => {
       bus,
       concurrentRelays: false,
       clock,
+      passwords: new FakePasswordHasher(),
     });
     await bus.subscribe('test.user-events', ['user.*'], async (event) => {
       published.push(event);
@@ -63,7 +80,6 @@ describe('user service on PGlite', () => {
   after(async () => {
     await module.close();
     await bus.close();
-    await engine.close();
   });
 
   it('registers a rider with a normalised email and a token that verifies', async () => {
@@ -186,3 +202,61 @@ describe('user service on PGlite', () => {
     assert.ok(published.includes(oldKid) && published.includes(newKid));
   });
 });
+
+// The SQL stores under the contract their in-memory fakes keep too (memory runs:
+// adapters/user-stores.test.ts); on PostgreSQL as well when DATABASE_URL is set.
+let contractSchemas = 0;
+
+async function freshUserSchema(target: SqlEngine): Promise<{ database: ServiceDatabase<UserDatabase>; drop: () => Promise<void> }> {
+  const schema = `user_contract_${process.pid}_${++contractSchemas}`;
+  const database = target.forService<UserDatabase>(schema);
+  await database.migrate(userMigrationsDir);
+  return { database, drop: () => sql`drop schema if exists ${sql.id(schema)} cascade`.execute(database.db).then(() => undefined) };
+}
+
+const contractTargets: Array<[name: string, open: () => Promise<{ engine: SqlEngine; close(): Promise<void> }>]> = [
+  ['SQL on PGlite', async () => ({ engine, close: async () => {} })],
+];
+const databaseUrl = process.env.DATABASE_URL;
+if (databaseUrl) {
+  contractTargets.push([
+    'SQL on PostgreSQL',
+    async () => {
+      const postgres = await openSqlEngine({ databaseUrl });
+      return { engine: postgres, close: () => postgres.close() };
+    },
+  ]);
+}
+
+for (const [name, open] of contractTargets) {
+  describeUserStoreContract(name, async () => {
+    const target = await open();
+    const { database, drop } = await freshUserSchema(target.engine);
+    const unitOfWork = new SqlUnitOfWork(database, new Outbox());
+    return {
+      inTransaction: (work) => unitOfWork.run((tx) => work(tx.users)),
+      close: async () => {
+        await drop();
+        await target.close();
+      },
+    };
+  });
+
+  describeRefreshTokenStoreContract(name, async () => {
+    const target = await open();
+    const { database, drop } = await freshUserSchema(target.engine);
+    const owners = [aUserRecord(), aUserRecord()] as const;
+    await new SqlUnitOfWork(database, new Outbox()).run(async (tx) => {
+      for (const owner of owners) await tx.users.insert(owner);
+    });
+    const store = new SqlRefreshTokenStore(database.db, (work) => database.transaction((trx) => work(trx as unknown as Kysely<UserDatabase>)));
+    return {
+      store,
+      userIds: [owners[0].id, owners[1].id],
+      close: async () => {
+        await drop();
+        await target.close();
+      },
+    };
+  });
+}
