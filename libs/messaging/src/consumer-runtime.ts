@@ -1,10 +1,9 @@
 import type { EventEnvelope } from '@carshare/contracts';
-import { backoffDelay, backoffPolicy, type BackoffPolicy } from '@carshare/platform';
+import { backoffDelay, backoffPolicy, type BackoffPolicy, type StructuredLogger } from '@carshare/platform';
 import type { DeadLetterSink } from './dead-letter-store.ts';
 import { describeError } from './describe-error.ts';
 import type { EventHandler, SubscribeOptions } from './event-bus.ts';
 import type { EventTracing } from './event-tracing.ts';
-import type { MessagingLogger } from './messaging-logger.ts';
 import type { ConsumerMetrics } from './messaging-metrics.ts';
 
 export const defaultConcurrency = 16;
@@ -46,7 +45,7 @@ export type AttemptOutcome =
 export interface AttemptDependencies {
   tracing: EventTracing;
   metrics: ConsumerMetrics;
-  logger: MessagingLogger;
+  logger: StructuredLogger;
   random: () => number;
 }
 

@@ -1,6 +1,6 @@
 import type { EventBus } from './event-bus.ts';
 import { InProcessEventBus, type InProcessEventBusOptions } from './in-process-event-bus.ts';
-import { silentLogger, type MessagingLogger } from './messaging-logger.ts';
+import { silentLogger, type StructuredLogger } from '@carshare/platform';
 import { RabbitMqEventBus, type RabbitMqEventBusOptions } from './rabbitmq-event-bus.ts';
 
 export interface OpenEventBusOptions {
@@ -8,7 +8,7 @@ export interface OpenEventBusOptions {
   amqpUrl?: string;
   rabbitMq?: Omit<RabbitMqEventBusOptions, 'url'>;
   inProcess?: InProcessEventBusOptions;
-  logger?: MessagingLogger;
+  logger?: StructuredLogger;
 }
 
 /** Picks the adapter from config, as every port does: no URL means embedded, said once in the log. */

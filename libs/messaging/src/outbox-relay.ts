@@ -1,11 +1,10 @@
 import type { EventEnvelope } from '@carshare/contracts';
-import { backoffDelay, systemClock, type BackoffPolicy, type Clock } from '@carshare/platform';
+import { backoffDelay, type BackoffPolicy, type Clock, silentLogger, type StructuredLogger, systemClock } from '@carshare/platform';
 import type { ServiceDatabase } from '@carshare/storage';
 import { sql, type Kysely } from 'kysely';
 import type { Registry } from 'prom-client';
 import { describeError } from './describe-error.ts';
 import type { EventBus } from './event-bus.ts';
-import { silentLogger, type MessagingLogger } from './messaging-logger.ts';
 import { histogramOf, messagingMetricNames, registerGaugeSource } from './messaging-metrics.ts';
 import type { Outbox } from './outbox.ts';
 import { systemScheduler, type Scheduler } from './scheduler.ts';
@@ -34,7 +33,7 @@ export interface OutboxRelayOptions {
    */
   housekeeping?: ReadonlyArray<(now: Date) => Promise<unknown>>;
   registry?: Registry;
-  logger?: MessagingLogger;
+  logger?: StructuredLogger;
   clock?: Clock;
   scheduler?: Scheduler;
 }
@@ -58,7 +57,7 @@ const cleanupEveryMs = 60_000;
 export class OutboxRelay {
   readonly #options: OutboxRelayOptions;
   readonly #db: Kysely<any>;
-  readonly #logger: MessagingLogger;
+  readonly #logger: StructuredLogger;
   readonly #clock: Clock;
   readonly #scheduler: Scheduler;
   readonly #batchSize: number;

@@ -1,7 +1,6 @@
-import { Unavailable, backoffDelay, type BackoffPolicy } from '@carshare/platform';
+import { backoffDelay, type BackoffPolicy, type StructuredLogger, Unavailable } from '@carshare/platform';
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel } from 'amqplib';
 import { describeError } from './describe-error.ts';
-import type { MessagingLogger } from './messaging-logger.ts';
 
 export interface RabbitMqConnectionOptions {
   url: string;
@@ -9,7 +8,7 @@ export interface RabbitMqConnectionOptions {
   name: string;
   heartbeatSeconds: number;
   reconnect: BackoffPolicy;
-  logger: MessagingLogger;
+  logger: StructuredLogger;
   onConnected: (connection: ChannelModel) => Promise<void>;
   onDisconnected: () => void;
 }

@@ -1,12 +1,11 @@
 import { eventFamily, isEventEnvelope, type EventEnvelope } from '@carshare/contracts';
-import { Conflict, InvalidArgument, NotFound, Unavailable, backoffDelay, backoffPolicy, isAppError, type BackoffPolicy } from '@carshare/platform';
+import { backoffDelay, backoffPolicy, type BackoffPolicy, Conflict, InvalidArgument, isAppError, NotFound, silentLogger, type StructuredLogger, Unavailable } from '@carshare/platform';
 import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
 import { Gauge, type Registry } from 'prom-client';
 import { attemptDelivery, consumerSettings, type AttemptDependencies, type ConsumerSettings } from './consumer-runtime.ts';
 import { describeError } from './describe-error.ts';
 import { eventList, type EventBus, type EventHandler, type SubscribeOptions, type Subscription } from './event-bus.ts';
 import { passThroughTracing, type EventTracing } from './event-tracing.ts';
-import { silentLogger, type MessagingLogger } from './messaging-logger.ts';
 import { consumerMetrics, counterOf, messagingMetricNames, publishedCounter } from './messaging-metrics.ts';
 import { RabbitMqConnection } from './rabbitmq-connection.ts';
 import { SubjectLanes } from './subject-lanes.ts';
@@ -35,7 +34,7 @@ export interface RabbitMqEventBusOptions {
   name?: string;
   tracing?: EventTracing;
   registry?: Registry;
-  logger?: MessagingLogger;
+  logger?: StructuredLogger;
   random?: () => number;
 }
 
@@ -129,7 +128,7 @@ export class RabbitMqEventBus implements EventBus {
   readonly #partitions: number;
   readonly #publishTimeoutMs: number;
   readonly #deps: AttemptDependencies;
-  readonly #logger: MessagingLogger;
+  readonly #logger: StructuredLogger;
   readonly #published: ReturnType<typeof publishedCounter>;
   readonly #subscriptions = new Set<RabbitSubscription>();
   /** Exchanges known to exist on the current connection. */
@@ -284,7 +283,7 @@ export class RabbitMqEventBus implements EventBus {
 
   // ---- used by subscriptions -------------------------------------------------------------
 
-  get logger(): MessagingLogger {
+  get logger(): StructuredLogger {
     return this.#logger;
   }
 

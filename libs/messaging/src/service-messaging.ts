@@ -3,7 +3,7 @@ import type { Registry } from 'prom-client';
 import { DeadLetterAdmin } from './dead-letter-admin.ts';
 import type { EventBus, SubscribeOptions, Subscription } from './event-bus.ts';
 import { Inbox, type TransactionalEventHandler } from './inbox.ts';
-import type { MessagingLogger } from './messaging-logger.ts';
+import type { StructuredLogger } from '@carshare/platform';
 import { Outbox } from './outbox.ts';
 import { OutboxRelay, type OutboxRelayOptions } from './outbox-relay.ts';
 import { SqlDeadLetterStore } from './sql-dead-letter-store.ts';
@@ -15,7 +15,7 @@ export interface ServiceMessagingOptions {
   /** `engine.kind === 'postgres'`: see OutboxRelayOptions.concurrentRelays. */
   concurrentRelays: boolean;
   registry?: Registry;
-  logger?: MessagingLogger;
+  logger?: StructuredLogger;
   relay?: Partial<Pick<OutboxRelayOptions, 'batchSize' | 'idlePollMs' | 'retainSentMs' | 'clock'>>;
   /**
    * How long the inbox remembers a handled event (default 7 days): longer than any redelivery

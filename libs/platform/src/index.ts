@@ -19,4 +19,5 @@ export * from './common-config.ts';
 export * from './observability-from-config.ts';
 export * from './watch-config-file.ts';
 export * from './backoff-delay.ts';
+export * from './structured-logger.ts';
 export * from './remote-access-token-verifier.ts';

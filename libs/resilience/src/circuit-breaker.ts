@@ -3,7 +3,7 @@ import type { CircuitBreakerPolicy } from 'cockatiel';
 import { CountWindowBreaker } from './count-window-breaker.ts';
 import { circuitOpen, isDownstreamFault } from './downstream-faults.ts';
 import type { BreakerSettings } from './downstream-settings.ts';
-import type { ResilienceLogger } from './resilience-logger.ts';
+import type { StructuredLogger } from '@carshare/platform';
 import { breakerStateValue } from './resilience-metrics.ts';
 import type { ResilienceMetrics } from './resilience-metrics.ts';
 
@@ -17,7 +17,7 @@ export interface CircuitBreaker {
 
 export interface CircuitBreakerDeps {
   metrics: ResilienceMetrics;
-  logger: ResilienceLogger;
+  logger: StructuredLogger;
 }
 
 function toBreakerState(state: CircuitState): BreakerState {

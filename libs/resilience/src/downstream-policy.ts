@@ -1,4 +1,4 @@
-import { systemClock } from '@carshare/platform';
+import { silentLogger, type StructuredLogger, systemClock } from '@carshare/platform';
 import type { Registry } from 'prom-client';
 import { createBulkhead } from './bulkhead.ts';
 import { createCircuitBreaker } from './circuit-breaker.ts';
@@ -6,8 +6,6 @@ import type { BreakerState } from './circuit-breaker.ts';
 import { deadlineExceeded } from './downstream-faults.ts';
 import { resolveDownstreamSettings } from './downstream-settings.ts';
 import type { DownstreamSettings, DownstreamSettingsOverrides } from './downstream-settings.ts';
-import { silentLogger } from './resilience-logger.ts';
-import type { ResilienceLogger } from './resilience-logger.ts';
 import { resilienceMetrics } from './resilience-metrics.ts';
 import { RetryBudget } from './retry-budget.ts';
 import { createRetryPolicy } from './retry-policy.ts';
@@ -27,7 +25,7 @@ export interface DownstreamPolicy {
 export interface DownstreamPolicyDeps {
   /** Where the breaker, retry and bulkhead metrics go; a private registry when omitted. */
   registry?: Registry;
-  logger?: ResilienceLogger;
+  logger?: StructuredLogger;
   /** Source of jitter; tests pass a fixed one. */
   random?: () => number;
 }

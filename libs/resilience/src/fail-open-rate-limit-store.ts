@@ -1,8 +1,7 @@
 import type { Registry } from 'prom-client';
 import { MemoryRateLimitStore } from './memory-rate-limit-store.ts';
 import type { RateLimitDecision, RateLimitRule, RateLimitStore } from './rate-limit-store.ts';
-import { silentLogger } from './resilience-logger.ts';
-import type { ResilienceLogger } from './resilience-logger.ts';
+import { silentLogger, type StructuredLogger } from '@carshare/platform';
 import { resilienceMetrics } from './resilience-metrics.ts';
 import type { ResilienceMetrics } from './resilience-metrics.ts';
 
@@ -18,7 +17,7 @@ export interface FailOpenRateLimitStoreOptions {
   /** During an outage, how long (on the callers' clock) to stay local before probing the primary again. */
   probeIntervalMs?: number;
   registry?: Registry;
-  logger?: ResilienceLogger;
+  logger?: StructuredLogger;
 }
 
 class RateLimitStoreTimeout extends Error {
@@ -45,7 +44,7 @@ export class FailOpenRateLimitStore implements RateLimitStore {
   readonly #timeoutMs: number;
   readonly #probeIntervalMs: number;
   readonly #metrics: ResilienceMetrics;
-  readonly #logger: ResilienceLogger;
+  readonly #logger: StructuredLogger;
   #degraded = false;
   #probing = false;
   #nextProbeMs = 0;

@@ -1,8 +1,5 @@
-import { InvalidArgument, NotFound, systemClock } from '@carshare/platform';
-import type { Clock } from '@carshare/platform';
+import { type Clock, InvalidArgument, NotFound, silentLogger, type StructuredLogger, systemClock } from '@carshare/platform';
 import type { Registry } from 'prom-client';
-import { silentLogger } from './resilience-logger.ts';
-import type { ResilienceLogger } from './resilience-logger.ts';
 import { resilienceMetrics } from './resilience-metrics.ts';
 import type { ResilienceMetrics } from './resilience-metrics.ts';
 
@@ -41,7 +38,7 @@ export interface FaultRegistryDeps {
   /** Uniform in [0, 1); tests pass a fixed sequence. */
   random?: () => number;
   clock?: Clock;
-  logger?: ResilienceLogger;
+  logger?: StructuredLogger;
   registry?: Registry;
   /** Changes kept for the admin view; older ones are dropped. */
   auditLimit?: number;
@@ -74,7 +71,7 @@ export class FaultRegistry {
   readonly #audit: FaultChange[] = [];
   readonly #random: () => number;
   readonly #clock: Clock;
-  readonly #logger: ResilienceLogger;
+  readonly #logger: StructuredLogger;
   readonly #metrics: ResilienceMetrics;
   readonly #auditLimit: number;
 

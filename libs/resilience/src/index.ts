@@ -26,8 +26,6 @@ export type { FailOpenRateLimitStoreOptions } from './fail-open-rate-limit-store
 export { FaultRegistry, rpcErrorFault, rpcLatencyFault } from './fault-registry.ts';
 export type { FaultChange, FaultDefinition, FaultRegistryDeps, FaultSetting, FaultSwitch } from './fault-registry.ts';
 
-export { silentLogger } from './resilience-logger.ts';
-export type { ResilienceLogger } from './resilience-logger.ts';
 export { breakerStateValue, resilienceMetrics } from './resilience-metrics.ts';
 export type { ResilienceMetrics } from './resilience-metrics.ts';
 

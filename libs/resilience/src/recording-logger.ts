@@ -1,4 +1,4 @@
-import type { ResilienceLogger } from './resilience-logger.ts';
+import type { StructuredLogger } from '@carshare/platform';
 
 export interface LoggedLine {
   level: 'info' | 'warn' | 'error';
@@ -7,7 +7,7 @@ export interface LoggedLine {
 }
 
 /** Test double: keeps every line so tests can assert "logged once per transition". */
-export function recordingLogger(): ResilienceLogger & { lines: LoggedLine[] } {
+export function recordingLogger(): StructuredLogger & { lines: LoggedLine[] } {
   const lines: LoggedLine[] = [];
   return {
     lines,
