@@ -222,7 +222,7 @@ if (databaseUrl) {
   contractTargets.push([
     'SQL on PostgreSQL',
     async () => {
-      const postgres = await openSqlEngine({ databaseUrl });
+      const postgres = await openSqlEngine({ databaseUrl, dataDir: 'memory://' });
       return { engine: postgres, close: () => postgres.close() };
     },
   ]);
