@@ -142,6 +142,13 @@ describe('public API flows on the embedded platform', () => {
     assertError(shouting, 409, 'EMAIL_TAKEN');
   });
 
+  it('lets a browser app on an allowed origin read the headers that say wait or replayed', async () => {
+    const response = await t.api.call('GET', '/v1/me', { headers: { origin: 'http://localhost:5173' } });
+    assert.equal(response.headers.get('access-control-allow-origin'), 'http://localhost:5173');
+    const exposed = (response.headers.get('access-control-expose-headers') ?? '').toLowerCase().split(/\s*,\s*/);
+    for (const header of ['retry-after', 'ratelimit-remaining', 'idempotency-replayed']) assert.ok(exposed.includes(header), `${header} in ${exposed.join(', ')}`);
+  });
+
   it('a wrong password and an unknown email get the same 401 INVALID_CREDENTIALS', async () => {
     const { user } = await register('guarded');
     const wrong = await t.api.call('POST', '/v1/auth/login', { body: { email: user.email, password: 'not the password' } });

@@ -141,7 +141,14 @@ export function createGatewayModule(deps: GatewayModuleDeps): GatewayModule {
   let idempotencyStore: IdempotencyStore | undefined;
 
   async function registerRoutes(): Promise<void> {
-    await server.register(cors, { origin: config.cors.origins, credentials: false, maxAge: 600, strictPreflight: false });
+    await server.register(cors, {
+      origin: config.cors.origins,
+      credentials: false,
+      maxAge: 600,
+      strictPreflight: false,
+      // A browser app reads only the response headers listed here: these tell it to wait or that it saw a replay.
+      exposedHeaders: ['Retry-After', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'Idempotency-Replayed'],
+    });
     await server.register(swagger, {
       openapi: {
         openapi: '3.1.0',
