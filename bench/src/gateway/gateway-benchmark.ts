@@ -1,9 +1,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { startOtlpReceiver, type OtlpReceiver, type OtlpReceiverCounts } from '@carshare/testing';
 import { atLeast, formatGoal, type BenchGoal, type BenchmarkRun, type BenchOptions } from '../benchmark.ts';
 import { measureLoad, type LoadStats, type LoadTarget } from '../measure-load.ts';
-import { startOtlpReceiver, type OtlpReceiver, type OtlpReceiverCounts } from '../otlp-receiver.ts';
 import { profileFileFor } from '../profile-files.ts';
 import { profileMeasuredRun, spawnChildServer, type ChildServer } from '../spawn-child-server.ts';
 import { writeBenchGatewayConfig } from './bench-gateway-config.ts';
@@ -152,7 +152,7 @@ export const runGatewayBenchmark: BenchmarkRun = async (options) => {
   }
 
   try {
-    receiver = await startOtlpReceiver();
+    receiver = await startOtlpReceiver({ keepSpans: false });
 
     if (wanted('hello')) {
       progress('(a) bare fastify hello-world');

@@ -123,5 +123,32 @@ describe('OTLP receiver', () => {
     const elsewhere = await fetch(`${receiver.url}/v1/metrics`, { method: 'POST', body: '{}' });
     assert.equal(elsewhere.status, 404);
     assert.deepEqual(receiver.requests.map((request) => request.status), [400, 404]);
+    assert.deepEqual(receiver.counts(), { exports: 0, spans: 0, bytes: 0 }, 'refused requests are not counted');
+  });
+});
+
+describe('OTLP receiver that only counts (benchmarks)', () => {
+  it('counts accepted exports, their spans and bytes as sent, keeping no spans', async () => {
+    const receiver = await startOtlpReceiver({ keepSpans: false });
+    try {
+      const tracing = createTracing({ service: 'bench', otlpEndpoint: receiver.url, sampleRatio: 1 });
+      const root = tracing.startServerSpan('GET /a', undefined);
+      tracing.startClientSpan('rpc a/B', root).end();
+      root.end();
+      await tracing.forceFlush();
+      tracing.startServerSpan('GET /b', undefined).end();
+      await tracing.shutdown();
+      await fetch(`${receiver.url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"x":1}' });
+
+      const counts = receiver.counts();
+      assert.equal(counts.exports, 2);
+      assert.equal(counts.spans, 3);
+      const accepted = receiver.requests.filter((request) => request.status === 200);
+      assert.equal(counts.bytes, accepted.reduce((sum, request) => sum + request.bytes, 0));
+      assert.ok(counts.bytes > 100, `bytes ${counts.bytes}`);
+      assert.equal(receiver.spans.length, 0);
+    } finally {
+      await receiver.close();
+    }
   });
 });

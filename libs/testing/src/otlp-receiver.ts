@@ -28,7 +28,25 @@ export interface ExportRequest {
   contentEncoding: string | undefined;
   status: number;
   spans: number;
+  /** Body size as sent (before any decompression). */
+  bytes: number;
   problem?: string;
+}
+
+/** Totals over the accepted exports: what a benchmark reports about its traced run. */
+export interface OtlpReceiverCounts {
+  exports: number;
+  spans: number;
+  bytes: number;
+}
+
+export interface OtlpReceiverOptions {
+  host?: string;
+  /**
+   * False: count spans without keeping them (`spans` stays empty, `waitFor` sees nothing), so a
+   * long benchmark run neither grows the heap nor pays for turning every span into an object.
+   */
+  keepSpans?: boolean;
 }
 
 export interface OtlpReceiver {
@@ -36,6 +54,7 @@ export interface OtlpReceiver {
   readonly url: string;
   readonly spans: readonly ReceivedSpan[];
   readonly requests: readonly ExportRequest[];
+  counts(): OtlpReceiverCounts;
   /**
    * Resolves with the first truthy value `select` returns for the spans received so far,
    * re-checked on every export; rejects after `timeoutMs` listing what did arrive.
@@ -110,10 +129,22 @@ interface ExportTraceServiceRequest {
   }[];
 }
 
-function spansOf(request: ExportTraceServiceRequest): ReceivedSpan[] {
+function checkedRequest(parsed: unknown): ExportTraceServiceRequest & { resourceSpans: NonNullable<ExportTraceServiceRequest['resourceSpans']> } {
+  const request = parsed as ExportTraceServiceRequest;
   if (typeof request !== 'object' || request === null || !Array.isArray(request.resourceSpans)) {
     throw new Error('not an ExportTraceServiceRequest: resourceSpans is missing');
   }
+  return request as ExportTraceServiceRequest & { resourceSpans: NonNullable<ExportTraceServiceRequest['resourceSpans']> };
+}
+
+function spanCountOf(parsed: unknown): number {
+  let count = 0;
+  for (const resourceSpans of checkedRequest(parsed).resourceSpans) for (const scopeSpans of resourceSpans.scopeSpans ?? []) count += scopeSpans.spans?.length ?? 0;
+  return count;
+}
+
+function spansOf(parsed: unknown): ReceivedSpan[] {
+  const request = checkedRequest(parsed);
   const spans: ReceivedSpan[] = [];
   for (const resourceSpans of request.resourceSpans) {
     const service = attributesOf(resourceSpans.resource?.attributes)['service.name'];
@@ -137,11 +168,13 @@ function spansOf(request: ExportTraceServiceRequest): ReceivedSpan[] {
   return spans;
 }
 
-async function bodyOf(request: IncomingMessage): Promise<Buffer> {
+async function rawBodyOf(request: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of request) chunks.push(chunk as Buffer);
-  const raw = Buffer.concat(chunks);
-  const encoding = request.headers['content-encoding'];
+  return Buffer.concat(chunks);
+}
+
+function decoded(raw: Buffer, encoding: string | undefined): Buffer {
   if (encoding === 'gzip') return gunzipSync(raw);
   if (encoding === 'deflate') return inflateSync(raw);
   if (encoding !== undefined && encoding !== 'identity') throw new Error(`content-encoding ${encoding} is not supported`);
@@ -152,8 +185,11 @@ async function bodyOf(request: IncomingMessage): Promise<Buffer> {
  * An in-process OTLP/HTTP trace collector for tests: `POST /v1/traces` with JSON (what
  * `@opentelemetry/exporter-trace-otlp-http` sends), optionally gzip'd. Protobuf is refused with
  * 415 and recorded in `requests`, so a test can tell "exporter switched format" from "no spans".
+ * Benchmarks use it too, with `keepSpans: false`: the traced run then pays the real exporter
+ * cost (batching, serialising, sending) without a collector to install.
  */
-export async function startOtlpReceiver(options: { host?: string } = {}): Promise<OtlpReceiver> {
+export async function startOtlpReceiver(options: OtlpReceiverOptions = {}): Promise<OtlpReceiver> {
+  const keepSpans = options.keepSpans ?? true;
   const spans: ReceivedSpan[] = [];
   const requests: ExportRequest[] = [];
   const waiters = new Set<() => void>();
@@ -161,8 +197,9 @@ export async function startOtlpReceiver(options: { host?: string } = {}): Promis
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const path = (request.url ?? '').split('?')[0] ?? '';
     const contentType = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+    let bytes = 0;
     const record = (status: number, count: number, problem?: string) => {
-      requests.push({ path, contentType, contentEncoding: request.headers['content-encoding'], status, spans: count, ...(problem && { problem }) });
+      requests.push({ path, contentType, contentEncoding: request.headers['content-encoding'], status, spans: count, bytes, ...(problem && { problem }) });
       response.writeHead(status, { 'content-type': 'application/json' });
       response.end(status === 200 ? '{}' : JSON.stringify({ code: status, message: problem }));
     };
@@ -172,21 +209,30 @@ export async function startOtlpReceiver(options: { host?: string } = {}): Promis
     }
     let body: Buffer;
     try {
-      body = await bodyOf(request);
+      const raw = await rawBodyOf(request);
+      bytes = raw.length;
+      body = decoded(raw, request.headers['content-encoding']);
     } catch (error) {
       return record(400, 0, (error as Error).message);
     }
     if (contentType !== 'application/json') {
       return record(415, 0, `content-type ${contentType || '(none)'}: this receiver reads OTLP/JSON only`);
     }
-    let received: ReceivedSpan[];
+    let received: ReceivedSpan[] = [];
+    let count: number;
     try {
-      received = spansOf(JSON.parse(body.toString('utf8')) as ExportTraceServiceRequest);
+      const parsed: unknown = JSON.parse(body.toString('utf8'));
+      if (keepSpans) {
+        received = spansOf(parsed);
+        count = received.length;
+      } else {
+        count = spanCountOf(parsed);
+      }
     } catch (error) {
       return record(400, 0, (error as Error).message);
     }
     spans.push(...received);
-    record(200, received.length);
+    record(200, count);
     for (const wake of [...waiters]) wake();
   }
 
@@ -207,6 +253,14 @@ export async function startOtlpReceiver(options: { host?: string } = {}): Promis
     url: `http://${host}:${port}`,
     spans,
     requests,
+    counts() {
+      const accepted = requests.filter((entry) => entry.status === 200);
+      return {
+        exports: accepted.length,
+        spans: accepted.reduce((sum, entry) => sum + entry.spans, 0),
+        bytes: accepted.reduce((sum, entry) => sum + entry.bytes, 0),
+      };
+    },
     waitFor(select, timeoutMs) {
       return new Promise((resolve, reject) => {
         const check = (): boolean => {
