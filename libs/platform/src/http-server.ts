@@ -15,6 +15,10 @@ import { typeBoxValidatorCompiler } from './schema-validator.ts';
 import { telemetryPlugin } from './telemetry-plugin.ts';
 
 export type { ReadinessCheck } from './health-plugin.ts';
+// Re-exported so that the plugins' `declare module 'fastify'` augmentations (`request.ctx`,
+// `request.serverSpan`) reach every package that imports the server through its declarations.
+export { RequestContext, requestContextPlugin } from './request-context-plugin.ts';
+export { telemetryPlugin } from './telemetry-plugin.ts';
 
 export interface HttpServerOptions {
   observability: Observability;
