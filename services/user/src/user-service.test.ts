@@ -225,12 +225,16 @@ describe('user service use cases', () => {
 
   describe('when a port fails', () => {
     it('leaves no account behind when recording user.registered fails, so the same email can register again', async () => {
-      failOnCall(fakes.outbox, 'add', 1, new Error('outbox write failed'));
+      // The second event write fails: the first registration commits, the second leaves nothing.
+      const outboxWrites = failOnCall(fakes.outbox, 'add', 2, new Error('outbox write failed'));
+      const carol = await sut.register({ email: 'carol@example.com', password: 'carol password', displayName: 'Carol' });
       await assert.rejects(sut.register({ email: 'bob@example.com', password: 'bob password 1', displayName: 'Bob' }), /outbox write failed/);
       assert.equal(await fakes.users.findByEmailWithPassword('bob@example.com'), undefined);
-      assert.equal(fakes.outbox.events.length, 0);
-      const session = await sut.register({ email: 'bob@example.com', password: 'bob password 1', displayName: 'Bob' });
-      assert.deepEqual(fakes.outbox.typesFor(session.user.id), ['user.registered']);
+      assert.equal((await fakes.users.findById(carol.user.id))?.email, 'carol@example.com');
+      assert.deepEqual(fakes.outbox.events.map((event) => event.subject), [carol.user.id]);
+      const bob = await sut.register({ email: 'bob@example.com', password: 'bob password 1', displayName: 'Bob' });
+      assert.deepEqual(fakes.outbox.typesFor(bob.user.id), ['user.registered']);
+      assert.equal(outboxWrites.calls, 3);
     });
 
     it('leaves the user active with live sessions when recording user.suspended fails', async () => {
