@@ -14,6 +14,7 @@ export * from './dead-letter-admin.ts';
 export * from './outbox.ts';
 export * from './outbox-relay.ts';
 export * from './inbox.ts';
+export * from './rabbitmq-names.ts';
 export * from './rabbitmq-event-bus.ts';
 export * from './open-event-bus.ts';
 export * from './service-messaging.ts';
