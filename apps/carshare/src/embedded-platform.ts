@@ -139,12 +139,13 @@ export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions = {
 
     // One bus per process: its consumer spans carry the name of the first consuming module.
     const messagingOwner = registry.startOrder.find((descriptor) => descriptor.messaging) ?? first;
-    const eventTracing = (observabilities.get(messagingOwner) as Observability).tracing;
+    // Its metrics too: one bus, so its consumers' and publishers' series are on that module's /metrics.
+    const { tracing: eventTracing, metrics: eventMetrics } = observabilities.get(messagingOwner) as Observability;
     const bus = await openEventBus({
       amqpUrl: amqpUrlOf(configs.get(messagingOwner)?.config),
       logger,
-      inProcess: { tracing: eventTracing },
-      rabbitMq: { tracing: eventTracing },
+      inProcess: { tracing: eventTracing, registry: eventMetrics.registry },
+      rabbitMq: { tracing: eventTracing, registry: eventMetrics.registry },
     });
     lifecycle.add({ name: 'event bus', close: () => bus.close() });
 

@@ -10,7 +10,12 @@ type SignerConstructor = new (
   database: ReturnType<EmbeddedPlatform['engine']['forService']>,
   clock: Clock,
   ids: IdGenerator,
-  options: { accessTokenTtlSeconds: number; reloadIntervalMs: number },
+  options: {
+    accessTokenTtlSeconds: number;
+    reloadIntervalMs: number;
+    logger: EmbeddedPlatform['logger'];
+    metrics: { reloaded(atMs: number): void; reloadFailed(): void };
+  },
 ) => Signer;
 
 export interface TokenSubject {
@@ -44,7 +49,13 @@ export async function expiredAccessToken(platform: EmbeddedPlatform, subject: To
   const published = new Set((await platform.module(userDescriptor).signer.jwks()).keys.map((key) => key.kid));
   const issuedAt = Date.now() - ttlSeconds * 1000 - expiredForMs;
   const clock: Clock = { now: () => issuedAt };
-  const signer = new Signer(platform.engine.forService('user'), clock, uuidV7Ids, { accessTokenTtlSeconds: ttlSeconds, reloadIntervalMs: 3_600_000 });
+  const signer = new Signer(platform.engine.forService('user'), clock, uuidV7Ids, {
+    accessTokenTtlSeconds: ttlSeconds,
+    reloadIntervalMs: 3_600_000,
+    logger: platform.logger,
+    // A throwaway signer: its reloads are nobody's series.
+    metrics: { reloaded: () => undefined, reloadFailed: () => undefined },
+  });
   await signer.start();
   try {
     const user: SignerUser = {

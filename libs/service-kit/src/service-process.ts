@@ -84,7 +84,8 @@ export async function runService(registry: ServiceRegistry, name: string, enviro
     }
     let bus: EventBus | undefined;
     if (descriptor.messaging) {
-      bus = await openEventBus({ amqpUrl: amqpUrlOf(config), logger, inProcess: { tracing: observability.tracing }, rabbitMq: { tracing: observability.tracing } });
+      const { tracing, metrics } = observability;
+      bus = await openEventBus({ amqpUrl: amqpUrlOf(config), logger, inProcess: { tracing, registry: metrics.registry }, rabbitMq: { tracing, registry: metrics.registry } });
       lifecycle.add({ name: 'event bus', close: () => (bus as EventBus).close() });
     }
     const module = composeModule({
