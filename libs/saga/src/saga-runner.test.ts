@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it } from 'node:test';
 import { isAppError } from '@carshare/platform';
 import { openSqlEngine, type ServiceDatabase, type SqlEngine } from '@carshare/storage';
 import { FakeClock } from '@carshare/testing';
@@ -127,6 +127,13 @@ for (const engineChoice of engines) {
       await engine.close();
     });
 
+    // A test that fails midway must not leave a runner with a step held open (and its lease
+    // heartbeat ticking): that would keep the test process alive until the file times out.
+    const runners: SagaRunner[] = [];
+    afterEach(async () => {
+      await Promise.all(runners.splice(0).map((started) => started.stop()));
+    });
+
     async function freshDatabase(): Promise<ServiceDatabase> {
       const schema = `saga_test_${process.pid}_${schemas.length}_${Math.floor(Math.random() * 1e6)}`;
       schemas.push(schema);
@@ -137,7 +144,9 @@ for (const engineChoice of engines) {
     }
 
     function runner(database: ServiceDatabase, sagas: ReadonlyArray<SagaDefinition<any>>, options: Partial<SagaRunnerOptions> = {}): SagaRunner {
-      return new SagaRunner({ database, sagas, compensationBackoff: { initialMs: 1, maxMs: 5 }, ...options });
+      const created = new SagaRunner({ database, sagas, compensationBackoff: { initialMs: 1, maxMs: 5 }, ...options });
+      runners.push(created);
+      return created;
     }
 
     it('runs every step in order, hands each the earlier results and a stable key, and records it completed', async () => {
