@@ -527,6 +527,41 @@ for (const engineChoice of engines) {
       await Promise.all(abandoned);
     });
 
+    it('start() keeps recovering: a saga whose instance went quiet is taken over once its lease runs out', async () => {
+      const database = await freshDatabase();
+      const journal = newJournal();
+      const clock = new FakeClock();
+      const stuck = gate();
+      let first = true;
+      const saga = tripSaga(journal, {
+        hold: {
+          'unlock-car': async (signal) => {
+            if (first) {
+              first = false;
+              await stuck.wait(signal);
+            }
+          },
+        },
+      });
+      const frozen = runner(database, [saga], { clock, instanceId: 'node-a', leaseMs: 10_000 });
+      const running = frozen.run(saga, input).catch(() => undefined);
+      await stuck.reached;
+      const watcher = runner(database, [saga], { clock, instanceId: 'node-b', leaseMs: 10_000 });
+      watcher.start({ intervalMs: 10 });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const [sagaId] = (journal.keys.get('invoke:reserve-trip') ?? [''])[0]!.split(':');
+      assert.equal((await watcher.get(sagaId!))?.owner, 'node-a', 'a live lease is left alone');
+      clock.advance(10_001);
+      for (let waited = 0; (await watcher.get(sagaId!))?.status !== 'completed'; waited += 10) {
+        assert.ok(waited < 10_000, 'the watcher took the saga over');
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      assert.equal(journal.entries.filter((entry) => entry === 'invoke:unlock-car').length, 2);
+      await watcher.stop();
+      await frozen.stop();
+      await running;
+    });
+
     it('run() with an id that exists returns the recorded outcome instead of starting again', async () => {
       const database = await freshDatabase();
       const journal = newJournal();
