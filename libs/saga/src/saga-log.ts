@@ -6,8 +6,6 @@ export type SagaStatus = 'running' | 'compensating' | 'completed' | 'compensated
 export type StepInvokeStatus = 'pending' | 'started' | 'done' | 'failed';
 export type StepCompensateStatus = 'pending' | 'started' | 'done' | 'failed' | 'not_needed';
 
-export const unfinishedStatuses: readonly SagaStatus[] = ['running', 'compensating'];
-
 /** Why a saga compensated or failed, or why a step's attempt failed. */
 export interface SagaErrorRecord {
   reason: string;

@@ -575,6 +575,7 @@ for (const engineChoice of engines) {
       assert.equal(journal.entries.length, 4);
       const other = defineSaga('trip.other', saga.steps);
       await assert.rejects(runner(database, [saga, other]).run(other, input, { id }), (error) => isAppError(error) && error.reason === 'SAGA_ID_TAKEN');
+      await assert.rejects(sagas.run(saga, input, { id: 'trip-42' }), (error) => isAppError(error) && error.reason === 'INVALID_SAGA_ID');
     });
 
     it('a saga recorded with other steps than the code has is failed for an operator, not driven', async () => {

@@ -7,6 +7,7 @@ import {
   NotFound,
   Unavailable,
   isAppError,
+  isUuid,
   systemClock,
   uuidV7Ids,
   type Clock,
@@ -193,6 +194,7 @@ export class SagaRunner {
     const definition = this.#definitionOf(saga.name);
     if (this.#stop.signal.aborted) throw Unavailable('SAGA_RUNNER_STOPPED', 'the saga runner is stopped');
     const id = options.id ?? this.#ids.next();
+    if (!isUuid(id)) throw InvalidArgument('INVALID_SAGA_ID', 'a saga id is a lower-case UUID', { sagaId: id });
     if (this.#driving.has(id)) throw Conflict('SAGA_IN_PROGRESS', `saga ${id} is being driven`, { sagaId: id });
     const now = this.#clock.now();
     const deadline = options.deadline ?? now + (options.timeoutMs ?? definition.options.timeoutMs ?? this.#defaultTimeoutMs);
@@ -303,7 +305,10 @@ export class SagaRunner {
 
   /** Newest first. `status: 'failed'` lists the sagas waiting for an operator. */
   async list(query: { status?: SagaStatus; name?: string; limit?: number; before?: string } = {}): Promise<SagaSummary[]> {
-    return await this.#log.list({ ...query, limit: query.limit ?? 50 });
+    if (query.before !== undefined && !isUuid(query.before)) throw InvalidArgument('INVALID_CURSOR', 'before is a saga id', { before: query.before });
+    const limit = query.limit ?? 50;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw InvalidArgument('INVALID_LIMIT', 'limit is 1 to 1000', { limit });
+    return await this.#log.list({ ...query, limit });
   }
 
   /**
