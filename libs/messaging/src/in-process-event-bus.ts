@@ -1,11 +1,10 @@
 import { eventFamily, isEventEnvelope, type EventEnvelope } from '@carshare/contracts';
-import { Conflict, InvalidArgument, NotFound, silentLogger, type StructuredLogger } from '@carshare/platform';
+import { Conflict, InvalidArgument, NotFound, silentLogger, type StructuredLogger, systemScheduler, type Scheduler } from '@carshare/platform';
 import type { Registry } from 'prom-client';
 import { attemptDelivery, consumerSettings, type AttemptDependencies, type ConsumerSettings } from './consumer-runtime.ts';
 import { eventList, type EventBus, type EventHandler, type SubscribeOptions, type Subscription } from './event-bus.ts';
 import { passThroughTracing, type EventTracing } from './event-tracing.ts';
 import { consumerMetrics, publishedCounter } from './messaging-metrics.ts';
-import { systemScheduler, type Scheduler } from './scheduler.ts';
 import { SubjectLanes } from './subject-lanes.ts';
 import { topicMatcher } from './topic-pattern.ts';
 

@@ -1,6 +1,5 @@
 export * from './event-bus.ts';
 export * from './topic-pattern.ts';
-export * from './scheduler.ts';
 export * from './describe-error.ts';
 export * from './event-tracing.ts';
 export * from './messaging-metrics.ts';

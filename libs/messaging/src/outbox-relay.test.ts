@@ -8,7 +8,7 @@ import { contractEvent, eventually } from './event-bus.contract.ts';
 import { eventList, type EventBus } from './event-bus.ts';
 import { Outbox } from './outbox.ts';
 import { OutboxRelay } from './outbox-relay.ts';
-import type { Scheduler } from './scheduler.ts';
+import type { Scheduler } from '@carshare/platform';
 import { openTestDatabase, type TestDatabase } from './test-database.ts';
 
 /** A bus that records what it is given; `failNext` makes the next publish throw. */

@@ -1,5 +1,5 @@
 import type { EventEnvelope } from '@carshare/contracts';
-import { backoffDelay, type BackoffPolicy, type Clock, silentLogger, type StructuredLogger, systemClock } from '@carshare/platform';
+import { backoffDelay, type BackoffPolicy, type Clock, silentLogger, type StructuredLogger, systemClock, systemScheduler, type Scheduler } from '@carshare/platform';
 import type { ServiceDatabase } from '@carshare/storage';
 import { sql, type Kysely } from 'kysely';
 import type { Registry } from 'prom-client';
@@ -7,7 +7,6 @@ import { describeError } from './describe-error.ts';
 import type { EventBus } from './event-bus.ts';
 import { histogramOf, messagingMetricNames, registerGaugeSource } from './messaging-metrics.ts';
 import type { Outbox } from './outbox.ts';
-import { systemScheduler, type Scheduler } from './scheduler.ts';
 
 export interface OutboxRelayOptions {
   database: ServiceDatabase;

@@ -21,3 +21,4 @@ export * from './watch-config-file.ts';
 export * from './backoff-delay.ts';
 export * from './structured-logger.ts';
 export * from './remote-access-token-verifier.ts';
+export * from './scheduler.ts';

@@ -3,6 +3,3 @@ export * from './saga-log.ts';
 export * from './saga-metrics.ts';
 export * from './saga-runner.ts';
 export * from './saga-tables.ts';
-export type { SagaLogger } from './saga-logger.ts';
-export type { BackoffPolicy } from './backoff-delay.ts';
-export type { Scheduler } from './scheduler.ts';

@@ -12,16 +12,20 @@ import {
   uuidV7Ids,
   type Clock,
   type IdGenerator,
+  backoffDelay,
+  backoffPolicy,
+  silentLogger,
+  systemScheduler,
+  type BackoffPolicy,
+  type Scheduler,
+  type StructuredLogger,
 } from '@carshare/platform';
 import type { ServiceDatabase } from '@carshare/storage';
 import type { Transaction } from 'kysely';
 import type { Registry } from 'prom-client';
-import { backoffDelay, backoffPolicy, type BackoffPolicy } from './backoff-delay.ts';
 import type { SagaDefinition, SagaStep, SagaStepContext } from './define-saga.ts';
 import { leaseLostReason, SagaLog, type SagaErrorRecord, type SagaRecord, type SagaStatus, type SagaSummary } from './saga-log.ts';
-import { silentSagaLogger, type SagaLogger } from './saga-logger.ts';
 import { sagaMetrics, type SagaMetrics, type SagaOutcomeStatus } from './saga-metrics.ts';
-import { systemScheduler, type Scheduler } from './scheduler.ts';
 
 export interface SagaOutcome {
   id: string;
@@ -71,7 +75,7 @@ export interface SagaRunnerOptions {
   /** Sagas `recover` drives at once. Default 4. */
   recoveryConcurrency?: number;
   registry?: Registry;
-  logger?: SagaLogger;
+  logger?: StructuredLogger;
   observer?: SagaObserver;
 }
 
@@ -153,7 +157,7 @@ export class SagaRunner {
   readonly #backoff: BackoffPolicy;
   readonly #concurrency: number;
   readonly #metrics: SagaMetrics;
-  readonly #logger: SagaLogger;
+  readonly #logger: StructuredLogger;
   readonly #observer: SagaObserver | undefined;
   /** Saga ids this runner is driving (or about to): never claimed a second time by itself. */
   readonly #driving = new Set<string>();
@@ -178,7 +182,7 @@ export class SagaRunner {
     this.#backoff = backoffPolicy({ ...defaultCompensationBackoff, ...options.compensationBackoff });
     this.#concurrency = options.recoveryConcurrency ?? 4;
     this.#metrics = sagaMetrics(options.registry);
-    this.#logger = options.logger ?? silentSagaLogger;
+    this.#logger = options.logger ?? silentLogger;
     this.#observer = options.observer;
     if (!(this.#leaseMs >= 3)) throw new RangeError('leaseMs must be at least 3');
     if (!(this.#concurrency >= 1)) throw new RangeError('recoveryConcurrency must be at least 1');

@@ -1,4 +1,4 @@
-/** Timers arrive through this port so tests can drive backoff and deadlines without waiting. */
+/** Timers arrive through this port so tests can drive retries, backoff and deadlines without waiting. */
 export interface Scheduler {
   setTimeout(callback: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
