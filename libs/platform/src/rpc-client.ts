@@ -1,13 +1,12 @@
 import type { RpcInput, RpcMethods, RpcOutput, RpcServiceContract } from '@carshare/contracts';
 import { SpanStatusCode, spanNames, type Observability } from '@carshare/observability';
-import { Pool } from 'undici';
 import type { CallContext } from './call-context.ts';
 import { passThroughPolicy, type CallPolicy } from './call-policy.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { Discovery } from './discovery.ts';
-import { AppError, DeadlineExceeded, Unavailable, isCanonicalCode } from './errors.ts';
-import { headerNames } from './headers.ts';
-import { rpcPath } from './rpc-server.ts';
+import { AppError, DeadlineExceeded, Unavailable } from './errors.ts';
+import { HttpRpcTransport } from './rpc-http-transport.ts';
+import type { RpcTransport } from './rpc-transport.ts';
 
 export type RpcClient<Methods extends RpcMethods> = {
   [Name in keyof Methods]: (input: RpcInput<Methods[Name]>, ctx: CallContext) => Promise<RpcOutput<Methods[Name]>>;
@@ -16,37 +15,22 @@ export type RpcClient<Methods extends RpcMethods> = {
   close(): Promise<void>;
 };
 
-export interface RpcClientOptions {
-  discovery: Discovery;
+export interface RpcClientBaseOptions {
   observability: Observability;
   clock?: Clock;
   /** Breaker, retry and bulkhead for this downstream; added when modules are composed. */
   policy?: CallPolicy;
-  connectionsPerEndpoint?: number;
 }
 
-const badBody = Symbol('unreadable body');
-
-interface WireError {
-  error?: { code?: unknown; reason?: unknown; message?: unknown; details?: unknown };
-}
-
-function errorFromWire(downstream: string, status: number, payload: unknown): AppError {
-  const wire = (payload ?? {}) as WireError;
-  const code = wire.error?.code;
-  if (isCanonicalCode(code)) {
-    const reason = typeof wire.error?.reason === 'string' ? wire.error.reason : code;
-    const message = typeof wire.error?.message === 'string' ? wire.error.message : `${downstream} failed`;
-    const details = typeof wire.error?.details === 'object' && wire.error.details !== null ? (wire.error.details as Record<string, unknown>) : {};
-    return new AppError(code, reason, message, details);
-  }
-  return Unavailable('DOWNSTREAM_BAD_RESPONSE', `${downstream} answered ${status} without an error body`, { downstream, status });
-}
+/** Over HTTP to the endpoints discovery lists, or over a transport the composition chose. */
+export type RpcClientOptions = RpcClientBaseOptions & ({ discovery: Discovery; connectionsPerEndpoint?: number } | { transport: RpcTransport });
 
 /**
- * A typed client for one service's contract over undici pools. Every call carries the caller's
- * remaining deadline, trace context, request id and end-user token; the caller's single
- * deadline timer (behind ctx.signal) is what cancels it, so no timer is created per call.
+ * A typed client for one service's contract. Every call carries the caller's remaining deadline,
+ * trace context, request id and end-user token; the caller's single deadline timer (behind
+ * ctx.signal) is what cancels it, so no timer is created per call. The transport only moves the
+ * call: the deadline check, the policy (retry of idempotent methods, bulkhead, breaker, faults),
+ * the client span, the client RED metric and the mapping of failures are the same on all of them.
  */
 export function createRpcClient<Methods extends RpcMethods>(
   contract: RpcServiceContract<Methods>,
@@ -56,10 +40,10 @@ export function createRpcClient<Methods extends RpcMethods>(
   const clock = options.clock ?? systemClock;
   const policy = options.policy ?? passThroughPolicy;
   const { tracing, metrics } = options.observability;
-  const pools = options.discovery
-    .endpointsOf(downstream)
-    .map((url) => new Pool(url, { connections: options.connectionsPerEndpoint ?? 32, keepAliveTimeout: 30_000 }));
-  let nextPool = 0;
+  const transport =
+    'transport' in options
+      ? options.transport
+      : new HttpRpcTransport(downstream, { discovery: options.discovery, tracing, connectionsPerEndpoint: options.connectionsPerEndpoint });
 
   async function send(method: string, input: unknown, ctx: CallContext, signal: AbortSignal): Promise<unknown> {
     const remaining = ctx.deadline - clock.now();
@@ -67,31 +51,8 @@ export function createRpcClient<Methods extends RpcMethods>(
       throw DeadlineExceeded('DEADLINE_EXCEEDED', `no time left to call ${downstream}.${method}`, { downstream, method });
     }
     const span = tracing.startClientSpan(spanNames.rpcClient(downstream, method), ctx.span, { 'rpc.service': downstream, 'rpc.method': method });
-    const headers: Record<string, string> = {
-      'content-type': 'application/json',
-      [headerNames.deadline]: String(remaining),
-      [headerNames.requestId]: ctx.requestId,
-    };
-    const traceparent = tracing.traceparentOf(span);
-    if (traceparent) headers[headerNames.traceparent] = traceparent;
-    if (ctx.caller) headers[headerNames.authorization] = `Bearer ${ctx.caller.token}`;
-    const pool = pools[nextPool++ % pools.length] as Pool;
     try {
-      const response = await pool.request({
-        path: rpcPath(downstream, method),
-        method: 'POST',
-        headers,
-        body: JSON.stringify(input),
-        signal,
-      });
-      const payload: unknown = await response.body.json().catch(() => badBody);
-      if (response.statusCode === 200) {
-        // A 200 whose body was cut or is not JSON is a broken downstream, not an answer: it must
-        // count against the breaker and never reach a caller as `undefined`.
-        if (payload === badBody) throw Unavailable('DOWNSTREAM_BAD_RESPONSE', `${downstream}.${method} sent an unreadable answer`, { downstream, method });
-        return payload;
-      }
-      throw errorFromWire(downstream, response.statusCode, payload === badBody ? undefined : payload);
+      return await transport.send(method, input, ctx, span, signal, remaining);
     } catch (error) {
       span.setStatus({ code: SpanStatusCode.ERROR });
       if (error instanceof AppError) throw error;
@@ -105,9 +66,7 @@ export function createRpcClient<Methods extends RpcMethods>(
   }
 
   const client: Record<string, unknown> = {
-    close: async () => {
-      await Promise.all(pools.map((pool) => pool.close()));
-    },
+    close: () => transport.close(),
   };
   for (const [method, definition] of Object.entries(contract.methods)) {
     client[method] = async (input: unknown, ctx: CallContext) => {

@@ -1,60 +1,32 @@
-import type { RpcInput, RpcMethods, RpcOutput, RpcServiceContract } from '@carshare/contracts';
-import type { Caller, CallContext } from './call-context.ts';
-import { isAppError, Unauthenticated } from './errors.ts';
+import type { RpcMethods, RpcServiceContract } from '@carshare/contracts';
 import { bearerToken, headerNames } from './headers.ts';
 import type { HttpServer } from './http-server.ts';
-import type { Observability } from '@carshare/observability';
+import { RpcServiceEndpoint, type RpcHandlers, type RpcServerOptions } from './rpc-endpoint.ts';
 
-export type RpcHandler<Input, Output> = (input: Input, ctx: CallContext) => Promise<Output>;
-
-export type RpcHandlers<Methods extends RpcMethods> = {
-  [Name in keyof Methods]: RpcHandler<RpcInput<Methods[Name]>, RpcOutput<Methods[Name]>>;
-};
-
-export interface RpcServerOptions {
-  observability: Observability;
-  /** Turns the forwarded end-user token into a caller; without it callers stay anonymous. */
-  authenticate?: (token: string) => Promise<Caller>;
-}
-
-export function rpcPath(service: string, method: string): string {
-  return `/rpc/${service}/${method}`;
-}
+export { RpcMethodEndpoint, RpcServiceEndpoint, type RpcHandler, type RpcHandlers, type RpcServerOptions } from './rpc-endpoint.ts';
+export { rpcPath } from './rpc-path.ts';
 
 /**
- * Mounts every method of a contract as `POST /rpc/<service>/<Method>`: the contract's input
- * schema validates the body, its output schema serialises the answer.
+ * Mounts every method of a contract as `POST /rpc/<service>/<Method>` and returns the compiled
+ * endpoint, which an in-process transport can call directly. The route adds only what HTTP has:
+ * the body parsed by the server's JSON parser and guard, the token read from `Authorization`,
+ * and the answer written as the JSON text the endpoint serialised; the deadline, span and RED
+ * metric per route come from createHttpServer's plugins, errors from its error handler.
  */
 export function registerRpcService<Methods extends RpcMethods>(
   app: HttpServer,
   contract: RpcServiceContract<Methods>,
   handlers: RpcHandlers<Methods>,
   options: RpcServerOptions,
-): void {
-  const { metrics } = options.observability;
-  for (const [name, method] of Object.entries(contract.methods)) {
-    const handler = handlers[name as keyof Methods] as RpcHandler<unknown, unknown>;
-    app.post(
-      rpcPath(contract.service, name),
-      { schema: { body: method.input, response: { 200: method.output } } },
-      async (request, reply) => {
-        const started = performance.now();
-        let code = 'OK';
-        try {
-          const token = bearerToken(request.headers[headerNames.authorization]);
-          if (token !== undefined) {
-            if (!options.authenticate) throw Unauthenticated('TOKEN_NOT_ACCEPTED', `${contract.service} does not accept end-user tokens`);
-            request.ctx.caller = await options.authenticate(token);
-          }
-          const output = await handler(request.body, request.ctx);
-          return reply.sent ? reply : output;
-        } catch (error) {
-          code = isAppError(error) ? error.code : 'INTERNAL';
-          throw error;
-        } finally {
-          metrics.rpcServerDuration.observe({ rpc_service: contract.service, rpc_method: name, rpc_response_status_code: code }, (performance.now() - started) / 1000);
-        }
-      },
-    );
+): RpcServiceEndpoint<Methods> {
+  const endpoint = new RpcServiceEndpoint(contract, handlers, options);
+  for (const method of endpoint.methods()) {
+    app.post(method.path, async (request, reply) => {
+      const json = await method.invoke(request.body, bearerToken(request.headers[headerNames.authorization]), request.ctx);
+      // The deadline already answered 504: whatever the handler made is nobody's answer.
+      if (reply.sent) return reply;
+      return reply.type('application/json; charset=utf-8').send(json);
+    });
   }
+  return endpoint;
 }

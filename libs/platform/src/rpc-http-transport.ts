@@ -1,0 +1,64 @@
+import type { Span, Tracing } from '@carshare/observability';
+import { Pool } from 'undici';
+import type { CallContext } from './call-context.ts';
+import type { Discovery } from './discovery.ts';
+import { Unavailable } from './errors.ts';
+import { headerNames } from './headers.ts';
+import { rpcPath } from './rpc-path.ts';
+import type { RpcTransport } from './rpc-transport.ts';
+import { errorFromWire } from './rpc-wire-error.ts';
+
+const badBody = Symbol('unreadable body');
+
+export interface HttpRpcTransportOptions {
+  discovery: Discovery;
+  tracing: Tracing;
+  connectionsPerEndpoint?: number;
+}
+
+/**
+ * RPC over HTTP/1.1 (`POST /rpc/<service>/<Method>`, JSON), one undici Pool per endpoint taken in
+ * turn. Metadata travels in headers: the remaining budget, the request id, `traceparent` of the
+ * client span and the end user's token. The caller's signal cancels the request: no timer here.
+ */
+export class HttpRpcTransport implements RpcTransport {
+  readonly kind = 'http';
+  readonly #downstream: string;
+  readonly #tracing: Tracing;
+  readonly #pools: Pool[];
+  #nextPool = 0;
+
+  constructor(downstream: string, options: HttpRpcTransportOptions) {
+    this.#downstream = downstream;
+    this.#tracing = options.tracing;
+    this.#pools = options.discovery
+      .endpointsOf(downstream)
+      .map((url) => new Pool(url, { connections: options.connectionsPerEndpoint ?? 32, keepAliveTimeout: 30_000 }));
+  }
+
+  async send(method: string, input: unknown, ctx: CallContext, span: Span, signal: AbortSignal, remainingMs: number): Promise<unknown> {
+    const downstream = this.#downstream;
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      [headerNames.deadline]: String(remainingMs),
+      [headerNames.requestId]: ctx.requestId,
+    };
+    const traceparent = this.#tracing.traceparentOf(span);
+    if (traceparent) headers[headerNames.traceparent] = traceparent;
+    if (ctx.caller) headers[headerNames.authorization] = `Bearer ${ctx.caller.token}`;
+    const pool = this.#pools[this.#nextPool++ % this.#pools.length] as Pool;
+    const response = await pool.request({ path: rpcPath(downstream, method), method: 'POST', headers, body: JSON.stringify(input), signal });
+    const payload: unknown = await response.body.json().catch(() => badBody);
+    if (response.statusCode === 200) {
+      // A 200 whose body was cut or is not JSON is a broken downstream, not an answer: it must
+      // count against the breaker and never reach a caller as `undefined`.
+      if (payload === badBody) throw Unavailable('DOWNSTREAM_BAD_RESPONSE', `${downstream}.${method} sent an unreadable answer`, { downstream, method });
+      return payload;
+    }
+    throw errorFromWire(downstream, response.statusCode, payload === badBody ? undefined : payload);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.#pools.map((pool) => pool.close()));
+  }
+}

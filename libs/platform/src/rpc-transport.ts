@@ -1,0 +1,28 @@
+import type { Span } from '@carshare/observability';
+import type { CallContext } from './call-context.ts';
+
+/** How a call reaches the callee: a socket (HTTP over undici) or a function call in this process. */
+export const rpcTransportKinds = ['in-process', 'http'] as const;
+export type RpcTransportKind = (typeof rpcTransportKinds)[number];
+
+export function isRpcTransportKind(value: unknown): value is RpcTransportKind {
+  return typeof value === 'string' && (rpcTransportKinds as readonly string[]).includes(value);
+}
+
+/**
+ * The transport port of the RPC client (DESIGN rule 3): everything else (contract, deadline
+ * check, policy, client span, client metrics, error normalisation) is the client's and the same
+ * for every adapter.
+ */
+export interface RpcTransport {
+  readonly kind: RpcTransportKind;
+  /**
+   * Sends one attempt of `method` under the client span `span`, with `remainingMs` of the
+   * caller's budget, and resolves to the answer: a value of the caller's own that the callee no
+   * longer holds. Rejects with the AppError the callee answered with, or with anything else when
+   * no answer came; the client turns that into DEADLINE_EXCEEDED when `signal` aborted and into
+   * UNAVAILABLE otherwise. Positional arguments: no object is made per call to carry them.
+   */
+  send(method: string, input: unknown, ctx: CallContext, span: Span, signal: AbortSignal, remainingMs: number): Promise<unknown>;
+  close(): Promise<void>;
+}
