@@ -1,5 +1,25 @@
 import autocannon from 'autocannon';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { gcBetween, sumGc, type GcTotals, type GcTrace } from './gc-trace.ts';
 import { startCpuMeter, type CpuShares } from './process-cpu.ts';
+import { runWrk, wrkInstalled } from './wrk.ts';
+
+export type LoadGenerator = 'wrk' | 'autocannon';
+
+/**
+ * wrk when it is installed (`apt-get install -y wrk`: 2–3× less CPU per request than
+ * autocannon, so more of this 2-core machine is left to the servers), autocannon otherwise;
+ * `--loadgen wrk|autocannon` forces one.
+ */
+export function chooseLoadGenerator(flag: string | true | undefined): LoadGenerator {
+  if (flag === 'autocannon') return 'autocannon';
+  if (flag === 'wrk') {
+    if (!wrkInstalled()) throw new Error('--loadgen wrk: no wrk on the PATH (apt-get install -y wrk)');
+    return 'wrk';
+  }
+  if (flag !== undefined) throw new Error(`--loadgen must be wrk or autocannon, got ${String(flag)}`);
+  return wrkInstalled() ? 'wrk' : 'autocannon';
+}
 
 export interface LoadTarget {
   url: string;
@@ -14,6 +34,14 @@ export interface LoadSettings {
   connections: number;
   /** The server's pid, to report how busy it was (is it, or the load generator, the bottleneck?). */
   serverPid?: number;
+  /** Several server processes (a gateway and the service behind it): CPU is summed over them. Wins over serverPid. */
+  serverPids?: readonly number[];
+  /** GC traces of the server processes (`--trace-gc-nvp`), to count promoted bytes per request. */
+  gcTraces?: readonly (GcTrace | undefined)[];
+  /** Default: wrk when installed, else autocannon (see chooseLoadGenerator). */
+  loadGenerator?: LoadGenerator;
+  /** wrk's threads (default 1); autocannon ignores it. */
+  threads?: number;
   /** Called around the measured run only (not the warm-up), e.g. to profile exactly that stretch. */
   measuredRun?: { before(): Promise<void>; after(): Promise<void> };
 }
@@ -22,13 +50,28 @@ export interface LoadStats {
   requestsPerSec: number;
   requests: number;
   durationSec: number;
-  /** Of 2xx answers, in ms, from our own samples: autocannon's histogram rounds to whole ms. */
+  /** In ms. autocannon: of 2xx answers, from our own samples (its histogram rounds to whole ms); wrk: of every answer, from its µs histogram. */
   latencyMs: { mean: number; p50: number; p90: number; p99: number; max: number };
   non2xx: number;
   errors: number;
   timeouts: number;
   /** Cores busy on average during the measured run (1.0 = one core). */
   cpu: CpuShares;
+  /** Server CPU µs per answered request, summed over the server processes. */
+  cpuMicrosPerRequest: number;
+  /** The same for each server process, in the order of serverPids. */
+  cpuMicrosPerRequestByProcess: number[];
+  loadGenerator: LoadGenerator;
+  /** GC of the server processes during the measured run, when traced: the sum and each process's. */
+  gc?: GcStats;
+}
+
+export interface GcStats {
+  total: GcTotals;
+  byProcess: GcTotals[];
+  /** Bytes promoted to old space per answered request, summed over the processes. */
+  promotedBytesPerRequest: number;
+  promotedBytesPerRequestByProcess: number[];
 }
 
 function percentile(sorted: Float64Array, fraction: number): number {
@@ -55,48 +98,103 @@ class SampleBuffer {
   }
 }
 
-/** A warm-up run (thrown away), then the measured run: req/s, latency percentiles, CPU of both sides. */
-export async function measureLoad(target: LoadTarget, settings: LoadSettings): Promise<LoadStats> {
-  const common = {
-    url: target.url,
-    method: target.method ?? 'GET',
-    headers: target.headers,
-    body: target.body,
-    connections: settings.connections,
-  };
-  if (settings.warmupSec > 0) await autocannon({ ...common, duration: settings.warmupSec });
+/** Requests, duration, statuses and latency of one run, whichever generator made it. */
+interface RunCounts {
+  requests: number;
+  durationSec: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  latencyMs: LoadStats['latencyMs'];
+}
 
-  await settings.measuredRun?.before();
+function latencyOf(sorted: Float64Array): LoadStats['latencyMs'] {
+  let sum = 0;
+  for (const value of sorted) sum += value;
+  return {
+    mean: sum / sorted.length,
+    p50: percentile(sorted, 0.5),
+    p90: percentile(sorted, 0.9),
+    p99: percentile(sorted, 0.99),
+    max: sorted.length > 0 ? (sorted[sorted.length - 1] as number) : Number.NaN,
+  };
+}
+
+async function autocannonRun(target: LoadTarget, durationSec: number, connections: number, measured: boolean): Promise<RunCounts> {
+  const options = { url: target.url, method: target.method ?? 'GET', headers: target.headers, body: target.body, connections, duration: durationSec };
+  if (!measured) {
+    const result = await autocannon(options);
+    return { requests: result['2xx'] + result.non2xx, durationSec: result.duration, non2xx: result.non2xx, errors: result.errors, timeouts: result.timeouts, latencyMs: latencyOf(new Float64Array()) };
+  }
   const latencies = new SampleBuffer();
-  const meter = startCpuMeter(settings.serverPid);
-  const run = autocannon({ ...common, duration: settings.durationSec });
+  const run = autocannon(options);
   // Without a callback autocannon returns its tracker, an EventEmitter made thenable.
   const tracker = run as unknown as autocannon.Instance;
   tracker.on('response', (_client: unknown, statusCode: number, _bytes: number, responseTimeMs: number) => {
     if (statusCode >= 200 && statusCode < 300) latencies.push(responseTimeMs);
   });
   const result = await run;
-  const cpu = meter.stop();
-  await settings.measuredRun?.after();
-
-  const sorted = latencies.sorted();
-  let sum = 0;
-  for (const value of sorted) sum += value;
-  const answered = result['2xx'] + result.non2xx;
   return {
-    requestsPerSec: answered / result.duration,
-    requests: answered,
+    requests: result['2xx'] + result.non2xx,
     durationSec: result.duration,
-    latencyMs: {
-      mean: sum / sorted.length,
-      p50: percentile(sorted, 0.5),
-      p90: percentile(sorted, 0.9),
-      p99: percentile(sorted, 0.99),
-      max: sorted.length > 0 ? (sorted[sorted.length - 1] as number) : Number.NaN,
-    },
     non2xx: result.non2xx,
     errors: result.errors,
     timeouts: result.timeouts,
+    // Of 2xx answers, from our own samples: autocannon's histogram rounds to whole ms.
+    latencyMs: latencyOf(latencies.sorted()),
+  };
+}
+
+async function loadRun(generator: LoadGenerator, target: LoadTarget, durationSec: number, connections: number, measured: boolean, threads?: number): Promise<RunCounts> {
+  if (generator === 'autocannon') return autocannonRun(target, durationSec, connections, measured);
+  return runWrk(target, { durationSec, connections, ...(threads !== undefined && { threads }) });
+}
+
+/**
+ * A warm-up run (thrown away), then the measured run: req/s, latency percentiles, CPU of both
+ * sides, and (with gcTraces) the servers' promoted bytes per request.
+ */
+export async function measureLoad(target: LoadTarget, settings: LoadSettings): Promise<LoadStats> {
+  const generator = settings.loadGenerator ?? chooseLoadGenerator(undefined);
+  if (settings.warmupSec > 0) await loadRun(generator, target, settings.warmupSec, settings.connections, false, settings.threads);
+
+  await settings.measuredRun?.before();
+  const pids = settings.serverPids ?? (settings.serverPid === undefined ? undefined : [settings.serverPid]);
+  const traces = settings.gcTraces ?? [];
+  const gcBefore = traces.map((trace) => trace?.snapshot());
+  const meter = startCpuMeter(pids);
+  const counts = await loadRun(generator, target, settings.durationSec, settings.connections, true, settings.threads);
+  const cpu = meter.stop();
+  // The children's last GC lines may still be in the pipe: a moment for them to arrive.
+  if (traces.length > 0) await sleep(100);
+  const gcAfter = traces.map((trace) => trace?.snapshot());
+  await settings.measuredRun?.after();
+
+  const perRequest = (share: number | undefined): number => (share === undefined ? Number.NaN : (share * cpu.wallSec * 1e6) / Math.max(1, counts.requests));
+  let gc: GcStats | undefined;
+  if (traces.length > 0 && traces.every((trace) => trace !== undefined)) {
+    const byProcess = gcAfter.map((after, index) => gcBetween(gcBefore[index] as GcTotals, after as GcTotals));
+    const total = sumGc(byProcess);
+    const requests = Math.max(1, counts.requests);
+    gc = {
+      total,
+      byProcess,
+      promotedBytesPerRequest: total.promotedBytes / requests,
+      promotedBytesPerRequestByProcess: byProcess.map((part) => part.promotedBytes / requests),
+    };
+  }
+  return {
+    requestsPerSec: counts.requests / counts.durationSec,
+    requests: counts.requests,
+    durationSec: counts.durationSec,
+    latencyMs: counts.latencyMs,
+    non2xx: counts.non2xx,
+    errors: counts.errors,
+    timeouts: counts.timeouts,
     cpu,
+    cpuMicrosPerRequest: perRequest(cpu.server),
+    cpuMicrosPerRequestByProcess: cpu.servers.map(perRequest),
+    loadGenerator: generator,
+    ...(gc && { gc }),
   };
 }

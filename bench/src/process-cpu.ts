@@ -16,6 +16,22 @@ export function cpuSecondsOf(pid: number): number | undefined {
   }
 }
 
+/**
+ * CPU seconds (user + system) of this process's children that have exited and been waited for
+ * (cutime + cstime of /proc/self/stat): how the CPU of a load generator run as a child (wrk) is
+ * counted, since its own /proc entry is gone once it has exited. undefined off Linux.
+ */
+export function exitedChildrenCpuSeconds(): number | undefined {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // cutime and cstime are fields 16 and 17 of the whole line, 14 and 15 after "pid (comm)".
+    return (Number(fields[13]) + Number(fields[14])) / ticksPerSecond;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Busy CPU seconds of the whole machine (all cores), from /proc/stat; undefined off Linux. */
 export function machineBusySeconds(): number | undefined {
   try {
@@ -29,37 +45,58 @@ export function machineBusySeconds(): number | undefined {
 }
 
 export interface CpuShares {
-  /** Cores used on average (1.0 = one core fully busy) by this process. */
+  /**
+   * Cores used on average (1.0 = one core fully busy) by the load generator: this process, plus
+   * the children that exited during the run (wrk).
+   */
   loadGenerator: number;
-  /** …by the server under test. */
+  /** …by the server under test: the sum over its processes. */
   server: number | undefined;
+  /** …by each server process, in the order of the pids given (one entry for a single server). */
+  servers: (number | undefined)[];
   /** …by everything else on the machine: others' builds and tests skew the numbers. */
   others: number | undefined;
+  /** Wall seconds the meter ran: share × this = CPU seconds. */
+  wallSec: number;
 }
 
 export interface CpuMeter {
   stop(): CpuShares;
 }
 
-/** Tells whether the server or the load generator was the bottleneck of a run. */
-export function startCpuMeter(serverPid: number | undefined): CpuMeter {
+/**
+ * Tells whether the server or the load generator was the bottleneck of a run. `serverPids` may
+ * name several processes (a gateway and the service behind it): `server` is then their sum.
+ */
+export function startCpuMeter(serverPids: number | readonly number[] | undefined): CpuMeter {
+  const pids = serverPids === undefined ? [] : typeof serverPids === 'number' ? [serverPids] : [...serverPids];
   const wallStart = performance.now();
   const selfStart = process.cpuUsage();
-  const serverStart = serverPid === undefined ? undefined : cpuSecondsOf(serverPid);
+  const childrenStart = exitedChildrenCpuSeconds();
+  const serverStart = pids.map((pid) => cpuSecondsOf(pid));
   const machineStart = machineBusySeconds();
   return {
     stop() {
       const wallSec = (performance.now() - wallStart) / 1000;
       const self = process.cpuUsage(selfStart);
-      const serverEnd = serverPid === undefined ? undefined : cpuSecondsOf(serverPid);
+      const childrenEnd = exitedChildrenCpuSeconds();
+      const serverEnd = pids.map((pid) => cpuSecondsOf(pid));
       const machineEnd = machineBusySeconds();
-      const loadGenerator = (self.user + self.system) / 1e6 / wallSec;
-      const server = serverStart === undefined || serverEnd === undefined ? undefined : (serverEnd - serverStart) / wallSec;
+      const children = childrenStart === undefined || childrenEnd === undefined ? 0 : childrenEnd - childrenStart;
+      const loadGenerator = ((self.user + self.system) / 1e6 + children) / wallSec;
+      const servers = pids.map((_pid, index) => {
+        const start = serverStart[index];
+        const end = serverEnd[index];
+        return start === undefined || end === undefined ? undefined : (end - start) / wallSec;
+      });
+      const server = servers.length === 0 || servers.some((share) => share === undefined) ? undefined : servers.reduce((sum: number, share) => sum + (share as number), 0);
       const machine = machineStart === undefined || machineEnd === undefined ? undefined : (machineEnd - machineStart) / wallSec;
       return {
         loadGenerator,
         server,
+        servers,
         others: machine === undefined ? undefined : Math.max(0, machine - loadGenerator - (server ?? 0)),
+        wallSec,
       };
     },
   };

@@ -2,8 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startOtlpReceiver, type OtlpReceiver, type OtlpReceiverCounts } from '@carshare/testing';
-import { atLeast, formatGoal, type BenchGoal, type BenchmarkRun, type BenchOptions } from '../benchmark.ts';
-import { measureLoad, type LoadStats, type LoadTarget } from '../measure-load.ts';
+import { atLeast, atMost, formatGoal, type BenchGoal, type BenchmarkRun, type BenchOptions } from '../benchmark.ts';
+import { chooseLoadGenerator, measureLoad, type LoadGenerator, type LoadStats, type LoadTarget } from '../measure-load.ts';
 import { profileFileFor } from '../profile-files.ts';
 import { profileMeasuredRun, spawnChildServer, type ChildServer } from '../spawn-child-server.ts';
 import { writeBenchGatewayConfig } from './bench-gateway-config.ts';
@@ -16,7 +16,7 @@ const scripts = {
 };
 
 /** The issue's acceptance goals, as shares of the bare fastify baseline (or of untraced /v1/me). */
-export const gatewayGoals = { meOverHello: 0.35, rpcOverHello: 0.5, tracedOverMe: 0.8 } as const;
+export const gatewayGoals = { meOverHello: 0.35, rpcOverHello: 0.5, tracedOverMe: 0.8, rpcPromotedBytes: 200, mePromotedBytes: 500 } as const;
 
 type RunName = 'hello' | 'me' | 'rpc' | 'meTraced' | 'meUncached' | 'rpcUncached' | 'hop' | 'post';
 
@@ -37,6 +37,7 @@ function fixed(value: number | undefined, digits: number): string {
 
 function formatSummary(
   options: BenchOptions,
+  loadGenerator: LoadGenerator,
   sampleRatio: number,
   runs: Partial<Record<RunName, LoadStats>>,
   goals: BenchGoal[],
@@ -46,11 +47,11 @@ function formatSummary(
 ): string {
   const lines = [
     `gateway benchmark: ${options.durationSec} s per run after ${options.warmupSec} s warm-up, ${options.connections} connections, ` +
-      `node ${process.version}, ${cpus().length} CPUs`,
+      `load generator ${loadGenerator}, node ${process.version}, ${cpus().length} CPUs`,
     '',
     `${'run'.padEnd(31)}${'req/s'.padStart(9)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'non-2xx'.padStart(9)}${'errors'.padStart(8)}` +
-      `${'server'.padStart(8)}${'loadgen'.padStart(9)}${'others'.padStart(8)}${'µs CPU/req'.padStart(12)}`,
-    `${''.padEnd(31)}${''.padStart(44)}${'(cores busy)'.padStart(25)}${'(server)'.padStart(12)}`,
+      `${'server'.padStart(8)}${'loadgen'.padStart(9)}${'others'.padStart(8)}${'µs CPU/req'.padStart(12)}${'promoted B/req'.padStart(16)}`,
+    `${''.padEnd(31)}${''.padStart(44)}${'(cores busy)'.padStart(25)}${'(server)'.padStart(12)}${'(GC, server)'.padStart(16)}`,
   ];
   for (const name of Object.keys(runLabels) as RunName[]) {
     const stats = runs[name];
@@ -60,13 +61,13 @@ function formatSummary(
         `${fixed(stats.latencyMs.p50, 2).padStart(9)}${fixed(stats.latencyMs.p99, 2).padStart(9)}` +
         `${String(stats.non2xx).padStart(9)}${String(stats.errors).padStart(8)}` +
         `${fixed(stats.cpu.server, 2).padStart(8)}${fixed(stats.cpu.loadGenerator, 2).padStart(9)}${fixed(stats.cpu.others, 2).padStart(8)}` +
-        `${fixed(stats.cpu.server === undefined ? undefined : (stats.cpu.server * 1e6) / stats.requestsPerSec, 0).padStart(12)}`,
+        `${fixed(stats.cpuMicrosPerRequest, 0).padStart(12)}${fixed(stats.gc?.promotedBytesPerRequest, 0).padStart(16)}`,
     );
   }
   lines.push('', `goals (req/s ratios; "by CPU" = the same ratio from server CPU per request, steadier on a busy machine)`);
   for (const goal of goals) {
     const byCpu = cpuRatios[goal.name];
-    lines.push(`  ${formatGoal(goal)}   by CPU ${fixed(byCpu, 3)}`);
+    lines.push(`  ${formatGoal(goal)}${byCpu === undefined ? '' : `   by CPU ${fixed(byCpu, 3)}`}`);
   }
   if (runs.hop && runs.hello) {
     lines.push(`  ${'(ref) hop ÷ (a) hello'.padEnd(28)}${(runs.hop.requestsPerSec / runs.hello.requestsPerSec).toFixed(3).padStart(10)}   no goal: (b) with none of our code`);
@@ -81,6 +82,9 @@ function formatSummary(
       `user read cache, ${platform} platform: ${total === 0 ? 'no lookups (off)' : `${((lookups.hits / total) * 100).toFixed(2)}% hits of ${total.toLocaleString('en-US')} GetUser lookups`}`,
     );
   }
+  lines.push(
+    `promoted B/req: bytes the server's scavenges moved to old space per request (--trace-gc-nvp); goals ≤ ${gatewayGoals.rpcPromotedBytes} for GetUser, ≤ ${gatewayGoals.mePromotedBytes} for /v1/me`,
+  );
   const saturated = Object.entries(runs).filter(([, stats]) => stats.cpu.loadGenerator > 0.9).map(([name]) => name);
   if (saturated.length > 0) {
     lines.push(`note: the load generator used > 90% of a core in: ${saturated.join(', ')}; those numbers may be capped by it, not by the server`);
@@ -109,6 +113,7 @@ function formatSummary(
  * per request settles (1.1–1.4 ms per GetUser in the first seconds, ~0.7 ms after).
  */
 export const runGatewayBenchmark: BenchmarkRun = async (options) => {
+  const loadGenerator = chooseLoadGenerator(options.flags['loadgen']);
   const sampleRatio = options.flags['sample-ratio'] === undefined ? 0.1 : Number(options.flags['sample-ratio']);
   if (!(sampleRatio >= 0 && sampleRatio <= 1)) throw new Error('--sample-ratio must be between 0 and 1');
   const startedAt = new Date();
@@ -120,16 +125,17 @@ export const runGatewayBenchmark: BenchmarkRun = async (options) => {
   const warmPlatform = async (target: LoadTarget): Promise<void> => {
     if (platformWarmupSec <= 0) return;
     progress(`warming the platform up for ${platformWarmupSec} s`);
-    await measureLoad(target, { durationSec: platformWarmupSec, warmupSec: 0, connections: options.connections });
+    await measureLoad(target, { durationSec: platformWarmupSec, warmupSec: 0, connections: options.connections, loadGenerator });
   };
 
   const only = typeof options.flags['only'] === 'string' ? new Set(options.flags['only'].split(',')) : undefined;
   const wanted = (name: 'hello' | 'me' | 'rpc' | 'traced' | 'uncached' | 'hop'): boolean =>
     only ? only.has(name) : name !== 'hop' || options.flags['hop'] === true;
-  const common = { durationSec: options.durationSec, warmupSec: options.warmupSec, connections: options.connections };
+  const common = { durationSec: options.durationSec, warmupSec: options.warmupSec, connections: options.connections, loadGenerator };
   const settings = (run: RunName, child: ChildServer<unknown>) => ({
     ...common,
     serverPid: child.pid,
+    gcTraces: [child.gc],
     ...(options.flags['profile'] === true && { measuredRun: profileMeasuredRun(child, profileFileFor('gateway', run, startedAt)) }),
   });
   const runs: Partial<Record<RunName, LoadStats>> = {};
@@ -142,7 +148,7 @@ export const runGatewayBenchmark: BenchmarkRun = async (options) => {
   const configFile = await writeBenchGatewayConfig(workDir);
   const userCache: Partial<Record<'cached' | 'uncached', UserCacheLookups>> = {};
   async function start<Info>(script: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<ChildServer<Info>> {
-    const child = await spawnChildServer<Info>(script, args, { env: { CARSHARE_CONFIG: configFile, ...env } });
+    const child = await spawnChildServer<Info>(script, args, { env: { CARSHARE_CONFIG: configFile, ...env }, traceGc: true });
     children.add(child);
     return child;
   }
@@ -250,13 +256,16 @@ export const runGatewayBenchmark: BenchmarkRun = async (options) => {
     [`(b') traced ÷ (b) untraced`, 'meTraced', 'me', gatewayGoals.tracedOverMe],
   ] as const;
   const goals = ratios.map(([name, over, under, target]) => atLeast(name, rate(over) / rate(under), target));
+  const promoted = (name: RunName): number => runs[name]?.gc?.promotedBytesPerRequest ?? Number.NaN;
+  if (wanted('rpc')) goals.push(atMost('(c) GetUser promoted B/req', promoted('rpc'), gatewayGoals.rpcPromotedBytes));
+  if (wanted('me')) goals.push(atMost('(b) /v1/me promoted B/req', promoted('me'), gatewayGoals.mePromotedBytes));
   // Throughput of a saturated single-process server is 1 / CPU per request, so this ratio is what
   // the req/s ratio would be if neither the load generator nor other processes got in the way.
   const cpuRatios = Object.fromEntries(ratios.map(([name, over, under]) => [name, cpuPerRequest(under) / cpuPerRequest(over)]));
   const otlp = receiver?.counts() ?? { exports: 0, spans: 0, bytes: 0 };
   return {
-    results: { sampleRatio, runs, cpuRatios, otlp, userCache },
+    results: { loadGenerator, sampleRatio, runs, cpuRatios, otlp, userCache },
     goals,
-    summary: formatSummary(options, sampleRatio, runs, goals, cpuRatios, otlp, userCache),
+    summary: formatSummary(options, loadGenerator, sampleRatio, runs, goals, cpuRatios, otlp, userCache),
   };
 };
