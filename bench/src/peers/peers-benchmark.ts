@@ -1,0 +1,312 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { freePort, runCommand, startOtlpReceiver, type OtlpReceiver } from '@carshare/testing';
+import { atMost, formatGoal, type BenchGoal, type BenchmarkRun, type BenchOptions } from '../benchmark.ts';
+import { chooseLoadGenerator, measureLoad, type LoadGenerator, type LoadStats, type LoadTarget } from '../measure-load.ts';
+import { repoRoot, spawnCarshareService, spawnChildServer, type ChildServer } from '../spawn-child-server.ts';
+import { writeBenchGatewayConfig } from '../gateway/bench-gateway-config.ts';
+import { checkTarget, isRider, logInRider, meTarget, rpcTarget, type PlatformInfo } from '../gateway/gateway-targets.ts';
+import { ensurePeersInstalled, peersDir } from './install-peers.ts';
+import { signPeerToken } from './peer-token.ts';
+
+const gatewayDir = resolve(import.meta.dirname, '..', 'gateway');
+const scripts = {
+  hello: join(gatewayDir, 'hello-server.ts'),
+  hop: join(gatewayDir, 'hop-server.ts'),
+  platform: join(gatewayDir, 'platform-server.ts'),
+  nestUser: join(peersDir, 'src', 'nest-user-service.mjs'),
+  nestGateway: join(peersDir, 'src', 'nest-gateway.mjs'),
+  moleculerUser: join(peersDir, 'src', 'moleculer-user-service.mjs'),
+  moleculerGateway: join(peersDir, 'src', 'moleculer-gateway.mjs'),
+};
+
+type RunName = 'hello' | 'post' | 'hop' | 'nest' | 'moleculer' | 'rpc' | 'me' | 'distributed';
+
+const runs: Record<RunName, { label: string; processes: string }> = {
+  hello: { label: 'fastify hello-world', processes: 'fastify' },
+  post: { label: 'bare fastify JSON POST', processes: 'fastify' },
+  hop: { label: 'bare fastify→undici→fastify', processes: 'one process' },
+  nest: { label: 'NestJS 11 TCP, Fastify gateway', processes: 'gateway + user' },
+  moleculer: { label: 'Moleculer 0.14 TCP + moleculer-web', processes: 'gateway + user' },
+  rpc: { label: 'ours: GetUser RPC (cached)', processes: 'platform' },
+  me: { label: 'ours: /v1/me embedded', processes: 'platform' },
+  distributed: { label: 'ours: /v1/me distributed', processes: 'gateway + user' },
+};
+
+/** The issue's acceptance (CPU µs per request, same run; promoted bytes per request). */
+export const peersGoals = {
+  rpcOverPost: 2,
+  meOverHop: 1,
+  meOverMoleculer: 1,
+  meOverNest: 1.3,
+  distributedOverHop: 1.6,
+  distributedOverNest: 2,
+  rpcPromotedBytes: 200,
+  mePromotedBytes: 500,
+} as const;
+
+function fixed(value: number | undefined, digits: number): string {
+  return value === undefined || !Number.isFinite(value) ? '–' : value.toFixed(digits);
+}
+
+function formatSummary(
+  options: BenchOptions,
+  setup: { loadGenerator: LoadGenerator; threads: number; sampleRatio: number; loadAverage: number[] },
+  measured: Partial<Record<RunName, LoadStats>>,
+  goals: BenchGoal[],
+  references: [string, number][],
+): string {
+  const generator = setup.loadGenerator === 'wrk' ? `wrk (${setup.threads} thread${setup.threads === 1 ? '' : 's'})` : 'autocannon (no wrk on the PATH: apt-get install -y wrk)';
+  const lines = [
+    `peers benchmark: ${options.durationSec} s per run after ${options.warmupSec} s warm-up, ${options.connections} connections, load generator ${generator}, ` +
+      `node ${process.version}, ${cpus().length} CPUs, load average before ${setup.loadAverage.map((value) => value.toFixed(2)).join(' ')}`,
+    `ours: auth, rate limits (unreachable limits: each request pays the check), deadlines, metrics, tracing sampled at ${setup.sampleRatio} exporting OTLP to a counting receiver`,
+    '',
+    `${'run'.padEnd(36)}${'processes'.padEnd(16)}${'req/s'.padStart(8)}${'p50 ms'.padStart(8)}${'p99 ms'.padStart(8)}${'bad'.padStart(5)}` +
+      `${'server'.padStart(8)}${'loadgen'.padStart(8)}${'others'.padStart(7)}${'µs CPU/req'.padStart(12)}${'  (per process)'.padEnd(16)}${'promoted B/req'.padStart(15)}${'  (per process)'.padEnd(18)}`,
+    `${''.padEnd(36 + 16 + 29)}${'(cores busy)'.padStart(23)}${'(sum)'.padStart(12)}${''.padEnd(16)}${'(sum)'.padStart(15)}`,
+  ];
+  for (const name of Object.keys(runs) as RunName[]) {
+    const stats = measured[name];
+    if (!stats) continue;
+    const byProcess = stats.cpuMicrosPerRequestByProcess.length > 1 ? `  ${stats.cpuMicrosPerRequestByProcess.map((value) => fixed(value, 0)).join(' + ')}` : '';
+    const gc = stats.gc;
+    const gcByProcess = gc && gc.promotedBytesPerRequestByProcess.length > 1 ? `  ${gc.promotedBytesPerRequestByProcess.map((value) => fixed(value, 0)).join(' + ')}` : '';
+    lines.push(
+      `${runs[name].label.padEnd(36)}${runs[name].processes.padEnd(16)}${Math.round(stats.requestsPerSec).toLocaleString('en-US').padStart(8)}` +
+        `${fixed(stats.latencyMs.p50, 2).padStart(8)}${fixed(stats.latencyMs.p99, 2).padStart(8)}${String(stats.non2xx + stats.errors + stats.timeouts).padStart(5)}` +
+        `${fixed(stats.cpu.server, 2).padStart(8)}${fixed(stats.cpu.loadGenerator, 2).padStart(8)}${fixed(stats.cpu.others, 2).padStart(7)}` +
+        `${fixed(stats.cpuMicrosPerRequest, 0).padStart(12)}${byProcess.padEnd(16)}${fixed(gc?.promotedBytesPerRequest, 0).padStart(15)}${gcByProcess.padEnd(18)}`,
+    );
+  }
+  if (measured.post || measured.hop) {
+    lines.push(`(the bare POST and the hop share one process: the hop's back end is the POST's server; the idle half costs nothing)`);
+  }
+  lines.push('', 'acceptance (ratios of CPU µs per request from this run; bytes per request; reported, enforced only with --strict)');
+  for (const goal of goals) lines.push(`  ${formatGoal(goal, 36, 2)}`);
+  if (references.length > 0) {
+    lines.push('', 'for reference (no goal)');
+    for (const [name, value] of references) lines.push(`  ${name.padEnd(36)}${fixed(value, 2).padStart(10)}`);
+  }
+  const contended = Object.entries(measured)
+    .filter(([, stats]) => (stats.cpu.others ?? 0) > 0.25)
+    .map(([name]) => name);
+  if (contended.length > 0) {
+    lines.push(`warning: other processes kept > 0.25 cores busy during: ${contended.join(', ')}; req/s is skewed there, CPU µs per request and promoted bytes much less`);
+  }
+  const failed = Object.entries(measured)
+    .filter(([, stats]) => stats.non2xx > 0 || stats.errors > 0 || stats.timeouts > 0)
+    .map(([name]) => name);
+  if (failed.length > 0) lines.push(`warning: non-2xx answers, socket errors or timeouts in: ${failed.join(', ')}`);
+  return lines.join('\n');
+}
+
+/**
+ * `npm run bench -- peers`: what one request costs us next to what people would pick instead,
+ * in CPU µs per request summed over each setup's processes, and GC promoted bytes per request.
+ *
+ *   bare: fastify hello-world; a bare fastify JSON POST; a bare fastify → undici → fastify hop
+ *   peers (bench/peers, plain node): NestJS 11 microservice on the TCP transport behind a NestJS
+ *     gateway on Fastify (ValidationPipe + class-validator); Moleculer 0.14 on the TCP transporter
+ *     with moleculer-web in front (fastest-validator); each a bearer check, a user from memory,
+ *     front and back in their own processes
+ *   ours, every feature on: cached GetUser; GET /v1/me embedded (one process); GET /v1/me
+ *     distributed (`carshare service user` and `carshare service gateway`, two processes)
+ *
+ * Every server child runs with --trace-gc-nvp. Flags: --only hello,post,hop,nest,moleculer,rpc,me,distributed;
+ * --loadgen wrk|autocannon; --threads N (wrk); --sample-ratio R (ours, default 0.1);
+ * --platform-warmup S (extra load before our first measured run on each fresh platform, default 10).
+ */
+export const runPeersBenchmark: BenchmarkRun = async (options) => {
+  const loadGenerator = chooseLoadGenerator(options.flags['loadgen']);
+  const threads = options.flags['threads'] === undefined ? 1 : Number(options.flags['threads']);
+  const sampleRatio = options.flags['sample-ratio'] === undefined ? 0.1 : Number(options.flags['sample-ratio']);
+  if (!(sampleRatio >= 0 && sampleRatio <= 1)) throw new Error('--sample-ratio must be between 0 and 1');
+  const platformWarmupSec = options.flags['platform-warmup'] === undefined ? 10 : Number(options.flags['platform-warmup']);
+  const only = typeof options.flags['only'] === 'string' ? new Set(options.flags['only'].split(',')) : undefined;
+  const wanted = (name: RunName): boolean => only === undefined || only.has(name);
+  const progress = (message: string): void => {
+    process.stderr.write(`· ${message}\n`);
+  };
+  const loadAverage = loadavg();
+  const measured: Partial<Record<RunName, LoadStats>> = {};
+  const children = new Set<ChildServer<unknown>>();
+  const workDir = await mkdtemp(join(tmpdir(), 'carshare-bench-peers-'));
+  let receiver: OtlpReceiver | undefined;
+
+  const start = async <Info>(script: string, args: string[] = [], env: NodeJS.ProcessEnv = {}, plain = false): Promise<ChildServer<Info>> => {
+    const child = await spawnChildServer<Info>(script, args, { env, traceGc: true, tsx: !plain });
+    children.add(child);
+    return child;
+  };
+  const stopAll = async (): Promise<void> => {
+    const stopping = [...children];
+    children.clear();
+    await Promise.allSettled(stopping.map((child) => child.stop()));
+  };
+  const measure = async (name: RunName, target: LoadTarget, servers: ChildServer<unknown>[], warmupSec = options.warmupSec): Promise<void> => {
+    progress(`${runs[name].label}: ${warmupSec} s warm-up, ${options.durationSec} s measured`);
+    measured[name] = await measureLoad(target, {
+      durationSec: options.durationSec,
+      warmupSec,
+      connections: options.connections,
+      loadGenerator,
+      threads,
+      serverPids: servers.map((server) => server.pid),
+      gcTraces: servers.map((server) => server.gc),
+    });
+  };
+
+  try {
+    if (wanted('nest') || wanted('moleculer')) ensurePeersInstalled(progress);
+    const configFile = await writeBenchGatewayConfig(workDir);
+
+    if (wanted('hello')) {
+      const hello = await start<{ url: string }>(scripts.hello);
+      await checkTarget({ url: hello.info.url }, () => true, 'hello-world');
+      await measure('hello', { url: hello.info.url }, [hello]);
+      await stopAll();
+    }
+
+    if (wanted('post') || wanted('hop')) {
+      const hop = await start<{ url: string; backUrl: string }>(scripts.hop);
+      if (wanted('post')) {
+        const post: LoadTarget = {
+          url: `${hop.info.backUrl}/rpc/echo`,
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ userId: '00000000-0000-7000-8000-000000000000' }),
+        };
+        await checkTarget(post, () => true, 'bare POST');
+        await measure('post', post, [hop]);
+      }
+      if (wanted('hop')) {
+        await checkTarget({ url: hop.info.url }, () => true, 'bare hop');
+        await measure('hop', { url: hop.info.url }, [hop]);
+      }
+      await stopAll();
+    }
+
+    // The peers: one rider, a token they accept, the secret shared by front and back.
+    const riderId = '0193a1b2-0000-7000-8000-000000000001';
+    const secret = `peers-${Math.random().toString(36).slice(2)}`;
+    const peerMe = (url: string): LoadTarget => ({ url: `${url}/v1/me`, headers: { authorization: `Bearer ${signPeerToken(secret, riderId)}` } });
+
+    if (wanted('nest')) {
+      const [rpcPort, httpPort] = [await freePort(), await freePort()];
+      const env = { PEER_RPC_PORT: String(rpcPort), PEER_HTTP_PORT: String(httpPort), PEER_RIDER_ID: riderId, PEER_JWT_SECRET: secret };
+      progress('starting NestJS: user microservice (TCP), then the Fastify gateway');
+      const user = await start(scripts.nestUser, [], env, true);
+      const gateway = await start<{ url: string }>(scripts.nestGateway, [], env, true);
+      const me = peerMe(gateway.info.url);
+      await checkTarget(me, isRider(riderId), 'NestJS /v1/me');
+      await measure('nest', me, [gateway, user]);
+      await stopAll();
+    }
+
+    if (wanted('moleculer')) {
+      const [userTcp, gatewayTcp, httpPort] = [await freePort(), await freePort(), await freePort()];
+      const urls = `127.0.0.1:${userTcp}/users,127.0.0.1:${gatewayTcp}/gateway`;
+      const common = { PEER_TCP_URLS: urls, PEER_RIDER_ID: riderId, PEER_JWT_SECRET: secret, PEER_HTTP_PORT: String(httpPort) };
+      progress('starting Moleculer: node users, then node gateway with moleculer-web (TCP transporter)');
+      const user = await start(scripts.moleculerUser, [], { ...common, PEER_TCP_PORT: String(userTcp) }, true);
+      const gateway = await start<{ url: string }>(scripts.moleculerGateway, [], { ...common, PEER_TCP_PORT: String(gatewayTcp) }, true);
+      const me = peerMe(gateway.info.url);
+      await checkTarget(me, isRider(riderId), 'Moleculer /v1/me');
+      await measure('moleculer', me, [gateway, user]);
+      await stopAll();
+    }
+
+    if (wanted('rpc') || wanted('me') || wanted('distributed')) receiver = await startOtlpReceiver({ keepSpans: false });
+
+    if ((wanted('rpc') || wanted('me')) && receiver) {
+      progress(`starting the embedded platform (tracing at ${sampleRatio}, OTLP to ${receiver.url})`);
+      const platform = await start<PlatformInfo>(scripts.platform, [join(workDir, 'embedded'), receiver.url, String(sampleRatio)], { CARSHARE_CONFIG: configFile });
+      let warmup = options.warmupSec + platformWarmupSec;
+      if (wanted('me')) {
+        const session = await logInRider(platform.info.gatewayUrl);
+        const me = meTarget(platform.info, session);
+        await checkTarget(me, isRider(session.riderId), 'GET /v1/me (embedded)');
+        await measure('me', me, [platform], warmup);
+        warmup = options.warmupSec;
+      }
+      if (wanted('rpc')) {
+        const session = await logInRider(platform.info.gatewayUrl);
+        const rpc = rpcTarget(platform.info, session);
+        await checkTarget(rpc, isRider(session.riderId), 'GetUser');
+        await measure('rpc', rpc, [platform], warmup);
+      }
+      await stopAll();
+    }
+
+    if (wanted('distributed') && receiver) {
+      const dataDir = join(workDir, 'distributed');
+      const [userPort, gatewayPort] = [await freePort(), await freePort()];
+      const userUrl = `http://127.0.0.1:${userPort}`;
+      const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
+      const common = {
+        CARSHARE_CONFIG: configFile,
+        CARSHARE_DATA_DIR: dataDir,
+        LOG_LEVEL: 'warn',
+        LOG_PRETTY: 'false',
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+        OTEL_TRACES_SAMPLER_ARG: String(sampleRatio),
+      };
+      progress('distributed: carshare seed, then carshare service user and carshare service gateway');
+      const seeded = await runCommand({
+        args: ['seed'],
+        cwd: repoRoot,
+        env: { ...common, DATABASE_URL: undefined, REDIS_URL: undefined, AMQP_URL: undefined, S3_ENDPOINT: undefined, ETCD_ENDPOINTS: undefined },
+        timeoutMs: 120_000,
+      });
+      if (seeded.code !== 0) throw new Error(`carshare seed failed (${seeded.code}):\n${seeded.stderr.slice(-2000)}`);
+      const user = await spawnCarshareService('user', userUrl, { traceGc: true, env: { ...common, USER_HOST: '127.0.0.1', USER_PORT: String(userPort) } });
+      children.add(user);
+      const gateway = await spawnCarshareService('gateway', gatewayUrl, { traceGc: true, env: { ...common, GATEWAY_HOST: '127.0.0.1', PORT: String(gatewayPort), USER_URL: userUrl } });
+      children.add(gateway);
+      const session = await logInRider(gatewayUrl);
+      const me = meTarget({ gatewayUrl, userUrl }, session);
+      await checkTarget(me, isRider(session.riderId), 'GET /v1/me (distributed)');
+      await measure('distributed', me, [gateway, user], options.warmupSec + platformWarmupSec);
+      await stopAll();
+    }
+  } finally {
+    await stopAll();
+    await receiver?.close();
+    await rm(workDir, { recursive: true, force: true });
+  }
+
+  const cpu = (name: RunName): number => measured[name]?.cpuMicrosPerRequest ?? Number.NaN;
+  const promoted = (name: RunName): number => measured[name]?.gc?.promotedBytesPerRequest ?? Number.NaN;
+  const goals: BenchGoal[] = [];
+  const goal = (name: string, value: number, target: number, needed: RunName[]): void => {
+    if (needed.every((run) => wanted(run))) goals.push(atMost(name, value, target));
+  };
+  goal('GetUser ÷ bare POST', cpu('rpc') / cpu('post'), peersGoals.rpcOverPost, ['rpc', 'post']);
+  goal('/v1/me embedded ÷ bare hop', cpu('me') / cpu('hop'), peersGoals.meOverHop, ['me', 'hop']);
+  goal('/v1/me embedded ÷ Moleculer', cpu('me') / cpu('moleculer'), peersGoals.meOverMoleculer, ['me', 'moleculer']);
+  goal('/v1/me embedded ÷ NestJS', cpu('me') / cpu('nest'), peersGoals.meOverNest, ['me', 'nest']);
+  goal('/v1/me distributed ÷ bare hop', cpu('distributed') / cpu('hop'), peersGoals.distributedOverHop, ['distributed', 'hop']);
+  goal('/v1/me distributed ÷ NestJS', cpu('distributed') / cpu('nest'), peersGoals.distributedOverNest, ['distributed', 'nest']);
+  goal('GetUser promoted B/req', promoted('rpc'), peersGoals.rpcPromotedBytes, ['rpc']);
+  goal('/v1/me embedded promoted B/req', promoted('me'), peersGoals.mePromotedBytes, ['me']);
+  goal('/v1/me distributed promoted B/req', promoted('distributed'), peersGoals.mePromotedBytes, ['distributed']);
+  const references: [string, number][] = (
+    [
+      ['bare POST ÷ hello', cpu('post') / cpu('hello')],
+      ['bare hop ÷ hello', cpu('hop') / cpu('hello')],
+      ['NestJS ÷ bare hop', cpu('nest') / cpu('hop')],
+      ['Moleculer ÷ bare hop', cpu('moleculer') / cpu('hop')],
+      ['/v1/me distributed ÷ embedded', cpu('distributed') / cpu('me')],
+      ['/v1/me distributed ÷ Moleculer', cpu('distributed') / cpu('moleculer')],
+    ] as [string, number][]
+  ).filter(([, value]) => Number.isFinite(value));
+  const otlp = receiver?.counts();
+  const setup = { loadGenerator, threads, sampleRatio, loadAverage };
+  return {
+    results: { ...setup, runs: measured, otlp },
+    goals,
+    summary: formatSummary(options, setup, measured, goals, references) + (otlp ? `\nOTLP receiver: ${otlp.exports} exports, ${otlp.spans} spans` : ''),
+  };
+};
