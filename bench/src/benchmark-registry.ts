@@ -21,6 +21,11 @@ export const benchmarks: readonly BenchmarkEntry[] = [
     load: async () => (await import('./gateway/layer-costs.ts')).runLayerCosts,
   },
   {
+    name: 'peers',
+    description: 'CPU µs and GC promoted bytes per request: ours (GetUser, /v1/me embedded and distributed) beside NestJS TCP, Moleculer TCP and bare fastify',
+    load: async () => (await import('./peers/peers-benchmark.ts')).runPeersBenchmark,
+  },
+  {
     name: 'resilience',
     description: 'client policy stack overhead per call, and /v1/me throughput with rate limiting on vs off',
     load: async () => (await import('./resilience-benchmark.ts')).runResilienceBenchmark,
@@ -29,5 +34,15 @@ export const benchmarks: readonly BenchmarkEntry[] = [
     name: 'bus',
     description: 'event bus publish→consume throughput and p99 (in-process, RabbitMQ) and outbox relay lag',
     load: async () => (await import('./bus-benchmark.ts')).runBusBenchmark,
+  },
+  {
+    name: 'startup',
+    description: 'cold and warm `npm start` to /health/ready, medians, and where the time goes (npm, bundle, modules, database, services, seeding)',
+    load: async () => (await import('./startup/startup-benchmark.ts')).runStartupBenchmark,
+  },
+  {
+    name: 'memory',
+    description: 'idle RSS of `carshare up` with 2 and 8 services (6 generated), by component (V8 heap, PGlite WASM, native, code), and the budget check',
+    load: async () => (await import('./memory/memory-benchmark.ts')).runMemoryBenchmark,
   },
 ];

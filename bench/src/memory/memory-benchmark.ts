@@ -1,0 +1,199 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { freePort } from '@carshare/testing';
+import { atMost, formatGoal, type BenchmarkRun } from '../benchmark.ts';
+import { startPlatform, type PlatformRun } from '../startup/platform-run.ts';
+import { linkWorkspaces, scratchCopy } from '../startup/scratch-repo.ts';
+
+const probe = pathToFileURL(join(import.meta.dirname, 'memory-probe.mjs')).href;
+const mb = (bytes: number) => bytes / 1048576;
+
+/** What the probe in the process reports (memory-probe.mjs). */
+interface ProbeReport {
+  memoryUsage: NodeJS.MemoryUsage;
+  heapSpaces: Record<string, { physical: number; used: number }>;
+  heap: { totalPhysical: number; malloced: number; peakMalloced: number; external: number };
+  code: Record<string, number>;
+  wasmMemoryBytes: number[];
+}
+
+export interface MemorySample {
+  services: number;
+  rssMb: number;
+  /** RSS by component, MB; they add up to rssMb. */
+  components: Record<string, number>;
+  /** V8 spaces' physical size, MB. */
+  heapSpacesMb: Record<string, number>;
+  arrayBuffersMb: number;
+}
+
+/** `node <flags> scripts/start.mjs up` as the root package.json's start script runs it (npm adds nothing to the process). */
+function startCommand(root: string): string[] {
+  const script = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
+  const [runner, ...args] = script.split(/\s+/).filter(Boolean);
+  if (runner !== 'node') throw new Error(`the start script does not run node directly: ${script}`);
+  const extra = (process.env['BENCH_NODE_ARGS'] ?? '').split(/\s+/).filter(Boolean);
+  return [process.execPath, '--import', probe, ...extra, ...args];
+}
+
+function statusKb(pid: number): Record<string, number> {
+  const fields: Record<string, number> = {};
+  for (const line of readFileSync(`/proc/${pid}/status`, 'utf8').split('\n')) {
+    const match = /^(\w+):\s+(\d+) kB$/.exec(line);
+    if (match) fields[match[1] as string] = Number(match[2]);
+  }
+  return fields;
+}
+
+/** Resident KB of the anonymous mappings exactly as large as a WebAssembly.Memory (PGlite's linear memory). */
+function wasmResidentKb(pid: number, sizes: readonly number[]): number {
+  let total = 0;
+  let current: { size: number; anonymous: boolean } | undefined;
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const header = /^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (header) {
+      current = { size: Number.parseInt(header[2] as string, 16) - Number.parseInt(header[1] as string, 16), anonymous: (header[3] ?? '') === '' };
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss && current?.anonymous && sizes.includes(current.size)) total += Number(rss[1]);
+  }
+  return total;
+}
+
+async function probeOf(run: PlatformRun): Promise<ProbeReport> {
+  const before = run.output().length;
+  process.kill(run.pid, 'SIGUSR2');
+  for (let waited = 0; waited < 5000; waited += 20) {
+    const line = /carshare-memory (\{.*\})\n/.exec(run.output().slice(before));
+    if (line) return JSON.parse(line[1] as string) as ProbeReport;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error('the memory probe did not answer');
+}
+
+async function sample(run: PlatformRun, services: number): Promise<MemorySample> {
+  const report = await probeOf(run);
+  const status = statusKb(run.pid);
+  const rss = (status['VmRSS'] ?? 0) / 1024;
+  const fileBacked = ((status['RssFile'] ?? 0) + (status['RssShmem'] ?? 0)) / 1024;
+  const wasm = wasmResidentKb(run.pid, report.wasmMemoryBytes) / 1024;
+  const heap = mb(report.heap.totalPhysical);
+  return {
+    services,
+    rssMb: rss,
+    components: {
+      'V8 heap (JS objects, bytecode, JIT code)': heap,
+      'PGlite WASM linear memory (resident)': wasm,
+      'native (malloc: WASM compiled code, Buffers, V8 zones, libuv)': Math.max(0, rss - fileBacked - heap - wasm),
+      'file-backed (node binary, shared libraries, addons)': fileBacked,
+    },
+    heapSpacesMb: Object.fromEntries(Object.entries(report.heapSpaces).filter(([, space]) => space.physical > 0).map(([name, space]) => [name, mb(space.physical)])),
+    arrayBuffersMb: mb(report.memoryUsage.arrayBuffers),
+  };
+}
+
+async function post(url: string, body: unknown, token?: string): Promise<Response> {
+  return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...(token && { authorization: `Bearer ${token}` }) }, body: JSON.stringify(body) });
+}
+
+/** Traffic through every service, so lazily built parts (schemas, pools, JIT) exist before the idle sample. */
+async function warmUp(run: PlatformRun, gatewayPort: number, requests: number): Promise<void> {
+  const gateway = `http://127.0.0.1:${gatewayPort}`;
+  const login = await post(`${gateway}/v1/auth/login`, { email: 'rider@carshare.local', password: 'rider-demo-pass' });
+  if (login.status !== 200) throw new Error(`demo rider login: ${login.status} ${await login.text()}`);
+  const { tokens } = (await login.json()) as { tokens: { accessToken: string } };
+  for (let i = 0; i < requests; i++) await (await fetch(`${gateway}/v1/me`, { headers: { authorization: `Bearer ${tokens.accessToken}` } })).arrayBuffer();
+  const listed = /^carshare: services (.+)$/m.exec(run.output())?.[1] ?? '';
+  for (const [, name, url] of listed.matchAll(/(\w+) (http:\/\/[^\s,]+)/g)) {
+    if (name === 'user') continue;
+    for (let i = 0; i < 10; i++) {
+      const created = await post(`${url}/rpc/${name}/CreateItem`, { name: `item ${i}` }, tokens.accessToken);
+      if (created.status !== 200) throw new Error(`${name} CreateItem: ${created.status} ${await created.text()}`);
+      await (await post(`${url}/rpc/${name}/ListItems`, { limit: 10 }, tokens.accessToken)).arrayBuffer();
+    }
+  }
+}
+
+async function measure(root: string, services: number, idleSec: number, samples: number, requests: number): Promise<MemorySample> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'carshare-memory-data-'));
+  const gatewayPort = await freePort();
+  try {
+    // Once to create the database: its first-start memory (initdb) is not the idle figure.
+    const first = await startPlatform({ cwd: root, command: startCommand(root), dataDir, gatewayPort, timeoutMs: 300_000 });
+    await first.stop();
+    const run = await startPlatform({ cwd: root, command: startCommand(root), dataDir, gatewayPort });
+    try {
+      await warmUp(run, gatewayPort, requests);
+      const taken: MemorySample[] = [];
+      for (let i = 0; i < samples; i++) {
+        await new Promise((resolve) => setTimeout(resolve, (idleSec * 1000) / samples));
+        taken.push(await sample(run, services));
+      }
+      // The median sample by RSS, whole (its components add up).
+      return [...taken].sort((a, b) => a.rssMb - b.rssMb)[Math.floor(taken.length / 2)] as MemorySample;
+    } finally {
+      await run.stop();
+    }
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+const generatedNames = ['spareone', 'sparetwo', 'sparethree', 'sparefour', 'sparefive', 'sparesix'];
+
+/**
+ * `npm run bench -- memory [--idle S] [--samples N] [--budget MB]`: idle RSS of `carshare up` (as the
+ * start script runs it; BENCH_NODE_ARGS adds node flags) with the two real services, then with six
+ * more generated by scripts/new-service.ts in a scratch copy, by component, and the budget check:
+ * eight services under 350 MB.
+ */
+export const runMemoryBenchmark: BenchmarkRun = async (options) => {
+  const idleSec = Number(options.flags['idle'] ?? 10);
+  const samples = Math.max(1, Math.round(Number(options.flags['samples'] ?? 5)));
+  const requests = Math.max(1, Math.round(Number(options.flags['requests'] ?? 500)));
+  const budgetMb = Number(options.flags['budget'] ?? 350);
+  const loadBefore = loadavg()[0] as number;
+  const root = scratchCopy('carshare-memory-');
+  try {
+    const two = await measure(root, 2, idleSec, samples, requests);
+    execFileSync(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e', `const { generateService } = await import('./scripts/new-service.ts'); for (const name of ${JSON.stringify(generatedNames)}) generateService(process.cwd(), name);`],
+      { cwd: root, stdio: 'inherit' },
+    );
+    linkWorkspaces(root);
+    const eight = await measure(root, 2 + generatedNames.length, idleSec, samples, requests);
+    const perServiceMb = (eight.rssMb - two.rssMb) / generatedNames.length;
+    const sharedMb = two.rssMb - 2 * perServiceMb;
+    const loadAfter = loadavg()[0] as number;
+
+    const goals = [atMost('idle RSS, 8 services (MB)', eight.rssMb, budgetMb), atMost('per added service (MB)', perServiceMb, Math.round(((budgetMb - sharedMb) / 8) * 10) / 10)];
+    const column = (value: number) => value.toFixed(1).padStart(8);
+    const componentNames = Object.keys(two.components);
+    const spaceNames = [...new Set([...Object.keys(two.heapSpacesMb), ...Object.keys(eight.heapSpacesMb)])];
+    const lines = [
+      `memory: idle RSS after ${requests} requests and ${idleSec} s idle (median of ${samples} samples); load average ${loadBefore.toFixed(2)} → ${loadAfter.toFixed(2)}`,
+      `start command: ${startCommand(root).slice(3).join(' ') || '(none)'}${process.env['BENCH_NODE_ARGS'] ? ` (BENCH_NODE_ARGS: ${process.env['BENCH_NODE_ARGS']})` : ''}`,
+      '',
+      `${'MB'.padEnd(62)}${'2 svc'.padStart(8)}${'8 svc'.padStart(8)}${'/svc'.padStart(8)}`,
+      `${'RSS'.padEnd(62)}${column(two.rssMb)}${column(eight.rssMb)}${column(perServiceMb)}`,
+      ...componentNames.map(
+        (name) => `  ${name.padEnd(60)}${column(two.components[name] ?? 0)}${column(eight.components[name] ?? 0)}${column(((eight.components[name] ?? 0) - (two.components[name] ?? 0)) / generatedNames.length)}`,
+      ),
+      `  V8 spaces:`,
+      ...spaceNames.map((name) => `    ${name.padEnd(58)}${column(two.heapSpacesMb[name] ?? 0)}${column(eight.heapSpacesMb[name] ?? 0)}`),
+      `  ArrayBuffers (inside native)`.padEnd(62) + `${column(two.arrayBuffersMb)}${column(eight.arrayBuffersMb)}`,
+      '',
+      `shared (process, PGlite, libraries): ${sharedMb.toFixed(1)} MB; per service: ${perServiceMb.toFixed(1)} MB; budget ${budgetMb} MB for 8 → ${((budgetMb - sharedMb) / 8).toFixed(1)} MB per service`,
+      '',
+      ...goals.map((goal) => formatGoal(goal, 32, 1)),
+    ];
+    return { results: { idleSec, samples, requests, budgetMb, loadBefore, loadAfter, two, eight, perServiceMb, sharedMb }, goals, summary: lines.join('\n') };
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+};
