@@ -41,12 +41,14 @@ interface UserPage {
 const run = randomBytes(4).toString('hex');
 const password = 'correct horse battery';
 
-describe('public API flows on the embedded platform', () => {
+describe('public API flows on the embedded platform, every call to the user service over the wire', () => {
   let t: TestPlatform;
   let operator: Session;
 
   before(async () => {
-    t = await startTestPlatform();
+    // Embedded modules call each other in process by default (ADR 0011); this file keeps every
+    // user RPC the API uses on real HTTP, so the wire (headers, JSON, status codes) stays tested.
+    t = await startTestPlatform({ rpcTransport: 'http' });
     await seedDemoData(t.platform.module(userDescriptor).users);
     operator = await login(demoAccounts.operator.email, demoAccounts.operator.password);
   });
@@ -311,5 +313,11 @@ describe('public API flows on the embedded platform', () => {
       }
       assertErrorShape((await t.api.call('GET', '/v1/me', { token: rider.tokens.refreshToken })).body);
     });
+  });
+
+  it('the calls crossed the wire: the user service’s HTTP server counted its RPC routes', async () => {
+    const metrics = await (await fetch(`${t.platform.urlOf('user')}/metrics`)).text();
+    assert.equal(t.platform.rpcTransport, 'http');
+    assert.match(metrics, /http_server_request_duration_seconds_count\{[^}]*http_route="\/rpc\/user\/Login"[^}]*http_response_status_code="200"[^}]*\} [1-9]/);
   });
 });

@@ -22,7 +22,8 @@ function traceOf(spans: readonly ReceivedSpan[], gatewayServer: ReceivedSpan | u
 const meSpans = (spans: readonly ReceivedSpan[]) =>
   spans.filter((span) => span.service === 'gateway' && span.kind === 'server' && span.name === 'GET /v1/me');
 
-describe('tracing and logs across the gateway and the user service', () => {
+// Over the real wire (traceparent and the other headers) and in process (ADR 0011): one trace either way.
+for (const rpcTransport of ['http', 'in-process'] as const) describe(`tracing and logs across the gateway and the user service, calls ${rpcTransport === 'http' ? 'over loopback HTTP' : 'in process'}`, () => {
   let receiver: OtlpReceiver;
   let t: TestPlatform;
   let token: string;
@@ -31,7 +32,7 @@ describe('tracing and logs across the gateway and the user service', () => {
     receiver = await startOtlpReceiver();
     // 'debug' because that is the lowest level at which our HTTP layer writes a line per request
     // ('request completed'); at 'info' a plain GET /v1/me writes nothing in either service.
-    t = await startTestPlatform({ logLevel: 'debug', tracing: { otlpEndpoint: receiver.url, sampleRatio: 1 } });
+    t = await startTestPlatform({ logLevel: 'debug', tracing: { otlpEndpoint: receiver.url, sampleRatio: 1 }, rpcTransport });
     const registered = await t.api.call('POST', '/v1/auth/register', {
       body: { email: 'traced@example.com', password: 'correct horse battery', displayName: 'Traced' },
     });
@@ -59,8 +60,13 @@ describe('tracing and logs across the gateway and the user service', () => {
     assert.equal(gatewayClient.parentSpanId, gatewayServer.spanId);
     assert.equal(gatewayClient.attributes['rpc.service'], 'user');
     assert.equal(gatewayClient.attributes['rpc.method'], 'GetUser');
-    assert.equal(userServer.parentSpanId, gatewayClient.spanId, 'traceparent carried the client span across the hop');
-    assert.equal(userServer.attributes['http.response.status_code'], 200);
+    assert.equal(userServer.parentSpanId, gatewayClient.spanId, 'the client span is the parent across the hop');
+    if (rpcTransport === 'http') {
+      assert.equal(userServer.attributes['http.response.status_code'], 200);
+    } else {
+      assert.equal(userServer.attributes['rpc.response.status_code'], 'OK');
+      assert.equal(userServer.attributes['network.transport'], 'inproc');
+    }
 
     // Walk up from the user's span: it must reach the gateway's client span and end at its root.
     const byId = new Map(trace.spans.map((span) => [span.spanId, span]));

@@ -1,13 +1,14 @@
 import type { AddressInfo } from 'node:net';
 import { openEventBus, type EventBus } from '@carshare/messaging';
 import type { Logger, Observability } from '@carshare/observability';
-import { Lifecycle, StaticDiscovery, observabilityFromConfig, type ObservabilityConfig } from '@carshare/platform';
+import { InProcessRpcHub, Lifecycle, StaticDiscovery, createRpcConnector, observabilityFromConfig, type ObservabilityConfig, type RpcTransportKind } from '@carshare/platform';
 import {
   amqpUrlOf,
   composeModule,
   databaseSettings,
   loadServiceConfig,
   processEnvironment,
+  rpcTransportFromEnvironment,
   type AnyServiceDescriptor,
   type ModuleOf,
   type ServiceModule,
@@ -37,6 +38,11 @@ export interface EmbeddedPlatformOptions {
   onProgress?: (message: string) => void;
   /** Another set of services (tests of the kit itself); the platform's own by default. */
   registry?: ServiceRegistry;
+  /**
+   * How modules call each other: in process (no socket; the default) or over loopback HTTP as
+   * between processes. `RPC_TRANSPORT` when omitted (ADR 0011).
+   */
+  rpcTransport?: RpcTransportKind;
 }
 
 export interface EmbeddedPlatform {
@@ -44,6 +50,8 @@ export interface EmbeddedPlatform {
   gatewayUrl: string;
   /** Where each service answers, by name. */
   urls: ReadonlyMap<string, string>;
+  /** How the modules call each other. */
+  rpcTransport: RpcTransportKind;
   engine: SqlEngine;
   bus: EventBus;
   logger: Logger;
@@ -82,13 +90,16 @@ function listenOverrides(descriptor: AnyServiceDescriptor, options: EmbeddedPlat
 /**
  * Every registered service in one process (`carshare up`), callees first and the edge last:
  * internal services on free loopback ports, one PGlite (or PostgreSQL) with a schema per
- * service, one bus. Calls between modules still go through the RPC clients over loopback
- * HTTP, exactly as when distributed.
+ * service, one bus. Calls between modules still go through the RPC clients, with the same
+ * contract validation, deadline, policies, spans and metrics as when distributed; by default
+ * they skip the socket (in-process transport), and over loopback HTTP with `rpcTransport: 'http'`.
+ * Every service still listens: health, metrics, the published keys and the RPC wire stay open.
  */
 export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions = {}): Promise<EmbeddedPlatform> {
   const registry = options.registry ?? serviceRegistry;
   const progress = options.onProgress ?? (() => undefined);
   const environment = processEnvironment();
+  const rpcTransport = options.rpcTransport ?? rpcTransportFromEnvironment(environment);
   const configs = new Map<AnyServiceDescriptor, { config: unknown; overrides: Record<string, unknown> }>();
   for (const descriptor of registry.startOrder) {
     const overrides = {
@@ -149,6 +160,9 @@ export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions = {
     });
     lifecycle.add({ name: 'event bus', close: () => bus.close() });
 
+    // One hub per process: each module serves its contract into it, and its callers find it there.
+    const hub = rpcTransport === 'in-process' ? new InProcessRpcHub() : undefined;
+    logger.info({ rpcTransport }, rpcTransport === 'in-process' ? 'modules call each other in process (RPC_TRANSPORT=http for loopback HTTP)' : 'modules call each other over loopback HTTP');
     const modules = new Map<AnyServiceDescriptor, ServiceModule>();
     const urls = new Map<string, string>();
     const demo = { created: [] as string[], logins: [] as string[] };
@@ -162,6 +176,7 @@ export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions = {
         }
       }
       progress(`starting the ${descriptor.name} service`);
+      const discovery = new StaticDiscovery(Object.fromEntries(registry.callees(descriptor).map((callee) => [callee.name, [urls.get(callee.name) as string]])));
       const module = composeModule({
         registry,
         descriptor,
@@ -169,7 +184,8 @@ export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions = {
         observability: observabilities.get(descriptor) as Observability,
         engine,
         bus,
-        discovery: new StaticDiscovery(Object.fromEntries(registry.callees(descriptor).map((callee) => [callee.name, [urls.get(callee.name) as string]]))),
+        discovery,
+        rpc: createRpcConnector({ discovery, inProcess: hub }),
         environment,
         overrides,
       });
@@ -185,6 +201,7 @@ export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions = {
     return {
       gatewayUrl: edge ? (urls.get(edge.name) as string) : '',
       urls,
+      rpcTransport,
       engine,
       bus,
       logger,

@@ -1,4 +1,4 @@
-import { StaticDiscovery, commonEnvMap, loadConfig } from '@carshare/platform';
+import { ConfigError, StaticDiscovery, commonEnvMap, isRpcTransportKind, loadConfig, rpcTransportKinds, type RpcTransportKind } from '@carshare/platform';
 import type { Static, TObject } from 'typebox';
 import type { AnyServiceDescriptor } from './service-descriptor.ts';
 
@@ -64,4 +64,15 @@ export function discoveryFromEnvironment(
       descriptors.map((descriptor) => [descriptor.name, environment.env[`${descriptor.envPrefix}_URL`] || `http://127.0.0.1:${descriptor.defaultPort}`]),
     ),
   );
+}
+
+/**
+ * How modules that share a process call each other (`carshare up`): `RPC_TRANSPORT`, in process by
+ * default; `http` sends every call over loopback HTTP as between processes (ADR 0011).
+ */
+export function rpcTransportFromEnvironment(environment: ServiceEnvironment = processEnvironment()): RpcTransportKind {
+  const value = environment.env['RPC_TRANSPORT'];
+  if (value === undefined || value === '') return 'in-process';
+  if (!isRpcTransportKind(value)) throw new ConfigError(`RPC_TRANSPORT must be one of ${rpcTransportKinds.join(', ')}, not '${value}'`);
+  return value;
 }

@@ -1,7 +1,7 @@
 import type { RpcServiceContract } from '@carshare/contracts';
 import type { EventBus } from '@carshare/messaging';
 import type { Observability } from '@carshare/observability';
-import type { Clock, Discovery, HttpServer, IdGenerator } from '@carshare/platform';
+import type { Clock, Discovery, HttpServer, IdGenerator, RpcConnector } from '@carshare/platform';
 import type { ServiceDatabase } from '@carshare/storage';
 import type { ParseArgsConfig } from 'node:util';
 import type { Static, TObject } from 'typebox';
@@ -32,8 +32,13 @@ export interface RegisteredService {
 export interface ServiceDeps<Config> {
   config: Config;
   observability: Observability;
-  /** Where the services it calls answer. */
+  /** Where the services it calls answer over HTTP (also the user service's published keys). */
   discovery: Discovery;
+  /**
+   * Serves its RPC contract (`rpc.serve`) and makes its clients of other services (`rpc.client`):
+   * over HTTP, or in process when the composition runs the callee in the same process.
+   */
+  rpc: RpcConnector;
   /** This service's own schema; present when the descriptor declares migrations. */
   database: ServiceDatabase | undefined;
   /** Present when the descriptor declares `messaging`. */

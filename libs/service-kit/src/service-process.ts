@@ -1,6 +1,6 @@
 import { InProcessEventBus, openEventBus, type EventBus } from '@carshare/messaging';
 import type { Observability } from '@carshare/observability';
-import { Lifecycle, observabilityFromConfig, systemClock, uuidV7Ids, type Discovery, type ObservabilityConfig } from '@carshare/platform';
+import { Lifecycle, createRpcConnector, observabilityFromConfig, systemClock, uuidV7Ids, type Discovery, type ObservabilityConfig, type RpcConnector } from '@carshare/platform';
 import { openSqlEngine, type SqlEngine } from '@carshare/storage';
 import { discoveryFromEnvironment, loadServiceConfig, processEnvironment, type ServiceEnvironment } from './service-config.ts';
 import type { AnyServiceDescriptor, ServiceModule } from './service-descriptor.ts';
@@ -30,6 +30,8 @@ export interface ComposeModuleOptions {
   engine: SqlEngine | undefined;
   bus: EventBus | undefined;
   discovery: Discovery;
+  /** How it serves and calls RPCs; over HTTP through `discovery` when omitted (a process of its own). */
+  rpc?: RpcConnector;
   environment: ServiceEnvironment;
   /** For the hot-reloadable keys; the same overrides apply on every reload. */
   overrides?: Record<string, unknown>;
@@ -43,6 +45,7 @@ export function composeModule(options: ComposeModuleOptions): ServiceModule {
     config: options.config,
     observability: options.observability,
     discovery: options.discovery,
+    rpc: options.rpc ?? createRpcConnector({ discovery: options.discovery }),
     database: descriptor.migrationsDir && engine ? engine.forService(descriptor.name) : undefined,
     bus: descriptor.messaging ? options.bus : undefined,
     concurrentRelays: engine?.kind === 'postgres',

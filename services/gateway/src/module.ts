@@ -7,13 +7,14 @@ import {
   LiveConfig,
   createRemoteAccessTokenVerifier,
   createHttpServer,
-  createRpcClient,
+  createRpcConnector,
   systemClock,
   watchConfigFile,
   type Clock,
   type Discovery,
   type HttpServer,
   type RpcClient,
+  type RpcConnector,
 } from '@carshare/platform';
 import type { RegisteredService } from '@carshare/service-kit';
 import {
@@ -48,6 +49,8 @@ export interface GatewayModuleDeps {
   clock?: Clock;
   /** Re-reads the config when its file changes, for the hot-reloadable keys (rate limits). */
   configFile?: { path: string; reload: () => GatewayConfig } | undefined;
+  /** Makes its downstream clients: in process when the composition runs a service here, else HTTP via `discovery`. */
+  rpc?: RpcConnector;
 }
 
 export interface GatewayModule {
@@ -72,6 +75,7 @@ export const openApiInfo = {
 export function createGatewayModule(deps: GatewayModuleDeps): GatewayModule {
   const { config, observability, discovery } = deps;
   const { logger, metrics } = observability;
+  const rpc = deps.rpc ?? createRpcConnector({ discovery });
   const clock = deps.clock ?? systemClock;
   const server = createHttpServer({
     observability,
@@ -90,11 +94,11 @@ export function createGatewayModule(deps: GatewayModuleDeps): GatewayModule {
   }
   const policies = new Map<string, DownstreamPolicy>();
   const clients = new Map<string, RpcClient<RpcMethods>>();
-  for (const { name, rpc } of deps.services) {
-    if (!rpc) continue;
+  for (const { name, rpc: contract } of deps.services) {
+    if (!contract) continue;
     const policy = createDownstreamPolicy(name, config.resilience[name], { registry: metrics.registry, logger });
     policies.set(name, policy);
-    clients.set(name, createRpcClient(rpc, { discovery, observability, clock, policy: withInjectedFaults(policy, faults, name) }));
+    clients.set(name, rpc.client(contract, { observability, clock, policy: withInjectedFaults(policy, faults, name) }));
   }
   function clientOf<Methods extends RpcMethods>(contract: RpcServiceContract<Methods>): RpcClient<Methods> {
     const client = clients.get(contract.service);

@@ -5,12 +5,13 @@ import type { Observability } from '@carshare/observability';
 import {
   createAccessTokenVerifier,
   createHttpServer,
-  registerRpcService,
+  createRpcConnector,
   systemClock,
   uuidV7Ids,
   type Clock,
   type HttpServer,
   type IdGenerator,
+  type RpcConnector,
 } from '@carshare/platform';
 import { createEventFactory, createServiceMessaging, deadLetterRpcHandlers, migrateMessagingTables, type EventBus, type ServiceMessaging } from '@carshare/messaging';
 import type { ServiceDatabase } from '@carshare/storage';
@@ -44,6 +45,8 @@ export interface UserModuleDeps {
   ids?: IdGenerator;
   /** Tests swap argon2 (~20 ms per hash) for something cheaper where hashing is not the point. */
   passwords?: PasswordHasher;
+  /** Where its RPC contract is served: its HTTP server, plus in process when the composition says so. */
+  rpc?: RpcConnector;
 }
 
 export interface UserModule {
@@ -110,7 +113,7 @@ export function createUserModule(deps: UserModuleDeps): UserModule {
     readiness: [{ name: 'database', check: () => database.ping() }],
   });
   const originOf = (span: Parameters<typeof observability.tracing.traceparentOf>[0]) => ({ traceparent: observability.tracing.traceparentOf(span) });
-  registerRpcService(
+  (deps.rpc ?? createRpcConnector()).serve(
     server,
     userRpc,
     { ...userRpcHandlers(users, originOf), ...deadLetterRpcHandlers(messaging.deadLetterAdmin) },
