@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { freePort } from '@carshare/testing';
-import { generateService, type GeneratedService } from './new-service.ts';
+import { generateService, nextFreePort, type GeneratedService } from './new-service.ts';
 
 const repoRoot = resolve(import.meta.dirname, '..');
 const node = process.execPath;
@@ -105,8 +105,11 @@ describe('npm run new-service', { timeout: 600_000 }, () => {
   let root: string;
   let generated: GeneratedService;
 
+  let expectedPort: number;
+
   before(() => {
     root = scratchCopy();
+    expectedPort = nextFreePort(root);
     generated = generateService(root, 'zdemo');
     linkWorkspaces(root);
   });
@@ -116,7 +119,9 @@ describe('npm run new-service', { timeout: 600_000 }, () => {
     const registry = readFileSync(join(root, 'apps/carshare/src/service-registry.ts'), 'utf8');
     assert.match(registry, /^ {2}zdemoDescriptor,$/m);
     assert.match(readFileSync(join(root, 'contracts/src/index.ts'), 'utf8'), /^export \* from '\.\/rpc\/zdemo\.ts';$/m);
-    assert.equal(generated.names.port, 4002);
+    // The next port after every internal service's, whichever services exist by then.
+    assert.equal(generated.names.port, expectedPort);
+    assert.ok(expectedPort > 4001);
     assert.throws(() => generateService(root, 'zdemo'), /exists already/);
   });
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { serviceRegistry } from '@carshare/cli';
 import { demoAccounts, seedDemoData, userDescriptor } from '@carshare/user-service';
 import { assertError } from './support/error-shape.ts';
 import { startTestPlatform, type TestPlatform } from './support/test-platform.ts';
@@ -33,11 +34,14 @@ describe('graceful degradation and fault switches', () => {
   });
   after(() => test.close());
 
-  it('lists the fault switches, all off', async () => {
+  it('lists the fault switches of every downstream service, all off', async () => {
     const faults = await test.api.call('GET', '/v1/admin/faults', { token: operator });
     assert.equal(faults.status, 200, faults.text);
     const names = faults.body.items.map((fault: { name: string }) => fault.name).sort();
-    assert.deepEqual(names, ['rpc.error:user', 'rpc.latency:user']);
+    // Each service the gateway calls has its pair of switches (a new service gets them too).
+    const downstreams = serviceRegistry.all.filter((descriptor) => descriptor.rpc && !descriptor.edge).map((descriptor) => descriptor.name);
+    assert.ok(downstreams.includes('user'));
+    assert.deepEqual(names, downstreams.flatMap((name) => [`rpc.error:${name}`, `rpc.latency:${name}`]).sort());
     assert.ok(faults.body.items.every((fault: { percent: number }) => fault.percent === 0));
     assertError(await test.api.call('GET', '/v1/admin/faults', { token: rider }), 403, 'OPERATOR_ONLY');
   });
