@@ -46,6 +46,15 @@ export const peersGoals = {
   mePromotedBytes: 500,
 } as const;
 
+/**
+ * The round whose CPU µs per request is the median (the lower middle one of an even count), so
+ * the row printed is one real run; with one round, that run.
+ */
+function medianRun(all: readonly LoadStats[]): LoadStats {
+  const sorted = [...all].sort((a, b) => a.cpuMicrosPerRequest - b.cpuMicrosPerRequest);
+  return sorted[Math.floor((sorted.length - 1) / 2)] as LoadStats;
+}
+
 function fixed(value: number | undefined, digits: number): string {
   return value === undefined || !Number.isFinite(value) ? '–' : value.toFixed(digits);
 }
@@ -54,6 +63,7 @@ function formatSummary(
   options: BenchOptions,
   setup: { loadGenerator: LoadGenerator; threads: number; sampleRatio: number; loadAverage: number[] },
   measured: Partial<Record<RunName, LoadStats>>,
+  rounds: Partial<Record<RunName, LoadStats[]>>,
   goals: BenchGoal[],
   references: [string, number][],
 ): string {
@@ -82,6 +92,16 @@ function formatSummary(
   }
   if (measured.post || measured.hop) {
     lines.push(`(the bare POST and the hop share one process: the hop's back end is the POST's server; the idle half costs nothing)`);
+  }
+  if (Object.values(rounds).some((all) => all.length > 1)) {
+    lines.push('', 'each round (the row above is the round with the median CPU µs per request): µs CPU/req | promoted B/req');
+    for (const name of Object.keys(runs) as RunName[]) {
+      const all = rounds[name];
+      if (!all) continue;
+      lines.push(
+        `  ${runs[name].label.padEnd(36)}${all.map((stats) => fixed(stats.cpuMicrosPerRequest, 0).padStart(6)).join('')}   |${all.map((stats) => fixed(stats.gc?.promotedBytesPerRequest, 0).padStart(7)).join('')}`,
+      );
+    }
   }
   lines.push('', 'acceptance (ratios of CPU µs per request from this run; bytes per request; reported, enforced only with --strict)');
   for (const goal of goals) lines.push(`  ${formatGoal(goal, 36, 2)}`);
@@ -114,7 +134,9 @@ function formatSummary(
  *   ours, every feature on: cached GetUser; GET /v1/me embedded (one process); GET /v1/me
  *     distributed (`carshare service user` and `carshare service gateway`, two processes)
  *
- * Every server child runs with --trace-gc-nvp. Flags: --only hello,post,hop,nest,moleculer,rpc,me,distributed;
+ * Every setup is started first and stays up; `--rounds N` then measures them all N times in
+ * turn and reports each setup's median round. Every server child runs with --trace-gc-nvp.
+ * Flags: --rounds N (default 1); --only hello,post,hop,nest,moleculer,rpc,me,distributed;
  * --loadgen wrk|autocannon; --threads N (wrk); --sample-ratio R (ours, default 0.1);
  * --platform-warmup S (extra load before our first measured run on each fresh platform, default 10).
  */
@@ -124,6 +146,8 @@ export const runPeersBenchmark: BenchmarkRun = async (options) => {
   const sampleRatio = options.flags['sample-ratio'] === undefined ? 0.1 : Number(options.flags['sample-ratio']);
   if (!(sampleRatio >= 0 && sampleRatio <= 1)) throw new Error('--sample-ratio must be between 0 and 1');
   const platformWarmupSec = options.flags['platform-warmup'] === undefined ? 10 : Number(options.flags['platform-warmup']);
+  const roundCount = options.flags['rounds'] === undefined ? 1 : Math.max(1, Math.round(Number(options.flags['rounds'])));
+  if (!Number.isFinite(roundCount)) throw new Error('--rounds needs a number');
   const only = typeof options.flags['only'] === 'string' ? new Set(options.flags['only'].split(',')) : undefined;
   const wanted = (name: RunName): boolean => only === undefined || only.has(name);
   const progress = (message: string): void => {
@@ -145,18 +169,16 @@ export const runPeersBenchmark: BenchmarkRun = async (options) => {
     children.clear();
     await Promise.allSettled(stopping.map((child) => child.stop()));
   };
-  const measure = async (name: RunName, target: LoadTarget, servers: ChildServer<unknown>[], warmupSec = options.warmupSec): Promise<void> => {
-    progress(`${runs[name].label}: ${warmupSec} s warm-up, ${options.durationSec} s measured`);
-    measured[name] = await measureLoad(target, {
-      durationSec: options.durationSec,
-      warmupSec,
-      connections: options.connections,
-      loadGenerator,
-      threads,
-      serverPids: servers.map((server) => server.pid),
-      gcTraces: servers.map((server) => server.gc),
-    });
-  };
+  /** A setup under load: its servers stay up for every round; `target()` renews any token. */
+  interface Setup {
+    name: RunName;
+    servers: ChildServer<unknown>[];
+    target: () => Promise<LoadTarget>;
+    /** Extra load before its first measured run (a fresh platform's JIT and WebAssembly). */
+    firstWarmupSec: number;
+  }
+  const setups: Setup[] = [];
+  const rounds: Partial<Record<RunName, LoadStats[]>> = {};
 
   try {
     if (wanted('nest') || wanted('moleculer')) ensurePeersInstalled(progress);
@@ -164,34 +186,29 @@ export const runPeersBenchmark: BenchmarkRun = async (options) => {
 
     if (wanted('hello')) {
       const hello = await start<{ url: string }>(scripts.hello);
-      await checkTarget({ url: hello.info.url }, () => true, 'hello-world');
-      await measure('hello', { url: hello.info.url }, [hello]);
-      await stopAll();
+      const target = { url: hello.info.url };
+      await checkTarget(target, () => true, 'hello-world');
+      setups.push({ name: 'hello', servers: [hello], target: async () => target, firstWarmupSec: 0 });
     }
 
     if (wanted('post') || wanted('hop')) {
       const hop = await start<{ url: string; backUrl: string }>(scripts.hop);
-      if (wanted('post')) {
-        const post: LoadTarget = {
-          url: `${hop.info.backUrl}/rpc/echo`,
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ userId: '00000000-0000-7000-8000-000000000000' }),
-        };
-        await checkTarget(post, () => true, 'bare POST');
-        await measure('post', post, [hop]);
-      }
-      if (wanted('hop')) {
-        await checkTarget({ url: hop.info.url }, () => true, 'bare hop');
-        await measure('hop', { url: hop.info.url }, [hop]);
-      }
-      await stopAll();
+      const post: LoadTarget = {
+        url: `${hop.info.backUrl}/rpc/echo`,
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ userId: '00000000-0000-7000-8000-000000000000' }),
+      };
+      await checkTarget(post, () => true, 'bare POST');
+      await checkTarget({ url: hop.info.url }, () => true, 'bare hop');
+      if (wanted('post')) setups.push({ name: 'post', servers: [hop], target: async () => post, firstWarmupSec: 0 });
+      if (wanted('hop')) setups.push({ name: 'hop', servers: [hop], target: async () => ({ url: hop.info.url }), firstWarmupSec: 0 });
     }
 
     // The peers: one rider, a token they accept, the secret shared by front and back.
     const riderId = '0193a1b2-0000-7000-8000-000000000001';
     const secret = `peers-${Math.random().toString(36).slice(2)}`;
-    const peerMe = (url: string): LoadTarget => ({ url: `${url}/v1/me`, headers: { authorization: `Bearer ${signPeerToken(secret, riderId)}` } });
+    const peerMe = async (url: string): Promise<LoadTarget> => ({ url: `${url}/v1/me`, headers: { authorization: `Bearer ${signPeerToken(secret, riderId)}` } });
 
     if (wanted('nest')) {
       const [rpcPort, httpPort] = [await freePort(), await freePort()];
@@ -199,10 +216,8 @@ export const runPeersBenchmark: BenchmarkRun = async (options) => {
       progress('starting NestJS: user microservice (TCP), then the Fastify gateway');
       const user = await start(scripts.nestUser, [], env, true);
       const gateway = await start<{ url: string }>(scripts.nestGateway, [], env, true);
-      const me = peerMe(gateway.info.url);
-      await checkTarget(me, isRider(riderId), 'NestJS /v1/me');
-      await measure('nest', me, [gateway, user]);
-      await stopAll();
+      await checkTarget(await peerMe(gateway.info.url), isRider(riderId), 'NestJS /v1/me');
+      setups.push({ name: 'nest', servers: [gateway, user], target: () => peerMe(gateway.info.url), firstWarmupSec: 0 });
     }
 
     if (wanted('moleculer')) {
@@ -212,10 +227,8 @@ export const runPeersBenchmark: BenchmarkRun = async (options) => {
       progress('starting Moleculer: node users, then node gateway with moleculer-web (TCP transporter)');
       const user = await start(scripts.moleculerUser, [], { ...common, PEER_TCP_PORT: String(userTcp) }, true);
       const gateway = await start<{ url: string }>(scripts.moleculerGateway, [], { ...common, PEER_TCP_PORT: String(gatewayTcp) }, true);
-      const me = peerMe(gateway.info.url);
-      await checkTarget(me, isRider(riderId), 'Moleculer /v1/me');
-      await measure('moleculer', me, [gateway, user]);
-      await stopAll();
+      await checkTarget(await peerMe(gateway.info.url), isRider(riderId), 'Moleculer /v1/me');
+      setups.push({ name: 'moleculer', servers: [gateway, user], target: () => peerMe(gateway.info.url), firstWarmupSec: 0 });
     }
 
     if (wanted('rpc') || wanted('me') || wanted('distributed')) receiver = await startOtlpReceiver({ keepSpans: false });
@@ -223,21 +236,14 @@ export const runPeersBenchmark: BenchmarkRun = async (options) => {
     if ((wanted('rpc') || wanted('me')) && receiver) {
       progress(`starting the embedded platform (tracing at ${sampleRatio}, OTLP to ${receiver.url})`);
       const platform = await start<PlatformInfo>(scripts.platform, [join(workDir, 'embedded'), receiver.url, String(sampleRatio)], { CARSHARE_CONFIG: configFile });
-      let warmup = options.warmupSec + platformWarmupSec;
-      if (wanted('me')) {
-        const session = await logInRider(platform.info.gatewayUrl);
-        const me = meTarget(platform.info, session);
-        await checkTarget(me, isRider(session.riderId), 'GET /v1/me (embedded)');
-        await measure('me', me, [platform], warmup);
-        warmup = options.warmupSec;
-      }
-      if (wanted('rpc')) {
-        const session = await logInRider(platform.info.gatewayUrl);
-        const rpc = rpcTarget(platform.info, session);
-        await checkTarget(rpc, isRider(session.riderId), 'GetUser');
-        await measure('rpc', rpc, [platform], warmup);
-      }
-      await stopAll();
+      // A fresh login per measured run, so long runs stay inside the access token's 15 minutes.
+      const me = async (): Promise<LoadTarget> => meTarget(platform.info, await logInRider(platform.info.gatewayUrl));
+      const rpc = async (): Promise<LoadTarget> => rpcTarget(platform.info, await logInRider(platform.info.gatewayUrl));
+      const session = await logInRider(platform.info.gatewayUrl);
+      await checkTarget(meTarget(platform.info, session), isRider(session.riderId), 'GET /v1/me (embedded)');
+      await checkTarget(rpcTarget(platform.info, session), isRider(session.riderId), 'GetUser');
+      if (wanted('me')) setups.push({ name: 'me', servers: [platform], target: me, firstWarmupSec: platformWarmupSec });
+      if (wanted('rpc')) setups.push({ name: 'rpc', servers: [platform], target: rpc, firstWarmupSec: wanted('me') ? 0 : platformWarmupSec });
     }
 
     if (wanted('distributed') && receiver) {
@@ -265,12 +271,31 @@ export const runPeersBenchmark: BenchmarkRun = async (options) => {
       children.add(user);
       const gateway = await spawnCarshareService('gateway', gatewayUrl, { traceGc: true, env: { ...common, GATEWAY_HOST: '127.0.0.1', PORT: String(gatewayPort), USER_URL: userUrl } });
       children.add(gateway);
+      const platform = { gatewayUrl, userUrl };
       const session = await logInRider(gatewayUrl);
-      const me = meTarget({ gatewayUrl, userUrl }, session);
-      await checkTarget(me, isRider(session.riderId), 'GET /v1/me (distributed)');
-      await measure('distributed', me, [gateway, user], options.warmupSec + platformWarmupSec);
-      await stopAll();
+      await checkTarget(meTarget(platform, session), isRider(session.riderId), 'GET /v1/me (distributed)');
+      setups.push({ name: 'distributed', servers: [gateway, user], target: async () => meTarget(platform, await logInRider(gatewayUrl)), firstWarmupSec: platformWarmupSec });
     }
+
+    // Every setup stays up; each round measures them all once, so a burst of someone else's
+    // work on the machine lands on one round of each rather than on every run of one setup.
+    for (let round = 1; round <= roundCount; round++) {
+      for (const setup of setups) {
+        const warmupSec = options.warmupSec + (round === 1 ? setup.firstWarmupSec : 0);
+        progress(`${roundCount > 1 ? `round ${round}/${roundCount}: ` : ''}${runs[setup.name].label}: ${warmupSec} s warm-up, ${options.durationSec} s measured`);
+        const stats = await measureLoad(await setup.target(), {
+          durationSec: options.durationSec,
+          warmupSec,
+          connections: options.connections,
+          loadGenerator,
+          threads,
+          serverPids: setup.servers.map((server) => server.pid),
+          gcTraces: setup.servers.map((server) => server.gc),
+        });
+        (rounds[setup.name] ??= []).push(stats);
+      }
+    }
+    for (const [name, all] of Object.entries(rounds) as [RunName, LoadStats[]][]) measured[name] = medianRun(all);
   } finally {
     await stopAll();
     await receiver?.close();
@@ -305,8 +330,8 @@ export const runPeersBenchmark: BenchmarkRun = async (options) => {
   const otlp = receiver?.counts();
   const setup = { loadGenerator, threads, sampleRatio, loadAverage };
   return {
-    results: { ...setup, runs: measured, otlp },
+    results: { ...setup, rounds: roundCount, runs: measured, allRounds: rounds, otlp },
     goals,
-    summary: formatSummary(options, setup, measured, goals, references) + (otlp ? `\nOTLP receiver: ${otlp.exports} exports, ${otlp.spans} spans` : ''),
+    summary: formatSummary(options, setup, measured, rounds, goals, references) + (otlp ? `\nOTLP receiver: ${otlp.exports} exports, ${otlp.spans} spans` : ''),
   };
 };
