@@ -24,6 +24,45 @@ function abortReason(signal: AbortSignal): Error {
 }
 
 /**
+ * The callee's answer, or the deadline's, whichever comes first: nobody waits past the deadline,
+ * whatever the handler is still doing (as the HTTP server answers 504 from its timer). Whatever
+ * the handler does afterwards is nobody's answer; it is still awaited here, so a late failure is
+ * never an unhandled rejection.
+ */
+function answerByDeadline(
+  answer: Promise<unknown>,
+  serverCtx: InProcessRequestContext,
+  endpoint: RpcMethodEndpoint,
+  serverSignal: AbortSignal,
+  callerSignal: AbortSignal,
+  budgetMs: number,
+): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      serverCtx.finish('DEADLINE_EXCEEDED', endpoint.path);
+      // The caller's own deadline: the client reports it as it does when undici gives up. The
+      // callee's cap: the callee answers 504, as its HTTP server would.
+      reject(callerSignal.aborted ? abortReason(callerSignal) : DeadlineExceeded('DEADLINE_EXCEEDED', 'the request ran out of time', { budgetMs }));
+    };
+    if (serverSignal.aborted) {
+      onAbort();
+      return;
+    }
+    serverSignal.addEventListener('abort', onAbort, { once: true });
+    answer.then(
+      (value) => {
+        serverSignal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: Error) => {
+        serverSignal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+/**
  * The server side of one in-process call, as the callee's handler sees it. A class with plain
  * fields and a prototype getter (DESIGN.md §5: no literal with getters, no Object.create), and
  * no timer: the caller's one deadline timer, behind `signal`, is the callee's too.
@@ -104,48 +143,36 @@ export class InProcessRpcTransport implements RpcTransport {
       const message = `no route POST /rpc/${service.service}/${method}`;
       return Promise.reject(errorFromWire(service.service, 404, { error: { code: 'NOT_FOUND', reason: 'ROUTE_NOT_FOUND', message, details: {} } }));
     }
-    const { tracing, logger } = service.observability;
+    const { tracing } = service.observability;
     // Parented through the same traceparent text as over HTTP, so sampling decides alike.
     const span = tracing.startServerSpan(spanNames.httpServer('POST', endpoint.path), tracing.traceparentOf(clientSpan), {
       'rpc.service': service.service,
       'rpc.method': method,
       'network.transport': 'inproc',
     });
-    let deadline = ctx.deadline;
-    let serverSignal = signal;
-    if (remainingMs > service.maxDeadlineMs) {
-      // The callee caps what a caller may ask for, as its HTTP server does with x-deadline-ms;
-      // only then does an in-process call get a timer of its own.
-      deadline = systemClock.now() + service.maxDeadlineMs;
-      serverSignal = AbortSignal.any([signal, AbortSignal.timeout(service.maxDeadlineMs)]);
-    }
-    const serverCtx = new InProcessRequestContext(ctx.requestId, deadline, serverSignal, span, logger);
-    const answer = this.#dispatch(endpoint, input, ctx.caller?.token, serverCtx);
-    return new Promise((resolve, reject) => {
-      const onAbort = () => {
-        serverCtx.finish('DEADLINE_EXCEEDED', endpoint.path);
-        // The caller's own deadline: the client reports it as it does when undici gives up. The
-        // callee's cap: the callee answered 504, as its HTTP server would.
-        reject(signal.aborted ? abortReason(signal) : DeadlineExceeded('DEADLINE_EXCEEDED', 'the request ran out of time', { budgetMs: service.maxDeadlineMs }));
-      };
-      if (serverSignal.aborted) {
-        onAbort();
-        return;
-      }
-      serverSignal.addEventListener('abort', onAbort, { once: true });
-      // Whatever the handler does after the deadline is nobody's answer; it is still awaited
-      // here, so a late failure is never an unhandled rejection.
-      answer.then(
-        (value) => {
-          serverSignal.removeEventListener('abort', onAbort);
-          resolve(value);
-        },
-        (error: Error) => {
-          serverSignal.removeEventListener('abort', onAbort);
-          reject(error);
-        },
-      );
-    });
+    if (remainingMs > service.maxDeadlineMs) return this.#sendCapped(endpoint, input, ctx, span, signal);
+    const serverCtx = new InProcessRequestContext(ctx.requestId, ctx.deadline, signal, span, service.observability.logger);
+    return answerByDeadline(this.#dispatch(endpoint, input, ctx.caller?.token, serverCtx), serverCtx, endpoint, signal, signal, remainingMs);
+  }
+
+  /**
+   * The callee caps what a caller may ask for, as its HTTP server caps `x-deadline-ms`; only then
+   * does an in-process call get a timer of its own (a background context with a long budget).
+   */
+  #sendCapped(endpoint: RpcMethodEndpoint, input: unknown, ctx: CallContext, span: Span, callerSignal: AbortSignal): Promise<unknown> {
+    const service = this.#endpoint;
+    const controller = new AbortController();
+    const relay = () => controller.abort(callerSignal.reason);
+    callerSignal.addEventListener('abort', relay, { once: true });
+    const timer = setTimeout(() => controller.abort(), service.maxDeadlineMs);
+    const serverCtx = new InProcessRequestContext(ctx.requestId, systemClock.now() + service.maxDeadlineMs, controller.signal, span, service.observability.logger);
+    const answer = answerByDeadline(this.#dispatch(endpoint, input, ctx.caller?.token, serverCtx), serverCtx, endpoint, controller.signal, callerSignal, service.maxDeadlineMs);
+    const release = () => {
+      clearTimeout(timer);
+      callerSignal.removeEventListener('abort', relay);
+    };
+    answer.then(release, release);
+    return answer;
   }
 
   async close(): Promise<void> {}

@@ -346,6 +346,35 @@ export function rpcTransportContract(name: string, harness: RpcTransportHarness)
       });
     });
 
+    describe('a server that caps budgets', () => {
+      it('gives the handler no more than the server’s maximum, and answers DEADLINE_EXCEEDED when it runs out', async () => {
+        const capped = await harness.connect(
+          echoRpc,
+          {
+            ...Object.fromEntries(Object.keys(echoRpc.methods).map((method) => [method, async () => ({})])),
+            Echo: async (input, ctx) => ({ text: input.text, budgetMs: ctx.deadline - Date.now(), caller: null, traceId: '', requestId: ctx.requestId }),
+            Hang: (_input, ctx) => new Promise((resolve) => ctx.signal.addEventListener('abort', () => resolve({}))),
+          } as RpcHandlers<typeof echoRpc.methods>,
+          { server: { observability: serverObservability, maxDeadlineMs: 100 }, client: { observability: clientObservability } },
+        );
+        try {
+          await withContext({ budgetMs: 3_000 }, async (ctx) => {
+            const answer = await capped.client.Echo({ text: 'x', times: 1 }, ctx);
+            assert.ok(answer.budgetMs <= 100, `server saw ${answer.budgetMs} ms`);
+            const started = Date.now();
+            await assert.rejects(capped.client.Hang({}, ctx), (error: unknown) => {
+              rejectsWith('DEADLINE_EXCEEDED')(error);
+              assert.match((error as Error).message, /ran out of time/, 'the server answered, not the caller’s deadline');
+              return true;
+            });
+            assert.ok(Date.now() - started < 1_000, `took ${Date.now() - started} ms`);
+          });
+        } finally {
+          await capped.close();
+        }
+      });
+    });
+
     describe('errors', () => {
       it('carries a typed error with its code, reason, message and details, as the caller’s own copy', async () => {
         await withContext({}, async (ctx) => {

@@ -20,7 +20,7 @@ function portOf(server: HttpServer): number {
 
 rpcTransportContract('loopback HTTP', {
   async connect(contract, handlers, options) {
-    const server = createHttpServer({ observability: options.server.observability, errorStyle: 'rpc' });
+    const server = createHttpServer({ observability: options.server.observability, errorStyle: 'rpc', maxDeadlineMs: options.server.maxDeadlineMs });
     registerRpcService(server, contract, handlers, options.server);
     await server.listen({ host: '127.0.0.1', port: 0 });
     const discovery = new StaticDiscovery({ [contract.service]: [`http://127.0.0.1:${portOf(server)}`] });
@@ -41,7 +41,7 @@ rpcTransportContract('loopback HTTP', {
 rpcTransportContract('in process', {
   async connect(contract, handlers, options) {
     // The callee's server exists (its HTTP routes are mounted) but never listens: no socket is involved.
-    const server = createHttpServer({ observability: options.server.observability, errorStyle: 'rpc' });
+    const server = createHttpServer({ observability: options.server.observability, errorStyle: 'rpc', maxDeadlineMs: options.server.maxDeadlineMs });
     const hub = new InProcessRpcHub();
     createRpcConnector({ inProcess: hub }).serve(server, contract, handlers, options.server);
     const callers = createRpcConnector({ inProcess: hub });
