@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { freePort } from '@carshare/testing';
 import { atMost, formatGoal, type BenchmarkRun } from '../benchmark.ts';
+import { writeBenchGatewayConfig } from '../gateway/bench-gateway-config.ts';
 import { startPlatform, type PlatformRun } from '../startup/platform-run.ts';
 import { linkWorkspaces, scratchCopy } from '../startup/scratch-repo.ts';
 
@@ -121,11 +122,13 @@ async function warmUp(run: PlatformRun, gatewayPort: number, requests: number): 
 async function measure(root: string, services: number, idleSec: number, samples: number, requests: number): Promise<MemorySample> {
   const dataDir = mkdtempSync(join(tmpdir(), 'carshare-memory-data-'));
   const gatewayPort = await freePort();
+  // Rate limits on, out of reach: the demo rider's plan would answer the warm-up with 429s.
+  const env = { CARSHARE_CONFIG: await writeBenchGatewayConfig(dataDir) };
   try {
     // Once to create the database: its first-start memory (initdb) is not the idle figure.
-    const first = await startPlatform({ cwd: root, command: startCommand(root), dataDir, gatewayPort, timeoutMs: 300_000 });
+    const first = await startPlatform({ cwd: root, command: startCommand(root), dataDir, gatewayPort, env, timeoutMs: 300_000 });
     await first.stop();
-    const run = await startPlatform({ cwd: root, command: startCommand(root), dataDir, gatewayPort });
+    const run = await startPlatform({ cwd: root, command: startCommand(root), dataDir, gatewayPort, env });
     try {
       await warmUp(run, gatewayPort, requests);
       const taken: MemorySample[] = [];

@@ -32,7 +32,7 @@ describe('PGlite engine', () => {
       assert.deepEqual(events[0], { phase: 'opening', kind: 'pglite', location: dataDir, firstRun: true });
       assert.equal(events[1]?.phase, 'ready');
       const { rows } = await sql<{ sharedBuffers: string }>`select current_setting('shared_buffers') as "sharedBuffers"`.execute(engine.forService('probe').db);
-      assert.deepEqual(rows, [{ sharedBuffers: '32MB' }], 'sized for a laptop, not initdb\'s server default');
+      assert.deepEqual(rows, [{ sharedBuffers: '16MB' }], 'sized for a laptop, not initdb\'s server default');
 
       await assert.rejects(openSqlEngine({ dataDir }), isReason('DATA_DIR_IN_USE'));
     } finally {

@@ -12,9 +12,13 @@ import type { SqlEngine, SqlEngineOptions } from './sql-engine.ts';
 /**
  * initdb's 128 MB of shared buffers is sized for a server: PGlite sets them up on every open, which
  * cost ~0.4 s of a warm `npm start` here (ready in 2.2 s → 1.6 s) and ~100 MB of resident memory.
- * One laptop's data fits in 32 MB many times over, and pages that do not are a page-cache read away.
+ * In PGlite they live in its WebAssembly memory and are touched at start, so they are resident
+ * whether used or not: 32 MB → 16 MB took that memory from 49 MB to 31 MB resident
+ * (`npm run bench -- memory`). One laptop's data fits in 16 MB many times over, and pages that do
+ * not are a page-cache read away. Other settings (work_mem, temp_buffers, maintenance_work_mem)
+ * are allocated per operation, not at start, and cost nothing idle.
  */
-const embeddedSettings = ['-c', 'shared_buffers=32MB'];
+const embeddedSettings = ['-c', 'shared_buffers=16MB'];
 
 export async function openPgliteSqlEngine(options: SqlEngineOptions): Promise<SqlEngine> {
   const inMemory = options.dataDir.startsWith('memory://');
