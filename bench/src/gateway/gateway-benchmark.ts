@@ -102,7 +102,7 @@ function formatSummary(
  * The issue's acceptance run: (a) bare fastify, (b) GET /v1/me through the gateway (one RPC hop
  * to the user service), (c) that RPC alone, then (b) again with tracing exporting at 10%, then
  * (b) and (c) with GetUser's read cache off, so the cache's share of the numbers is on record.
- * Servers run in child processes; autocannon runs here, in the parent.
+ * Servers run in child processes; the load generator (wrk when installed, else autocannon) runs from here.
  *
  * Flags: --hop adds the fastify→undici→fastify reference and its back end alone (a bare JSON POST); --sample-ratio R changes the traced
  * run's sampling; --profile writes a .cpuprofile of the server during each measured run to
