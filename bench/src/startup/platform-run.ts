@@ -28,6 +28,11 @@ export interface PlatformRun {
   readyLineMs: number;
   /** Spawn → first 200 from the gateway's /health/ready. */
   healthReadyMs: number;
+  /**
+   * CPU time (user + system, all threads) the node process had used when /health/ready answered:
+   * what a start costs whatever else the machine is doing, where wall times grow with its load.
+   */
+  nodeCpuMs: number;
   output: () => string;
   stop: () => Promise<void>;
 }
@@ -136,10 +141,20 @@ export async function startPlatform(options: PlatformRunOptions): Promise<Platfo
     const healthReadyMs = now() - spawnedAt;
     const pid = Number.parseInt(readFileSync(join(options.dataDir, 'carshare-sql.lock'), 'utf8'), 10);
     marks.sort((a, b) => a.at - b.at);
-    return { pid, marks, readyLineMs, healthReadyMs, output: () => output, stop };
+    return { pid, marks, readyLineMs, healthReadyMs, nodeCpuMs: cpuMsOf(pid), output: () => output, stop };
   } catch (error) {
     await stop();
     throw error;
+  }
+}
+
+/** utime + stime of a process, from /proc (clock ticks of 10 ms on Linux). */
+function cpuMsOf(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return Number.NaN;
   }
 }
 

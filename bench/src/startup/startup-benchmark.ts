@@ -11,13 +11,14 @@ interface RunResult {
   kind: string;
   readyLineMs: number;
   healthReadyMs: number;
+  nodeCpuMs: number;
   segments: { label: string; ms: number }[];
 }
 
 async function timedStart(kind: string, options: Omit<PlatformRunOptions, 'gatewayPort'>): Promise<RunResult> {
   const run = await startPlatform({ ...options, gatewayPort: await freePort() });
   await run.stop();
-  return { kind, readyLineMs: run.readyLineMs, healthReadyMs: run.healthReadyMs, segments: segmentsOf(run.marks) };
+  return { kind, readyLineMs: run.readyLineMs, healthReadyMs: run.healthReadyMs, nodeCpuMs: run.nodeCpuMs, segments: segmentsOf(run.marks) };
 }
 
 function medianSegments(runs: readonly RunResult[]): { label: string; ms: number }[] {
@@ -80,6 +81,7 @@ export const runStartupBenchmark: BenchmarkRun = async (options) => {
       readyLineMs: median(results.map((result) => result.readyLineMs)),
       healthReadyMs: median(results.map((result) => result.healthReadyMs)),
       allHealthReadyMs: results.map((result) => Math.round(result.healthReadyMs)),
+      nodeCpuMs: median(results.map((result) => result.nodeCpuMs)),
       segments: medianSegments(results),
     });
     const table = [summaryOf('cold npm start (no dist/, new data dir)', cold), summaryOf('warm npm start', warm), summaryOf('warm node scripts/start.mjs up (no npm)', warmDirect)];
@@ -91,7 +93,7 @@ export const runStartupBenchmark: BenchmarkRun = async (options) => {
       `startup: medians (ms); load average ${loadBefore.toFixed(2)} before, ${loadAfter.toFixed(2)} after, 2 cores shared`,
       '',
       ...table.flatMap((row) => [
-        `${row.name}: ready line ${Math.round(row.readyLineMs)} ms, /health/ready ${Math.round(row.healthReadyMs)} ms (runs: ${row.allHealthReadyMs.join(', ')})`,
+        `${row.name}: ready line ${Math.round(row.readyLineMs)} ms, /health/ready ${Math.round(row.healthReadyMs)} ms (runs: ${row.allHealthReadyMs.join(', ')}); node process CPU to ready ${Math.round(row.nodeCpuMs)} ms`,
         ...row.segments.map((segment) => `  ${ms(segment.ms)}  ${segment.label}`),
         '',
       ]),
