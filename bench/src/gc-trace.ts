@@ -35,17 +35,24 @@ function field(line: string, name: string): string | undefined {
   return line.slice(start, end < 0 ? undefined : end);
 }
 
+const gcFields = /(^| ms: )pause=\S+ mutator=\S+ gc=/;
+/** V8 prints the `[pid:isolate]  N ms: ` prefix apart from the fields: another write can land between. */
+const gcPrefixAlone = /^\[\d+:0x[0-9a-f]+\]\s+[\d.]+ ms: $/;
+
 /** True for a `--trace-gc-nvp` line (so a child's other stdout can be told apart). */
 export function isGcTraceLine(line: string): boolean {
-  return line.includes(' ms: pause=') && line.includes(' gc=');
+  return gcFields.test(line);
 }
 
 export class GcTrace {
   readonly #totals = emptyTotals();
 
   /** Feeds one stdout line; returns false (and ignores it) when it is not a GC trace line. */
-  accept(line: string): boolean {
-    if (!isGcTraceLine(line)) return false;
+  accept(raw: string): boolean {
+    if (gcPrefixAlone.test(raw)) return true;
+    if (!isGcTraceLine(raw)) return false;
+    // Every field, the first one included, is then preceded by a space.
+    const line = ` ${raw}`;
     const totals = this.#totals;
     totals.lines++;
     totals.pauseMs += Number(field(line, 'pause') ?? 0) || 0;
