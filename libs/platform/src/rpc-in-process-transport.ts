@@ -143,6 +143,9 @@ export class InProcessRpcTransport implements RpcTransport {
       const message = `no route POST /rpc/${service.service}/${method}`;
       return Promise.reject(errorFromWire(service.service, 404, { error: { code: 'NOT_FOUND', reason: 'ROUTE_NOT_FOUND', message, details: {} } }));
     }
+    // What the HTTP transport sends: an input JSON cannot carry (a BigInt, a cycle) fails here, on
+    // the caller's side, as it does there.
+    const text = JSON.stringify(input);
     const { tracing } = service.observability;
     // Parented through the same traceparent text as over HTTP, so sampling decides alike.
     const span = tracing.startServerSpan(spanNames.httpServer('POST', endpoint.path), tracing.traceparentOf(clientSpan), {
@@ -150,23 +153,23 @@ export class InProcessRpcTransport implements RpcTransport {
       'rpc.method': method,
       'network.transport': 'inproc',
     });
-    if (remainingMs > service.maxDeadlineMs) return this.#sendCapped(endpoint, input, ctx, span, signal);
+    if (remainingMs > service.maxDeadlineMs) return this.#sendCapped(endpoint, text, ctx, span, signal);
     const serverCtx = new InProcessRequestContext(ctx.requestId, ctx.deadline, signal, span, service.observability.logger);
-    return answerByDeadline(this.#dispatch(endpoint, input, ctx.caller?.token, serverCtx), serverCtx, endpoint, signal, signal, remainingMs);
+    return answerByDeadline(this.#dispatch(endpoint, text, ctx.caller?.token, serverCtx), serverCtx, endpoint, signal, signal, remainingMs);
   }
 
   /**
    * The callee caps what a caller may ask for, as its HTTP server caps `x-deadline-ms`; only then
    * does an in-process call get a timer of its own (a background context with a long budget).
    */
-  #sendCapped(endpoint: RpcMethodEndpoint, input: unknown, ctx: CallContext, span: Span, callerSignal: AbortSignal): Promise<unknown> {
+  #sendCapped(endpoint: RpcMethodEndpoint, text: string | undefined, ctx: CallContext, span: Span, callerSignal: AbortSignal): Promise<unknown> {
     const service = this.#endpoint;
     const controller = new AbortController();
     const relay = () => controller.abort(callerSignal.reason);
     callerSignal.addEventListener('abort', relay, { once: true });
     const timer = setTimeout(() => controller.abort(), service.maxDeadlineMs);
     const serverCtx = new InProcessRequestContext(ctx.requestId, systemClock.now() + service.maxDeadlineMs, controller.signal, span, service.observability.logger);
-    const answer = answerByDeadline(this.#dispatch(endpoint, input, ctx.caller?.token, serverCtx), serverCtx, endpoint, controller.signal, callerSignal, service.maxDeadlineMs);
+    const answer = answerByDeadline(this.#dispatch(endpoint, text, ctx.caller?.token, serverCtx), serverCtx, endpoint, controller.signal, callerSignal, service.maxDeadlineMs);
     const release = () => {
       clearTimeout(timer);
       callerSignal.removeEventListener('abort', relay);
@@ -177,10 +180,10 @@ export class InProcessRpcTransport implements RpcTransport {
 
   async close(): Promise<void> {}
 
-  async #dispatch(endpoint: RpcMethodEndpoint, input: unknown, token: string | undefined, ctx: InProcessRequestContext): Promise<unknown> {
+  async #dispatch(endpoint: RpcMethodEndpoint, text: string | undefined, token: string | undefined, ctx: InProcessRequestContext): Promise<unknown> {
     let code = 'OK';
     try {
-      return JSON.parse(await endpoint.invoke(this.#wireCopy(input), token, ctx)) as unknown;
+      return JSON.parse(await endpoint.invoke(this.#receive(text), token, ctx)) as unknown;
     } catch (error) {
       const rendered = renderError(error, 'rpc', ctx.span.spanContext().traceId);
       code = rendered.body.error.code;
@@ -196,11 +199,10 @@ export class InProcessRpcTransport implements RpcTransport {
     }
   }
 
-  /** The input as the callee's HTTP server would have parsed it, refused where it would refuse it. */
-  #wireCopy(input: unknown): unknown {
-    const text = JSON.stringify(input);
+  /** The input as the callee's HTTP server parses it, refused where it refuses it. */
+  #receive(text: string | undefined): unknown {
     if (text === undefined) return undefined;
-    // A UTF-8 byte is at most 3 per UTF-16 unit: only long texts need counting.
+    // A UTF-16 unit is at most 3 UTF-8 bytes: only long texts need counting.
     if (text.length * 3 > this.#bodyLimitBytes && Buffer.byteLength(text) > this.#bodyLimitBytes) {
       throw InvalidArgument('PAYLOAD_TOO_LARGE', 'Request body is too large');
     }
