@@ -2,6 +2,14 @@
 // changed (scripts/build-cli.mjs), then runs it in this same process: a second `node` after `&&`
 // cost one more Node boot (~60–100 ms here) on every start.
 //
+// `npm start` runs it with `node --liftoff-only`: V8 then keeps PGlite's WebAssembly on its
+// baseline compiler instead of re-compiling hot functions with TurboFan. Measured here: idle RSS
+// with 2 services 271 → 215 MB and with 8 services 304 → 225 MB (`npm run bench -- memory`; the
+// optimised code grew with every service's queries), warm start ready in ~850 → ~530 ms (the
+// optimising compiles competed with start-up for 2 cores), and CPU per uncached /v1/me (a PGlite
+// read each) unchanged within noise (median 878 vs 847 µs). It is process-wide: a WebAssembly-heavy
+// library added later (OCR) should be measured with and without it.
+//
 // CARSHARE_STARTUP_TRACE=1 prints one `carshare-startup {json}` line on stderr with this process's
 // timings (epoch ms), for `npm run bench -- startup`.
 import { performance } from 'node:perf_hooks';
