@@ -13,7 +13,7 @@
 // `node scripts/build-cli.mjs` builds when stale (`--force`: always); scripts/start.mjs imports
 // `ensureCliBundle` and runs the bundle in the same process.
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import process from 'node:process';
@@ -24,7 +24,7 @@ export const repoRoot = join(dirname(here), '..');
 export const bundlePath = join(repoRoot, 'dist', 'carshare.mjs');
 const stampPath = `${bundlePath}.stamp.json`;
 /** Bump when the stamp's shape changes: an old stamp then reads as stale. */
-const stampFormat = 3;
+const stampFormat = 4;
 
 /**
  * Packages left outside the bundle, loaded by Node from node_modules as before, each for a reason
@@ -58,9 +58,27 @@ function sha256(file) {
   return createHash('sha256').update(readFileSync(file)).digest('hex');
 }
 
-/** Files whose change means a rebuild even though esbuild never reads them. */
+/**
+ * Files whose change means a rebuild even though esbuild does not list them: this script, npm's
+ * lockfiles (standing for node_modules), and the package.json of the root and of every workspace,
+ * whose `exports`, `main` or dependencies decide what an import resolves to.
+ */
 function extraInputs() {
-  return [here, join(repoRoot, 'package-lock.json'), join(repoRoot, 'node_modules', '.package-lock.json')].filter((file) => existsSync(file));
+  const root = join(repoRoot, 'package.json');
+  const manifests = [root];
+  try {
+    for (const pattern of JSON.parse(readFileSync(root, 'utf8')).workspaces ?? []) {
+      const folders = pattern.endsWith('/*')
+        ? readdirSync(join(repoRoot, pattern.slice(0, -2)), { withFileTypes: true })
+            .filter((entry) => entry.isDirectory())
+            .map((entry) => join(repoRoot, pattern.slice(0, -2), entry.name))
+        : [join(repoRoot, pattern)];
+      manifests.push(...folders.map((folder) => join(folder, 'package.json')));
+    }
+  } catch {
+    // no workspaces to add
+  }
+  return [here, join(repoRoot, 'package-lock.json'), join(repoRoot, 'node_modules', '.package-lock.json'), ...manifests].filter((file) => existsSync(file));
 }
 
 function readStamp() {
