@@ -1,83 +1,14 @@
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { freePort } from '@carshare/testing';
+import { freePort, linkWorkspaces, scratchCopy } from '@carshare/testing';
 import { generateService, nextFreePort, type GeneratedService } from './new-service.ts';
 
 const repoRoot = resolve(import.meta.dirname, '..');
 const node = process.execPath;
-
-/**
- * A scratch copy of the repository: the files git knows (committed or not ignored) and
- * node_modules folders of links to the real ones, with the workspace packages pointing into the
- * copy.
- */
-function scratchCopy(): string {
-  const root = mkdtempSync(join(tmpdir(), 'carshare-new-service-'));
-  const listed = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: repoRoot, encoding: 'utf8' });
-  for (const file of listed.split('\0').filter(Boolean)) {
-    let isFile = false;
-    try {
-      isFile = statSync(join(repoRoot, file)).isFile();
-    } catch {
-      continue; // deleted in the working tree, not yet in a commit
-    }
-    if (!isFile) continue;
-    mkdirSync(dirname(join(root, file)), { recursive: true });
-    cpSync(join(repoRoot, file), join(root, file), { preserveTimestamps: true });
-  }
-  linkNodeModules(root);
-  return root;
-}
-
-function workspaceFolders(root: string): string[] {
-  const patterns = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { workspaces: string[] }).workspaces;
-  return patterns.flatMap((pattern) => {
-    if (!pattern.endsWith('/*')) return [pattern];
-    const parent = pattern.slice(0, -2);
-    return readdirSync(join(root, parent), { withFileTypes: true })
-      .filter((entry) => entry.isDirectory())
-      .map((entry) => `${parent}/${entry.name}`);
-  });
-}
-
-function linkNodeModules(root: string): void {
-  const modules = join(root, 'node_modules');
-  mkdirSync(join(modules, '@carshare'), { recursive: true });
-  for (const entry of readdirSync(join(repoRoot, 'node_modules'))) {
-    if (entry !== '@carshare') symlinkSync(join(repoRoot, 'node_modules', entry), join(modules, entry));
-  }
-  linkWorkspaces(root);
-  // Packages a workspace pins to another version than the root's live in its own node_modules.
-  for (const workspace of workspaceFolders(repoRoot)) {
-    const own = join(repoRoot, workspace, 'node_modules');
-    try {
-      if (statSync(own).isDirectory()) symlinkSync(own, join(root, workspace, 'node_modules'));
-    } catch {
-      // none
-    }
-  }
-}
-
-function linkWorkspaces(root: string): void {
-  for (const workspace of workspaceFolders(root)) {
-    const manifest = join(root, workspace, 'package.json');
-    let name: string;
-    try {
-      name = (JSON.parse(readFileSync(manifest, 'utf8')) as { name: string }).name;
-    } catch {
-      continue;
-    }
-    try {
-      symlinkSync(join(root, workspace), join(root, 'node_modules', name));
-    } catch {
-      // linked already
-    }
-  }
-}
 
 /**
  * The environment of the commands run in the copy: no shared database (the embedded one is the
@@ -108,7 +39,7 @@ describe('npm run new-service', { timeout: 600_000 }, () => {
   let expectedPort: number;
 
   before(() => {
-    root = scratchCopy();
+    root = scratchCopy(repoRoot, 'carshare-new-service-');
     expectedPort = nextFreePort(root);
     generated = generateService(root, 'zdemo');
     linkWorkspaces(root);

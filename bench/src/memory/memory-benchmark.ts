@@ -3,11 +3,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { freePort } from '@carshare/testing';
+import { freePort, linkWorkspaces, scratchCopy } from '@carshare/testing';
 import { atMost, formatGoal, type BenchmarkRun } from '../benchmark.ts';
 import { writeBenchGatewayConfig } from '../gateway/bench-gateway-config.ts';
 import { startPlatform, type PlatformRun } from '../startup/platform-run.ts';
-import { linkWorkspaces, scratchCopy } from '../startup/scratch-repo.ts';
+import { repoRoot } from '../spawn-child-server.ts';
 
 const probe = pathToFileURL(join(import.meta.dirname, 'memory-probe.mjs')).href;
 const mb = (bytes: number) => bytes / 1048576;
@@ -160,7 +160,7 @@ export const runMemoryBenchmark: BenchmarkRun = async (options) => {
   const requests = Math.max(1, Math.round(Number(options.flags['requests'] ?? 500)));
   const budgetMb = Number(options.flags['budget'] ?? 350);
   const loadBefore = loadavg()[0] as number;
-  const root = scratchCopy('carshare-memory-');
+  const root = scratchCopy(repoRoot, 'carshare-memory-');
   try {
     const two = await measure(root, 2, idleSec, samples, requests);
     execFileSync(

@@ -2,10 +2,10 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '@carshare/testing';
+import { freePort, scratchCopy } from '@carshare/testing';
 import { atMost, formatGoal, type BenchmarkRun } from '../benchmark.ts';
 import { median, segmentsOf, startPlatform, type PlatformRunOptions } from './platform-run.ts';
-import { scratchCopy } from './scratch-repo.ts';
+import { repoRoot } from '../spawn-child-server.ts';
 
 interface RunResult {
   kind: string;
@@ -49,7 +49,7 @@ export const runStartupBenchmark: BenchmarkRun = async (options) => {
   const runs = Math.max(1, Math.round(Number(options.flags['runs'] ?? 5)));
   const coldRuns = Math.max(1, Math.round(Number(options.flags['cold-runs'] ?? 3)));
   const loadBefore = loadavg()[0] as number;
-  const root = scratchCopy('carshare-startup-');
+  const root = scratchCopy(repoRoot, 'carshare-startup-');
   const dataDirs: string[] = [];
   const freshDataDir = () => {
     const dir = mkdtempSync(join(tmpdir(), 'carshare-startup-data-'));

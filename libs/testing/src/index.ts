@@ -8,3 +8,4 @@ export * from './fail-on-call.ts';
 export * from './new-test-service.ts';
 export * from './sequential-ids.ts';
 export * from './memory-table.ts';
+export * from './scratch-repository.ts';

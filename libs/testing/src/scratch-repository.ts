@@ -1,17 +1,15 @@
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-
-export const repoRoot = resolve(import.meta.dirname, '..', '..', '..');
+import { dirname, join } from 'node:path';
 
 /**
- * A scratch copy of the repository, as scripts/new-service.test.ts makes one: the files git knows
- * (committed or not ignored, so no dist/ and no data), and node_modules folders of links to the
- * real ones, with the workspace packages pointing into the copy. A start there builds its own
- * bundle and generated services stay out of the working tree.
+ * A scratch copy of the repository at `repoRoot`: the files git knows (committed or not ignored,
+ * so no dist/ and no data), and node_modules folders of links to the real ones, with the
+ * workspace packages pointing into the copy. A start there builds its own bundle, and services
+ * generated there (scripts/new-service.ts) stay out of the working tree.
  */
-export function scratchCopy(prefix: string): string {
+export function scratchCopy(repoRoot: string, prefix: string): string {
   const root = mkdtempSync(join(tmpdir(), prefix));
   const listed = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: repoRoot, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   for (const file of listed.split('\0').filter(Boolean)) {
@@ -25,7 +23,7 @@ export function scratchCopy(prefix: string): string {
     mkdirSync(dirname(join(root, file)), { recursive: true });
     cpSync(join(repoRoot, file), join(root, file), { preserveTimestamps: true });
   }
-  linkNodeModules(root);
+  linkNodeModules(repoRoot, root);
   return root;
 }
 
@@ -40,7 +38,7 @@ function workspaceFolders(root: string): string[] {
   });
 }
 
-function linkNodeModules(root: string): void {
+function linkNodeModules(repoRoot: string, root: string): void {
   const modules = join(root, 'node_modules');
   mkdirSync(join(modules, '@carshare'), { recursive: true });
   for (const entry of readdirSync(join(repoRoot, 'node_modules'))) {
