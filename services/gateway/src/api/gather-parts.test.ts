@@ -19,6 +19,14 @@ describe('gatherParts', () => {
       assert.equal(parts.one, 1);
       assert.equal(seen?.deadline, clock.now() + 250);
       assert.equal(ctx.deadline, clock.now() + 10_000, 'the request keeps its own deadline');
+      // Never a prototype made of the request's context (DESIGN.md §5): V8 then kept every
+      // /v1/me request alive across scavenges, ~6 KB promoted to old space per request.
+      assert.notEqual(Object.getPrototypeOf(seen), ctx, 'the part context is not Object.create(ctx)');
+      assert.equal(Object.hasOwn(seen as object, 'deadline'), true);
+      assert.equal(seen?.signal, ctx.signal, 'one deadline signal per request');
+      assert.equal(seen?.log, ctx.log, 'one logger per request');
+      assert.equal(seen?.requestId, ctx.requestId);
+      assert.equal(seen?.span, ctx.span);
     } finally {
       ctx.dispose();
     }
