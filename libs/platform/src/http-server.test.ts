@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createObservability } from '@carshare/observability';
 import { Type } from 'typebox';
+import { DeadlineCallContext } from './call-context.ts';
 import { Unavailable } from './errors.ts';
 import { createHttpServer, type HttpServer } from './http-server.ts';
 
@@ -30,7 +31,7 @@ describe('http server factory', () => {
     server.get('/slow', (request) => new Promise((resolve) => request.ctx.signal.addEventListener('abort', () => setTimeout(() => resolve({ late: true }), 20))));
     server.get('/derived', async (request) => {
       // What the gateway's scatter-gather does for a part with a shorter deadline.
-      const part = Object.create(request.ctx) as typeof request.ctx;
+      const part = new DeadlineCallContext(request.ctx, request.ctx.deadline - 1);
       return { sharesSignal: part.signal === request.ctx.signal, logs: part.log === request.ctx.log };
     });
     await server.listen({ host: '127.0.0.1', port: 0 });
