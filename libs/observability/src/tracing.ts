@@ -1,12 +1,14 @@
 import {
   ROOT_CONTEXT,
   SpanKind,
+  TraceFlags,
   SpanStatusCode,
   defaultTextMapGetter,
-  defaultTextMapSetter,
+  isSpanContextValid,
   trace,
   type Context,
   type Span,
+  type SpanContext,
   type Tracer,
 } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
@@ -16,6 +18,7 @@ import {
   BasicTracerProvider,
   BatchSpanProcessor,
   ParentBasedSampler,
+  RandomIdGenerator,
   TraceIdRatioBasedSampler,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
@@ -54,6 +57,7 @@ export interface Tracing {
 }
 
 const propagator = new W3CTraceContextPropagator();
+const ids = new RandomIdGenerator();
 
 export function createTracing(options: TracingOptions): Tracing {
   const spanProcessors: SpanProcessor[] = [];
@@ -69,11 +73,23 @@ export function createTracing(options: TracingOptions): Tracing {
     spanProcessors,
   });
   const tracer = provider.getTracer('carshare');
+  // Unsampled fast path: what ParentBased(TraceIdRatio) decides without looking at the trace id
+  // (a parent that is not sampled, or a root ratio of 0) is decided here, and the span is the
+  // SDK's own unsampled form (a non-recording span around fresh ids) without the sampler,
+  // context and attribute work. The trace id and the parent's flags and tracestate still travel.
+  const rootNeverSampled = !options.otlpEndpoint || options.sampleRatio <= 0;
 
+  function unsampledChild(parent: SpanContext | undefined): Span | undefined {
+    if (parent === undefined) return rootNeverSampled ? trace.wrapSpanContext({ traceId: ids.generateTraceId(), spanId: ids.generateSpanId(), traceFlags: TraceFlags.NONE }) : undefined;
+    if ((parent.traceFlags & TraceFlags.SAMPLED) !== 0 || !isSpanContextValid(parent)) return undefined;
+    return trace.wrapSpanContext({ traceId: parent.traceId, spanId: ids.generateSpanId(), traceFlags: TraceFlags.NONE, traceState: parent.traceState });
+  }
+
+  // What W3CTraceContextPropagator.inject writes as `traceparent`, without a context and a carrier.
   function traceparentOf(span: Span): string | undefined {
-    const carrier: Record<string, string> = {};
-    propagator.inject(trace.setSpan(ROOT_CONTEXT, span), carrier, defaultTextMapSetter);
-    return carrier['traceparent'];
+    const context = span.spanContext();
+    if (!isSpanContextValid(context)) return undefined;
+    return `00-${context.traceId}-${context.spanId}-0${Number(context.traceFlags || TraceFlags.NONE).toString(16)}`;
   }
 
   function contextOf(parent: Span | undefined): Context {
@@ -86,10 +102,10 @@ export function createTracing(options: TracingOptions): Tracing {
       const parentContext = traceparent
         ? propagator.extract(ROOT_CONTEXT, { traceparent }, defaultTextMapGetter)
         : ROOT_CONTEXT;
-      return tracer.startSpan(name, { kind: SpanKind.SERVER, attributes }, parentContext);
+      return unsampledChild(trace.getSpanContext(parentContext)) ?? tracer.startSpan(name, { kind: SpanKind.SERVER, attributes }, parentContext);
     },
     startClientSpan(name, parent, attributes) {
-      return tracer.startSpan(name, { kind: SpanKind.CLIENT, attributes }, contextOf(parent));
+      return unsampledChild(parent?.spanContext()) ?? tracer.startSpan(name, { kind: SpanKind.CLIENT, attributes }, contextOf(parent));
     },
     async consume(event, delivery, work) {
       const parentContext = event.traceparent
