@@ -1,10 +1,11 @@
 import { Type } from 'typebox';
+import { NullableObject } from '../nullable.ts';
 import { User } from '../rpc/user.ts';
 import { defineHttpRoute } from './define-http-route.ts';
 
 /** Each part of /v1/me comes from a different service; one that is down is named in `partial`. */
 export const MeResponse = Type.Object({
-  user: Type.Union([User, Type.Null()]),
+  user: NullableObject(User),
   partial: Type.Array(Type.String(), { description: 'Parts that could not be loaded right now (they are null)' }),
   stale: Type.Array(Type.String(), { description: 'Parts shown from the last good answer because their service is down' }),
 });
