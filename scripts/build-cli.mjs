@@ -127,7 +127,9 @@ function writeAtomically(file, contents) {
 /** Builds dist/carshare.mjs (+ .map) and its stamp. */
 export async function buildCli() {
   // Only a build pays for loading esbuild.
-  const { build } = await import('esbuild');
+  const { build, stop } = await import('esbuild');
+  // npm start runs the platform in this process after building: esbuild's service child (~270 MB
+  // RSS) would otherwise live as long as the platform does.
   const result = await build({
     absWorkingDir: repoRoot,
     entryPoints: [join(repoRoot, 'apps/carshare/src/main.ts')],
@@ -164,7 +166,7 @@ export async function buildCli() {
         },
       },
     ],
-  });
+  }).finally(() => stop());
   for (const output of result.outputFiles) writeAtomically(output.path, output.contents);
   const inputs = {};
   const read = Object.keys(result.metafile.inputs).map((path) => resolve(repoRoot, path));
