@@ -8,3 +8,5 @@ export { encodeCursor, decodeCursor } from './cursor.ts';
 export type { CursorValue } from './cursor.ts';
 export { paginate, decodeCursorKey, isUuidKey } from './paginate.ts';
 export type { KeysetPage, KeyGuard } from './paginate.ts';
+export { openTestDatabase, temporaryDirectory } from './test-database.ts';
+export type { TestDatabase, TestDatabaseOptions } from './test-database.ts';
