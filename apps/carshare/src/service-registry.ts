@@ -1,4 +1,7 @@
 import { gatewayDescriptor } from '@carshare/gateway-service';
+import { carDescriptor } from '@carshare/car-service';
+import { blobDescriptor } from '@carshare/blob-service';
+import { profileDescriptor } from '@carshare/profile-service';
 import { ServiceRegistry } from '@carshare/service-kit';
 import { userDescriptor } from '@carshare/user-service';
 
@@ -9,4 +12,7 @@ import { userDescriptor } from '@carshare/user-service';
 export const serviceRegistry = new ServiceRegistry([
   userDescriptor,
   gatewayDescriptor,
+  carDescriptor,
+  blobDescriptor,
+  profileDescriptor,
 ]);
