@@ -4,5 +4,6 @@ export * from './rpc/dead-letters.ts';
 export * from './rpc/car.ts';
 export * from './rpc/blob.ts';
 export * from './rpc/profile.ts';
+export * from './rpc/payment.ts';
 export * from './http/index.ts';
 export * from './events/index.ts';

@@ -2,6 +2,7 @@ import { gatewayDescriptor } from '@carshare/gateway-service';
 import { carDescriptor } from '@carshare/car-service';
 import { blobDescriptor } from '@carshare/blob-service';
 import { profileDescriptor } from '@carshare/profile-service';
+import { paymentDescriptor } from '@carshare/payment-service';
 import { ServiceRegistry } from '@carshare/service-kit';
 import { userDescriptor } from '@carshare/user-service';
 
@@ -15,4 +16,5 @@ export const serviceRegistry = new ServiceRegistry([
   carDescriptor,
   blobDescriptor,
   profileDescriptor,
+  paymentDescriptor,
 ]);

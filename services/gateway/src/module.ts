@@ -1,7 +1,7 @@
 import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { deadLetterRpcMethods, userRpc, type RpcMethods, type RpcServiceContract } from '@carshare/contracts';
+import { blobRpc, carRpc, deadLetterRpcMethods, paymentRpc, profileRpc, userRpc, type RpcMethods, type RpcServiceContract } from '@carshare/contracts';
 import type { Observability } from '@carshare/observability';
 import {
   LiveConfig,
@@ -30,11 +30,15 @@ import {
 } from '@carshare/resilience';
 import { Redis } from 'ioredis';
 import { createIdempotencyStore } from './adapters/create-idempotency-store.ts';
+import { registerBlobsRoutes } from './api/blobs-handlers.ts';
 import { registerDeadLetterRoutes } from './api/dead-letter-handlers.ts';
+import { registerFleetRoutes } from './api/fleet-handlers.ts';
 import { createIdempotencyGuard } from './api/idempotency-guard.ts';
 import { LastGoodCache } from './api/last-good-cache.ts';
+import { registerPaymentRoutes } from './api/payment-handlers.ts';
 import { registerPublicRoutes } from './api/public-handlers.ts';
 import { createRateLimitGuard } from './api/rate-limit-guard.ts';
+import { registerVerificationRoutes } from './api/verification-handlers.ts';
 import type { GatewayConfig } from './config.ts';
 import { createGatewayService, type DeadLetterClients } from './gateway-service.ts';
 import type { RateLimits } from './domain/rate-limit-plan.ts';
@@ -170,6 +174,11 @@ export function createGatewayModule(deps: GatewayModuleDeps): GatewayModule {
     };
     registerDeadLetterRoutes(server, routeDeps, [...deadLetterClients.keys()], gateway);
     registerPublicRoutes(server, routeDeps, user, gateway);
+    // A composition may run without some services (benches, focused tests): their routes are then absent, not broken.
+    if (clients.has(carRpc.service)) registerFleetRoutes(server, routeDeps, clientOf(carRpc));
+    if (clients.has(profileRpc.service)) registerVerificationRoutes(server, routeDeps, clientOf(profileRpc));
+    if (clients.has(blobRpc.service)) registerBlobsRoutes(server, routeDeps, clientOf(blobRpc));
+    if (clients.has(paymentRpc.service)) registerPaymentRoutes(server, routeDeps, clientOf(paymentRpc));
   }
 
   return {
