@@ -7,3 +7,4 @@ export * from './rpc/profile.ts';
 export * from './rpc/payment.ts';
 export * from './http/index.ts';
 export * from './events/index.ts';
+export * from './device/telematics.ts';
