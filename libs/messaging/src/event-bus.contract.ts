@@ -270,5 +270,58 @@ export function describeEventBusContract(name: string, openFixture: () => Promis
       await wait('the event published in between', () => seen.includes(event.id));
       await second.close();
     });
+
+    it('broadcasts every matching event to every broadcast subscriber, in publish order, beside the groups', async () => {
+      const [one, two] = fixture.buses;
+      const seen = { first: [] as string[], second: [] as string[], group: [] as string[] };
+      const first = await one.subscribeBroadcast(['contract.*'], (event) => void seen.first.push(event.id));
+      const second = await two.subscribeBroadcast(['contract.happened', 'other.*'], async (event) => void seen.second.push(event.id));
+      const shared = await one.subscribe(group('beside-broadcast'), ['contract.*'], async (event) => void seen.group.push(event.id), fast());
+      const events = Array.from({ length: 30 }, (_, index) => contractEvent(`subject-${index % 5}`, { index }));
+      const elsewhere = contractEvent('x', {}, 'unrelated.happened');
+      await one.publish(events.slice(0, 10));
+      await one.publish(elsewhere);
+      for (const event of events.slice(10)) await one.publish(event);
+      const ids = events.map((event) => event.id);
+      await wait('both broadcast subscribers and the group to see all events', () => seen.first.length >= 30 && seen.second.length >= 30 && seen.group.length >= 30);
+      assert.deepEqual(seen.first, ids, 'every event, in publish order, to the first subscriber');
+      assert.deepEqual(seen.second, ids, 'and to the second');
+      assert.deepEqual([...seen.group].sort(), [...ids].sort(), 'the group still gets each event once');
+      await first.close();
+      const late = contractEvent('after-close', {});
+      await one.publish(late);
+      await wait('the second subscriber to see the late event', () => seen.second.includes(late.id));
+      assert.ok(!seen.first.includes(late.id), 'a closed broadcast subscription receives nothing more');
+      await second.close();
+      await shared.close();
+    });
+
+    it('drops an event whose broadcast handler throws, and carries on (at most once)', async () => {
+      const [bus] = fixture.buses;
+      const calls: string[] = [];
+      const events = [contractEvent('a', {}), contractEvent('b', {}), contractEvent('c', {})];
+      const failing = events[1]?.id;
+      const subscription = await bus.subscribeBroadcast(['contract.*'], (event) => {
+        calls.push(event.id);
+        if (event.id === failing) throw new Error('cache write failed');
+      });
+      await bus.publish(events);
+      await wait('all three calls', () => calls.length >= 3);
+      assert.deepEqual(calls, events.map((event) => event.id), 'the failed event is not retried');
+      await subscription.close();
+    });
+
+    it('queues nothing for a broadcast subscriber before it subscribes', async () => {
+      const [bus] = fixture.buses;
+      const before = contractEvent('early', {});
+      await bus.publish(before);
+      const seen: string[] = [];
+      const subscription = await bus.subscribeBroadcast(['contract.*'], (event) => void seen.push(event.id));
+      const after = contractEvent('late', {});
+      await bus.publish(after);
+      await wait('the event published after subscribing', () => seen.includes(after.id));
+      assert.deepEqual(seen, [after.id]);
+      await subscription.close();
+    });
   });
 }

@@ -30,6 +30,28 @@ export interface Subscription {
   close(): Promise<void>;
 }
 
+/** Called for each event a broadcast subscription receives; a throw is logged and the event dropped. */
+export type BroadcastHandler = (event: EventEnvelope) => void | Promise<void>;
+
+export interface BroadcastOptions {
+  /**
+   * Events waiting for this subscriber beyond which the oldest are dropped (a slow live feed
+   * wants the newest, and an unbounded backlog would grow without limit); default 10 000.
+   */
+  maxBacklog?: number;
+  /**
+   * Called when the subscription is receiving again after the connection to the broker was
+   * lost: events published in between were not delivered, so a cache should reload what it
+   * holds (never called in-process, where there is no connection to lose).
+   */
+  onGap?: () => void;
+}
+
+export interface BroadcastSubscription {
+  /** Stops receiving and waits for the handler call in progress. */
+  close(): Promise<void>;
+}
+
 /**
  * At-least-once publish/subscribe. Every consumer group receives each published event (once,
  * barring redelivery after a crash, which the inbox absorbs); the instances of one group share
@@ -44,6 +66,17 @@ export interface EventBus {
    * and the first word (the family) must be literal: `user.registered`, `user.*`, `car.#`.
    */
   subscribe(group: string, topics: readonly string[], handler: EventHandler, options: SubscribeOptions): Promise<Subscription>;
+  /**
+   * Broadcast: this subscriber (e.g. one gateway process) receives every event matching `topics`,
+   * as does every other broadcast subscriber, instead of sharing them as a group's instances do.
+   * Delivery is **at most once, while connected**: nothing is queued for a subscriber that is
+   * not there, a handler error is logged and not retried, nothing reaches the inbox or dead
+   * letters, and events published while the connection is down are missed (`onGap` says so).
+   * That fits caches, deny lists and live feeds, which can reload or skip; anything that must
+   * see every event subscribes as a consumer group. Events arrive in publish order per publisher;
+   * the handler runs one event at a time.
+   */
+  subscribeBroadcast(topics: readonly string[], handler: BroadcastHandler, options?: BroadcastOptions): Promise<BroadcastSubscription>;
   /** Delivers `event` again to `group` only, as a first attempt: used to replay dead letters. */
   redeliver(group: string, event: EventEnvelope): Promise<void>;
   close(): Promise<void>;

@@ -95,4 +95,26 @@ describe('InProcessEventBus', () => {
     assert.deepEqual(seen, [events[1]?.id]);
     await bus.close();
   });
+  it('keeps a slow broadcast subscriber to its newest events, dropping the oldest beyond maxBacklog', async () => {
+    const bus = new InProcessEventBus();
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const seen: number[] = [];
+    const subscription = await bus.subscribeBroadcast(
+      ['contract.*'],
+      async (event) => {
+        seen.push(Number((event.data as { index: number }).index));
+        await gate;
+      },
+      { maxBacklog: 2 },
+    );
+    await bus.publish(contractEvent('s', { index: 0 }));
+    await eventually('the first event in the handler', () => seen.length === 1, 5_000);
+    await bus.publish([1, 2, 3, 4].map((index) => contractEvent('s', { index })));
+    release();
+    await eventually('the backlog drained', () => seen.length === 3, 5_000);
+    assert.deepEqual(seen, [0, 3, 4]);
+    await subscription.close();
+    await bus.close();
+  });
 });

@@ -1,8 +1,18 @@
 import { eventFamily, isEventEnvelope, type EventEnvelope } from '@carshare/contracts';
 import { Conflict, InvalidArgument, NotFound, silentLogger, type StructuredLogger, systemScheduler, type Scheduler } from '@carshare/platform';
 import type { Registry } from 'prom-client';
+import { BroadcastListener } from './broadcast-listener.ts';
 import { attemptDelivery, consumerSettings, type AttemptDependencies, type ConsumerSettings } from './consumer-runtime.ts';
-import { eventList, type EventBus, type EventHandler, type SubscribeOptions, type Subscription } from './event-bus.ts';
+import {
+  eventList,
+  type BroadcastHandler,
+  type BroadcastOptions,
+  type BroadcastSubscription,
+  type EventBus,
+  type EventHandler,
+  type SubscribeOptions,
+  type Subscription,
+} from './event-bus.ts';
 import { passThroughTracing, type EventTracing } from './event-tracing.ts';
 import { consumerMetrics, publishedCounter } from './messaging-metrics.ts';
 import { SubjectLanes } from './subject-lanes.ts';
@@ -77,6 +87,7 @@ class Group {
  */
 export class InProcessEventBus implements EventBus {
   readonly #groups = new Map<string, Group>();
+  readonly #listeners = new Set<BroadcastListener>();
   readonly #scheduler: Scheduler;
   readonly #deps: AttemptDependencies;
   readonly #published: ReturnType<typeof publishedCounter>;
@@ -103,6 +114,9 @@ export class InProcessEventBus implements EventBus {
     for (const event of list) {
       for (const group of this.#groups.values()) {
         if (group.matches(event.type)) group.lanes.push(event.subject, { event, attempt: 1 });
+      }
+      for (const listener of this.#listeners) {
+        if (listener.matches(event.type)) listener.offer(event);
       }
       this.#published.inc(eventFamily(event.type), 1);
     }
@@ -133,6 +147,18 @@ export class InProcessEventBus implements EventBus {
     };
   }
 
+  async subscribeBroadcast(topics: readonly string[], handler: BroadcastHandler, options: BroadcastOptions = {}): Promise<BroadcastSubscription> {
+    this.#assertOpen();
+    const listener = new BroadcastListener(topics, handler, options, this.#deps.logger);
+    this.#listeners.add(listener);
+    return {
+      close: async () => {
+        this.#listeners.delete(listener);
+        await listener.close();
+      },
+    };
+  }
+
   async redeliver(group: string, event: EventEnvelope): Promise<void> {
     this.#assertOpen();
     const runtime = this.#groups.get(group);
@@ -153,6 +179,9 @@ export class InProcessEventBus implements EventBus {
     for (const group of this.#groups.values()) {
       for (const instance of group.instances) instance.closed = true;
     }
+    const listeners = [...this.#listeners];
+    this.#listeners.clear();
+    await Promise.all(listeners.map((listener) => listener.close()));
     await Promise.all([...this.#groups.values()].map((group) => group.lanes.whenNothingRunning()));
   }
 

@@ -10,7 +10,7 @@ import { MemoryDeadLetterStore } from './memory-dead-letter-store.ts';
 import { Outbox } from './outbox.ts';
 import { OutboxRelay } from './outbox-relay.ts';
 import { RabbitMqEventBus } from './rabbitmq-event-bus.ts';
-import { deleteTestTopology, uniquePrefix } from './rabbitmq-test-topology.ts';
+import { closeConnectionsNamed, deleteTestTopology, uniquePrefix } from './rabbitmq-test-topology.ts';
 import { subjectSlot } from './subject-slot.ts';
 import { openTestDatabase, type TestDatabase } from './test-database.ts';
 
@@ -103,6 +103,43 @@ if (!url) {
         RabbitMqEventBus.connect({ url: 'amqp://guest:guest@127.0.0.1:1', connectTimeoutMs: 300 }),
         { reason: 'EVENT_BROKER_UNAVAILABLE' },
       );
+    });
+
+    it('gives each broadcast subscriber a queue of its own that goes away with it', async () => {
+      const before = await bus.channel();
+      const queues = async (): Promise<string[]> => {
+        const { stdout } = await run('rabbitmqctl', ['list_queues', 'name', 'exclusive', '--formatter', 'json', '-q'], { timeout: 30_000 });
+        return (JSON.parse(stdout) as Array<{ name: string; exclusive: boolean }>).filter((queue) => queue.exclusive).map((queue) => queue.name);
+      };
+      await before.close();
+      const existing = new Set(await queues());
+      const subscription = await bus.subscribeBroadcast(['contract.*'], () => {});
+      const mine = (await queues()).filter((name) => !existing.has(name));
+      assert.equal(mine.length, 1, 'one exclusive server-named queue');
+      assert.match(mine[0] ?? '', /^amq\.gen-/);
+      await subscription.close();
+      assert.ok(!(await queues()).includes(mine[0] ?? ''), 'deleted when the subscriber closed');
+    });
+
+    it('tells a broadcast subscriber about the gap after its connection was lost, and delivers again', async () => {
+      const name = `broadcast-gap-${process.pid}-${Date.now()}`;
+      const listener = await RabbitMqEventBus.connect({ url, prefix: bus.names.prefix, name, reconnect: { initialMs: 50, maxMs: 200 } });
+      try {
+        const seen: string[] = [];
+        let gaps = 0;
+        const subscription = await listener.subscribeBroadcast(['contract.*'], (event) => void seen.push(event.id), { onGap: () => (gaps += 1) });
+        const first = contractEvent('gap', {});
+        await bus.publish(first);
+        await eventually('the first event', () => seen.includes(first.id), 30_000);
+        assert.ok(await closeConnectionsNamed(name), 'the broker closed the listener connection');
+        await eventually('the gap to be reported after reconnecting', () => gaps === 1, 30_000);
+        const second = contractEvent('gap', {});
+        await bus.publish(second);
+        await eventually('the event after the gap', () => seen.includes(second.id), 30_000);
+        await subscription.close();
+      } finally {
+        await listener.close();
+      }
     });
 
     it('refuses to replay into a group the broker does not know', async () => {

@@ -2,12 +2,23 @@ import { eventFamily, isEventEnvelope, type EventEnvelope } from '@carshare/cont
 import { backoffPolicy, type BackoffPolicy, Conflict, InvalidArgument, isAppError, NotFound, silentLogger, type StructuredLogger } from '@carshare/platform';
 import type { Channel } from 'amqplib';
 import { Gauge, type Registry } from 'prom-client';
+import { BroadcastListener, defaultBroadcastBacklog } from './broadcast-listener.ts';
 import { ConfirmingPublisher } from './confirming-publisher.ts';
 import { consumerSettings, type AttemptDependencies } from './consumer-runtime.ts';
-import { eventList, type EventBus, type EventHandler, type SubscribeOptions, type Subscription } from './event-bus.ts';
+import {
+  eventList,
+  type BroadcastHandler,
+  type BroadcastOptions,
+  type BroadcastSubscription,
+  type EventBus,
+  type EventHandler,
+  type SubscribeOptions,
+  type Subscription,
+} from './event-bus.ts';
 import { passThroughTracing, type EventTracing } from './event-tracing.ts';
 import { consumerMetrics, counterOf, messagingMetricNames, publishedCounter } from './messaging-metrics.ts';
 import { PartitionedSubscription, type SubscriptionHost } from './partitioned-subscription.ts';
+import { RabbitMqBroadcast } from './rabbitmq-broadcast.ts';
 import { RabbitMqConnection } from './rabbitmq-connection.ts';
 import { attemptHeader, delayBucket, maxDelayBucket, RabbitMqNames } from './rabbitmq-names.ts';
 import { subjectSlot, subjectSlotCount } from './subject-slot.ts';
@@ -67,6 +78,7 @@ export class RabbitMqEventBus implements EventBus, SubscriptionHost {
   readonly #published: ReturnType<typeof publishedCounter>;
   readonly #publisher: ConfirmingPublisher;
   readonly #subscriptions = new Set<PartitionedSubscription>();
+  readonly #broadcasts = new Set<RabbitMqBroadcast>();
   #closed = false;
 
   static async connect(options: RabbitMqEventBusOptions): Promise<RabbitMqEventBus> {
@@ -110,6 +122,7 @@ export class RabbitMqEventBus implements EventBus, SubscriptionHost {
       logger: this.#logger,
       onConnected: async (connection) => {
         for (const subscription of this.#subscriptions) await subscription.setUp(connection);
+        for (const broadcast of this.#broadcasts) await broadcast.setUp(connection);
         await this.#publisher.connected(connection);
         connected?.inc();
       },
@@ -118,6 +131,7 @@ export class RabbitMqEventBus implements EventBus, SubscriptionHost {
         reconnects?.inc();
         this.#publisher.disconnected();
         for (const subscription of this.#subscriptions) subscription.connectionLost();
+        for (const broadcast of this.#broadcasts) broadcast.connectionLost();
       },
     });
     this.#publisher = new ConfirmingPublisher({
@@ -185,6 +199,42 @@ export class RabbitMqEventBus implements EventBus, SubscriptionHost {
     };
   }
 
+  async subscribeBroadcast(topics: readonly string[], handler: BroadcastHandler, options: BroadcastOptions = {}): Promise<BroadcastSubscription> {
+    this.#assertOpen();
+    const listener = new BroadcastListener(topics, handler, options, this.#logger);
+    const broadcast = new RabbitMqBroadcast({
+      names: this.names,
+      topics,
+      listener,
+      maxBacklog: options.maxBacklog ?? defaultBroadcastBacklog,
+      onGap: options.onGap,
+      logger: this.#logger,
+    });
+    this.#broadcasts.add(broadcast);
+    const deadline = Date.now() + this.#publishTimeoutMs;
+    try {
+      for (;;) {
+        const connection = await this.#connection.current(deadline);
+        try {
+          await broadcast.setUp(connection);
+          break;
+        } catch (error) {
+          if (isBrokerRefusal(error) || Date.now() > deadline) throw error;
+        }
+      }
+    } catch (error) {
+      this.#broadcasts.delete(broadcast);
+      await broadcast.close();
+      throw error;
+    }
+    return {
+      close: async () => {
+        this.#broadcasts.delete(broadcast);
+        await broadcast.close();
+      },
+    };
+  }
+
   async redeliver(group: string, event: EventEnvelope): Promise<void> {
     this.#assertOpen();
     const names = this.names.group(group);
@@ -215,6 +265,8 @@ export class RabbitMqEventBus implements EventBus, SubscriptionHost {
     this.#publisher.close();
     await Promise.all([...this.#subscriptions].map((subscription) => subscription.close()));
     this.#subscriptions.clear();
+    await Promise.all([...this.#broadcasts].map((broadcast) => broadcast.close()));
+    this.#broadcasts.clear();
     await this.#connection.close();
   }
 

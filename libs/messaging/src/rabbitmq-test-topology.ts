@@ -1,5 +1,9 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import amqp from 'amqplib';
 import type { RabbitMqEventBus } from './rabbitmq-event-bus.ts';
+
+const runCommand = promisify(execFile);
 
 /** A prefix no other test run uses, so suites can run side by side on one broker. */
 export function uniquePrefix(label: string): string {
@@ -22,4 +26,24 @@ export async function deleteTestTopology(url: string, bus: RabbitMqEventBus | un
   } finally {
     await connection.close();
   }
+}
+
+/**
+ * Makes the broker close the connections that announced `name` (as a network cut or a broker
+ * restart would, from the client's side). Needs rabbitmqctl on this host; false when missing.
+ */
+export async function closeConnectionsNamed(name: string): Promise<boolean> {
+  let listing: string;
+  try {
+    // The table form: JSON shows pids in a form close_connection does not accept.
+    ({ stdout: listing } = await runCommand('rabbitmqctl', ['list_connections', 'pid', 'client_properties', '-q', '--no-table-headers'], { timeout: 30_000 }));
+  } catch {
+    return false;
+  }
+  const pids = listing
+    .split('\n')
+    .filter((line) => line.includes(`"${name}"`))
+    .map((line) => line.split('\t')[0] ?? '');
+  for (const pid of pids) await runCommand('rabbitmqctl', ['close_connection', pid, 'closed by a test'], { timeout: 30_000 });
+  return pids.length > 0;
 }
