@@ -1,0 +1,97 @@
+import { deviceTopics } from '@carshare/contracts';
+import { connectAsync, type MqttClient } from 'mqtt';
+import type { DeviceConnector, DeviceLink } from '../device-link.ts';
+
+export interface MqttDeviceOptions {
+  /** mqtt://host:port of the broker the car service listens on (embedded aedes or Mosquitto). */
+  url: string;
+  /** How long to wait for a CONNACK before giving up on this attempt. */
+  connectTimeoutMs?: number;
+  /** Between automatic reconnects when the broker goes away. */
+  reconnectPeriodMs?: number;
+  keepaliveSec?: number;
+}
+
+/**
+ * A device's MQTT connection, as a real telematics box holds one: username = its car id,
+ * password = its device secret, subscribed to its own commands topic, publishing its telemetry
+ * (QoS 0) and acks (QoS 1). Nothing here knows about the car service beyond the device contract.
+ */
+export class MqttDeviceLink implements DeviceLink {
+  readonly #options: MqttDeviceOptions;
+  readonly #carId: string;
+  readonly #secret: string;
+  readonly #onCommand: (payload: string) => void;
+  #client: MqttClient | undefined;
+  #closed = false;
+
+  private constructor(options: MqttDeviceOptions, carId: string, secret: string, onCommand: (payload: string) => void) {
+    this.#options = options;
+    this.#carId = carId;
+    this.#secret = secret;
+    this.#onCommand = onCommand;
+  }
+
+  static async connect(options: MqttDeviceOptions, credentials: { carId: string; secret: string }, onCommand: (payload: string) => void): Promise<MqttDeviceLink> {
+    const link = new MqttDeviceLink(options, credentials.carId, credentials.secret, onCommand);
+    await link.reconnect();
+    return link;
+  }
+
+  get connected(): boolean {
+    return this.#client?.connected ?? false;
+  }
+
+  publish(topic: string, payload: string, qos: 0 | 1): void {
+    // Fire and forget at QoS 0 is what a box does; QoS 1 is retried by the client until acked.
+    this.#client?.publish(topic, payload, { qos }, () => undefined);
+  }
+
+  async disconnect(): Promise<void> {
+    const client = this.#client;
+    this.#client = undefined;
+    await client?.endAsync(true);
+  }
+
+  async reconnect(): Promise<void> {
+    if (this.#closed) return;
+    await this.disconnect();
+    const client = await connectAsync(this.#options.url, {
+      clientId: `car-${this.#carId}`,
+      username: this.#carId,
+      password: this.#secret,
+      clean: true,
+      keepalive: this.#options.keepaliveSec ?? 60,
+      connectTimeout: this.#options.connectTimeoutMs ?? 10_000,
+      reconnectPeriod: this.#options.reconnectPeriodMs ?? 2_000,
+      // A refused CONNECT (wrong secret) is final: do not hammer the broker with it.
+      reconnectOnConnackError: false,
+    });
+    const commands = deviceTopics.commands(this.#carId);
+    client.on('message', (topic, payload) => {
+      if (topic === commands) this.#onCommand(payload.toString('utf8'));
+    });
+    client.on('error', () => undefined);
+    try {
+      const granted = await client.subscribeAsync(commands, { qos: 1 });
+      if (granted.some((grant) => grant.qos > 2)) throw new Error(`the broker refused ${commands} to car ${this.#carId}`);
+    } catch (error) {
+      await client.endAsync(true);
+      throw error;
+    }
+    if (this.#closed) {
+      await client.endAsync(true);
+      return;
+    }
+    this.#client = client;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.disconnect();
+  }
+}
+
+export function mqttDeviceConnector(options: MqttDeviceOptions): DeviceConnector {
+  return (credentials, onCommand) => MqttDeviceLink.connect(options, credentials, onCommand);
+}
