@@ -3,16 +3,11 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import amqp from 'amqplib';
-import { sql } from 'kysely';
 import { contractEvent, describeEventBusContract, eventually } from './event-bus.contract.ts';
-import { Inbox } from './inbox.ts';
 import { MemoryDeadLetterStore } from './memory-dead-letter-store.ts';
-import { Outbox } from './outbox.ts';
-import { OutboxRelay } from './outbox-relay.ts';
 import { RabbitMqEventBus } from './rabbitmq-event-bus.ts';
 import { closeConnectionsNamed, deleteTestTopology, uniquePrefix } from './rabbitmq-test-topology.ts';
 import { subjectSlot } from './subject-slot.ts';
-import { openTestDatabase, type TestDatabase } from './test-database.ts';
 
 const url = process.env.AMQP_URL;
 const run = promisify(execFile);
@@ -144,107 +139,6 @@ if (!url) {
 
     it('refuses to replay into a group the broker does not know', async () => {
       await assert.rejects(bus.redeliver('never-subscribed', contractEvent('s', {})), { reason: 'CONSUMER_GROUP_NOT_FOUND' });
-    });
-  });
-
-  // Last in this file, so the restart cannot disturb the suites above.
-  describe('RabbitMQ broker restart', () => {
-    let testDb: TestDatabase;
-    let producer: RabbitMqEventBus;
-    let consumer: RabbitMqEventBus;
-    let canRestart = true;
-    const group = 'restart-survivor';
-    const producerLines: string[] = [];
-    const record = (_object: Record<string, unknown>, message: string): void => void producerLines.push(message);
-    const producerLog = { info: record, warn: record, error: record };
-
-    before(async () => {
-      try {
-        await run('rabbitmqctl', ['status'], { timeout: 30_000 });
-      } catch {
-        canRestart = false;
-        return;
-      }
-      testDb = await openTestDatabase({ databaseUrl: process.env.DATABASE_URL });
-      await sql`create table received (event_id uuid primary key)`.execute(testDb.database.db);
-      await sql`create table booking (id serial primary key, subject text not null)`.execute(testDb.database.db);
-      const prefix = uniquePrefix('restart');
-      producer = await RabbitMqEventBus.connect({ url, prefix, name: 'restart-producer', publishTimeoutMs: 60_000, heartbeatSeconds: 2, logger: producerLog });
-      consumer = await RabbitMqEventBus.connect({ url, prefix, name: 'restart-consumer', rebalanceIntervalMs: 200, heartbeatSeconds: 2 });
-    });
-
-    after(async () => {
-      if (!canRestart) return;
-      await run('rabbitmqctl', ['start_app'], { timeout: 60_000 }).catch(() => undefined);
-      try {
-        await deleteTestTopology(url, consumer, [group], ['contract']);
-      } finally {
-        await producer.close();
-        await consumer.close();
-        await testDb.close();
-      }
-    });
-
-    it('loses nothing committed while the broker stops and starts during a publish loop; the relay resumes by itself', async (t) => {
-      if (!canRestart) {
-        t.skip('rabbitmqctl is not available to restart the broker');
-        return;
-      }
-      const inbox = new Inbox({ database: testDb.database });
-      let duplicates = 0;
-      await consumer.subscribe(
-        group,
-        ['contract.*'],
-        inbox.handler(
-          async (event, trx) => {
-            await sql`insert into received (event_id) values (${event.id}::uuid)`.execute(trx);
-          },
-          { onDuplicate: () => (duplicates += 1) },
-        ),
-        { deadLetters: new MemoryDeadLetterStore() },
-      );
-      const outbox = new Outbox();
-      const relay = new OutboxRelay({ database: testDb.database, bus: producer, outbox, concurrentRelays: testDb.kind === 'postgres', idlePollMs: 50 });
-      relay.start();
-      const total = 300;
-      const ids: string[] = [];
-      let restart: Promise<unknown> = Promise.resolve();
-      try {
-        for (let index = 0; index < total; index += 1) {
-          const event = contractEvent(`booking-${index % 13}`, { index });
-          ids.push(event.id);
-          await testDb.database.transaction(async (trx) => {
-            await sql`insert into booking (subject) values (${event.subject})`.execute(trx);
-            await outbox.add(trx, event);
-          });
-          if (index === 60) {
-            restart = (async () => {
-              await run('rabbitmqctl', ['stop_app'], { timeout: 60_000 });
-              await new Promise((resolve) => setTimeout(resolve, 2000));
-              await run('rabbitmqctl', ['start_app'], { timeout: 60_000 });
-            })();
-          }
-          await new Promise((resolve) => setTimeout(resolve, 10));
-        }
-        await restart;
-        await eventually(
-          'every committed event at the consumer',
-          async () => {
-            const { rows } = await sql<{ count: number }>`select count(*)::int as count from received`.execute(testDb.database.db);
-            return Number(rows[0]?.count) === total;
-          },
-          90_000,
-        );
-      } finally {
-        await restart.catch(() => undefined);
-        await relay.stop();
-      }
-      const { rows } = await sql<{ event_id: string }>`select event_id from received`.execute(testDb.database.db);
-      assert.deepEqual(rows.map((row) => row.event_id).sort(), [...ids].sort());
-      assert.equal(await relay.pending(), 0);
-      assert.ok(producerLines.includes('RabbitMQ connection lost; reconnecting'), 'the producer saw the broker go away');
-      assert.ok(producerLines.includes('RabbitMQ connection restored'), 'and come back');
-      t.diagnostic(`${total} events delivered after a broker restart; ${duplicates} redeliveries absorbed by the inbox`);
     });
   });
 }

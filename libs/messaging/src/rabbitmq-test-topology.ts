@@ -47,3 +47,33 @@ export async function closeConnectionsNamed(name: string): Promise<boolean> {
   for (const pid of pids) await runCommand('rabbitmqctl', ['close_connection', pid, 'closed by a test'], { timeout: 30_000 });
   return pids.length > 0;
 }
+
+/** Whether this host can restart the broker (rabbitmqctl present and allowed). */
+export async function brokerCanRestart(): Promise<boolean> {
+  try {
+    await runCommand('rabbitmqctl', ['status'], { timeout: 30_000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Restarts the RabbitMQ application (`stop_app`, `downMs` of absence, `start_app`) and waits
+ * until it serves again. The Erlang node stays up, so the broker is never left stopped; other
+ * suites on this broker see a short outage, which is why only drills call this.
+ */
+export async function restartBroker(options: { downMs: number }): Promise<void> {
+  try {
+    await runCommand('rabbitmqctl', ['stop_app'], { timeout: 60_000 });
+    if (options.downMs > 0) await new Promise((resolve) => setTimeout(resolve, options.downMs));
+  } finally {
+    await ensureBrokerRunning();
+  }
+}
+
+/** Starts the RabbitMQ application if it is stopped and waits until it accepts connections. */
+export async function ensureBrokerRunning(): Promise<void> {
+  await runCommand('rabbitmqctl', ['start_app'], { timeout: 60_000 }).catch(() => undefined);
+  await runCommand('rabbitmqctl', ['await_startup'], { timeout: 60_000 }).catch(() => undefined);
+}
