@@ -11,8 +11,8 @@ const clock = { now: () => now };
 let privateKey: CryptoKey;
 let keys: JWTVerifyGetKey;
 
-async function token(claims: Record<string, unknown> = {}, options: { exp?: number; iss?: string; aud?: string; kid?: string; key?: CryptoKey } = {}) {
-  const iat = Math.floor(start / 1000);
+async function token(claims: Record<string, unknown> = {}, options: { exp?: number; iat?: number; iss?: string; aud?: string; kid?: string; key?: CryptoKey } = {}) {
+  const iat = options.iat ?? Math.floor(start / 1000);
   return new SignJWT({ role: 'rider', plan: 'free', ...claims })
     .setProtectedHeader({ alg: 'EdDSA', kid: options.kid ?? 'k1' })
     .setSubject('user-1')
@@ -41,7 +41,27 @@ describe('access token verifier', () => {
     now = start;
     const verifier = createAccessTokenVerifier({ keys, clock });
     const raw = await token();
-    assert.deepEqual(await verifier.verify(raw), { userId: 'user-1', role: 'rider', plan: 'free', token: raw });
+    assert.deepEqual(await verifier.verify(raw), { userId: 'user-1', role: 'rider', plan: 'free', token: raw, issuedAtMs: start });
+    const withSession = await token({ sid: 'session-1' });
+    assert.equal((await verifier.verify(withSession)).sessionId, 'session-1');
+  });
+
+  it('refuses an iat in the future (beyond 5 s of skew), an over-long life and a token older than the maximum age', async () => {
+    now = start;
+    const verifier = createAccessTokenVerifier({ keys, clock, maxTokenAgeMs: 60 * 60_000 });
+    const iat = Math.floor(start / 1000);
+    await verifier.verify(await token({}, { iat: iat + 5 }));
+    await assert.rejects(verifier.verify(await token({}, { iat: iat + 60, exp: iat + 900 })), (error) => reasonOf(error) === 'INVALID_TOKEN');
+    // Ten years of life, freshly issued: refused at once, not only after an hour.
+    await assert.rejects(verifier.verify(await token({}, { exp: iat + 10 * 365 * 86_400 })), (error) => reasonOf(error) === 'INVALID_TOKEN');
+    await assert.rejects(verifier.verify(await token({}, { exp: iat + 3_601 })), (error) => reasonOf(error) === 'INVALID_TOKEN');
+    await verifier.verify(await token({}, { exp: iat + 3_600 }));
+    // An hour-long token stops at its maximum age whether or not its check was cached.
+    const hourLong = await token({}, { exp: iat + 3_600 });
+    await verifier.verify(hourLong);
+    now = start + 3_600_000 + 5_000;
+    await assert.rejects(createAccessTokenVerifier({ keys, clock, maxTokenAgeMs: 30 * 60_000 }).verify(hourLong));
+    await assert.rejects(verifier.verify(hourLong), (error) => reasonOf(error) === 'TOKEN_EXPIRED');
   });
 
   it('accepts a token 5 s past exp (clock skew) and refuses it 1 s later, cached or not', async () => {

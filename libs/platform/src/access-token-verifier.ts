@@ -13,14 +13,33 @@ export interface AccessTokenVerifierOptions {
   clock?: Clock;
   /** Verified tokens remembered until they expire, so a rider's burst of calls pays for one check. */
   cacheSize?: number;
+  /**
+   * No token is honoured longer than this after its `iat`, and none may claim a longer life
+   * (`exp - iat`): a leaked signing key or a minting bug cannot produce a 10-year token. Above
+   * the user service's access-token lifetime (15 min) with room for a longer configured one.
+   */
+  maxTokenAgeMs?: number;
+}
+
+/** Clocks of the issuer and the verifier may differ this much: `iat`, `nbf` and `exp` get this slack. */
+export const clockSkewSeconds = 5;
+export const defaultMaxTokenAgeMs = 60 * 60_000;
+
+/** The caller a token names, with what revocation needs to know about the token itself. */
+export interface VerifiedCaller extends Caller {
+  token: string;
+  /** The login session the token belongs to (`sid` claim), when the issuer says: revocation is per session. */
+  sessionId?: string;
+  /** When the token was issued (`iat`): a user-wide revocation refuses every token issued before it. */
+  issuedAtMs: number;
 }
 
 export interface AccessTokenVerifier {
-  verify(token: string): Promise<Caller>;
+  verify(token: string): Promise<VerifiedCaller>;
 }
 
 interface CachedCaller {
-  caller: Caller;
+  caller: VerifiedCaller;
   notBeforeMs: number;
   expiresAtMs: number;
 }
@@ -31,12 +50,14 @@ function isRole(value: unknown): value is Role {
 
 /**
  * EdDSA only (`alg` pinned, so `none` and HS256 key-confusion tokens fail), issuer, audience,
- * `exp` and `nbf` checked. A signature check costs ~0.24 ms here, so successful results are
+ * `exp`, `nbf` and `iat` checked (not in the future, not older than the maximum age, no longer a
+ * life than that). A signature check costs ~0.24 ms here, so successful results are
  * cached per token string until the token's own expiry; the expiry is checked on every hit.
  */
 export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): AccessTokenVerifier {
   const clock = options.clock ?? systemClock;
   const cacheSize = options.cacheSize ?? 10_000;
+  const maxTokenAgeSeconds = Math.floor((options.maxTokenAgeMs ?? defaultMaxTokenAgeMs) / 1000);
   const cache = new Map<string, CachedCaller>();
 
   return {
@@ -56,7 +77,9 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
           audience: accessTokenAudience,
           requiredClaims: ['sub', 'exp', 'iat'],
           currentDate: new Date(now),
-          clockTolerance: 5,
+          clockTolerance: clockSkewSeconds,
+          // Also refuses an `iat` in the future (beyond the skew): a token cannot predate its making.
+          maxTokenAge: maxTokenAgeSeconds,
         }));
       } catch (error) {
         if (error instanceof joseErrors.JWTExpired) throw Unauthenticated('TOKEN_EXPIRED', 'the access token has expired; refresh it');
@@ -67,16 +90,19 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
         }
         throw Unauthenticated('INVALID_TOKEN', 'the access token is not valid', {}, { cause: error });
       }
-      const { sub, role, plan, exp, nbf } = payload;
-      if (typeof sub !== 'string' || !isRole(role) || typeof plan !== 'string' || typeof exp !== 'number') {
+      const { sub, role, plan, exp, nbf, iat, sid } = payload;
+      if (typeof sub !== 'string' || !isRole(role) || typeof plan !== 'string' || typeof exp !== 'number' || typeof iat !== 'number') {
         throw Unauthenticated('INVALID_TOKEN', 'the access token lacks required claims');
       }
-      const caller: Caller = { userId: sub, role, plan, token };
+      if (exp - iat > maxTokenAgeSeconds) {
+        throw Unauthenticated('INVALID_TOKEN', 'the access token claims a longer life than any token is given');
+      }
+      const caller: VerifiedCaller = { userId: sub, role, plan, token, issuedAtMs: iat * 1000, ...(typeof sid === 'string' && { sessionId: sid }) };
       if (cache.size >= cacheSize) {
         const oldest = cache.keys().next().value;
         if (oldest !== undefined) cache.delete(oldest);
       }
-      cache.set(token, { caller, notBeforeMs: typeof nbf === 'number' ? nbf * 1000 - 5000 : 0, expiresAtMs: exp * 1000 + 5000 });
+      cache.set(token, { caller, notBeforeMs: typeof nbf === 'number' ? (nbf - clockSkewSeconds) * 1000 : 0, expiresAtMs: Math.min(exp, iat + maxTokenAgeSeconds) * 1000 + clockSkewSeconds * 1000 });
       return caller;
     },
   };

@@ -23,6 +23,11 @@ export const HttpConfig = (defaultPort: number) =>
     defaultDeadlineMs: Type.Integer({ minimum: 1, default: 10_000 }),
     /** Behind a load balancer: take the client address from X-Forwarded-For. */
     trustProxy: Type.Boolean({ default: false }),
+    /** Slow clients: headers, then the whole request, must arrive within these, else 408 and close. */
+    headersTimeoutMs: Type.Integer({ minimum: 100, default: 10_000 }),
+    requestTimeoutMs: Type.Integer({ minimum: 100, default: 15_000 }),
+    /** A socket silent this long in the middle of a request is closed. */
+    connectionTimeoutMs: Type.Integer({ minimum: 100, default: 30_000 }),
   });
 
 export const DatabaseConfig = Type.Object({

@@ -36,6 +36,7 @@ const frameworkReasons: Record<string, string> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'MALFORMED_JSON',
   FST_ERR_BAD_URL: 'BAD_URL',
   FST_ERR_ASYNC_CONSTRAINT: 'BAD_REQUEST',
+  REQUEST_TIMEOUT: 'REQUEST_TIMEOUT',
 };
 
 function canonicalForStatus(status: number): CanonicalCode {

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
+import { connect, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { createObservability } from '@carshare/observability';
 import { Type } from 'typebox';
 import { DeadlineCallContext } from './call-context.ts';
 import { Unavailable } from './errors.ts';
 import { createHttpServer, type HttpServer } from './http-server.ts';
+import { jsonDepthExceeds, maxJsonDepth } from './input-guard-plugin.ts';
 
 const observability = createObservability({ service: 'probe', logLevel: 'silent', prettyLogs: false, sampleRatio: 1, processMetrics: false });
 
@@ -117,5 +119,144 @@ describe('http server factory', () => {
     assert.match(metrics, /http_server_request_duration_seconds_count\{[^}]*http_route="\/health\/live"[^}]*\} \d+/);
     assert.match(metrics, /http_route="unmatched"/);
     assert.doesNotMatch(metrics, /nowhere/);
+  });
+});
+
+/** Writes `request` on a fresh socket and resolves with everything read until the server closes it. */
+function rawExchange(port: number, request: string, timeoutMs = 3_000): Promise<{ text: string; closedAfterMs: number }> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const socket = connect(port, '127.0.0.1', () => socket.write(request));
+    let text = '';
+    socket.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve({ text, closedAfterMs: performance.now() - started });
+    });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`the server kept the socket open for ${timeoutMs} ms; read so far: ${JSON.stringify(text.slice(0, 200))}`));
+    }, timeoutMs);
+  });
+}
+
+function statusOf(raw: string): number {
+  return Number(/^HTTP\/1\.1 (\d{3})/.exec(raw)?.[1] ?? 0);
+}
+
+function jsonBodyOf(raw: string): { error: { code: string; details: Record<string, unknown> } } {
+  return JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4)) as { error: { code: string; details: Record<string, unknown> } };
+}
+
+describe('http server hygiene (issue 13: slow clients, request line, methods, nesting)', () => {
+  let server: HttpServer;
+  let port: number;
+  const timeouts = { headersTimeoutMs: 400, requestTimeoutMs: 600, connectionTimeoutMs: 5_000, timeoutCheckIntervalMs: 50 };
+
+  before(async () => {
+    // A deadline longer than the request timeout, so the slow-body answer below comes from the timeout.
+    server = createHttpServer({ observability, errorStyle: 'public', defaultDeadlineMs: 5_000, timeouts });
+    server.post('/things', async (request) => ({ got: request.body }));
+    server.put('/things/:id', async () => ({ ok: true }));
+    server.get('/things/:id', async () => ({ ok: true }));
+    await server.listen({ host: '127.0.0.1', port: 0 });
+    const address = server.server.address();
+    assert.ok(address && typeof address === 'object');
+    port = address.port;
+  });
+  after(() => server.close());
+
+  it('answers slow headers with 408 and closes the socket within the headers timeout (+ check interval)', async () => {
+    const { text, closedAfterMs } = await rawExchange(port, 'GET /things/1 HTTP/1.1\r\nhost: x\r\nx-slow: ');
+    assert.equal(statusOf(text), 408, text);
+    assert.equal(jsonBodyOf(text).error.code, 'REQUEST_TIMEOUT');
+    assert.ok(closedAfterMs < timeouts.headersTimeoutMs + timeouts.timeoutCheckIntervalMs + 150, `closed after ${closedAfterMs} ms`);
+  });
+
+  it('answers a trickled body with 408 (not 504) and closes the socket within the request timeout', async () => {
+    const started = performance.now();
+    const socket: Socket = connect(port, '127.0.0.1');
+    let text = '';
+    socket.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
+    socket.on('error', () => undefined);
+    socket.write('POST /things HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{');
+    // One byte every 50 ms, for longer than the request timeout: the socket never goes quiet.
+    const trickle = setInterval(() => socket.writable && socket.write(' '), 50);
+    const closedAfterMs = await new Promise<number>((resolve) => socket.on('close', () => resolve(performance.now() - started)));
+    clearInterval(trickle);
+    assert.equal(statusOf(text), 408, text);
+    assert.equal(jsonBodyOf(text).error.code, 'REQUEST_TIMEOUT');
+    assert.match(text, /connection: close/i);
+    assert.ok(closedAfterMs < timeouts.requestTimeoutMs + timeouts.timeoutCheckIntervalMs + 150, `closed after ${closedAfterMs} ms`);
+  });
+
+  it('answers a trickled body with 408 at the deadline when the deadline comes first, and closes', async () => {
+    const short = createHttpServer({ observability, errorStyle: 'public', defaultDeadlineMs: 200, timeouts: { ...timeouts, requestTimeoutMs: 5_000, headersTimeoutMs: 5_000 } });
+    short.post('/things', async (request) => ({ got: request.body }));
+    await short.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const shortPort = (short.server.address() as { port: number }).port;
+      const socket = connect(shortPort, '127.0.0.1');
+      let text = '';
+      socket.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
+      socket.on('error', () => undefined);
+      socket.write('POST /things HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{');
+      const trickle = setInterval(() => socket.writable && socket.write(' '), 50);
+      const started = performance.now();
+      await new Promise<void>((resolve) => socket.on('close', () => resolve()));
+      clearInterval(trickle);
+      assert.equal(statusOf(text), 408, text);
+      assert.ok(performance.now() - started < 1_000, 'closed soon after the deadline');
+    } finally {
+      await short.close();
+    }
+  });
+
+  it('refuses a request line without an HTTP version (HTTP/0.9) and other versions with 400', async () => {
+    for (const line of ['GET /things/1\r\n\r\n', 'GET /things/1 HTTP/2.0\r\nhost: x\r\n\r\n']) {
+      const { text } = await rawExchange(port, line);
+      assert.equal(statusOf(text), 400, `${JSON.stringify(line)} → ${text}`);
+      assert.equal(jsonBodyOf(text).error.code, 'UNSUPPORTED_HTTP_VERSION');
+    }
+    const fine = await rawExchange(port, 'GET /things/1 HTTP/1.0\r\n\r\n');
+    assert.equal(statusOf(fine.text), 200, fine.text);
+  });
+
+  it('answers a known path with the wrong method 405 and Allow; an unknown path stays 404', async () => {
+    const wrong = await fetch(`http://127.0.0.1:${port}/things/7`, { method: 'DELETE' });
+    assert.equal(wrong.status, 405);
+    assert.equal(wrong.headers.get('allow'), 'GET, HEAD, PUT');
+    const body = (await wrong.json()) as { error: { code: string; details: { allow: string[] } } };
+    assert.equal(body.error.code, 'METHOD_NOT_ALLOWED');
+    assert.deepEqual(body.error.details.allow, ['GET', 'HEAD', 'PUT']);
+    assert.equal((await fetch(`http://127.0.0.1:${port}/things`, { method: 'GET' })).headers.get('allow'), 'POST');
+    assert.equal((await fetch(`http://127.0.0.1:${port}/things/7/more`, { method: 'DELETE' })).status, 404);
+    assert.equal((await fetch(`http://127.0.0.1:${port}/health/live`, { method: 'POST' })).status, 405);
+  });
+
+  it('refuses JSON nested deeper than the limit with a clear 400, without overflowing a stack', async () => {
+    for (const depth of [maxJsonDepth + 1, 5_000, 60_000]) {
+      const response = await fetch(`http://127.0.0.1:${port}/things`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: `{"a":${'['.repeat(depth)}${']'.repeat(depth)}}`.slice(0, 64 * 1024 - 1),
+      });
+      assert.equal(response.status, 400, `depth ${depth}`);
+      const body = (await response.json()) as { error: { code: string; details: { maxDepth: number } } };
+      assert.equal(body.error.code, 'JSON_TOO_DEEP');
+      assert.equal(body.error.details.maxDepth, maxJsonDepth);
+    }
+    // As deep as allowed, with brackets and an escaped backslash inside a string that must not count.
+    const atLimit = { a: JSON.parse(`${'['.repeat(maxJsonDepth - 1)}${']'.repeat(maxJsonDepth - 1)}`) as unknown, s: '[[[[{{{{\\' };
+    const ok = await fetch(`http://127.0.0.1:${port}/things`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(atLimit) });
+    assert.equal(ok.status, 200);
+  });
+
+  it('counts depth outside strings only, escapes included', () => {
+    assert.equal(jsonDepthExceeds('[[[', 2), true);
+    assert.equal(jsonDepthExceeds('[["[[[[\\"]]', 2), false);
+    assert.equal(jsonDepthExceeds('["\\"[[[["]', 1), false);
+    assert.equal(jsonDepthExceeds('[][][][]', 1), false);
   });
 });

@@ -5,7 +5,7 @@ import type { Logger, Observability } from '@carshare/observability';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { systemClock, type Clock } from './clock.ts';
 import type { ErrorStyle } from './error-body.ts';
-import { answerClientError, errorHandlingPlugin, frameworkErrorAnswer } from './error-handling-plugin.ts';
+import { AllowedMethods, answerClientError, errorHandlingPlugin, frameworkErrorAnswer } from './error-handling-plugin.ts';
 import { headerNames } from './headers.ts';
 import { healthPlugin, type ReadinessCheck } from './health-plugin.ts';
 import { inputGuardPlugin } from './input-guard-plugin.ts';
@@ -37,7 +37,29 @@ export interface HttpServerOptions {
    * does not, or any client could turn its own request into a 504.
    */
   trustDeadlineHeader?: boolean;
+  /**
+   * Slow clients (slowloris): all headers must arrive within `headersTimeoutMs` and the whole
+   * request (headers and body) within `requestTimeoutMs`, else 408 and the socket is closed; a
+   * socket silent for `connectionTimeoutMs` in the middle of a request is destroyed. Node checks
+   * these every `timeoutCheckIntervalMs` (its default of 30 s would let a slow socket live that
+   * much longer), so a slow socket is gone at most timeout + interval after its first byte.
+   */
+  timeouts?: Partial<HttpTimeouts>;
 }
+
+export interface HttpTimeouts {
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  connectionTimeoutMs: number;
+  timeoutCheckIntervalMs: number;
+}
+
+export const defaultHttpTimeouts: HttpTimeouts = {
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 15_000,
+  connectionTimeoutMs: 30_000,
+  timeoutCheckIntervalMs: 1_000,
+};
 
 export type HttpServer = FastifyInstance<Server, IncomingMessage, ServerResponse, Logger, TypeBoxTypeProvider>;
 
@@ -47,16 +69,21 @@ export type HttpServer = FastifyInstance<Server, IncomingMessage, ServerResponse
  *
  * 1. telemetry: a server span per request, RED metrics per route template;
  * 2. request context: `request.ctx` with one deadline timer per request;
- * 3. errors: one error shape (public or RPC style) for thrown errors and unknown routes;
- * 4. input guard: JSON bodies only, no NUL characters;
+ * 3. errors: one error shape (public or RPC style) for thrown errors and unknown routes, 405
+ *    with `Allow` for a known path asked with another method;
+ * 4. input guard: HTTP/1.x only, JSON bodies only, bounded nesting, no NUL characters;
  * 5. health (`/health/live`, `/health/ready`) and metrics (`/metrics`) endpoints.
  *
  * Hooks run in that order. Routes the caller adds later (RPC methods, the public API, WebSocket
  * upgrades) get all of them; a route that must not (a stream with its own lifetime) belongs in an
- * encapsulated plugin that says so. Bodies are bounded and `close` drains in-flight requests.
+ * encapsulated plugin that says so. Bodies are bounded, slow clients get 408 and are closed
+ * (`timeouts`), and `close` drains in-flight requests.
  */
 export function createHttpServer(options: HttpServerOptions): HttpServer {
   const { observability, errorStyle } = options;
+  const timeouts = { ...defaultHttpTimeouts, ...options.timeouts };
+  // Node refuses a headers timeout longer than the request timeout: the request one covers both.
+  const headersTimeout = Math.min(timeouts.headersTimeoutMs, timeouts.requestTimeoutMs);
   const app = Fastify({
     loggerInstance: observability.logger,
     // Per-request lines at info level halve throughput; the telemetry plugin has the numbers.
@@ -67,12 +94,18 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     keepAliveTimeout: 65_000,
+    requestTimeout: timeouts.requestTimeoutMs,
+    connectionTimeout: timeouts.connectionTimeoutMs,
+    http: { headersTimeout, requestTimeout: timeouts.requestTimeoutMs, connectionsCheckingInterval: timeouts.timeoutCheckIntervalMs },
     trustProxy: options.trustProxy ?? false,
     routerOptions: { maxParamLength: 200 },
     clientErrorHandler: answerClientError,
     frameworkErrors: frameworkErrorAnswer(errorStyle),
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(typeBoxValidatorCompiler);
+  // Added now, before any plugin loads, so that it sees every route however early it is added.
+  const allowed = new AllowedMethods();
+  app.addHook('onRoute', (route) => allowed.add(route.method, route.url));
 
   void app.register(telemetryPlugin, { observability });
   void app.register(requestContextPlugin, {
@@ -81,7 +114,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     maxDeadlineMs: options.maxDeadlineMs ?? 60_000,
     trustDeadlineHeader: options.trustDeadlineHeader ?? true,
   });
-  void app.register(errorHandlingPlugin, { observability, errorStyle });
+  void app.register(errorHandlingPlugin, { observability, errorStyle, allowed });
   void app.register(inputGuardPlugin);
   void app.register(healthPlugin, { readiness: options.readiness ?? [], readinessTimeoutMs: options.readinessTimeoutMs ?? 2_000 });
   void app.register(metricsEndpointPlugin, { registry: observability.metrics.registry });

@@ -1,6 +1,33 @@
 import { fastifyPlugin } from 'fastify-plugin';
 import { InvalidArgument } from './errors.ts';
 
+/** Deeper than any body our contracts describe; deep enough that no legitimate client meets it. */
+export const maxJsonDepth = 32;
+
+/**
+ * How deeply the JSON text nests arrays and objects, stopping as soon as it passes `limit`: one
+ * pass over the characters, skipping strings, no recursion (so no stack to overflow, whatever
+ * the depth). Run before parsing, so the walks after it (NUL check, validation) are bounded too.
+ */
+export function jsonDepthExceeds(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let index = 0; index < text.length; index++) {
+    const char = text.charCodeAt(index);
+    if (inString) {
+      if (char === 0x5c) index++; // backslash: skip the escaped character
+      else if (char === 0x22) inString = false;
+    } else if (char === 0x22) {
+      inString = true;
+    } else if (char === 0x7b || char === 0x5b) {
+      if (++depth > limit) return true;
+    } else if (char === 0x7d || char === 0x5d) {
+      depth--;
+    }
+  }
+  return false;
+}
+
 function containsNul(value: unknown): boolean {
   if (typeof value === 'string') return value.includes('\0');
   if (Array.isArray(value)) return value.some(containsNul);
@@ -11,7 +38,8 @@ function containsNul(value: unknown): boolean {
 /**
  * A JSON API's door: any body type but JSON is a 415 (not a string that fails validation later),
  * and a NUL character anywhere in the body or the query string is refused up front, since
- * PostgreSQL cannot store U+0000 in text and would fail deep in a query as a 500.
+ * PostgreSQL cannot store U+0000 in text and would fail deep in a query as a 500. Nesting is
+ * bounded, and only HTTP/1.x request lines are taken.
  */
 export const inputGuardPlugin = fastifyPlugin(
   (app, _options, done) => {
@@ -19,6 +47,10 @@ export const inputGuardPlugin = fastifyPlugin(
     const parseJson = app.getDefaultJsonParser('error', 'error');
     app.removeContentTypeParser('application/json');
     app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, parsed) => {
+      if (jsonDepthExceeds(body as string, maxJsonDepth)) {
+        parsed(InvalidArgument('JSON_TOO_DEEP', `JSON bodies may nest arrays and objects at most ${maxJsonDepth} levels deep`, { maxDepth: maxJsonDepth }), undefined);
+        return;
+      }
       void parseJson(request, body as string, (error, value) => {
         // The text test is the cheap filter; the walk decides (an escaped backslash is no NUL).
         if (!error && (body as string).includes('\\u0000') && containsNul(value)) {
@@ -27,6 +59,17 @@ export const inputGuardPlugin = fastifyPlugin(
         }
         parsed(error, value);
       });
+    });
+
+    // HTTP/1.0 and 1.1 only: Node's parser takes a request line without a version as HTTP/0.9
+    // (and any digits as a version), which a proxy in front may read differently.
+    app.addHook('onRequest', (request, reply, next) => {
+      if (request.raw.httpVersionMajor === 1) {
+        next();
+        return;
+      }
+      void reply.header('connection', 'close');
+      next(InvalidArgument('UNSUPPORTED_HTTP_VERSION', 'the request line must end with HTTP/1.0 or HTTP/1.1'));
     });
 
     // After authentication (route onRequest hooks), before validation: who may call comes first.

@@ -92,10 +92,22 @@ export class RequestContext implements CallContext {
   }
 }
 
+/** Rendered like fastify's own client errors (status and code), so its status stays 408. */
+function requestTimeoutError(budgetMs: number): Error {
+  return Object.assign(new Error(`the request body did not arrive within ${budgetMs} ms`), { statusCode: 408, code: 'REQUEST_TIMEOUT' });
+}
+
 function onDeadline(ctx: RequestContext, reply: FastifyReply, budgetMs: number): void {
   ctx.expire();
+  if (reply.sent) return;
+  // The client has not finished sending its body: that is its slowness, not ours (408, not 504),
+  // and the socket is closed so that a trickled body cannot keep holding it.
+  if (!reply.request.raw.complete) {
+    void reply.header('connection', 'close').send(requestTimeoutError(budgetMs));
+    return;
+  }
   // Nobody waits past the deadline: answer now, whatever the handler is still doing.
-  if (!reply.sent) void reply.send(DeadlineExceeded('DEADLINE_EXCEEDED', 'the request ran out of time', { budgetMs }));
+  void reply.send(DeadlineExceeded('DEADLINE_EXCEEDED', 'the request ran out of time', { budgetMs }));
 }
 
 export const requestContextPluginName = 'carshare-request-context';
