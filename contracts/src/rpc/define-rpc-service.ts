@@ -8,7 +8,15 @@ export interface RpcMethodContract<Input extends TSchema = TSchema, Output exten
   /** Domain reasons this method may fail with (`USER_NOT_FOUND`, …). */
   readonly errors: readonly string[];
   readonly summary: string;
+  /**
+   * Services allowed to call this method, by name (their signed service identity, ADR 0012);
+   * any other caller is refused with PERMISSION_DENIED. Omitted: `defaultRpcCallers`.
+   */
+  readonly callers?: readonly string[];
 }
+
+/** Who may call a method that does not say: the public front door only. */
+export const defaultRpcCallers: readonly string[] = ['gateway'];
 
 export type RpcMethods = Record<string, RpcMethodContract>;
 

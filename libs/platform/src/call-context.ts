@@ -4,12 +4,22 @@ import type { Logger, Span } from '@carshare/observability';
 export const roles = ['rider', 'operator', 'admin'] as const;
 export type Role = (typeof roles)[number];
 
-/** The authenticated end user a request acts for; `token` travels on to downstream services. */
+/**
+ * The authenticated end user a request acts for. Between services it travels in the calling
+ * service's signed identity (ADR 0012), never as the access token itself.
+ */
 export interface Caller {
   userId: string;
   role: Role;
   plan: string;
-  token: string;
+  /** The end user's access token: present only where the caller was read from it (the gateway). */
+  token?: string;
+  /** The login session the token belongs to (`sid` claim), when the issuer says: revocation is per session. */
+  sessionId?: string;
+  /** When the token was issued (`iat`): a user-wide revocation refuses every token issued before it. */
+  issuedAtMs?: number;
+  /** The login session the access token belongs to (its `sid` claim), when the token names one. */
+  sessionId?: string;
 }
 
 /**

@@ -16,6 +16,7 @@ export * from './rpc-http-transport.ts';
 export * from './rpc-in-process-transport.ts';
 export * from './rpc-connector.ts';
 export * from './rpc-wire-error.ts';
+export * from './rpc-service-identity.ts';
 export * from './discovery.ts';
 export * from './background-context.ts';
 export * from './lifecycle.ts';

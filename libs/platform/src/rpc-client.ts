@@ -6,6 +6,7 @@ import { systemClock, type Clock } from './clock.ts';
 import type { Discovery } from './discovery.ts';
 import { AppError, DeadlineExceeded, Unavailable } from './errors.ts';
 import { HttpRpcTransport } from './rpc-http-transport.ts';
+import { laptopServiceKeys, ServiceIdentitySigner, type ServiceIdentitySource } from './rpc-service-identity.ts';
 import type { RpcTransport } from './rpc-transport.ts';
 
 export type RpcClient<Methods extends RpcMethods> = {
@@ -20,6 +21,11 @@ export interface RpcClientBaseOptions {
   clock?: Clock;
   /** Breaker, retry and bulkhead for this downstream; added when modules are composed. */
   policy?: CallPolicy;
+  /**
+   * Signs who is calling (ADR 0012): this service, named by its observability, and the end user
+   * of the context. The composition gives the connector's; the laptop keys when omitted.
+   */
+  identity?: ServiceIdentitySource;
 }
 
 /** Over HTTP to the endpoints discovery lists, or over a transport the composition chose. */
@@ -27,7 +33,7 @@ export type RpcClientOptions = RpcClientBaseOptions & ({ discovery: Discovery; c
 
 /**
  * A typed client for one service's contract. Every call carries the caller's remaining deadline,
- * trace context, request id and end-user token; the caller's single deadline timer (behind
+ * trace context, request id and this service's signed identity naming the end user (ADR 0012); the caller's single deadline timer (behind
  * ctx.signal) is what cancels it, so no timer is created per call. The transport only moves the
  * call: the deadline check, the policy (retry of idempotent methods, bulkhead, breaker, faults),
  * the client span, the client RED metric and the mapping of failures are the same on all of them.
@@ -40,6 +46,7 @@ export function createRpcClient<Methods extends RpcMethods>(
   const clock = options.clock ?? systemClock;
   const policy = options.policy ?? passThroughPolicy;
   const { tracing, metrics } = options.observability;
+  const signer = options.identity ?? new ServiceIdentitySigner(options.observability.service, laptopServiceKeys());
   const transport =
     'transport' in options
       ? options.transport
@@ -52,7 +59,7 @@ export function createRpcClient<Methods extends RpcMethods>(
     }
     const span = tracing.startClientSpan(spanNames.rpcClient(downstream, method), ctx.span, { 'rpc.service': downstream, 'rpc.method': method });
     try {
-      return await transport.send(method, input, ctx, span, signal, remaining);
+      return await transport.send(method, input, ctx, span, signal, remaining, signer.identityFor(downstream, ctx.caller));
     } catch (error) {
       span.setStatus({ code: SpanStatusCode.ERROR });
       if (error instanceof AppError) throw error;

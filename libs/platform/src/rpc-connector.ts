@@ -5,6 +5,7 @@ import { createRpcClient, type RpcClient, type RpcClientBaseOptions } from './rp
 import type { RpcHandlers, RpcServerOptions, RpcServiceEndpoint } from './rpc-endpoint.ts';
 import { InProcessRpcTransport } from './rpc-in-process-transport.ts';
 import { registerRpcService } from './rpc-server.ts';
+import { laptopServiceKeys, ServiceIdentitySigner, type ServiceKeyRing } from './rpc-service-identity.ts';
 import type { RpcTransportKind } from './rpc-transport.ts';
 
 /**
@@ -51,19 +52,26 @@ export interface RpcConnectorOptions {
   discovery?: Discovery;
   /** Present when modules share a process and call each other without a socket. */
   inProcess?: InProcessRpcHub;
+  /**
+   * The service keys (ADR 0012): its clients sign with the calling module's private key, its
+   * served contracts check callers against the public keys. The laptop keys when omitted.
+   */
+  keys?: ServiceKeyRing;
 }
 
 /** One connector per module; the composition decides the transport, the module never does. */
 export function createRpcConnector(options: RpcConnectorOptions = {}): RpcConnector {
   const { discovery, inProcess } = options;
+  const keys = options.keys ?? laptopServiceKeys();
   return {
     transport: inProcess ? 'in-process' : 'http',
     serve(server, contract, handlers, serverOptions) {
-      const endpoint = registerRpcService(server, contract, handlers, serverOptions);
+      const endpoint = registerRpcService(server, contract, handlers, { ...serverOptions, keys });
       inProcess?.serve(endpoint, { bodyLimitBytes: server.initialConfig.bodyLimit ?? 1024 * 1024 });
       return endpoint;
     },
-    client(contract, clientOptions) {
+    client(contract, baseOptions) {
+      const clientOptions = { ...baseOptions, identity: baseOptions.identity ?? new ServiceIdentitySigner(baseOptions.observability.service, keys) };
       const local = inProcess?.transportTo(contract.service);
       if (local) return createRpcClient(contract, { ...clientOptions, transport: local });
       if (!discovery) throw new Error(`no discovery to find ${contract.service} with: give the RPC connector one`);

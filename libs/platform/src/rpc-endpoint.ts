@@ -1,10 +1,11 @@
-import type { RpcInput, RpcMethodContract, RpcMethods, RpcOutput, RpcServiceContract } from '@carshare/contracts';
+import { defaultRpcCallers, type RpcInput, type RpcMethodContract, type RpcMethods, type RpcOutput, type RpcServiceContract } from '@carshare/contracts';
 import type { Observability } from '@carshare/observability';
 import fastJsonStringify from 'fast-json-stringify';
 import type { FastifySchemaValidationError } from 'fastify';
 import type { Caller, CallContext } from './call-context.ts';
-import { InvalidArgument, isAppError, Unauthenticated } from './errors.ts';
+import { InvalidArgument, isAppError, PermissionDenied } from './errors.ts';
 import { rpcPath } from './rpc-path.ts';
+import { laptopServiceKeys, ServiceIdentityVerifier, type ServiceKeyRing } from './rpc-service-identity.ts';
 import { typeBoxValidatorCompiler } from './schema-validator.ts';
 
 export type RpcHandler<Input, Output> = (input: Input, ctx: CallContext) => Promise<Output>;
@@ -15,7 +16,15 @@ export type RpcHandlers<Methods extends RpcMethods> = {
 
 export interface RpcServerOptions {
   observability: Observability;
-  /** Turns the forwarded end-user token into a caller; without it callers stay anonymous. */
+  /**
+   * The public keys of the services whose calls it accepts (ADR 0012); the laptop keys when
+   * omitted. The composition passes the connector's ring.
+   */
+  keys?: ServiceKeyRing;
+  /**
+   * @deprecated Ignored: callers no longer forward the end user's token; the end user arrives in
+   * the calling service's signed identity (ADR 0012). Kept so modules that still pass it compile.
+   */
   authenticate?: (token: string) => Promise<Caller>;
   /**
    * No caller may ask for more than this; the cap createHttpServer puts on `x-deadline-ms`, applied
@@ -38,7 +47,9 @@ export class RpcMethodEndpoint {
   /** The HTTP path, also the route template of server spans and logs on both transports. */
   readonly path: string;
   readonly #handler: RpcHandler<unknown, unknown>;
-  readonly #authenticate: ((token: string) => Promise<Caller>) | undefined;
+  readonly #identities: ServiceIdentityVerifier;
+  /** The services the contract lets call this method. */
+  readonly callers: ReadonlySet<string>;
   // The function fastify itself would run on the body (TypeBox checks, strict: no coercion of JSON).
   readonly #validate: (value: unknown) => ValidationResult;
   // fast-json-stringify with the options fastify's default serializer compiler uses: the output
@@ -48,12 +59,20 @@ export class RpcMethodEndpoint {
   // Label children resolved once: most calls end OK, and looking labels up costs ~1 µs a call.
   #observeOk: ObserveDuration | undefined;
 
-  constructor(service: string, method: string, contract: RpcMethodContract, handler: RpcHandler<unknown, unknown>, options: RpcServerOptions) {
+  constructor(
+    service: string,
+    method: string,
+    contract: RpcMethodContract,
+    handler: RpcHandler<unknown, unknown>,
+    options: RpcServerOptions,
+    identities: ServiceIdentityVerifier,
+  ) {
     this.service = service;
     this.method = method;
     this.path = rpcPath(service, method);
     this.#handler = handler;
-    this.#authenticate = options.authenticate;
+    this.#identities = identities;
+    this.callers = new Set(contract.callers ?? defaultRpcCallers);
     this.#validate = typeBoxValidatorCompiler({ schema: contract.input, method: 'POST', url: this.path, httpPart: 'body' }) as (value: unknown) => ValidationResult;
     this.#serialize = fastJsonStringify(contract.output, { schema: {} }) as (output: unknown) => string;
     this.#observability = options.observability;
@@ -61,20 +80,24 @@ export class RpcMethodEndpoint {
   }
 
   /**
-   * Validates `body` against the input schema, authenticates `token` into `ctx.caller`, runs the
-   * handler and serialises its answer by the output schema. Throws what went wrong; the transport
-   * renders it (one error shape) and logs it once when it was not an AppError.
+   * Checks the calling service's signed `identity` (UNAUTHENTICATED when missing, forged, expired
+   * or meant for another service; PERMISSION_DENIED when the contract does not list that service
+   * for this method), sets the end user it carries as `ctx.caller`, validates `body` against the
+   * input schema, runs the handler and serialises its answer by the output schema. Identity comes
+   * first: a peer that is not let in learns nothing about the input schema. Throws what went
+   * wrong; the transport renders it (one error shape) and logs it once when it was not an AppError.
    */
-  async invoke(body: unknown, token: string | undefined, ctx: CallContext): Promise<string> {
+  async invoke(body: unknown, identity: string | undefined, ctx: CallContext): Promise<string> {
     const started = performance.now();
     let code = 'OK';
     try {
+      const verified = this.#identities.verify(identity);
+      if (!this.callers.has(verified.service)) {
+        throw PermissionDenied('CALLER_NOT_ALLOWED', `${verified.service} may not call ${this.service}.${this.method}`, { caller: verified.service });
+      }
+      ctx.caller = verified.caller;
       const checked = this.#validate(body);
       if (checked.error) throw validationFailed(checked.error);
-      if (token !== undefined) {
-        if (!this.#authenticate) throw Unauthenticated('TOKEN_NOT_ACCEPTED', `${this.service} does not accept end-user tokens`);
-        ctx.caller = await this.#authenticate(token);
-      }
       return this.#serialize(await this.#handler(checked.value, ctx));
     } catch (error) {
       code = isAppError(error) ? error.code : 'INTERNAL';
@@ -111,10 +134,11 @@ export class RpcServiceEndpoint<Methods extends RpcMethods = RpcMethods> {
     this.contract = contract;
     this.observability = options.observability;
     this.maxDeadlineMs = options.maxDeadlineMs ?? 60_000;
+    const identities = new ServiceIdentityVerifier(contract.service, options.keys ?? laptopServiceKeys());
     this.#methods = new Map(
       Object.entries(contract.methods).map(([name, method]) => [
         name,
-        new RpcMethodEndpoint(contract.service, name, method, handlers[name as keyof Methods] as RpcHandler<unknown, unknown>, options),
+        new RpcMethodEndpoint(contract.service, name, method, handlers[name as keyof Methods] as RpcHandler<unknown, unknown>, options, identities),
       ]),
     );
   }

@@ -5,6 +5,7 @@ import type { Discovery } from './discovery.ts';
 import { Unavailable } from './errors.ts';
 import { headerNames } from './headers.ts';
 import { rpcPath } from './rpc-path.ts';
+import { serviceIdentityHeader } from './rpc-service-identity.ts';
 import type { RpcTransport } from './rpc-transport.ts';
 import { errorFromWire } from './rpc-wire-error.ts';
 
@@ -19,7 +20,7 @@ export interface HttpRpcTransportOptions {
 /**
  * RPC over HTTP/1.1 (`POST /rpc/<service>/<Method>`, JSON), one undici Pool per endpoint taken in
  * turn. Metadata travels in headers: the remaining budget, the request id, `traceparent` of the
- * client span and the end user's token. The caller's signal cancels the request: no timer here.
+ * client span and the calling service's signed identity, which names the end user (ADR 0012). The caller's signal cancels the request: no timer here.
  */
 export class HttpRpcTransport implements RpcTransport {
   readonly kind = 'http';
@@ -36,16 +37,16 @@ export class HttpRpcTransport implements RpcTransport {
       .map((url) => new Pool(url, { connections: options.connectionsPerEndpoint ?? 32, keepAliveTimeout: 30_000 }));
   }
 
-  async send(method: string, input: unknown, ctx: CallContext, span: Span, signal: AbortSignal, remainingMs: number): Promise<unknown> {
+  async send(method: string, input: unknown, ctx: CallContext, span: Span, signal: AbortSignal, remainingMs: number, identity: string): Promise<unknown> {
     const downstream = this.#downstream;
     const headers: Record<string, string> = {
       'content-type': 'application/json',
       [headerNames.deadline]: String(remainingMs),
       [headerNames.requestId]: ctx.requestId,
+      [serviceIdentityHeader]: identity,
     };
     const traceparent = this.#tracing.traceparentOf(span);
     if (traceparent) headers[headerNames.traceparent] = traceparent;
-    if (ctx.caller) headers[headerNames.authorization] = `Bearer ${ctx.caller.token}`;
     const pool = this.#pools[this.#nextPool++ % this.#pools.length] as Pool;
     const response = await pool.request({ path: rpcPath(downstream, method), method: 'POST', headers, body: JSON.stringify(input), signal });
     const payload: unknown = await response.body.json().catch(() => badBody);

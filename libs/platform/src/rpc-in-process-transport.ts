@@ -124,7 +124,8 @@ export class InProcessRequestContext implements CallContext {
  * fields dropped by the output schema, a fresh object for the caller), errors are rendered as the
  * callee's error handler renders them and rebuilt as the HTTP client rebuilds them. The callee
  * gets a SERVER span that is a child of the client span and a context with the caller's deadline,
- * signal and request id; the forwarded token is verified by the callee's own `authenticate`.
+ * signal and request id; the calling service's signed identity is checked by the callee's
+ * endpoint exactly as over HTTP (ADR 0012).
  */
 export class InProcessRpcTransport implements RpcTransport {
   readonly kind = 'in-process';
@@ -136,7 +137,7 @@ export class InProcessRpcTransport implements RpcTransport {
     this.#bodyLimitBytes = options.bodyLimitBytes;
   }
 
-  send(method: string, input: unknown, ctx: CallContext, clientSpan: Span, signal: AbortSignal, remainingMs: number): Promise<unknown> {
+  send(method: string, input: unknown, ctx: CallContext, clientSpan: Span, signal: AbortSignal, remainingMs: number, identity: string): Promise<unknown> {
     const service = this.#endpoint;
     const endpoint = service.method(method);
     if (!endpoint) {
@@ -153,23 +154,23 @@ export class InProcessRpcTransport implements RpcTransport {
       'rpc.method': method,
       'network.transport': 'inproc',
     });
-    if (remainingMs > service.maxDeadlineMs) return this.#sendCapped(endpoint, text, ctx, span, signal);
+    if (remainingMs > service.maxDeadlineMs) return this.#sendCapped(endpoint, text, identity, ctx, span, signal);
     const serverCtx = new InProcessRequestContext(ctx.requestId, ctx.deadline, signal, span, service.observability.logger);
-    return answerByDeadline(this.#dispatch(endpoint, text, ctx.caller?.token, serverCtx), serverCtx, endpoint, signal, signal, remainingMs);
+    return answerByDeadline(this.#dispatch(endpoint, text, identity, serverCtx), serverCtx, endpoint, signal, signal, remainingMs);
   }
 
   /**
    * The callee caps what a caller may ask for, as its HTTP server caps `x-deadline-ms`; only then
    * does an in-process call get a timer of its own (a background context with a long budget).
    */
-  #sendCapped(endpoint: RpcMethodEndpoint, text: string | undefined, ctx: CallContext, span: Span, callerSignal: AbortSignal): Promise<unknown> {
+  #sendCapped(endpoint: RpcMethodEndpoint, text: string | undefined, identity: string, ctx: CallContext, span: Span, callerSignal: AbortSignal): Promise<unknown> {
     const service = this.#endpoint;
     const controller = new AbortController();
     const relay = () => controller.abort(callerSignal.reason);
     callerSignal.addEventListener('abort', relay, { once: true });
     const timer = setTimeout(() => controller.abort(), service.maxDeadlineMs);
     const serverCtx = new InProcessRequestContext(ctx.requestId, systemClock.now() + service.maxDeadlineMs, controller.signal, span, service.observability.logger);
-    const answer = answerByDeadline(this.#dispatch(endpoint, text, ctx.caller?.token, serverCtx), serverCtx, endpoint, controller.signal, callerSignal, service.maxDeadlineMs);
+    const answer = answerByDeadline(this.#dispatch(endpoint, text, identity, serverCtx), serverCtx, endpoint, controller.signal, callerSignal, service.maxDeadlineMs);
     const release = () => {
       clearTimeout(timer);
       callerSignal.removeEventListener('abort', relay);
@@ -180,10 +181,10 @@ export class InProcessRpcTransport implements RpcTransport {
 
   async close(): Promise<void> {}
 
-  async #dispatch(endpoint: RpcMethodEndpoint, text: string | undefined, token: string | undefined, ctx: InProcessRequestContext): Promise<unknown> {
+  async #dispatch(endpoint: RpcMethodEndpoint, text: string | undefined, identity: string, ctx: InProcessRequestContext): Promise<unknown> {
     let code = 'OK';
     try {
-      return JSON.parse(await endpoint.invoke(this.#receive(text), token, ctx)) as unknown;
+      return JSON.parse(await endpoint.invoke(this.#receive(text), identity, ctx)) as unknown;
     } catch (error) {
       const rendered = renderError(error, 'rpc', ctx.span.spanContext().traceId);
       code = rendered.body.error.code;

@@ -1,7 +1,7 @@
 import type { RpcMethods, RpcServiceContract } from '@carshare/contracts';
-import { bearerToken, headerNames } from './headers.ts';
 import type { HttpServer } from './http-server.ts';
 import { RpcServiceEndpoint, type RpcHandlers, type RpcServerOptions } from './rpc-endpoint.ts';
+import { serviceIdentityHeader } from './rpc-service-identity.ts';
 
 export { RpcMethodEndpoint, RpcServiceEndpoint, type RpcHandler, type RpcHandlers, type RpcServerOptions } from './rpc-endpoint.ts';
 export { rpcPath } from './rpc-path.ts';
@@ -9,8 +9,9 @@ export { rpcPath } from './rpc-path.ts';
 /**
  * Mounts every method of a contract as `POST /rpc/<service>/<Method>` and returns the compiled
  * endpoint, which an in-process transport can call directly. The route adds only what HTTP has:
- * the body parsed by the server's JSON parser and guard, the token read from `Authorization`,
- * and the answer written as the JSON text the endpoint serialised; the deadline, span and RED
+ * the body parsed by the server's JSON parser and guard, the calling service's signed identity
+ * read from its header (ADR 0012; an `Authorization` header is not read: end-user tokens stop at
+ * the gateway), and the answer written as the JSON text the endpoint serialised; the deadline, span and RED
  * metric per route come from createHttpServer's plugins, errors from its error handler.
  */
 export function registerRpcService<Methods extends RpcMethods>(
@@ -22,7 +23,8 @@ export function registerRpcService<Methods extends RpcMethods>(
   const endpoint = new RpcServiceEndpoint(contract, handlers, options);
   for (const method of endpoint.methods()) {
     app.post(method.path, async (request, reply) => {
-      const json = await method.invoke(request.body, bearerToken(request.headers[headerNames.authorization]), request.ctx);
+      const identity = request.headers[serviceIdentityHeader];
+      const json = await method.invoke(request.body, typeof identity === 'string' ? identity : undefined, request.ctx);
       // The deadline already answered 504: whatever the handler made is nobody's answer.
       if (reply.sent) return reply;
       return reply.type('application/json; charset=utf-8').send(json);

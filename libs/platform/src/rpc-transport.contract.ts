@@ -7,12 +7,18 @@ import { Type } from 'typebox';
 import { createBackgroundContext } from './background-context.ts';
 import type { Caller, CallContext } from './call-context.ts';
 import type { CallPolicy } from './call-policy.ts';
-import { AppError, NotFound, Unauthenticated, Unavailable } from './errors.ts';
+import { AppError, NotFound, Unavailable } from './errors.ts';
 import type { RpcClient } from './rpc-client.ts';
 import type { RpcHandlers, RpcServerOptions } from './rpc-endpoint.ts';
+import { laptopServiceKeys, newServiceKeyPair, ServiceIdentitySigner, serviceKeysFromSettings, type ServiceIdentitySource } from './rpc-service-identity.ts';
+
+/** The service the suite's clients call as (their observability's name), let in by every echo method but one. */
+const callerService = 'caller';
+const callers = [callerService];
 
 export const echoRpc = defineRpcService('echo', {
   Echo: {
+    callers,
     summary: 'echo',
     input: Type.Object({ text: Type.String({ maxLength: 20 }), times: Type.Integer({ minimum: 1, default: 1 }) }, { additionalProperties: false }),
     output: Type.Object({
@@ -26,6 +32,7 @@ export const echoRpc = defineRpcService('echo', {
     errors: [],
   },
   Keep: {
+    callers,
     summary: 'answers with an object it keeps, plus a field the contract does not have',
     input: Type.Object({ tags: Type.Array(Type.String()) }),
     output: Type.Object({ tags: Type.Array(Type.String()) }),
@@ -33,6 +40,7 @@ export const echoRpc = defineRpcService('echo', {
     errors: [],
   },
   Fail: {
+    callers,
     summary: 'always fails with a typed error',
     input: Type.Object({}),
     output: Type.Object({}),
@@ -40,6 +48,7 @@ export const echoRpc = defineRpcService('echo', {
     errors: ['THING_NOT_FOUND'],
   },
   Crash: {
+    callers,
     summary: 'always fails with an untyped error',
     input: Type.Object({}),
     output: Type.Object({}),
@@ -47,6 +56,7 @@ export const echoRpc = defineRpcService('echo', {
     errors: [],
   },
   Hang: {
+    callers,
     summary: 'answers only when its caller gives up',
     input: Type.Object({}),
     output: Type.Object({}),
@@ -54,6 +64,7 @@ export const echoRpc = defineRpcService('echo', {
     errors: [],
   },
   Ignore: {
+    callers,
     summary: 'never answers, whatever the signal says',
     input: Type.Object({}),
     output: Type.Object({}),
@@ -61,6 +72,7 @@ export const echoRpc = defineRpcService('echo', {
     errors: [],
   },
   FlakyRead: {
+    callers,
     summary: 'fails once per key with UNAVAILABLE, then answers',
     input: Type.Object({ key: Type.String() }),
     output: Type.Object({ attempts: Type.Integer() }),
@@ -68,10 +80,18 @@ export const echoRpc = defineRpcService('echo', {
     errors: [],
   },
   FlakyWrite: {
+    callers,
     summary: 'the same, but not safe to repeat',
     input: Type.Object({ key: Type.String() }),
     output: Type.Object({ attempts: Type.Integer() }),
     idempotent: false,
+    errors: [],
+  },
+  GatewayOnly: {
+    summary: 'says nothing about its callers: the default, the gateway only',
+    input: Type.Object({}),
+    output: Type.Object({}),
+    idempotent: true,
     errors: [],
   },
 });
@@ -81,7 +101,7 @@ const newerEchoRpc = defineRpcService('echo', {
   Missing: { summary: 'not served', input: Type.Object({}), output: Type.Object({}), idempotent: true, errors: [] },
 });
 
-export const riderCaller: Caller = { userId: 'u-1', role: 'rider', plan: 'free', token: 'good-token' };
+export const riderCaller: Caller = { userId: 'u-1', role: 'rider', plan: 'free', sessionId: 's-1' };
 
 /** What a transport adapter gives the suite: a served contract and a client of it over that transport. */
 export interface RpcTransportHarness {
@@ -89,7 +109,13 @@ export interface RpcTransportHarness {
     contract: RpcServiceContract<Methods>,
     handlers: RpcHandlers<Methods>,
     options: { server: RpcServerOptions; client: { observability: Observability; policy?: CallPolicy }; newerContract?: RpcServiceContract },
-  ): Promise<{ client: RpcClient<Methods>; newerClient: RpcClient<RpcMethods>; close(): Promise<void> }>;
+  ): Promise<{
+    client: RpcClient<Methods>;
+    newerClient: RpcClient<RpcMethods>;
+    /** Another client of the same server whose calls carry the identities `identity` makes. */
+    clientWith(identity: ServiceIdentitySource): RpcClient<Methods>;
+    close(): Promise<void>;
+  }>;
 }
 
 class LogLines extends Writable {
@@ -174,13 +200,15 @@ export function rpcTransportContract(name: string, harness: RpcTransportHarness)
     const serverLogs = new LogLines();
     const spans = { server: [] as SpanRecord[], client: [] as SpanRecord[] };
     const serverObservability = recordingObservability('echo', serverLogs, spans);
-    const clientObservability = recordingObservability('caller', new LogLines(), spans);
+    const clientObservability = recordingObservability(callerService, new LogLines(), spans);
     const handled: { method: string; ctx: CallContext; input: unknown }[] = [];
     const kept = { tags: ['kept'], secret: 'never leaves' };
     let keptInput: { tags: string[] } | undefined;
     const failDetails = { thing: 42, nested: { list: [1] } };
     const failures = new Map<string, number>();
-    let connection: { client: RpcClient<typeof echoRpc.methods>; newerClient: RpcClient<RpcMethods>; close(): Promise<void> } | undefined;
+    let connection:
+      | { client: RpcClient<typeof echoRpc.methods>; newerClient: RpcClient<RpcMethods>; clientWith(identity: ServiceIdentitySource): RpcClient<typeof echoRpc.methods>; close(): Promise<void> }
+      | undefined;
     let client: RpcClient<typeof echoRpc.methods>;
 
     const flaky = async (input: { key: string }) => {
@@ -220,15 +248,13 @@ export function rpcTransportContract(name: string, harness: RpcTransportHarness)
           Ignore: () => new Promise(() => undefined),
           FlakyRead: flaky,
           FlakyWrite: flaky,
+          GatewayOnly: async (_input, ctx) => {
+            handled.push({ method: 'GatewayOnly', ctx, input: {} });
+            return {};
+          },
         },
         {
-          server: {
-            observability: serverObservability,
-            authenticate: async (token) => {
-              if (token !== riderCaller.token) throw Unauthenticated('INVALID_TOKEN', 'bad token');
-              return riderCaller;
-            },
-          },
+          server: { observability: serverObservability },
           client: { observability: clientObservability, policy: retryOncePolicy },
           newerContract: newerEchoRpc,
         },
@@ -413,22 +439,63 @@ export function rpcTransportContract(name: string, harness: RpcTransportHarness)
       });
     });
 
-    describe('authentication', () => {
-      it('turns the forwarded end-user token into the handler’s caller', async () => {
+    describe('service identity (ADR 0012)', () => {
+      const laptop = laptopServiceKeys();
+      const echoIdentity = (caller: Caller | undefined) => new ServiceIdentitySigner(callerService, laptop).identityFor('echo', caller);
+      function clientWith(identityFor: (caller: Caller | undefined) => string): RpcClient<typeof echoRpc.methods> {
+        return (connection as NonNullable<typeof connection>).clientWith({ identityFor: (_audience, caller) => identityFor(caller) }) as RpcClient<typeof echoRpc.methods>;
+      }
+
+      async function refused(identityFor: (caller: Caller | undefined) => string, code: string, reason: string): Promise<void> {
+        const before = handled.length;
+        await withContext({ caller: riderCaller }, async (ctx) => {
+          await assert.rejects(clientWith(identityFor).Echo({ text: 'x', times: 1 }, ctx), rejectsWith(code, reason));
+        });
+        assert.equal(handled.length, before, 'no handler ran');
+      }
+
+      it('hands the handler the end user the calling service signed for, and none for a call of its own', async () => {
         await withContext({ caller: riderCaller }, async (ctx) => {
           assert.equal((await client.Echo({ text: 'x', times: 1 }, ctx)).caller, 'u-1');
+          const seen = handled.at(-1)?.ctx.caller;
+          assert.deepEqual({ ...seen }, { userId: 'u-1', role: 'rider', plan: 'free', sessionId: 's-1' }, 'id, role, plan and session, no token');
         });
         await withContext({}, async (ctx) => {
-          assert.equal((await client.Echo({ text: 'x', times: 1 }, ctx)).caller, null, 'no caller, anonymous');
+          assert.equal((await client.Echo({ text: 'x', times: 1 }, ctx)).caller, null, 'the service itself, no end user');
         });
       });
 
-      it('refuses a token the callee does not accept, whoever built the context', async () => {
-        const before = handled.length;
-        await withContext({ caller: { ...riderCaller, token: 'forged' } }, async (ctx) => {
-          await assert.rejects(client.Echo({ text: 'x', times: 1 }, ctx), rejectsWith('UNAUTHENTICATED', 'INVALID_TOKEN'));
+      it('refuses a call that carries no identity', async () => {
+        await refused(() => '', 'UNAUTHENTICATED', 'SERVICE_IDENTITY_REQUIRED');
+      });
+
+      it('refuses an identity signed with a key that is not the calling service’s', async () => {
+        const forger = serviceKeysFromSettings({ service: callerService, privateKey: newServiceKeyPair().privateKey, publicKeys: '' });
+        await refused((caller) => new ServiceIdentitySigner(callerService, forger).identityFor('echo', caller), 'UNAUTHENTICATED', 'SERVICE_IDENTITY_INVALID');
+      });
+
+      it('refuses a genuine identity whose end user was changed', async () => {
+        await refused((caller) => echoIdentity(caller).replace('.rider.', '.admin.'), 'UNAUTHENTICATED', 'SERVICE_IDENTITY_INVALID');
+      });
+
+      it('refuses an expired identity, and one meant for another service', async () => {
+        const twoMinutesAgo = () => Date.now() - 120_000;
+        await refused((caller) => new ServiceIdentitySigner(callerService, laptop, twoMinutesAgo).identityFor('echo', caller), 'UNAUTHENTICATED', 'SERVICE_IDENTITY_EXPIRED');
+        await refused((caller) => new ServiceIdentitySigner(callerService, laptop).identityFor('trip', caller), 'UNAUTHENTICATED', 'SERVICE_IDENTITY_INVALID');
+      });
+
+      it('refuses with PERMISSION_DENIED a genuine service the method does not list', async () => {
+        await refused((caller) => new ServiceIdentitySigner('stranger', laptop).identityFor('echo', caller), 'PERMISSION_DENIED', 'CALLER_NOT_ALLOWED');
+      });
+
+      it('lets only the gateway call a method that names no callers', async () => {
+        await withContext({ caller: riderCaller }, async (ctx) => {
+          await assert.rejects(client.GatewayOnly({}, ctx), rejectsWith('PERMISSION_DENIED', 'CALLER_NOT_ALLOWED'));
+          const before = handled.length;
+          const asGateway = clientWith((caller) => new ServiceIdentitySigner('gateway', laptop).identityFor('echo', caller));
+          assert.deepEqual(await asGateway.GatewayOnly({}, ctx), {});
+          assert.equal(handled.length, before + 1);
         });
-        assert.equal(handled.length, before, 'no handler ran');
       });
     });
 

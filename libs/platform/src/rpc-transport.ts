@@ -18,11 +18,11 @@ export interface RpcTransport {
   readonly kind: RpcTransportKind;
   /**
    * Sends one attempt of `method` under the client span `span`, with `remainingMs` of the
-   * caller's budget, and resolves to the answer: a value of the caller's own that the callee no
+   * caller's budget and the calling service's signed `identity` (ADR 0012), and resolves to the answer: a value of the caller's own that the callee no
    * longer holds. Rejects with the AppError the callee answered with, or with anything else when
    * no answer came; the client turns that into DEADLINE_EXCEEDED when `signal` aborted and into
    * UNAVAILABLE otherwise. Positional arguments: no object is made per call to carry them.
    */
-  send(method: string, input: unknown, ctx: CallContext, span: Span, signal: AbortSignal, remainingMs: number): Promise<unknown>;
+  send(method: string, input: unknown, ctx: CallContext, span: Span, signal: AbortSignal, remainingMs: number, identity: string): Promise<unknown>;
   close(): Promise<void>;
 }

@@ -26,12 +26,19 @@ rpcTransportContract('loopback HTTP', {
     const discovery = new StaticDiscovery({ [contract.service]: [`http://127.0.0.1:${portOf(server)}`] });
     const client = createRpcClient(contract, { ...options.client, discovery });
     const newerClient = createRpcClient(options.newerContract ?? contract, { ...options.client, discovery }) as RpcClient<RpcMethods>;
+    const others: { close(): Promise<void> }[] = [];
     return {
       client,
       newerClient,
+      clientWith(identity) {
+        const other = createRpcClient(contract, { ...options.client, discovery, identity });
+        others.push(other);
+        return other;
+      },
       async close() {
         await client.close();
         await newerClient.close();
+        await Promise.all(others.map((other) => other.close()));
         await server.close();
       },
     };
@@ -50,6 +57,7 @@ rpcTransportContract('in process', {
     return {
       client,
       newerClient,
+      clientWith: (identity) => callers.client(contract, { ...options.client, identity }),
       async close() {
         await client.close();
         await server.close();

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError } from '@carshare/platform';
-import { rpcTransportFromEnvironment } from './service-config.ts';
+import { ConfigError, newServiceKeyPair, ServiceIdentitySigner, ServiceIdentityVerifier } from '@carshare/platform';
+import { rpcTransportFromEnvironment, serviceKeysFromEnvironment } from './service-config.ts';
 
 const environment = (env: Record<string, string>) => ({ env, configFile: undefined });
 
@@ -19,5 +19,27 @@ describe('RPC_TRANSPORT', () => {
       assert.match(error.message, /RPC_TRANSPORT must be one of in-process, http, not 'tcp'/);
       return true;
     });
+  });
+});
+
+describe('SERVICE_IDENTITY_KEY / SERVICE_IDENTITY_PUBLIC_KEYS', () => {
+  it('gives the laptop keys when neither is set, and the configured ring when both are', () => {
+    assert.equal(serviceKeysFromEnvironment('user', environment({})).laptop, true);
+    const gateway = newServiceKeyPair();
+    const gatewayKeys = serviceKeysFromEnvironment('gateway', environment({ SERVICE_IDENTITY_KEY: gateway.privateKey }));
+    const userKeys = serviceKeysFromEnvironment('user', environment({ SERVICE_IDENTITY_KEY: newServiceKeyPair().privateKey, SERVICE_IDENTITY_PUBLIC_KEYS: `gateway:${gateway.publicKey}` }));
+    assert.equal(userKeys.laptop, false);
+    const identity = new ServiceIdentitySigner('gateway', gatewayKeys).identityFor('user', undefined);
+    assert.equal(new ServiceIdentityVerifier('user', userKeys).verify(identity).service, 'gateway');
+  });
+
+  it('refuses half a configuration or a malformed key at start, naming the variables', () => {
+    for (const env of [{ SERVICE_IDENTITY_PUBLIC_KEYS: 'gateway:abc' }, { SERVICE_IDENTITY_KEY: 'too-short' }] as Record<string, string>[]) {
+      assert.throws(() => serviceKeysFromEnvironment('user', environment(env)), (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.match(error.message, /SERVICE_IDENTITY_/);
+        return true;
+      });
+    }
   });
 });

@@ -1,4 +1,15 @@
-import { ConfigError, StaticDiscovery, commonEnvMap, isRpcTransportKind, loadConfig, rpcTransportKinds, type RpcTransportKind } from '@carshare/platform';
+import {
+  ConfigError,
+  StaticDiscovery,
+  commonEnvMap,
+  isRpcTransportKind,
+  laptopServiceKeys,
+  loadConfig,
+  rpcTransportKinds,
+  serviceKeysFromSettings,
+  type RpcTransportKind,
+  type ServiceKeyRing,
+} from '@carshare/platform';
 import type { Static, TObject } from 'typebox';
 import type { AnyServiceDescriptor } from './service-descriptor.ts';
 
@@ -75,4 +86,22 @@ export function rpcTransportFromEnvironment(environment: ServiceEnvironment = pr
   if (value === undefined || value === '') return 'in-process';
   if (!isRpcTransportKind(value)) throw new ConfigError(`RPC_TRANSPORT must be one of ${rpcTransportKinds.join(', ')}, not '${value}'`);
   return value;
+}
+
+/**
+ * The keys a service process signs its RPCs with and checks its callers against (ADR 0012):
+ * `SERVICE_IDENTITY_KEY` (its own Ed25519 private key, base64url) and
+ * `SERVICE_IDENTITY_PUBLIC_KEYS` (`gateway:<base64url>,…`: the services whose calls it accepts),
+ * both or neither. Neither: the laptop keys, which anyone can derive from the service names.
+ */
+export function serviceKeysFromEnvironment(service: string, environment: ServiceEnvironment = processEnvironment()): ServiceKeyRing {
+  const privateKey = environment.env['SERVICE_IDENTITY_KEY'] || undefined;
+  const publicKeys = environment.env['SERVICE_IDENTITY_PUBLIC_KEYS'] || undefined;
+  if (privateKey === undefined && publicKeys === undefined) return laptopServiceKeys();
+  if (privateKey === undefined) throw new ConfigError('SERVICE_IDENTITY_PUBLIC_KEYS is set but SERVICE_IDENTITY_KEY is not: set both or neither (ADR 0012)');
+  try {
+    return serviceKeysFromSettings({ service, privateKey, publicKeys: publicKeys ?? '' });
+  } catch (error) {
+    throw new ConfigError(`SERVICE_IDENTITY_KEY / SERVICE_IDENTITY_PUBLIC_KEYS: ${(error as Error).message}`);
+  }
 }

@@ -2,7 +2,7 @@ import { InProcessEventBus, openEventBus, type EventBus } from '@carshare/messag
 import type { Observability } from '@carshare/observability';
 import { Lifecycle, createRpcConnector, observabilityFromConfig, systemClock, uuidV7Ids, type Discovery, type ObservabilityConfig, type RpcConnector } from '@carshare/platform';
 import { openSqlEngine, type SqlEngine } from '@carshare/storage';
-import { discoveryFromEnvironment, loadServiceConfig, processEnvironment, type ServiceEnvironment } from './service-config.ts';
+import { discoveryFromEnvironment, loadServiceConfig, processEnvironment, serviceKeysFromEnvironment, type ServiceEnvironment } from './service-config.ts';
 import type { AnyServiceDescriptor, ServiceModule } from './service-descriptor.ts';
 import type { ServiceRegistry } from './service-registry.ts';
 
@@ -91,6 +91,9 @@ export async function runService(registry: ServiceRegistry, name: string, enviro
       bus = await openEventBus({ amqpUrl: amqpUrlOf(config), logger, inProcess: { tracing, registry: metrics.registry }, rabbitMq: { tracing, registry: metrics.registry } });
       lifecycle.add({ name: 'event bus', close: () => (bus as EventBus).close() });
     }
+    const keys = serviceKeysFromEnvironment(name, environment);
+    if (keys.laptop) logger.warn('service identity uses the laptop keys, which anyone can derive: set SERVICE_IDENTITY_KEY and SERVICE_IDENTITY_PUBLIC_KEYS (ADR 0012)');
+    const discovery = discoveryFromEnvironment(registry.callees(descriptor), environment);
     const module = composeModule({
       registry,
       descriptor,
@@ -98,7 +101,8 @@ export async function runService(registry: ServiceRegistry, name: string, enviro
       observability,
       engine,
       bus,
-      discovery: discoveryFromEnvironment(registry.callees(descriptor), environment),
+      discovery,
+      rpc: createRpcConnector({ discovery, keys }),
       environment,
     });
     await module.start({ background: true });

@@ -31,7 +31,7 @@ import { createIdempotencyGuard } from './idempotency-guard.ts';
 import { registerPublicRoute, type PublicRouteDeps } from './public-route.ts';
 import { createRateLimitGuard } from './rate-limit-guard.ts';
 
-const observability = createObservability({ service: 'gateway-test', logLevel: 'silent', prettyLogs: false, sampleRatio: 0, processMetrics: false });
+const observability = createObservability({ service: 'gateway', logLevel: 'silent', prettyLogs: false, sampleRatio: 0, processMetrics: false });
 
 const callers: Record<string, Caller> = {
   'operator-token': { userId: '0190f000-0000-7000-8000-000000000001', role: 'operator', plan: 'unlimited', token: 'operator-token' },
