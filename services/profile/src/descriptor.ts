@@ -1,16 +1,16 @@
 import { profileRpc } from '@carshare/contracts';
-import { defineService, requireDatabase } from '@carshare/service-kit';
+import { defineService, requireBus, requireDatabase } from '@carshare/service-kit';
 import { profileConfigShape } from './config.ts';
 import { createProfileModule, profileMigrationsDir } from './module.ts';
 
-/** Say in one line what the profile service owns. */
+/** Driving-licence profiles: fields, photos, OCR reading, operator review, audited decisions. */
 export const profileDescriptor = defineService({
   name: 'profile',
   ...profileConfigShape,
   migrationsDir: profileMigrationsDir,
-  messaging: false,
+  messaging: true,
   rpc: profileRpc,
-  // The user service publishes the keys that verify callers' access tokens.
-  calls: ['user'],
-  createModule: (deps) => createProfileModule({ ...deps, database: requireDatabase(deps, 'profile') }),
+  // user: the keys that verify callers' tokens; blob: the licence photos.
+  calls: ['user', 'blob'],
+  createModule: (deps) => createProfileModule({ ...deps, database: requireDatabase(deps, 'profile'), bus: requireBus(deps, 'profile') }),
 });
