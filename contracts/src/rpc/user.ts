@@ -15,8 +15,32 @@ export const Plan = Type.Union([Type.Literal('free'), Type.Literal('basic'), Typ
 export const UserStatus = Type.Union([Type.Literal('active'), Type.Literal('suspended')]);
 
 export const Email = Type.String({ format: 'email', minLength: 3, maxLength: 254 });
-/** Long passphrases are welcome; the bound keeps argon2 work per request finite. */
+/**
+ * Long passphrases are welcome; the bound keeps argon2 work per request finite. Length is all a
+ * schema can say: the rest of the policy (NIST SP 800-63B: not a common or breached password, not
+ * the email or the name, not one repeated character) is the user service's, answered as
+ * `WEAK_PASSWORD` with the broken rule in `details.rule`.
+ */
 export const Password = Type.String({ minLength: 10, maxLength: 128 });
+/** A single-use token from a verification or password-reset mail (base64url, 32 random bytes). */
+export const MailToken = Type.String({ minLength: 16, maxLength: 128, pattern: '^[A-Za-z0-9_-]+$' });
+/**
+ * The device token a successful login hands out (OWASP's "device cookie"): a client that sends it
+ * back is throttled apart from anonymous attempts at the same account, so strangers guessing at an
+ * account slow each other down, not the owner.
+ */
+export const DeviceToken = Type.String({ minLength: 16, maxLength: 128, pattern: '^[A-Za-z0-9_.-]+$' });
+/**
+ * Who is calling on behalf of an end user, as the gateway saw them: the client's address (for
+ * per-IP throttling inside the user service) and the device token the client sent back.
+ */
+export const ClientInfo = Type.Object(
+  {
+    ip: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    deviceToken: Type.Optional(DeviceToken),
+  },
+  { additionalProperties: false },
+);
 export const DisplayName = Type.String({ minLength: 1, maxLength: 80 });
 export const UserId = Type.String({ format: 'uuid' });
 export const Cursor = Type.String({ minLength: 1, maxLength: 512 });
@@ -31,6 +55,8 @@ export const User = Type.Object({
   status: UserStatus,
   createdAt: Type.String({ format: 'date-time' }),
   suspendedReason: Type.Optional(Type.String()),
+  /** The owner proved the address by following the verification mail; unverified riders may not reserve. */
+  emailVerified: Type.Boolean(),
 });
 
 export const TokenPair = Type.Object({
@@ -42,6 +68,20 @@ export const TokenPair = Type.Object({
 });
 
 export const Session = Type.Object({ user: User, tokens: TokenPair });
+/** A login's session plus the device token to send back on this device's next logins. */
+export const LoginSession = Type.Object({ user: User, tokens: TokenPair, deviceToken: DeviceToken });
+
+/**
+ * What registration answers, the same whether the address was free or taken (so the answer does
+ * not tell who has an account): the mail says the rest.
+ */
+export const RegistrationAccepted = Type.Object({
+  status: Type.Literal('verification_sent'),
+  message: Type.String(),
+});
+
+/** What a password-reset request answers, whether or not the address has an account. */
+export const PasswordResetRequested = Type.Object({ status: Type.Literal('reset_mail_sent_if_registered'), message: Type.String() });
 
 const strict = { additionalProperties: false } as const;
 
@@ -61,18 +101,46 @@ export const UserPage = Type.Object({ items: Type.Array(User), nextCursor: Type.
 
 export const userRpc = defineRpcService('user', {
   Register: {
-    summary: 'Create a rider account and open a session',
-    input: Type.Object({ email: Email, password: Password, displayName: DisplayName }, strict),
-    output: Session,
+    summary: 'Create an unverified rider account and mail a verification link (a taken address gets a warning mail instead)',
+    input: Type.Object({ email: Email, password: Password, displayName: DisplayName, client: Type.Optional(ClientInfo) }, strict),
+    output: RegistrationAccepted,
     idempotent: false,
-    errors: ['EMAIL_TAKEN'],
+    errors: ['WEAK_PASSWORD', 'REGISTRATION_THROTTLED'],
   },
   Login: {
-    summary: 'Check credentials and open a session',
-    input: Type.Object({ email: Type.String({ maxLength: 254 }), password: Type.String({ maxLength: 128 }) }, strict),
-    output: Session,
+    summary: 'Check credentials and open a session; throttled per account, device, client IP and globally',
+    input: Type.Object({ email: Type.String({ maxLength: 254 }), password: Type.String({ maxLength: 128 }), client: Type.Optional(ClientInfo) }, strict),
+    output: LoginSession,
     idempotent: false,
-    errors: ['INVALID_CREDENTIALS', 'USER_SUSPENDED'],
+    errors: ['INVALID_CREDENTIALS', 'USER_SUSPENDED', 'LOGIN_THROTTLED'],
+  },
+  VerifyEmail: {
+    summary: 'Confirm an address with the single-use token from the verification mail',
+    input: Type.Object({ token: MailToken }, strict),
+    output: User,
+    idempotent: false,
+    errors: ['INVALID_MAIL_TOKEN'],
+  },
+  RequestPasswordReset: {
+    summary: 'Mail a single-use reset link if the address has an account; answers the same either way',
+    input: Type.Object({ email: Email, client: Type.Optional(ClientInfo) }, strict),
+    output: PasswordResetRequested,
+    idempotent: false,
+    errors: ['RESET_THROTTLED'],
+  },
+  ConfirmPasswordReset: {
+    summary: 'Set a new password with a reset token; every session of the account ends',
+    input: Type.Object({ token: MailToken, newPassword: Password }, strict),
+    output: Type.Object({}),
+    idempotent: false,
+    errors: ['INVALID_MAIL_TOKEN', 'WEAK_PASSWORD'],
+  },
+  ChangePassword: {
+    summary: 'The signed-in user changes their password (the current one is asked again); every session of the account ends',
+    input: Type.Object({ currentPassword: Type.String({ minLength: 1, maxLength: 128 }), newPassword: Password }, strict),
+    output: Type.Object({}),
+    idempotent: false,
+    errors: ['INVALID_CREDENTIALS', 'WEAK_PASSWORD', 'AUTHENTICATION_REQUIRED'],
   },
   Refresh: {
     summary: 'Rotate a refresh token; reusing a rotated one revokes its whole family',

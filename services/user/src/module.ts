@@ -20,13 +20,19 @@ import { Argon2PasswordHasher } from './adapters/argon2-password-hasher.ts';
 import { JoseAccessTokenSigner } from './adapters/jose-access-token-signer.ts';
 import { signingKeyMetrics } from './adapters/signing-key-metrics.ts';
 import { SigningKeyVault } from './adapters/signing-key-vault.ts';
+import { shippedCommonPasswords } from './adapters/shipped-common-passwords.ts';
+import { SmtpMailRelay } from './adapters/smtp-mail-relay.ts';
+import { SqlAttemptCountStore } from './adapters/sql-attempt-count-store.ts';
+import { SqlKnownDeviceStore } from './adapters/sql-known-device-store.ts';
+import { SqlMailOutbox } from './adapters/sql-mail-outbox.ts';
+import { SqlMailTokenStore } from './adapters/sql-mail-token-store.ts';
 import { SqlRefreshTokenStore } from './adapters/sql-refresh-token-store.ts';
 import { SqlUnitOfWork } from './adapters/sql-unit-of-work.ts';
 import { SqlUserStore } from './adapters/sql-user-store.ts';
 import { UserReadCache } from './adapters/user-read-cache.ts';
 import type { UserDatabase } from './adapters/user-database.ts';
 import { userRpcHandlers } from './api/rpc-handlers.ts';
-import type { UserConfig } from './config.ts';
+import { accountSecurityOf, type UserConfig } from './config.ts';
 import type { PasswordHasher } from './ports.ts';
 import { createUserService, type UserService } from './user-service.ts';
 
@@ -55,6 +61,10 @@ export interface UserModule {
   users: UserService;
   signer: JoseAccessTokenSigner;
   messaging: ServiceMessaging;
+  /** The mail the service has asked to send: the embedded outbox (`carshare mail list`). */
+  mailOutbox: SqlMailOutbox;
+  /** Sends the outbox over SMTP when `SMTP_URL` is set; undefined when mail stays local. */
+  mailRelay: SmtpMailRelay | undefined;
   /**
    * Migrates the schema and loads signing keys; the server answers only after this. One-off
    * commands (the CLI) pass `background: false`: their outbox rows wait for the service's relay.
@@ -90,17 +100,27 @@ export function createUserModule(deps: UserModuleDeps): UserModule {
     ...config.userCache,
     onLookup: (result) => cacheLookups.inc({ cache: 'user', result }),
   });
+  const mailOutbox = new SqlMailOutbox(db, ids, () => clock.now());
+  const mailRelay =
+    config.mail.smtpUrl === undefined
+      ? undefined
+      : new SmtpMailRelay(mailOutbox, clock, { smtpUrl: config.mail.smtpUrl, from: config.mail.from, intervalMs: config.mail.relayIntervalMs, logger: observability.logger });
   const users = createUserService({
     users: userStore,
     userLookup: userCache,
     refreshTokens: new SqlRefreshTokenStore(db, (work) => database.transaction((trx) => work(trx as unknown as Kysely<UserDatabase>))),
-    unitOfWork: new SqlUnitOfWork(database, messaging.outbox, userCache),
+    unitOfWork: new SqlUnitOfWork(database, messaging.outbox, { ids, now: () => clock.now() }, userCache),
     events: createEventFactory({ source: 'user', clock, ids }),
     passwords: deps.passwords ?? new Argon2PasswordHasher(observability.logger),
     accessTokens: signer,
     clock,
     ids,
     refreshTokenTtlMs: config.auth.refreshTokenTtlDays * 24 * 60 * 60 * 1000,
+    attempts: new SqlAttemptCountStore(db),
+    devices: new SqlKnownDeviceStore(db),
+    mailTokens: new SqlMailTokenStore(db),
+    commonPasswords: shippedCommonPasswords,
+    security: accountSecurityOf(config),
   });
   const verifier = createAccessTokenVerifier({ keys: signer.keyLookup, clock });
 
@@ -130,6 +150,8 @@ export function createUserModule(deps: UserModuleDeps): UserModule {
     users,
     signer,
     messaging,
+    mailOutbox,
+    mailRelay,
     async start(options = { background: true }) {
       await database.migrate(userMigrationsDir);
       await migrateMessagingTables(database);
@@ -139,11 +161,16 @@ export function createUserModule(deps: UserModuleDeps): UserModule {
       }
       await signer.start();
       await server.ready();
-      if (options.background) messaging.start();
+      if (options.background) {
+        messaging.start();
+        if (mailRelay) mailRelay.start();
+        else observability.logger.info('mail goes to the local outbox (SMTP_URL unset): `carshare mail list` shows it');
+      }
     },
     async close() {
       await server.close();
       await messaging.stop();
+      await mailRelay?.stop();
       signer.stop();
     },
   };

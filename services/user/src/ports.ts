@@ -3,7 +3,10 @@ import type { EventFactory } from '@carshare/messaging';
 import type { Clock, IdGenerator, Role } from '@carshare/platform';
 import type { JSONWebKeySet, JWTVerifyGetKey } from 'jose';
 import type { RefreshTokenRecord } from './domain/refresh-token.ts';
-import type { User, UserRecord, UserStatus } from './domain/user.ts';
+import type { FailureCount } from './domain/attempt-backoff.ts';
+import type { LoginThrottlePolicy } from './domain/login-throttle.ts';
+import type { MailTokenRecord } from './domain/mail-token.ts';
+import type { User, UserChanges, UserRecord, UserStatus } from './domain/user.ts';
 
 export interface UserListQuery {
   limit: number;
@@ -25,7 +28,9 @@ export interface UserStore {
   findById(id: string): Promise<User | undefined>;
   findByEmailWithPassword(email: string): Promise<UserRecord | undefined>;
   list(query: UserListQuery): Promise<User[]>;
-  update(id: string, changes: Partial<Pick<User, 'role' | 'plan' | 'status' | 'suspendedReason'>>, now: number): Promise<User | undefined>;
+  update(id: string, changes: UserChanges, now: number): Promise<User | undefined>;
+  /** False when there is no such user. */
+  updatePassword(id: string, passwordHash: string, now: number): Promise<boolean>;
 }
 
 export interface RefreshTokenStore {
@@ -50,7 +55,10 @@ export interface PasswordHasher {
 }
 
 export interface AccessTokenSigner {
-  sign(user: User): Promise<{ token: string; expiresIn: number }>;
+  /** A token for `user` in session `sessionId` (the `sid` claim: its refresh-token family). */
+  sign(user: User, sessionId: string): Promise<{ token: string; expiresIn: number }>;
+  /** How long a token lives: a revocation must be remembered this long after it. */
+  readonly tokenTtlMs: number;
   /** Public keys of every key whose tokens may still be alive. */
   jwks(): Promise<JSONWebKeySet>;
   /** Key lookup for verifying our own tokens without a network hop. */
@@ -80,6 +88,63 @@ export interface UserTransaction {
   users: TransactionalUserStore;
   refreshTokens: RefreshTokenStore;
   events: EventOutbox;
+  mailTokens: MailTokenStore;
+  mails: MailOutbox;
+}
+
+/** Failed-attempt counts per throttling key, shared by every instance of the service. */
+export interface AttemptCountStore {
+  find(keys: readonly string[]): Promise<Map<string, FailureCount>>;
+  /**
+   * Replaces the count of `key` only if it is still `expected` (undefined: no row); `next`
+   * undefined deletes it. False when another request changed it first.
+   */
+  compareAndSet(key: string, expected: FailureCount | undefined, next: FailureCount | undefined): Promise<boolean>;
+}
+
+export interface KnownDevice {
+  deviceId: string;
+  userId: string;
+}
+
+/** Devices that logged in successfully, by the SHA-256 of the token they were given. */
+export interface KnownDeviceStore {
+  insert(device: KnownDevice & { tokenHash: string; createdAt: number }): Promise<void>;
+  find(tokenHash: string): Promise<KnownDevice | undefined>;
+  touch(tokenHash: string, now: number): Promise<void>;
+}
+
+export interface MailTokenStore {
+  insert(token: MailTokenRecord): Promise<void>;
+  find(tokenHash: string): Promise<MailTokenRecord | undefined>;
+  /** Marks the token used if nobody has yet: false when another request used it first. */
+  use(tokenHash: string, now: number): Promise<boolean>;
+  /** Voids the user's unused tokens of `purpose` (a new reset link makes the older ones useless). */
+  voidUnused(userId: string, purpose: MailTokenRecord['purpose'], now: number): Promise<void>;
+}
+
+export interface Mail {
+  to: string;
+  subject: string;
+  text: string;
+}
+
+/** Mail recorded with the change that calls for it; sent (or shown) once the transaction commits. */
+export interface MailOutbox {
+  add(mail: Mail): Promise<void>;
+}
+
+/** The shipped list of common and breached passwords (lower case). */
+export interface CommonPasswords {
+  has(candidate: string): boolean;
+}
+
+export interface AccountSecuritySettings {
+  throttle: LoginThrottlePolicy;
+  verifyEmailTokenTtlMs: number;
+  resetTokenTtlMs: number;
+  /** Where the links in mails point: `<base>/verify-email?token=…`, `<base>/reset-password?token=…`. */
+  linkBaseUrl: string;
 }
 
 /** Runs work in one database transaction: state changes and their events commit together. */
@@ -99,4 +164,9 @@ export interface UserServicePorts {
   clock: Clock;
   ids: IdGenerator;
   refreshTokenTtlMs: number;
+  attempts: AttemptCountStore;
+  devices: KnownDeviceStore;
+  mailTokens: MailTokenStore;
+  commonPasswords: CommonPasswords;
+  security: AccountSecuritySettings;
 }

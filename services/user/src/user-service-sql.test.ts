@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createObservability } from '@carshare/observability';
-import { AppError, createAccessTokenVerifier, type Caller } from '@carshare/platform';
+import { AppError, createAccessTokenVerifier, uuidV7Ids, type Caller } from '@carshare/platform';
 import type { EventEnvelope } from '@carshare/contracts';
 import { InProcessEventBus, MemoryDeadLetterStore, Outbox } from '@carshare/messaging';
 import { openSqlEngine, type ServiceDatabase, type SqlEngine } from '@carshare/storage';
@@ -40,6 +40,11 @@ after(async () => {
 });
 
 describe('user service on PGlite', () => {
+  /** Sign-up answers the same for every address; the session comes from logging in. */
+  const signUp = async (input: { email: string; password: string; displayName: string }) => {
+    await module.users.register(input);
+    return module.users.login(input);
+  };
   const clock = new FakeClock('2026-03-01T08:00:00Z');
   let bus: InProcessEventBus;
   let module: UserModule;
@@ -82,8 +87,10 @@ describe('user service on PGlite', () => {
     await bus.close();
   });
 
-  it('registers a rider with a normalised email and a token that verifies', async () => {
-    const session = await module.users.register({ email: ' Ada@Example.com ', password: 'correct horse battery', displayName: 'Ada' });
+  it('registers an unverified rider with a normalised email, who logs in with a token that verifies and names its session', async () => {
+    await signUp({ email: ' Ada@Example.com ', password: 'correct horse battery', displayName: 'Ada' });
+    const session = await module.users.login({ email: 'ada@example.com', password: 'correct horse battery' });
+    assert.equal(session.user.emailVerified, false);
     assert.equal(session.user.email, 'ada@example.com');
     assert.equal(session.user.role, 'rider');
     assert.equal(session.user.plan, 'free');
@@ -91,11 +98,13 @@ describe('user service on PGlite', () => {
     const verifier = createAccessTokenVerifier({ keys: module.signer.keyLookup, clock });
     const caller = await verifier.verify(session.tokens.accessToken);
     assert.deepEqual({ userId: caller.userId, role: caller.role }, { userId: session.user.id, role: 'rider' });
+    assert.ok(caller.sessionId, 'the token carries a sid claim');
   });
 
   it('publishes user.registered through the outbox, with the caller’s trace', async () => {
     const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
-    const session = await module.users.register({ email: 'evented@example.com', password: 'evented password', displayName: 'Ev' }, { traceparent });
+    await module.users.register({ email: 'evented@example.com', password: 'plum tractor 42', displayName: 'Ev' }, { traceparent });
+    const session = await module.users.login({ email: 'evented@example.com', password: 'plum tractor 42' });
     const [event] = await eventsFor(session.user.id, 1);
     assert.ok(event, 'user.registered was not published');
     assert.equal(event.type, 'user.registered');
@@ -104,14 +113,15 @@ describe('user service on PGlite', () => {
     assert.deepEqual(event.data, { userId: session.user.id, email: 'evented@example.com', role: 'rider', plan: 'free' });
   });
 
-  it('refuses a second account with the same email in any letter case, and publishes nothing for it', async () => {
+  it('answers a second sign-up with the same email in any letter case like a first one, creates and publishes nothing, and mails the owner', async () => {
     const before = published.filter((event) => event.type === 'user.registered').length;
-    await assert.rejects(
-      module.users.register({ email: 'ADA@example.com', password: 'another password', displayName: 'Imposter' }),
-      rejectsWith('EMAIL_TAKEN'),
-    );
+    const fresh = await module.users.register({ email: 'someone-new@example.com', password: 'another password', displayName: 'New' });
+    const taken = await module.users.register({ email: 'ADA@example.com', password: 'another password', displayName: 'Imposter' });
+    assert.deepEqual(taken, fresh);
+    const [warning] = await module.mailOutbox.list({ limit: 1, recipient: 'ada@example.com' });
+    assert.match(warning?.subject ?? '', /tried to sign up/);
     await module.messaging.relay.relayOnce();
-    assert.equal(published.filter((event) => event.type === 'user.registered').length, before);
+    assert.equal(published.filter((event) => event.type === 'user.registered').length, before + 1);
     assert.equal(await module.messaging.relay.pending(), 0);
   });
 
@@ -148,35 +158,35 @@ describe('user service on PGlite', () => {
   });
 
   it('suspends: login and refresh are refused until reactivated', async () => {
-    const carol = await module.users.register({ email: 'carol@example.com', password: 'carol password', displayName: 'Carol' });
+    const carol = await signUp({ email: 'carol@example.com', password: 'plum tractor 42', displayName: 'Carol' });
     const suspended = await module.users.suspendUser({ userId: carol.user.id, reason: 'unpaid damage' }, operator);
     assert.equal(suspended.status, 'suspended');
     assert.equal(suspended.suspendedReason, 'unpaid damage');
-    await assert.rejects(module.users.login({ email: 'carol@example.com', password: 'carol password' }), rejectsWith('USER_SUSPENDED'));
+    await assert.rejects(module.users.login({ email: 'carol@example.com', password: 'plum tractor 42' }), rejectsWith('USER_SUSPENDED'));
     await assert.rejects(module.users.refresh({ refreshToken: carol.tokens.refreshToken }), rejectsWith('INVALID_REFRESH_TOKEN'));
     assert.equal((await module.users.listUsers({ limit: 50, status: 'suspended' }, operator)).items.length, 1);
     const back = await module.users.reactivateUser({ userId: carol.user.id }, operator);
     assert.equal(back.status, 'active');
-    const carolEvents = await eventsFor(carol.user.id, 3);
-    assert.deepEqual(carolEvents.map((event) => event.type), ['user.registered', 'user.suspended', 'user.reactivated']);
+    const carolEvents = await eventsFor(carol.user.id, 4);
+    assert.deepEqual(carolEvents.map((event) => event.type), ['user.registered', 'user.suspended', 'user.sessions_revoked', 'user.reactivated']);
     assert.deepEqual(carolEvents[1]?.data, { userId: carol.user.id, reason: 'unpaid damage' });
     assert.equal(back.suspendedReason, undefined);
-    await module.users.login({ email: 'carol@example.com', password: 'carol password' });
+    await module.users.login({ email: 'carol@example.com', password: 'plum tractor 42' });
   });
 
-  it('publishes one user.suspended when two operators suspend the same user at once', async () => {
-    const frank = await module.users.register({ email: 'frank@example.com', password: 'frank password', displayName: 'Frank' });
+  it('publishes one user.suspended (and one revocation) when two operators suspend the same user at once', async () => {
+    const frank = await signUp({ email: 'frank@example.com', password: 'plum tractor 42', displayName: 'Frank' });
     const results = await Promise.all([
       module.users.suspendUser({ userId: frank.user.id, reason: 'first' }, operator),
       module.users.suspendUser({ userId: frank.user.id, reason: 'second' }, admin),
     ]);
     assert.deepEqual(results.map((user) => user.status), ['suspended', 'suspended']);
     const { rows } = await sql<{ event_type: string }>`select event_type from outbox where subject = ${frank.user.id} order by event_type`.execute(engine.forService('user').db);
-    assert.deepEqual(rows.map((row) => row.event_type), ['user.registered', 'user.suspended']);
+    assert.deepEqual(rows.map((row) => row.event_type), ['user.registered', 'user.sessions_revoked', 'user.suspended']);
   });
 
   it('shows suspensions, reactivations, role and plan changes to the next GetUser, cache or not', async () => {
-    const erin = await module.users.register({ email: 'erin@example.com', password: 'erin password', displayName: 'Erin' });
+    const erin = await signUp({ email: 'erin@example.com', password: 'plum tractor 42', displayName: 'Erin' });
     const read = () => module.users.getUser({ userId: erin.user.id }, operator);
     assert.equal((await read()).status, 'active');
     await module.users.suspendUser({ userId: erin.user.id, reason: 'lost keys' }, operator);
@@ -232,7 +242,7 @@ for (const [name, open] of contractTargets) {
   describeUserStoreContract(name, async () => {
     const target = await open();
     const { database, drop } = await freshUserSchema(target.engine);
-    const unitOfWork = new SqlUnitOfWork(database, new Outbox());
+    const unitOfWork = new SqlUnitOfWork(database, new Outbox(), { ids: uuidV7Ids, now: () => Date.now() });
     return {
       inTransaction: (work) => unitOfWork.run((tx) => work(tx.users)),
       close: async () => {
@@ -246,7 +256,7 @@ for (const [name, open] of contractTargets) {
     const target = await open();
     const { database, drop } = await freshUserSchema(target.engine);
     const owners = [aUserRecord(), aUserRecord()] as const;
-    await new SqlUnitOfWork(database, new Outbox()).run(async (tx) => {
+    await new SqlUnitOfWork(database, new Outbox(), { ids: uuidV7Ids, now: () => Date.now() }).run(async (tx) => {
       for (const owner of owners) await tx.users.insert(owner);
     });
     const store = new SqlRefreshTokenStore(database.db, (work) => database.transaction((trx) => work(trx as unknown as Kysely<UserDatabase>)));

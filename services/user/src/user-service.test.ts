@@ -41,10 +41,15 @@ describe('user service use cases', () => {
   });
 
   const login = (email = 'ada@example.com', password = defaultTestPassword) => sut.login({ email, password });
+  /** Sign-up answers the same for every address; the session comes from logging in. */
+  const signUp = async (input: { email: string; password: string; displayName: string }, origin = {}) => {
+    await sut.register(input, origin);
+    return sut.login(input);
+  };
 
   describe('register and login', () => {
     it('registers a rider on the free plan with a normalised email, a hashed password and a session', async () => {
-      const session = await sut.register({ email: ' Bob@Example.com ', password: 'bob password 1', displayName: ' Bob ' });
+      const session = await signUp({ email: ' Bob@Example.com ', password: 'bob password 1', displayName: ' Bob ' });
       assert.deepEqual(
         { email: session.user.email, displayName: session.user.displayName, role: session.user.role, plan: session.user.plan, status: session.user.status },
         { email: 'bob@example.com', displayName: 'Bob', role: 'rider', plan: 'free', status: 'active' },
@@ -57,7 +62,7 @@ describe('user service use cases', () => {
 
     it('records user.registered with the account, carrying the caller’s trace', async () => {
       const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
-      const session = await sut.register({ email: 'ev@example.com', password: 'evented password', displayName: 'Ev' }, { traceparent });
+      const session = await signUp({ email: 'ev@example.com', password: 'plum tractor 42', displayName: 'Ev' }, { traceparent });
       const [event, ...others] = fakes.outbox.events.filter((stored) => stored.subject === session.user.id);
       assert.equal(others.length, 0);
       assert.equal(event?.type, 'user.registered');
@@ -66,10 +71,20 @@ describe('user service use cases', () => {
       assert.deepEqual(event?.data, { userId: session.user.id, email: 'ev@example.com', role: 'rider', plan: 'free' });
     });
 
-    it('refuses an email already taken in another letter case, and records nothing for it', async () => {
+    it('answers a taken email (in another letter case) as a new one, records nothing for it and mails its owner instead', async () => {
       const before = fakes.outbox.events.length;
-      await assert.rejects(sut.register({ email: 'ADA@example.com ', password: 'another password', displayName: 'Imposter' }), rejectsWith('EMAIL_TAKEN'));
-      assert.equal(fakes.outbox.events.length, before);
+      const fresh = await sut.register({ email: 'new@example.com', password: 'another password', displayName: 'New' });
+      const taken = await sut.register({ email: 'ADA@example.com ', password: 'another password', displayName: 'Imposter' });
+      assert.deepEqual(taken, fresh);
+      assert.equal(fakes.outbox.events.length, before + 1);
+      assert.equal(fakes.users.rows().filter((row) => row.email === 'ada@example.com').length, 1);
+      assert.deepEqual(
+        fakes.mails.mails.map((mail) => [mail.to, mail.subject]),
+        [
+          ['new@example.com', 'Confirm your carshare address'],
+          ['ada@example.com', 'Someone tried to sign up with your carshare address'],
+        ],
+      );
     });
 
     it('logs in with the right password only, with one message for an unknown email and a wrong password', async () => {
@@ -134,7 +149,7 @@ describe('user service use cases', () => {
 
   describe('reading users', () => {
     it('lets riders read only themselves and operators read anyone', async () => {
-      const bob = (await sut.register({ email: 'bob@example.com', password: 'bob password 1', displayName: 'Bob' })).user;
+      const bob = (await signUp({ email: 'bob@example.com', password: 'bob password 1', displayName: 'Bob' })).user;
       const adaCaller = aCaller(ada);
       assert.equal((await sut.getUser({ userId: ada.id }, adaCaller)).email, 'ada@example.com');
       await assert.rejects(sut.getUser({ userId: bob.id }, adaCaller), rejectsWith('NOT_YOUR_USER'));
@@ -164,7 +179,7 @@ describe('user service use cases', () => {
       await assert.rejects(sut.refresh({ refreshToken: session.tokens.refreshToken }), rejectsWith('INVALID_REFRESH_TOKEN'));
       const back = await sut.reactivateUser({ userId: ada.id }, operator);
       assert.deepEqual({ status: back.status, reason: back.suspendedReason }, { status: 'active', reason: undefined });
-      assert.deepEqual(fakes.outbox.typesFor(ada.id), ['user.suspended', 'user.reactivated']);
+      assert.deepEqual(fakes.outbox.typesFor(ada.id), ['user.suspended', 'user.sessions_revoked', 'user.reactivated']);
       assert.deepEqual(fakes.outbox.events.find((event) => event.type === 'user.suspended')?.data, { userId: ada.id, reason: 'unpaid damage' });
       await login();
     });
@@ -175,7 +190,7 @@ describe('user service use cases', () => {
       assert.equal(again.suspendedReason, 'first');
       await sut.reactivateUser({ userId: ada.id }, operator);
       await sut.reactivateUser({ userId: ada.id }, operator);
-      assert.deepEqual(fakes.outbox.typesFor(ada.id), ['user.suspended', 'user.reactivated']);
+      assert.deepEqual(fakes.outbox.typesFor(ada.id), ['user.suspended', 'user.sessions_revoked', 'user.reactivated']);
     });
 
     it('answers a suspension that lost a race with the winner’s result, not a second event', async () => {
@@ -227,12 +242,12 @@ describe('user service use cases', () => {
     it('leaves no account behind when recording user.registered fails, so the same email can register again', async () => {
       // The second event write fails: the first registration commits, the second leaves nothing.
       const outboxWrites = failOnCall(fakes.outbox, 'add', 2, new Error('outbox write failed'));
-      const carol = await sut.register({ email: 'carol@example.com', password: 'carol password', displayName: 'Carol' });
-      await assert.rejects(sut.register({ email: 'bob@example.com', password: 'bob password 1', displayName: 'Bob' }), /outbox write failed/);
+      const carol = await signUp({ email: 'carol@example.com', password: 'plum tractor 42', displayName: 'Carol' });
+      await assert.rejects(signUp({ email: 'bob@example.com', password: 'bob password 1', displayName: 'Bob' }), /outbox write failed/);
       assert.equal(await fakes.users.findByEmailWithPassword('bob@example.com'), undefined);
       assert.equal((await fakes.users.findById(carol.user.id))?.email, 'carol@example.com');
       assert.deepEqual(fakes.outbox.events.map((event) => event.subject), [carol.user.id]);
-      const bob = await sut.register({ email: 'bob@example.com', password: 'bob password 1', displayName: 'Bob' });
+      const bob = await signUp({ email: 'bob@example.com', password: 'bob password 1', displayName: 'Bob' });
       assert.deepEqual(fakes.outbox.typesFor(bob.user.id), ['user.registered']);
       assert.equal(outboxWrites.calls, 3);
     });
@@ -248,7 +263,7 @@ describe('user service use cases', () => {
       await sut.refresh({ refreshToken: session.tokens.refreshToken });
       // Retried, it goes through once.
       await sut.suspendUser({ userId: ada.id, reason: 'unpaid damage' }, operator);
-      assert.deepEqual(fakes.outbox.typesFor(ada.id), ['user.suspended']);
+      assert.deepEqual(fakes.outbox.typesFor(ada.id), ['user.suspended', 'user.sessions_revoked']);
     });
 
     it('keeps sessions when revoking them fails during a suspension: nothing of it happened', async () => {

@@ -15,10 +15,23 @@ function toWireSwitch(fault: FaultSwitch) {
 /** REST → RPC: each route is one call, or one use case of the gateway's own, and nothing else. */
 export function registerPublicRoutes(app: HttpServer, deps: PublicRouteDeps, user: RpcClient<typeof userRpc.methods>, gateway: GatewayService): void {
   registerPublicRoute(app, authRoutes.register, deps, ({ body, ctx }) => user.Register(body, ctx));
-  registerPublicRoute(app, authRoutes.login, deps, ({ body, ctx }) => user.Login(body, ctx));
+  // The device token travels as the user service's client info, which is where login throttling is enforced.
+  registerPublicRoute(app, authRoutes.login, deps, ({ body: { deviceToken, ...credentials }, ctx }) =>
+    user.Login({ ...credentials, client: deviceToken === undefined ? {} : { deviceToken } }, ctx),
+  );
   registerPublicRoute(app, authRoutes.refresh, deps, ({ body, ctx }) => user.Refresh(body, ctx));
   registerPublicRoute(app, authRoutes.logout, deps, async ({ body, ctx }) => {
     await user.Logout(body, ctx);
+    return null;
+  });
+  registerPublicRoute(app, authRoutes.verifyEmail, deps, ({ body, ctx }) => user.VerifyEmail(body, ctx));
+  registerPublicRoute(app, authRoutes.requestPasswordReset, deps, ({ body, ctx }) => user.RequestPasswordReset(body, ctx));
+  registerPublicRoute(app, authRoutes.confirmPasswordReset, deps, async ({ body, ctx }) => {
+    await user.ConfirmPasswordReset(body, ctx);
+    return null;
+  });
+  registerPublicRoute(app, authRoutes.changePassword, deps, async ({ body, ctx }) => {
+    await user.ChangePassword(body, ctx);
     return null;
   });
 

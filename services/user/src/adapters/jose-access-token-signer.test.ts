@@ -20,6 +20,7 @@ const rider: User = {
   role: 'rider',
   plan: 'free',
   status: 'active',
+  emailVerified: true,
   suspendedReason: undefined,
   createdAt: 0,
 };
@@ -108,7 +109,7 @@ describe('JoseAccessTokenSigner reloading keys in the background', () => {
     assert.ok(line, 'a failed reload was not logged');
     assert.equal(more.length, 0);
     assert.match(String(line['msg']), /could not be reloaded/);
-    await signer.sign(rider);
+    await signer.sign(rider, 'f0000000-0000-7000-8000-000000000001');
 
     await sql`alter table signing_keys_away rename to signing_keys`.execute(database.db);
     clock.advance(60_000);
@@ -139,7 +140,7 @@ describe('JoseAccessTokenSigner with a key-encryption key', () => {
 
     const restarted = signerOn(database, kek);
     await restarted.start();
-    const { token } = await restarted.sign(rider);
+    const { token } = await restarted.sign(rider, 'f0000000-0000-7000-8000-000000000001');
     restarted.stop();
     const caller = await createAccessTokenVerifier({ keys: restarted.keyLookup, clock }).verify(token);
     assert.equal(caller.userId, rider.id);
@@ -165,7 +166,7 @@ describe('JoseAccessTokenSigner with a key-encryption key', () => {
 
     const sealing = signerOn(database, newKeyEncryptionKey());
     await sealing.start();
-    const { token } = await sealing.sign(rider);
+    const { token } = await sealing.sign(rider, 'f0000000-0000-7000-8000-000000000001');
     sealing.stop();
     const [after] = await storedKeys(database);
     assert.ok(after && typeof after.private_jwk['jwe'] === 'string');

@@ -151,12 +151,20 @@ export class JoseAccessTokenSigner implements AccessTokenSigner {
     }
   }
 
-  async sign(user: User): Promise<{ token: string; expiresIn: number }> {
+  get tokenTtlMs(): number {
+    return this.#options.accessTokenTtlSeconds * 1000;
+  }
+
+  /**
+   * `iat`, `nbf` and `exp` (bounded by the configured lifetime, at most an hour by config), and
+   * `sid`: the session (refresh-token family), so that one logout can be revoked precisely.
+   */
+  async sign(user: User, sessionId: string): Promise<{ token: string; expiresIn: number }> {
     const key = this.#current;
     if (!key) throw new Error('signing keys are not loaded: start() was not called');
     const nowSeconds = Math.floor(this.#clock.now() / 1000);
     const expiresIn = this.#options.accessTokenTtlSeconds;
-    const token = await new SignJWT({ role: user.role, plan: user.plan })
+    const token = await new SignJWT({ role: user.role, plan: user.plan, sid: sessionId })
       .setProtectedHeader({ alg: accessTokenAlgorithm, kid: key.kid, typ: 'JWT' })
       .setSubject(user.id)
       .setIssuer(accessTokenIssuer)

@@ -1,7 +1,10 @@
 import type { Outbox } from '@carshare/messaging';
+import type { IdGenerator } from '@carshare/platform';
 import type { ServiceDatabase } from '@carshare/storage';
 import type { Kysely } from 'kysely';
 import type { TransactionalUserStore, UnitOfWork, UserTransaction } from '../ports.ts';
+import { SqlMailOutbox } from './sql-mail-outbox.ts';
+import { SqlMailTokenStore } from './sql-mail-token-store.ts';
 import { SqlRefreshTokenStore } from './sql-refresh-token-store.ts';
 import { SqlUserStore } from './sql-user-store.ts';
 import type { UserDatabase } from './user-database.ts';
@@ -16,10 +19,12 @@ export class SqlUnitOfWork implements UnitOfWork {
   readonly #database: ServiceDatabase<UserDatabase>;
   readonly #outbox: Outbox;
   readonly #changes: UserChangeListener | undefined;
+  readonly #mailIds: { ids: IdGenerator; now: () => number };
 
-  constructor(database: ServiceDatabase<UserDatabase>, outbox: Outbox, changes?: UserChangeListener) {
+  constructor(database: ServiceDatabase<UserDatabase>, outbox: Outbox, mailIds: { ids: IdGenerator; now: () => number }, changes?: UserChangeListener) {
     this.#database = database;
     this.#outbox = outbox;
+    this.#mailIds = mailIds;
     this.#changes = changes;
   }
 
@@ -32,6 +37,8 @@ export class SqlUnitOfWork implements UnitOfWork {
           users: transactionalUserStore(trx, changed),
           refreshTokens: new SqlRefreshTokenStore(trx, (inner) => inner(trx)),
           events: { add: (event) => this.#outbox.add(trx, event) },
+          mailTokens: new SqlMailTokenStore(trx),
+          mails: new SqlMailOutbox(trx, this.#mailIds.ids, this.#mailIds.now),
         });
       });
     } finally {
@@ -58,6 +65,10 @@ function transactionalUserStore(trx: Kysely<UserDatabase>, changed: Set<string>)
     update(id, changes, now) {
       changed.add(id);
       return store.update(id, changes, now);
+    },
+    updatePassword(id, passwordHash, now) {
+      changed.add(id);
+      return store.updatePassword(id, passwordHash, now);
     },
     async updateIfStatus(id, expectedStatus, changes, now) {
       changed.add(id);

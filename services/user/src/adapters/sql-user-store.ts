@@ -1,13 +1,13 @@
 import { AlreadyExists, type Role } from '@carshare/platform';
 import { isUniqueViolation, paginate } from '@carshare/storage';
 import type { Kysely, Selectable } from 'kysely';
-import type { Plan, User, UserRecord, UserStatus } from '../domain/user.ts';
+import type { Plan, User, UserChanges, UserRecord, UserStatus } from '../domain/user.ts';
 import type { UserListQuery, UserStore } from '../ports.ts';
 import type { UserDatabase } from './user-database.ts';
 
 type UserRow = Selectable<UserDatabase['users']>;
 
-const publicColumns = ['id', 'email', 'display_name', 'role', 'plan', 'status', 'suspended_reason', 'created_at'] as const;
+const publicColumns = ['id', 'email', 'display_name', 'role', 'plan', 'status', 'suspended_reason', 'email_verified', 'created_at'] as const;
 
 function toUser(row: Omit<UserRow, 'password_hash' | 'updated_at'>): User {
   return {
@@ -18,6 +18,7 @@ function toUser(row: Omit<UserRow, 'password_hash' | 'updated_at'>): User {
     plan: row.plan as Plan,
     status: row.status as UserStatus,
     suspendedReason: row.suspended_reason ?? undefined,
+    emailVerified: row.email_verified,
     createdAt: new Date(row.created_at).getTime(),
   };
 }
@@ -48,6 +49,7 @@ export class SqlUserStore implements UserStore {
           plan: user.plan,
           status: user.status,
           suspended_reason: user.suspendedReason ?? null,
+          email_verified: user.emailVerified,
           created_at: new Date(user.createdAt),
           updated_at: new Date(user.createdAt),
         })
@@ -84,7 +86,7 @@ export class SqlUserStore implements UserStore {
 
   async update(
     id: string,
-    changes: Partial<Pick<User, 'role' | 'plan' | 'status' | 'suspendedReason'>>,
+    changes: UserChanges,
     now: number,
   ): Promise<User | undefined> {
     const row = await this.#db
@@ -93,11 +95,17 @@ export class SqlUserStore implements UserStore {
         ...(changes.role !== undefined && { role: changes.role }),
         ...(changes.plan !== undefined && { plan: changes.plan }),
         ...(changes.status !== undefined && { status: changes.status, suspended_reason: changes.suspendedReason ?? null }),
+        ...(changes.emailVerified !== undefined && { email_verified: changes.emailVerified }),
         updated_at: new Date(now),
       })
       .where('id', '=', id)
       .returning(publicColumns)
       .executeTakeFirst();
     return row ? toUser(row) : undefined;
+  }
+
+  async updatePassword(id: string, passwordHash: string, now: number): Promise<boolean> {
+    const result = await this.#db.updateTable('users').set({ password_hash: passwordHash, updated_at: new Date(now) }).where('id', '=', id).executeTakeFirst();
+    return result.numUpdatedRows > 0n;
   }
 }

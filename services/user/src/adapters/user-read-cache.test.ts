@@ -5,7 +5,7 @@ import type { User } from '../domain/user.ts';
 import { UserReadCache } from './user-read-cache.ts';
 
 function userNamed(id: string, displayName: string): User {
-  return { id, email: `${id}@example.com`, displayName, role: 'rider', plan: 'free', status: 'active', suspendedReason: undefined, createdAt: 0 };
+  return { id, email: `${id}@example.com`, displayName, role: 'rider', plan: 'free', status: 'active', suspendedReason: undefined, emailVerified: true, createdAt: 0 };
 }
 
 /** A store whose reads are counted and can be held open, to interleave them with writes. */

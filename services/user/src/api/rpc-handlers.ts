@@ -1,7 +1,7 @@
 import type { userRpc } from '@carshare/contracts';
 import type { CallContext, RpcHandlers } from '@carshare/platform';
 import type { User } from '../domain/user.ts';
-import type { Origin, Session, UserService } from '../user-service.ts';
+import type { LoginSession, Origin, Session, UserService } from '../user-service.ts';
 
 function toWireUser(user: User) {
   return {
@@ -11,6 +11,7 @@ function toWireUser(user: User) {
     role: user.role,
     plan: user.plan,
     status: user.status,
+    emailVerified: user.emailVerified,
     createdAt: new Date(user.createdAt).toISOString(),
     ...(user.suspendedReason !== undefined && { suspendedReason: user.suspendedReason }),
   };
@@ -20,14 +21,22 @@ function toWireSession(session: Session) {
   return { user: toWireUser(session.user), tokens: session.tokens };
 }
 
+function toWireLoginSession(session: LoginSession) {
+  return { ...toWireSession(session), deviceToken: session.deviceToken };
+}
+
 type UserMethods = Omit<typeof userRpc.methods, 'ListDeadLetters' | 'GetDeadLetter' | 'ReplayDeadLetter' | 'DeleteDeadLetter'>;
 
 export function userRpcHandlers(users: UserService, originOf: (span: CallContext['span']) => Origin): RpcHandlers<UserMethods> {
   return {
-    Register: async (input, ctx) => toWireSession(await users.register(input, originOf(ctx.span))),
-    Login: async (input) => toWireSession(await users.login(input)),
-    Refresh: async (input) => toWireSession(await users.refresh(input)),
-    Logout: (input) => users.logout(input),
+    Register: (input, ctx) => users.register(input, originOf(ctx.span)),
+    Login: async (input) => toWireLoginSession(await users.login(input)),
+    Refresh: async (input, ctx) => toWireSession(await users.refresh(input, originOf(ctx.span))),
+    Logout: (input, ctx) => users.logout(input, originOf(ctx.span)),
+    VerifyEmail: async (input, ctx) => toWireUser(await users.verifyEmail(input, originOf(ctx.span))),
+    RequestPasswordReset: (input) => users.requestPasswordReset(input),
+    ConfirmPasswordReset: (input, ctx) => users.confirmPasswordReset(input, originOf(ctx.span)),
+    ChangePassword: (input, ctx) => users.changePassword(input, ctx.caller, originOf(ctx.span)),
     GetUser: async (input, ctx) => toWireUser(await users.getUser(input, ctx.caller)),
     ListUsers: async (input, ctx) => {
       const page = await users.listUsers(input, ctx.caller);
@@ -35,7 +44,7 @@ export function userRpcHandlers(users: UserService, originOf: (span: CallContext
     },
     SuspendUser: async (input, ctx) => toWireUser(await users.suspendUser(input, ctx.caller, originOf(ctx.span))),
     ReactivateUser: async (input, ctx) => toWireUser(await users.reactivateUser(input, ctx.caller, originOf(ctx.span))),
-    SetUserRole: async (input, ctx) => toWireUser(await users.setUserRole(input, ctx.caller)),
+    SetUserRole: async (input, ctx) => toWireUser(await users.setUserRole(input, ctx.caller, originOf(ctx.span))),
     SetUserPlan: async (input, ctx) => toWireUser(await users.setUserPlan(input, ctx.caller)),
   };
 }

@@ -11,8 +11,13 @@ export interface User {
   plan: Plan;
   status: UserStatus;
   suspendedReason: string | undefined;
+  /** The owner followed the verification mail. Unverified riders may log in but not reserve. */
+  emailVerified: boolean;
   createdAt: number;
 }
+
+/** What staff may change on an account, and what the account's own flows change. */
+export type UserChanges = Partial<Pick<User, 'role' | 'plan' | 'status' | 'suspendedReason' | 'emailVerified'>>;
 
 export interface UserRecord extends User {
   passwordHash: string;

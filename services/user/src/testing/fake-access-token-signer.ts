@@ -9,14 +9,21 @@ import type { AccessTokenSigner } from '../ports.ts';
 export class FakeAccessTokenSigner implements AccessTokenSigner {
   /** The users as they were when a token was signed for them, oldest first. */
   readonly signed: User[] = [];
+  /** The session of each signed token, in the same order. */
+  readonly sessions: string[] = [];
   readonly #expiresIn: number;
 
   constructor(expiresIn = 900) {
     this.#expiresIn = expiresIn;
   }
 
-  async sign(user: User): Promise<{ token: string; expiresIn: number }> {
+  get tokenTtlMs(): number {
+    return this.#expiresIn * 1000;
+  }
+
+  async sign(user: User, sessionId: string): Promise<{ token: string; expiresIn: number }> {
     this.signed.push({ ...user });
+    this.sessions.push(sessionId);
     return { token: `fake-access-token.${user.id}.${user.role}.${user.plan}.${this.signed.length}`, expiresIn: this.#expiresIn };
   }
 

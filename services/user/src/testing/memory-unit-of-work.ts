@@ -1,5 +1,6 @@
 import { UndoJournal, journaledView } from '@carshare/testing';
 import type { UnitOfWork, UserTransaction } from '../ports.ts';
+import type { MemoryMailOutbox, MemoryMailTokenStore } from './memory-account-security-stores.ts';
 import type { MemoryEventOutbox } from './memory-event-outbox.ts';
 import type { MemoryRefreshTokenStore } from './memory-refresh-token-store.ts';
 import type { MemoryUserStore } from './memory-user-store.ts';
@@ -8,6 +9,8 @@ export interface MemoryTables {
   users: MemoryUserStore;
   refreshTokens: MemoryRefreshTokenStore;
   events: MemoryEventOutbox;
+  mailTokens: MemoryMailTokenStore;
+  mails: MemoryMailOutbox;
 }
 
 /**
@@ -43,12 +46,14 @@ export class MemoryUnitOfWork implements UnitOfWork {
 
   async #runAlone<T>(work: (tx: UserTransaction) => Promise<T>): Promise<T> {
     const journal = new UndoJournal();
-    const { users, refreshTokens, events } = this.#tables;
+    const { users, refreshTokens, events, mailTokens, mails } = this.#tables;
     try {
       const result = await work({
         users: journaledView(users, journal),
         refreshTokens: journaledView(refreshTokens, journal),
         events: journaledView(events, journal),
+        mailTokens: journaledView(mailTokens, journal),
+        mails: journaledView(mails, journal),
       });
       this.#committed += 1;
       return result;

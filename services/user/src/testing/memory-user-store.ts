@@ -1,6 +1,6 @@
 import { AlreadyExists } from '@carshare/platform';
 import { MemoryTable, type HasMemoryTables } from '@carshare/testing';
-import type { User, UserRecord, UserStatus } from '../domain/user.ts';
+import type { User, UserChanges, UserRecord, UserStatus } from '../domain/user.ts';
 import type { TransactionalUserStore, UserListQuery } from '../ports.ts';
 
 function publicPart(record: UserRecord): User {
@@ -46,7 +46,7 @@ export class MemoryUserStore implements TransactionalUserStore, HasMemoryTables 
       .map(publicPart);
   }
 
-  async update(id: string, changes: Partial<Pick<User, 'role' | 'plan' | 'status' | 'suspendedReason'>>, _now: number): Promise<User | undefined> {
+  async update(id: string, changes: UserChanges, _now: number): Promise<User | undefined> {
     const row = this.#rows.get(id);
     if (!row) return undefined;
     const updated: UserRecord = {
@@ -55,9 +55,17 @@ export class MemoryUserStore implements TransactionalUserStore, HasMemoryTables 
       ...(changes.plan !== undefined && { plan: changes.plan }),
       // As in SQL: a status change always sets the reason, clearing it when none is given.
       ...(changes.status !== undefined && { status: changes.status, suspendedReason: changes.suspendedReason }),
+      ...(changes.emailVerified !== undefined && { emailVerified: changes.emailVerified }),
     };
     this.#rows.set(id, updated);
     return publicPart(updated);
+  }
+
+  async updatePassword(id: string, passwordHash: string, _now: number): Promise<boolean> {
+    const row = this.#rows.get(id);
+    if (!row) return false;
+    this.#rows.set(id, { ...row, passwordHash });
+    return true;
   }
 
   async updateIfStatus(

@@ -4,7 +4,10 @@ import type { UserServicePorts } from '../ports.ts';
 import { createUserService, type UserService } from '../user-service.ts';
 import { FakeAccessTokenSigner } from './fake-access-token-signer.ts';
 import { FakePasswordHasher } from './fake-password-hasher.ts';
+import { defaultAccountSecurity } from '../config.ts';
+import { MemoryAttemptCountStore, MemoryKnownDeviceStore, MemoryMailOutbox, MemoryMailTokenStore } from './memory-account-security-stores.ts';
 import { MemoryEventOutbox } from './memory-event-outbox.ts';
+import { shippedCommonPasswords } from '../adapters/shipped-common-passwords.ts';
 import { MemoryRefreshTokenStore } from './memory-refresh-token-store.ts';
 import { MemoryUnitOfWork } from './memory-unit-of-work.ts';
 import { MemoryUserStore } from './memory-user-store.ts';
@@ -21,6 +24,10 @@ export interface UserServiceFakes extends UserServicePorts {
   accessTokens: FakeAccessTokenSigner;
   clock: FakeClock;
   ids: SequentialIds;
+  attempts: MemoryAttemptCountStore;
+  devices: MemoryKnownDeviceStore;
+  mailTokens: MemoryMailTokenStore;
+  mails: MemoryMailOutbox;
 }
 
 export interface UserServiceFakeOptions {
@@ -35,18 +42,26 @@ export function userServiceFakes(options: UserServiceFakeOptions = {}): UserServ
   const users = new MemoryUserStore();
   const refreshTokens = new MemoryRefreshTokenStore();
   const outbox = new MemoryEventOutbox();
+  const mailTokens = new MemoryMailTokenStore();
+  const mails = new MemoryMailOutbox();
   return {
     users,
     userLookup: users,
     refreshTokens,
     outbox,
-    unitOfWork: new MemoryUnitOfWork({ users, refreshTokens, events: outbox }),
+    unitOfWork: new MemoryUnitOfWork({ users, refreshTokens, events: outbox, mailTokens, mails }),
     events: createEventFactory({ source: 'user', clock, ids }),
     passwords: new FakePasswordHasher(),
     accessTokens: new FakeAccessTokenSigner(),
     clock,
     ids,
     refreshTokenTtlMs: (options.refreshTokenTtlDays ?? 30) * 24 * 3600 * 1000,
+    attempts: new MemoryAttemptCountStore(),
+    devices: new MemoryKnownDeviceStore(),
+    mailTokens,
+    mails,
+    commonPasswords: shippedCommonPasswords,
+    security: defaultAccountSecurity(),
   };
 }
 

@@ -25,6 +25,7 @@ export function aUser(overrides: Partial<User> = {}): User {
     plan: 'free',
     status: 'active',
     suspendedReason: undefined,
+    emailVerified: true,
     createdAt: Date.parse('2026-01-01T00:00:00Z'),
     ...overrides,
   };

@@ -1,0 +1,9 @@
+import { dictionary } from '@zxcvbn-ts/language-common';
+import type { CommonPasswords } from '../ports.ts';
+
+/**
+ * The common-password list that @zxcvbn-ts/language-common ships (MIT; ~49k passwords seen most
+ * often in breaches, lower case), as a set: a lookup is one hash probe. Loaded once per process,
+ * about 1 MB of heap (ADR 0014).
+ */
+export const shippedCommonPasswords: CommonPasswords = new Set(dictionary.passwords);
