@@ -1,5 +1,6 @@
 import { Type, type Static, type TSchema } from 'typebox';
 import { Cursor, PageLimit, UserId } from './user.ts';
+import { deadLetterRpcMethods } from './dead-letters.ts';
 import { defineRpcService } from './define-rpc-service.ts';
 
 const strict = { additionalProperties: false } as const;
@@ -93,7 +94,7 @@ export const blobRpc = defineRpcService('blob', {
     ),
     output: Type.Object({ blob: BlobRecord, upload: SignedUrl }),
     idempotent: false,
-    errors: ['AUTHENTICATION_REQUIRED', 'OWNER_NOT_FOUND', 'BLOB_TOO_LARGE'],
+    errors: ['OWNER_NOT_FOUND', 'OWNER_REQUIRED', 'BLOB_TOO_LARGE', 'BLOB_TYPE_NOT_ALLOWED'],
   },
   CompleteUpload: {
     summary:
@@ -102,21 +103,21 @@ export const blobRpc = defineRpcService('blob', {
     input: BlobRef,
     output: BlobRecord,
     idempotent: true,
-    errors: ['AUTHENTICATION_REQUIRED', 'BLOB_NOT_FOUND', 'BLOB_NOT_UPLOADED', 'BLOB_REJECTED', 'BLOB_TOO_LARGE'],
+    errors: ['BLOB_NOT_FOUND', 'BLOB_NOT_UPLOADED', 'BLOB_REJECTED', 'BLOB_TOO_LARGE'],
   },
   Get: {
     summary: 'One blob\'s record: its owner or an operator',
     input: BlobRef,
     output: BlobRecord,
     idempotent: true,
-    errors: ['AUTHENTICATION_REQUIRED', 'BLOB_NOT_FOUND'],
+    errors: ['BLOB_NOT_FOUND'],
   },
   GetDownloadUrl: {
     summary: 'A short-lived signed URL to GET an uploaded blob\'s (cleaned) bytes: its owner or an operator',
     input: BlobRef,
     output: SignedUrl,
     idempotent: true,
-    errors: ['AUTHENTICATION_REQUIRED', 'BLOB_NOT_FOUND', 'BLOB_NOT_UPLOADED'],
+    errors: ['BLOB_NOT_FOUND', 'BLOB_NOT_UPLOADED'],
   },
   ReadContent: {
     summary:
@@ -125,7 +126,7 @@ export const blobRpc = defineRpcService('blob', {
     input: BlobRef,
     output: Type.Object({ blob: BlobRecord, contentBase64: Type.String() }),
     idempotent: true,
-    errors: ['AUTHENTICATION_REQUIRED', 'BLOB_NOT_FOUND', 'BLOB_NOT_UPLOADED'],
+    errors: ['BLOB_NOT_FOUND', 'BLOB_NOT_UPLOADED'],
   },
   ListByOwner: {
     summary: 'An owner\'s blobs, newest first: riders list their own (ownerId omitted or theirs), operators anyone\'s',
@@ -140,21 +141,21 @@ export const blobRpc = defineRpcService('blob', {
     ),
     output: BlobPage,
     idempotent: true,
-    errors: ['AUTHENTICATION_REQUIRED', 'OWNER_NOT_FOUND', 'INVALID_CURSOR'],
+    errors: ['OWNER_NOT_FOUND', 'OWNER_REQUIRED', 'INVALID_CURSOR'],
   },
   Delete: {
     summary: 'Delete a blob\'s record and its bytes in the object store: its owner or an operator',
     input: BlobRef,
     output: Type.Object({ blobId: BlobId }),
     idempotent: true,
-    errors: ['AUTHENTICATION_REQUIRED', 'BLOB_NOT_FOUND'],
+    errors: ['BLOB_NOT_FOUND'],
   },
   DeleteByOwner: {
     summary: 'Delete every blob of an owner, records and bytes (account or profile erasure): the owner, an operator or a service',
     input: Type.Object({ ownerId: UserId }, strict),
     output: Type.Object({ deletedCount: Type.Integer({ minimum: 0 }) }),
     idempotent: true,
-    errors: ['AUTHENTICATION_REQUIRED', 'OWNER_NOT_FOUND'],
+    errors: ['OWNER_NOT_FOUND'],
   },
   PutSignedObject: {
     summary:
@@ -170,13 +171,14 @@ export const blobRpc = defineRpcService('blob', {
     ),
     output: Type.Object({ sizeBytes: Type.Integer({ minimum: 0 }) }),
     idempotent: true,
-    errors: ['SIGNATURE_INVALID', 'URL_EXPIRED', 'CONTENT_TYPE_MISMATCH', 'BLOB_TOO_LARGE'],
+    errors: ['SIGNATURE_INVALID', 'URL_EXPIRED', 'BLOB_TOO_LARGE', 'FILES_STORE_ONLY'],
   },
   GetSignedObject: {
     summary: 'The files store\'s download: the gateway passes on a GET of a signed URL; 403 when the signature is wrong or expired',
     input: Type.Object(SignedObjectRef, strict),
     output: Type.Object({ contentType: Type.String(), contentBase64: Type.String() }),
     idempotent: true,
-    errors: ['SIGNATURE_INVALID', 'URL_EXPIRED', 'OBJECT_NOT_FOUND'],
+    errors: ['SIGNATURE_INVALID', 'URL_EXPIRED', 'OBJECT_NOT_FOUND', 'FILES_STORE_ONLY'],
   },
+  ...deadLetterRpcMethods,
 });

@@ -1,16 +1,16 @@
 import { blobRpc } from '@carshare/contracts';
-import { defineService, requireDatabase } from '@carshare/service-kit';
+import { defineService, requireBus, requireDatabase } from '@carshare/service-kit';
 import { blobConfigShape } from './config.ts';
 import { createBlobModule, blobMigrationsDir } from './module.ts';
 
-/** Say in one line what the blob service owns. */
+/** Uploaded files (licence photos, selfies, avatars, damage photos): records here, bytes in the object store. */
 export const blobDescriptor = defineService({
   name: 'blob',
   ...blobConfigShape,
   migrationsDir: blobMigrationsDir,
-  messaging: false,
+  messaging: true,
   rpc: blobRpc,
   // The user service publishes the keys that verify callers' access tokens.
   calls: ['user'],
-  createModule: (deps) => createBlobModule({ ...deps, database: requireDatabase(deps, 'blob') }),
+  createModule: (deps) => createBlobModule({ ...deps, database: requireDatabase(deps, 'blob'), bus: requireBus(deps, 'blob') }),
 });

@@ -1,0 +1,32 @@
+import sharp from 'sharp';
+import { UnreadableImage, type ImageCleaner } from '../ports.ts';
+
+export interface SharpImageCleanerOptions {
+  /** Decompression-bomb guard: a 10 MB file may claim gigapixels. 50 MP covers every phone camera. */
+  maxInputPixels: number;
+}
+
+/**
+ * Decodes and re-encodes an image with libvips (sharp): only pixels survive, never EXIF (GPS,
+ * camera serials), XMP, ICC-embedded text, comments or bytes after the image's end. The EXIF
+ * orientation is applied to the pixels first, so the picture still stands the right way up.
+ * ADR 0013 says why sharp, and what the fallback would be.
+ */
+export class SharpImageCleaner implements ImageCleaner {
+  readonly #options: SharpImageCleanerOptions;
+
+  constructor(options: SharpImageCleanerOptions = { maxInputPixels: 50_000_000 }) {
+    this.#options = options;
+  }
+
+  async clean(bytes: Uint8Array, contentType: 'image/jpeg' | 'image/png' | 'image/webp'): Promise<Uint8Array> {
+    // failOn 'warning': a truncated or corrupt image is refused, not half-decoded.
+    const image = sharp(bytes, { failOn: 'warning', limitInputPixels: this.#options.maxInputPixels, animated: false }).autoOrient();
+    const encoded = contentType === 'image/jpeg' ? image.jpeg({ quality: 90, mozjpeg: true }) : contentType === 'image/png' ? image.png() : image.webp({ quality: 90 });
+    try {
+      return new Uint8Array(await encoded.toBuffer());
+    } catch (error) {
+      throw new UnreadableImage(error instanceof Error ? error.message : String(error));
+    }
+  }
+}
