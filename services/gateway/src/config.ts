@@ -77,6 +77,9 @@ export const gatewayConfigShape = {
     REDIS_URL: 'redis.url',
     RATE_LIMITS_ENABLED: 'rateLimits.enabled',
     TRUST_PROXY: 'http.trustProxy',
+    GATEWAY_HEADERS_TIMEOUT_MS: 'http.headersTimeoutMs',
+    GATEWAY_REQUEST_TIMEOUT_MS: 'http.requestTimeoutMs',
+    GATEWAY_CONNECTION_TIMEOUT_MS: 'http.connectionTimeoutMs',
   },
 } as const satisfies ServiceConfigShape<typeof GatewayConfigSchema>;
 

@@ -76,6 +76,19 @@ export const openApiInfo = {
   description: 'Find a car, reserve it, unlock it, drive, pay. Errors are `{ error: { code, message, details, traceId } }`.',
 };
 
+export const corsMethods = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+export const corsExposedHeaders = [
+  'Retry-After',
+  'RateLimit',
+  'RateLimit-Policy',
+  'RateLimit-Limit',
+  'RateLimit-Remaining',
+  'RateLimit-Reset',
+  'Idempotency-Replayed',
+  'X-Request-Id',
+  'Allow',
+] as const;
+
 export function createGatewayModule(deps: GatewayModuleDeps): GatewayModule {
   const { config, observability, discovery } = deps;
   const { logger, metrics } = observability;
@@ -89,6 +102,13 @@ export function createGatewayModule(deps: GatewayModuleDeps): GatewayModule {
     defaultDeadlineMs: config.http.defaultDeadlineMs,
     trustProxy: config.http.trustProxy,
     trustDeadlineHeader: false,
+    timeouts: {
+      headersTimeoutMs: config.http.headersTimeoutMs,
+      requestTimeoutMs: config.http.requestTimeoutMs,
+      connectionTimeoutMs: config.http.connectionTimeoutMs,
+      // Node's check runs this often: a slow socket outlives its timeout by at most this much.
+      timeoutCheckIntervalMs: Math.min(1_000, Math.ceil(config.http.headersTimeoutMs / 4)),
+    },
   });
 
   const faults = new FaultRegistry({ clock, logger, registry: metrics.registry });
@@ -154,8 +174,12 @@ export function createGatewayModule(deps: GatewayModuleDeps): GatewayModule {
       credentials: false,
       maxAge: 600,
       strictPreflight: false,
-      // A browser app reads only the response headers listed here: these tell it to wait or that it saw a replay.
-      exposedHeaders: ['Retry-After', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'Idempotency-Replayed'],
+      // Every method the API's routes use; a preflight for anything else is refused by the browser.
+      methods: [...corsMethods],
+      allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'traceparent', 'X-Request-Id'],
+      // A browser app reads only the response headers listed here: these tell it to wait, that it
+      // saw a replay, or which request id to quote.
+      exposedHeaders: [...corsExposedHeaders],
     });
     await server.register(swagger, {
       openapi: {
