@@ -5,6 +5,7 @@ export * from './me.ts';
 export * from './admin-users.ts';
 export * from './admin-faults.ts';
 export * from './admin-dead-letters.ts';
+export * from './blobs.ts';
 export * from './profile.ts';
 export * from './admin-reviews.ts';
 
@@ -13,8 +14,9 @@ import { adminFaultRoutes } from './admin-faults.ts';
 import { adminReviewRoutes } from './admin-reviews.ts';
 import { adminUserRoutes } from './admin-users.ts';
 import { authRoutes } from './auth.ts';
+import { blobRoutes } from './blobs.ts';
 import { meRoutes } from './me.ts';
 import { profileRoutes } from './profile.ts';
 
 /** Every public route, for OpenAPI export and the typed web client. */
-export const publicApi = { auth: authRoutes, me: meRoutes, adminUsers: adminUserRoutes, adminFaults: adminFaultRoutes, adminDeadLetters: adminDeadLetterRoutes, profile: profileRoutes, adminReviews: adminReviewRoutes } as const;
+export const publicApi = { auth: authRoutes, me: meRoutes, adminUsers: adminUserRoutes, adminFaults: adminFaultRoutes, adminDeadLetters: adminDeadLetterRoutes, profile: profileRoutes, adminReviews: adminReviewRoutes, blobs: blobRoutes } as const;
