@@ -6,17 +6,24 @@ export * from './admin-users.ts';
 export * from './admin-faults.ts';
 export * from './admin-dead-letters.ts';
 export * from './blobs.ts';
+export * from './cars.ts';
+export * from './admin-cars.ts';
+export * from './map.ts';
+export * from './live.ts';
 export * from './profile.ts';
 export * from './admin-reviews.ts';
 
+import { adminCarRoutes } from './admin-cars.ts';
 import { adminDeadLetterRoutes } from './admin-dead-letters.ts';
 import { adminFaultRoutes } from './admin-faults.ts';
 import { adminReviewRoutes } from './admin-reviews.ts';
 import { adminUserRoutes } from './admin-users.ts';
 import { authRoutes } from './auth.ts';
 import { blobRoutes } from './blobs.ts';
+import { carRoutes, deviceRoutes } from './cars.ts';
+import { mapRoutes } from './map.ts';
 import { meRoutes } from './me.ts';
 import { profileRoutes } from './profile.ts';
 
 /** Every public route, for OpenAPI export and the typed web client. */
-export const publicApi = { auth: authRoutes, me: meRoutes, adminUsers: adminUserRoutes, adminFaults: adminFaultRoutes, adminDeadLetters: adminDeadLetterRoutes, profile: profileRoutes, adminReviews: adminReviewRoutes, blobs: blobRoutes } as const;
+export const publicApi = { auth: authRoutes, me: meRoutes, adminUsers: adminUserRoutes, adminFaults: adminFaultRoutes, adminDeadLetters: adminDeadLetterRoutes, profile: profileRoutes, adminReviews: adminReviewRoutes, map: mapRoutes, cars: carRoutes, adminCars: adminCarRoutes, devices: deviceRoutes, blobs: blobRoutes } as const;
