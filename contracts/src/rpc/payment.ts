@@ -1,38 +1,158 @@
 import { Type } from 'typebox';
+import { deadLetterRpcMethods } from './dead-letters.ts';
 import { defineRpcService } from './define-rpc-service.ts';
 
 const strict = { additionalProperties: false } as const;
+const Uuid = Type.String({ format: 'uuid' });
+const Cents = Type.Integer({ minimum: 1, maximum: 10_000_000, description: 'integer minor units (cents)' });
+const PageLimit = Type.Integer({ minimum: 1, maximum: 100, default: 20 });
+const Cursor = Type.String({ minLength: 1, maxLength: 512 });
+const IdempotencyKey = Type.String({ minLength: 1, maxLength: 200, pattern: '^[\\x21-\\x7e]+$' });
 
-export const PaymentItem = Type.Object({
-  id: Type.String({ format: 'uuid' }),
-  ownerId: Type.String({ format: 'uuid' }),
-  name: Type.String(),
+export const PaymentStatus = Type.Union([
+  Type.Literal('authorized'),
+  Type.Literal('capture_pending'),
+  Type.Literal('captured'),
+  Type.Literal('voided'),
+  Type.Literal('partially_refunded'),
+  Type.Literal('refunded'),
+]);
+
+export const RefundReason = Type.Union([
+  Type.Literal('service_issue'),
+  Type.Literal('car_issue'),
+  Type.Literal('billing_error'),
+  Type.Literal('goodwill'),
+  Type.Literal('duplicate'),
+  Type.Literal('other'),
+]);
+
+export const PaymentMethod = Type.Object({
+  id: Uuid,
+  brand: Type.String(),
+  last4: Type.String(),
+  expMonth: Type.Integer(),
+  expYear: Type.Integer(),
   createdAt: Type.String({ format: 'date-time' }),
 });
 
-export const PaymentItemPage = Type.Object({ items: Type.Array(PaymentItem), nextCursor: Type.Union([Type.String(), Type.Null()]) });
+export const Payment = Type.Object({
+  id: Uuid,
+  riderId: Uuid,
+  reference: Type.String(),
+  currency: Type.String(),
+  status: PaymentStatus,
+  authorizedCents: Type.Integer(),
+  capturedCents: Type.Integer(),
+  refundedCents: Type.Integer(),
+  /** Set while a capture waits for the retry worker. */
+  captureCents: Type.Union([Type.Integer(), Type.Null()]),
+  lastError: Type.Union([Type.String(), Type.Null()]),
+  createdAt: Type.String({ format: 'date-time' }),
+  updatedAt: Type.String({ format: 'date-time' }),
+});
 
-/** The payment service's RPC contract: what callers may ask of it, and how it may fail. */
+export const Refund = Type.Object({
+  id: Uuid,
+  amountCents: Type.Integer(),
+  reason: RefundReason,
+  note: Type.Union([Type.String(), Type.Null()]),
+  operatorId: Uuid,
+  at: Type.String({ format: 'date-time' }),
+});
+
+export const PaymentWithRefunds = Type.Object({ payment: Payment, refunds: Type.Array(Refund) });
+export const PaymentPage = Type.Object({ items: Type.Array(Payment), nextCursor: Type.Union([Type.String(), Type.Null()]) });
+export const PaymentMethodPage = Type.Object({ items: Type.Array(PaymentMethod), nextCursor: Type.Union([Type.String(), Type.Null()]) });
+export const LedgerReport = Type.Object({
+  balanced: Type.Boolean(),
+  movements: Type.Integer(),
+  totalCents: Type.Integer(),
+  unbalancedMovementIds: Type.Array(Type.String()),
+  mismatchedPaymentIds: Type.Array(Type.String()),
+});
+
+/** The payment service: holds on riders' cards, captures, refunds and the ledger behind them. */
 export const paymentRpc = defineRpcService('payment', {
-  CreateItem: {
-    summary: 'Create an item owned by the caller',
-    input: Type.Object({ name: Type.String({ minLength: 1, maxLength: 100 }) }, strict),
-    output: PaymentItem,
+  AddPaymentMethod: {
+    summary: "Save a card (a processor's card token, never a card number) for the caller",
+    input: Type.Object({ cardToken: Type.String({ minLength: 1, maxLength: 200, pattern: '^[A-Za-z0-9_]+$' }) }, strict),
+    output: PaymentMethod,
     idempotent: false,
-    errors: ['AUTHENTICATION_REQUIRED', 'INVALID_ITEM_NAME'],
+    errors: ['AUTHENTICATION_REQUIRED', 'CARD_REFUSED', 'PAYMENT_PROVIDER_UNAVAILABLE'],
   },
-  GetItem: {
-    summary: 'One item: its owner or an operator',
-    input: Type.Object({ id: Type.String({ format: 'uuid' }) }, strict),
-    output: PaymentItem,
-    idempotent: true,
-    errors: ['AUTHENTICATION_REQUIRED', 'ITEM_NOT_FOUND'],
-  },
-  ListItems: {
-    summary: "The caller's items, newest first",
-    input: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }), cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })) }, strict),
-    output: PaymentItemPage,
+  ListPaymentMethods: {
+    summary: "The caller's saved cards, newest first",
+    input: Type.Object({ limit: PageLimit, cursor: Type.Optional(Cursor) }, strict),
+    output: PaymentMethodPage,
     idempotent: true,
     errors: ['AUTHENTICATION_REQUIRED', 'INVALID_CURSOR'],
   },
+  RemovePaymentMethod: {
+    summary: "Forget one of the caller's cards",
+    input: Type.Object({ paymentMethodId: Uuid }, strict),
+    output: Type.Object({}),
+    idempotent: true,
+    errors: ['AUTHENTICATION_REQUIRED', 'PAYMENT_METHOD_NOT_FOUND'],
+  },
+  Authorize: {
+    summary: "Place a hold on the rider's newest card for `reference` (e.g. a trip); repeated with the same reference it answers the same payment",
+    input: Type.Object({ riderId: Uuid, reference: Type.String({ minLength: 1, maxLength: 100 }), amountCents: Cents }, strict),
+    output: Payment,
+    idempotent: true,
+    errors: ['PLATFORM_CALLERS_ONLY', 'NO_PAYMENT_METHOD', 'PAYMENT_DECLINED', 'PAYMENT_REFERENCE_REUSED', 'PAYMENT_PROVIDER_UNAVAILABLE'],
+  },
+  Capture: {
+    summary: 'Charge the final amount: part of the hold, all of it, or the hold plus an extra charge; a provider outage leaves it capture_pending for the retry worker',
+    input: Type.Object({ paymentId: Uuid, amountCents: Cents }, strict),
+    output: Payment,
+    idempotent: true,
+    errors: ['PLATFORM_CALLERS_ONLY', 'PAYMENT_NOT_FOUND', 'PAYMENT_STATE_CONFLICT', 'CAPTURE_AMOUNT_CHANGED'],
+  },
+  Void: {
+    summary: 'Release the hold (a trip that did not start); voiding a voided payment answers it again',
+    input: Type.Object({ paymentId: Uuid }, strict),
+    output: Payment,
+    idempotent: true,
+    errors: ['PLATFORM_CALLERS_ONLY', 'PAYMENT_NOT_FOUND', 'PAYMENT_STATE_CONFLICT', 'PAYMENT_PROVIDER_UNAVAILABLE'],
+  },
+  Refund: {
+    summary: 'Operators: give back part or all of a captured payment, with a reason; audited',
+    input: Type.Object(
+      { paymentId: Uuid, amountCents: Cents, reason: RefundReason, note: Type.Optional(Type.String({ maxLength: 500 })), idempotencyKey: IdempotencyKey },
+      strict,
+    ),
+    output: PaymentWithRefunds,
+    idempotent: true,
+    errors: ['STAFF_ONLY', 'PAYMENT_NOT_FOUND', 'PAYMENT_STATE_CONFLICT', 'REFUND_EXCEEDS_CAPTURE', 'PAYMENT_PROVIDER_UNAVAILABLE'],
+  },
+  GetPayment: {
+    summary: 'One payment and its refunds: its rider or staff',
+    input: Type.Object({ paymentId: Uuid }, strict),
+    output: PaymentWithRefunds,
+    idempotent: true,
+    errors: ['AUTHENTICATION_REQUIRED', 'PAYMENT_NOT_FOUND'],
+  },
+  GetPaymentByReference: {
+    summary: 'The payment for a reference (e.g. a trip): platform callers and staff',
+    input: Type.Object({ reference: Type.String({ minLength: 1, maxLength: 100 }) }, strict),
+    output: Payment,
+    idempotent: true,
+    errors: ['PLATFORM_CALLERS_ONLY', 'PAYMENT_NOT_FOUND'],
+  },
+  ListPayments: {
+    summary: "Newest first: a rider's own, or staff's view of everyone's with filters",
+    input: Type.Object({ limit: PageLimit, cursor: Type.Optional(Cursor), riderId: Type.Optional(Uuid), status: Type.Optional(PaymentStatus) }, strict),
+    output: PaymentPage,
+    idempotent: true,
+    errors: ['AUTHENTICATION_REQUIRED', 'INVALID_CURSOR'],
+  },
+  CheckLedger: {
+    summary: 'Staff: prove the books balance (every movement sums to zero, every payment agrees with its lines)',
+    input: Type.Object({}, strict),
+    output: LedgerReport,
+    idempotent: true,
+    errors: ['STAFF_ONLY'],
+  },
+  ...deadLetterRpcMethods,
 });

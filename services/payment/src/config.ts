@@ -1,4 +1,4 @@
-import { DatabaseConfig, HttpConfig, LogConfig, TracingConfig } from '@carshare/platform';
+import { DatabaseConfig, HttpConfig, LogConfig, MessagingConfig, TracingConfig } from '@carshare/platform';
 import { loadServiceConfig, type ServiceConfigShape } from '@carshare/service-kit';
 import { Type, type Static } from 'typebox';
 
@@ -7,8 +7,28 @@ const defaultPort = 4005;
 export const PaymentConfigSchema = Type.Object({
   http: HttpConfig(defaultPort),
   database: DatabaseConfig,
+  messaging: MessagingConfig,
   log: LogConfig,
   tracing: TracingConfig,
+  /** ISO 4217; every amount of this deployment is in it. */
+  currency: Type.String({ pattern: '^[A-Z]{3}$', default: 'EUR' }),
+  /**
+   * The card processor. Only the simulated one exists so far (a real one is an adapter behind
+   * the same PaymentProvider port); its knobs drive fault drills.
+   */
+  provider: Type.Object({
+    kind: Type.Union([Type.Literal('simulated')], { default: 'simulated' }),
+    timeoutMs: Type.Integer({ minimum: 100, maximum: 60_000, default: 5_000 }),
+    latencyMs: Type.Integer({ minimum: 0, maximum: 10_000, default: 40 }),
+    declineRate: Type.Number({ minimum: 0, maximum: 1, default: 0 }),
+    outage: Type.Boolean({ default: false }),
+  }),
+  /** Failed captures are retried with the same idempotency key, backing off up to maxDelayMs. */
+  captureRetry: Type.Object({
+    intervalMs: Type.Integer({ minimum: 100, default: 5_000 }),
+    baseDelayMs: Type.Integer({ minimum: 100, default: 10_000 }),
+    maxDelayMs: Type.Integer({ minimum: 1_000, default: 15 * 60_000 }),
+  }),
 });
 
 export type PaymentConfig = Static<typeof PaymentConfigSchema>;
@@ -18,7 +38,13 @@ export const paymentConfigShape = {
   envPrefix: 'PAYMENT',
   defaultPort,
   configSchema: PaymentConfigSchema,
-  envMap: {},
+  envMap: {
+    PAYMENT_CURRENCY: 'currency',
+    PAYMENT_PROVIDER_TIMEOUT_MS: 'provider.timeoutMs',
+    PAYMENT_PROVIDER_LATENCY_MS: 'provider.latencyMs',
+    PAYMENT_PROVIDER_DECLINE_RATE: 'provider.declineRate',
+    PAYMENT_PROVIDER_OUTAGE: 'provider.outage',
+  },
 } as const satisfies ServiceConfigShape<typeof PaymentConfigSchema>;
 
 export function loadPaymentConfig(overrides: Record<string, unknown> = {}): PaymentConfig {

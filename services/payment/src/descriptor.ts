@@ -1,16 +1,16 @@
 import { paymentRpc } from '@carshare/contracts';
-import { defineService, requireDatabase } from '@carshare/service-kit';
+import { defineService, requireBus, requireDatabase } from '@carshare/service-kit';
 import { paymentConfigShape } from './config.ts';
 import { createPaymentModule, paymentMigrationsDir } from './module.ts';
 
-/** Say in one line what the payment service owns. */
+/** Holds on riders' cards, captures, refunds, and the double-entry ledger that accounts for them. */
 export const paymentDescriptor = defineService({
   name: 'payment',
   ...paymentConfigShape,
   migrationsDir: paymentMigrationsDir,
-  messaging: false,
+  messaging: true,
   rpc: paymentRpc,
   // The user service publishes the keys that verify callers' access tokens.
   calls: ['user'],
-  createModule: (deps) => createPaymentModule({ ...deps, database: requireDatabase(deps, 'payment') }),
+  createModule: (deps) => createPaymentModule({ ...deps, database: requireDatabase(deps, 'payment'), bus: requireBus(deps, 'payment') }),
 });

@@ -1,53 +1,224 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
-import type { Caller } from '@carshare/platform';
-import { FakeClock, SequentialIds, failOnCall, newTestService } from '@carshare/testing';
-import { MemoryItemStore } from './adapters/memory-item-store.ts';
-import { createPaymentService } from './payment-service.ts';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import type { EventEnvelope } from '@carshare/contracts';
+import { InProcessEventBus, MemoryDeadLetterStore } from '@carshare/messaging';
+import { createObservability } from '@carshare/observability';
+import { StaticDiscovery, type Caller } from '@carshare/platform';
+import { openTestDatabase, type TestDatabase } from '@carshare/storage';
+import { FakeClock } from '@carshare/testing';
+import type { Kysely } from 'kysely';
+import type { PaymentDatabase } from './adapters/payment-database.ts';
+import { SimulatedPaymentProvider } from './adapters/simulated-payment-provider.ts';
+import { loadPaymentConfig } from './config.ts';
+import { createPaymentModule, paymentMigrationsDir, type PaymentModule } from './module.ts';
 
-/** The use cases on in-memory ports: one line per test, no database where SQL adds nothing. */
-function newPaymentService() {
-  return newTestService(createPaymentService, { items: new MemoryItemStore(), clock: new FakeClock(), ids: new SequentialIds() });
+// Money is where SQL matters (row locks, unique references, the ledger's sums), so the use cases
+// run on the real schema: PGlite always, PostgreSQL too when DATABASE_URL is set.
+const engines = [{ name: 'PGlite', url: undefined }, ...(process.env['DATABASE_URL'] ? [{ name: 'PostgreSQL', url: process.env['DATABASE_URL'] }] : [])];
+
+const riderA: Caller = { userId: '01890a5d-ac96-774b-bcce-b302099a8057', role: 'rider', plan: 'free', token: 't' };
+const riderB: Caller = { ...riderA, userId: '01890a5d-ac96-774b-bcce-b302099a8058' };
+const operator: Caller = { ...riderA, userId: '01890a5d-ac96-774b-bcce-b302099a8059', role: 'operator' };
+/** A platform service's call carries no end user (the trip service's saga). */
+const platform = undefined;
+
+let nextReference = 0;
+function aReference(): string {
+  nextReference += 1;
+  return `trip-${process.pid}-${nextReference}`;
 }
 
-const rider: Caller = { userId: '01890a5d-ac96-774b-bcce-b302099a8057', role: 'rider', plan: 'free', token: 't' };
-const otherRider: Caller = { ...rider, userId: '01890a5d-ac96-774b-bcce-b302099a8058' };
-const operator: Caller = { ...otherRider, role: 'operator' };
+for (const engine of engines) {
+  describe(`payment service on ${engine.name}`, () => {
+    const clock = new FakeClock('2026-05-01T09:00:00Z');
+    let database: TestDatabase;
+    let provider: SimulatedPaymentProvider;
+    let module: PaymentModule;
+    let bus: InProcessEventBus;
+    const published: EventEnvelope[] = [];
 
-describe('payment service', () => {
-  it('creates an item owned by the caller, at the time of the clock', async () => {
-    const { sut, fakes } = newPaymentService();
-    fakes.clock.advance(1_000);
-    const item = await sut.createItem({ name: ' spare key ' }, rider);
-    assert.deepEqual(item, { id: item.id, ownerId: rider.userId, name: 'spare key', createdAt: fakes.clock.now() });
-    assert.deepEqual(await fakes.items.find(item.id), item);
-  });
+    before(async () => {
+      database = await openTestDatabase({ schemaPrefix: 'payment_test', databaseUrl: engine.url, prepare: (db) => db.migrate(paymentMigrationsDir) });
+      provider = new SimulatedPaymentProvider();
+      bus = new InProcessEventBus();
+      await bus.subscribe('test.payment-events', ['payment.*'], async (event) => {
+        published.push(event);
+      }, { deadLetters: new MemoryDeadLetterStore() });
+      module = createPaymentModule({
+        config: loadPaymentConfig({ 'log.level': 'silent', 'provider.timeoutMs': 1_000 }),
+        observability: createObservability({ service: 'payment', logLevel: 'silent', prettyLogs: false, sampleRatio: 0, processMetrics: false }),
+        database: database.database,
+        bus,
+        concurrentRelays: engine.url !== undefined,
+        // Never reached: these tests call the use cases, not the RPC port that verifies tokens.
+        discovery: new StaticDiscovery({ user: 'http://127.0.0.1:9' }),
+        clock,
+        provider,
+      });
+      await module.start({ background: false });
+      await module.service.addPaymentMethod({ cardToken: 'tok_visa' }, riderA);
+    });
 
-  it('asks for a signed-in caller', async () => {
-    const { sut } = newPaymentService();
-    await assert.rejects(sut.createItem({ name: 'x' }, undefined), { reason: 'AUTHENTICATION_REQUIRED' });
-    await assert.rejects(sut.listItems({ limit: 10 }, undefined), { reason: 'AUTHENTICATION_REQUIRED' });
-  });
+    after(async () => {
+      await module.close();
+      await bus.close();
+      await database.close();
+    });
 
-  it("hides another rider's item as not found, and shows it to operators", async () => {
-    const { sut } = newPaymentService();
-    const item = await sut.createItem({ name: 'keys' }, rider);
-    await assert.rejects(sut.getItem({ id: item.id }, otherRider), { reason: 'ITEM_NOT_FOUND' });
-    assert.equal((await sut.getItem({ id: item.id }, operator)).id, item.id);
-  });
+    beforeEach(() => {
+      provider.settings = { latencyMs: 0, declineRate: 0, outage: false };
+    });
 
-  it("lists only the caller's own items", async () => {
-    const { sut } = newPaymentService();
-    await sut.createItem({ name: 'mine' }, rider);
-    await sut.createItem({ name: 'theirs' }, otherRider);
-    const page = await sut.listItems({ limit: 10 }, rider);
-    assert.deepEqual(page.items.map((item) => item.name), ['mine']);
-  });
+    const service = () => module.service;
 
-  it('reports a store that fails, and keeps nothing of the failed call', async () => {
-    const { sut, fakes } = newPaymentService();
-    failOnCall(fakes.items, 'insert', 1, new Error('disk full'));
-    await assert.rejects(sut.createItem({ name: 'lost' }, rider), /disk full/);
-    assert.deepEqual((await sut.listItems({ limit: 10 }, rider)).items, []);
+    async function ledgerBalances() {
+      const report = await service().checkLedger(operator);
+      assert.equal(report.balanced, true, JSON.stringify(report));
+      return report;
+    }
+
+    it('saves a card from a processor token and shows it to its owner only, without the token', async () => {
+      const method = await service().addPaymentMethod({ cardToken: 'tok_mastercard' }, riderB);
+      assert.equal(method.last4, '4444');
+      const mine = await service().listPaymentMethods({ limit: 10 }, riderB);
+      assert.deepEqual(mine.items.map((item) => item.id), [method.id]);
+      await assert.rejects(service().removePaymentMethod({ paymentMethodId: method.id }, riderA), { reason: 'PAYMENT_METHOD_NOT_FOUND' });
+      await assert.rejects(service().addPaymentMethod({ cardToken: 'tok_made_up' }, riderB), { reason: 'CARD_REFUSED' });
+    });
+
+    it('authorises, captures less than the hold, and books it so the ledger balances', async () => {
+      const reference = aReference();
+      const held = await service().authorize({ riderId: riderA.userId, reference, amountCents: 5_000 }, platform);
+      assert.equal(held.status, 'authorized');
+      const captured = await service().capture({ paymentId: held.id, amountCents: 3_210 }, platform);
+      assert.deepEqual([captured.status, captured.capturedCents], ['captured', 3_210]);
+      assert.equal(provider.intent(held.providerIntentId)?.capturedCents, 3_210);
+      await ledgerBalances();
+    });
+
+    it('captures above the hold as the hold plus one extra charge', async () => {
+      const held = await service().authorize({ riderId: riderA.userId, reference: aReference(), amountCents: 5_000 }, platform);
+      const chargesBefore = provider.calls.charge;
+      const captured = await service().capture({ paymentId: held.id, amountCents: 7_350 }, platform);
+      assert.deepEqual([captured.status, captured.capturedCents], ['captured', 7_350]);
+      assert.equal(provider.calls.charge, chargesBefore + 1);
+      await ledgerBalances();
+    });
+
+    it('answers a repeated Authorize for one reference with the same payment and one hold', async () => {
+      const reference = aReference();
+      const before = provider.calls.authorize;
+      const [first, second] = await Promise.all([
+        service().authorize({ riderId: riderA.userId, reference, amountCents: 2_000 }, platform),
+        service().authorize({ riderId: riderA.userId, reference, amountCents: 2_000 }, platform),
+      ]);
+      assert.equal(first.id, second.id);
+      const again = await service().authorize({ riderId: riderA.userId, reference, amountCents: 2_000 }, platform);
+      assert.equal(again.id, first.id);
+      assert.equal(provider.openHolds().filter((hold) => hold.amountCents === 2_000 && hold.id === first.providerIntentId).length, 1);
+      assert.ok(provider.calls.authorize - before <= 2, 'the processor saw at most the two racing requests, under one key');
+      await assert.rejects(service().authorize({ riderId: riderA.userId, reference, amountCents: 2_500 }, platform), { reason: 'PAYMENT_REFERENCE_REUSED' });
+    });
+
+    it('charges once when the same capture is sent twice, sequentially and at once', async () => {
+      const held = await service().authorize({ riderId: riderA.userId, reference: aReference(), amountCents: 4_000 }, platform);
+      const captures = provider.calls.capture;
+      const results = await Promise.all([
+        service().capture({ paymentId: held.id, amountCents: 3_000 }, platform),
+        service().capture({ paymentId: held.id, amountCents: 3_000 }, platform),
+      ]);
+      const third = await service().capture({ paymentId: held.id, amountCents: 3_000 }, platform);
+      assert.deepEqual([...results, third].map((payment) => payment.status), ['captured', 'captured', 'captured']);
+      assert.equal(provider.intent(held.providerIntentId)?.capturedCents, 3_000);
+      assert.equal(provider.calls.capture - captures, 1, 'one capture reached the processor');
+      const db = database.database.db as unknown as Kysely<PaymentDatabase>;
+      const captureLines = await db.selectFrom('ledger_entries').select('movement_id').distinct().where('payment_id', '=', held.id).where('kind', '=', 'capture').execute();
+      assert.equal(captureLines.length, 1, 'one capture booked');
+      await assert.rejects(service().capture({ paymentId: held.id, amountCents: 3_100 }, platform), { reason: 'CAPTURE_AMOUNT_CHANGED' });
+      await ledgerBalances();
+    });
+
+    it('leaves a capture pending through a processor outage, and the worker finishes it once with the same key', async () => {
+      const held = await service().authorize({ riderId: riderA.userId, reference: aReference(), amountCents: 6_000 }, platform);
+      provider.settings.outage = true;
+      const pending = await service().capture({ paymentId: held.id, amountCents: 4_500 }, platform);
+      assert.equal(pending.status, 'capture_pending');
+      assert.equal(pending.lastError, 'PAYMENT_PROVIDER_UNAVAILABLE');
+      assert.equal((await service().retryDueCaptures()).captured, 0, 'not due before its backoff');
+      provider.settings.outage = false;
+      clock.advance(60 * 60_000);
+      const round = await service().retryDueCaptures();
+      assert.ok(round.captured >= 1);
+      const { payment } = await service().getPayment({ paymentId: held.id }, operator);
+      assert.deepEqual([payment.status, payment.capturedCents], ['captured', 4_500]);
+      assert.equal(provider.intent(held.providerIntentId)?.capturedCents, 4_500);
+      assert.ok(published.some((event) => event.type === 'payment.failed' && event.subject === held.id) || (await module.messaging.relay.pending()) > 0);
+      await ledgerBalances();
+    });
+
+    it('voids a hold once, and a voided payment cannot be captured', async () => {
+      const held = await service().authorize({ riderId: riderA.userId, reference: aReference(), amountCents: 3_000 }, platform);
+      const voided = await service().void({ paymentId: held.id }, platform);
+      assert.equal(voided.status, 'voided');
+      assert.equal((await service().void({ paymentId: held.id }, platform)).status, 'voided');
+      assert.equal(provider.intent(held.providerIntentId)?.status, 'canceled');
+      await assert.rejects(service().capture({ paymentId: held.id, amountCents: 1_000 }, platform), { reason: 'PAYMENT_STATE_CONFLICT' });
+      await ledgerBalances();
+    });
+
+    it('declines a hold on a declining card, records no payment and publishes payment.failed', async () => {
+      await service().addPaymentMethod({ cardToken: 'tok_insufficientFunds' }, riderB);
+      const reference = aReference();
+      await assert.rejects(service().authorize({ riderId: riderB.userId, reference, amountCents: 1_000 }, platform), { reason: 'PAYMENT_DECLINED' });
+      await assert.rejects(service().getPaymentByReference({ reference }, platform), { reason: 'PAYMENT_NOT_FOUND' });
+      await module.messaging.relay.relayOnce();
+      assert.ok(published.some((event) => event.type === 'payment.failed' && (event.data as { reference: string }).reference === reference));
+    });
+
+    it('refunds in parts up to what was captured, audited with the operator and reason, once per key', async () => {
+      const held = await service().authorize({ riderId: riderA.userId, reference: aReference(), amountCents: 5_000 }, platform);
+      await service().capture({ paymentId: held.id, amountCents: 4_000 }, platform);
+      const first = await service().refund({ paymentId: held.id, amountCents: 1_000, reason: 'car_issue', note: 'dirty car', idempotencyKey: 'k1' }, operator);
+      assert.equal(first.payment.status, 'partially_refunded');
+      const [again, racing] = await Promise.all([
+        service().refund({ paymentId: held.id, amountCents: 1_000, reason: 'car_issue', idempotencyKey: 'k1' }, operator),
+        service().refund({ paymentId: held.id, amountCents: 1_000, reason: 'car_issue', idempotencyKey: 'k1' }, operator),
+      ]);
+      assert.equal(again.refunds.length, 1);
+      assert.equal(racing.refunds.length, 1);
+      assert.deepEqual([first.refunds[0]?.operatorId, first.refunds[0]?.reason, first.refunds[0]?.note], [operator.userId, 'car_issue', 'dirty car']);
+      await assert.rejects(
+        service().refund({ paymentId: held.id, amountCents: 3_001, reason: 'goodwill', idempotencyKey: 'k2' }, operator),
+        { reason: 'REFUND_EXCEEDS_CAPTURE' },
+      );
+      const rest = await service().refund({ paymentId: held.id, amountCents: 3_000, reason: 'goodwill', idempotencyKey: 'k3' }, operator);
+      assert.deepEqual([rest.payment.status, rest.payment.refundedCents], ['refunded', 4_000]);
+      assert.equal(provider.intent(held.providerIntentId)?.refundedCents, 4_000);
+      await assert.rejects(service().refund({ paymentId: held.id, amountCents: 1, reason: 'goodwill', idempotencyKey: 'k4' }, riderA), { reason: 'STAFF_ONLY' });
+      await ledgerBalances();
+    });
+
+    it('lets no rider move money on a hold or read another rider’s payment', async () => {
+      const held = await service().authorize({ riderId: riderA.userId, reference: aReference(), amountCents: 1_500 }, platform);
+      await assert.rejects(service().void({ paymentId: held.id }, riderA), { reason: 'PLATFORM_CALLERS_ONLY' });
+      await assert.rejects(service().capture({ paymentId: held.id, amountCents: 1 }, riderA), { reason: 'PLATFORM_CALLERS_ONLY' });
+      await assert.rejects(service().authorize({ riderId: riderA.userId, reference: aReference(), amountCents: 1 }, riderA), { reason: 'PLATFORM_CALLERS_ONLY' });
+      await assert.rejects(service().getPayment({ paymentId: held.id }, riderB), { reason: 'PAYMENT_NOT_FOUND' });
+      assert.equal((await service().getPayment({ paymentId: held.id }, riderA)).payment.id, held.id);
+      const theirs = await service().listPayments({ limit: 100, riderId: riderA.userId }, riderB);
+      assert.equal(theirs.items.length, 0, 'a rider’s riderId filter is ignored: they see only their own');
+    });
+
+    it('finds a ledger that does not balance', async () => {
+      const held = await service().authorize({ riderId: riderA.userId, reference: aReference(), amountCents: 900 }, platform);
+      const db = database.database.db as unknown as Kysely<PaymentDatabase>;
+      await db.updateTable('ledger_entries').set({ amount_cents: 901 }).where('payment_id', '=', held.id).where('account', '=', 'deposits_held').execute();
+      const report = await service().checkLedger(operator);
+      assert.equal(report.balanced, false);
+      assert.equal(report.unbalancedMovementIds.length, 1);
+      assert.deepEqual(report.mismatchedPaymentIds, [held.id]);
+      await db.updateTable('ledger_entries').set({ amount_cents: 900 }).where('payment_id', '=', held.id).where('account', '=', 'deposits_held').execute();
+      await ledgerBalances();
+    });
   });
-});
+}

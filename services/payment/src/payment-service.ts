@@ -1,36 +1,386 @@
-import { NotFound, Unauthenticated, type Caller } from '@carshare/platform';
-import { mayRead, newItem, type Item } from './domain/item.ts';
-import type { PaymentPorts, ItemPage } from './ports.ts';
+import { createHash } from 'node:crypto';
+import { PaymentAuthorized, PaymentCaptured, PaymentFailed, PaymentRefunded, PaymentVoided, isStaff } from '@carshare/contracts';
+import type { EventFactory } from '@carshare/messaging';
+import { Conflict, NotFound, PermissionDenied, Unauthenticated, isAppError, type Caller } from '@carshare/platform';
+import { authorizeMovement, captureMovement, refundMovement, voidMovement } from './domain/ledger.ts';
+import {
+  assertAmount,
+  refundableCents,
+  requireTransition,
+  splitCapture,
+  statusAfterRefund,
+  type Payment,
+  type PaymentStatus,
+  type RefundReason,
+} from './domain/payment.ts';
+import type { LedgerReport, PaymentMethod, PaymentMethodPage, PaymentPage, PaymentPorts, PaymentTransaction, RefundRecord } from './ports.ts';
 
 function requireCaller(caller: Caller | undefined): Caller {
   if (!caller) throw Unauthenticated('AUTHENTICATION_REQUIRED', 'sign in first');
   return caller;
 }
 
+/**
+ * Holds, captures and voids are the trip service's to ask for, never a rider's: a rider who could
+ * void their own hold would drive for free. Until service identity lands, a call without an end
+ * user's token is a platform service's (the RPC port is not public), and staff may act too.
+ */
+function requirePlatformOrStaff(caller: Caller | undefined): void {
+  if (caller && !isStaff(caller.role)) throw PermissionDenied('PLATFORM_CALLERS_ONLY', 'only the platform moves money on a hold');
+}
+
+function requireStaff(caller: Caller | undefined): Caller {
+  const staff = requireCaller(caller);
+  if (!isStaff(staff.role)) throw PermissionDenied('STAFF_ONLY', 'only operators may do this');
+  return staff;
+}
+
+function paymentNotFound(paymentId: string): Error {
+  return NotFound('PAYMENT_NOT_FOUND', `no payment ${paymentId}`, { paymentId });
+}
+
+export interface PaymentServiceDeps extends PaymentPorts {
+  events: EventFactory;
+}
+
 /** The payment service's use cases: each takes what the caller sent and who the caller is. */
-export function createPaymentService(ports: PaymentPorts) {
-  const { items, clock, ids } = ports;
+export function createPaymentService(deps: PaymentServiceDeps) {
+  const { payments, unitOfWork, provider, clock, ids, events, currency } = deps;
+
+  function eventBase(payment: Payment) {
+    return { paymentId: payment.id, riderId: payment.riderId, reference: payment.reference, currency: payment.currency };
+  }
+
+  function movementBase(payment: Payment) {
+    return { id: ids.next(), paymentId: payment.id, riderId: payment.riderId, currency: payment.currency, at: clock.now() };
+  }
+
+  async function saveIn(tx: PaymentTransaction, next: Payment, previous: Payment): Promise<Payment> {
+    const saved = { ...next, version: previous.version + 1, updatedAt: clock.now() };
+    if (!(await tx.update(saved, previous.version))) {
+      throw Conflict('PAYMENT_CHANGED', 'the payment changed while this request ran; try again', { paymentId: previous.id });
+    }
+    return saved;
+  }
+
+  async function newestMethod(riderId: string): Promise<PaymentMethod> {
+    const page = await payments.listMethods(riderId, { limit: 1, cursor: undefined });
+    const method = page.items[0];
+    if (!method) throw Conflict('NO_PAYMENT_METHOD', 'the rider has no saved card', { riderId });
+    return method;
+  }
+
+  /**
+   * Asks the processor for the capture written on the payment (amount and key), then records
+   * the result. Runs for a fresh capture and for every retry, always with the same keys, so the
+   * processor charges once however often this runs.
+   */
+  async function settleCapture(paymentId: string): Promise<Payment> {
+    const pending = await payments.findById(paymentId);
+    if (!pending) throw paymentNotFound(paymentId);
+    if (pending.status !== 'capture_pending' || pending.captureCents === undefined || pending.captureKey === undefined) return pending;
+    const { fromHoldCents, extraCents } = splitCapture(pending.authorizedCents, pending.captureCents);
+    let extraChargeId: string | undefined;
+    try {
+      await provider.capture({ intentId: pending.providerIntentId, amountCents: fromHoldCents, idempotencyKey: `${pending.captureKey}:hold` });
+      if (extraCents > 0) {
+        const method = await payments.findMethod(pending.paymentMethodId);
+        if (!method) throw Conflict('NO_PAYMENT_METHOD', 'the card of this payment was removed', { paymentId });
+        const extra = await provider.charge({
+          cardToken: method.providerToken,
+          amountCents: extraCents,
+          currency: pending.currency,
+          reference: pending.reference,
+          idempotencyKey: `${pending.captureKey}:extra`,
+        });
+        extraChargeId = extra.intentId;
+      }
+    } catch (error) {
+      const code = isAppError(error) ? error.reason : 'UNKNOWN';
+      return unitOfWork.run(async (tx) => {
+        const current = await tx.lockById(paymentId);
+        if (!current || current.status !== 'capture_pending') return current ?? pending;
+        const attempts = current.captureAttempts + 1;
+        const failed = { ...current, captureAttempts: attempts, nextCaptureAttemptAt: clock.now() + deps.captureRetryDelayMs(attempts), lastError: code };
+        const saved = await saveIn(tx, failed, current);
+        if (attempts === 1) await tx.publish(events.create(PaymentFailed, saved.id, { ...eventBase(saved), stage: 'capture', code }));
+        return saved;
+      });
+    }
+    return unitOfWork.run(async (tx) => {
+      const current = await tx.lockById(paymentId);
+      if (!current) throw paymentNotFound(paymentId);
+      if (current.status !== 'capture_pending') return current;
+      requireTransition(current, 'captured');
+      const capturedCents = current.captureCents ?? 0;
+      const captured: Payment = {
+        ...current,
+        status: 'captured',
+        capturedCents,
+        providerExtraChargeId: extraChargeId,
+        nextCaptureAttemptAt: undefined,
+        lastError: undefined,
+      };
+      const saved = await saveIn(tx, captured, current);
+      await tx.record(captureMovement(movementBase(saved), saved.authorizedCents, capturedCents));
+      await tx.publish(events.create(PaymentCaptured, saved.id, { ...eventBase(saved), amountCents: capturedCents, authorizedCents: saved.authorizedCents }));
+      return saved;
+    });
+  }
+
   return {
-    async createItem(input: { name: string }, caller: Caller | undefined): Promise<Item> {
-      const owner = requireCaller(caller);
-      const item = newItem({ id: ids.next(), ownerId: owner.userId, name: input.name, now: clock.now() });
-      await items.insert(item);
-      return item;
+    async addPaymentMethod(input: { cardToken: string }, caller: Caller | undefined): Promise<PaymentMethod> {
+      const rider = requireCaller(caller);
+      const card = await provider.describeCard(input.cardToken);
+      const method: PaymentMethod = { id: ids.next(), riderId: rider.userId, providerToken: input.cardToken, ...card, createdAt: clock.now() };
+      await unitOfWork.run((tx) => tx.insertMethod(method));
+      return method;
     },
 
-    async getItem(input: { id: string }, caller: Caller | undefined): Promise<Item> {
+    async listPaymentMethods(input: { limit: number; cursor?: string | undefined }, caller: Caller | undefined): Promise<PaymentMethodPage> {
+      return payments.listMethods(requireCaller(caller).userId, { limit: input.limit, cursor: input.cursor });
+    },
+
+    async removePaymentMethod(input: { paymentMethodId: string }, caller: Caller | undefined): Promise<void> {
+      const rider = requireCaller(caller);
+      const method = await payments.findMethod(input.paymentMethodId);
+      if (!method || method.riderId !== rider.userId) {
+        throw NotFound('PAYMENT_METHOD_NOT_FOUND', `no payment method ${input.paymentMethodId}`, { paymentMethodId: input.paymentMethodId });
+      }
+      await unitOfWork.run((tx) => tx.deleteMethod(method.id));
+    },
+
+    /**
+     * One hold per reference. The processor's idempotency key is derived from the reference, so a
+     * retry after a timeout (ours or the caller's) finds the same hold instead of placing another.
+     */
+    async authorize(input: { riderId: string; reference: string; amountCents: number }, caller: Caller | undefined): Promise<Payment> {
+      requirePlatformOrStaff(caller);
+      assertAmount(input.amountCents);
+      const existing = await payments.findByReference(input.reference);
+      if (existing) {
+        if (existing.riderId !== input.riderId || existing.authorizedCents !== input.amountCents) {
+          throw Conflict('PAYMENT_REFERENCE_REUSED', 'this reference already has a payment with other terms', { reference: input.reference, paymentId: existing.id });
+        }
+        return existing;
+      }
+      const method = await newestMethod(input.riderId);
+      let intentId: string;
+      try {
+        ({ intentId } = await provider.authorize({
+          cardToken: method.providerToken,
+          amountCents: input.amountCents,
+          currency,
+          reference: input.reference,
+          idempotencyKey: `authorize:${input.reference}:${method.id}`,
+        }));
+      } catch (error) {
+        if (isAppError(error) && error.reason === 'PAYMENT_DECLINED') {
+          const subject = ids.next();
+          await unitOfWork.run((tx) =>
+            tx.publish(
+              events.create(PaymentFailed, subject, {
+                paymentId: subject,
+                riderId: input.riderId,
+                reference: input.reference,
+                currency,
+                stage: 'authorize',
+                code: typeof error.details['declineCode'] === 'string' ? error.details['declineCode'] : 'declined',
+              }),
+            ),
+          );
+        }
+        throw error;
+      }
+      const now = clock.now();
+      const payment: Payment = {
+        id: ids.next(),
+        riderId: input.riderId,
+        reference: input.reference,
+        currency,
+        paymentMethodId: method.id,
+        status: 'authorized',
+        authorizedCents: input.amountCents,
+        captureCents: undefined,
+        capturedCents: 0,
+        refundedCents: 0,
+        providerIntentId: intentId,
+        providerExtraChargeId: undefined,
+        captureKey: undefined,
+        captureAttempts: 0,
+        nextCaptureAttemptAt: undefined,
+        lastError: undefined,
+        version: 1,
+        createdAt: now,
+        updatedAt: now,
+      };
+      try {
+        await unitOfWork.run(async (tx) => {
+          await tx.insert(payment);
+          await tx.record(authorizeMovement(movementBase(payment), payment.authorizedCents));
+          await tx.publish(events.create(PaymentAuthorized, payment.id, { ...eventBase(payment), amountCents: payment.authorizedCents }));
+        });
+      } catch (error) {
+        // Two concurrent calls for one reference got the same hold from the processor (same key):
+        // the unique reference lets one row in, and the other call answers that row.
+        const winner = await payments.findByReference(input.reference);
+        if (winner) return winner;
+        throw error;
+      }
+      return payment;
+    },
+
+    async capture(input: { paymentId: string; amountCents: number }, caller: Caller | undefined): Promise<Payment> {
+      requirePlatformOrStaff(caller);
+      assertAmount(input.amountCents);
+      const started = await unitOfWork.run(async (tx) => {
+        const current = await tx.lockById(input.paymentId);
+        if (!current) throw paymentNotFound(input.paymentId);
+        if (current.status !== 'authorized') {
+          if (current.captureCents === input.amountCents) return current;
+          if (current.captureCents !== undefined) {
+            throw Conflict('CAPTURE_AMOUNT_CHANGED', 'this payment is already being captured for another amount', {
+              paymentId: current.id,
+              captureCents: current.captureCents,
+            });
+          }
+          requireTransition(current, 'capture_pending');
+        }
+        const pending: Payment = { ...current, status: 'capture_pending', captureCents: input.amountCents, captureKey: `capture:${current.id}`, nextCaptureAttemptAt: clock.now() };
+        return saveIn(tx, pending, current);
+      });
+      return started.status === 'capture_pending' ? settleCapture(started.id) : started;
+    },
+
+    async void(input: { paymentId: string }, caller: Caller | undefined): Promise<Payment> {
+      requirePlatformOrStaff(caller);
+      const payment = await payments.findById(input.paymentId);
+      if (!payment) throw paymentNotFound(input.paymentId);
+      if (payment.status === 'voided') return payment;
+      requireTransition(payment, 'voided');
+      await provider.void({ intentId: payment.providerIntentId, idempotencyKey: `void:${payment.id}` });
+      return unitOfWork.run(async (tx) => {
+        const current = await tx.lockById(payment.id);
+        if (!current) throw paymentNotFound(payment.id);
+        if (current.status === 'voided') return current;
+        requireTransition(current, 'voided');
+        const saved = await saveIn(tx, { ...current, status: 'voided' }, current);
+        await tx.record(voidMovement(movementBase(saved), saved.authorizedCents));
+        await tx.publish(events.create(PaymentVoided, saved.id, { ...eventBase(saved), amountCents: saved.authorizedCents }));
+        return saved;
+      });
+    },
+
+    async refund(
+      input: { paymentId: string; amountCents: number; reason: RefundReason; note?: string | undefined; idempotencyKey: string },
+      caller: Caller | undefined,
+    ): Promise<{ payment: Payment; refunds: RefundRecord[] }> {
+      const operator = requireStaff(caller);
+      assertAmount(input.amountCents);
+      const payment = await payments.findById(input.paymentId);
+      if (!payment) throw paymentNotFound(input.paymentId);
+      const refundKey = `refund:${payment.id}:${input.idempotencyKey}`;
+      const already = (await payments.refundsOf(payment.id)).find((refund) => refund.id === refundIdOf(refundKey));
+      if (already) return { payment, refunds: await payments.refundsOf(payment.id) };
+      if (input.amountCents > refundableCents(payment)) {
+        throw Conflict('REFUND_EXCEEDS_CAPTURE', 'a refund cannot exceed what was captured and not yet refunded', {
+          paymentId: payment.id,
+          refundableCents: refundableCents(payment),
+        });
+      }
+      requireTransition(payment, statusAfterRefund(payment, input.amountCents));
+      const { refundId } = await provider.refund({ intentId: payment.providerIntentId, amountCents: input.amountCents, idempotencyKey: refundKey });
+      const recorded = unitOfWork.run(async (tx) => {
+        const current = await tx.lockById(payment.id);
+        if (!current) throw paymentNotFound(payment.id);
+        const next: PaymentStatus = statusAfterRefund(current, input.amountCents);
+        requireTransition(current, next);
+        const saved = await saveIn(tx, { ...current, status: next, refundedCents: current.refundedCents + input.amountCents }, current);
+        await tx.insertRefund({
+          id: refundIdOf(refundKey),
+          paymentId: saved.id,
+          amountCents: input.amountCents,
+          reason: input.reason,
+          note: input.note,
+          operatorId: operator.userId,
+          providerRefundId: refundId,
+          at: clock.now(),
+        });
+        await tx.record(refundMovement(movementBase(saved), input.amountCents));
+        await tx.publish(
+          events.create(PaymentRefunded, saved.id, {
+            ...eventBase(saved),
+            amountCents: input.amountCents,
+            totalRefundedCents: saved.refundedCents,
+            reason: input.reason,
+            operatorId: operator.userId,
+          }),
+        );
+      });
+      try {
+        await recorded;
+      } catch (error) {
+        // The same key sent twice at once: the processor refunded once, and the refund's id
+        // (derived from the key) let only one row in. The loser answers what the winner wrote.
+        const won = (await payments.refundsOf(payment.id)).some((refund) => refund.id === refundIdOf(refundKey));
+        if (!won) throw error;
+      }
+      const updated = await payments.findById(payment.id);
+      return { payment: updated ?? payment, refunds: await payments.refundsOf(payment.id) };
+    },
+
+    async getPayment(input: { paymentId: string }, caller: Caller | undefined): Promise<{ payment: Payment; refunds: RefundRecord[] }> {
       const reader = requireCaller(caller);
-      const item = await items.find(input.id);
-      // Someone else's item is "not found", not "forbidden": its existence is not theirs to learn.
-      if (!item || !mayRead(item, reader)) throw NotFound('ITEM_NOT_FOUND', `no item ${input.id}`, { id: input.id });
-      return item;
+      const payment = await payments.findById(input.paymentId);
+      // Someone else's payment is "not found": its existence is not theirs to learn.
+      if (!payment || (!isStaff(reader.role) && payment.riderId !== reader.userId)) throw paymentNotFound(input.paymentId);
+      return { payment, refunds: await payments.refundsOf(payment.id) };
     },
 
-    async listItems(input: { limit: number; cursor?: string | undefined }, caller: Caller | undefined): Promise<ItemPage> {
-      const owner = requireCaller(caller);
-      return items.listByOwner(owner.userId, { limit: input.limit, cursor: input.cursor });
+    async getPaymentByReference(input: { reference: string }, caller: Caller | undefined): Promise<Payment> {
+      requirePlatformOrStaff(caller);
+      const payment = await payments.findByReference(input.reference);
+      if (!payment) throw NotFound('PAYMENT_NOT_FOUND', `no payment for ${input.reference}`, { reference: input.reference });
+      return payment;
+    },
+
+    async listPayments(
+      input: { limit: number; cursor?: string | undefined; riderId?: string | undefined; status?: PaymentStatus | undefined },
+      caller: Caller | undefined,
+    ): Promise<PaymentPage> {
+      const reader = requireCaller(caller);
+      const riderId = isStaff(reader.role) ? input.riderId : reader.userId;
+      return payments.list({ riderId, status: input.status, limit: input.limit, cursor: input.cursor });
+    },
+
+    async checkLedger(caller: Caller | undefined): Promise<LedgerReport & { balanced: boolean }> {
+      requireStaff(caller);
+      const report = await payments.checkLedger();
+      return { ...report, balanced: report.totalCents === 0 && report.unbalancedMovementIds.length === 0 && report.mismatchedPaymentIds.length === 0 };
+    },
+
+    /** The retry worker's round: every capture that failed and is due gets another go, same key. */
+    async retryDueCaptures(limit = 50): Promise<{ attempted: number; captured: number }> {
+      const due = await payments.dueCaptures(clock.now(), limit);
+      let captured = 0;
+      for (const payment of due) {
+        const result = await settleCapture(payment.id);
+        if (result.status === 'captured') captured += 1;
+      }
+      return { attempted: due.length, captured };
     },
   };
+}
+
+/** A refund's id follows from its key, so a repeated request finds the refund it already made. */
+function refundIdOf(refundKey: string): string {
+  return uuidFromKey(refundKey);
+}
+
+function uuidFromKey(key: string): string {
+  // A name-based id (RFC 9562 v8 layout over SHA-256) keeps the refunds table's uuid column.
+  const hex = createHash('sha256').update(key).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${((Number.parseInt(hex.slice(16, 18), 16) & 0x3f) | 0x80).toString(16)}${hex.slice(18, 20)}-${hex.slice(20, 32)}`;
 }
 
 export type PaymentService = ReturnType<typeof createPaymentService>;

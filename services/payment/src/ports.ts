@@ -1,21 +1,107 @@
 import type { Clock, IdGenerator } from '@carshare/platform';
-import type { Item } from './domain/item.ts';
+import type { EventEnvelope } from '@carshare/contracts';
+import type { Movement } from './domain/ledger.ts';
+import type { Payment, PaymentStatus, RefundReason } from './domain/payment.ts';
 
-export interface ItemPage {
-  items: Item[];
+/** A card as the processor describes it; the token is the processor's, never a card number. */
+export interface CardDetails {
+  brand: string;
+  last4: string;
+  expMonth: number;
+  expYear: number;
+}
+
+export interface PaymentMethod extends CardDetails {
+  id: string;
+  riderId: string;
+  providerToken: string;
+  createdAt: number;
+}
+
+/**
+ * A card processor with manual-capture payment intents (the shape Stripe, Adyen and Braintree
+ * share). Every mutating call takes an idempotency key: the processor answers a repeated key with
+ * its first answer, which is what makes retries after a timeout safe. A refused card throws
+ * FAILED_PRECONDITION `PAYMENT_DECLINED` (with `declineCode`); an outage throws UNAVAILABLE.
+ */
+export interface PaymentProvider {
+  describeCard(token: string): Promise<CardDetails>;
+  authorize(request: { cardToken: string; amountCents: number; currency: string; reference: string; idempotencyKey: string }): Promise<{ intentId: string }>;
+  /** Captures at most the authorised amount. */
+  capture(request: { intentId: string; amountCents: number; idempotencyKey: string }): Promise<void>;
+  /** An immediate charge, for what a trip cost above its hold. */
+  charge(request: { cardToken: string; amountCents: number; currency: string; reference: string; idempotencyKey: string }): Promise<{ intentId: string }>;
+  void(request: { intentId: string; idempotencyKey: string }): Promise<void>;
+  refund(request: { intentId: string; amountCents: number; idempotencyKey: string }): Promise<{ refundId: string }>;
+}
+
+export interface PaymentPage {
+  items: Payment[];
   nextCursor?: string;
 }
 
-/** Where items live: SQL in the service's own schema, or memory in use-case tests. */
-export interface ItemStore {
-  insert(item: Item): Promise<void>;
-  find(id: string): Promise<Item | undefined>;
-  /** Newest first; the cursor is one this store gave out (INVALID_CURSOR otherwise). */
-  listByOwner(ownerId: string, page: { limit: number; cursor: string | undefined }): Promise<ItemPage>;
+export interface PaymentMethodPage {
+  items: PaymentMethod[];
+  nextCursor?: string;
+}
+
+export interface RefundRecord {
+  id: string;
+  paymentId: string;
+  amountCents: number;
+  reason: RefundReason;
+  note: string | undefined;
+  operatorId: string;
+  providerRefundId: string;
+  at: number;
+}
+
+export interface LedgerReport {
+  movements: number;
+  /** Sum of every line ever written: zero when the books balance. */
+  totalCents: number;
+  unbalancedMovementIds: string[];
+  /** Payments whose own lines disagree with their amounts. */
+  mismatchedPaymentIds: string[];
+}
+
+export interface PaymentStore {
+  findById(id: string): Promise<Payment | undefined>;
+  findByReference(reference: string): Promise<Payment | undefined>;
+  list(query: { riderId?: string | undefined; status?: PaymentStatus | undefined; limit: number; cursor: string | undefined }): Promise<PaymentPage>;
+  /** Payments whose capture should be tried again now. */
+  dueCaptures(now: number, limit: number): Promise<Payment[]>;
+  findMethod(id: string): Promise<PaymentMethod | undefined>;
+  listMethods(riderId: string, page: { limit: number; cursor: string | undefined }): Promise<PaymentMethodPage>;
+  refundsOf(paymentId: string): Promise<RefundRecord[]>;
+  checkLedger(): Promise<LedgerReport>;
+}
+
+/** The writes of one use case, in one transaction with the outbox rows of its events. */
+export interface PaymentTransaction {
+  /** Locks the row for the rest of the transaction, so two captures of one payment queue up. */
+  lockById(id: string): Promise<Payment | undefined>;
+  insert(payment: Payment): Promise<void>;
+  /** Writes the payment if its version is still `expectedVersion`; false when someone else changed it. */
+  update(payment: Payment, expectedVersion: number): Promise<boolean>;
+  insertMethod(method: PaymentMethod): Promise<void>;
+  deleteMethod(id: string): Promise<void>;
+  record(movement: Movement): Promise<void>;
+  insertRefund(refund: RefundRecord): Promise<void>;
+  publish(event: EventEnvelope): Promise<void>;
+}
+
+export interface UnitOfWork {
+  run<T>(work: (tx: PaymentTransaction) => Promise<T>): Promise<T>;
 }
 
 export interface PaymentPorts {
-  items: ItemStore;
+  payments: PaymentStore;
+  unitOfWork: UnitOfWork;
+  provider: PaymentProvider;
   clock: Clock;
   ids: IdGenerator;
+  currency: string;
+  /** Backoff before the n-th capture retry (1-based). */
+  captureRetryDelayMs(attempt: number): number;
 }

@@ -1,20 +1,68 @@
-import type { paymentRpc } from '@carshare/contracts';
+import type { deadLetterRpcMethods, paymentRpc } from '@carshare/contracts';
 import type { RpcHandlers } from '@carshare/platform';
-import type { Item } from '../domain/item.ts';
+import type { Payment } from '../domain/payment.ts';
 import type { PaymentService } from '../payment-service.ts';
+import type { PaymentMethod, RefundRecord } from '../ports.ts';
 
-function toWireItem(item: Item) {
-  return { id: item.id, ownerId: item.ownerId, name: item.name, createdAt: new Date(item.createdAt).toISOString() };
+function iso(epochMs: number): string {
+  return new Date(epochMs).toISOString();
 }
 
-/** Parse → one use case → map; validation and errors are the RPC server's. */
-export function paymentRpcHandlers(service: PaymentService): RpcHandlers<typeof paymentRpc.methods> {
+function toWirePayment(payment: Payment) {
   return {
-    CreateItem: async (input, ctx) => toWireItem(await service.createItem(input, ctx.caller)),
-    GetItem: async (input, ctx) => toWireItem(await service.getItem(input, ctx.caller)),
-    ListItems: async (input, ctx) => {
-      const page = await service.listItems(input, ctx.caller);
-      return { items: page.items.map(toWireItem), nextCursor: page.nextCursor ?? null };
+    id: payment.id,
+    riderId: payment.riderId,
+    reference: payment.reference,
+    currency: payment.currency,
+    status: payment.status,
+    authorizedCents: payment.authorizedCents,
+    capturedCents: payment.capturedCents,
+    refundedCents: payment.refundedCents,
+    captureCents: payment.captureCents ?? null,
+    lastError: payment.lastError ?? null,
+    createdAt: iso(payment.createdAt),
+    updatedAt: iso(payment.updatedAt),
+  };
+}
+
+/** The card as its owner sees it: never the processor's token. */
+function toWireMethod(method: PaymentMethod) {
+  return { id: method.id, brand: method.brand, last4: method.last4, expMonth: method.expMonth, expYear: method.expYear, createdAt: iso(method.createdAt) };
+}
+
+function toWireRefund(refund: RefundRecord) {
+  return { id: refund.id, amountCents: refund.amountCents, reason: refund.reason, note: refund.note ?? null, operatorId: refund.operatorId, at: iso(refund.at) };
+}
+
+function withRefunds(result: { payment: Payment; refunds: RefundRecord[] }) {
+  return { payment: toWirePayment(result.payment), refunds: result.refunds.map(toWireRefund) };
+}
+
+/** The dead-letter methods are the messaging library's, served beside these. */
+type PaymentMethods = Omit<typeof paymentRpc.methods, keyof typeof deadLetterRpcMethods>;
+
+/** Parse → one use case → map; validation and errors are the RPC server's. */
+export function paymentRpcHandlers(service: PaymentService): RpcHandlers<PaymentMethods> {
+  return {
+    AddPaymentMethod: async (input, ctx) => toWireMethod(await service.addPaymentMethod(input, ctx.caller)),
+    ListPaymentMethods: async (input, ctx) => {
+      const page = await service.listPaymentMethods(input, ctx.caller);
+      return { items: page.items.map(toWireMethod), nextCursor: page.nextCursor ?? null };
     },
+    RemovePaymentMethod: async (input, ctx) => {
+      await service.removePaymentMethod(input, ctx.caller);
+      return {};
+    },
+    Authorize: async (input, ctx) => toWirePayment(await service.authorize(input, ctx.caller)),
+    Capture: async (input, ctx) => toWirePayment(await service.capture(input, ctx.caller)),
+    Void: async (input, ctx) => toWirePayment(await service.void(input, ctx.caller)),
+    Refund: async (input, ctx) => withRefunds(await service.refund(input, ctx.caller)),
+    GetPayment: async (input, ctx) => withRefunds(await service.getPayment(input, ctx.caller)),
+    GetPaymentByReference: async (input, ctx) => toWirePayment(await service.getPaymentByReference(input, ctx.caller)),
+    ListPayments: async (input, ctx) => {
+      const page = await service.listPayments(input, ctx.caller);
+      return { items: page.items.map(toWirePayment), nextCursor: page.nextCursor ?? null };
+    },
+    CheckLedger: async (_input, ctx) => service.checkLedger(ctx.caller),
   };
 }

@@ -1,0 +1,94 @@
+import type { EventEnvelope } from '@carshare/contracts';
+import type { Outbox } from '@carshare/messaging';
+import type { ServiceDatabase } from '@carshare/storage';
+import type { Kysely } from 'kysely';
+import type { Movement } from '../domain/ledger.ts';
+import type { PaymentTransaction, UnitOfWork } from '../ports.ts';
+import type { PaymentDatabase } from './payment-database.ts';
+import { toPayment, toRow } from './sql-payment-store.ts';
+
+/** One SQL transaction for a use case's writes and the outbox rows of its events. */
+export class SqlUnitOfWork implements UnitOfWork {
+  readonly #database: ServiceDatabase<PaymentDatabase>;
+  readonly #outbox: Outbox;
+
+  constructor(database: ServiceDatabase<PaymentDatabase>, outbox: Outbox) {
+    this.#database = database;
+    this.#outbox = outbox;
+  }
+
+  run<T>(work: (tx: PaymentTransaction) => Promise<T>): Promise<T> {
+    return this.#database.transaction(async (transaction) => {
+      const trx = transaction as unknown as Kysely<PaymentDatabase>;
+      return work(sqlPaymentTransaction(trx, (event) => this.#outbox.add(trx, event)));
+    });
+  }
+}
+
+function sqlPaymentTransaction(trx: Kysely<PaymentDatabase>, publish: (event: EventEnvelope) => Promise<void>): PaymentTransaction {
+  return {
+    async lockById(id) {
+      const row = await trx.selectFrom('payments').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+      return row && toPayment(row);
+    },
+    async insert(payment) {
+      await trx.insertInto('payments').values(toRow(payment)).execute();
+    },
+    async update(payment, expectedVersion) {
+      const { id: _id, created_at: _created, ...changes } = toRow(payment);
+      const updated = await trx.updateTable('payments').set(changes).where('id', '=', payment.id).where('version', '=', expectedVersion).executeTakeFirst();
+      return updated.numUpdatedRows === 1n;
+    },
+    async insertMethod(method) {
+      await trx
+        .insertInto('payment_methods')
+        .values({
+          id: method.id,
+          rider_id: method.riderId,
+          provider_token: method.providerToken,
+          brand: method.brand,
+          last4: method.last4,
+          exp_month: method.expMonth,
+          exp_year: method.expYear,
+          created_at: new Date(method.createdAt),
+        })
+        .execute();
+    },
+    async deleteMethod(id) {
+      await trx.deleteFrom('payment_methods').where('id', '=', id).execute();
+    },
+    async record(movement: Movement) {
+      await trx
+        .insertInto('ledger_entries')
+        .values(
+          movement.lines.map((line, index) => ({
+            movement_id: movement.id,
+            line: index,
+            payment_id: movement.paymentId,
+            kind: movement.kind,
+            account: line.account,
+            amount_cents: line.amountCents,
+            currency: movement.currency,
+            created_at: new Date(movement.at),
+          })),
+        )
+        .execute();
+    },
+    async insertRefund(refund) {
+      await trx
+        .insertInto('refunds')
+        .values({
+          id: refund.id,
+          payment_id: refund.paymentId,
+          amount_cents: refund.amountCents,
+          reason: refund.reason,
+          note: refund.note ?? null,
+          operator_id: refund.operatorId,
+          provider_refund_id: refund.providerRefundId,
+          created_at: new Date(refund.at),
+        })
+        .execute();
+    },
+    publish,
+  };
+}
