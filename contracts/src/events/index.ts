@@ -4,11 +4,13 @@ export * from './dead-letter.ts';
 export * from './profile.ts';
 export * from './blob.ts';
 export * from './car.ts';
+export * from './payment.ts';
 
 import { userEvents } from './user.ts';
 import { profileEvents } from './profile.ts';
 import { blobEvents } from './blob.ts';
 import { carEvents } from './car.ts';
+import { paymentEvents } from './payment.ts';
 
 /** Every event this platform defines: for schema export and for checking topics at subscribe. */
-export const eventDefinitions = [...userEvents, ...blobEvents, ...profileEvents, ...carEvents] as const;
+export const eventDefinitions = [...userEvents, ...blobEvents, ...profileEvents, ...carEvents, ...paymentEvents] as const;
