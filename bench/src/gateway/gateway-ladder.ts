@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { serviceIdentityHeader } from '@carshare/platform';
 import type { BenchmarkRun } from '../benchmark.ts';
 import { measureLoad, type LoadStats, type LoadTarget } from '../measure-load.ts';
 import { profileFileFor } from '../profile-files.ts';
@@ -19,6 +20,8 @@ interface LadderInfo {
   url: string;
   method: 'GET' | 'POST';
   token?: string;
+  /** The signed service identity an RPC rung is called with (ADR 0012). */
+  identity?: string;
   body?: string;
 }
 
@@ -35,6 +38,7 @@ function ladderTarget(info: LadderInfo): LoadTarget {
     method: info.method,
     headers: {
       ...(info.token !== undefined && { authorization: `Bearer ${info.token}` }),
+      ...(info.identity !== undefined && { [serviceIdentityHeader]: info.identity }),
       ...(info.body !== undefined && { 'content-type': 'application/json' }),
     },
     body: info.body,

@@ -1,3 +1,4 @@
+import { laptopServiceKeys, serviceIdentityHeader, ServiceIdentitySigner } from '@carshare/platform';
 import { demoAccounts } from '@carshare/user-service';
 import type { LoadTarget } from '../measure-load.ts';
 
@@ -9,6 +10,9 @@ export interface PlatformInfo {
 export interface Session {
   accessToken: string;
   riderId: string;
+  plan: string;
+  /** The `sid` of the access token: the session a service identity names. */
+  sessionId: string | undefined;
 }
 
 export async function expectOk(response: Response, what: string): Promise<unknown> {
@@ -24,19 +28,26 @@ export async function logInRider(gatewayUrl: string): Promise<Session> {
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ email: demoAccounts.rider.email, password: demoAccounts.rider.password }),
   });
-  const session = (await expectOk(response, 'login')) as { user: { id: string }; tokens: { accessToken: string } };
-  return { accessToken: session.tokens.accessToken, riderId: session.user.id };
+  const session = (await expectOk(response, 'login')) as { user: { id: string; plan: string }; tokens: { accessToken: string } };
+  const claims = JSON.parse(Buffer.from(session.tokens.accessToken.split('.')[1] ?? '', 'base64url').toString()) as { sid?: string };
+  return { accessToken: session.tokens.accessToken, riderId: session.user.id, plan: session.user.plan, sessionId: claims.sid };
 }
 
 export function meTarget(platform: PlatformInfo, session: Session): LoadTarget {
   return { url: `${platform.gatewayUrl}/v1/me`, headers: { authorization: `Bearer ${session.accessToken}` } };
 }
 
+/**
+ * GetUser as the gateway calls it: with the gateway's signed identity for the rider (ADR 0012,
+ * laptop keys, as the embedded platform uses). The identity lives 60 s: make the target again
+ * for each measured run (the benchmarks do).
+ */
 export function rpcTarget(platform: PlatformInfo, session: Session): LoadTarget {
+  const caller = { userId: session.riderId, role: 'rider' as const, plan: session.plan, ...(session.sessionId !== undefined && { sessionId: session.sessionId }) };
   return {
     url: `${platform.userUrl}/rpc/user/GetUser`,
     method: 'POST',
-    headers: { authorization: `Bearer ${session.accessToken}`, 'content-type': 'application/json' },
+    headers: { [serviceIdentityHeader]: new ServiceIdentitySigner('gateway', laptopServiceKeys()).identityFor('user', caller), 'content-type': 'application/json' },
     body: JSON.stringify({ userId: session.riderId }),
   };
 }

@@ -24,14 +24,17 @@ import {
   accessTokenAlgorithm,
   accessTokenAudience,
   accessTokenIssuer,
-  createAccessTokenVerifier,
   createHttpServer,
   createRpcClient,
+  laptopServiceKeys,
   registerRpcService,
+  serviceIdentityHeader,
+  ServiceIdentitySigner,
   StaticDiscovery,
+  type Caller,
   type RpcHandlers,
 } from '@carshare/platform';
-import { SignJWT, createLocalJWKSet, exportJWK, generateKeyPair } from 'jose';
+import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { Pool } from 'undici';
 import { announceReady, closeWithParent } from '../child-protocol.ts';
 
@@ -48,6 +51,7 @@ function observability(service: string) {
 }
 
 const riderId = '0195d2c4-0000-7000-8000-000000000001';
+const riderCaller: Caller = { userId: riderId, role: 'rider', plan: 'free' };
 const wireUser = {
   id: riderId,
   email: 'rider@carshare.local',
@@ -56,6 +60,7 @@ const wireUser = {
   plan: 'free',
   status: 'active',
   createdAt: '2026-01-01T00:00:00.000Z',
+  emailVerified: true,
 } as const;
 
 const closers: (() => Promise<void>)[] = [];
@@ -83,7 +88,6 @@ if (rung === 'http-server') {
     .sign(privateKey);
 
   const userObservability = observability('user');
-  const verifier = createAccessTokenVerifier({ keys: createLocalJWKSet(jwks) });
   const user = createHttpServer({ observability: userObservability, errorStyle: 'rpc' });
   const notMeasured = async (): Promise<never> => {
     throw new Error('not part of the ladder');
@@ -94,26 +98,30 @@ if (rung === 'http-server') {
     ...Object.fromEntries(Object.keys(userRpc.methods).map((name) => [name, notMeasured])),
     GetUser: getUser,
   } as unknown as RpcHandlers<typeof userRpc.methods>;
-  registerRpcService(user, userRpc, handlers, { observability: userObservability, authenticate: (jwt) => verifier.verify(jwt) });
+  registerRpcService(user, userRpc, handlers, { observability: userObservability });
   user.get('/.well-known/jwks.json', async () => jwks);
   const userUrl = await user.listen({ host: '127.0.0.1', port: 0 });
   closers.push(() => user.close());
 
   if (rung === 'rpc-stub') {
-    announced = { url: `${userUrl}/rpc/user/GetUser`, method: 'POST', token, body: JSON.stringify({ userId: riderId }) };
+    // As the gateway calls it: with its signed identity for the rider (ADR 0012; it lives 60 s, longer than a rung's run).
+    const identity = new ServiceIdentitySigner('gateway', laptopServiceKeys()).identityFor('user', riderCaller);
+    announced = { url: `${userUrl}/rpc/user/GetUser`, method: 'POST', identity, body: JSON.stringify({ userId: riderId }) };
   } else if (rung === 'front-undici' || rung === 'front-rpc') {
     // The gateway's shape without the gateway module: our server factory in front, and either a
-    // bare pool or our RPC client behind; the token is passed on but not checked here.
-    const frontObservability = observability('front');
+    // bare pool or our RPC client behind; the token is passed on but not checked here, and the
+    // front calls as the gateway (ADR 0012): the bare pool with one identity made per minute.
+    const frontObservability = observability('gateway');
+    const frontSigner = new ServiceIdentitySigner('gateway', laptopServiceKeys());
     const front = createHttpServer({ observability: frontObservability, errorStyle: 'public' });
     const body = JSON.stringify({ userId: riderId });
     if (rung === 'front-undici') {
       const pool = new Pool(userUrl, { connections: 32, keepAliveTimeout: 30_000 });
-      front.get('/v1/me', async (request) => {
+      front.get('/v1/me', async () => {
         const response = await pool.request({
           path: '/rpc/user/GetUser',
           method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: request.headers.authorization ?? '' },
+          headers: { 'content-type': 'application/json', [serviceIdentityHeader]: frontSigner.identityFor('user', riderCaller) },
           body,
         });
         return { user: await response.body.json(), partial: [] };
@@ -122,7 +130,7 @@ if (rung === 'http-server') {
     } else {
       const client = createRpcClient(userRpc, { discovery: new StaticDiscovery({ user: [userUrl] }), observability: frontObservability });
       front.get('/v1/me', async (request) => {
-        request.ctx.caller = { userId: riderId, role: 'rider', plan: 'free', token };
+        request.ctx.caller = { ...riderCaller, token };
         return { user: await client.GetUser({ userId: riderId }, request.ctx), partial: [] };
       });
       closers.push(() => client.close());

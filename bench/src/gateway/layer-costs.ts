@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { startEmbeddedPlatform } from '@carshare/cli';
+import { laptopServiceKeys, serviceIdentityHeader, ServiceIdentitySigner } from '@carshare/platform';
 import { demoAccounts, seedDemoData, userDescriptor } from '@carshare/user-service';
 import { sql } from 'kysely';
 import Fastify from 'fastify';
@@ -103,6 +104,8 @@ export const runLayerCosts: BenchmarkRun = async (options) => {
       const authorization = `Bearer ${session.tokens.accessToken}`;
       const db = platform.engine.forService('user').db;
       const caller = { userId: riderId, role: 'rider' as const, plan: 'free', token: session.tokens.accessToken };
+      // The user service's RPC port answers the gateway's signed identity (ADR 0012), not the token.
+      const identity = new ServiceIdentitySigner('gateway', laptopServiceKeys()).identityFor('user', caller);
 
       await record('kysely findById via shared PGlite session (file)', () =>
         db.selectFrom('users').select(['id', 'email', 'display_name', 'role', 'plan', 'status', 'suspended_reason', 'created_at']).where('id', '=', riderId).executeTakeFirst(),
@@ -113,7 +116,7 @@ export const runLayerCosts: BenchmarkRun = async (options) => {
       await record('HTTP POST /rpc/user/GetUser (c)', () =>
         json(userService, '/rpc/user/GetUser', {
           method: 'POST',
-          headers: { authorization, 'content-type': 'application/json' },
+          headers: { [serviceIdentityHeader]: identity, 'content-type': 'application/json' },
           body: JSON.stringify({ userId: riderId }),
         }),
       );

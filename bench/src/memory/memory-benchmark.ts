@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { laptopServiceKeys, serviceIdentityHeader, ServiceIdentitySigner } from '@carshare/platform';
 import { freePort, linkWorkspaces, scratchCopy } from '@carshare/testing';
 import { atMost, formatGoal, type BenchmarkRun } from '../benchmark.ts';
 import { writeBenchGatewayConfig } from '../gateway/bench-gateway-config.ts';
@@ -97,8 +98,8 @@ async function sample(run: PlatformRun, services: number): Promise<MemorySample>
   };
 }
 
-async function post(url: string, body: unknown, token?: string): Promise<Response> {
-  return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...(token && { authorization: `Bearer ${token}` }) }, body: JSON.stringify(body) });
+async function post(url: string, body: unknown, identity?: string): Promise<Response> {
+  return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...(identity && { [serviceIdentityHeader]: identity }) }, body: JSON.stringify(body) });
 }
 
 /** Traffic through every service, so lazily built parts (schemas, pools, JIT) exist before the idle sample. */
@@ -106,15 +107,18 @@ async function warmUp(run: PlatformRun, gatewayPort: number, requests: number): 
   const gateway = `http://127.0.0.1:${gatewayPort}`;
   const login = await post(`${gateway}/v1/auth/login`, { email: 'rider@carshare.local', password: 'rider-demo-pass' });
   if (login.status !== 200) throw new Error(`demo rider login: ${login.status} ${await login.text()}`);
-  const { tokens } = (await login.json()) as { tokens: { accessToken: string } };
+  const { user, tokens } = (await login.json()) as { user: { id: string; plan: string }; tokens: { accessToken: string } };
+  // A service's RPC port answers the gateway's signed identity, not the user's token (ADR 0012).
+  const asGateway = new ServiceIdentitySigner('gateway', laptopServiceKeys());
+  const rider = { userId: user.id, role: 'rider' as const, plan: user.plan };
   for (let i = 0; i < requests; i++) await (await fetch(`${gateway}/v1/me`, { headers: { authorization: `Bearer ${tokens.accessToken}` } })).arrayBuffer();
   const listed = /^carshare: services (.+)$/m.exec(run.output())?.[1] ?? '';
   for (const [, name, url] of listed.matchAll(/(\w+) (http:\/\/[^\s,]+)/g)) {
-    if (name === 'user') continue;
+    if (name === undefined || name === 'user') continue;
     for (let i = 0; i < 10; i++) {
-      const created = await post(`${url}/rpc/${name}/CreateItem`, { name: `item ${i}` }, tokens.accessToken);
+      const created = await post(`${url}/rpc/${name}/CreateItem`, { name: `item ${i}` }, asGateway.identityFor(name, rider));
       if (created.status !== 200) throw new Error(`${name} CreateItem: ${created.status} ${await created.text()}`);
-      await (await post(`${url}/rpc/${name}/ListItems`, { limit: 10 }, tokens.accessToken)).arrayBuffer();
+      await (await post(`${url}/rpc/${name}/ListItems`, { limit: 10 }, asGateway.identityFor(name, rider))).arrayBuffer();
     }
   }
 }
