@@ -18,8 +18,6 @@ export interface Caller {
   sessionId?: string;
   /** When the token was issued (`iat`): a user-wide revocation refuses every token issued before it. */
   issuedAtMs?: number;
-  /** The login session the access token belongs to (its `sid` claim), when the token names one. */
-  sessionId?: string;
 }
 
 /**
