@@ -74,9 +74,10 @@ const SignedObjectRef = {
 
 /**
  * The blob service's RPC contract. Access: the owner or an operator; anyone else gets
- * BLOB_NOT_FOUND (never PERMISSION_DENIED), so blob ids cannot be probed. A call without an
- * end-user token is another service of the platform (the gateway never forwards one to these
- * methods): it may act for any owner, e.g. profile's OCR worker reading a licence photo.
+ * BLOB_NOT_FOUND (never PERMISSION_DENIED), so blob ids cannot be probed. A call that carries no
+ * end user is a listed service acting for itself (ADR 0012), e.g. profile's OCR worker reading a
+ * licence photo: it may act for any owner. The gateway calls without an end user only the two
+ * signed-object methods, whose signature is the authority.
  */
 export const blobRpc = defineRpcService('blob', {
   CreateUpload: {
@@ -95,6 +96,7 @@ export const blobRpc = defineRpcService('blob', {
     output: Type.Object({ blob: BlobRecord, upload: SignedUrl }),
     idempotent: false,
     errors: ['OWNER_NOT_FOUND', 'OWNER_REQUIRED', 'BLOB_TOO_LARGE', 'BLOB_TYPE_NOT_ALLOWED'],
+    callers: ['gateway', 'profile'],
   },
   CompleteUpload: {
     summary:
@@ -104,6 +106,7 @@ export const blobRpc = defineRpcService('blob', {
     output: BlobRecord,
     idempotent: true,
     errors: ['BLOB_NOT_FOUND', 'BLOB_NOT_UPLOADED', 'BLOB_REJECTED', 'BLOB_TOO_LARGE'],
+    callers: ['gateway', 'profile'],
   },
   Get: {
     summary: 'One blob\'s record: its owner or an operator',
@@ -111,6 +114,7 @@ export const blobRpc = defineRpcService('blob', {
     output: BlobRecord,
     idempotent: true,
     errors: ['BLOB_NOT_FOUND'],
+    callers: ['gateway', 'profile'],
   },
   GetDownloadUrl: {
     summary: 'A short-lived signed URL to GET an uploaded blob\'s (cleaned) bytes: its owner or an operator',
@@ -118,6 +122,7 @@ export const blobRpc = defineRpcService('blob', {
     output: SignedUrl,
     idempotent: true,
     errors: ['BLOB_NOT_FOUND', 'BLOB_NOT_UPLOADED'],
+    callers: ['gateway', 'profile'],
   },
   ReadContent: {
     summary:
@@ -127,6 +132,7 @@ export const blobRpc = defineRpcService('blob', {
     output: Type.Object({ blob: BlobRecord, contentBase64: Type.String() }),
     idempotent: true,
     errors: ['BLOB_NOT_FOUND', 'BLOB_NOT_UPLOADED'],
+    callers: ['profile'],
   },
   ListByOwner: {
     summary: 'An owner\'s blobs, newest first: riders list their own (ownerId omitted or theirs), operators anyone\'s',
@@ -142,6 +148,7 @@ export const blobRpc = defineRpcService('blob', {
     output: BlobPage,
     idempotent: true,
     errors: ['OWNER_NOT_FOUND', 'OWNER_REQUIRED', 'INVALID_CURSOR'],
+    callers: ['gateway', 'profile'],
   },
   Delete: {
     summary: 'Delete a blob\'s record and its bytes in the object store: its owner or an operator',
@@ -149,13 +156,15 @@ export const blobRpc = defineRpcService('blob', {
     output: Type.Object({ blobId: BlobId }),
     idempotent: true,
     errors: ['BLOB_NOT_FOUND'],
+    callers: ['gateway', 'profile'],
   },
   DeleteByOwner: {
-    summary: 'Delete every blob of an owner, records and bytes (account or profile erasure): the owner, an operator or a service',
+    summary: 'Delete every blob of an owner, records and bytes (profile or account erasure): the owner, an operator or a service',
     input: Type.Object({ ownerId: UserId }, strict),
     output: Type.Object({ deletedCount: Type.Integer({ minimum: 0 }) }),
     idempotent: true,
     errors: ['OWNER_NOT_FOUND'],
+    callers: ['gateway', 'profile'],
   },
   PutSignedObject: {
     summary:
@@ -172,6 +181,7 @@ export const blobRpc = defineRpcService('blob', {
     output: Type.Object({ sizeBytes: Type.Integer({ minimum: 0 }) }),
     idempotent: true,
     errors: ['SIGNATURE_INVALID', 'URL_EXPIRED', 'BLOB_TOO_LARGE', 'FILES_STORE_ONLY'],
+    callers: ['gateway'],
   },
   GetSignedObject: {
     summary: 'The files store\'s download: the gateway passes on a GET of a signed URL; 403 when the signature is wrong or expired',
@@ -179,6 +189,7 @@ export const blobRpc = defineRpcService('blob', {
     output: Type.Object({ contentType: Type.String(), contentBase64: Type.String() }),
     idempotent: true,
     errors: ['SIGNATURE_INVALID', 'URL_EXPIRED', 'OBJECT_NOT_FOUND', 'FILES_STORE_ONLY'],
+    callers: ['gateway'],
   },
   ...deadLetterRpcMethods,
 });

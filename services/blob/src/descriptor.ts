@@ -10,7 +10,6 @@ export const blobDescriptor = defineService({
   migrationsDir: blobMigrationsDir,
   messaging: true,
   rpc: blobRpc,
-  // The user service publishes the keys that verify callers' access tokens.
-  calls: ['user'],
+  calls: [],
   createModule: (deps) => createBlobModule({ ...deps, database: requireDatabase(deps, 'blob'), bus: requireBus(deps, 'blob') }),
 });

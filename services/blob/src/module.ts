@@ -7,10 +7,8 @@ import type { Observability } from '@carshare/observability';
 import {
   ConfigError,
   createHttpServer,
-  createRemoteAccessTokenVerifier,
   createRpcConnector,
   systemScheduler,
-  type AccessTokenVerifier,
   type Clock,
   type Discovery,
   type HttpServer,
@@ -48,14 +46,11 @@ export interface BlobModuleDeps {
   bus: EventBus;
   /** True on PostgreSQL, where several instances' relays share the outbox. */
   concurrentRelays: boolean;
-  /** Finds the user service, whose published keys verify callers' access tokens. */
   discovery: Discovery;
   clock: Clock;
   ids: IdGenerator;
   /** Serves the contract: over HTTP, and in process when the composition says so (ADR 0011). */
   rpc?: RpcConnector;
-  /** Tests verify tokens with their own keys instead of asking the user service. */
-  verifier?: AccessTokenVerifier;
   /** Tests drive the sweeper's timer. */
   scheduler?: Scheduler;
   images?: ImageCleaner;
@@ -136,7 +131,6 @@ export function createBlobModule(deps: BlobModuleDeps): BlobModule {
     intervalMs: config.uploads.sweepIntervalSeconds * 1000,
     logger: observability.logger,
   });
-  const verifier = deps.verifier ?? createRemoteAccessTokenVerifier({ discovery: deps.discovery, clock });
 
   const server = createHttpServer({
     observability,
@@ -150,12 +144,8 @@ export function createBlobModule(deps: BlobModuleDeps): BlobModule {
     ],
   });
   const rpc = deps.rpc ?? createRpcConnector({ discovery: deps.discovery });
-  rpc.serve(
-    server,
-    blobRpc,
-    { ...blobRpcHandlers(service), ...deadLetterRpcHandlers(messaging.deadLetterAdmin) },
-    { observability, authenticate: (token) => verifier.verify(token) },
-  );
+  // Who calls comes in the calling service's signed identity (ADR 0012), the end user with it.
+  rpc.serve(server, blobRpc, { ...blobRpcHandlers(service), ...deadLetterRpcHandlers(messaging.deadLetterAdmin) }, { observability });
 
   return {
     name: 'blob',
