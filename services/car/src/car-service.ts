@@ -1,36 +1,452 @@
-import { NotFound, Unauthenticated, type Caller } from '@carshare/platform';
-import { mayRead, newItem, type Item } from './domain/item.ts';
-import type { CarPorts, ItemPage } from './ports.ts';
+import { CarCommand, CarCommandAcked, CarCreated, CarStateChanged, isStaff, type CommandAck } from '@carshare/contracts';
+import { Conflict, DeadlineExceeded, InvalidArgument, NotFound, PermissionDenied, Unauthenticated, isUuid, type Caller } from '@carshare/platform';
+import { decodeCursor, encodeCursor } from '@carshare/storage';
+import { newCar, normalizePlate, type Car, type CarCategory, type NewCarInput } from './domain/car.ts';
+import { nextState, type CarMove, type CarState } from './domain/car-state.ts';
+import { boundingBox, haversineMetres } from './domain/geo.ts';
+import type { TelemetryPoint } from './domain/telemetry.ts';
+import type { CarChanges, CarListSort, CarServicePorts, CarTransaction, CommandOutcome, StoredCommand } from './ports.ts';
+
+export interface CarPage {
+  items: Car[];
+  nextCursor: string | null;
+}
+
+export interface NearbyResult {
+  car: Car;
+  distanceM: number;
+}
+
+export interface ListCarsInput {
+  limit: number;
+  cursor?: string | undefined;
+  state?: CarState | undefined;
+  category?: CarCategory | undefined;
+  lowBatteryBelowPct?: number | undefined;
+  offline?: boolean | undefined;
+  sort?: CarListSort | undefined;
+}
+
+export interface UpdateCarInput {
+  carId: string;
+  expectedVersion?: number | undefined;
+  plate?: string | undefined;
+  model?: string | undefined;
+  category?: CarCategory | undefined;
+  seats?: number | undefined;
+  homeZone?: string | null | undefined;
+  trackerId?: string | null | undefined;
+}
+
+/** Where a use case was called from, so the events it records join the caller's trace. */
+export interface Origin {
+  traceparent?: string;
+}
 
 function requireCaller(caller: Caller | undefined): Caller {
   if (!caller) throw Unauthenticated('AUTHENTICATION_REQUIRED', 'sign in first');
   return caller;
 }
 
-/** The car service's use cases: each takes what the caller sent and who the caller is. */
-export function createCarService(ports: CarPorts) {
-  const { items, clock, ids } = ports;
-  return {
-    async createItem(input: { name: string }, caller: Caller | undefined): Promise<Item> {
-      const owner = requireCaller(caller);
-      const item = newItem({ id: ids.next(), ownerId: owner.userId, name: input.name, now: clock.now() });
-      await items.insert(item);
-      return item;
-    },
+function requireStaff(caller: Caller | undefined): Caller {
+  const actor = requireCaller(caller);
+  if (!isStaff(actor.role)) throw PermissionDenied('OPERATOR_ONLY', 'only operators may do this');
+  return actor;
+}
 
-    async getItem(input: { id: string }, caller: Caller | undefined): Promise<Item> {
-      const reader = requireCaller(caller);
-      const item = await items.find(input.id);
-      // Someone else's item is "not found", not "forbidden": its existence is not theirs to learn.
-      if (!item || !mayRead(item, reader)) throw NotFound('ITEM_NOT_FOUND', `no item ${input.id}`, { id: input.id });
-      return item;
-    },
+function carNotFound(carId: string): Error {
+  return NotFound('CAR_NOT_FOUND', `no car ${carId}`, { carId });
+}
 
-    async listItems(input: { limit: number; cursor?: string | undefined }, caller: Caller | undefined): Promise<ItemPage> {
-      const owner = requireCaller(caller);
-      return items.listByOwner(owner.userId, { limit: input.limit, cursor: input.cursor });
-    },
-  };
+function invalidTransition(car: Car, move: CarMove): Error {
+  return Conflict('INVALID_CAR_TRANSITION', `a car that is ${car.state} cannot ${move}`, { carId: car.id, current: car.state });
+}
+
+const commandMoves = {
+  unlock: { begin: 'beginUnlock', confirmed: 'unlockConfirmed', failed: 'unlockFailed' },
+  lock: { begin: 'beginLock', confirmed: 'lockConfirmed', failed: 'lockFailed' },
+} as const satisfies Record<'lock' | 'unlock', Record<string, CarMove>>;
+
+/** Waiters for command outcomes in this instance, by command id. */
+class CommandWaiters {
+  readonly #waiting = new Map<string, (outcome: CommandOutcome | 'timeout') => void>();
+
+  wait(commandId: string, ms: number, scheduler: CarServicePorts['scheduler']): Promise<CommandOutcome | 'timeout'> {
+    return new Promise((resolve) => {
+      const timer = scheduler.setTimeout(() => this.settle(commandId, 'timeout'), Math.max(0, ms));
+      this.#waiting.set(commandId, (outcome) => {
+        scheduler.clearTimeout(timer);
+        resolve(outcome);
+      });
+    });
+  }
+
+  settle(commandId: string, outcome: CommandOutcome | 'timeout'): void {
+    const resolve = this.#waiting.get(commandId);
+    if (!resolve) return;
+    this.#waiting.delete(commandId);
+    resolve(outcome);
+  }
+
+  get size(): number {
+    return this.#waiting.size;
+  }
 }
 
 export type CarService = ReturnType<typeof createCarService>;
+
+/** Logged and counted by the module: an answer nobody waits for any more. */
+export interface CarServiceHooks {
+  ignoredAck?(carId: string, ack: CommandAck, why: 'unknown_or_settled' | 'late'): void;
+}
+
+export function createCarService(ports: CarServicePorts, hooks: CarServiceHooks = {}) {
+  const { cars, commands, unitOfWork, events, devices, secrets, clock, scheduler, ids, settings } = ports;
+  const waiters = new CommandWaiters();
+  devices.onSettled((commandId, outcome) => waiters.settle(commandId, outcome));
+
+  async function load(carId: string): Promise<Car> {
+    const car = await cars.find(carId);
+    if (!car) throw carNotFound(carId);
+    return car;
+  }
+
+  /**
+   * Applies `move` to the car as it was read (state and version), records car.state_changed in
+   * the same transaction, and answers undefined when another writer got there first.
+   */
+  async function transition(
+    tx: CarTransaction,
+    car: Car,
+    move: CarMove,
+    reason: string,
+    changes: CarChanges,
+    origin: Origin,
+  ): Promise<Car | undefined> {
+    const to = nextState(car.state, move);
+    if (to === undefined) throw invalidTransition(car, move);
+    const updated = await tx.cars.updateIfVersion(car.id, car.version, { ...changes, state: to }, clock.now());
+    if (!updated) return undefined;
+    await tx.events.add(
+      events.create(
+        CarStateChanged,
+        car.id,
+        { carId: car.id, from: car.state, to, reservationId: updated.reservationId ?? car.reservationId, reason, version: updated.version },
+        origin,
+      ),
+    );
+    return updated;
+  }
+
+  async function settleCommand(command: StoredCommand, outcome: CommandOutcome, origin: Origin): Promise<Car | undefined> {
+    const moves = commandMoves[command.type];
+    return unitOfWork.run(async (tx) => {
+      const now = clock.now();
+      const ack = outcome.status === 'expired' ? undefined : outcome.ack;
+      const settled = await tx.commands.settle(command.id, command.carId, outcome.status, now, ack?.error);
+      if (!settled) return undefined;
+      if (ack) {
+        await tx.events.add(
+          events.create(
+            CarCommandAcked,
+            command.carId,
+            { carId: command.carId, commandId: command.id, type: command.type, ok: ack.ok, locked: ack.locked, ...(ack.error !== undefined && { error: ack.error }) },
+            origin,
+          ),
+        );
+      }
+      const car = await tx.cars.find(command.carId);
+      // The car was deleted meanwhile (only possible when idle), or an operator moved it: nothing to undo.
+      if (!car || car.state !== (command.type === 'unlock' ? 'unlocking' : 'locking')) return car;
+      const succeeded = outcome.status === 'acked';
+      const move = succeeded ? moves.confirmed : moves.failed;
+      const reason = outcome.status === 'acked' ? `${command.type}_acked` : outcome.status === 'refused' ? 'device_refused' : 'device_did_not_answer';
+      const changes: CarChanges = {
+        ...(ack && { locked: ack.locked }),
+        // Locked at the end of use: the hold ends with it.
+        ...(succeeded && command.type === 'lock' && { reservationId: null }),
+      };
+      return (await transition(tx, car, move, reason, changes, origin)) ?? car;
+    });
+  }
+
+  async function sendCommand(type: 'lock' | 'unlock', input: { carId: string; reservationId: string }, caller: Caller | undefined, origin: Origin): Promise<Car> {
+    requireCaller(caller);
+    const car = await load(input.carId);
+    const moves = commandMoves[type];
+    if (car.reservationId !== input.reservationId) {
+      throw PermissionDenied('NOT_YOUR_CAR', 'the car is not held for this reservation', { carId: car.id, current: car.state });
+    }
+    const now = clock.now();
+    const command: StoredCommand = {
+      id: ids.next(),
+      carId: car.id,
+      type,
+      reservationId: input.reservationId,
+      status: 'sent',
+      expiresAt: now + settings.commandTimeoutMs,
+      createdAt: now,
+    };
+    await unitOfWork.run(async (tx) => {
+      const begun = await transition(tx, car, moves.begin, `${type}_requested`, {}, origin);
+      if (!begun) throw Conflict('INVALID_CAR_TRANSITION', 'the car changed meanwhile; read it again', { carId: car.id });
+      await tx.commands.insert(command);
+      await tx.events.add(
+        events.create(
+          CarCommand,
+          car.id,
+          { carId: car.id, commandId: command.id, type, reservationId: input.reservationId, expiresAt: new Date(command.expiresAt).toISOString() },
+          origin,
+        ),
+      );
+    });
+    // Waiting before sending: a device that answers at once must find its waiter.
+    const answer = waiters.wait(command.id, command.expiresAt - clock.now(), scheduler);
+    try {
+      await devices.sendCommand(car.id, { id: command.id, type, expiresAt: command.expiresAt });
+    } catch {
+      // Undeliverable now: the deadline still decides, and the car goes back when it passes.
+    }
+    const outcome = await answer;
+    if (outcome === 'timeout') {
+      const reverted = await settleCommand(command, { status: 'expired' }, origin);
+      if (reverted) {
+        throw DeadlineExceeded('DEVICE_DID_NOT_ANSWER', `the car did not confirm ${type} in time`, { carId: car.id, commandId: command.id, current: reverted.state });
+      }
+      // An ack settled it in the same instant: answer what it decided.
+      const settled = await commands.find(command.id);
+      return answerFor(type, settled, await load(car.id));
+    }
+    return answerFor(type, await commands.find(command.id), await load(car.id));
+  }
+
+  function answerFor(type: 'lock' | 'unlock', command: StoredCommand | undefined, car: Car): Car {
+    if (command?.status === 'acked') return car;
+    if (command?.status === 'refused') throw Conflict('DEVICE_REFUSED', `the car refused to ${type}`, { carId: car.id, current: car.state });
+    throw DeadlineExceeded('DEVICE_DID_NOT_ANSWER', `the car did not confirm ${type} in time`, { carId: car.id, current: car.state });
+  }
+
+  function sortValueOf(car: Car, sort: CarListSort): string | number {
+    if (sort === 'energy_asc') return car.energyPct;
+    if (sort === 'plate') return car.plate;
+    return car.id;
+  }
+
+  function positionOf(cursor: string | undefined, sort: CarListSort): { value: string | number; id: string } | undefined {
+    if (cursor === undefined) return undefined;
+    let values;
+    try {
+      values = decodeCursor(cursor);
+    } catch {
+      throw InvalidArgument('INVALID_CURSOR', 'the cursor is not one this list gave out');
+    }
+    const [sortName, value, id] = values;
+    const valueFits = sort === 'energy_asc' ? typeof value === 'number' : typeof value === 'string';
+    if (values.length !== 3 || sortName !== sort || !valueFits || typeof id !== 'string' || !isUuid(id)) {
+      throw InvalidArgument('INVALID_CURSOR', 'the cursor is not one this list gave out');
+    }
+    return { value: value as string | number, id };
+  }
+
+  return {
+    async createCar(input: NewCarInput, caller: Caller | undefined, origin: Origin = {}): Promise<{ car: Car; deviceSecret: string }> {
+      requireStaff(caller);
+      const car = newCar(input, ids.next(), clock.now());
+      const { secret, hash } = secrets.issue();
+      await unitOfWork.run(async (tx) => {
+        await tx.cars.insert(car, hash);
+        await tx.events.add(
+          events.create(
+            CarCreated,
+            car.id,
+            { carId: car.id, plate: car.plate, model: car.model, category: car.category, fuelType: car.fuelType, seats: car.seats, state: car.state },
+            origin,
+          ),
+        );
+      });
+      return { car, deviceSecret: secret };
+    },
+
+    async updateCar(input: UpdateCarInput, caller: Caller | undefined): Promise<Car> {
+      requireStaff(caller);
+      const car = await load(input.carId);
+      const expected = input.expectedVersion ?? car.version;
+      if (expected !== car.version) throw Conflict('VERSION_MISMATCH', 'the car changed since you read it', { carId: car.id, current: car.version });
+      const changes: CarChanges = {
+        ...(input.plate !== undefined && { plate: normalizePlate(input.plate) }),
+        ...(input.model !== undefined && { model: input.model.trim() }),
+        ...(input.category !== undefined && { category: input.category }),
+        ...(input.seats !== undefined && { seats: input.seats }),
+        ...(input.homeZone !== undefined && { homeZone: input.homeZone }),
+        ...(input.trackerId !== undefined && { trackerId: input.trackerId }),
+      };
+      const updated = await cars.updateIfVersion(car.id, expected, changes, clock.now());
+      if (!updated) throw Conflict('VERSION_MISMATCH', 'the car changed since you read it', { carId: car.id });
+      return updated;
+    },
+
+    async setMaintenance(input: { carId: string; on: boolean }, caller: Caller | undefined, origin: Origin = {}): Promise<Car> {
+      requireStaff(caller);
+      const car = await load(input.carId);
+      if ((car.state === 'maintenance') === input.on) return car;
+      const updated = await unitOfWork.run((tx) => transition(tx, car, input.on ? 'startMaintenance' : 'endMaintenance', 'operator', {}, origin));
+      if (!updated) throw Conflict('INVALID_CAR_TRANSITION', 'the car changed meanwhile; read it again', { carId: car.id });
+      return updated;
+    },
+
+    async rotateDeviceSecret(input: { carId: string }, caller: Caller | undefined): Promise<{ car: Car; deviceSecret: string }> {
+      requireStaff(caller);
+      const car = await load(input.carId);
+      const { secret, hash } = secrets.issue();
+      const updated = await cars.updateIfVersion(car.id, car.version, { secretHash: hash }, clock.now());
+      if (!updated) throw Conflict('VERSION_MISMATCH', 'the car changed meanwhile; try again', { carId: car.id });
+      return { car: updated, deviceSecret: secret };
+    },
+
+    async deleteCar(input: { carId: string }, caller: Caller | undefined): Promise<Record<string, never>> {
+      requireStaff(caller);
+      const car = await cars.find(input.carId);
+      if (!car) return {};
+      if (!(await cars.deleteIfIdle(car.id))) {
+        const current = await cars.find(car.id);
+        if (current) throw Conflict('CAR_NOT_IDLE', `a car that is ${current.state} cannot be deleted`, { carId: car.id, current: current.state });
+      }
+      return {};
+    },
+
+    async getCar(input: { carId: string }, caller: Caller | undefined): Promise<Car> {
+      requireCaller(caller);
+      return load(input.carId);
+    },
+
+    async listCars(input: ListCarsInput, caller: Caller | undefined): Promise<CarPage> {
+      requireStaff(caller);
+      const sort = input.sort ?? 'newest';
+      const items = await cars.list({
+        limit: input.limit + 1,
+        after: positionOf(input.cursor, sort),
+        sort,
+        state: input.state,
+        category: input.category,
+        lowBatteryBelowPct: input.lowBatteryBelowPct,
+        offline: input.offline,
+      });
+      const hasMore = items.length > input.limit;
+      const page = hasMore ? items.slice(0, input.limit) : items;
+      const last = page.at(-1);
+      return { items: page, nextCursor: hasMore && last ? encodeCursor([sort, sortValueOf(last, sort), last.id]) : null };
+    },
+
+    async claim(input: { carId: string; reservationId: string }, caller: Caller | undefined, origin: Origin = {}): Promise<Car> {
+      requireCaller(caller);
+      const car = await load(input.carId);
+      // A retried claim of the winner answers the car again rather than failing its own retry.
+      if (car.reservationId === input.reservationId) return car;
+      if (car.state !== 'available') throw Conflict('CAR_NOT_AVAILABLE', `the car is ${car.state}`, { carId: car.id, current: car.state });
+      const claimed = await unitOfWork.run((tx) => transition(tx, car, 'claim', 'claim', { reservationId: input.reservationId }, origin));
+      if (claimed) return claimed;
+      const current = await load(car.id);
+      if (current.reservationId === input.reservationId) return current;
+      throw Conflict('CAR_NOT_AVAILABLE', `the car is ${current.state}`, { carId: car.id, current: current.state });
+    },
+
+    async release(input: { carId: string; reservationId: string }, caller: Caller | undefined, origin: Origin = {}): Promise<Car> {
+      requireCaller(caller);
+      for (let attempt = 0; attempt < 3; attempt += 1) {
+        const car = await load(input.carId);
+        // Released already (a retry, or a compensation after the hold expired): nothing to undo.
+        if (car.reservationId === null) return car;
+        if (car.reservationId !== input.reservationId) {
+          throw PermissionDenied('NOT_YOUR_CAR', 'the car is held for another reservation', { carId: car.id, current: car.state });
+        }
+        const released = await unitOfWork.run((tx) => transition(tx, car, 'release', 'release', { reservationId: null }, origin));
+        if (released) return released;
+      }
+      throw Conflict('INVALID_CAR_TRANSITION', 'the car keeps changing; try again', { carId: input.carId });
+    },
+
+    unlock: (input: { carId: string; reservationId: string }, caller: Caller | undefined, origin: Origin = {}) => sendCommand('unlock', input, caller, origin),
+    lock: (input: { carId: string; reservationId: string }, caller: Caller | undefined, origin: Origin = {}) => sendCommand('lock', input, caller, origin),
+
+    /** A device's answer to a command; whatever it says about another car's command is ignored. */
+    async handleAck(carId: string, ack: CommandAck): Promise<void> {
+      const command = await commands.find(ack.commandId);
+      if (!command || command.carId !== carId || command.status !== 'sent') {
+        hooks.ignoredAck?.(carId, ack, 'unknown_or_settled');
+        return;
+      }
+      const outcome: CommandOutcome = { status: ack.ok ? 'acked' : 'refused', ack };
+      const settled = await settleCommand(command, outcome, {});
+      if (settled === undefined) {
+        hooks.ignoredAck?.(carId, ack, 'late');
+        return;
+      }
+      await devices.announceSettled(command.id, outcome);
+    },
+
+    async nearby(input: { lat: number; lng: number; radiusM: number; category?: CarCategory | undefined; limit: number }): Promise<NearbyResult[]> {
+      const center = { lat: input.lat, lng: input.lng };
+      const candidates = await cars.availableWithin(boundingBox(center, input.radiusM), input.category);
+      const found: NearbyResult[] = [];
+      for (const car of candidates) {
+        if (!car.position) continue;
+        const distanceM = haversineMetres(center, car.position);
+        if (distanceM <= input.radiusM) found.push({ car, distanceM });
+      }
+      found.sort((a, b) => a.distanceM - b.distanceM || (a.car.id < b.car.id ? -1 : 1));
+      return found.slice(0, input.limit);
+    },
+
+    async telemetrySince(
+      input: { carId: string; since: string; limit: number; cursor?: string | undefined },
+      caller: Caller | undefined,
+    ): Promise<{ items: TelemetryPoint[]; nextCursor: string | null }> {
+      requireCaller(caller);
+      await load(input.carId);
+      let afterTs: number | undefined;
+      if (input.cursor !== undefined) {
+        let values;
+        try {
+          values = decodeCursor(input.cursor);
+        } catch {
+          throw InvalidArgument('INVALID_CURSOR', 'the cursor is not one this list gave out');
+        }
+        if (values.length !== 1 || typeof values[0] !== 'number') throw InvalidArgument('INVALID_CURSOR', 'the cursor is not one this list gave out');
+        afterTs = values[0];
+      }
+      const points = await cars.telemetrySince(input.carId, Date.parse(input.since), afterTs, input.limit + 1);
+      const hasMore = points.length > input.limit;
+      const page = hasMore ? points.slice(0, input.limit) : points;
+      const last = page.at(-1);
+      return { items: page, nextCursor: hasMore && last ? encodeCursor([last.ts]) : null };
+    },
+
+    /**
+     * One sweep: commands nobody settled by their deadline (their waiter died with its instance)
+     * put their car back; available cars silent for `offlineAfterMs` go offline.
+     */
+    async sweep(origin: Origin = {}): Promise<{ expiredCommands: number; wentOffline: number }> {
+      const now = clock.now();
+      let expiredCommands = 0;
+      for (const command of await commands.overdue(now, 500)) {
+        // A waiter in this instance settles its own command when its timer fires.
+        if (await settleCommand(command, { status: 'expired' }, origin)) expiredCommands += 1;
+      }
+      let wentOffline = 0;
+      for (const car of await cars.silentSince(now - settings.offlineAfterMs, 1000)) {
+        if (await unitOfWork.run((tx) => transition(tx, car, 'wentSilent', 'went_silent', {}, origin))) wentOffline += 1;
+      }
+      return { expiredCommands, wentOffline };
+    },
+
+    /** An offline car reported again: available once more. */
+    async cameBack(carId: string, origin: Origin = {}): Promise<void> {
+      const car = await cars.find(carId);
+      if (car?.state !== 'offline') return;
+      await unitOfWork.run((tx) => transition(tx, car, 'cameBack', 'reported_again', {}, origin));
+    },
+
+    /** Commands this instance is waiting on (for metrics and tests). */
+    pendingCommands: () => waiters.size,
+  };
+}

@@ -1,16 +1,16 @@
 import { carRpc } from '@carshare/contracts';
-import { defineService, requireDatabase } from '@carshare/service-kit';
+import { defineService, requireBus, requireDatabase } from '@carshare/service-kit';
 import { carConfigShape } from './config.ts';
 import { createCarModule, carMigrationsDir } from './module.ts';
 
-/** Say in one line what the car service owns. */
+/** Cars, their state machine, their devices (MQTT gateway), telemetry and the command log. */
 export const carDescriptor = defineService({
   name: 'car',
   ...carConfigShape,
   migrationsDir: carMigrationsDir,
-  messaging: false,
+  messaging: true,
   rpc: carRpc,
   // The user service publishes the keys that verify callers' access tokens.
   calls: ['user'],
-  createModule: (deps) => createCarModule({ ...deps, database: requireDatabase(deps, 'car') }),
+  createModule: (deps) => createCarModule({ ...deps, database: requireDatabase(deps, 'car'), bus: requireBus(deps, 'car') }),
 });

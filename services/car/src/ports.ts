@@ -1,21 +1,144 @@
-import type { Clock, IdGenerator } from '@carshare/platform';
-import type { Item } from './domain/item.ts';
+import type { CommandAck, DeviceCommand, EventEnvelope } from '@carshare/contracts';
+import type { EventFactory } from '@carshare/messaging';
+import type { Clock, IdGenerator, Scheduler } from '@carshare/platform';
+import type { Car, CarCategory } from './domain/car.ts';
+import type { CarState } from './domain/car-state.ts';
+import type { BoundingBox } from './domain/geo.ts';
+import type { TelemetryPoint } from './domain/telemetry.ts';
 
-export interface ItemPage {
-  items: Item[];
-  nextCursor?: string;
+export type CarListSort = 'newest' | 'oldest' | 'energy_asc' | 'plate';
+
+export interface CarListQuery {
+  /** Rows to fetch (the service asks for one more than it shows). */
+  limit: number;
+  /** Keyset position: the sort value and id of the last car on the previous page. */
+  after: { value: string | number; id: string } | undefined;
+  sort: CarListSort;
+  state: CarState | undefined;
+  category: CarCategory | undefined;
+  lowBatteryBelowPct: number | undefined;
+  offline: boolean | undefined;
 }
 
-/** Where items live: SQL in the service's own schema, or memory in use-case tests. */
-export interface ItemStore {
-  insert(item: Item): Promise<void>;
-  find(id: string): Promise<Item | undefined>;
-  /** Newest first; the cursor is one this store gave out (INVALID_CURSOR otherwise). */
-  listByOwner(ownerId: string, page: { limit: number; cursor: string | undefined }): Promise<ItemPage>;
+export type CarChanges = Partial<
+  Pick<Car, 'plate' | 'model' | 'category' | 'seats' | 'homeZone' | 'trackerId' | 'state' | 'reservationId' | 'locked'>
+> & { secretHash?: string };
+
+/** Last accepted position of one car, batched by the telemetry pipeline. */
+export interface TelemetryWrite {
+  carId: string;
+  point: TelemetryPoint;
+  /** Our clock when the report was accepted. */
+  seenAt: number;
 }
 
-export interface CarPorts {
-  items: ItemStore;
+export interface StoredCommand {
+  id: string;
+  carId: string;
+  type: 'lock' | 'unlock';
+  reservationId: string | null;
+  status: 'sent' | 'acked' | 'refused' | 'expired';
+  expiresAt: number;
+  createdAt: number;
+}
+
+export interface DeviceCredential {
+  carId: string;
+  secretHash: string;
+  state: CarState;
+  lastReportAt: number | null;
+  odometerKm: number;
+  locked: boolean;
+}
+
+/** Where cars live: SQL in the service's own schema (`db` may be a transaction). */
+export interface CarStore {
+  /** Fails with PLATE_TAKEN / VIN_TAKEN / TRACKER_TAKEN. */
+  insert(car: Car, secretHash: string): Promise<void>;
+  find(id: string): Promise<Car | undefined>;
+  /** What checking a device and judging its next report needs, in one read. */
+  findCredential(carId: string): Promise<DeviceCredential | undefined>;
+  findCredentialByTracker(trackerId: string): Promise<DeviceCredential | undefined>;
+  list(query: CarListQuery): Promise<Car[]>;
+  /**
+   * Applies `changes` only if the car is still at `expectedVersion` (UPDATE … WHERE version = v),
+   * bumping the version: of two racing writers exactly one matches. Undefined when none did.
+   */
+  updateIfVersion(id: string, expectedVersion: number, changes: CarChanges, now: number): Promise<Car | undefined>;
+  /** Deletes the car if it is idle; false when it was not (or is gone). */
+  deleteIfIdle(id: string): Promise<boolean>;
+  availableWithin(box: BoundingBox, category: CarCategory | undefined): Promise<Car[]>;
+  /** Available cars whose last report (or creation) is older than `before`. */
+  silentSince(before: number, limit: number): Promise<Car[]>;
+  /** Last position of each car and its history rows, in one go; answers the state of each car written. */
+  writeTelemetry(writes: readonly TelemetryWrite[]): Promise<Map<string, CarState>>;
+  telemetrySince(carId: string, since: number, afterTs: number | undefined, limit: number): Promise<TelemetryPoint[]>;
+  pruneTelemetry(before: number): Promise<number>;
+}
+
+export interface CommandStore {
+  insert(command: StoredCommand): Promise<void>;
+  find(id: string): Promise<StoredCommand | undefined>;
+  /**
+   * Moves a `sent` command of `carId` to `status`, only if it is still sent and (for acks) not
+   * past its deadline at `now`: of an ack and a timeout racing, exactly one settles it.
+   */
+  settle(id: string, carId: string, status: 'acked' | 'refused' | 'expired', now: number, error: string | undefined): Promise<StoredCommand | undefined>;
+  /** Sent commands whose deadline has passed (their waiter may have died with its instance). */
+  overdue(now: number, limit: number): Promise<StoredCommand[]>;
+}
+
+export interface EventOutbox {
+  add(event: EventEnvelope): Promise<void>;
+}
+
+export interface CarTransaction {
+  cars: CarStore;
+  commands: CommandStore;
+  events: EventOutbox;
+}
+
+/** Runs work in one database transaction: state changes and their events commit together. */
+export interface UnitOfWork {
+  run<T>(work: (tx: CarTransaction) => Promise<T>): Promise<T>;
+}
+
+/** How a settled command reached its end; `expired` when nobody answered before the deadline. */
+export type CommandOutcome = { status: 'acked' | 'refused'; ack: CommandAck } | { status: 'expired' };
+
+/**
+ * The way to the devices and back, across every instance of the service: commands go to whichever
+ * instance holds the device's connection; settled outcomes come back to whichever instance waits.
+ */
+export interface DeviceLink {
+  sendCommand(carId: string, command: DeviceCommand): Promise<void>;
+  /** Tells every instance that a command was settled (the waiting one answers its caller). */
+  announceSettled(commandId: string, outcome: CommandOutcome): Promise<void>;
+  onSettled(listener: (commandId: string, outcome: CommandOutcome) => void): void;
+}
+
+/** Device secrets: issued at random, stored only as a keyed hash. */
+export interface DeviceSecrets {
+  issue(): { secret: string; hash: string };
+  matches(secret: string, hash: string): boolean;
+}
+
+export interface CarServicePorts {
+  cars: CarStore;
+  commands: CommandStore;
+  unitOfWork: UnitOfWork;
+  events: EventFactory;
+  devices: DeviceLink;
+  secrets: DeviceSecrets;
   clock: Clock;
+  scheduler: Scheduler;
   ids: IdGenerator;
+  settings: CarServiceSettings;
+}
+
+export interface CarServiceSettings {
+  /** How long a device has to acknowledge lock/unlock. */
+  commandTimeoutMs: number;
+  /** Silence after which an available car is offline. */
+  offlineAfterMs: number;
 }

@@ -1,0 +1,173 @@
+import { createServer, type AddressInfo, type Server } from 'node:net';
+import { CommandAck, MAX_DEVICE_PAYLOAD_BYTES, deviceTopics, parseDeviceTopic, type DeviceCommand } from '@carshare/contracts';
+import { isUuid } from '@carshare/platform';
+import { Aedes, type AuthenticateError, type Client } from 'aedes';
+import { Compile } from 'typebox/compile';
+import type { DeviceCredential } from '../ports.ts';
+
+const ackCheck = Compile(CommandAck);
+
+/** Why the gateway refused a device: the label of `carshare_car_device_refusals_total`. */
+export type DeviceRefusal = 'bad_credential' | 'publish_not_allowed' | 'subscribe_not_allowed' | 'payload_too_large' | 'malformed_ack';
+
+export interface DeviceGatewayHandlers {
+  /** The credential of a car whose secret is `secret`, or undefined (unknown car, wrong secret). */
+  authenticate(carId: string, secret: string): Promise<DeviceCredential | undefined>;
+  telemetry(credential: DeviceCredential, payload: Buffer): void;
+  ack(credential: DeviceCredential, ack: CommandAck): void;
+  refused(reason: DeviceRefusal, carId: string | undefined): void;
+  connected?(carId: string): void;
+}
+
+export interface DeviceGatewayOptions {
+  host: string;
+  /** 0: any free port (tests). */
+  port: number;
+}
+
+function authError(): AuthenticateError {
+  const error = new Error('bad username or password') as AuthenticateError;
+  error.returnCode = 4; // BAD_USERNAME_OR_PASSWORD
+  return error;
+}
+
+/**
+ * The MQTT endpoint devices connect to: an in-process aedes broker on a TCP port. It decides who
+ * a device is (username = car id, password = device secret) and what it may do: publish only to
+ * its own `cars/<id>/telemetry` and `cars/<id>/acks`, subscribe only to its own
+ * `cars/<id>/commands`. Everything else is refused, counted, and the connection closed. What a
+ * device publishes is handed to the service, never to other devices.
+ */
+export class AedesDeviceGateway {
+  readonly #handlers: DeviceGatewayHandlers;
+  readonly #options: DeviceGatewayOptions;
+  readonly #credentials = new WeakMap<Client, DeviceCredential>();
+  #broker: Aedes | undefined;
+  #server: Server | undefined;
+
+  constructor(handlers: DeviceGatewayHandlers, options: DeviceGatewayOptions) {
+    this.#handlers = handlers;
+    this.#options = options;
+  }
+
+  get port(): number {
+    return (this.#server?.address() as AddressInfo | null)?.port ?? 0;
+  }
+
+  get connectedDevices(): number {
+    return this.#broker?.connectedClients ?? 0;
+  }
+
+  async start(): Promise<void> {
+    const handlers = this.#handlers;
+    const credentials = this.#credentials;
+    const broker = await Aedes.createBroker({
+      // A device that does not finish CONNECT within this is dropped (slowloris at the door).
+      connectTimeout: 10_000,
+      authenticate: (client, username, password, done) => {
+        const carId = username ?? '';
+        const secret = password?.toString('utf8') ?? '';
+        if (!isUuid(carId) || secret.length === 0 || secret.length > 200) {
+          handlers.refused('bad_credential', undefined);
+          done(authError(), false);
+          return;
+        }
+        handlers.authenticate(carId.toLowerCase(), secret).then(
+          (credential) => {
+            if (!credential) {
+              handlers.refused('bad_credential', carId);
+              done(authError(), false);
+              return;
+            }
+            credentials.set(client, credential);
+            done(null, true);
+          },
+          () => done(Object.assign(new Error('server unavailable'), { returnCode: 3 as const }), false),
+        );
+      },
+      authorizePublish: (client, packet, done) => {
+        const credential = client ? credentials.get(client) : undefined;
+        const topic = parseDeviceTopic(packet.topic);
+        if (!credential || !topic || topic.carId !== credential.carId || topic.channel === 'commands') {
+          handlers.refused('publish_not_allowed', credential?.carId);
+          done(new Error('publish not allowed'));
+          return;
+        }
+        const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+        if (payload.byteLength > MAX_DEVICE_PAYLOAD_BYTES) {
+          handlers.refused('payload_too_large', credential.carId);
+          done(new Error('payload too large'));
+          return;
+        }
+        if (topic.channel === 'telemetry') handlers.telemetry(credential, payload);
+        else this.#ack(credential, payload);
+        // Retained device messages would be replayed to whoever subscribes later: never keep them.
+        packet.retain = false;
+        done(null);
+      },
+      authorizeSubscribe: (client, subscription, done) => {
+        const credential = credentials.get(client);
+        if (!credential || subscription.topic !== deviceTopics.commands(credential.carId)) {
+          handlers.refused('subscribe_not_allowed', credential?.carId);
+          done(new Error('subscribe not allowed'));
+          return;
+        }
+        done(null, subscription);
+      },
+      // Device-to-device traffic does not exist: what devices publish stops at the gateway.
+      authorizeForward: (client, packet) => {
+        const credential = credentials.get(client);
+        return credential && packet.topic === deviceTopics.commands(credential.carId) ? packet : null;
+      },
+    });
+    broker.on('clientReady', (client) => {
+      const credential = credentials.get(client);
+      if (credential) handlers.connected?.(credential.carId);
+    });
+    this.#broker = broker;
+    const server = createServer(broker.handle);
+    this.#server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.#options.port, this.#options.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  }
+
+  /** Delivers a command to the car's device if it is connected here (QoS 1). */
+  deliver(carId: string, command: DeviceCommand): Promise<void> {
+    const broker = this.#broker;
+    if (!broker) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      broker.publish(
+        { cmd: 'publish', topic: deviceTopics.commands(carId), payload: Buffer.from(JSON.stringify(command)), qos: 1, retain: false, dup: false },
+        (error) => (error ? reject(error) : resolve()),
+      );
+    });
+  }
+
+  async close(): Promise<void> {
+    const server = this.#server;
+    const broker = this.#broker;
+    this.#server = undefined;
+    this.#broker = undefined;
+    if (broker) await new Promise<void>((resolve) => broker.close(() => resolve()));
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  #ack(credential: DeviceCredential, payload: Buffer): void {
+    let ack: unknown;
+    try {
+      ack = JSON.parse(payload.toString('utf8'));
+    } catch {
+      ack = undefined;
+    }
+    if (!ackCheck.Check(ack)) {
+      this.#handlers.refused('malformed_ack', credential.carId);
+      return;
+    }
+    this.#handlers.ack(credential, ack);
+  }
+}

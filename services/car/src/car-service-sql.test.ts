@@ -1,0 +1,355 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { deviceTopics, type DeviceCommand } from '@carshare/contracts';
+import { AppError, uuidV7Ids } from '@carshare/platform';
+import mqtt, { type MqttClient } from 'mqtt';
+import { sql } from 'kysely';
+import type { NewCarInput } from './domain/car.ts';
+import { eventually, openCarTestModule, operator, rider, type CarTestModule } from './testing/car-test-module.ts';
+
+// Everything of the car service that needs SQL or the MQTT gateway, in one file per database so
+// the engine starts once: races decided by conditional updates, the command deadline on the fake
+// clock, the device gateway's gate, the telemetry pipeline. The pure rules are domain/*.test.ts.
+
+function rejectsWith(reason: string) {
+  return (error: unknown) => {
+    assert.ok(error instanceof AppError, String(error));
+    assert.equal(error.reason, reason, error.message);
+    return true;
+  };
+}
+
+let plates = 0;
+function aCar(changes: Partial<NewCarInput> = {}): NewCarInput {
+  plates += 1;
+  const serial = String(plates).padStart(6, '0');
+  return { plate: `B-CS ${serial}`, vin: `WVWZZZ1JZ3W${serial}`, model: 'VW ID.3', category: 'compact', seats: 5, fuelType: 'electric', position: { lat: 52.52, lng: 13.405 }, ...changes };
+}
+
+async function connectDevice(port: number, username: string, password: string): Promise<MqttClient> {
+  return mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { username, password, reconnectPeriod: 0, connectTimeout: 3000, clientId: `test-${uuidV7Ids.next()}` });
+}
+
+/** Resolves with the error of a connection attempt the broker refuses. */
+async function refusedConnect(port: number, username: string, password: string): Promise<Error> {
+  try {
+    const client = await connectDevice(port, username, password);
+    await client.endAsync();
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('the broker accepted the connection');
+}
+
+/** Resolves when the broker has dropped the client (what a refused publish or subscribe does). */
+function closed(client: MqttClient): Promise<void> {
+  return new Promise((resolve) => {
+    if (client.disconnected || !client.connected) resolve();
+    client.once('close', () => resolve());
+  });
+}
+
+function describeCarService(engineName: string, databaseUrl: string | undefined): void {
+  describe(`car service on ${engineName}`, () => {
+    let t: CarTestModule;
+    const devices: MqttClient[] = [];
+    const report = (changes: Record<string, unknown> = {}) => ({
+      v: 1,
+      ts: t.clock.now() - 1000,
+      lat: 52.5201,
+      lng: 13.4051,
+      speedKph: 20,
+      headingDeg: 90,
+      odometerKm: 100,
+      energyPct: 80,
+      locked: true,
+      ...changes,
+    });
+    const historyOf = async (carId: string) =>
+      Number((await sql<{ n: string }>`select count(*) as n from telemetry where car_id = ${carId}`.execute(t.database.database.db)).rows[0]?.n);
+
+    before(async () => {
+      t = await openCarTestModule({ databaseUrl });
+    });
+
+    after(async () => {
+      for (const device of devices) await device.endAsync(true).catch(() => undefined);
+      await t.close();
+    });
+
+    async function device(carId: string, secret: string): Promise<MqttClient> {
+      const client = await connectDevice(t.module.gateway.port, carId, secret);
+      devices.push(client);
+      return client;
+    }
+
+    it('creates a car for operators only, answers its device secret once and stores only a keyed hash of it', async () => {
+      await assert.rejects(t.module.service.createCar(aCar(), rider), rejectsWith('OPERATOR_ONLY'));
+      const { car, deviceSecret } = await t.module.service.createCar(aCar({ plate: ' b-cs  777 ' }), operator);
+      assert.equal(car.plate, 'B-CS 777');
+      assert.equal(car.state, 'available');
+      const stored = await sql<{ secret_hash: string }>`select secret_hash from cars where id = ${car.id}`.execute(t.database.database.db);
+      assert.notEqual(stored.rows[0]?.secret_hash, deviceSecret);
+      assert.ok(!JSON.stringify(await t.module.service.getCar({ carId: car.id }, operator)).includes(deviceSecret));
+      assert.ok(await t.module.devices.authenticate(car.id, deviceSecret));
+      await assert.rejects(t.module.service.createCar(aCar({ plate: 'B-CS 777' }), operator), rejectsWith('PLATE_TAKEN'));
+      await eventually(() => t.published.find((event) => event.type === 'car.created' && event.subject === car.id), 'car.created');
+    });
+
+    it('lets exactly one of 50 concurrent claims win, and answers the winner again on its retry', async () => {
+      const { car } = await t.module.service.createCar(aCar(), operator);
+      const reservations = Array.from({ length: 50 }, () => uuidV7Ids.next());
+      const outcomes = await Promise.allSettled(reservations.map((reservationId) => t.module.service.claim({ carId: car.id, reservationId }, rider)));
+      const winners = outcomes.filter((outcome) => outcome.status === 'fulfilled');
+      assert.equal(winners.length, 1);
+      for (const outcome of outcomes) {
+        if (outcome.status === 'rejected') rejectsWith('CAR_NOT_AVAILABLE')(outcome.reason);
+      }
+      const held = await t.module.service.getCar({ carId: car.id }, rider);
+      assert.equal(held.state, 'reserved');
+      const winner = reservations[outcomes.findIndex((outcome) => outcome.status === 'fulfilled')]!;
+      assert.equal(held.reservationId, winner);
+      assert.equal((await t.module.service.claim({ carId: car.id, reservationId: winner }, rider)).version, held.version);
+      const changes = await eventually(
+        () => {
+          const found = t.published.filter((event) => event.type === 'car.state_changed' && event.subject === car.id);
+          return found.length >= 1 ? found : undefined;
+        },
+        'car.state_changed',
+      );
+      assert.equal(changes.length, 1);
+    });
+
+    it('releases only for the holding reservation, and a second release changes nothing', async () => {
+      const { car } = await t.module.service.createCar(aCar(), operator);
+      const reservationId = uuidV7Ids.next();
+      await t.module.service.claim({ carId: car.id, reservationId }, rider);
+      await assert.rejects(t.module.service.release({ carId: car.id, reservationId: uuidV7Ids.next() }, rider), rejectsWith('NOT_YOUR_CAR'));
+      const released = await t.module.service.release({ carId: car.id, reservationId }, rider);
+      assert.deepEqual([released.state, released.reservationId], ['available', null]);
+      assert.equal((await t.module.service.release({ carId: car.id, reservationId }, rider)).version, released.version);
+    });
+
+    it('unlocks through the device: the command reaches its commands topic and the ack puts the car in use', async () => {
+      const { car, deviceSecret } = await t.module.service.createCar(aCar(), operator);
+      const reservationId = uuidV7Ids.next();
+      await t.module.service.claim({ carId: car.id, reservationId }, rider);
+      const box = await device(car.id, deviceSecret);
+      await box.subscribeAsync(deviceTopics.commands(car.id), { qos: 1 });
+      box.on('message', (_topic, payload) => {
+        const command = JSON.parse(payload.toString()) as DeviceCommand;
+        void box.publishAsync(deviceTopics.acks(car.id), JSON.stringify({ commandId: command.id, ok: true, locked: command.type === 'lock', ts: t.clock.now() }), { qos: 1 });
+      });
+      const unlocked = await t.module.service.unlock({ carId: car.id, reservationId }, rider);
+      assert.deepEqual([unlocked.state, unlocked.locked], ['in_use', false]);
+      const locked = await t.module.service.lock({ carId: car.id, reservationId }, rider);
+      assert.deepEqual([locked.state, locked.locked, locked.reservationId], ['available', true, null]);
+      await eventually(() => t.published.filter((event) => event.type === 'car.command_acked' && event.subject === car.id).length === 2 || undefined, 'two acks');
+    });
+
+    it('fails Unlock with DEADLINE_EXCEEDED when the device never answers, puts the car back to reserved, and ignores a late ack', async () => {
+      const { car, deviceSecret } = await t.module.service.createCar(aCar(), operator);
+      const reservationId = uuidV7Ids.next();
+      await t.module.service.claim({ carId: car.id, reservationId }, rider);
+      const box = await device(car.id, deviceSecret);
+      await box.subscribeAsync(deviceTopics.commands(car.id), { qos: 1 });
+      const received: DeviceCommand[] = [];
+      box.on('message', (_topic, payload) => received.push(JSON.parse(payload.toString()) as DeviceCommand));
+      const unlocking = t.module.service.unlock({ carId: car.id, reservationId }, rider);
+      const command = await eventually(() => received[0], 'the unlock command');
+      assert.equal((await t.module.service.getCar({ carId: car.id }, rider)).state, 'unlocking');
+      assert.equal(command.expiresAt, t.clock.now() + 5_000);
+      t.scheduler.advance(4_999);
+      assert.equal(t.module.service.pendingCommands(), 1);
+      t.scheduler.advance(1);
+      await assert.rejects(unlocking, (error: unknown) => rejectsWith('DEVICE_DID_NOT_ANSWER')(error) && (error as AppError).code === 'DEADLINE_EXCEEDED');
+      const after = await t.module.service.getCar({ carId: car.id }, rider);
+      assert.deepEqual([after.state, after.reservationId, after.locked], ['reserved', reservationId, true]);
+      const ignoredBefore = await t.counter('ignoredAcks', {});
+      await box.publishAsync(deviceTopics.acks(car.id), JSON.stringify({ commandId: command.id, ok: true, locked: false, ts: t.clock.now() }), { qos: 1 });
+      await eventually(async () => (await t.counter('ignoredAcks', {})) > ignoredBefore || undefined, 'the late ack to be ignored');
+      assert.equal((await t.module.service.getCar({ carId: car.id }, rider)).state, 'reserved');
+    });
+
+    it('refuses a forged credential and another car\'s credential at connect', async () => {
+      const a = await t.module.service.createCar(aCar(), operator);
+      const b = await t.module.service.createCar(aCar(), operator);
+      const before = await t.counter('deviceRefusals', { reason: 'bad_credential' });
+      await refusedConnect(t.module.gateway.port, a.car.id, 'forged-secret');
+      await refusedConnect(t.module.gateway.port, a.car.id, b.deviceSecret);
+      await refusedConnect(t.module.gateway.port, 'not-a-car', a.deviceSecret);
+      assert.equal(await t.counter('deviceRefusals', { reason: 'bad_credential' }), before + 3);
+    });
+
+    it("refuses a publish to another car's topic, and subscribing to another car's commands or a wildcard, storing nothing", async () => {
+      const a = await t.module.service.createCar(aCar(), operator);
+      const b = await t.module.service.createCar(aCar(), operator);
+      const before = await t.counter('deviceRefusals', { reason: 'publish_not_allowed' });
+      const intruder = await device(a.car.id, a.deviceSecret);
+      intruder.publish(deviceTopics.telemetry(b.car.id), JSON.stringify(report({ lat: 48.1 })));
+      await closed(intruder);
+      assert.equal(await t.counter('deviceRefusals', { reason: 'publish_not_allowed' }), before + 1);
+      await t.module.telemetry.flush();
+      assert.equal(await historyOf(b.car.id), 0);
+      assert.equal((await t.module.service.getCar({ carId: b.car.id }, operator)).lastSeenAt, null);
+      for (const topic of [deviceTopics.commands(b.car.id), 'cars/+/commands', '#']) {
+        const snoop = await device(a.car.id, a.deviceSecret);
+        const granted = await snoop.subscribeAsync(topic, { qos: 1 }).catch(() => [{ qos: 128 }]);
+        // MQTT 3.1.1 answers a refused subscription with 0x80 (or the broker drops the client).
+        assert.ok(granted.every((grant) => grant.qos === 128), `${topic}: ${JSON.stringify(granted)}`);
+      }
+    });
+
+    it('stores a good report (car row and history) and rejects bad ones by reason, counted, never stored', async () => {
+      const { car, deviceSecret } = await t.module.service.createCar(aCar(), operator);
+      const box = await device(car.id, deviceSecret);
+      const send = (payload: string | Buffer) => box.publishAsync(deviceTopics.telemetry(car.id), payload, { qos: 1 });
+      await send(JSON.stringify(report({ odometerKm: 100 })));
+      await eventually(async () => (await t.counter('telemetryReports', { result: 'accepted' })) > 0 || undefined, 'an accepted report');
+      await t.module.telemetry.flush();
+      const stored = await t.module.service.getCar({ carId: car.id }, operator);
+      assert.deepEqual([stored.position, stored.odometerKm, stored.energyPct], [{ lat: 52.5201, lng: 13.4051 }, 100, 80]);
+      assert.equal(await historyOf(car.id), 1);
+
+      const bad: Array<[string, string | Buffer]> = [
+        ['malformed', '{"v":1,"lat":NaN}'],
+        ['not_finite', JSON.stringify(report({ ts: t.clock.now() })).replace('"speedKph":20', '"speedKph":1e999')],
+        ['implausible_position', JSON.stringify(report({ ts: t.clock.now(), lat: 123 }))],
+        ['odometer_went_back', JSON.stringify(report({ ts: t.clock.now(), odometerKm: 99 }))],
+        ['timestamp_in_future', JSON.stringify(report({ ts: t.clock.now() + 3_600_000 }))],
+      ];
+      for (const [reason, payload] of bad) {
+        const before = await t.counter('telemetryReports', { result: reason });
+        await send(payload);
+        await eventually(async () => (await t.counter('telemetryReports', { result: reason })) === before + 1 || undefined, reason);
+      }
+      const tooLarge = await t.counter('deviceRefusals', { reason: 'payload_too_large' });
+      // The gateway drops a device that sends it: its publish is never acknowledged, so not awaited.
+      box.publish(deviceTopics.telemetry(car.id), Buffer.alloc(1024 * 1024, 0x20), { qos: 0 });
+      await eventually(async () => (await t.counter('deviceRefusals', { reason: 'payload_too_large' })) === tooLarge + 1 || undefined, 'a 1 MB payload refused');
+      await t.module.telemetry.flush();
+      assert.equal(await historyOf(car.id), 1);
+      assert.equal((await t.module.service.getCar({ carId: car.id }, operator)).odometerKm, 100);
+    });
+
+    it('rate-limits a flood per car: what is above the limit is counted and not stored', async () => {
+      const { car, deviceSecret } = await t.module.service.createCar(aCar(), operator);
+      const limited = await t.counter('telemetryReports', { result: 'rate_limited' });
+      // Burst 10 at 2/s on a clock that does not move: 10 pass, 30 are refused.
+      const results = [];
+      for (let index = 0; index < 40; index += 1) {
+        results.push(await t.module.devices.ingestHttp({ carId: car.id, secret: deviceSecret, report: report({ ts: t.clock.now() - 40 + index, odometerKm: 100 + index }) }).catch((error: unknown) => error));
+      }
+      assert.equal(results.filter((result) => !(result instanceof Error)).length, 10);
+      assert.equal(await t.counter('telemetryReports', { result: 'rate_limited' }), limited + 30);
+      assert.equal(await historyOf(car.id), 10);
+      await assert.rejects(t.module.devices.ingestHttp({ carId: car.id, secret: 'nope', report: report() }), rejectsWith('DEVICE_UNAUTHENTICATED'));
+    });
+
+    it('maps a Traccar forward to the car with that tracker id, and refuses an unknown token or tracker', async () => {
+      const { car } = await t.module.service.createCar(aCar({ trackerId: '868618052108909' }), operator);
+      const forwarded = (uniqueId: string) => ({
+        position: { fixTime: new Date(t.clock.now() - 500).toISOString(), latitude: 52.51, longitude: 13.39, speed: 10, course: 45, attributes: { totalDistance: 1_234_500, batteryLevel: 64 } },
+        device: { id: 10, uniqueId, name: 'car' },
+      });
+      await assert.rejects(t.module.devices.ingestTraccar({ token: 'wrong-token-wrong-token', forwarded: forwarded('868618052108909') }), rejectsWith('DEVICE_UNAUTHENTICATED'));
+      const traccar = await openCarTestModule({ databaseUrl, config: { 'devices.traccarToken': 'traccar-secret-token-1' } });
+      try {
+        const { car: tracked } = await traccar.module.service.createCar(aCar({ trackerId: '868618052108909' }), operator);
+        await traccar.module.devices.ingestTraccar({ token: 'traccar-secret-token-1', forwarded: forwarded('868618052108909') });
+        const stored = await traccar.module.service.getCar({ carId: tracked.id }, operator);
+        assert.deepEqual([stored.position, stored.odometerKm, stored.energyPct, Math.round(stored.speedKph * 100) / 100], [{ lat: 52.51, lng: 13.39 }, 1234.5, 64, 18.52]);
+        await assert.rejects(traccar.module.devices.ingestTraccar({ token: 'traccar-secret-token-1', forwarded: forwarded('unknown') }), rejectsWith('UNKNOWN_TRACKER'));
+      } finally {
+        await traccar.close();
+      }
+      assert.equal(car.trackerId, '868618052108909');
+    });
+
+    it('takes a car silent for the offline limit offline in a sweep, and back to available on its next report', async () => {
+      const { car, deviceSecret } = await t.module.service.createCar(aCar(), operator);
+      await t.module.devices.ingestHttp({ carId: car.id, secret: deviceSecret, report: report() });
+      t.clock.advance(5 * 60_000 - 1);
+      await t.module.sweep();
+      assert.equal((await t.module.service.getCar({ carId: car.id }, operator)).state, 'available');
+      t.clock.advance(2);
+      await t.module.sweep();
+      assert.equal((await t.module.service.getCar({ carId: car.id }, operator)).state, 'offline');
+      await t.module.devices.ingestHttp({ carId: car.id, secret: deviceSecret, report: report({ odometerKm: 101 }) });
+      assert.equal((await t.module.service.getCar({ carId: car.id }, operator)).state, 'available');
+    });
+
+    it('finds available cars within the radius, nearest first, by category, never a reserved one', async () => {
+      const center = { lat: 10.0, lng: 20.0 };
+      const at = (metresNorth: number) => ({ lat: center.lat + metresNorth / 111_195, lng: center.lng });
+      const near = await t.module.service.createCar(aCar({ position: at(100) }), operator);
+      const nearer = await t.module.service.createCar(aCar({ position: at(50) }), operator);
+      const van = await t.module.service.createCar(aCar({ position: at(70), category: 'van' }), operator);
+      const reserved = await t.module.service.createCar(aCar({ position: at(10) }), operator);
+      await t.module.service.claim({ carId: reserved.car.id, reservationId: uuidV7Ids.next() }, rider);
+      await t.module.service.createCar(aCar({ position: at(900) }), operator);
+      const found = await t.module.service.nearby({ ...center, radiusM: 500, limit: 10 });
+      assert.deepEqual(found.map((result) => result.car.id), [nearer.car.id, van.car.id, near.car.id]);
+      assert.ok(Math.abs(found[0]!.distanceM - 50) < 1);
+      const compact = await t.module.service.nearby({ ...center, radiusM: 500, limit: 1, category: 'compact' });
+      assert.deepEqual(compact.map((result) => result.car.id), [nearer.car.id]);
+    });
+
+    it('lists cars for operators with filters, sorts and cursor pages that skip and repeat nothing', async () => {
+      await assert.rejects(t.module.service.listCars({ limit: 5 }, rider), rejectsWith('OPERATOR_ONLY'));
+      const all = [];
+      let cursor: string | undefined;
+      do {
+        const page = await t.module.service.listCars({ limit: 3, sort: 'energy_asc', ...(cursor !== undefined && { cursor }) }, operator);
+        all.push(...page.items);
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor !== undefined);
+      const total = (await t.module.service.listCars({ limit: 100 }, operator)).items.length;
+      assert.equal(all.length, total);
+      assert.equal(new Set(all.map((car) => car.id)).size, total);
+      const reservedOnly = await t.module.service.listCars({ limit: 100, state: 'reserved' }, operator);
+      assert.ok(reservedOnly.items.length > 0 && reservedOnly.items.every((car) => car.state === 'reserved'));
+      await assert.rejects(t.module.service.listCars({ limit: 3, sort: 'plate', cursor: 'bm9wZQ' }, operator), rejectsWith('INVALID_CURSOR'));
+    });
+
+    it('takes only idle cars into maintenance, deletes only idle cars, and rotating the secret locks out the old one', async () => {
+      const { car, deviceSecret } = await t.module.service.createCar(aCar(), operator);
+      const inMaintenance = await t.module.service.setMaintenance({ carId: car.id, on: true }, operator);
+      assert.equal(inMaintenance.state, 'maintenance');
+      await assert.rejects(t.module.service.claim({ carId: car.id, reservationId: uuidV7Ids.next() }, rider), rejectsWith('CAR_NOT_AVAILABLE'));
+      assert.equal((await t.module.service.setMaintenance({ carId: car.id, on: false }, operator)).state, 'available');
+      const reservationId = uuidV7Ids.next();
+      await t.module.service.claim({ carId: car.id, reservationId }, rider);
+      await assert.rejects(t.module.service.setMaintenance({ carId: car.id, on: true }, operator), rejectsWith('INVALID_CAR_TRANSITION'));
+      await assert.rejects(t.module.service.deleteCar({ carId: car.id }, operator), rejectsWith('CAR_NOT_IDLE'));
+      await t.module.service.release({ carId: car.id, reservationId }, rider);
+      const rotated = await t.module.service.rotateDeviceSecret({ carId: car.id }, operator);
+      assert.equal(await t.module.devices.authenticate(car.id, deviceSecret), undefined);
+      assert.ok(await t.module.devices.authenticate(car.id, rotated.deviceSecret));
+      await assert.rejects(
+        t.module.service.updateCar({ carId: car.id, expectedVersion: car.version, model: 'Old read' }, operator),
+        rejectsWith('VERSION_MISMATCH'),
+      );
+      await t.module.service.deleteCar({ carId: car.id }, operator);
+      await assert.rejects(t.module.service.getCar({ carId: car.id }, operator), rejectsWith('CAR_NOT_FOUND'));
+    });
+
+    it('answers the telemetry of a car since a time in cursor pages, oldest first', async () => {
+      const { car, deviceSecret } = await t.module.service.createCar(aCar(), operator);
+      const start = t.clock.now();
+      for (let index = 0; index < 5; index += 1) {
+        t.clock.advance(1000);
+        await t.module.devices.ingestHttp({ carId: car.id, secret: deviceSecret, report: report({ ts: t.clock.now(), odometerKm: 100 + index }) });
+      }
+      const first = await t.module.service.telemetrySince({ carId: car.id, since: new Date(start).toISOString(), limit: 3 }, rider);
+      assert.deepEqual(first.items.map((point) => point.odometerKm), [100, 101, 102]);
+      const second = await t.module.service.telemetrySince({ carId: car.id, since: new Date(start).toISOString(), limit: 3, cursor: first.nextCursor! }, rider);
+      assert.deepEqual(second.items.map((point) => point.odometerKm), [103, 104]);
+      assert.equal(second.nextCursor, null);
+    });
+  });
+}
+
+describeCarService('PGlite', undefined);
+const databaseUrl = process.env['DATABASE_URL'];
+if (databaseUrl) describeCarService('PostgreSQL', databaseUrl);

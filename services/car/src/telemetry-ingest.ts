@@ -1,0 +1,182 @@
+import { CarTelemetry, MAX_DEVICE_PAYLOAD_BYTES } from '@carshare/contracts';
+import type { EventFactory } from '@carshare/messaging';
+import type { Clock, Scheduler } from '@carshare/platform';
+import type { MemoryRateLimitStore, RateLimitRule } from '@carshare/resilience';
+import { judgeTelemetry, type TelemetryPoint, type TelemetryRejection, type TelemetryRules } from './domain/telemetry.ts';
+import type { CarStore, DeviceCredential, TelemetryWrite, UnitOfWork } from './ports.ts';
+
+export interface TelemetryIngestSettings extends TelemetryRules {
+  /** Per-car allowance: a device reports every few seconds; more is a bug or an attack. */
+  perCarLimit: RateLimitRule;
+  /** At most one car.telemetry event per car per this interval (reports are far more frequent). */
+  eventIntervalMs: number;
+  /** Accepted reports are written together, at least this often… */
+  flushIntervalMs: number;
+  /** …or as soon as this many wait. */
+  maxBatch: number;
+}
+
+export interface TelemetryIngestDeps {
+  cars: CarStore;
+  unitOfWork: UnitOfWork;
+  events: EventFactory;
+  clock: Clock;
+  scheduler: Scheduler;
+  limits: MemoryRateLimitStore;
+  settings: TelemetryIngestSettings;
+  onAccepted(carId: string): void;
+  onRejected(reason: TelemetryRejection): void;
+  /** An offline car reported: the service moves it back to available. */
+  cameBack(carId: string): Promise<void>;
+  onFlushError(error: unknown): void;
+}
+
+export type IngestResult = { ok: true } | { ok: false; reason: TelemetryRejection };
+
+interface CarMemory {
+  lastTs: number;
+  odometerKm: number;
+  lastEventAt: number;
+}
+
+/**
+ * The telemetry pipeline: size cap, per-car rate limit, the domain's rules against the last
+ * accepted point, then a batched write (car row + history + throttled events in one transaction).
+ * What it remembers per car (last timestamp, odometer) is what judging the next report needs;
+ * a device is connected to one instance at a time, and an instance that first hears of a car
+ * reads it from the database.
+ */
+export class TelemetryIngest {
+  readonly #deps: TelemetryIngestDeps;
+  readonly #memory = new Map<string, CarMemory>();
+  #pending: TelemetryWrite[] = [];
+  #waiters: Array<{ resolve(): void; reject(error: unknown): void }> = [];
+  #timer: unknown;
+  #flushing: Promise<void> = Promise.resolve();
+
+  constructor(deps: TelemetryIngestDeps) {
+    this.#deps = deps;
+  }
+
+  /**
+   * Judges one report from an authenticated device. `payload` is the raw bytes (MQTT, HTTP) or an
+   * already parsed value (Traccar mapping). Resolves once the report is stored when `durable`,
+   * else as soon as it is queued. Never throws for bad input: the reason comes back and is counted.
+   */
+  async ingest(credential: DeviceCredential, payload: Uint8Array | string | object, durable: boolean): Promise<IngestResult> {
+    const { clock, limits, settings } = this.#deps;
+    let report: unknown = payload;
+    if (typeof payload === 'string' || payload instanceof Uint8Array) {
+      const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.byteLength;
+      if (size > MAX_DEVICE_PAYLOAD_BYTES) return this.#reject('payload_too_large');
+      try {
+        report = JSON.parse(typeof payload === 'string' ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8'));
+      } catch {
+        return this.#reject('malformed');
+      }
+    }
+    const now = clock.now();
+    // Before judging: a flood costs one map lookup per report, not a parse of the rules.
+    if (!limits.consumeNow(credential.carId, settings.perCarLimit, 1, now).allowed) return this.#reject('rate_limited');
+    const memory = this.#memoryOf(credential);
+    const verdict = judgeTelemetry(report, memory.lastTs < 0 ? undefined : { ts: memory.lastTs, odometerKm: memory.odometerKm }, now, settings);
+    if (!verdict.ok) return this.#reject(verdict.reason);
+    memory.lastTs = verdict.point.ts;
+    memory.odometerKm = verdict.point.odometerKm;
+    this.#deps.onAccepted(credential.carId);
+    const stored = this.#enqueue({ carId: credential.carId, point: verdict.point, seenAt: now });
+    if (durable) {
+      // The caller waits for the answer (HTTP): write now, with whatever else is queued.
+      void this.flush();
+      await stored;
+    } else {
+      stored.catch(() => undefined);
+    }
+    return { ok: true };
+  }
+
+  /** Writes what is queued now (tests, shutdown). */
+  async flush(): Promise<void> {
+    this.#deps.scheduler.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const batch = this.#pending;
+    const waiters = this.#waiters;
+    this.#pending = [];
+    this.#waiters = [];
+    const run = this.#flushing.then(() => this.#write(batch));
+    this.#flushing = run.catch(() => undefined);
+    try {
+      await run;
+      for (const waiter of waiters) waiter.resolve();
+    } catch (error) {
+      // The batch is lost, not retried: positions are superseded within seconds. The memory of
+      // these cars is dropped so their next reports are judged against what was stored.
+      for (const write of batch) this.#memory.delete(write.carId);
+      this.#deps.onFlushError(error);
+      for (const waiter of waiters) waiter.reject(error);
+    }
+  }
+
+  /** Forget a car (deleted, or its secret rotated). */
+  forget(carId: string): void {
+    this.#memory.delete(carId);
+  }
+
+  #memoryOf(credential: DeviceCredential): CarMemory {
+    let memory = this.#memory.get(credential.carId);
+    if (!memory) {
+      memory = { lastTs: credential.lastReportAt ?? -1, odometerKm: credential.odometerKm, lastEventAt: Number.NEGATIVE_INFINITY };
+      this.#memory.set(credential.carId, memory);
+    }
+    return memory;
+  }
+
+  #reject(reason: TelemetryRejection): IngestResult {
+    this.#deps.onRejected(reason);
+    return { ok: false, reason };
+  }
+
+  #enqueue(write: TelemetryWrite): Promise<void> {
+    this.#pending.push(write);
+    const stored = new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
+    if (this.#pending.length >= this.#deps.settings.maxBatch) void this.flush();
+    else if (this.#timer === undefined) this.#timer = this.#deps.scheduler.setTimeout(() => void this.flush(), this.#deps.settings.flushIntervalMs);
+    return stored;
+  }
+
+  async #write(batch: readonly TelemetryWrite[]): Promise<void> {
+    if (batch.length === 0) return;
+    const { unitOfWork, events, clock, settings } = this.#deps;
+    const now = clock.now();
+    const offline: string[] = [];
+    await unitOfWork.run(async (tx) => {
+      const states = await tx.cars.writeTelemetry(batch);
+      const latest = new Map<string, TelemetryPoint>();
+      for (const write of batch) latest.set(write.carId, write.point);
+      for (const [carId, point] of latest) {
+        const memory = this.#memory.get(carId);
+        const state = states.get(carId);
+        // No state: the car was deleted, or a newer report was already stored.
+        if (!memory || state === undefined) continue;
+        if (state === 'offline') offline.push(carId);
+        if (now - memory.lastEventAt < settings.eventIntervalMs) continue;
+        memory.lastEventAt = now;
+        await tx.events.add(
+          events.create(CarTelemetry, carId, {
+            carId,
+            ts: new Date(point.ts).toISOString(),
+            lat: point.lat,
+            lng: point.lng,
+            speedKph: point.speedKph,
+            headingDeg: point.headingDeg,
+            energyPct: point.energyPct,
+            odometerKm: point.odometerKm,
+            locked: point.locked,
+            state,
+          }),
+        );
+      }
+    });
+    for (const carId of offline) await this.#deps.cameBack(carId);
+  }
+}
