@@ -41,13 +41,14 @@ export class TesseractOcrProvider implements OcrProvider {
 
   async #readNow(image: Uint8Array, signal: AbortSignal): Promise<OcrText> {
     if (signal.aborted) throw timedOut();
-    const worker = await this.#started();
     let onAbort: (() => void) | undefined;
     const aborted = new Promise<never>((_resolve, reject) => {
       onAbort = () => reject(timedOut());
       signal.addEventListener('abort', onAbort, { once: true });
     });
     try {
+      // Starting the engine (~0.5 s) counts against the timeout too.
+      const worker = await Promise.race([this.#started(), aborted]);
       // rotateAuto straightens a photo taken at a slant before the lines are found.
       const result = await Promise.race([worker.recognize(Buffer.from(image), { rotateAuto: true }), aborted]);
       return { text: result.data.text, confidence: result.data.confidence };

@@ -18,6 +18,11 @@ describe('licence text parser', () => {
     });
   });
 
+  it('reads a dollar sign in a licence number as the S it must be, and nothing else into it', () => {
+    assert.equal(parseLicenceText('Licence No: $X242008447V').licenceNumber, 'SX242008447V');
+    assert.equal(parseLicenceText('Licence No: W|85453635Z').licenceNumber, null);
+  });
+
   it('leaves a field null when no line carries it or its value is garbled', () => {
     const reading = parseLicenceText('Sumame: LOVELACE\nDate of birth: Beeeat\nLicence No: ~~\n');
     assert.equal(reading.surname, 'LOVELACE');

@@ -24,6 +24,14 @@ function leadingWords(value: string, word: RegExp): string | null {
   return words.length > 0 ? words.join(' ') : null;
 }
 
+/**
+ * Symbols that can only be a letter in a licence number ("$56321928Y" is S56321928Y). Ambiguous
+ * ones (`|` for I, J or 1) are left alone: the field reads as unreadable and a human looks.
+ */
+function asLetters(value: string): string {
+  return value.replace(/[$§]/g, 'S').replace(/€/g, 'E');
+}
+
 function firstDate(value: string): string | null {
   // OCR reads the dashes of 2022-01-05 as dots, colons or blanks now and then.
   const match = /(\d{4})\s*[-.:/ ]\s*(\d{2})\s*[-.:/ ]\s*(\d{2})/.exec(value);
@@ -37,7 +45,7 @@ const readers: Readonly<Record<LicenceField, (value: string) => string | null>> 
   issuedOn: firstDate,
   expiresOn: firstDate,
   issuingCountry: (value) => /^\s*([A-Z]{2})\b/.exec(value)?.[1] ?? null,
-  licenceNumber: (value) => /^\s*([A-Z0-9]{5,20})\b/.exec(value)?.[1] ?? null,
+  licenceNumber: (value) => /^\s*([A-Z0-9]{5,20})\b/.exec(asLetters(value))?.[1] ?? null,
   classes: (value) => leadingWords(value, /^[A-Z][A-Z0-9]{0,3}$/),
 };
 

@@ -57,8 +57,10 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
+// A card of 85.6 × 54 mm photographed at about 300 dpi, drawn at `scale` over a 1012 × 638 layout.
 const width = 1012;
 const height = 638;
+const scale = 1;
 
 /**
  * A PNG of a licence card: a tinted card on a grey background, a title, a photo box, and one
@@ -66,8 +68,9 @@ const height = 638;
  */
 export function renderLicenceCard(text: LicenceCardText, style: LicenceCardStyle): Buffer {
   registerFonts();
-  const canvas = createCanvas(width, height);
+  const canvas = createCanvas(width * scale, height * scale);
   const ctx = canvas.getContext('2d');
+  ctx.scale(scale, scale);
   ctx.fillStyle = '#d9d9d9';
   ctx.fillRect(0, 0, width, height);
 
@@ -103,7 +106,7 @@ export function renderLicenceCard(text: LicenceCardText, style: LicenceCardStyle
   if (style.noise > 0) {
     // Grain on every pixel (a phone sensor in a dim room), plus a few dark specks of dust.
     const random = seededRandom(style.seed);
-    const image = ctx.getImageData(0, 0, width, height);
+    const image = ctx.getImageData(0, 0, width * scale, height * scale);
     const pixels = image.data;
     const amplitude = 160 * style.noise;
     for (let i = 0; i < pixels.length; i += 4) {
