@@ -22,7 +22,7 @@ export class SharpImageCleaner implements ImageCleaner {
   async clean(bytes: Uint8Array, contentType: 'image/jpeg' | 'image/png' | 'image/webp'): Promise<Uint8Array> {
     // failOn 'warning': a truncated or corrupt image is refused, not half-decoded.
     const image = sharp(bytes, { failOn: 'warning', limitInputPixels: this.#options.maxInputPixels, animated: false }).autoOrient();
-    const encoded = contentType === 'image/jpeg' ? image.jpeg({ quality: 90, mozjpeg: true }) : contentType === 'image/png' ? image.png() : image.webp({ quality: 90 });
+    const encoded = contentType === 'image/jpeg' ? image.jpeg({ quality: 90 }) : contentType === 'image/png' ? image.png() : image.webp({ quality: 90 });
     try {
       return new Uint8Array(await encoded.toBuffer());
     } catch (error) {
