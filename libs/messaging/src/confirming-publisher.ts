@@ -3,7 +3,8 @@ import { backoffDelay, backoffPolicy, Unavailable, type StructuredLogger } from 
 import type { Channel, ChannelModel, ConfirmChannel, Options } from 'amqplib';
 import { describeError } from './describe-error.ts';
 import type { RabbitMqConnection } from './rabbitmq-connection.ts';
-import type { GroupNames } from './rabbitmq-names.ts';
+import { RabbitMqNames, type GroupNames } from './rabbitmq-names.ts';
+import { declareFamilyExchange } from './rabbitmq-topology.ts';
 
 // Between attempts to get a batch confirmed: 100 ms doubling to 3.2 s, without jitter (a
 // publisher retries alone against its own deadline; the broker's return is what it waits for).
@@ -36,12 +37,14 @@ export class ConfirmingPublisher {
   readonly #options: ConfirmingPublisherOptions;
   /** Exchanges and delay queues known to exist on the current connection. */
   readonly #declared = new Set<string>();
+  readonly #names: RabbitMqNames;
   #publishChannel: ConfirmChannel | undefined;
   #publishChannelOpening: Promise<ConfirmChannel> | undefined;
   #closed = false;
 
   constructor(options: ConfirmingPublisherOptions) {
     this.#options = options;
+    this.#names = new RabbitMqNames(options.prefix);
   }
 
   /**
@@ -108,7 +111,8 @@ export class ConfirmingPublisher {
       if (this.#declared.has(exchange)) continue;
       // Family exchanges are created by whoever comes first, publisher or consumer; the group's
       // own exchanges by its subscription, so a replay for a vanished group fails instead.
-      if (exchange.startsWith(`${this.#options.prefix}.events.`)) await channel.assertExchange(exchange, 'topic', { durable: true });
+      const familyPrefix = `${this.#options.prefix}.events.`;
+      if (exchange.startsWith(familyPrefix)) await declareFamilyExchange(channel, this.#names, exchange.slice(familyPrefix.length));
       this.#declared.add(exchange);
     }
   }

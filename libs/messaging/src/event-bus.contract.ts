@@ -271,6 +271,20 @@ export function describeEventBusContract(name: string, openFixture: () => Promis
       await second.close();
     });
 
+    it('keeps an event published before any group subscribed to its type, for the group created afterwards', async () => {
+      const [bus] = fixture.buses;
+      const early = contractEvent('orphan', { early: true }, 'other.orphaned');
+      await bus.publish(early);
+      const seen: string[] = [];
+      const later = await bus.subscribe(group('late-comer'), ['other.orphaned'], async (event) => void seen.push(event.id), fast());
+      await wait('the event published before the group existed', () => seen.includes(early.id));
+      const next = contractEvent('orphan', {}, 'other.orphaned');
+      await bus.publish(next);
+      await wait('the next one', () => seen.includes(next.id));
+      assert.deepEqual(seen, [early.id, next.id], 'each once, in order');
+      await later.close();
+    });
+
     it('broadcasts every matching event to every broadcast subscriber, in publish order, beside the groups', async () => {
       const [one, two] = fixture.buses;
       const seen = { first: [] as string[], second: [] as string[], group: [] as string[] };

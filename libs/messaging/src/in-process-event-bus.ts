@@ -15,8 +15,12 @@ import {
 } from './event-bus.ts';
 import { passThroughTracing, type EventTracing } from './event-tracing.ts';
 import { consumerMetrics, publishedCounter } from './messaging-metrics.ts';
+import { FifoQueue } from './fifo-queue.ts';
 import { SubjectLanes } from './subject-lanes.ts';
 import { topicMatcher } from './topic-pattern.ts';
+
+/** Unroutable events kept in memory for a group yet to subscribe; beyond this the oldest go. */
+const maxUnrouted = 100_000;
 
 export interface InProcessEventBusOptions {
   scheduler?: Scheduler;
@@ -88,6 +92,8 @@ class Group {
 export class InProcessEventBus implements EventBus {
   readonly #groups = new Map<string, Group>();
   readonly #listeners = new Set<BroadcastListener>();
+  /** Events no group matched when published, for the first group that will (as RabbitMQ's `unrouted` queue). */
+  readonly #unrouted = new FifoQueue<EventEnvelope>();
   readonly #scheduler: Scheduler;
   readonly #deps: AttemptDependencies;
   readonly #published: ReturnType<typeof publishedCounter>;
@@ -112,9 +118,7 @@ export class InProcessEventBus implements EventBus {
       if (!isEventEnvelope(event)) throw InvalidArgument('INVALID_EVENT', 'not an event envelope', { id: (event as { id?: unknown }).id });
     }
     for (const event of list) {
-      for (const group of this.#groups.values()) {
-        if (group.matches(event.type)) group.lanes.push(event.subject, { event, attempt: 1 });
-      }
+      if (!this.#route(event)) this.#park(event);
       for (const listener of this.#listeners) {
         if (listener.matches(event.type)) listener.offer(event);
       }
@@ -132,6 +136,7 @@ export class InProcessEventBus implements EventBus {
       this.#groups.set(group, runtime);
     }
     runtime.addTopics(topics);
+    this.#replayUnrouted();
     const instance: Instance = { settings, running: 0, closed: false, onIdle: [] };
     runtime.instances.push(instance);
     runtime.lanes.pump();
@@ -164,6 +169,34 @@ export class InProcessEventBus implements EventBus {
     const runtime = this.#groups.get(group);
     if (!runtime) throw NotFound('CONSUMER_GROUP_NOT_FOUND', `no consumer group ${group} on this bus`, { group });
     runtime.lanes.push(event.subject, { event, attempt: 1 });
+  }
+
+  /** Hands `event` to every group whose topics match; false when none does. */
+  #route(event: EventEnvelope): boolean {
+    let routed = false;
+    for (const group of this.#groups.values()) {
+      if (group.matches(event.type)) {
+        group.lanes.push(event.subject, { event, attempt: 1 });
+        routed = true;
+      }
+    }
+    return routed;
+  }
+
+  #park(event: EventEnvelope): void {
+    this.#unrouted.push(event);
+    if (this.#unrouted.length > maxUnrouted) {
+      const dropped = this.#unrouted.shift();
+      this.#deps.logger.warn({ eventId: dropped?.id, type: dropped?.type, kept: maxUnrouted }, 'too many events no consumer group subscribes to; dropping the oldest');
+    }
+  }
+
+  // A group subscribed (or widened its topics): what it matches among the parked events goes to it.
+  #replayUnrouted(): void {
+    if (this.#unrouted.length === 0) return;
+    const parked = this.#unrouted.toArray();
+    this.#unrouted.removeWhere(() => true);
+    for (const event of parked) if (!this.#route(event)) this.#unrouted.push(event);
   }
 
   /** Events queued or in progress for a group: 0 once it has caught up. */

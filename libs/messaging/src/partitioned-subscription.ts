@@ -4,6 +4,7 @@ import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import { attemptDelivery, type AttemptDependencies, type ConsumerSettings } from './consumer-runtime.ts';
 import { describeError } from './describe-error.ts';
 import { attemptHeader, type GroupNames, type RabbitMqNames } from './rabbitmq-names.ts';
+import { declareFamilyExchange } from './rabbitmq-topology.ts';
 import { SubjectLanes } from './subject-lanes.ts';
 import { subjectSlotCount } from './subject-slot.ts';
 import { parseTopic } from './topic-pattern.ts';
@@ -18,6 +19,8 @@ export interface SubscriptionHost {
   readonly deps: AttemptDependencies;
   /** Puts a failed event into the delay queue for its retry, confirmed before the caller acks. */
   scheduleRetry(group: string, event: EventEnvelope, nextAttempt: number, delayMs: number): Promise<void>;
+  /** Sends parked unroutable events through their family exchanges again, now that new bindings exist. */
+  replayUnrouted(): Promise<void>;
 }
 
 interface Claim {
@@ -116,8 +119,7 @@ export class PartitionedSubscription {
       }
       const bindings: Array<Promise<unknown>> = [];
       for (const topic of this.#topics) {
-        const family = prefixNames.family(parseTopic(topic).family);
-        await channel.assertExchange(family, 'topic', { durable: true });
+        const family = await declareFamilyExchange(channel, prefixNames, parseTopic(topic).family);
         for (let slot = 0; slot < subjectSlotCount; slot += 1) {
           bindings.push(channel.bindQueue(names.partition(slot % partitions), family, `${topic}.${slot}`));
         }
@@ -142,6 +144,8 @@ export class PartitionedSubscription {
     this.#connection = connection;
     this.#setUpFor = connection;
     this.#scheduleRebalance(0);
+    // Not awaited: it publishes, which waits for the connection this set-up is part of.
+    void this.#bus.replayUnrouted();
   }
 
   /**

@@ -3,7 +3,7 @@ import type { StructuredLogger } from '@carshare/platform';
 import type { Channel, ChannelModel } from 'amqplib';
 import type { BroadcastListener } from './broadcast-listener.ts';
 import { declareFamilyExchange } from './rabbitmq-topology.ts';
-import type { RabbitMqNames } from './rabbitmq-names.ts';
+import { replayedHeader, type RabbitMqNames } from './rabbitmq-names.ts';
 import { parseTopic } from './topic-pattern.ts';
 
 /**
@@ -61,7 +61,8 @@ export class RabbitMqBroadcast {
         await channel.bindQueue(queue, exchange, `${topic}.*`);
       }
       await channel.consume(queue, (message) => {
-        if (message === null) return;
+        // A parked unroutable event replayed for a late consumer group is old news here.
+        if (message === null || message.properties.headers?.[replayedHeader] === true) return;
         let event: unknown;
         try {
           event = JSON.parse(message.content.toString('utf8'));

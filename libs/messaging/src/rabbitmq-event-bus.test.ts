@@ -30,7 +30,7 @@ if (!url) {
       close: async () => {
         await second.close();
         try {
-          await deleteTestTopology(url, first, groups, ['contract', 'other']);
+          await deleteTestTopology(url, first, groups, ['contract', 'other', 'unrelated']);
         } finally {
           await first.close();
         }
@@ -49,7 +49,7 @@ if (!url) {
 
     after(async () => {
       try {
-        await deleteTestTopology(url, bus, groups, ['contract']);
+        await deleteTestTopology(url, bus, groups, ['contract', 'latecomer']);
       } finally {
         await bus.close();
       }
@@ -135,6 +135,36 @@ if (!url) {
       } finally {
         await listener.close();
       }
+    });
+
+    it('parks an event no group is bound for, and delivers it to a group created 10 s later (not to broadcast subscribers)', async () => {
+      const group = 'ten-seconds-late';
+      groups.push(group);
+      const unrouted = async (): Promise<number> => {
+        const channel = await bus.channel();
+        try {
+          return (await channel.checkQueue(bus.names.unroutedQueue())).messageCount;
+        } finally {
+          await channel.close().catch(() => undefined);
+        }
+      };
+      const parkedBefore = await unrouted();
+      const event = contractEvent('late-group', {}, 'latecomer.unclaimed');
+      await bus.publish(event);
+      assert.equal(await unrouted(), parkedBefore + 1, 'the broker confirmed it into the unrouted queue, not into nothing');
+      const live: string[] = [];
+      const broadcast = await bus.subscribeBroadcast(['latecomer.unclaimed'], (received) => void live.push(received.id));
+      // Real time: the broker's clock cannot be faked, and acceptance asks for a group 10 s late.
+      await new Promise((resolve) => setTimeout(resolve, 10_000));
+      const seen: string[] = [];
+      const subscription = await bus.subscribe(group, ['latecomer.unclaimed'], async (received) => void seen.push(received.id), { deadLetters });
+      await eventually('the parked event at the late group', () => seen.includes(event.id), 30_000);
+      const after = contractEvent('late-group', {}, 'latecomer.unclaimed');
+      await bus.publish(after);
+      await eventually('a live event at the broadcast subscriber', () => live.includes(after.id), 30_000);
+      assert.deepEqual(live, [after.id], 'the replayed event is not news to a broadcast subscriber');
+      await subscription.close();
+      await broadcast.close();
     });
 
     it('refuses to replay into a group the broker does not know', async () => {

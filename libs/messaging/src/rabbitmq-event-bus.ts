@@ -1,9 +1,10 @@
 import { eventFamily, isEventEnvelope, type EventEnvelope } from '@carshare/contracts';
 import { backoffPolicy, type BackoffPolicy, Conflict, InvalidArgument, isAppError, NotFound, silentLogger, type StructuredLogger } from '@carshare/platform';
-import type { Channel } from 'amqplib';
+import type { Channel, GetMessage } from 'amqplib';
 import { Gauge, type Registry } from 'prom-client';
 import { BroadcastListener, defaultBroadcastBacklog } from './broadcast-listener.ts';
 import { ConfirmingPublisher } from './confirming-publisher.ts';
+import { describeError } from './describe-error.ts';
 import { consumerSettings, type AttemptDependencies } from './consumer-runtime.ts';
 import {
   eventList,
@@ -20,7 +21,7 @@ import { consumerMetrics, counterOf, messagingMetricNames, publishedCounter } fr
 import { PartitionedSubscription, type SubscriptionHost } from './partitioned-subscription.ts';
 import { RabbitMqBroadcast } from './rabbitmq-broadcast.ts';
 import { RabbitMqConnection } from './rabbitmq-connection.ts';
-import { attemptHeader, delayBucket, maxDelayBucket, RabbitMqNames } from './rabbitmq-names.ts';
+import { attemptHeader, delayBucket, maxDelayBucket, RabbitMqNames, replayedHeader } from './rabbitmq-names.ts';
 import { subjectSlot, subjectSlotCount } from './subject-slot.ts';
 import { parseTopic } from './topic-pattern.ts';
 
@@ -79,6 +80,8 @@ export class RabbitMqEventBus implements EventBus, SubscriptionHost {
   readonly #publisher: ConfirmingPublisher;
   readonly #subscriptions = new Set<PartitionedSubscription>();
   readonly #broadcasts = new Set<RabbitMqBroadcast>();
+  #replaying: Promise<void> | undefined;
+  #replayAgain = false;
   #closed = false;
 
   static async connect(options: RabbitMqEventBusOptions): Promise<RabbitMqEventBus> {
@@ -308,6 +311,73 @@ export class RabbitMqEventBus implements EventBus, SubscriptionHost {
     ]);
   }
 
+  /**
+   * Moves the events parked in `<prefix>.unrouted` (published when no queue was bound for them)
+   * back through their family exchanges: called after a group bound its queues, so the events it
+   * wants now reach it; the rest return to the tail of `unrouted` through the alternate exchange.
+   * Only the messages present at the start are taken, in batches, each batch acknowledged after
+   * the broker confirmed its re-publication (a crash in between re-parks them: a duplicate at
+   * worst). Calls that overlap are folded into one more pass.
+   */
+  replayUnrouted(): Promise<void> {
+    if (this.#replaying) {
+      this.#replayAgain = true;
+      return this.#replaying;
+    }
+    this.#replaying = (async () => {
+      do {
+        this.#replayAgain = false;
+        await this.#replayUnroutedOnce().catch((error: unknown) =>
+          this.#logger.warn({ err: describeError(error) }, 'could not replay unroutable events; the next subscription retries'),
+        );
+      } while (this.#replayAgain && !this.#closed);
+    })().finally(() => {
+      this.#replaying = undefined;
+    });
+    return this.#replaying;
+  }
+
+  async #replayUnroutedOnce(): Promise<void> {
+    if (this.#closed) return;
+    const queue = this.names.unroutedQueue();
+    const channel = await this.channel();
+    try {
+      let remaining = (await channel.checkQueue(queue)).messageCount;
+      let moved = 0;
+      while (remaining > 0 && !this.#closed) {
+        const batch: Array<{ message: GetMessage; event: EventEnvelope }> = [];
+        let last: GetMessage | undefined;
+        while (batch.length < 100 && remaining > 0) {
+          const message = await channel.get(queue, { noAck: false });
+          if (message === false) {
+            remaining = 0;
+            break;
+          }
+          remaining -= 1;
+          last = message;
+          const event = parseEnvelope(message.content);
+          if (event) batch.push({ message, event });
+          else this.#logger.error({ messageId: message.properties.messageId }, 'unroutable message is not an event envelope; dropped');
+        }
+        if (batch.length > 0) {
+          await this.#publisher.send(
+            batch.map(({ message, event }) => ({
+              exchange: message.fields.exchange,
+              routingKey: message.fields.routingKey,
+              event,
+              headers: { ...message.properties.headers, [replayedHeader]: true },
+            })),
+          );
+          moved += batch.length;
+        }
+        if (last) channel.ack(last, true);
+      }
+      if (moved > 0) this.#logger.info({ events: moved }, 'replayed unroutable events through their exchanges');
+    } finally {
+      await channel.close().catch(() => undefined);
+    }
+  }
+
   async channel(): Promise<Channel> {
     return await this.#connection.channel(Date.now() + this.#publishTimeoutMs);
   }
@@ -330,6 +400,15 @@ export class RabbitMqEventBus implements EventBus, SubscriptionHost {
 
   #assertOpen(): void {
     if (this.#closed) throw Conflict('EVENT_BUS_CLOSED', 'the event bus is closed');
+  }
+}
+
+function parseEnvelope(content: Buffer): EventEnvelope | undefined {
+  try {
+    const parsed: unknown = JSON.parse(content.toString('utf8'));
+    return isEventEnvelope(parsed) ? parsed : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -1,5 +1,10 @@
 /** Header carrying the attempt number of a retried event (1 on its first delivery). */
 export const attemptHeader = 'x-carshare-attempt';
+/**
+ * Header on an unroutable event sent through its family exchange again once a group bound for
+ * it: the consumer groups want it, broadcast subscribers (live state) must not see it late.
+ */
+export const replayedHeader = 'x-carshare-replayed';
 /** Delay buckets: queue k holds retries due in [2^k, 2^(k+1)) ms; 2^22 ms is about 70 minutes. */
 export const maxDelayBucket = 22;
 
@@ -21,6 +26,16 @@ export class RabbitMqNames {
 
   poisonQueue(): string {
     return `${this.prefix}.poison`;
+  }
+
+  /** Every family exchange's alternate exchange: events no queue was bound for land here. */
+  unroutedExchange(): string {
+    return `${this.prefix}.unrouted`;
+  }
+
+  /** Where unroutable events wait (durable) until a group that wants them binds. */
+  unroutedQueue(): string {
+    return `${this.prefix}.unrouted`;
   }
 
   group(group: string): GroupNames {
