@@ -8,7 +8,8 @@
  *   npm run chaos            the long form of the chaos suite (CHAOS_FULL=1)
  */
 import { spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 
 const repoRoot = resolve(import.meta.dirname, '..');
@@ -92,6 +93,15 @@ if (chaos) {
 // heavy test file on this 2-core box their p99s measure the neighbour, not the breaker.
 const drills = selected.filter((file) => file.endsWith('.chaos.test.ts'));
 const others = selected.filter((file) => !file.endsWith('.chaos.test.ts'));
+// With AMQP_URL set, tests must leave nothing on the shared broker: what they declare is named
+// `test-<run>-…` (or, wrongly, `carshare.…`), and any of it still there at the end fails the run.
+process.env.CARSHARE_TEST_RUN ??= `r${process.pid}`;
+const brokerSnapshot = join(tmpdir(), `carshare-broker-${process.env.CARSHARE_TEST_RUN}.json`);
+const brokerCheck = (mode: 'snapshot' | 'check'): Promise<number> =>
+  run(['--import', 'tsx', 'libs/messaging/scripts/broker-leftovers.ts', mode, brokerSnapshot, process.env.CARSHARE_TEST_RUN as string], { cwd: repoRoot });
+const snapshotCode = await brokerCheck('snapshot');
 const othersCode = others.length > 0 ? await run(testRun(others, { concurrency: 2, timeoutMs: 180_000 })) : 0;
 const drillsCode = drills.length > 0 ? await run(testRun(drills, { concurrency: 1, timeoutMs: 180_000 })) : 0;
-process.exit(othersCode !== 0 ? othersCode : drillsCode);
+const leftoverCode = snapshotCode === 0 ? await brokerCheck('check') : 0;
+rmSync(brokerSnapshot, { force: true });
+process.exit(othersCode !== 0 ? othersCode : drillsCode !== 0 ? drillsCode : leftoverCode);

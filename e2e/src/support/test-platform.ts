@@ -16,9 +16,10 @@ export interface TestPlatform {
 
 /**
  * Variables hidden while the platform starts: config reads them, and they would point this run at
- * a PostgreSQL database or Redis counters that other runs on the same server share.
+ * a PostgreSQL database, Redis counters or RabbitMQ queues (under the production `carshare`
+ * prefix, left behind after the run) that other runs on the same server share.
  */
-const sharedInfrastructure = ['DATABASE_URL', 'REDIS_URL'] as const;
+const sharedInfrastructure = ['DATABASE_URL', 'REDIS_URL', 'AMQP_URL'] as const;
 
 /**
  * Set while the platform starts. Rate limits are off unless a test asks for them: these suites

@@ -5,9 +5,14 @@ import type { RabbitMqEventBus } from './rabbitmq-event-bus.ts';
 
 const runCommand = promisify(execFile);
 
-/** A prefix no other test run uses, so suites can run side by side on one broker. */
+/**
+ * A prefix no other test run uses, so suites can run side by side on one broker. It starts with
+ * `test-<run>-`, the run id `npm test` sets (CARSHARE_TEST_RUN), so its end-of-run check can tell
+ * this run's leftovers from other runs' objects.
+ */
 export function uniquePrefix(label: string): string {
-  return `test-${label}-${process.pid}-${Math.floor(Math.random() * 1e9).toString(36)}`;
+  const run = process.env.CARSHARE_TEST_RUN ?? `p${process.pid}`;
+  return `test-${run}-${label}-${process.pid}-${Math.floor(Math.random() * 1e9).toString(36)}`;
 }
 
 /** Deletes what a test created: its groups (through the bus), family exchanges and the poison queue. */
@@ -22,6 +27,8 @@ export async function deleteTestTopology(url: string, bus: RabbitMqEventBus | un
     for (const family of families) await channel.deleteExchange(bus.names.family(family));
     await channel.deleteQueue(bus.names.poisonQueue());
     await channel.deleteExchange(bus.names.poisonExchange());
+    await channel.deleteQueue(bus.names.unroutedQueue());
+    await channel.deleteExchange(bus.names.unroutedExchange());
     await channel.close();
   } finally {
     await connection.close();
