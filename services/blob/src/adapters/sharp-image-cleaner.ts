@@ -10,7 +10,7 @@ export interface SharpImageCleanerOptions {
  * Decodes and re-encodes an image with libvips (sharp): only pixels survive, never EXIF (GPS,
  * camera serials), XMP, ICC-embedded text, comments or bytes after the image's end. The EXIF
  * orientation is applied to the pixels first, so the picture still stands the right way up.
- * ADR 0013 says why sharp, and what the fallback would be.
+ * ADR 0016 says why sharp, and what the fallback would be.
  */
 export class SharpImageCleaner implements ImageCleaner {
   readonly #options: SharpImageCleanerOptions;

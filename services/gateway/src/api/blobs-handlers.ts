@@ -22,7 +22,7 @@ interface SignedRequest {
  * browser reaches only the gateway. The signature is the authority (no token: an `<img src>`
  * sends none); the blob service checks it and answers 403 when it is wrong or expired. Only these
  * two methods are ever called without the caller's token, and neither acts for an owner.
- * Bytes cross to the blob service as base64 in the RPC's JSON (ADR 0013). With an S3 store the
+ * Bytes cross to the blob service as base64 in the RPC's JSON (ADR 0016). With an S3 store the
  * URLs point at S3 and these routes see no traffic.
  */
 function registerSignedObjectRoutes(app: HttpServer, deps: PublicRouteDeps, blob: RpcClient<typeof blobRpc.methods>): void {
