@@ -37,9 +37,32 @@ export const userDescriptor = defineService({
         const role = text(values['role']) as Role;
         if (!email || !password) throw new CommandUsageError('admin create needs --email and --password');
         if (role === 'rider' || !roles.includes(role)) throw new CommandUsageError('--role is operator or admin');
-        if (password.length < 10) throw new CommandUsageError('--password needs at least 10 characters');
-        const user = await module.users.createAccount({ email, password, displayName: text(values['name']) ?? email, role, plan: 'unlimited' });
+        const displayName = text(values['name']) ?? email;
+        try {
+          // Staff passwords follow the riders' rules (ADR 0014); demo seeds are the only exception.
+          module.users.checkPassword(password, { email: email.trim().toLowerCase(), displayName });
+        } catch (error) {
+          throw new CommandUsageError(`--password: ${error instanceof Error ? error.message : String(error)}`);
+        }
+        const user = await module.users.createAccount({ email, password, displayName, role, plan: 'unlimited' });
         say(`created ${user.role} ${user.email} (${user.id})`);
+      },
+    },
+    {
+      words: ['mail', 'list'],
+      summary: 'the mail the user service sent or holds (embedded: its only outbox), newest first',
+      usage: '[--to ADDRESS] [--limit N]',
+      options: { to: { type: 'string' }, limit: { type: 'string', default: '20' } },
+      async run(module, values, say) {
+        const limit = Number(text(values['limit']) ?? '20');
+        if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new CommandUsageError('--limit is a whole number from 1 to 500');
+        const to = text(values['to']);
+        const mails = await module.mailOutbox.list({ limit, ...(to !== undefined && { recipient: to }) });
+        if (mails.length === 0) say('no mail');
+        for (const mail of mails) {
+          const state = mail.sentAt !== undefined ? `sent ${new Date(mail.sentAt).toISOString()}` : module.mailRelay ? `pending (${mail.attempts} attempts${mail.lastError ? `: ${mail.lastError}` : ''})` : 'kept in the local outbox';
+          say(`--- ${new Date(mail.createdAt).toISOString()} to ${mail.to} · ${state}\nSubject: ${mail.subject}\n\n${mail.text}\n`);
+        }
       },
     },
     {
