@@ -88,6 +88,18 @@ export const NearbyCar = Type.Object({
   distanceM: Type.Number(),
 });
 
+/** What the open-data feed (GBFS) shows of an available car. `version` changes with every rental, so a feed can rotate its vehicle ids. */
+export const AvailableCar = Type.Object({
+  id: CarId,
+  category: CarCategory,
+  fuelType: FuelType,
+  seats: Type.Integer(),
+  position: Type.Object({ lat: Type.Number(), lng: Type.Number() }),
+  energyPct: Type.Number(),
+  lastSeenAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  version: Type.Integer(),
+});
+
 export const NearbyQuery = Type.Object(
   {
     lat: Latitude,
@@ -225,6 +237,13 @@ export const carRpc = defineRpcService('car', {
     output: Type.Object({ items: Type.Array(NearbyCar) }),
     idempotent: true,
     errors: [],
+  },
+  AvailableCars: {
+    summary: 'Every available car with a position, a page at a time (the open-data feed: no rider data)',
+    input: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 1000, default: 500 }), cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })) }, strict),
+    output: Type.Object({ items: Type.Array(AvailableCar), nextCursor: Type.Union([Type.String(), Type.Null()]) }),
+    idempotent: true,
+    errors: ['INVALID_CURSOR'],
   },
   TelemetrySince: {
     summary: "A car's accepted telemetry points since a time, oldest first (trip distance)",

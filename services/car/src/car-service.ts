@@ -337,6 +337,23 @@ export function createCarService(ports: CarServicePorts, hooks: CarServiceHooks 
       return { items: page, nextCursor: hasMore && last ? encodeCursor([sort, sortValueOf(last, sort), last.id]) : null };
     },
 
+    /** Available cars with a position, oldest first (the open-data feed pages through all of them). */
+    async availableCars(input: { limit: number; cursor?: string | undefined }): Promise<CarPage> {
+      const items = await cars.list({
+        limit: input.limit + 1,
+        after: positionOf(input.cursor, 'oldest'),
+        sort: 'oldest',
+        state: 'available',
+        category: undefined,
+        lowBatteryBelowPct: undefined,
+        offline: undefined,
+      });
+      const hasMore = items.length > input.limit;
+      const page = (hasMore ? items.slice(0, input.limit) : items).filter((car) => car.position !== null);
+      const last = (hasMore ? items.slice(0, input.limit) : items).at(-1);
+      return { items: page, nextCursor: hasMore && last ? encodeCursor(['oldest', last.id, last.id]) : null };
+    },
+
     async claim(input: { carId: string; reservationId: string }, caller: Caller | undefined, origin: Origin = {}): Promise<Car> {
       requireCaller(caller);
       const car = await load(input.carId);

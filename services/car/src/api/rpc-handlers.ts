@@ -76,6 +76,22 @@ export function carRpcHandlers(cars: CarService, devices: DeviceIngress, originO
     Unlock: async (input, ctx) => toWireCar(await cars.unlock(input, ctx.caller, originOf(ctx.span))),
     Lock: async (input, ctx) => toWireCar(await cars.lock(input, ctx.caller, originOf(ctx.span))),
     Nearby: async (input) => ({ items: (await cars.nearby(input)).map(toWireNearby) }),
+    AvailableCars: async (input) => {
+      const page = await cars.availableCars(input);
+      return {
+        items: page.items.map((car) => ({
+          id: car.id,
+          category: car.category,
+          fuelType: car.fuelType,
+          seats: car.seats,
+          position: car.position ?? { lat: 0, lng: 0 },
+          energyPct: car.energyPct,
+          lastSeenAt: car.lastSeenAt === null ? null : iso(car.lastSeenAt),
+          version: car.version,
+        })),
+        nextCursor: page.nextCursor,
+      };
+    },
     TelemetrySince: async (input, ctx) => {
       const page = await cars.telemetrySince(input, ctx.caller);
       return { items: page.items.map(toWirePoint), nextCursor: page.nextCursor };

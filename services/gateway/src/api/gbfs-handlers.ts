@@ -1,0 +1,137 @@
+import { createHash } from 'node:crypto';
+import type { AvailableCar, carRpc } from '@carshare/contracts';
+import type { CallContext, HttpServer, RpcClient } from '@carshare/platform';
+import type { FastifyRequest } from 'fastify';
+import type { Static } from 'typebox';
+
+/**
+ * GBFS 3.1 (General Bikeshare Feed Specification, which covers car sharing since 2.3): the open
+ * feed journey planners read. Only available cars, never who drives or reserved one; vehicle ids
+ * rotate with every rental (GBFS requires it, so a car cannot be followed from trip to trip).
+ */
+export const gbfsVersion = '3.1-RC2';
+
+/** Seconds a consumer may cache each file. */
+const ttlSeconds = { gbfs: 300, system_information: 3600, vehicle_types: 3600, vehicle_status: 30 } as const;
+
+type GbfsCar = Static<typeof AvailableCar>;
+
+/** Who runs this system, as GBFS says it. Fixed for now; a config section belongs to the gateway's config. */
+export const gbfsSystem = {
+  systemId: 'carshare',
+  name: 'carshare',
+  operator: 'carshare',
+  timezone: 'Europe/Berlin',
+  feedContactEmail: 'gbfs@carshare.example',
+  language: 'en',
+} as const;
+
+const propulsionOf = { electric: 'electric', petrol: 'combustion', diesel: 'combustion_diesel', hybrid: 'hybrid' } as const;
+/** Nominal range on a full battery or tank, by fuel: GBFS asks for it with any motor. */
+const maxRangeMetres = { electric: 350_000, petrol: 650_000, diesel: 800_000, hybrid: 700_000 } as const;
+
+function text(value: string) {
+  return [{ text: value, language: gbfsSystem.language }];
+}
+
+function vehicleTypeId(car: Pick<GbfsCar, 'category' | 'fuelType' | 'seats'>): string {
+  return `${car.category}-${car.fuelType}-${car.seats}`;
+}
+
+/** Changes whenever the car's version does (every claim, release, lock): a new id after each rental. */
+export function rotatingVehicleId(car: Pick<GbfsCar, 'id' | 'version'>): string {
+  return createHash('sha256').update(`${car.id}:${car.version}`).digest('base64url').slice(0, 22);
+}
+
+function envelope<Data>(file: keyof typeof ttlSeconds, now: number, data: Data) {
+  return { last_updated: new Date(Math.floor(now / 1000) * 1000).toISOString().replace('.000Z', 'Z'), ttl: ttlSeconds[file], version: gbfsVersion, data };
+}
+
+export function gbfsDiscovery(baseUrl: string, now: number) {
+  const feeds = (['system_information', 'vehicle_types', 'vehicle_status'] as const).map((name) => ({ name, url: `${baseUrl}/gbfs/${name}.json` }));
+  return envelope('gbfs', now, { feeds: [{ name: 'gbfs' as const, url: `${baseUrl}/gbfs/gbfs.json` }, ...feeds] });
+}
+
+export function gbfsSystemInformation(now: number) {
+  return envelope('system_information', now, {
+    system_id: gbfsSystem.systemId,
+    languages: [gbfsSystem.language],
+    name: text(gbfsSystem.name),
+    operator: text(gbfsSystem.operator),
+    opening_hours: '24/7',
+    feed_contact_email: gbfsSystem.feedContactEmail,
+    timezone: gbfsSystem.timezone,
+  });
+}
+
+export function gbfsVehicleTypes(cars: readonly GbfsCar[], now: number) {
+  const types = new Map<string, GbfsCar>();
+  for (const car of cars) types.set(vehicleTypeId(car), car);
+  return envelope('vehicle_types', now, {
+    vehicle_types: [...types.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([id, car]) => ({
+        vehicle_type_id: id,
+        form_factor: 'car' as const,
+        propulsion_type: propulsionOf[car.fuelType],
+        rider_capacity: car.seats,
+        max_range_meters: maxRangeMetres[car.fuelType],
+        name: text(`${car.category} ${car.fuelType} car, ${car.seats} seats`),
+        return_constraint: 'free_floating' as const,
+      })),
+  });
+}
+
+export function gbfsVehicleStatus(cars: readonly GbfsCar[], now: number) {
+  return envelope('vehicle_status', now, {
+    vehicles: cars.map((car) => ({
+      vehicle_id: rotatingVehicleId(car),
+      lat: car.position.lat,
+      lon: car.position.lng,
+      is_reserved: false,
+      is_disabled: false,
+      vehicle_type_id: vehicleTypeId(car),
+      ...(car.lastSeenAt !== null && { last_reported: car.lastSeenAt.replace(/\.\d{3}Z$/, 'Z') }),
+      current_fuel_percent: Math.round(car.energyPct) / 100,
+      current_range_meters: Math.round((maxRangeMetres[car.fuelType] * car.energyPct) / 100),
+    })),
+  });
+}
+
+/** Every available car, page by page (bounded: a fleet larger than this is a feed per region). */
+async function availableCars(car: RpcClient<typeof carRpc.methods>, ctx: CallContext): Promise<GbfsCar[]> {
+  const cars: GbfsCar[] = [];
+  let cursor: string | undefined;
+  for (let page = 0; page < 50; page += 1) {
+    const answer = await car.AvailableCars({ limit: 1000, ...(cursor !== undefined && { cursor }) }, ctx);
+    cars.push(...answer.items);
+    if (answer.nextCursor === null) break;
+    cursor = answer.nextCursor;
+  }
+  return cars;
+}
+
+function baseUrlOf(request: FastifyRequest): string {
+  return `${request.protocol}://${request.host}`;
+}
+
+/** `/gbfs/*.json`: public, cacheable, no account needed (that is the point of open data). */
+export function registerGbfsRoutes(app: HttpServer, car: RpcClient<typeof carRpc.methods>): void {
+  const cache = (seconds: number) => `public, max-age=${seconds}`;
+  app.get('/gbfs/gbfs.json', { schema: { summary: 'GBFS discovery: the feeds of this system', tags: ['gbfs'] } }, async (request, reply) => {
+    void reply.header('cache-control', cache(ttlSeconds.gbfs));
+    return gbfsDiscovery(baseUrlOf(request), Date.now());
+  });
+  app.get('/gbfs/system_information.json', { schema: { summary: 'GBFS system information', tags: ['gbfs'] } }, async (_request, reply) => {
+    void reply.header('cache-control', cache(ttlSeconds.system_information));
+    return gbfsSystemInformation(Date.now());
+  });
+  app.get('/gbfs/vehicle_types.json', { schema: { summary: 'GBFS vehicle types of the available cars', tags: ['gbfs'] } }, async (request, reply) => {
+    void reply.header('cache-control', cache(ttlSeconds.vehicle_types));
+    return gbfsVehicleTypes(await availableCars(car, request.ctx), Date.now());
+  });
+  app.get('/gbfs/vehicle_status.json', { schema: { summary: 'GBFS status of the available cars (rotating ids, no rider data)', tags: ['gbfs'] } }, async (request, reply) => {
+    void reply.header('cache-control', cache(ttlSeconds.vehicle_status));
+    return gbfsVehicleStatus(await availableCars(car, request.ctx), Date.now());
+  });
+}
