@@ -38,6 +38,7 @@ import { LastGoodCache } from './api/last-good-cache.ts';
 import { registerPaymentRoutes } from './api/payment-handlers.ts';
 import { registerPublicRoutes } from './api/public-handlers.ts';
 import { createRateLimitGuard } from './api/rate-limit-guard.ts';
+import { cspHeader, docsContentSecurityPolicy, registerSecurityHeaders } from './api/security-headers.ts';
 import { registerVerificationRoutes } from './api/verification-handlers.ts';
 import type { GatewayConfig } from './config.ts';
 import { createGatewayService, type DeadLetterClients } from './gateway-service.ts';
@@ -169,6 +170,7 @@ export function createGatewayModule(deps: GatewayModuleDeps): GatewayModule {
   let idempotencyStore: IdempotencyStore | undefined;
 
   async function registerRoutes(): Promise<void> {
+    await registerSecurityHeaders(server);
     await server.register(cors, {
       origin: config.cors.origins,
       credentials: false,
@@ -189,7 +191,7 @@ export function createGatewayModule(deps: GatewayModuleDeps): GatewayModule {
       },
       hideUntagged: true,
     });
-    await server.register(swaggerUi, { routePrefix: '/docs' });
+    await server.register(swaggerUi, { routePrefix: '/docs', staticCSP: cspHeader(docsContentSecurityPolicy) });
     idempotencyStore = createIdempotencyStore(config, logger);
     const routeDeps = {
       verifier,

@@ -74,6 +74,8 @@ export function registerPublicRoute<Route extends HttpRouteContract>(
     },
     // Who may call comes before what they sent: a rider probing an admin route learns nothing.
     onRequest: async (request: FastifyRequest, reply: FastifyReply) => {
+      // Answers carry tokens or personal data (and errors name accounts): no cache may keep one.
+      void reply.header('cache-control', 'no-store');
       const anonymous = { ip: request.ip, user: undefined };
       if (route.access === 'public') {
         await rateLimits.beforeBody(reply, route.rateLimit, anonymous);
