@@ -38,7 +38,7 @@ export const UserConfigSchema = Type.Object({
     keyEncryptionKey: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{43}$' })),
   }),
   /**
-   * Login throttling inside the service (ADR 0014), so that no path around the gateway skips it.
+   * Login throttling inside the service (ADR 0017), so that no path around the gateway skips it.
    * An anonymous client gets 3 free failures per account, then waits 1 s, 2 s, 4 s … up to 15 min
    * between guesses; a device that logged in before has its own count, untouched by strangers.
    */

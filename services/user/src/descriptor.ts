@@ -39,7 +39,7 @@ export const userDescriptor = defineService({
         if (role === 'rider' || !roles.includes(role)) throw new CommandUsageError('--role is operator or admin');
         const displayName = text(values['name']) ?? email;
         try {
-          // Staff passwords follow the riders' rules (ADR 0014); demo seeds are the only exception.
+          // Staff passwords follow the riders' rules (ADR 0017); demo seeds are the only exception.
           module.users.checkPassword(password, { email: email.trim().toLowerCase(), displayName });
         } catch (error) {
           throw new CommandUsageError(`--password: ${error instanceof Error ? error.message : String(error)}`);
