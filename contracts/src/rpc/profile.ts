@@ -1,6 +1,7 @@
 import { Type, type Static, type TSchema } from 'typebox';
 import { BlobContentType, BlobId, BlobRecord, SignedUrl } from './blob.ts';
 import { Cursor, PageLimit, UserId } from './user.ts';
+import { deadLetterRpcMethods } from './dead-letters.ts';
 import { defineRpcService } from './define-rpc-service.ts';
 
 const strict = { additionalProperties: false } as const;
@@ -73,6 +74,7 @@ export const RejectionReason = Type.Union([
 export type RejectionReason = Static<typeof RejectionReason>;
 
 export const FieldNote = Type.Object({ field: LicenceField, note: Type.String({ minLength: 1, maxLength: 500 }) }, strict);
+export type FieldNote = Static<typeof FieldNote>;
 
 export const Rejection = Type.Object({
   reason: RejectionReason,
@@ -222,8 +224,9 @@ const callerErrors = ['AUTHENTICATION_REQUIRED'] as const;
 
 /**
  * The profile service's RPC contract. The "My" methods act on the caller's own profile; the
- * review methods are for operators (OPERATOR_ONLY); IsVerified is for the trip service (a call
- * without an end-user token), the owner and operators: anyone else gets PROFILE_NOT_FOUND.
+ * review methods are for operators (OPERATOR_ONLY); IsVerified is for the trip service (acting for
+ * the rider or for itself), the owner and operators: another rider gets PROFILE_NOT_FOUND. Every
+ * method but IsVerified is called by the gateway only.
  */
 export const profileRpc = defineRpcService('profile', {
   GetMyProfile: {
@@ -267,6 +270,8 @@ export const profileRpc = defineRpcService('profile', {
     output: Type.Object({ userId: UserId, verified: Type.Boolean(), expiresOn: orNull(CalendarDate) }),
     idempotent: true,
     errors: ['PROFILE_NOT_FOUND'],
+    // The trip service asks before a trip starts (ADR 0012 service identities).
+    callers: ['gateway', 'trip'],
   },
   ListReviewQueue: {
     summary: 'Operators: submitted profiles, pending first, oldest submission first',
@@ -296,4 +301,6 @@ export const profileRpc = defineRpcService('profile', {
     idempotent: false,
     errors: [...callerErrors, 'OPERATOR_ONLY', 'PROFILE_NOT_FOUND', 'INVALID_PROFILE_TRANSITION'],
   },
+  // The OCR consumer group's dead letters, for /v1/admin/dead-letters.
+  ...deadLetterRpcMethods,
 });

@@ -10,7 +10,8 @@ export const profileDescriptor = defineService({
   migrationsDir: profileMigrationsDir,
   messaging: true,
   rpc: profileRpc,
-  // user: the keys that verify callers' tokens; blob: the licence photos.
-  calls: ['user', 'blob'],
+  // The licence photos. Callers are known by their signed service identity (ADR 0012), so the
+  // user service's keys are not needed here.
+  calls: ['blob'],
   createModule: (deps) => createProfileModule({ ...deps, database: requireDatabase(deps, 'profile'), bus: requireBus(deps, 'profile') }),
 });

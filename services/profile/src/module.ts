@@ -5,7 +5,6 @@ import { createEventFactory, createServiceMessaging, deadLetterRpcHandlers, migr
 import type { Observability } from '@carshare/observability';
 import {
   createHttpServer,
-  createRemoteAccessTokenVerifier,
   createRpcConnector,
   systemClock,
   uuidV7Ids,
@@ -43,7 +42,7 @@ export interface ProfileModuleDeps {
   bus: EventBus;
   /** True on PostgreSQL, where several instances' relays share the outbox. */
   concurrentRelays: boolean;
-  /** Finds the user service (keys that verify callers' tokens) and the blob service. */
+  /** Finds the blob service. */
   discovery: Discovery;
   clock?: Clock;
   ids?: IdGenerator;
@@ -114,8 +113,6 @@ export function createProfileModule(deps: ProfileModuleDeps): ProfileModule {
     clock,
     settings: config.ocr,
   });
-  const verifier = createRemoteAccessTokenVerifier({ discovery: deps.discovery, clock });
-
   const server = createHttpServer({
     observability,
     clock,
@@ -124,10 +121,8 @@ export function createProfileModule(deps: ProfileModuleDeps): ProfileModule {
     defaultDeadlineMs: config.http.defaultDeadlineMs,
     readiness: [{ name: 'database', check: () => database.ping() }],
   });
-  rpc.serve(server, profileRpc, { ...profileRpcHandlers(service), ...deadLetterRpcHandlers(messaging.deadLetterAdmin) }, {
-    observability,
-    authenticate: (token) => verifier.verify(token),
-  });
+  // Who calls comes in the calling service's signed identity, the end user with it (ADR 0012).
+  rpc.serve(server, profileRpc, { ...profileRpcHandlers(service), ...deadLetterRpcHandlers(messaging.deadLetterAdmin) }, { observability });
 
   let sweepTimer: ReturnType<typeof setInterval> | undefined;
   const sweep = () =>

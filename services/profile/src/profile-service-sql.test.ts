@@ -3,7 +3,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import type { EventEnvelope, LicenceFields } from '@carshare/contracts';
 import { InProcessEventBus, MemoryDeadLetterStore } from '@carshare/messaging';
 import { createObservability } from '@carshare/observability';
-import { AppError, StaticDiscovery, createBackgroundContext, type BackgroundContext, type Caller } from '@carshare/platform';
+import { AppError, ServiceIdentitySigner, StaticDiscovery, createBackgroundContext, laptopServiceKeys, serviceIdentityHeader, type BackgroundContext, type Caller } from '@carshare/platform';
 import { openSqlEngine, type SqlEngine } from '@carshare/storage';
 import { FakeClock, captureLogs } from '@carshare/testing';
 import { SimulatedOcrProvider } from './adapters/simulated-ocr-provider.ts';
@@ -118,7 +118,7 @@ describe('profile service on PGlite', () => {
       database: engine.forService('profile'),
       bus,
       concurrentRelays: false,
-      discovery: new StaticDiscovery({ user: ['http://127.0.0.1:1'] }),
+      discovery: new StaticDiscovery({}),
       clock,
       blobs,
       ocrProvider: ocr,
@@ -338,6 +338,25 @@ describe('profile service on PGlite', () => {
     const second = await module.service.createPhotoUpload({ purpose: 'selfie', contentType: 'image/jpeg', sizeBytes: 10 }, as(rider));
     assert.equal((await module.service.getMyProfile(rider)).photos.selfie, second.blob.id);
     assert.ok(blobs.deleted.includes(first.blob.id));
+  });
+
+  it('refuses status and review fields in PutMyProfile (mass assignment: 400) and callers other than the gateway', async () => {
+    const rider = aRider();
+    const asGateway = new ServiceIdentitySigner('gateway', laptopServiceKeys()).identityFor('profile', rider);
+    const put = (body: unknown, identity: string) =>
+      module.server.inject({ method: 'POST', url: '/rpc/profile/PutMyProfile', headers: { [serviceIdentityHeader]: identity, 'content-type': 'application/json' }, payload: JSON.stringify(body) });
+    for (const extra of [{ status: 'verified' }, { verifiedBy: 'operator' }, { rejection: null }]) {
+      const response = await put({ fields: aLicence(), ...extra }, asGateway);
+      assert.equal(response.statusCode, 400, response.body);
+    }
+    const sneaky = await put({ fields: { ...aLicence(), status: 'verified' } }, asGateway);
+    assert.equal(sneaky.statusCode, 400);
+    assert.equal((await module.service.getMyProfile(rider)).fields, null, 'nothing was stored');
+    const ok = await put({ fields: aLicence() }, asGateway);
+    assert.equal(ok.statusCode, 200, ok.body);
+    assert.equal((JSON.parse(ok.body) as { status: string }).status, 'unsubmitted');
+    const asBlob = new ServiceIdentitySigner('blob', laptopServiceKeys()).identityFor('profile', rider);
+    assert.equal((await put({ fields: aLicence() }, asBlob)).statusCode, 403);
   });
 
   it('never writes licence numbers or birth dates to the logs', async () => {

@@ -1,4 +1,4 @@
-import type { profileRpc } from '@carshare/contracts';
+import type { deadLetterRpcMethods, profileRpc } from '@carshare/contracts';
 import type { RpcHandlers } from '@carshare/platform';
 import type { LicenceProfile } from '../domain/licence-profile.ts';
 import type { AuditEntry } from '../ports.ts';
@@ -42,8 +42,11 @@ function toQueueItem(profile: LicenceProfile) {
   };
 }
 
+/** The dead-letter methods are the messaging library's (deadLetterRpcHandlers). */
+type ProfileMethods = Omit<typeof profileRpc.methods, keyof typeof deadLetterRpcMethods>;
+
 /** Parse → one use case → map; validation and errors are the RPC server's. */
-export function profileRpcHandlers(service: ProfileService): RpcHandlers<typeof profileRpc.methods> {
+export function profileRpcHandlers(service: ProfileService): RpcHandlers<ProfileMethods> {
   return {
     GetMyProfile: async (_input, ctx) => toWireProfile(await service.getMyProfile(ctx.caller)),
     PutMyProfile: async (input, ctx) => toWireProfile(await service.putMyProfile(input, ctx.caller)),
