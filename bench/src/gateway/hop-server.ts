@@ -4,7 +4,7 @@
  * /v1/me costs beyond this is ours (hooks, auth, tracing, metrics, the database).
  */
 import Fastify from 'fastify';
-import { Pool } from 'undici';
+import { Client, Pool } from 'undici';
 import { announceReady, closeWithParent } from '../child-protocol.ts';
 
 const back = Fastify({ logger: false });
@@ -23,11 +23,30 @@ front.get('/', async () => {
   });
   return { hop: await response.body.json() };
 });
+
+// The same hop over HTTP/2 cleartext (prior knowledge, no upgrade): fastify's http2 server and
+// undici's h2 client, one multiplexed connection: the candidate wire of issue 9 (ADR 0013).
+const backH2 = Fastify({ logger: false, http2: true });
+backH2.post('/rpc/echo', async (request) => ({ echoed: request.body }));
+const backH2Url = await backH2.listen({ host: '127.0.0.1', port: 0 });
+// A Client, not a Pool: undici 7's Pool does not pass useH2c on to its connections.
+const poolH2 = new Client(backH2Url, { allowH2: true, useH2c: true, maxConcurrentStreams: 128, keepAliveTimeout: 30_000 });
+front.get('/h2', async () => {
+  const response = await poolH2.request({
+    path: '/rpc/echo',
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ userId: '00000000-0000-7000-8000-000000000000' }),
+  });
+  return { hop: await response.body.json() };
+});
 const url = await front.listen({ host: '127.0.0.1', port: 0 });
 
 closeWithParent(async () => {
   await front.close();
   await pool.close();
+  await poolH2.close();
   await back.close();
+  await backH2.close();
 });
 announceReady({ url, backUrl });

@@ -21,12 +21,13 @@ const scripts = {
   moleculerGateway: join(peersDir, 'src', 'moleculer-gateway.mjs'),
 };
 
-type RunName = 'hello' | 'post' | 'hop' | 'nest' | 'moleculer' | 'rpc' | 'me' | 'distributed';
+type RunName = 'hello' | 'post' | 'hop' | 'hoph2' | 'nest' | 'moleculer' | 'rpc' | 'me' | 'distributed';
 
 const runs: Record<RunName, { label: string; processes: string }> = {
   hello: { label: 'fastify hello-world', processes: 'fastify' },
   post: { label: 'bare fastify JSON POST', processes: 'fastify' },
   hop: { label: 'bare fastify→undici→fastify', processes: 'one process' },
+  hoph2: { label: 'the same hop over h2c', processes: 'one process' },
   nest: { label: 'NestJS 11 TCP, Fastify gateway', processes: 'gateway + user' },
   moleculer: { label: 'Moleculer 0.14 TCP + moleculer-web', processes: 'gateway + user' },
   rpc: { label: 'ours: GetUser RPC (cached)', processes: 'platform' },
@@ -136,7 +137,8 @@ function formatSummary(
  *
  * Every setup is started first and stays up; `--rounds N` then measures them all N times in
  * turn and reports each setup's median round. Every server child runs with --trace-gc-nvp.
- * Flags: --rounds N (default 1); --only hello,post,hop,nest,moleculer,rpc,me,distributed;
+ * Flags: --rounds N (default 1); --only hello,post,hop,hoph2,nest,moleculer,rpc,me,distributed (hoph2, the hop over
+ * HTTP/2 cleartext, only when named);
  * --loadgen wrk|autocannon; --threads N (wrk); --sample-ratio R (ours, default 0.1);
  * --platform-warmup S (extra load before our first measured run on each fresh platform, default 10).
  */
@@ -149,7 +151,8 @@ export const runPeersBenchmark: BenchmarkRun = async (options) => {
   const roundCount = options.flags['rounds'] === undefined ? 1 : Math.max(1, Math.round(Number(options.flags['rounds'])));
   if (!Number.isFinite(roundCount)) throw new Error('--rounds needs a number');
   const only = typeof options.flags['only'] === 'string' ? new Set(options.flags['only'].split(',')) : undefined;
-  const wanted = (name: RunName): boolean => only === undefined || only.has(name);
+  // The h2c hop is a measurement for ADR 0013, not an acceptance row: only when asked for.
+  const wanted = (name: RunName): boolean => (only === undefined ? name !== 'hoph2' : only.has(name));
   const progress = (message: string): void => {
     process.stderr.write(`· ${message}\n`);
   };
@@ -191,7 +194,7 @@ export const runPeersBenchmark: BenchmarkRun = async (options) => {
       setups.push({ name: 'hello', servers: [hello], target: async () => target, firstWarmupSec: 0 });
     }
 
-    if (wanted('post') || wanted('hop')) {
+    if (wanted('post') || wanted('hop') || wanted('hoph2')) {
       const hop = await start<{ url: string; backUrl: string }>(scripts.hop);
       const post: LoadTarget = {
         url: `${hop.info.backUrl}/rpc/echo`,
@@ -203,6 +206,10 @@ export const runPeersBenchmark: BenchmarkRun = async (options) => {
       await checkTarget({ url: hop.info.url }, () => true, 'bare hop');
       if (wanted('post')) setups.push({ name: 'post', servers: [hop], target: async () => post, firstWarmupSec: 0 });
       if (wanted('hop')) setups.push({ name: 'hop', servers: [hop], target: async () => ({ url: hop.info.url }), firstWarmupSec: 0 });
+      if (wanted('hoph2')) {
+        await checkTarget({ url: `${hop.info.url}/h2` }, () => true, 'bare hop over h2c');
+        setups.push({ name: 'hoph2', servers: [hop], target: async () => ({ url: `${hop.info.url}/h2` }), firstWarmupSec: 0 });
+      }
     }
 
     // The peers: one rider, a token they accept, the secret shared by front and back.
@@ -321,6 +328,7 @@ export const runPeersBenchmark: BenchmarkRun = async (options) => {
     [
       ['bare POST ÷ hello', cpu('post') / cpu('hello')],
       ['bare hop ÷ hello', cpu('hop') / cpu('hello')],
+      ['bare hop over h2c ÷ over HTTP/1.1', cpu('hoph2') / cpu('hop')],
       ['NestJS ÷ bare hop', cpu('nest') / cpu('hop')],
       ['Moleculer ÷ bare hop', cpu('moleculer') / cpu('hop')],
       ['/v1/me distributed ÷ embedded', cpu('distributed') / cpu('me')],
