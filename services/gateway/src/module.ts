@@ -33,6 +33,8 @@ import { createIdempotencyStore } from './adapters/create-idempotency-store.ts';
 import { registerBlobsRoutes } from './api/blobs-handlers.ts';
 import { registerDeadLetterRoutes } from './api/dead-letter-handlers.ts';
 import { registerFleetRoutes } from './api/fleet-handlers.ts';
+import { broadcastSourceOf, registerLiveFeed } from './api/live-feed.ts';
+import { registerMapRoutes } from './api/map-handlers.ts';
 import { createIdempotencyGuard } from './api/idempotency-guard.ts';
 import { LastGoodCache } from './api/last-good-cache.ts';
 import { registerPaymentRoutes } from './api/payment-handlers.ts';
@@ -202,6 +204,8 @@ export function createGatewayModule(deps: GatewayModuleDeps): GatewayModule {
     registerPublicRoutes(server, routeDeps, user, gateway);
     // A composition may run without some services (benches, focused tests): their routes are then absent, not broken.
     if (clients.has(carRpc.service)) registerFleetRoutes(server, routeDeps, clientOf(carRpc));
+    if (clients.has(carRpc.service)) registerLiveFeed(server, routeDeps, { car: clientOf(carRpc), observability, bus: broadcastSourceOf(deps) });
+    registerMapRoutes(server, routeDeps);
     if (clients.has(profileRpc.service)) registerVerificationRoutes(server, routeDeps, clientOf(profileRpc));
     if (clients.has(blobRpc.service)) registerBlobsRoutes(server, routeDeps, clientOf(blobRpc));
     if (clients.has(paymentRpc.service)) registerPaymentRoutes(server, routeDeps, clientOf(paymentRpc));
