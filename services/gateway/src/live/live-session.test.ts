@@ -74,12 +74,21 @@ describe('LiveSession', () => {
     const socket = new FakeSocket();
     const session = new LiveSession(socket, rider, { maxBufferedBytes: 1 << 20, maxCarsPerView: 100 });
     session.snapshot({ staff: false, area }, [car(1), car(2)]);
-    session.reconcile([car(2, { ts: 10 }), car(3)]);
+    session.reconcile([car(2, { lat: 52.5201 }), car(3)]);
     session.flush();
     const changes = socket.sent[1];
     assert.ok(changes?.type === 'changes');
     assert.deepEqual(changes.gone, [car(1).id]);
     assert.deepEqual(changes.cars.map((each) => each.id).sort(), [car(2).id, car(3).id]);
+  });
+
+  it('sends nothing for a car the client already shows as it is', () => {
+    const socket = new FakeSocket();
+    const session = new LiveSession(socket, rider, { maxBufferedBytes: 1 << 20, maxCarsPerView: 100 });
+    session.snapshot({ staff: false, area }, [car(1)]);
+    session.reconcile([car(1, { ts: 99 })]);
+    session.flush();
+    assert.equal(socket.sent.length, 1);
   });
 
   it('keeps a view to its most cars', () => {

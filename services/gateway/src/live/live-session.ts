@@ -29,7 +29,8 @@ export class LiveSession {
   closed = false;
   readonly #socket: LiveSocket;
   readonly #limits: LiveSessionLimits;
-  readonly #shown = new Set<string>();
+  /** The cars the client shows, each with what it was last told about it (to skip repeats). */
+  readonly #shown = new Map<string, string>();
   readonly #changed = new Map<string, LiveCar>();
   readonly #gone = new Set<string>();
 
@@ -50,7 +51,7 @@ export class LiveSession {
     this.#changed.clear();
     this.#gone.clear();
     const visible = cars.filter((car) => viewShows(view, car)).slice(0, this.#limits.maxCarsPerView);
-    for (const car of visible) this.#shown.add(car.id);
+    for (const car of visible) this.#shown.set(car.id, fingerprint(car));
     this.#send({ type: 'snapshot', cars: visible });
   }
 
@@ -59,8 +60,12 @@ export class LiveSession {
     const view = this.view;
     if (!view || this.closed) return;
     if (viewShows(view, car)) {
-      if (!this.#shown.has(car.id) && this.#shown.size >= this.#limits.maxCarsPerView) return;
-      this.#shown.add(car.id);
+      const told = this.#shown.get(car.id);
+      if (told === undefined && this.#shown.size >= this.#limits.maxCarsPerView) return;
+      const now = fingerprint(car);
+      // Nothing the client would draw differently (a parked car re-read): nothing to send.
+      if (told === now && !this.#gone.has(car.id)) return;
+      this.#shown.set(car.id, now);
       this.#gone.delete(car.id);
       this.#changed.set(car.id, car);
     } else if (this.#shown.delete(car.id)) {
@@ -76,7 +81,7 @@ export class LiveSession {
       listed.add(car.id);
       this.offer(car);
     }
-    for (const id of [...this.#shown]) {
+    for (const id of [...this.#shown.keys()]) {
       if (!listed.has(id)) {
         this.#shown.delete(id);
         this.#changed.delete(id);
@@ -115,4 +120,8 @@ export class LiveSession {
     if (this.closed) return;
     this.#socket.send(JSON.stringify(message));
   }
+}
+
+function fingerprint(car: LiveCar): string {
+  return `${car.lat},${car.lng},${car.state},${car.speedKph},${car.headingDeg},${car.energyPct}`;
 }
