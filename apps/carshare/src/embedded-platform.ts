@@ -53,6 +53,8 @@ export interface EmbeddedPlatform {
   /** How the modules call each other. */
   rpcTransport: RpcTransportKind;
   engine: SqlEngine;
+  /** The data folder (PGlite, and beside it the simulator's fleet.json). */
+  dataDir: string;
   bus: EventBus;
   logger: Logger;
   /** What seeding said, when `seedDemo` was asked for. */
@@ -132,8 +134,9 @@ export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions = {
   try {
     const databaseOwner = registry.startOrder.find((descriptor) => descriptor.migrationsDir);
     if (!databaseOwner) throw new Error('no registered service has a database');
+    const database = databaseSettings(databaseOwner, configs.get(databaseOwner)?.config);
     const engine = await openSqlEngine({
-      ...databaseSettings(databaseOwner, configs.get(databaseOwner)?.config),
+      ...database,
       onProgress: (event) => {
         if (event.phase === 'opening') {
           progress(
@@ -203,6 +206,7 @@ export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions = {
       urls,
       rpcTransport,
       engine,
+      dataDir: database.dataDir,
       bus,
       logger,
       demo,

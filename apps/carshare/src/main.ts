@@ -2,7 +2,8 @@ import { createRequire } from 'node:module';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, isAppError } from '@carshare/platform';
 import { CommandUsageError, UnknownServiceError, runService, withServiceModule, type AnyServiceDescriptor, type ServiceCommand } from '@carshare/service-kit';
-import { startEmbeddedPlatform } from './embedded-platform.ts';
+import { startEmbeddedPlatform, type EmbeddedPlatform } from './embedded-platform.ts';
+import { startFleetSimulation, type FleetSimulation } from './fleet-simulation.ts';
 import { serviceRegistry } from './service-registry.ts';
 
 interface CliCommand {
@@ -24,7 +25,18 @@ function version(): string {
   return (createRequire(import.meta.url)('@carshare/cli/package.json') as { version: string }).version;
 }
 
-async function up(): Promise<void> {
+/** The demo operator `carshare up` seeds: the simulator registers its cars as this operator. */
+const demoOperator = { email: 'operator@carshare.local', password: 'operator-demo-pass' };
+
+/** Where the car service's device broker listens in this process (its own port if it says, else its default). */
+function deviceBrokerUrl(platform: EmbeddedPlatform): string | undefined {
+  const descriptor = serviceRegistry.find('car');
+  if (!descriptor) return undefined;
+  const car = platform.module(descriptor) as { gateway?: { port?: number } };
+  return `mqtt://127.0.0.1:${car.gateway?.port ?? 1884}`;
+}
+
+async function up(values: Record<string, string | boolean | undefined>): Promise<void> {
   const started = performance.now();
   say('starting the embedded platform');
   const platform = await startEmbeddedPlatform({ onProgress: say, seedDemo: true });
@@ -35,12 +47,84 @@ async function up(): Promise<void> {
   const internal = [...platform.urls].filter(([, url]) => url !== platform.gatewayUrl);
   say(`services ${internal.map(([name, url]) => `${name} ${url}`).join(', ')}`);
   for (const login of platform.demo.logins) say(login);
+  let fleet: FleetSimulation | undefined;
+  const mqttUrl = deviceBrokerUrl(platform);
+  const cars = positiveInteger(values['cars'], '--cars');
+  if (values['simulator'] !== false && mqttUrl && cars > 0) {
+    // After ready: the platform serves whether or not the simulated fleet comes up.
+    startFleetSimulation({ cars, mqttUrl, apiUrl: platform.gatewayUrl, operator: demoOperator, dataDir: platform.dataDir, say }).then(
+      (started) => (fleet = started),
+      (error: unknown) => say(`simulator: not started: ${(error as Error).message}`),
+    );
+  }
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     say(`${signal}: draining in-flight requests and stopping`);
-    void platform.close().then(() => process.exit(0));
+    void (async () => {
+      await fleet?.stop().catch(() => undefined);
+      await platform.close();
+      process.exit(0);
+    })();
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+}
+
+function positiveInteger(value: string | boolean | undefined, flag: string): number {
+  const number = Number(value);
+  if (typeof value !== 'string' || !/^\d+$/.test(value) || !Number.isSafeInteger(number)) throw new CommandUsageError(`${flag} takes a whole number, not ${String(value)}`);
+  return number;
+}
+
+function nonNegativeNumber(value: string | boolean | undefined, flag: string): number {
+  const number = Number(value);
+  if (typeof value !== 'string' || value.trim() === '' || !Number.isFinite(number) || number < 0) throw new CommandUsageError(`${flag} takes a number ≥ 0, not ${String(value)}`);
+  return number;
+}
+
+async function simulate(values: Record<string, string | boolean | undefined>): Promise<void> {
+  const text = (name: string) => (typeof values[name] === 'string' ? (values[name]) : undefined);
+  const mqttUrl = text('mqtt');
+  const apiUrl = text('api');
+  if (!mqttUrl || !apiUrl) throw new CommandUsageError('simulate needs --mqtt <broker url> and --api <gateway url>');
+  const token = text('token');
+  const email = text('operator-email');
+  const password = text('operator-password');
+  if (!token && (!email || !password)) throw new CommandUsageError('give --token, or --operator-email and --operator-password, of an operator who may create cars');
+  let failures;
+  try {
+    failures = text('failures') === undefined ? undefined : (JSON.parse(text('failures') as string) as object);
+  } catch {
+    throw new CommandUsageError('--failures takes JSON, e.g. {"fleet":{"gpsDriftM":20},"cars":{"#0":{"neverAck":true}}}');
+  }
+  const fleet = await startFleetSimulation({
+    cars: positiveInteger(values['cars'], '--cars'),
+    mqttUrl,
+    apiUrl,
+    operator: token ? { accessToken: token } : { email: email as string, password: password as string },
+    dataDir: text('data-dir') as string,
+    settings: {
+      reportIntervalMs: positiveInteger(values['report-interval-ms'], '--report-interval-ms'),
+      seed: positiveInteger(values['seed'], '--seed'),
+      ambientTripsPerHour: nonNegativeNumber(values['ambient-trips-per-hour'], '--ambient-trips-per-hour'),
+      connectConcurrency: positiveInteger(values['connect-concurrency'], '--connect-concurrency'),
+    },
+    ...(failures && { failures }),
+    say,
+  });
+  const status = setInterval(() => {
+    const { reportsSent, reportsSkipped, commandsReceived, acksSent, tripsStarted } = fleet.simulator.stats;
+    say(`simulator: ${reportsSent} reports sent (${reportsSkipped} skipped offline), ${commandsReceived} commands, ${acksSent} acks, ${tripsStarted} trips`);
+  }, 30_000);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    clearInterval(status);
+    say(`${signal}: saving the fleet and disconnecting`);
+    void fleet.stop().then(() => process.exit(0));
   };
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
@@ -62,9 +146,30 @@ const withDatabase = serviceRegistry.all.filter((descriptor) => descriptor.migra
 const commands: CliCommand[] = [
   {
     words: ['up'],
-    usage: '',
-    summary: 'every service in one process (embedded topology), demo data seeded',
+    usage: '[--no-simulator] [--cars N]',
+    summary: 'every service in one process (embedded topology), demo data seeded, a simulated fleet of N cars (200)',
+    options: { simulator: { type: 'boolean', default: true }, cars: { type: 'string', default: '200' } },
     run: up,
+  },
+  {
+    words: ['simulate'],
+    usage: '--mqtt URL --api URL (--token T | --operator-email E --operator-password P) [--cars N] [--report-interval-ms MS] [--seed S] [--failures JSON] [--data-dir DIR]',
+    summary: 'simulated cars that connect to the device broker as real boxes do (cars created through the operator API when missing)',
+    options: {
+      mqtt: { type: 'string' },
+      api: { type: 'string' },
+      token: { type: 'string' },
+      'operator-email': { type: 'string' },
+      'operator-password': { type: 'string' },
+      cars: { type: 'string', default: '200' },
+      'report-interval-ms': { type: 'string', default: '5000' },
+      seed: { type: 'string', default: '1' },
+      'ambient-trips-per-hour': { type: 'string', default: '0.5' },
+      'connect-concurrency': { type: 'string', default: '100' },
+      failures: { type: 'string' },
+      'data-dir': { type: 'string', default: 'data' },
+    },
+    run: simulate,
   },
   {
     words: ['service'],
@@ -143,7 +248,7 @@ async function main(argv: string[]): Promise<void> {
   }
   let parsed;
   try {
-    parsed = parseArgs({ args: rest, options: command.options ?? {}, allowPositionals: command.allowPositionals ?? false, strict: true });
+    parsed = parseArgs({ args: rest, options: command.options ?? {}, allowPositionals: command.allowPositionals ?? false, strict: true, allowNegative: true });
   } catch (error) {
     throw new UsageError((error as Error).message, command);
   }
