@@ -6,6 +6,9 @@ import { InProcessEventBus } from '@carshare/messaging';
 import { openSqlEngine, type SqlEngine } from '@carshare/storage';
 import { FakeClock } from '@carshare/testing';
 import { SMTPServer } from 'smtp-server';
+import type { Kysely } from 'kysely';
+import { SqlMailTokenStore } from './adapters/sql-mail-token-store.ts';
+import type { UserDatabase } from './adapters/user-database.ts';
 import { loadUserConfig } from './config.ts';
 import { createUserModule, type UserModule } from './module.ts';
 import { FakePasswordHasher } from './testing/fake-password-hasher.ts';
@@ -97,6 +100,17 @@ describe('account security on PGlite with a real SMTP server', () => {
     const results = await Promise.allSettled([module.users.verifyEmail({ token }), module.users.verifyEmail({ token })]);
     assert.deepEqual(results.map(reasonOf).sort(), ['INVALID_MAIL_TOKEN', 'ok']);
     assert.equal((await module.users.login({ email: 'smtp@example.com', password: 'plum tractor 42' })).user.emailVerified, true);
+  });
+
+  it('spends a mail token once in SQL, whatever read the caller made before (the guard PostgreSQL needs under concurrency)', async () => {
+    const owner = await module.users.createAccount({ email: 'once@example.com', password: 'plum tractor 42', displayName: 'Once', role: 'rider', plan: 'free' });
+    const store = new SqlMailTokenStore(engine.forService('user').db as unknown as Kysely<UserDatabase>);
+    const now = clock.now();
+    await store.insert({ tokenHash: 'once-hash', userId: owner.id, purpose: 'verify_email', email: owner.email, createdAt: now, expiresAt: now + 60_000, usedAt: undefined });
+    assert.deepEqual([await store.use('once-hash', now), await store.use('once-hash', now)], [true, false]);
+    await store.insert({ tokenHash: 'older-hash', userId: owner.id, purpose: 'reset_password', email: owner.email, createdAt: now, expiresAt: now + 60_000, usedAt: undefined });
+    await store.voidUnused(owner.id, 'reset_password', now);
+    assert.equal(await store.use('older-hash', now), false);
   });
 
   it('mails the owner of a taken address instead, and answers the same', async () => {
