@@ -138,6 +138,8 @@ describe('blob service', () => {
     it('20 MB that reached the store anyway (a client lying to S3) is refused at completion and deleted', async () => {
       const { blob } = await t.sut.createUpload({ purpose: 'licence_front', contentType: 'image/jpeg', sizeBytes: 10 * mebibyte }, riderA);
       await t.fakes.store.put(uploadKeyOf(blob.id), new Uint8Array(20 * mebibyte));
+      // Refused from the store's metadata: the 20 MB are never read into memory.
+      failOnCall(t.fakes.store, 'get', 1, new Error('read the whole upload'));
       await assert.rejects(t.sut.completeUpload({ blobId: blob.id }, riderA), { reason: 'BLOB_TOO_LARGE' });
       assert.equal(await t.fakes.blobs.find(blob.id), undefined);
       assert.deepEqual(await t.storedKeys(), []);
