@@ -29,8 +29,10 @@ front.get('/', async () => {
 const backH2 = Fastify({ logger: false, http2: true });
 backH2.post('/rpc/echo', async (request) => ({ echoed: request.body }));
 const backH2Url = await backH2.listen({ host: '127.0.0.1', port: 0 });
-// A Client, not a Pool: undici 7's Pool does not pass useH2c on to its connections.
-const poolH2 = new Client(backH2Url, { allowH2: true, useH2c: true, maxConcurrentStreams: 128, keepAliveTimeout: 30_000 });
+// A Client, not a Pool: undici 7's Pool does not pass useH2c on to its connections (which its
+// type declarations do not list either, though Client reads it).
+const h2cOptions = { allowH2: true, useH2c: true, maxConcurrentStreams: 128, keepAliveTimeout: 30_000 };
+const poolH2 = new Client(backH2Url, h2cOptions as Client.Options);
 front.get('/h2', async () => {
   const response = await poolH2.request({
     path: '/rpc/echo',
