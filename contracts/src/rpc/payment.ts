@@ -7,6 +7,8 @@ const Uuid = Type.String({ format: 'uuid' });
 const Cents = Type.Integer({ minimum: 1, maximum: 10_000_000, description: 'integer minor units (cents)' });
 const PageLimit = Type.Integer({ minimum: 1, maximum: 100, default: 20 });
 const Cursor = Type.String({ minLength: 1, maxLength: 512 });
+/** Holds move money: only the trip service asks for them (its signed identity, ADR 0012), never a rider through the gateway. */
+const tripOnly = ['trip'] as const;
 const IdempotencyKey = Type.String({ minLength: 1, maxLength: 200, pattern: '^[\\x21-\\x7e]+$' });
 
 export const PaymentStatus = Type.Union([
@@ -99,22 +101,25 @@ export const paymentRpc = defineRpcService('payment', {
     summary: "Place a hold on the rider's newest card for `reference` (e.g. a trip); repeated with the same reference it answers the same payment",
     input: Type.Object({ riderId: Uuid, reference: Type.String({ minLength: 1, maxLength: 100 }), amountCents: Cents }, strict),
     output: Payment,
+    callers: tripOnly,
     idempotent: true,
-    errors: ['PLATFORM_CALLERS_ONLY', 'NO_PAYMENT_METHOD', 'PAYMENT_DECLINED', 'PAYMENT_REFERENCE_REUSED', 'PAYMENT_PROVIDER_UNAVAILABLE'],
+    errors: ['NO_PAYMENT_METHOD', 'PAYMENT_DECLINED', 'PAYMENT_REFERENCE_REUSED', 'PAYMENT_PROVIDER_UNAVAILABLE'],
   },
   Capture: {
     summary: 'Charge the final amount: part of the hold, all of it, or the hold plus an extra charge; a provider outage leaves it capture_pending for the retry worker',
     input: Type.Object({ paymentId: Uuid, amountCents: Cents }, strict),
     output: Payment,
+    callers: tripOnly,
     idempotent: true,
-    errors: ['PLATFORM_CALLERS_ONLY', 'PAYMENT_NOT_FOUND', 'PAYMENT_STATE_CONFLICT', 'CAPTURE_AMOUNT_CHANGED'],
+    errors: ['PAYMENT_NOT_FOUND', 'PAYMENT_STATE_CONFLICT', 'CAPTURE_AMOUNT_CHANGED'],
   },
   Void: {
     summary: 'Release the hold (a trip that did not start); voiding a voided payment answers it again',
     input: Type.Object({ paymentId: Uuid }, strict),
     output: Payment,
+    callers: tripOnly,
     idempotent: true,
-    errors: ['PLATFORM_CALLERS_ONLY', 'PAYMENT_NOT_FOUND', 'PAYMENT_STATE_CONFLICT', 'PAYMENT_PROVIDER_UNAVAILABLE'],
+    errors: ['PAYMENT_NOT_FOUND', 'PAYMENT_STATE_CONFLICT', 'PAYMENT_PROVIDER_UNAVAILABLE'],
   },
   Refund: {
     summary: 'Operators: give back part or all of a captured payment, with a reason; audited',
@@ -137,8 +142,9 @@ export const paymentRpc = defineRpcService('payment', {
     summary: 'The payment for a reference (e.g. a trip): platform callers and staff',
     input: Type.Object({ reference: Type.String({ minLength: 1, maxLength: 100 }) }, strict),
     output: Payment,
+    callers: tripOnly,
     idempotent: true,
-    errors: ['PLATFORM_CALLERS_ONLY', 'PAYMENT_NOT_FOUND'],
+    errors: ['PAYMENT_NOT_FOUND'],
   },
   ListPayments: {
     summary: "Newest first: a rider's own, or staff's view of everyone's with filters",

@@ -10,7 +10,6 @@ export const paymentDescriptor = defineService({
   migrationsDir: paymentMigrationsDir,
   messaging: true,
   rpc: paymentRpc,
-  // The user service publishes the keys that verify callers' access tokens.
-  calls: ['user'],
+  calls: [],
   createModule: (deps) => createPaymentModule({ ...deps, database: requireDatabase(deps, 'payment'), bus: requireBus(deps, 'payment') }),
 });

@@ -6,7 +6,6 @@ import type { Observability } from '@carshare/observability';
 import {
   backoffDelay,
   createHttpServer,
-  createRemoteAccessTokenVerifier,
   createRpcConnector,
   systemClock,
   systemScheduler,
@@ -41,7 +40,7 @@ export interface PaymentModuleDeps {
   bus: EventBus;
   /** True on PostgreSQL, where several instances' relays share the outbox. */
   concurrentRelays: boolean;
-  /** Finds the user service, whose published keys verify callers' access tokens. */
+  /** Finds the services this one calls (none yet: callers arrive with signed identities, ADR 0012). */
   discovery: Discovery;
   clock?: Clock;
   ids?: IdGenerator;
@@ -93,7 +92,6 @@ export function createPaymentModule(deps: PaymentModuleDeps): PaymentModule {
     currency: config.currency,
     captureRetryDelayMs: (attempt) => backoffDelay(attempt, retryPolicy),
   });
-  const verifier = createRemoteAccessTokenVerifier({ discovery: deps.discovery, clock });
 
   const server = createHttpServer({
     observability,
@@ -108,7 +106,7 @@ export function createPaymentModule(deps: PaymentModuleDeps): PaymentModule {
     server,
     paymentRpc,
     { ...paymentRpcHandlers(service), ...deadLetterRpcHandlers(messaging.deadLetterAdmin) },
-    { observability, authenticate: (token) => verifier.verify(token) },
+    { observability },
   );
 
   let retryTimer: unknown;

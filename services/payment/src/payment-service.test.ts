@@ -3,7 +3,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import type { EventEnvelope } from '@carshare/contracts';
 import { InProcessEventBus, MemoryDeadLetterStore } from '@carshare/messaging';
 import { createObservability } from '@carshare/observability';
-import { StaticDiscovery, type Caller } from '@carshare/platform';
+import { ServiceIdentitySigner, StaticDiscovery, laptopServiceKeys, serviceIdentityHeader, type Caller } from '@carshare/platform';
 import { openTestDatabase, type TestDatabase } from '@carshare/storage';
 import { FakeClock } from '@carshare/testing';
 import type { Kysely } from 'kysely';
@@ -19,8 +19,6 @@ const engines = [{ name: 'PGlite', url: undefined }, ...(process.env['DATABASE_U
 const riderA: Caller = { userId: '01890a5d-ac96-774b-bcce-b302099a8057', role: 'rider', plan: 'free', token: 't' };
 const riderB: Caller = { ...riderA, userId: '01890a5d-ac96-774b-bcce-b302099a8058' };
 const operator: Caller = { ...riderA, userId: '01890a5d-ac96-774b-bcce-b302099a8059', role: 'operator' };
-/** A platform service's call carries no end user (the trip service's saga). */
-const platform = undefined;
 
 let nextReference = 0;
 function aReference(): string {
@@ -88,18 +86,18 @@ for (const engine of engines) {
 
     it('authorises, captures less than the hold, and books it so the ledger balances', async () => {
       const reference = aReference();
-      const held = await service().authorize({ riderId: riderA.userId, reference, amountCents: 5_000 }, platform);
+      const held = await service().authorize({ riderId: riderA.userId, reference, amountCents: 5_000 });
       assert.equal(held.status, 'authorized');
-      const captured = await service().capture({ paymentId: held.id, amountCents: 3_210 }, platform);
+      const captured = await service().capture({ paymentId: held.id, amountCents: 3_210 });
       assert.deepEqual([captured.status, captured.capturedCents], ['captured', 3_210]);
       assert.equal(provider.intent(held.providerIntentId)?.capturedCents, 3_210);
       await ledgerBalances();
     });
 
     it('captures above the hold as the hold plus one extra charge', async () => {
-      const held = await service().authorize({ riderId: riderA.userId, reference: aReference(), amountCents: 5_000 }, platform);
+      const held = await service().authorize({ riderId: riderA.userId, reference: aReference(), amountCents: 5_000 });
       const chargesBefore = provider.calls.charge;
-      const captured = await service().capture({ paymentId: held.id, amountCents: 7_350 }, platform);
+      const captured = await service().capture({ paymentId: held.id, amountCents: 7_350 });
       assert.deepEqual([captured.status, captured.capturedCents], ['captured', 7_350]);
       assert.equal(provider.calls.charge, chargesBefore + 1);
       await ledgerBalances();
@@ -109,39 +107,39 @@ for (const engine of engines) {
       const reference = aReference();
       const before = provider.calls.authorize;
       const [first, second] = await Promise.all([
-        service().authorize({ riderId: riderA.userId, reference, amountCents: 2_000 }, platform),
-        service().authorize({ riderId: riderA.userId, reference, amountCents: 2_000 }, platform),
+        service().authorize({ riderId: riderA.userId, reference, amountCents: 2_000 }),
+        service().authorize({ riderId: riderA.userId, reference, amountCents: 2_000 }),
       ]);
       assert.equal(first.id, second.id);
-      const again = await service().authorize({ riderId: riderA.userId, reference, amountCents: 2_000 }, platform);
+      const again = await service().authorize({ riderId: riderA.userId, reference, amountCents: 2_000 });
       assert.equal(again.id, first.id);
       assert.equal(provider.openHolds().filter((hold) => hold.amountCents === 2_000 && hold.id === first.providerIntentId).length, 1);
       assert.ok(provider.calls.authorize - before <= 2, 'the processor saw at most the two racing requests, under one key');
-      await assert.rejects(service().authorize({ riderId: riderA.userId, reference, amountCents: 2_500 }, platform), { reason: 'PAYMENT_REFERENCE_REUSED' });
+      await assert.rejects(service().authorize({ riderId: riderA.userId, reference, amountCents: 2_500 }), { reason: 'PAYMENT_REFERENCE_REUSED' });
     });
 
     it('charges once when the same capture is sent twice, sequentially and at once', async () => {
-      const held = await service().authorize({ riderId: riderA.userId, reference: aReference(), amountCents: 4_000 }, platform);
+      const held = await service().authorize({ riderId: riderA.userId, reference: aReference(), amountCents: 4_000 });
       const captures = provider.calls.capture;
       const results = await Promise.all([
-        service().capture({ paymentId: held.id, amountCents: 3_000 }, platform),
-        service().capture({ paymentId: held.id, amountCents: 3_000 }, platform),
+        service().capture({ paymentId: held.id, amountCents: 3_000 }),
+        service().capture({ paymentId: held.id, amountCents: 3_000 }),
       ]);
-      const third = await service().capture({ paymentId: held.id, amountCents: 3_000 }, platform);
+      const third = await service().capture({ paymentId: held.id, amountCents: 3_000 });
       assert.deepEqual([...results, third].map((payment) => payment.status), ['captured', 'captured', 'captured']);
       assert.equal(provider.intent(held.providerIntentId)?.capturedCents, 3_000);
       assert.equal(provider.calls.capture - captures, 1, 'one capture reached the processor');
       const db = database.database.db as unknown as Kysely<PaymentDatabase>;
       const captureLines = await db.selectFrom('ledger_entries').select('movement_id').distinct().where('payment_id', '=', held.id).where('kind', '=', 'capture').execute();
       assert.equal(captureLines.length, 1, 'one capture booked');
-      await assert.rejects(service().capture({ paymentId: held.id, amountCents: 3_100 }, platform), { reason: 'CAPTURE_AMOUNT_CHANGED' });
+      await assert.rejects(service().capture({ paymentId: held.id, amountCents: 3_100 }), { reason: 'CAPTURE_AMOUNT_CHANGED' });
       await ledgerBalances();
     });
 
     it('leaves a capture pending through a processor outage, and the worker finishes it once with the same key', async () => {
-      const held = await service().authorize({ riderId: riderA.userId, reference: aReference(), amountCents: 6_000 }, platform);
+      const held = await service().authorize({ riderId: riderA.userId, reference: aReference(), amountCents: 6_000 });
       provider.settings.outage = true;
-      const pending = await service().capture({ paymentId: held.id, amountCents: 4_500 }, platform);
+      const pending = await service().capture({ paymentId: held.id, amountCents: 4_500 });
       assert.equal(pending.status, 'capture_pending');
       assert.equal(pending.lastError, 'PAYMENT_PROVIDER_UNAVAILABLE');
       assert.equal((await service().retryDueCaptures()).captured, 0, 'not due before its backoff');
@@ -157,27 +155,27 @@ for (const engine of engines) {
     });
 
     it('voids a hold once, and a voided payment cannot be captured', async () => {
-      const held = await service().authorize({ riderId: riderA.userId, reference: aReference(), amountCents: 3_000 }, platform);
-      const voided = await service().void({ paymentId: held.id }, platform);
+      const held = await service().authorize({ riderId: riderA.userId, reference: aReference(), amountCents: 3_000 });
+      const voided = await service().void({ paymentId: held.id });
       assert.equal(voided.status, 'voided');
-      assert.equal((await service().void({ paymentId: held.id }, platform)).status, 'voided');
+      assert.equal((await service().void({ paymentId: held.id })).status, 'voided');
       assert.equal(provider.intent(held.providerIntentId)?.status, 'canceled');
-      await assert.rejects(service().capture({ paymentId: held.id, amountCents: 1_000 }, platform), { reason: 'PAYMENT_STATE_CONFLICT' });
+      await assert.rejects(service().capture({ paymentId: held.id, amountCents: 1_000 }), { reason: 'PAYMENT_STATE_CONFLICT' });
       await ledgerBalances();
     });
 
     it('declines a hold on a declining card, records no payment and publishes payment.failed', async () => {
       await service().addPaymentMethod({ cardToken: 'tok_insufficientFunds' }, riderB);
       const reference = aReference();
-      await assert.rejects(service().authorize({ riderId: riderB.userId, reference, amountCents: 1_000 }, platform), { reason: 'PAYMENT_DECLINED' });
-      await assert.rejects(service().getPaymentByReference({ reference }, platform), { reason: 'PAYMENT_NOT_FOUND' });
+      await assert.rejects(service().authorize({ riderId: riderB.userId, reference, amountCents: 1_000 }), { reason: 'PAYMENT_DECLINED' });
+      await assert.rejects(service().getPaymentByReference({ reference }), { reason: 'PAYMENT_NOT_FOUND' });
       await module.messaging.relay.relayOnce();
       assert.ok(published.some((event) => event.type === 'payment.failed' && (event.data as { reference: string }).reference === reference));
     });
 
     it('refunds in parts up to what was captured, audited with the operator and reason, once per key', async () => {
-      const held = await service().authorize({ riderId: riderA.userId, reference: aReference(), amountCents: 5_000 }, platform);
-      await service().capture({ paymentId: held.id, amountCents: 4_000 }, platform);
+      const held = await service().authorize({ riderId: riderA.userId, reference: aReference(), amountCents: 5_000 });
+      await service().capture({ paymentId: held.id, amountCents: 4_000 });
       const first = await service().refund({ paymentId: held.id, amountCents: 1_000, reason: 'car_issue', note: 'dirty car', idempotencyKey: 'k1' }, operator);
       assert.equal(first.payment.status, 'partially_refunded');
       const [again, racing] = await Promise.all([
@@ -198,11 +196,27 @@ for (const engine of engines) {
       await ledgerBalances();
     });
 
-    it('lets no rider move money on a hold or read another rider’s payment', async () => {
-      const held = await service().authorize({ riderId: riderA.userId, reference: aReference(), amountCents: 1_500 }, platform);
-      await assert.rejects(service().void({ paymentId: held.id }, riderA), { reason: 'PLATFORM_CALLERS_ONLY' });
-      await assert.rejects(service().capture({ paymentId: held.id, amountCents: 1 }, riderA), { reason: 'PLATFORM_CALLERS_ONLY' });
-      await assert.rejects(service().authorize({ riderId: riderA.userId, reference: aReference(), amountCents: 1 }, riderA), { reason: 'PLATFORM_CALLERS_ONLY' });
+    it('lets only the trip service move money on a hold, and no rider read another rider’s payment', async () => {
+      const held = await service().authorize({ riderId: riderA.userId, reference: aReference(), amountCents: 1_500 });
+      const callAs = (caller: string, method: string, body: unknown) =>
+        module.server.inject({
+          method: 'POST',
+          url: `/rpc/payment/${method}`,
+          headers: { 'content-type': 'application/json', [serviceIdentityHeader]: new ServiceIdentitySigner(caller, laptopServiceKeys()).identityFor('payment', riderA) },
+          payload: JSON.stringify(body),
+        });
+      for (const [method, body] of [
+        ['Void', { paymentId: held.id }],
+        ['Capture', { paymentId: held.id, amountCents: 1 }],
+        ['Authorize', { riderId: riderA.userId, reference: aReference(), amountCents: 1 }],
+      ] as const) {
+        const refused = await callAs('gateway', method, body);
+        assert.equal(refused.statusCode, 403, `${method} through the gateway: ${refused.body}`);
+        assert.equal(JSON.parse(refused.body).error.reason ?? JSON.parse(refused.body).error.code, 'CALLER_NOT_ALLOWED');
+      }
+      assert.equal((await service().getPayment({ paymentId: held.id }, operator)).payment.status, 'authorized');
+      const voided = await callAs('trip', 'Void', { paymentId: held.id });
+      assert.equal(voided.statusCode, 200, voided.body);
       await assert.rejects(service().getPayment({ paymentId: held.id }, riderB), { reason: 'PAYMENT_NOT_FOUND' });
       assert.equal((await service().getPayment({ paymentId: held.id }, riderA)).payment.id, held.id);
       const theirs = await service().listPayments({ limit: 100, riderId: riderA.userId }, riderB);
@@ -210,7 +224,7 @@ for (const engine of engines) {
     });
 
     it('finds a ledger that does not balance', async () => {
-      const held = await service().authorize({ riderId: riderA.userId, reference: aReference(), amountCents: 900 }, platform);
+      const held = await service().authorize({ riderId: riderA.userId, reference: aReference(), amountCents: 900 });
       const db = database.database.db as unknown as Kysely<PaymentDatabase>;
       await db.updateTable('ledger_entries').set({ amount_cents: 901 }).where('payment_id', '=', held.id).where('account', '=', 'deposits_held').execute();
       const report = await service().checkLedger(operator);

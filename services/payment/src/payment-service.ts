@@ -20,15 +20,6 @@ function requireCaller(caller: Caller | undefined): Caller {
   return caller;
 }
 
-/**
- * Holds, captures and voids are the trip service's to ask for, never a rider's: a rider who could
- * void their own hold would drive for free. Until service identity lands, a call without an end
- * user's token is a platform service's (the RPC port is not public), and staff may act too.
- */
-function requirePlatformOrStaff(caller: Caller | undefined): void {
-  if (caller && !isStaff(caller.role)) throw PermissionDenied('PLATFORM_CALLERS_ONLY', 'only the platform moves money on a hold');
-}
-
 function requireStaff(caller: Caller | undefined): Caller {
   const staff = requireCaller(caller);
   if (!isStaff(staff.role)) throw PermissionDenied('STAFF_ONLY', 'only operators may do this');
@@ -43,7 +34,12 @@ export interface PaymentServiceDeps extends PaymentPorts {
   events: EventFactory;
 }
 
-/** The payment service's use cases: each takes what the caller sent and who the caller is. */
+/**
+ * The payment service's use cases: each takes what the caller sent and who the caller is. Holds,
+ * captures and voids take no end user: the RPC contract admits only the trip service to them
+ * (`callers`, checked on its signed identity before a handler runs), because a rider who could void
+ * their own hold would drive for free.
+ */
 export function createPaymentService(deps: PaymentServiceDeps) {
   const { payments, unitOfWork, provider, clock, ids, events, currency } = deps;
 
@@ -154,8 +150,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
      * One hold per reference. The processor's idempotency key is derived from the reference, so a
      * retry after a timeout (ours or the caller's) finds the same hold instead of placing another.
      */
-    async authorize(input: { riderId: string; reference: string; amountCents: number }, caller: Caller | undefined): Promise<Payment> {
-      requirePlatformOrStaff(caller);
+    async authorize(input: { riderId: string; reference: string; amountCents: number }): Promise<Payment> {
       assertAmount(input.amountCents);
       const existing = await payments.findByReference(input.reference);
       if (existing) {
@@ -230,8 +225,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
       return payment;
     },
 
-    async capture(input: { paymentId: string; amountCents: number }, caller: Caller | undefined): Promise<Payment> {
-      requirePlatformOrStaff(caller);
+    async capture(input: { paymentId: string; amountCents: number }): Promise<Payment> {
       assertAmount(input.amountCents);
       const started = await unitOfWork.run(async (tx) => {
         const current = await tx.lockById(input.paymentId);
@@ -252,8 +246,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
       return started.status === 'capture_pending' ? settleCapture(started.id) : started;
     },
 
-    async void(input: { paymentId: string }, caller: Caller | undefined): Promise<Payment> {
-      requirePlatformOrStaff(caller);
+    async void(input: { paymentId: string }): Promise<Payment> {
       const payment = await payments.findById(input.paymentId);
       if (!payment) throw paymentNotFound(input.paymentId);
       if (payment.status === 'voided') return payment;
@@ -337,8 +330,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
       return { payment, refunds: await payments.refundsOf(payment.id) };
     },
 
-    async getPaymentByReference(input: { reference: string }, caller: Caller | undefined): Promise<Payment> {
-      requirePlatformOrStaff(caller);
+    async getPaymentByReference(input: { reference: string }): Promise<Payment> {
       const payment = await payments.findByReference(input.reference);
       if (!payment) throw NotFound('PAYMENT_NOT_FOUND', `no payment for ${input.reference}`, { reference: input.reference });
       return payment;

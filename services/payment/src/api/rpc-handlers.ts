@@ -53,12 +53,12 @@ export function paymentRpcHandlers(service: PaymentService): RpcHandlers<Payment
       await service.removePaymentMethod(input, ctx.caller);
       return {};
     },
-    Authorize: async (input, ctx) => toWirePayment(await service.authorize(input, ctx.caller)),
-    Capture: async (input, ctx) => toWirePayment(await service.capture(input, ctx.caller)),
-    Void: async (input, ctx) => toWirePayment(await service.void(input, ctx.caller)),
+    Authorize: async (input) => toWirePayment(await service.authorize(input)),
+    Capture: async (input) => toWirePayment(await service.capture(input)),
+    Void: async (input) => toWirePayment(await service.void(input)),
     Refund: async (input, ctx) => withRefunds(await service.refund(input, ctx.caller)),
     GetPayment: async (input, ctx) => withRefunds(await service.getPayment(input, ctx.caller)),
-    GetPaymentByReference: async (input, ctx) => toWirePayment(await service.getPaymentByReference(input, ctx.caller)),
+    GetPaymentByReference: async (input) => toWirePayment(await service.getPaymentByReference(input)),
     ListPayments: async (input, ctx) => {
       const page = await service.listPayments(input, ctx.caller);
       return { items: page.items.map(toWirePayment), nextCursor: page.nextCursor ?? null };
