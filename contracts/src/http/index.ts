@@ -12,6 +12,7 @@ export * from './map.ts';
 export * from './live.ts';
 export * from './profile.ts';
 export * from './admin-reviews.ts';
+export * from './payments.ts';
 
 import { adminCarRoutes } from './admin-cars.ts';
 import { adminDeadLetterRoutes } from './admin-dead-letters.ts';
@@ -23,7 +24,8 @@ import { blobRoutes } from './blobs.ts';
 import { carRoutes, deviceRoutes } from './cars.ts';
 import { mapRoutes } from './map.ts';
 import { meRoutes } from './me.ts';
+import { adminPaymentRoutes, paymentRoutes } from './payments.ts';
 import { profileRoutes } from './profile.ts';
 
 /** Every public route, for OpenAPI export and the typed web client. */
-export const publicApi = { auth: authRoutes, me: meRoutes, adminUsers: adminUserRoutes, adminFaults: adminFaultRoutes, adminDeadLetters: adminDeadLetterRoutes, profile: profileRoutes, adminReviews: adminReviewRoutes, map: mapRoutes, cars: carRoutes, adminCars: adminCarRoutes, devices: deviceRoutes, blobs: blobRoutes } as const;
+export const publicApi = { auth: authRoutes, me: meRoutes, adminUsers: adminUserRoutes, adminFaults: adminFaultRoutes, adminDeadLetters: adminDeadLetterRoutes, profile: profileRoutes, adminReviews: adminReviewRoutes, map: mapRoutes, cars: carRoutes, adminCars: adminCarRoutes, devices: deviceRoutes, blobs: blobRoutes, payments: paymentRoutes, adminPayments: adminPaymentRoutes } as const;
