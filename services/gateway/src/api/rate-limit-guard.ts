@@ -1,6 +1,7 @@
 import { ResourceExhausted, type LiveConfig } from '@carshare/platform';
-import type { RateLimitDecision, RateLimiter } from '@carshare/resilience';
+import type { RateLimiter } from '@carshare/resilience';
 import type { FastifyReply } from 'fastify';
+import { rateLimitHeaders, tightestLimit, type AppliedLimit } from '../domain/rate-limit-headers.ts';
 import { limitsBeforeBody, limitsForAccount, type PlannedLimit, type RateLimits, type RequestIdentity } from '../domain/rate-limit-plan.ts';
 
 export interface RateLimitGuard {
@@ -10,35 +11,32 @@ export interface RateLimitGuard {
   forAccount(reply: FastifyReply, routeRule: string | undefined, account: string | undefined): Promise<void>;
 }
 
-function setHeaders(reply: FastifyReply, decision: RateLimitDecision): void {
-  const resetSeconds = Math.max(0, Math.ceil(decision.resetMs / 1000));
-  void reply.header('ratelimit-limit', decision.limit);
-  void reply.header('ratelimit-remaining', decision.remaining);
-  void reply.header('ratelimit-reset', resetSeconds);
-  void reply.header('x-ratelimit-limit', decision.limit);
-  void reply.header('x-ratelimit-remaining', decision.remaining);
-  void reply.header('x-ratelimit-reset', resetSeconds);
-}
-
 /**
  * Checks every limit that applies and answers with the tightest one in the headers. Limits are
  * read from the live config on every request, so a changed config applies without a restart.
+ * The limits applied to a request are kept with its reply, so each later check (the account,
+ * once the body is read) reports the tightest of all of them rather than only its own.
  */
 export function createRateLimitGuard(limiter: RateLimiter, limits: LiveConfig<RateLimits>): RateLimitGuard {
+  const appliedByReply = new WeakMap<FastifyReply, AppliedLimit[]>();
+
   async function enforce(reply: FastifyReply, planned: PlannedLimit[]): Promise<void> {
     if (planned.length === 0) return;
     const decisions = await Promise.all(planned.map(({ key, rule }) => limiter.consume(key, rule)));
-    let tightest = decisions[0] as RateLimitDecision;
-    let denied: RateLimitDecision | undefined;
-    for (const decision of decisions) {
-      if (decision.remaining < tightest.remaining) tightest = decision;
-      if (!decision.allowed && (!denied || decision.retryAfterMs > denied.retryAfterMs)) denied = decision;
+    const applied = appliedByReply.get(reply) ?? [];
+    appliedByReply.set(reply, applied);
+    for (const [index, decision] of decisions.entries()) {
+      const { policy, rule } = planned[index] as PlannedLimit;
+      applied.push({ policy, rule, allowed: decision.allowed, remaining: decision.remaining, resetMs: decision.resetMs, retryAfterMs: decision.retryAfterMs });
     }
-    setHeaders(reply, denied ?? tightest);
-    if (denied) {
+    void reply.headers(rateLimitHeaders(applied));
+    const tightest = tightestLimit(applied);
+    if (tightest && !tightest.allowed) {
       throw ResourceExhausted('RATE_LIMITED', 'too many requests; slow down and retry later', {
-        limit: denied.limit,
-        retryAfterMs: denied.retryAfterMs,
+        policy: tightest.policy,
+        limit: tightest.rule.limit,
+        windowSeconds: Math.ceil(tightest.rule.windowMs / 1000),
+        retryAfterMs: tightest.retryAfterMs,
       });
     }
   }

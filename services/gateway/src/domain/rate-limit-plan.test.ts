@@ -9,7 +9,7 @@ describe('rate-limit plan', () => {
   it('holds anonymous calls per IP and signed-in calls per user by plan', () => {
     assert.deepEqual(limitsBeforeBody(limits, undefined, { ip: '10.0.0.1', user: undefined }).map((limit) => limit.key), ['ip:10.0.0.1']);
     const free = limitsBeforeBody(limits, undefined, { ip: '10.0.0.1', user: { id: 'u1', plan: 'free' } });
-    assert.deepEqual(free, [{ key: 'user:u1', rule: limits.plans.free }]);
+    assert.deepEqual(free, [{ key: 'user:u1', rule: limits.plans.free, policy: 'plan-free' }]);
     const premium = limitsBeforeBody(limits, undefined, { ip: '10.0.0.1', user: { id: 'u2', plan: 'premium' } });
     assert.equal(premium[0]?.rule.limit, 1_200);
   });

@@ -64,6 +64,8 @@ export interface RequestIdentity {
 export interface PlannedLimit {
   key: string;
   rule: RateRule;
+  /** The policy's name in `RateLimit-Policy` / `RateLimit` (the rule, never the key: no addresses or emails). */
+  policy: string;
 }
 
 /** The limits a request is held to before its body is read: who it is and which route. */
@@ -72,12 +74,12 @@ export function limitsBeforeBody(limits: RateLimits, routeRule: string | undefin
   const planned: PlannedLimit[] = [];
   if (who.user) {
     const planRule = (limits.plans as Record<string, RateRule | null>)[who.user.plan];
-    if (planRule) planned.push({ key: `user:${who.user.id}`, rule: planRule });
+    if (planRule) planned.push({ key: `user:${who.user.id}`, rule: planRule, policy: `plan-${who.user.plan}` });
   } else {
-    planned.push({ key: `ip:${who.ip}`, rule: limits.anonymousPerIp });
+    planned.push({ key: `ip:${who.ip}`, rule: limits.anonymousPerIp, policy: 'anonymous' });
   }
   const route = routeRule === undefined ? undefined : limits.routes[routeRule];
-  if (route?.perIp) planned.push({ key: `route:${routeRule}:ip:${who.ip}`, rule: route.perIp });
+  if (route?.perIp) planned.push({ key: `route:${routeRule}:ip:${who.ip}`, rule: route.perIp, policy: `${routeRule}-ip` });
   return planned;
 }
 
@@ -85,5 +87,5 @@ export function limitsBeforeBody(limits: RateLimits, routeRule: string | undefin
 export function limitsForAccount(limits: RateLimits, routeRule: string | undefined, account: string | undefined): PlannedLimit[] {
   if (!limits.enabled || routeRule === undefined || account === undefined) return [];
   const rule = limits.routes[routeRule]?.perAccount;
-  return rule ? [{ key: `route:${routeRule}:account:${account.trim().toLowerCase()}`, rule }] : [];
+  return rule ? [{ key: `route:${routeRule}:account:${account.trim().toLowerCase()}`, rule, policy: `${routeRule}-account` }] : [];
 }
