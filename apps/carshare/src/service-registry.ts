@@ -3,6 +3,7 @@ import { carDescriptor } from '@carshare/car-service';
 import { blobDescriptor } from '@carshare/blob-service';
 import { profileDescriptor } from '@carshare/profile-service';
 import { paymentDescriptor } from '@carshare/payment-service';
+import { tripDescriptor } from '@carshare/trip-service';
 import { ServiceRegistry } from '@carshare/service-kit';
 import { userDescriptor } from '@carshare/user-service';
 
@@ -17,4 +18,5 @@ export const serviceRegistry = new ServiceRegistry([
   blobDescriptor,
   profileDescriptor,
   paymentDescriptor,
+  tripDescriptor,
 ]);
