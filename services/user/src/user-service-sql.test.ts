@@ -7,7 +7,9 @@ import { InProcessEventBus, MemoryDeadLetterStore, Outbox } from '@carshare/mess
 import { openSqlEngine, type ServiceDatabase, type SqlEngine } from '@carshare/storage';
 import { FakeClock } from '@carshare/testing';
 import { sql, type Kysely } from 'kysely';
+import { describeAttemptCountStoreContract } from './adapters/attempt-count-store.contract.ts';
 import { describeRefreshTokenStoreContract } from './adapters/refresh-token-store.contract.ts';
+import { SqlAttemptCountStore } from './adapters/sql-attempt-count-store.ts';
 import { SqlRefreshTokenStore } from './adapters/sql-refresh-token-store.ts';
 import { SqlUnitOfWork } from './adapters/sql-unit-of-work.ts';
 import type { UserDatabase } from './adapters/user-database.ts';
@@ -239,6 +241,18 @@ if (databaseUrl) {
 }
 
 for (const [name, open] of contractTargets) {
+  describeAttemptCountStoreContract(name, async () => {
+    const target = await open();
+    const { database, drop } = await freshUserSchema(target.engine);
+    return {
+      store: new SqlAttemptCountStore(database.db),
+      close: async () => {
+        await drop();
+        await target.close();
+      },
+    };
+  });
+
   describeUserStoreContract(name, async () => {
     const target = await open();
     const { database, drop } = await freshUserSchema(target.engine);
