@@ -45,6 +45,10 @@ interface OutboxRow {
 
 const failureBackoff: BackoffPolicy = { initialMs: 100, maxMs: 5000, factor: 2, jitter: 0.2 };
 const cleanupEveryMs = 60_000;
+/** After a wake-up or a published batch, poll this often (an empty poll is one indexed query) … */
+const hotPollMs = 2;
+/** … for this long, then back off to `idlePollMs`. */
+const hotWindowMs = 1000;
 
 /**
  * Publishes the outbox in sequence order and marks rows sent once the bus has accepted them.
@@ -177,6 +181,7 @@ export class OutboxRelay {
     let failures = 0;
     let pauseMs = this.#idlePollMs;
     let wakesSeen = this.#wakes;
+    let lastActivity = Number.NEGATIVE_INFINITY;
     while (!this.#stopped) {
       let published = 0;
       try {
@@ -190,15 +195,20 @@ export class OutboxRelay {
         await this.#sleep(delay, false);
         continue;
       }
-      if (published > 0) {
-        pauseMs = 1;
-        continue;
-      }
-      // A wake-up comes from inside the writer's transaction, possibly before its commit (on
-      // PostgreSQL): poll again soon, doubling the pause up to the idle interval.
+      if (published > 0) lastActivity = this.#clock.now();
       if (this.#wakes !== wakesSeen) {
         wakesSeen = this.#wakes;
-        pauseMs = 1;
+        lastActivity = this.#clock.now();
+      }
+      if (published > 0) continue;
+      // A wake-up comes from inside the writer's transaction, before its commit (on PostgreSQL),
+      // and a commit can take a while on a busy machine. Backing off from that wake-up meant
+      // polling again only after up to twice the commit time (the relay lag's tail): instead,
+      // while events are flowing, poll at a short steady interval; back off once they stop.
+      if (this.#clock.now() - lastActivity < hotWindowMs) {
+        await this.#sleep(hotPollMs, true);
+        pauseMs = hotPollMs;
+        continue;
       }
       await this.#sleep(pauseMs, true);
       pauseMs = Math.min(this.#idlePollMs, pauseMs * 2);
