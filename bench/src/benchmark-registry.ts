@@ -45,4 +45,9 @@ export const benchmarks: readonly BenchmarkEntry[] = [
     description: 'idle RSS of `carshare up` with 2 and 8 services (6 generated), by component (V8 heap, PGlite WASM, native, code), and the budget check',
     load: async () => (await import('./memory/memory-benchmark.ts')).runMemoryBenchmark,
   },
+  {
+    name: 'fleet',
+    description: '10,000 simulated cars: telemetry ingest over MQTT, nearby p99 at 32 connections, live-feed latency to 500 riders, beside a bare aedes rate',
+    load: async () => (await import('./fleet/fleet-benchmark.ts')).runFleetBenchmark,
+  },
 ];
