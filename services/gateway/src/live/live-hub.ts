@@ -15,7 +15,7 @@ export interface LiveHubSettings extends LiveSessionLimits {
 }
 
 export const defaultLiveHubSettings: LiveHubSettings = {
-  flushIntervalMs: 1_000,
+  flushIntervalMs: 500,
   refreshIntervalMs: 3_000,
   maxSessions: 10_000,
   maxSessionsPerUser: 5,
