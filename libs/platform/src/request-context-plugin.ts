@@ -3,6 +3,7 @@ import type { FastifyReply } from 'fastify';
 import { fastifyPlugin } from 'fastify-plugin';
 import type { Caller, CallContext } from './call-context.ts';
 import type { Clock } from './clock.ts';
+import { DeadlineSignals } from './deadline-signals.ts';
 import { DeadlineExceeded } from './errors.ts';
 import { headerNames } from './headers.ts';
 import { telemetryPluginName } from './telemetry-plugin.ts';
@@ -49,14 +50,16 @@ export class RequestContext implements CallContext {
   timer: NodeJS.Timeout | undefined;
   private readonly owner: RequestContext;
   private expired: boolean;
-  // An AbortController costs ~6 µs here and most requests never wait on anything abortable (a
-  // cache hit, a health check): it is made when first asked for, already aborted if late.
-  private controller: AbortController | undefined;
+  // No AbortController per request: it cost 2.6 µs to make (4.7 with one listener added and
+  // removed, against 0.1 and 0.4 for a shared one) and lives, promoted, as long as the request. The signal is the one shared by every request whose deadline falls in
+  // the same 10 ms slot (DeadlineSignals); asked for only by what waits on something abortable.
+  private readonly signals: DeadlineSignals;
+  private readonly clock: Clock;
   // A child logger costs ~9 µs: made only when a line is written for this request.
   private childLog: Logger | undefined;
   private readonly requestLog: Logger;
 
-  constructor(requestId: string, deadline: number, span: Span, requestLog: Logger, expired: boolean) {
+  constructor(requestId: string, deadline: number, span: Span, requestLog: Logger, expired: boolean, signals: DeadlineSignals, clock: Clock) {
     this.requestId = requestId;
     this.deadline = deadline;
     this.span = span;
@@ -64,18 +67,16 @@ export class RequestContext implements CallContext {
     this.timer = undefined;
     this.owner = this;
     this.expired = expired;
-    this.controller = undefined;
+    this.signals = signals;
+    this.clock = clock;
     this.childLog = undefined;
     this.requestLog = requestLog;
   }
 
+  /** Aborts at most one slot (10 ms) after the deadline; aborted already once it has passed. */
   get signal(): AbortSignal {
     const owner = this.owner;
-    if (!owner.controller) {
-      owner.controller = new AbortController();
-      if (owner.expired) owner.controller.abort();
-    }
-    return owner.controller.signal;
+    return owner.signals.signalFor(owner.expired ? 0 : owner.deadline, owner.clock.now());
   }
 
   get log(): Logger {
@@ -84,11 +85,9 @@ export class RequestContext implements CallContext {
     return owner.childLog;
   }
 
-  /** The deadline passed: whoever listens on `signal` stops. */
+  /** The deadline passed: a signal asked for from now on is aborted (one handed out earlier aborts with its slot). */
   expire(): void {
-    const owner = this.owner;
-    owner.expired = true;
-    owner.controller?.abort();
+    this.owner.expired = true;
   }
 }
 
@@ -121,12 +120,13 @@ export const requestContextPlugin = fastifyPlugin<RequestContextOptions>(
   (app, options, done) => {
     const { clock, defaultDeadlineMs, maxDeadlineMs, trustDeadlineHeader } = options;
     app.decorateRequest('ctx', null as unknown as CallContext);
+    const signals = new DeadlineSignals();
 
     app.addHook('onRequest', (request, reply, next) => {
       const asked = trustDeadlineHeader ? parseBudget(request.headers[headerNames.deadline]) : undefined;
       const budget = Math.min(asked ?? defaultDeadlineMs, maxDeadlineMs);
       const expired = budget <= 0;
-      const ctx = new RequestContext(request.id, clock.now() + budget, request.serverSpan, request.log as Logger, expired);
+      const ctx = new RequestContext(request.id, clock.now() + budget, request.serverSpan, request.log as Logger, expired, signals, clock);
       request.ctx = ctx;
       if (expired) {
         next(DeadlineExceeded('DEADLINE_EXCEEDED', 'the request arrived after its deadline'));
