@@ -68,11 +68,15 @@ export const topologyVariables = [
   'LOG_PRETTY',
 ] as const;
 
-/** This process's environment without `topologyVariables`, plus `extra`. */
+/**
+ * This process's environment without `topologyVariables`, plus `extra`. The car service's device
+ * gateway (MQTT) listens on any free port: its default 1884 is taken by whatever platform already
+ * runs on the machine, and a benchmark must not fail for that.
+ */
 export function embeddedEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env = { ...process.env };
   for (const name of topologyVariables) delete env[name];
-  return { ...env, ...extra };
+  return { ...env, CAR_MQTT_PORT: '0', ...extra };
 }
 
 async function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
