@@ -76,6 +76,16 @@ describe('blob service', () => {
       assert.deepEqual(data, { blobId: blob.id, ownerId: riderA.userId, purpose: 'licence_front', contentType: 'image/jpeg', sizeBytes: stored.length, sha256: done.sha256 });
     });
 
+    it('answers a completion that lost the race to another with the winner\'s blob', async () => {
+      const { blob } = await upload(riderA, await jpegWithGpsSample());
+      const done = await t.sut.completeUpload({ blobId: blob.id }, riderA);
+      // The loser read the record while it was still pending; the winner then removed the upload.
+      const find = t.fakes.blobs.find.bind(t.fakes.blobs);
+      let reads = 0;
+      t.fakes.blobs.find = async (id) => (reads++ === 0 ? { ...done, status: 'pending' } : find(id));
+      assert.deepEqual(await t.sut.completeUpload({ blobId: blob.id }, riderA), done);
+    });
+
     it('keeps a licence PDF as it was uploaded', async () => {
       const pdf = pdfSample();
       const { blob } = await upload(riderA, pdf, { contentType: 'application/pdf' });

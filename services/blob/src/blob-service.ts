@@ -79,6 +79,16 @@ export function createBlobService(ports: BlobServicePorts) {
     throw InvalidArgument(reason, `upload refused: ${message}`, { blobId: blob.id, problem });
   }
 
+  /**
+   * No bytes under the upload key: nothing was PUT yet, or a completion running beside this one
+   * has just finished and removed them; then its answer is this one too.
+   */
+  async function notUploaded(blob: Blob, caller: Caller | undefined): Promise<Blob> {
+    const current = await accessible(blob.id, actorOf(caller));
+    if (current.status === 'uploaded') return current;
+    throw Conflict('BLOB_NOT_UPLOADED', 'nothing was uploaded for this blob yet', { blobId: blob.id });
+  }
+
   async function cleaned(blob: Blob, bytes: Uint8Array): Promise<Uint8Array> {
     if (blob.contentType === 'application/pdf') return bytes;
     try {
@@ -129,10 +139,10 @@ export function createBlobService(ports: BlobServicePorts) {
       const maxBytes = Math.min(purposeRules[blob.purpose].maxBytes, blob.declaredSizeBytes);
       // The size first, from the store's metadata: a 20 MB upload is refused without reading it.
       const size = await store.sizeOf(uploadKey);
-      if (size === undefined) throw Conflict('BLOB_NOT_UPLOADED', 'nothing was uploaded for this blob yet', { blobId: blob.id });
+      if (size === undefined) return notUploaded(blob, caller);
       if (size > maxBytes) return reject(blob, 'BLOB_TOO_LARGE', 'TOO_LARGE', `${size} bytes is above the limit of ${maxBytes}`);
       const bytes = await store.get(uploadKey);
-      if (bytes === undefined) throw Conflict('BLOB_NOT_UPLOADED', 'nothing was uploaded for this blob yet', { blobId: blob.id });
+      if (bytes === undefined) return notUploaded(blob, caller);
       const verdict = inspectContent(bytes, blob.contentType, maxBytes);
       if (!verdict.ok) return reject(blob, verdict.problem === 'TOO_LARGE' ? 'BLOB_TOO_LARGE' : 'BLOB_REJECTED', verdict.problem, verdict.message);
 
