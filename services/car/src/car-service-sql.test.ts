@@ -288,11 +288,11 @@ function describeCarService(engineName: string, databaseUrl: string | undefined)
       const reserved = await t.module.service.createCar(aCar({ position: at(10) }), operator);
       await t.module.service.claim({ carId: reserved.car.id, reservationId: uuidV7Ids.next() }, rider);
       await t.module.service.createCar(aCar({ position: at(900) }), operator);
-      const found = await t.module.service.nearby({ ...center, radiusM: 500, limit: 10 });
-      assert.deepEqual(found.map((result) => result.car.id), [nearer.car.id, van.car.id, near.car.id]);
+      const found = t.module.service.nearby({ ...center, radiusM: 500, limit: 10 });
+      assert.deepEqual(found.map((result) => result.entry.id), [nearer.car.id, van.car.id, near.car.id]);
       assert.ok(Math.abs(found[0]!.distanceM - 50) < 1);
-      const compact = await t.module.service.nearby({ ...center, radiusM: 500, limit: 1, category: 'compact' });
-      assert.deepEqual(compact.map((result) => result.car.id), [nearer.car.id]);
+      const compact = t.module.service.nearby({ ...center, radiusM: 500, limit: 1, category: 'compact' });
+      assert.deepEqual(compact.map((result) => result.entry.id), [nearer.car.id]);
     });
 
     it('lists cars for operators with filters, sorts and cursor pages that skip and repeat nothing', async () => {

@@ -5,6 +5,7 @@ import { newCar, normalizePlate, type Car, type CarCategory, type NewCarInput } 
 import { nextState, type CarMove, type CarState } from './domain/car-state.ts';
 import { boundingBox, haversineMetres } from './domain/geo.ts';
 import type { TelemetryPoint } from './domain/telemetry.ts';
+import type { NearbyHit } from './adapters/memory-nearby-index.ts';
 import type { CarChanges, CarListSort, CarServicePorts, CarTransaction, CommandOutcome, StoredCommand } from './ports.ts';
 
 export interface CarPage {
@@ -12,10 +13,7 @@ export interface CarPage {
   nextCursor: string | null;
 }
 
-export interface NearbyResult {
-  car: Car;
-  distanceM: number;
-}
+export type NearbyResult = NearbyHit;
 
 export interface ListCarsInput {
   limit: number;
@@ -101,7 +99,7 @@ export interface CarServiceHooks {
 }
 
 export function createCarService(ports: CarServicePorts, hooks: CarServiceHooks = {}) {
-  const { cars, commands, unitOfWork, events, devices, secrets, clock, scheduler, ids, settings } = ports;
+  const { cars, commands, unitOfWork, events, devices, secrets, nearbyIndex, clock, scheduler, ids, settings } = ports;
   const waiters = new CommandWaiters();
   devices.onSettled((commandId, outcome) => waiters.settle(commandId, outcome));
 
@@ -127,6 +125,9 @@ export function createCarService(ports: CarServicePorts, hooks: CarServiceHooks 
     if (to === undefined) throw invalidTransition(car, move);
     const updated = await tx.cars.updateIfVersion(car.id, car.version, { ...changes, state: to }, clock.now());
     if (!updated) return undefined;
+    // Before the commit: a rollback leaves the index wrong until its next reload (seconds), and
+    // Claim decides on the row, never on the index.
+    nearbyIndex.update(car.id, { state: to });
     await tx.events.add(
       events.create(
         CarStateChanged,
@@ -264,6 +265,9 @@ export function createCarService(ports: CarServicePorts, hooks: CarServiceHooks 
           ),
         );
       });
+      if (car.position) {
+        nearbyIndex.add({ id: car.id, plate: car.plate, model: car.model, category: car.category, seats: car.seats, fuelType: car.fuelType, state: car.state, position: car.position, energyPct: car.energyPct });
+      }
       return { car, deviceSecret: secret };
     },
 
@@ -307,7 +311,9 @@ export function createCarService(ports: CarServicePorts, hooks: CarServiceHooks 
       requireStaff(caller);
       const car = await cars.find(input.carId);
       if (!car) return {};
-      if (!(await cars.deleteIfIdle(car.id))) {
+      if (await cars.deleteIfIdle(car.id)) {
+        nearbyIndex.remove(car.id);
+      } else {
         const current = await cars.find(car.id);
         if (current) throw Conflict('CAR_NOT_IDLE', `a car that is ${current.state} cannot be deleted`, { carId: car.id, current: current.state });
       }
@@ -401,10 +407,15 @@ export function createCarService(ports: CarServicePorts, hooks: CarServiceHooks 
       await devices.announceSettled(command.id, outcome);
     },
 
-    async nearby(input: { lat: number; lng: number; radiusM: number; category?: CarCategory | undefined; limit: number }): Promise<NearbyResult[]> {
+    nearby(input: { lat: number; lng: number; radiusM: number; category?: CarCategory | undefined; limit: number }): NearbyResult[] {
+      return nearbyIndex.nearby({ lat: input.lat, lng: input.lng }, input.radiusM, input.category, input.limit);
+    },
+
+    /** The same search in SQL (bounding box on an index, then haversine): the ADR 0015 baseline. */
+    async nearbyInSql(input: { lat: number; lng: number; radiusM: number; category?: CarCategory | undefined; limit: number }): Promise<Array<{ car: Car; distanceM: number }>> {
       const center = { lat: input.lat, lng: input.lng };
       const candidates = await cars.availableWithin(boundingBox(center, input.radiusM), input.category);
-      const found: NearbyResult[] = [];
+      const found: Array<{ car: Car; distanceM: number }> = [];
       for (const car of candidates) {
         if (!car.position) continue;
         const distanceM = haversineMetres(center, car.position);

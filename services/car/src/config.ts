@@ -43,6 +43,15 @@ export const CarConfigSchema = Type.Object({
     /** History kept per car (trip distance needs the points of a trip). */
     historyRetentionMs: Type.Integer({ minimum: 60_000, default: 7 * 24 * 3_600_000 }),
   }),
+  /** Nearby search in memory (ADR 0015). */
+  nearby: Type.Object({
+    /** How often the tree is rebuilt over the cars' current positions (in memory). */
+    rebuildIntervalMs: Type.Integer({ minimum: 100, default: 1_000 }),
+    /** On PostgreSQL (several instances), how often every car is reloaded from the database. */
+    reloadIntervalMs: Type.Integer({ minimum: 1000, default: 5_000 }),
+    /** How far a car may move between rebuilds and still be found (its current position decides). */
+    slackM: Type.Integer({ minimum: 0, default: 500 }),
+  }),
   sweeper: Type.Object({
     intervalMs: Type.Integer({ minimum: 100, default: 30_000 }),
     /** An available car silent this long is offline. */

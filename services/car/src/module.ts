@@ -21,6 +21,7 @@ import { AedesDeviceGateway } from './adapters/aedes-device-gateway.ts';
 import type { CarDatabase } from './adapters/car-database.ts';
 import { carMetrics } from './adapters/car-metrics.ts';
 import { LocalDeviceLink, MqttBackplaneDeviceLink } from './adapters/device-links.ts';
+import { MemoryNearbyIndex } from './adapters/memory-nearby-index.ts';
 import { HmacDeviceSecrets } from './adapters/hmac-device-secrets.ts';
 import { SqlCarStore } from './adapters/sql-car-store.ts';
 import { SqlCommandStore } from './adapters/sql-command-store.ts';
@@ -87,6 +88,7 @@ export function createCarModule(deps: CarModuleDeps): CarModule {
   const unitOfWork = new SqlUnitOfWork(database, messaging.outbox);
   const events = createEventFactory({ source: 'car', clock, ids });
   const secrets = new HmacDeviceSecrets(config.devices.secretPepper);
+  const nearbyIndex = new MemoryNearbyIndex({ slackM: config.nearby.slackM });
 
   // The gateway hands what devices send to `deviceIngress` and `carService`, built below it
   // (the closures run only once devices connect, after start).
@@ -121,6 +123,7 @@ export function createCarModule(deps: CarModuleDeps): CarModule {
       events,
       devices: link,
       secrets,
+      nearbyIndex,
       clock,
       scheduler,
       ids,
@@ -149,6 +152,7 @@ export function createCarModule(deps: CarModuleDeps): CarModule {
       maxBatch: config.telemetry.maxBatch,
     },
     onAccepted: () => metrics.telemetry('accepted'),
+    onStored: (carId, point) => nearbyIndex.update(carId, { position: { lat: point.lat, lng: point.lng }, energyPct: point.energyPct }),
     onRejected: (reason) => metrics.telemetry(reason),
     cameBack: (carId) => carService.cameBack(carId),
     onFlushError: (error) => {
@@ -175,6 +179,25 @@ export function createCarModule(deps: CarModuleDeps): CarModule {
     { ...carRpcHandlers(carService, deviceIngress, originOf), ...deadLetterRpcHandlers(messaging.deadLetterAdmin) },
     { observability, authenticate: (token) => verifier.verify(token) },
   );
+
+  // The tree follows the cars: rebuilt from memory every `rebuildIntervalMs` (~2 ms for 10,000
+  // cars); reloaded from the database only where other instances change cars too (PostgreSQL),
+  // since reading every car costs ~1 s on PGlite and one process owns a PGlite database.
+  let rebuildTimer: unknown;
+  let lastReload = clock.now();
+  async function reloadNearby(): Promise<void> {
+    nearbyIndex.replaceAll(await cars.nearbyEntries());
+    lastReload = clock.now();
+  }
+  function scheduleRebuild(): void {
+    if (stopped) return;
+    rebuildTimer = scheduler.setTimeout(() => {
+      const reload = deps.concurrentRelays && clock.now() - lastReload >= config.nearby.reloadIntervalMs;
+      (reload ? reloadNearby() : Promise.resolve(nearbyIndex.rebuild()))
+        .catch((error: unknown) => logger.error({ err: error }, 'nearby index reload failed'))
+        .finally(scheduleRebuild);
+    }, config.nearby.rebuildIntervalMs);
+  }
 
   let sweepTimer: unknown;
   let stopped = false;
@@ -204,6 +227,7 @@ export function createCarModule(deps: CarModuleDeps): CarModule {
     async start(options = { background: true }) {
       await database.migrate(carMigrationsDir);
       await migrateMessagingTables(database);
+      await reloadNearby();
       await server.ready();
       if (!options.background) return;
       await gateway.start();
@@ -211,10 +235,12 @@ export function createCarModule(deps: CarModuleDeps): CarModule {
       logger.info({ port: gateway.port, backplane: backplaneUrl === undefined ? 'in process' : 'mqtt' }, 'device gateway listening (MQTT)');
       messaging.start();
       scheduleSweep();
+      scheduleRebuild();
     },
     async close() {
       stopped = true;
       scheduler.clearTimeout(sweepTimer);
+      scheduler.clearTimeout(rebuildTimer);
       await gateway.close();
       await backplane?.close();
       await telemetry.flush().catch(() => undefined);

@@ -1,6 +1,7 @@
 import type { CommandAck, DeviceCommand, EventEnvelope } from '@carshare/contracts';
 import type { EventFactory } from '@carshare/messaging';
 import type { Clock, IdGenerator, Scheduler } from '@carshare/platform';
+import type { NearbyEntry, MemoryNearbyIndex } from './adapters/memory-nearby-index.ts';
 import type { Car, CarCategory } from './domain/car.ts';
 import type { CarState } from './domain/car-state.ts';
 import type { BoundingBox } from './domain/geo.ts';
@@ -68,6 +69,8 @@ export interface CarStore {
   /** Deletes the car if it is idle; false when it was not (or is gone). */
   deleteIfIdle(id: string): Promise<boolean>;
   availableWithin(box: BoundingBox, category: CarCategory | undefined): Promise<Car[]>;
+  /** Every car with a position, only what nearby search shows (the in-memory index reloads from it). */
+  nearbyEntries(): Promise<NearbyEntry[]>;
   /** Available cars whose last report (or creation) is older than `before`. */
   silentSince(before: number, limit: number): Promise<Car[]>;
   /** Last position of each car and its history rows, in one go; answers the state of each car written. */
@@ -130,6 +133,8 @@ export interface CarServicePorts {
   events: EventFactory;
   devices: DeviceLink;
   secrets: DeviceSecrets;
+  /** Nearby search (ADR 0015); kept current by the use cases that move or change cars. */
+  nearbyIndex: MemoryNearbyIndex;
   clock: Clock;
   scheduler: Scheduler;
   ids: IdGenerator;

@@ -25,6 +25,8 @@ export interface TelemetryIngestDeps {
   limits: MemoryRateLimitStore;
   settings: TelemetryIngestSettings;
   onAccepted(carId: string): void;
+  /** A car's newest position was stored. */
+  onStored(carId: string, point: TelemetryPoint): void;
   onRejected(reason: TelemetryRejection): void;
   /** An offline car reported: the service moves it back to available. */
   cameBack(carId: string): Promise<void>;
@@ -177,6 +179,7 @@ export class TelemetryIngest {
         );
       }
     });
+    for (const write of batch) this.#deps.onStored(write.carId, write.point);
     for (const carId of offline) await this.#deps.cameBack(carId);
   }
 }

@@ -7,6 +7,7 @@ import type { BoundingBox } from '../domain/geo.ts';
 import type { TelemetryPoint } from '../domain/telemetry.ts';
 import type { CarChanges, CarListQuery, CarStore, DeviceCredential, TelemetryWrite } from '../ports.ts';
 import type { CarDatabase } from './car-database.ts';
+import type { NearbyEntry } from './memory-nearby-index.ts';
 
 type CarRow = Selectable<CarDatabase['cars']>;
 
@@ -212,6 +213,26 @@ export class SqlCarStore implements CarStore {
       .where('lng', '<=', box.maxLng);
     if (category !== undefined) select = select.where('category', '=', category);
     return (await select.execute()).map(toCar);
+  }
+
+  async nearbyEntries(): Promise<NearbyEntry[]> {
+    const rows = await this.#db
+      .selectFrom('cars')
+      .select(['id', 'plate', 'model', 'category', 'seats', 'fuel_type', 'state', 'lat', 'lng', 'energy_pct'])
+      .where('lat', 'is not', null)
+      .where('lng', 'is not', null)
+      .execute();
+    return rows.map((row) => ({
+      id: row.id,
+      plate: row.plate,
+      model: row.model,
+      category: row.category as CarCategory,
+      seats: row.seats,
+      fuelType: row.fuel_type as FuelType,
+      state: row.state as CarState,
+      position: { lat: row.lat!, lng: row.lng! },
+      energyPct: row.energy_pct,
+    }));
   }
 
   async silentSince(before: number, limit: number): Promise<Car[]> {

@@ -33,16 +33,16 @@ export function toWireCar(car: Car) {
   };
 }
 
-function toWireNearby({ car, distanceM }: NearbyResult) {
+function toWireNearby({ entry, distanceM }: NearbyResult) {
   return {
-    id: car.id,
-    plate: car.plate,
-    model: car.model,
-    category: car.category,
-    seats: car.seats,
-    fuelType: car.fuelType,
-    position: car.position ?? { lat: 0, lng: 0 },
-    energyPct: car.energyPct,
+    id: entry.id,
+    plate: entry.plate,
+    model: entry.model,
+    category: entry.category,
+    seats: entry.seats,
+    fuelType: entry.fuelType,
+    position: entry.position,
+    energyPct: entry.energyPct,
     distanceM: Math.round(distanceM),
   };
 }
@@ -75,7 +75,7 @@ export function carRpcHandlers(cars: CarService, devices: DeviceIngress, originO
     Release: async (input, ctx) => toWireCar(await cars.release(input, ctx.caller, originOf(ctx.span))),
     Unlock: async (input, ctx) => toWireCar(await cars.unlock(input, ctx.caller, originOf(ctx.span))),
     Lock: async (input, ctx) => toWireCar(await cars.lock(input, ctx.caller, originOf(ctx.span))),
-    Nearby: async (input) => ({ items: (await cars.nearby(input)).map(toWireNearby) }),
+    Nearby: async (input) => ({ items: cars.nearby(input).map(toWireNearby) }),
     AvailableCars: async (input) => {
       const page = await cars.availableCars(input);
       return {

@@ -31,8 +31,11 @@ export interface CarTestModule {
  * `databaseUrl` is given), with a fake clock and hand-driven timers, its MQTT gateway on a free
  * loopback port, and an in-process bus whose events the test can read.
  */
-export async function openCarTestModule(options: { databaseUrl?: string | undefined; config?: Record<string, unknown> } = {}): Promise<CarTestModule> {
-  const database = await openTestDatabase({ schemaPrefix: 'car_test', databaseUrl: options.databaseUrl, prepare: async () => undefined });
+export async function openCarTestModule(
+  options: { databaseUrl?: string | undefined; config?: Record<string, unknown>; sharedDatabase?: TestDatabase } = {},
+): Promise<CarTestModule> {
+  // A second instance of the service may share the first one's database (several instances, one schema).
+  const database = options.sharedDatabase ?? (await openTestDatabase({ schemaPrefix: 'car_test', databaseUrl: options.databaseUrl, prepare: async () => undefined }));
   const clock = new FakeClock('2026-03-01T08:00:00Z');
   const scheduler = new ManualScheduler(clock);
   const bus = new InProcessEventBus();
@@ -70,7 +73,7 @@ export async function openCarTestModule(options: { databaseUrl?: string | undefi
     async close() {
       await module.close();
       await bus.close();
-      await database.close();
+      if (!options.sharedDatabase) await database.close();
     },
   };
 }
