@@ -13,6 +13,7 @@ import { loadBlobConfig } from './config.ts';
 import { createBlobModule, type BlobModule } from './module.ts';
 import { hasGpsExif, jpegWithGpsSample } from './testing/image-samples.ts';
 import { signedRefOf } from './testing/new-blob-test-service.ts';
+import { startS3rver } from './testing/start-s3rver.ts';
 
 const riderA: Caller = { userId: uuidV7Ids.next(), role: 'rider', plan: 'free' };
 const riderB: Caller = { userId: uuidV7Ids.next(), role: 'rider', plan: 'free' };
@@ -178,5 +179,62 @@ describe('blob module over the wire', () => {
     assert.equal((await storedFiles()).includes(blob.id), false);
     const events = await eventsFor(blob.id, 2);
     assert.deepEqual(events.map((event) => event.type), ['blob.uploaded', 'blob.deleted']);
+  });
+});
+
+describe('blob module on an S3-compatible store (s3rver)', () => {
+  let engine: SqlEngine;
+  let bus: InProcessEventBus;
+  let module: BlobModule;
+  let s3: Awaited<ReturnType<typeof startS3rver>>;
+
+  before(async () => {
+    s3 = await startS3rver('carshare-module-test');
+    engine = await openSqlEngine({ dataDir: 'memory://' });
+    bus = new InProcessEventBus();
+    module = createBlobModule({
+      config: loadBlobConfig({
+        'log.level': 'silent',
+        'store.s3.endpoint': s3.endpoint,
+        'store.s3.bucket': 'carshare-module-test',
+        'store.s3.accessKeyId': 'S3RVER',
+        'store.s3.secretAccessKey': 'S3RVER',
+      }),
+      observability: observabilityOf('blob'),
+      database: engine.forService('blob'),
+      bus,
+      concurrentRelays: false,
+      discovery: new StaticDiscovery({}),
+      clock: systemClock,
+      ids: uuidV7Ids,
+    });
+    await module.start({ background: false });
+  });
+
+  after(async () => {
+    await module.close();
+    await bus.close();
+    await engine.close();
+    await s3.close();
+  });
+
+  it('uploads straight to the store on a presigned URL, completes, and downloads the cleaned copy', async () => {
+    assert.equal(module.store.kind, 's3');
+    const photo = await jpegWithGpsSample();
+    const { blob, upload } = await module.service.createUpload({ purpose: 'selfie', contentType: 'image/jpeg', sizeBytes: photo.length }, riderA);
+    assert.ok(upload.url.startsWith(s3.endpoint), upload.url);
+    const put = await fetch(upload.url, { method: 'PUT', headers: upload.headers, body: photo });
+    assert.equal(put.status, 200);
+    const done = await module.service.completeUpload({ blobId: blob.id }, riderA);
+    assert.equal(done.status, 'uploaded');
+    const download = await module.service.getDownloadUrl({ blobId: blob.id }, riderA);
+    const got = await fetch(download.url);
+    assert.equal(got.status, 200);
+    const bytes = new Uint8Array(await got.arrayBuffer());
+    assert.equal(bytes.length, done.sizeBytes);
+    assert.equal(await hasGpsExif(bytes), false);
+    assert.equal(await module.store.sizeOf(`upload/${blob.id}`), undefined, 'the unchecked upload is gone');
+    await module.service.delete({ blobId: blob.id }, riderA);
+    assert.equal(await module.store.sizeOf(`object/${blob.id}`), undefined, 'deletion reaches the object store');
   });
 });
