@@ -43,3 +43,23 @@ describe('tracing, unsampled fast path', () => {
     await tracing.shutdown();
   });
 });
+
+describe('tracing, a server span under a client span of this process', () => {
+  it('is parented exactly as through the client span’s traceparent: same trace, the client span as parent, its sampled flag', () => {
+    const tracing = createTracing({ service: 'test', sampleRatio: 0.5, otlpEndpoint: 'http://127.0.0.1:9' });
+    for (const flags of ['00', '01']) {
+      const client = tracing.startClientSpan('rpc', tracing.startServerSpan('GET /x', `00-${traceId}-b7ad6b7169203331-${flags}`));
+      const viaHeader = tracing.startServerSpan('POST /rpc/a/B', tracing.traceparentOf(client));
+      const under = tracing.startServerSpanUnder('POST /rpc/a/B', client);
+      assert.equal(under.isRecording(), viaHeader.isRecording(), `flags ${flags}`);
+      assert.equal(under.spanContext().traceId, traceId);
+      assert.equal(under.spanContext().traceFlags, viaHeader.spanContext().traceFlags);
+      if (under.isRecording()) {
+        const parentOf = (span: unknown) => (span as { parentSpanContext?: { spanId: string }; parentSpanId?: string }).parentSpanContext?.spanId ?? (span as { parentSpanId?: string }).parentSpanId;
+        assert.equal(parentOf(under), client.spanContext().spanId, 'the client span is the parent');
+        assert.equal(parentOf(under), parentOf(viaHeader));
+      }
+    }
+    // Not ended: nothing listens at the OTLP endpoint, so nothing may be exported.
+  });
+});

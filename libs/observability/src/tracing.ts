@@ -39,6 +39,12 @@ export interface Tracing {
   tracer: Tracer;
   /** Starts a span whose parent comes from a W3C `traceparent`, if any. */
   startServerSpan(name: string, traceparent: string | undefined, attributes?: Record<string, string | number>): Span;
+  /**
+   * The server span of a call made in this process (the in-process RPC transport): parented on
+   * `parent` exactly as `startServerSpan(name, traceparentOf(parent))` would be (a remote parent,
+   * its sampled flag, no tracestate), without formatting and parsing the header.
+   */
+  startServerSpanUnder(name: string, parent: Span, attributes?: Record<string, string | number>): Span;
   startClientSpan(name: string, parent: Span | undefined, attributes?: Record<string, string | number>): Span;
   /**
    * Runs an event handler inside a CONSUMER span whose parent is the producer's `traceparent`,
@@ -103,6 +109,13 @@ export function createTracing(options: TracingOptions): Tracing {
         ? propagator.extract(ROOT_CONTEXT, { traceparent }, defaultTextMapGetter)
         : ROOT_CONTEXT;
       return unsampledChild(trace.getSpanContext(parentContext)) ?? tracer.startSpan(name, { kind: SpanKind.SERVER, attributes }, parentContext);
+    },
+    startServerSpanUnder(name, parent, attributes) {
+      const context = parent.spanContext();
+      if (!isSpanContextValid(context)) return unsampledChild(undefined) ?? tracer.startSpan(name, { kind: SpanKind.SERVER, attributes }, ROOT_CONTEXT);
+      // What the propagator extracts from traceparentOf(parent): only the sampled bit travels.
+      const remote: SpanContext = { traceId: context.traceId, spanId: context.spanId, traceFlags: context.traceFlags & TraceFlags.SAMPLED, isRemote: true };
+      return unsampledChild(remote) ?? tracer.startSpan(name, { kind: SpanKind.SERVER, attributes }, trace.setSpanContext(ROOT_CONTEXT, remote));
     },
     startClientSpan(name, parent, attributes) {
       return unsampledChild(parent?.spanContext()) ?? tracer.startSpan(name, { kind: SpanKind.CLIENT, attributes }, contextOf(parent));

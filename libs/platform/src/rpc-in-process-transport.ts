@@ -148,8 +148,9 @@ export class InProcessRpcTransport implements RpcTransport {
     // the caller's side, as it does there.
     const text = JSON.stringify(input);
     const { tracing } = service.observability;
-    // Parented through the same traceparent text as over HTTP, so sampling decides alike.
-    const span = tracing.startServerSpan(spanNames.httpServer('POST', endpoint.path), tracing.traceparentOf(clientSpan), {
+    // Parented as through the traceparent header over HTTP (remote parent, sampled flag only), so
+    // sampling decides alike, without formatting and parsing the header.
+    const span = tracing.startServerSpanUnder(spanNames.httpServer('POST', endpoint.path), clientSpan, {
       'rpc.service': service.service,
       'rpc.method': method,
       'network.transport': 'inproc',

@@ -145,6 +145,11 @@ function recordingObservability(service: string, logs: LogLines, starts: { serve
         starts.server.push({ name, span, traceparent });
         return span;
       },
+      startServerSpanUnder(name, parent, attributes) {
+        const span = tracing.startServerSpanUnder(name, parent, attributes);
+        starts.server.push({ name, span, traceparent: tracing.traceparentOf(parent) });
+        return span;
+      },
       startClientSpan(name, parent, attributes) {
         const span = tracing.startClientSpan(name, parent, attributes);
         starts.client.push({ name, span });
