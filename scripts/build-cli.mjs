@@ -31,7 +31,7 @@ const stampFormat = 4;
  * a bundle would break:
  * - files of their own at run time: PGlite's WebAssembly and data files, swagger-ui's and
  *   @fastify/static's assets, @fastify/swagger's and ioredis' own package.json (via __dirname);
- * - native addons: @node-rs/argon2;
+ * - native addons: @node-rs/argon2, sharp (its platform binary is found by dynamic require);
  * - worker threads that load modules by file: pino's transports (thread-stream), pino-pretty.
  * A package added later that does any of these belongs here too (`npm run bench -- startup`
  * starts the bundle, logs in and fetches /docs).
@@ -47,6 +47,7 @@ const external = [
   'pino-pretty',
   'thread-stream',
   'tesseract.js',
+  'sharp',
 ];
 const resolvingExternal = Symbol('resolving an external');
 
