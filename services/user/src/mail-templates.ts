@@ -20,7 +20,7 @@ export function verificationMail(user: User, link: string, token: string): Mail 
   };
 }
 
-export function alreadyRegisteredMail(user: User, resetLink: string): Mail {
+export function alreadyRegisteredMail(user: User, resetPage: string): Mail {
   return {
     to: user.email,
     subject: 'Someone tried to sign up with your carshare address',
@@ -29,7 +29,7 @@ export function alreadyRegisteredMail(user: User, resetLink: string): Mail {
       '',
       'Somebody tried to create a carshare account with this address, which already has one.',
       'If it was you: log in instead, or set a new password from the reset page:',
-      resetLink.replace(/\?token=$/, ''),
+      resetPage,
       '',
       'If it was not you, nothing changed and there is nothing to do.',
     ].join('\n'),

@@ -121,8 +121,12 @@ export function createUserService(ports: UserServicePorts) {
     if (!verdict.ok) throw InvalidArgument('WEAK_PASSWORD', verdict.message, { field: 'password', rule: verdict.rule });
   }
 
+  function pageUrl(path: string): string {
+    return `${security.linkBaseUrl.replace(/\/+$/, '')}/${path}`;
+  }
+
   function link(path: string, token: string): string {
-    return `${security.linkBaseUrl.replace(/\/+$/, '')}/${path}?token=${token}`;
+    return `${pageUrl(path)}?token=${token}`;
   }
 
   /** A single-use token for a mailed link; only its hash is stored. */
@@ -305,8 +309,11 @@ export function createUserService(ports: UserServicePorts) {
         });
       } catch (error) {
         if (!(error instanceof AppError && error.reason === 'EMAIL_TAKEN')) throw error;
-        const owner = await users.findById((await users.findByEmailWithPassword(email))?.id ?? '');
-        if (owner) await unitOfWork.run((tx) => tx.mails.add(alreadyRegisteredMail(owner, link('reset-password', ''))));
+        const taken = await users.findByEmailWithPassword(email);
+        if (taken) {
+          const { passwordHash: _omitted, ...owner } = taken;
+          await unitOfWork.run((tx) => tx.mails.add(alreadyRegisteredMail(owner, pageUrl('reset-password'))));
+        }
       }
       return registrationAccepted;
     },
