@@ -39,7 +39,7 @@ if (!redisUrl) {
   rateLimitStoreContract('RedisRateLimitStore', () => new RedisRateLimitStore({ redis, keyPrefix }), { propertyRuns: 40 });
 
   describe('RedisRateLimitStore', () => {
-    it('makes the same decisions as the TypeScript algorithms, step for step', async () => {
+    it('makes the same decisions as the TypeScript algorithms, step for step, denials included', async (t) => {
       const store = new RedisRateLimitStore({ redis, keyPrefix });
       const memory = new MemoryRateLimitStore();
       const rules: RateLimitRule[] = [
@@ -52,12 +52,27 @@ if (!redisUrl) {
       let now = Date.parse('2026-03-01T10:00:00.123Z');
       let seed = 7;
       const random = () => ((seed = (Math.imul(seed, 1_664_525) + 1_013_904_223) >>> 0) / 2 ** 32);
-      for (let step = 0; step < 400; step++) {
+      const outcomes = new Map<string, { allowed: number; denied: number }>(rules.map((rule) => [rule.algorithm, { allowed: 0, denied: 0 }]));
+      for (let step = 0; step < 800; step++) {
         const rule = rules[step % rules.length]!;
-        now += Math.floor(random() * rule.windowMs * 0.2);
+        // Calls come faster than every rule allows (0–40 ms apart: 4 % of the short windows), so
+        // both stores spend their allowance and must refuse; a 1 s pause now and then lets the
+        // short windows recover. One clock for all keys, as in production (the memory store
+        // sweeps expired keys by it).
+        now += step % 97 === 0 ? 1_000 : Math.floor(random() * 40);
         const cost = 1 + Math.floor(random() * 3);
         const key = `agree-${step % rules.length}`;
-        assert.deepEqual(await store.consume(key, rule, cost, now), await memory.consume(key, rule, cost, now), `step ${step}`);
+        const expected = await memory.consume(key, rule, cost, now);
+        assert.deepEqual(await store.consume(key, rule, cost, now), expected, `step ${step}`);
+        const tally = outcomes.get(rule.algorithm)!;
+        if (expected.allowed) tally.allowed += 1;
+        else tally.denied += 1;
+      }
+      // Agreement on allowed steps alone would pass with either deny branch removed.
+      for (const [algorithm, tally] of outcomes) {
+        assert.ok(tally.denied >= 100, `${algorithm}: ${tally.denied} denials compared (want ≥ 100)`);
+        assert.ok(tally.allowed >= 50, `${algorithm}: ${tally.allowed} allowed compared (want ≥ 50)`);
+        t.diagnostic(`${algorithm}: ${tally.allowed} allowed, ${tally.denied} denied, identical in both stores`);
       }
     });
 
