@@ -18,6 +18,11 @@ describe('licence text parser', () => {
     });
   });
 
+  it('accepts labels OCR misreads a letter of', () => {
+    const reading = parseLicenceText('Given narnes: ADA\nCountiy: GB\nCiasses: B\n');
+    assert.deepEqual([reading.givenNames, reading.issuingCountry, reading.classes], ['ADA', 'GB', 'B']);
+  });
+
   it('reads a dollar sign in a licence number as the S it must be, and nothing else into it', () => {
     assert.equal(parseLicenceText('Licence No: $X242008447V').licenceNumber, 'SX242008447V');
     assert.equal(parseLicenceText('Licence No: W|85453635Z').licenceNumber, null);

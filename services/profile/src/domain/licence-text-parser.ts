@@ -6,13 +6,13 @@ import type { LicenceField, OcrReading } from '@carshare/contracts';
  */
 const labels: ReadonlyArray<[LicenceField, RegExp]> = [
   ['surname', /\bsu[rnm]{1,3}a?me\b\s*[:;.,]?\s*(.*)$/i],
-  ['givenNames', /\bgi[vy]en\s*na[mn]e?s?\b\s*[:;.,]?\s*(.*)$/i],
+  ['givenNames', /\bgi[vy]en\s*na(?:rn|m|n)e?s?\b\s*[:;.,]?\s*(.*)$/i],
   ['birthDate', /\bdate\s*of\s*b[il]rth\b\s*[:;.,]?\s*(.*)$/i],
   ['issuedOn', /[il1|t]ssued\b\s*[:;.,]?\s*(.*)$/i],
   ['expiresOn', /\bexp[il1]res\b\s*[:;.,]?\s*(.*)$/i],
-  ['issuingCountry', /\bcou[nm]try\b\s*[:;.,]?\s*(.*)$/i],
+  ['issuingCountry', /\bcou[nm]t[a-z]?y\b\s*[:;.,]?\s*(.*)$/i],
   ['licenceNumber', /\bl[il1]ce[nm][cs]e\s*n[o0]\b\.?\s*[:;.,]?\s*(.*)$/i],
-  ['classes', /\bclasses\b\s*[:;.,]?\s*(.*)$/i],
+  ['classes', /\bc[l1i|]asses\b\s*[:;.,]?\s*(.*)$/i],
 ];
 
 function leadingWords(value: string, word: RegExp): string | null {
