@@ -16,10 +16,13 @@ export interface TestPlatform {
 
 /**
  * Variables hidden while the platform starts: config reads them, and they would point this run at
- * a PostgreSQL database, Redis counters or RabbitMQ queues (under the production `carshare`
+ * a PostgreSQL database, Redis counters, RabbitMQ queues or an MQTT broker (under the production `carshare`
  * prefix, left behind after the run) that other runs on the same server share.
  */
-const sharedInfrastructure = ['DATABASE_URL', 'REDIS_URL', 'AMQP_URL'] as const;
+const sharedInfrastructure = ['DATABASE_URL', 'REDIS_URL', 'AMQP_URL', 'MQTT_URL'] as const;
+
+/** Always set while the platform starts: listeners besides the gateway take a free port, so test files run side by side. */
+const freePorts = { CAR_MQTT_PORT: '0' } as const;
 
 /**
  * Set while the platform starts. Rate limits are off unless a test asks for them: these suites
@@ -40,9 +43,10 @@ export async function startTestPlatform(
   const dataDir = mkdtempSync(join(tmpdir(), 'carshare-e2e-'));
   const logs = new LogCapture();
   const { rateLimits, ...platformOptions } = options;
-  const touched = [...sharedInfrastructure, ...Object.keys(testSettings)];
+  const touched = [...sharedInfrastructure, ...Object.keys(testSettings), ...Object.keys(freePorts)];
   const saved = touched.map((name) => [name, process.env[name]] as const);
   for (const name of sharedInfrastructure) delete process.env[name];
+  Object.assign(process.env, freePorts);
   if (!rateLimits) Object.assign(process.env, testSettings);
   let platform: EmbeddedPlatform;
   try {
