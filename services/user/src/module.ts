@@ -105,6 +105,10 @@ export function createUserModule(deps: UserModuleDeps): UserModule {
     config.mail.smtpUrl === undefined
       ? undefined
       : new SmtpMailRelay(mailOutbox, clock, { smtpUrl: config.mail.smtpUrl, from: config.mail.from, intervalMs: config.mail.relayIntervalMs, logger: observability.logger });
+  const attempts = new SqlAttemptCountStore(db);
+  // The longest a rule remembers a failure: counts older than that are garbage.
+  const longestMemoryMs = Math.max(...Object.values(config.throttle).map((rule) => rule.forgetAfterMs));
+  let pruneTimer: NodeJS.Timeout | undefined;
   const users = createUserService({
     users: userStore,
     userLookup: userCache,
@@ -116,7 +120,7 @@ export function createUserModule(deps: UserModuleDeps): UserModule {
     clock,
     ids,
     refreshTokenTtlMs: config.auth.refreshTokenTtlDays * 24 * 60 * 60 * 1000,
-    attempts: new SqlAttemptCountStore(db),
+    attempts,
     devices: new SqlKnownDeviceStore(db),
     mailTokens: new SqlMailTokenStore(db),
     commonPasswords: shippedCommonPasswords,
@@ -163,11 +167,16 @@ export function createUserModule(deps: UserModuleDeps): UserModule {
       await server.ready();
       if (options.background) {
         messaging.start();
+        pruneTimer = setInterval(() => {
+          attempts.prune(clock.now() - longestMemoryMs).catch((error: unknown) => observability.logger.warn({ err: error }, 'old login attempt counts were not pruned'));
+        }, 10 * 60_000);
+        pruneTimer.unref();
         if (mailRelay) mailRelay.start();
         else observability.logger.info('mail goes to the local outbox (SMTP_URL unset): `carshare mail list` shows it');
       }
     },
     async close() {
+      clearInterval(pruneTimer);
       await server.close();
       await messaging.stop();
       await mailRelay?.stop();

@@ -253,6 +253,23 @@ for (const [name, open] of contractTargets) {
     };
   });
 
+  describe(`attempt counts are pruned past every rule's memory (${name})`, () => {
+    it('deletes only counts whose last failure is older than the cut-off', async () => {
+      const target = await open();
+      const { database, drop } = await freshUserSchema(target.engine);
+      try {
+        const store = new SqlAttemptCountStore(database.db);
+        await store.compareAndSet('old', undefined, { failures: 4, lastFailureAt: 1_000 });
+        await store.compareAndSet('recent', undefined, { failures: 1, lastFailureAt: 5_000 });
+        assert.equal(await store.prune(5_000), 1);
+        assert.deepEqual([...(await store.find(['old', 'recent'])).keys()], ['recent']);
+      } finally {
+        await drop();
+        await target.close();
+      }
+    });
+  });
+
   describeUserStoreContract(name, async () => {
     const target = await open();
     const { database, drop } = await freshUserSchema(target.engine);

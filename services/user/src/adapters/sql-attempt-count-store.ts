@@ -22,6 +22,15 @@ export class SqlAttemptCountStore implements AttemptCountStore {
     return counts;
   }
 
+  /**
+   * Deletes counts with no failure since `before`: past every rule's forget time they judge
+   * nothing, and a flood of made-up emails would otherwise leave a row each for good.
+   */
+  async prune(before: number): Promise<number> {
+    const result = await this.#db.deleteFrom('attempt_counts').where('last_failure_at', '<', new Date(before)).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
   async compareAndSet(key: string, expected: FailureCount | undefined, next: FailureCount | undefined): Promise<boolean> {
     if (expected === undefined) {
       if (next === undefined) return true;
