@@ -43,9 +43,13 @@ async function refusedConnect(port: number, username: string, password: string):
 
 /** Resolves when the broker has dropped the client (what a refused publish or subscribe does). */
 function closed(client: MqttClient): Promise<void> {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     if (client.disconnected || !client.connected) resolve();
-    client.once('close', () => resolve());
+    const timer = setTimeout(() => reject(new Error('the broker kept the client connected')), 3000);
+    client.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
   });
 }
 
