@@ -4,7 +4,7 @@ import type { EventEnvelope, LicenceFields } from '@carshare/contracts';
 import { InProcessEventBus, MemoryDeadLetterStore } from '@carshare/messaging';
 import { createObservability } from '@carshare/observability';
 import { AppError, ServiceIdentitySigner, StaticDiscovery, createBackgroundContext, laptopServiceKeys, serviceIdentityHeader, type BackgroundContext, type Caller } from '@carshare/platform';
-import { openSqlEngine, type SqlEngine } from '@carshare/storage';
+import { openTestDatabase, type TestDatabase } from '@carshare/storage';
 import { FakeClock, captureLogs } from '@carshare/testing';
 import { SimulatedOcrProvider } from './adapters/simulated-ocr-provider.ts';
 import { loadProfileConfig } from './config.ts';
@@ -43,9 +43,10 @@ function aRider(): Caller {
 }
 const operator: Caller = { userId: '01890a5d-ac96-774b-bcce-ffffffffffff', role: 'operator', plan: 'unlimited', token: '' };
 
-// Everything of the profile service that needs SQL and the bus, in one file so PGlite starts once.
+// Everything of the profile service that needs SQL and the bus, in one file so PGlite starts once
+// (PostgreSQL when DATABASE_URL is set).
 describe('profile service on PGlite', () => {
-  let engine: SqlEngine;
+  let testDatabase: TestDatabase;
   let bus: InProcessEventBus;
   let module: ProfileModule;
   const clock = new FakeClock('2026-12-04T09:00:00Z');
@@ -102,7 +103,8 @@ describe('profile service on PGlite', () => {
   }
 
   before(async () => {
-    engine = await openSqlEngine({ dataDir: 'memory://' });
+    // PGlite in memory; a fresh schema on PostgreSQL when DATABASE_URL is set (dropped at the end).
+    testDatabase = await openTestDatabase({ schemaPrefix: 'profile_test', databaseUrl: process.env['DATABASE_URL'], prepare: async () => undefined });
     bus = new InProcessEventBus();
     observability = createObservability({ service: 'profile', logLevel: 'info', prettyLogs: false, sampleRatio: 0, processMetrics: false, logDestination: logs.destination });
     const config = loadProfileConfig({
@@ -115,9 +117,9 @@ describe('profile service on PGlite', () => {
     module = createProfileModule({
       config,
       observability,
-      database: engine.forService('profile'),
+      database: testDatabase.database,
+      concurrentRelays: testDatabase.kind === 'postgres',
       bus,
-      concurrentRelays: false,
       discovery: new StaticDiscovery({}),
       clock,
       blobs,
@@ -133,7 +135,7 @@ describe('profile service on PGlite', () => {
     for (const ctx of contexts) ctx.dispose();
     await module.close();
     await bus.close();
-    await engine.close();
+    await testDatabase.close();
   });
 
   beforeEach(() => {
