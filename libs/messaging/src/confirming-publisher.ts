@@ -72,7 +72,7 @@ export class ConfirmingPublisher {
     const channel = await this.#options.connection.channel(Date.now() + this.#options.publishTimeoutMs);
     try {
       await channel.assertExchange(names.retryExchange, 'topic', { durable: true });
-      await channel.assertQueue(queue, { durable: true, arguments: { 'x-dead-letter-exchange': names.returnExchange } });
+      await channel.assertQueue(queue, { durable: true, arguments: delayQueueArguments(names) });
       await channel.bindQueue(queue, names.retryExchange, `${bucket}.*`);
     } finally {
       await channel.close().catch(() => undefined);
@@ -133,6 +133,23 @@ export class ConfirmingPublisher {
     this.#publishChannel = channel;
     return channel;
   }
+}
+
+/**
+ * A retry waits in a replicated (quorum) queue, and leaves it by at-least-once dead-lettering:
+ * the broker moves it to the return exchange with an internal publisher confirm and keeps it
+ * until then (classic queues dead-letter at most once: a crash in that instant dropped it).
+ * At-least-once dead-lettering requires `reject-publish` overflow (no message dropped from the
+ * head); a full delay queue then refuses the retry publish, which nacks the delivery back to its
+ * partition instead of losing it.
+ */
+export function delayQueueArguments(names: GroupNames): Record<string, unknown> {
+  return {
+    'x-queue-type': 'quorum',
+    'x-dead-letter-exchange': names.returnExchange,
+    'x-dead-letter-strategy': 'at-least-once',
+    'x-overflow': 'reject-publish',
+  };
 }
 
 function publishOptions(message: OutgoingMessage): Options.Publish {

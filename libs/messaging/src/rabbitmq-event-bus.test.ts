@@ -167,6 +167,35 @@ if (!url) {
       await broadcast.close();
     });
 
+    it('retries through a quorum delay queue with at-least-once dead-lettering back to the partition', async () => {
+      const group = 'quorum-retry';
+      groups.push(group);
+      const attempts: number[] = [];
+      const subscription = await bus.subscribe(
+        group,
+        ['contract.*'],
+        async (_event, context) => {
+          attempts.push(context.attempt);
+          if (context.attempt < 3) throw new Error('not yet');
+        },
+        { deadLetters, maxAttempts: 3, backoff: { initialMs: 20, maxMs: 40, jitter: 0 } },
+      );
+      await bus.publish(contractEvent('retried', {}));
+      await eventually('the third attempt', () => attempts.includes(3), 30_000);
+      await subscription.close();
+      const { stdout } = await run('rabbitmqctl', ['list_queues', 'name', 'type', 'arguments', '--formatter', 'json', '-q'], { timeout: 30_000 });
+      const delayQueues = (JSON.parse(stdout) as Array<{ name: string; type: string; arguments: Array<[string, string, unknown]> | Record<string, unknown> }>).filter((queue) =>
+        queue.name.startsWith(`${bus.names.group(group).base}.delay.`),
+      );
+      assert.ok(delayQueues.length >= 1, 'the retries went through a delay queue');
+      for (const queue of delayQueues) {
+        assert.equal(queue.type, 'quorum', queue.name);
+        const text = JSON.stringify(queue.arguments);
+        assert.match(text, /x-dead-letter-strategy.*at-least-once/, queue.name);
+        assert.match(text, /x-overflow.*reject-publish/, queue.name);
+      }
+    });
+
     it('refuses to replay into a group the broker does not know', async () => {
       await assert.rejects(bus.redeliver('never-subscribed', contractEvent('s', {})), { reason: 'CONSUMER_GROUP_NOT_FOUND' });
     });
