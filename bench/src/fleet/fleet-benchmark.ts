@@ -89,7 +89,7 @@ export async function runFleetBenchmark(options: BenchOptions): Promise<BenchRep
     const started = performance.now();
     const simulator = spawn(
       process.execPath,
-      ['--import', 'tsx', cliMain, 'simulate', '--cars', String(cars), '--mqtt', mqttUrl, '--api', platform.gatewayUrl, '--operator-email', demoOperator.email, '--operator-password', demoOperator.password, '--report-interval-ms', String(reportIntervalMs), '--ambient-trips-per-hour', '6', '--connect-concurrency', '200', '--data-dir', dir],
+      ['--import', 'tsx', cliMain, 'simulate', '--cars', String(cars), '--mqtt', mqttUrl, '--api', platform.gatewayUrl, '--operator-email', demoOperator.email, '--operator-password', demoOperator.password, '--report-interval-ms', String(reportIntervalMs), '--ambient-trips-per-hour', '6', '--connect-concurrency', '50', '--data-dir', dir],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     child.process = simulator;

@@ -10,6 +10,8 @@ export interface MqttDeviceOptions {
   /** Between automatic reconnects when the broker goes away. */
   reconnectPeriodMs?: number;
   keepaliveSec?: number;
+  /** Tries of the first connection when the broker does not answer (default 5); a refusal is not retried. */
+  connectAttempts?: number;
 }
 
 /**
@@ -32,10 +34,23 @@ export class MqttDeviceLink implements DeviceLink {
     this.#onCommand = onCommand;
   }
 
+  /**
+   * Connects as a box does when it boots: a broker that is busy (no CONNACK in time) or not there
+   * yet is tried again after a growing pause; a refused credential is final.
+   */
   static async connect(options: MqttDeviceOptions, credentials: { carId: string; secret: string }, onCommand: (payload: string) => void): Promise<MqttDeviceLink> {
     const link = new MqttDeviceLink(options, credentials.carId, credentials.secret, onCommand);
-    await link.reconnect();
-    return link;
+    const attempts = options.connectAttempts ?? 5;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await link.reconnect();
+        return link;
+      } catch (error) {
+        const refused = typeof (error as { code?: unknown }).code === 'number';
+        if (refused || attempt >= attempts) throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(10_000, 500 * 2 ** attempt) * (0.5 + Math.random())));
+      }
+    }
   }
 
   get connected(): boolean {
