@@ -6,7 +6,7 @@ import { InProcessEventBus } from '@carshare/messaging';
 import { openSqlEngine, type SqlEngine } from '@carshare/storage';
 import { FakeClock } from '@carshare/testing';
 import { SMTPServer } from 'smtp-server';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { SqlMailTokenStore } from './adapters/sql-mail-token-store.ts';
 import type { UserDatabase } from './adapters/user-database.ts';
 import { loadUserConfig } from './config.ts';
@@ -111,6 +111,19 @@ describe('account security on PGlite with a real SMTP server', () => {
     await store.insert({ tokenHash: 'older-hash', userId: owner.id, purpose: 'reset_password', email: owner.email, createdAt: now, expiresAt: now + 60_000, usedAt: undefined });
     await store.voidUnused(owner.id, 'reset_password', now);
     assert.equal(await store.use('older-hash', now), false);
+  });
+
+  it('keeps a user’s 20 most recently used devices: a script that never sends its token back cannot grow the table', async () => {
+    await module.users.createAccount({ email: 'script@example.com', password: 'plum tractor 42', displayName: 'Script', role: 'rider', plan: 'free' });
+    const { deviceToken: first } = await module.users.login({ email: 'script@example.com', password: 'plum tractor 42' });
+    for (let login = 0; login < 25; login += 1) {
+      clock.advance(1000);
+      await module.users.login({ email: 'script@example.com', password: 'plum tractor 42' });
+    }
+    const { rows } = await sql<{ count: number }>`select count(*)::int as count from known_devices where user_id = (select id from users where email = 'script@example.com')`.execute(engine.forService('user').db);
+    assert.equal(rows[0]?.count, 20);
+    const again = await module.users.login({ email: 'script@example.com', password: 'plum tractor 42', client: { deviceToken: first } });
+    assert.notEqual(again.deviceToken, first, 'the oldest device was forgotten and gets a new token');
   });
 
   it('mails the owner of a taken address instead, and answers the same', async () => {

@@ -107,7 +107,13 @@ export interface KnownDevice {
   userId: string;
 }
 
-/** Devices that logged in successfully, by the SHA-256 of the token they were given. */
+/**
+ * Devices that logged in successfully, by the SHA-256 of the token they were given. A user keeps
+ * the `knownDevicesPerUser` most recently used: a client that never sends its token back (a
+ * script) would otherwise add a row per login.
+ */
+export const knownDevicesPerUser = 20;
+
 export interface KnownDeviceStore {
   insert(device: KnownDevice & { tokenHash: string; createdAt: number }): Promise<void>;
   find(tokenHash: string): Promise<KnownDevice | undefined>;

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { KnownDevice, KnownDeviceStore } from '../ports.ts';
+import { knownDevicesPerUser, type KnownDevice, type KnownDeviceStore } from '../ports.ts';
 import type { UserDatabase } from './user-database.ts';
 
 export class SqlKnownDeviceStore implements KnownDeviceStore {
@@ -15,6 +15,14 @@ export class SqlKnownDeviceStore implements KnownDeviceStore {
       .insertInto('known_devices')
       .values({ token_hash: device.tokenHash, device_id: device.deviceId, user_id: device.userId, created_at: at, last_used_at: at })
       .execute();
+    const keep = this.#db
+      .selectFrom('known_devices')
+      .select('token_hash')
+      .where('user_id', '=', device.userId)
+      .orderBy('last_used_at', 'desc')
+      .orderBy('device_id', 'desc')
+      .limit(knownDevicesPerUser);
+    await this.#db.deleteFrom('known_devices').where('user_id', '=', device.userId).where('token_hash', 'not in', keep).execute();
   }
 
   async find(tokenHash: string): Promise<KnownDevice | undefined> {

@@ -1,7 +1,7 @@
 import { MemoryTable, type HasMemoryTables } from '@carshare/testing';
 import type { FailureCount } from '../domain/attempt-backoff.ts';
 import type { MailTokenPurpose, MailTokenRecord } from '../domain/mail-token.ts';
-import type { AttemptCountStore, KnownDevice, KnownDeviceStore, Mail, MailOutbox, MailTokenStore } from '../ports.ts';
+import { knownDevicesPerUser, type AttemptCountStore, type KnownDevice, type KnownDeviceStore, type Mail, type MailOutbox, type MailTokenStore } from '../ports.ts';
 
 const sameCount = (a: FailureCount | undefined, b: FailureCount | undefined) =>
   a === undefined || b === undefined ? a === b : a.failures === b.failures && a.lastFailureAt === b.lastFailureAt;
@@ -36,6 +36,10 @@ export class MemoryKnownDeviceStore implements KnownDeviceStore {
 
   async insert(device: KnownDevice & { tokenHash: string; createdAt: number }): Promise<void> {
     this.#rows.set(device.tokenHash, { deviceId: device.deviceId, userId: device.userId, lastUsedAt: device.createdAt });
+    const owned = [...this.#rows.entries()]
+      .filter(([, row]) => row.userId === device.userId)
+      .sort(([, a], [, b]) => b.lastUsedAt - a.lastUsedAt || (a.deviceId < b.deviceId ? 1 : -1));
+    for (const [hash] of owned.slice(knownDevicesPerUser)) this.#rows.delete(hash);
   }
 
   async find(tokenHash: string): Promise<KnownDevice | undefined> {
