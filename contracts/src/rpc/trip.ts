@@ -1,38 +1,46 @@
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
+import { deadLetterRpcMethods } from './dead-letters.ts';
 import { defineRpcService } from './define-rpc-service.ts';
 
 const strict = { additionalProperties: false } as const;
+const Uuid = Type.String({ format: 'uuid' });
+const Timestamp = Type.String({ format: 'date-time' });
 
-export const TripItem = Type.Object({
-  id: Type.String({ format: 'uuid' }),
-  ownerId: Type.String({ format: 'uuid' }),
-  name: Type.String(),
-  createdAt: Type.String({ format: 'date-time' }),
+export const ReservationStatus = Type.Union([Type.Literal('active'), Type.Literal('converted'), Type.Literal('cancelled'), Type.Literal('expired')]);
+
+export const Reservation = Type.Object({
+  id: Uuid,
+  riderId: Uuid,
+  carId: Uuid,
+  status: ReservationStatus,
+  createdAt: Timestamp,
+  expiresAt: Timestamp,
+  endedAt: Type.Union([Timestamp, Type.Null()]),
 });
-
-export const TripItemPage = Type.Object({ items: Type.Array(TripItem), nextCursor: Type.Union([Type.String(), Type.Null()]) });
+export type ReservationWire = Static<typeof Reservation>;
 
 /** The trip service's RPC contract: what callers may ask of it, and how it may fail. */
 export const tripRpc = defineRpcService('trip', {
-  CreateItem: {
-    summary: 'Create an item owned by the caller',
-    input: Type.Object({ name: Type.String({ minLength: 1, maxLength: 100 }) }, strict),
-    output: TripItem,
+  Reserve: {
+    summary: 'Hold an available car for the caller (free for the hold time); one active reservation per rider, and of riders racing for one car exactly one wins',
+    input: Type.Object({ carId: Uuid }, strict),
+    output: Reservation,
     idempotent: false,
-    errors: ['AUTHENTICATION_REQUIRED', 'INVALID_ITEM_NAME'],
+    errors: ['AUTHENTICATION_REQUIRED', 'PROFILE_NOT_VERIFIED', 'RESERVATION_EXISTS', 'CAR_NOT_FOUND', 'CAR_NOT_AVAILABLE'],
   },
-  GetItem: {
-    summary: 'One item: its owner or an operator',
-    input: Type.Object({ id: Type.String({ format: 'uuid' }) }, strict),
-    output: TripItem,
+  CancelReservation: {
+    summary: "Give the reserved car back; cancelling a reservation that already ended answers it as it is",
+    input: Type.Object({ reservationId: Uuid }, strict),
+    output: Reservation,
     idempotent: true,
-    errors: ['AUTHENTICATION_REQUIRED', 'ITEM_NOT_FOUND'],
+    errors: ['AUTHENTICATION_REQUIRED', 'RESERVATION_NOT_FOUND'],
   },
-  ListItems: {
-    summary: "The caller's items, newest first",
-    input: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }), cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })) }, strict),
-    output: TripItemPage,
+  GetMyReservation: {
+    summary: "The caller's active reservation, or null",
+    input: Type.Object({}, strict),
+    output: Type.Object({ reservation: Type.Union([Reservation, Type.Null()]) }),
     idempotent: true,
-    errors: ['AUTHENTICATION_REQUIRED', 'INVALID_CURSOR'],
+    errors: ['AUTHENTICATION_REQUIRED'],
   },
+  ...deadLetterRpcMethods,
 });

@@ -1,16 +1,16 @@
 import { tripRpc } from '@carshare/contracts';
-import { defineService, requireDatabase } from '@carshare/service-kit';
+import { defineService, requireBus, requireDatabase } from '@carshare/service-kit';
 import { tripConfigShape } from './config.ts';
 import { createTripModule, tripMigrationsDir } from './module.ts';
 
-/** Say in one line what the trip service owns. */
+/** Reservations and trips: holds on cars, the start-trip saga, pricing, zones and receipts. */
 export const tripDescriptor = defineService({
   name: 'trip',
   ...tripConfigShape,
   migrationsDir: tripMigrationsDir,
-  messaging: false,
+  messaging: true,
   rpc: tripRpc,
-  // The user service publishes the keys that verify callers' access tokens.
-  calls: ['user'],
-  createModule: (deps) => createTripModule({ ...deps, database: requireDatabase(deps, 'trip') }),
+  // The user service publishes the keys that verify callers' access tokens; car and profile are asked per reservation.
+  calls: ['user', 'car', 'profile'],
+  createModule: (deps) => createTripModule({ ...deps, database: requireDatabase(deps, 'trip'), bus: requireBus(deps, 'trip') }),
 });

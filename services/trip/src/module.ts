@@ -1,22 +1,30 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { tripRpc } from '@carshare/contracts';
+import { carRpc, profileRpc, tripRpc } from '@carshare/contracts';
+import { createEventFactory, createServiceMessaging, deadLetterRpcHandlers, migrateMessagingTables, type EventBus, type ServiceMessaging } from '@carshare/messaging';
 import type { Observability } from '@carshare/observability';
 import {
   createHttpServer,
   createRemoteAccessTokenVerifier,
   createRpcConnector,
+  LiveConfig,
+  systemScheduler,
   type Clock,
   type Discovery,
   type HttpServer,
   type IdGenerator,
   type RpcConnector,
+  type Scheduler,
 } from '@carshare/platform';
+import { migrateSagaTables } from '@carshare/saga';
 import type { ServiceDatabase } from '@carshare/storage';
+import { rpcCarPort, rpcProfilePort } from './adapters/rpc-downstreams.ts';
+import { SqlReservationStore } from './adapters/sql-reservation-store.ts';
+import { SqlUnitOfWork } from './adapters/sql-unit-of-work.ts';
 import type { TripDatabase } from './adapters/trip-database.ts';
-import { SqlItemStore } from './adapters/sql-item-store.ts';
 import { tripRpcHandlers } from './api/rpc-handlers.ts';
 import type { TripConfig } from './config.ts';
+import type { CarPort, ProfilePort, TripSettings } from './ports.ts';
 import { createTripService, type TripService } from './trip-service.ts';
 
 // Found through the package, not relative to this file: `npm start` runs a bundle in dist/.
@@ -26,10 +34,19 @@ export interface TripModuleDeps {
   config: TripConfig;
   observability: Observability;
   database: ServiceDatabase;
-  /** Finds the user service, whose published keys verify callers' access tokens. */
+  /** Where this service's events go (its outbox relay publishes to it). */
+  bus: EventBus;
+  /** True on PostgreSQL, where several instances' relays share the outbox. */
+  concurrentRelays: boolean;
+  /** Finds the user service, whose published keys verify callers' access tokens, and the services this one calls. */
   discovery: Discovery;
   clock: Clock;
   ids: IdGenerator;
+  /** Timers of the reservation sweeper: tests drive them by hand. */
+  scheduler?: Scheduler;
+  /** Stand-ins for the car and profile services (tests); by default RPC clients. */
+  cars?: CarPort;
+  profiles?: ProfilePort;
   /**
    * Serves the contract (and makes clients of the services this one calls): over HTTP, and in
    * process too when the composition runs its callers in the same process (ADR 0011).
@@ -41,15 +58,43 @@ export interface TripModule {
   name: 'trip';
   server: HttpServer;
   service: TripService;
+  messaging: ServiceMessaging;
+  /** Tariffs, zones, hold time, deposits: replace the value to change them while running. */
+  settings: LiveConfig<TripSettings>;
+  /** Runs one reservation sweep now (tests; the module also runs them every `reservations.sweepIntervalMs`). */
+  sweep(): Promise<void>;
   start(options?: { background: boolean }): Promise<void>;
   close(): Promise<void>;
 }
 
+export function settingsOf(config: TripConfig): TripSettings {
+  return { tariffs: config.tariffs, zones: config.zones, reservations: config.reservations, deposits: config.deposits, lowEnergy: config.lowEnergy };
+}
+
 /** The trip service wired to its ports: a library first, so `carshare up` and `carshare service trip` share it. */
 export function createTripModule(deps: TripModuleDeps): TripModule {
-  const { config, observability, clock } = deps;
+  const { config, observability, clock, ids } = deps;
+  const logger = observability.logger;
+  const scheduler = deps.scheduler ?? systemScheduler;
   const database = deps.database as ServiceDatabase<TripDatabase>;
-  const service = createTripService({ items: new SqlItemStore(database.db), clock, ids: deps.ids });
+  const messaging = createServiceMessaging({ database, bus: deps.bus, concurrentRelays: deps.concurrentRelays, registry: observability.metrics.registry, logger });
+  const rpc = deps.rpc ?? createRpcConnector({ discovery: deps.discovery });
+  const downstream = { observability, clock, backgroundBudgetMs: config.http.defaultDeadlineMs };
+  const cars = deps.cars ?? rpcCarPort(rpc.client(carRpc, { observability, clock }), downstream);
+  const profiles = deps.profiles ?? rpcProfilePort(rpc.client(profileRpc, { observability, clock }), downstream);
+  const settings = new LiveConfig(settingsOf(config));
+
+  const service = createTripService({
+    reservations: new SqlReservationStore(database.db),
+    unitOfWork: new SqlUnitOfWork(database, messaging.outbox),
+    events: createEventFactory({ source: 'trip', clock, ids }),
+    cars,
+    profiles,
+    settings,
+    clock,
+    scheduler,
+    ids,
+  });
   const verifier = createRemoteAccessTokenVerifier({ discovery: deps.discovery, clock });
 
   const server = createHttpServer({
@@ -60,19 +105,44 @@ export function createTripModule(deps: TripModuleDeps): TripModule {
     defaultDeadlineMs: config.http.defaultDeadlineMs,
     readiness: [{ name: 'database', check: () => database.ping() }],
   });
-  const rpc = deps.rpc ?? createRpcConnector({ discovery: deps.discovery });
-  rpc.serve(server, tripRpc, tripRpcHandlers(service), { observability, authenticate: (token) => verifier.verify(token) });
+  rpc.serve(server, tripRpc, { ...tripRpcHandlers(service), ...deadLetterRpcHandlers(messaging.deadLetterAdmin) }, { observability, authenticate: (token) => verifier.verify(token) });
+
+  let stopped = false;
+  let sweepTimer: unknown;
+  async function sweep(): Promise<void> {
+    const { failed } = await service.expireReservations();
+    for (const failure of failed) logger.warn({ err: failure.error, reservationId: failure.reservationId }, 'expired reservation not released yet; the next sweep retries');
+  }
+  function scheduleSweep(): void {
+    if (stopped) return;
+    sweepTimer = scheduler.setTimeout(() => {
+      sweep()
+        .catch((error: unknown) => logger.error({ err: error }, 'reservation sweep failed'))
+        .finally(scheduleSweep);
+    }, settings.get().reservations.sweepIntervalMs);
+  }
 
   return {
     name: 'trip',
     server,
     service,
-    async start() {
+    messaging,
+    settings,
+    sweep,
+    async start(options = { background: true }) {
       await database.migrate(tripMigrationsDir);
+      await migrateMessagingTables(database);
+      await migrateSagaTables(database);
       await server.ready();
+      if (!options.background) return;
+      messaging.start();
+      scheduleSweep();
     },
     async close() {
+      stopped = true;
+      scheduler.clearTimeout(sweepTimer);
       await server.close();
+      await messaging.stop();
     },
   };
 }

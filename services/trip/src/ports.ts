@@ -1,21 +1,72 @@
-import type { Clock, IdGenerator } from '@carshare/platform';
-import type { Item } from './domain/item.ts';
+import type { EventEnvelope } from '@carshare/contracts';
+import type { EventFactory } from '@carshare/messaging';
+import type { CallContext, Clock, IdGenerator, LiveConfig, Scheduler } from '@carshare/platform';
+import type { Reservation } from './domain/reservation.ts';
+import type { TripConfig } from './config.ts';
 
-export interface ItemPage {
-  items: Item[];
-  nextCursor?: string;
+/** Reservations in the service's own schema (SQL), or memory in use-case tests. */
+export interface ReservationStore {
+  /** Refuses a second active reservation of one rider: Conflict RESERVATION_EXISTS. */
+  insert(reservation: Reservation): Promise<void>;
+  /** Takes back a reservation whose car claim failed: it never held anything. */
+  remove(id: string): Promise<void>;
+  find(id: string): Promise<Reservation | undefined>;
+  findActiveByRider(riderId: string): Promise<Reservation | undefined>;
+  /**
+   * Writes `ended` only if the stored one is still active: of a cancel and the sweeper racing,
+   * exactly one ends it. Answers whether this call did.
+   */
+  end(ended: Reservation): Promise<boolean>;
+  /** Active reservations whose hold ran out by `now`, oldest deadline first. */
+  expiredBy(now: number, limit: number): Promise<Reservation[]>;
 }
 
-/** Where items live: SQL in the service's own schema, or memory in use-case tests. */
-export interface ItemStore {
-  insert(item: Item): Promise<void>;
-  find(id: string): Promise<Item | undefined>;
-  /** Newest first; the cursor is one this store gave out (INVALID_CURSOR otherwise). */
-  listByOwner(ownerId: string, page: { limit: number; cursor: string | undefined }): Promise<ItemPage>;
+export interface EventOutbox {
+  add(event: EventEnvelope): Promise<void>;
 }
+
+export interface TripTransaction {
+  reservations: ReservationStore;
+  events: EventOutbox;
+}
+
+/** Runs work in one database transaction: state changes and their events commit together. */
+export interface UnitOfWork {
+  run<T>(work: (tx: TripTransaction) => Promise<T>): Promise<T>;
+}
+
+/**
+ * On whose behalf a call to another service is made: the rider, under the request that asked
+ * (its deadline and trace), or on its own (the sweeper) with a budget of the adapter's.
+ */
+export interface OnBehalf {
+  riderId: string;
+  ctx?: CallContext | undefined;
+}
+
+/** What the trip service asks of the car service (car.Claim/Release/…); errors pass through typed. */
+export interface CarPort {
+  claim(input: { carId: string; reservationId: string }, on: OnBehalf): Promise<{ category: string }>;
+  release(input: { carId: string; reservationId: string }, on: OnBehalf): Promise<void>;
+}
+
+/** What the trip service asks of the profile service. */
+export interface ProfilePort {
+  /** Verified and the licence not expired; false for a rider without a profile. */
+  isVerified(on: OnBehalf): Promise<boolean>;
+}
+
+/** The parts of config that may change while the service runs. */
+export type TripSettings = Pick<TripConfig, 'tariffs' | 'zones' | 'reservations' | 'deposits' | 'lowEnergy'>;
 
 export interface TripPorts {
-  items: ItemStore;
+  reservations: ReservationStore;
+  unitOfWork: UnitOfWork;
+  events: EventFactory;
+  cars: CarPort;
+  profiles: ProfilePort;
+  settings: LiveConfig<TripSettings>;
   clock: Clock;
+  scheduler: Scheduler;
   ids: IdGenerator;
 }

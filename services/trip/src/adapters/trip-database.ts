@@ -1,13 +1,45 @@
-import type { ColumnType } from 'kysely';
+import type { ColumnType, Generated, JSONColumnType } from 'kysely';
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type NullableTimestamp = ColumnType<Date | null, Date | string | null, Date | string | null>;
 
 /** The trip service's tables as kysely sees them (mirrors migrations/). */
 export interface TripDatabase {
-  items: {
+  reservations: {
     id: string;
-    owner_id: string;
-    name: string;
+    rider_id: string;
+    car_id: string;
+    status: string;
     created_at: Timestamp;
+    expires_at: Timestamp;
+    ended_at: NullableTimestamp;
+  };
+  trip_events: {
+    trip_id: string;
+    seq: number;
+    type: string;
+    data: JSONColumnType<Record<string, unknown>>;
+    at: Timestamp;
+  };
+  trips: {
+    id: string;
+    rider_id: string;
+    car_id: string;
+    reservation_id: string | null;
+    status: string;
+    category: string;
+    tariff: JSONColumnType<Record<string, unknown>>;
+    deposit_cents: number;
+    payment_id: string | null;
+    payment_status: string | null;
+    failure_reason: string | null;
+    started_at: NullableTimestamp;
+    paused_ms: Generated<string | number>;
+    paused_since: NullableTimestamp;
+    finished_at: NullableTimestamp;
+    price: JSONColumnType<Record<string, unknown>> | null;
+    version: number;
+    created_at: Timestamp;
+    updated_at: Timestamp;
   };
 }

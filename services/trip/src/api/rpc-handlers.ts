@@ -1,20 +1,33 @@
-import type { tripRpc } from '@carshare/contracts';
+import type { deadLetterRpcMethods, ReservationWire, tripRpc } from '@carshare/contracts';
 import type { RpcHandlers } from '@carshare/platform';
-import type { Item } from '../domain/item.ts';
+import type { Reservation } from '../domain/reservation.ts';
 import type { TripService } from '../trip-service.ts';
 
-function toWireItem(item: Item) {
-  return { id: item.id, ownerId: item.ownerId, name: item.name, createdAt: new Date(item.createdAt).toISOString() };
+const iso = (ms: number) => new Date(ms).toISOString();
+
+function toWireReservation(reservation: Reservation): ReservationWire {
+  return {
+    id: reservation.id,
+    riderId: reservation.riderId,
+    carId: reservation.carId,
+    status: reservation.status,
+    createdAt: iso(reservation.createdAt),
+    expiresAt: iso(reservation.expiresAt),
+    endedAt: reservation.endedAt === undefined ? null : iso(reservation.endedAt),
+  };
 }
 
 /** Parse → one use case → map; validation and errors are the RPC server's. */
-export function tripRpcHandlers(service: TripService): RpcHandlers<typeof tripRpc.methods> {
+/** The trip service's own methods; the dead-letter ones are messaging's handlers. */
+type TripMethods = Omit<typeof tripRpc.methods, keyof typeof deadLetterRpcMethods>;
+
+export function tripRpcHandlers(service: TripService): RpcHandlers<TripMethods> {
   return {
-    CreateItem: async (input, ctx) => toWireItem(await service.createItem(input, ctx.caller)),
-    GetItem: async (input, ctx) => toWireItem(await service.getItem(input, ctx.caller)),
-    ListItems: async (input, ctx) => {
-      const page = await service.listItems(input, ctx.caller);
-      return { items: page.items.map(toWireItem), nextCursor: page.nextCursor ?? null };
+    Reserve: async (input, ctx) => toWireReservation(await service.reserve(input, ctx.caller, ctx)),
+    CancelReservation: async (input, ctx) => toWireReservation(await service.cancelReservation(input, ctx.caller, ctx)),
+    GetMyReservation: async (_input, ctx) => {
+      const reservation = await service.getMyReservation(ctx.caller);
+      return { reservation: reservation ? toWireReservation(reservation) : null };
     },
   };
 }

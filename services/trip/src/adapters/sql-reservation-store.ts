@@ -1,0 +1,85 @@
+import { Conflict } from '@carshare/platform';
+import { isUniqueViolation } from '@carshare/storage';
+import type { Kysely, Selectable } from 'kysely';
+import type { Reservation } from '../domain/reservation.ts';
+import type { ReservationStatus } from '../domain/trip-states.ts';
+import type { ReservationStore } from '../ports.ts';
+import type { TripDatabase } from './trip-database.ts';
+
+function toReservation(row: Selectable<TripDatabase['reservations']>): Reservation {
+  return {
+    id: row.id,
+    riderId: row.rider_id,
+    carId: row.car_id,
+    status: row.status as ReservationStatus,
+    createdAt: new Date(row.created_at).getTime(),
+    expiresAt: new Date(row.expires_at).getTime(),
+    endedAt: row.ended_at === null ? undefined : new Date(row.ended_at).getTime(),
+  };
+}
+
+export class SqlReservationStore implements ReservationStore {
+  readonly #db: Kysely<TripDatabase>;
+
+  /** `db` is the service's database or a transaction on it. */
+  constructor(db: Kysely<TripDatabase>) {
+    this.#db = db;
+  }
+
+  async insert(reservation: Reservation): Promise<void> {
+    try {
+      await this.#db
+        .insertInto('reservations')
+        .values({
+          id: reservation.id,
+          rider_id: reservation.riderId,
+          car_id: reservation.carId,
+          status: reservation.status,
+          created_at: new Date(reservation.createdAt),
+          expires_at: new Date(reservation.expiresAt),
+          ended_at: null,
+        })
+        .execute();
+    } catch (error) {
+      // reservations_one_active_per_rider: a concurrent Reserve of the same rider got there first.
+      if (isUniqueViolation(error)) throw Conflict('RESERVATION_EXISTS', 'you already hold a car', { riderId: reservation.riderId });
+      throw error;
+    }
+  }
+
+  async remove(id: string): Promise<void> {
+    await this.#db.deleteFrom('reservations').where('id', '=', id).execute();
+  }
+
+  async find(id: string): Promise<Reservation | undefined> {
+    const row = await this.#db.selectFrom('reservations').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toReservation(row);
+  }
+
+  async findActiveByRider(riderId: string): Promise<Reservation | undefined> {
+    const row = await this.#db.selectFrom('reservations').selectAll().where('rider_id', '=', riderId).where('status', '=', 'active').executeTakeFirst();
+    return row && toReservation(row);
+  }
+
+  async end(ended: Reservation): Promise<boolean> {
+    const result = await this.#db
+      .updateTable('reservations')
+      .set({ status: ended.status, ended_at: ended.endedAt === undefined ? null : new Date(ended.endedAt) })
+      .where('id', '=', ended.id)
+      .where('status', '=', 'active')
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  async expiredBy(now: number, limit: number): Promise<Reservation[]> {
+    const rows = await this.#db
+      .selectFrom('reservations')
+      .selectAll()
+      .where('status', '=', 'active')
+      .where('expires_at', '<=', new Date(now))
+      .orderBy('expires_at')
+      .limit(limit)
+      .execute();
+    return rows.map(toReservation);
+  }
+}

@@ -1,0 +1,39 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { berlinCentre, offsetByMetres } from '@carshare/city';
+import { checkTripEnd } from './domain/zones.ts';
+import { loadTripConfig, tariffFor, zonesFromConfig } from './config.ts';
+
+describe('trip config', () => {
+  const config = loadTripConfig();
+
+  it('holds a car 15 minutes by default, and the env can change it', () => {
+    assert.equal(config.reservations.holdMinutes, 15);
+    assert.equal(loadTripConfig({ reservations: { holdMinutes: 20 } }).reservations.holdMinutes, 20);
+  });
+
+  it('has a tariff for every car category, carrying the table version', () => {
+    for (const category of ['small', 'compact', 'premium', 'van'] as const) {
+      const tariff = tariffFor(config.tariffs, category);
+      assert.equal(tariff.category, category);
+      assert.equal(tariff.version, config.tariffs.version);
+      assert.ok(tariff.packages.length > 0);
+    }
+  });
+
+  it('lets a trip end anywhere in the simulated city, at the airport for a fee, and not far outside', () => {
+    const zones = zonesFromConfig(config.zones);
+    const centre = checkTripEnd(zones, berlinCentre);
+    assert.ok(centre.allowed && centre.zone.kind === 'home' && centre.feeCents === 0);
+    const corner = checkTripEnd(zones, offsetByMetres(berlinCentre, 2_900, -2_900));
+    assert.ok(corner.allowed, 'the city corner is inside the home zone');
+    const airport = checkTripEnd(zones, offsetByMetres(berlinCentre, 6_000, 0));
+    assert.ok(airport.allowed && airport.zone.kind === 'dropoff' && airport.feeCents === 990);
+    const far = checkTripEnd(zones, offsetByMetres(berlinCentre, 0, 20_000));
+    assert.equal(far.allowed, false);
+  });
+
+  it('rejects a zone that is not GeoJSON', () => {
+    assert.throws(() => loadTripConfig({ zones: [{ type: 'Feature', id: 'x', properties: { name: 'x', kind: 'home' }, geometry: { type: 'Point', coordinates: [1, 2] } }] }));
+  });
+});
