@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ServiceIdentitySigner, laptopServiceKeys, serviceIdentityHeader } from '@carshare/platform';
 import { demoAccounts } from '@carshare/user-service';
 import { freePort, runCommand, spawnService, startFaultProxy, type FaultProxy, type SpawnedService } from '@carshare/testing';
 import { createApiClient, type ApiClient } from '../support/api-client.ts';
@@ -57,14 +58,16 @@ async function login(api: ApiClient, account: { email: string; password: string 
  * One RPC answer read byte by byte off a raw socket, so close-mid-response can cut inside the
  * body: a cut in the headers is a plain socket error, a cut in the body arrives after a 200.
  */
-async function measureUserAnswer(port: number, token: string, userId: string): Promise<{ head: number; body: number }> {
+async function measureUserAnswer(port: number, operatorId: string, userId: string): Promise<{ head: number; body: number }> {
   const body = JSON.stringify({ userId });
+  // Asked as the gateway asks it (ADR 0012): the user service derives the same laptop keys.
+  const identity = new ServiceIdentitySigner('gateway', laptopServiceKeys()).identityFor('user', { userId: operatorId, role: 'operator', plan: 'unlimited' });
   const request = [
     'POST /rpc/user/GetUser HTTP/1.1',
     `host: 127.0.0.1:${port}`,
     'content-type: application/json',
     `content-length: ${Buffer.byteLength(body)}`,
-    `authorization: Bearer ${token}`,
+    `${serviceIdentityHeader}: ${identity}`,
     'x-deadline-ms: 2000',
     'connection: close',
     '',
@@ -160,7 +163,7 @@ export async function startChaosTopology(settings: DrillSettings): Promise<Chaos
       const response = await api.call('GET', path, { token, headers: setupBudget });
       if (response.status !== 200) throw new Error(`warm-up ${path} answered ${response.status}: ${response.text}`);
     }
-    const userAnswerBytes = await measureUserAnswer(userPort, operator.token, rider.userId);
+    const userAnswerBytes = await measureUserAnswer(userPort, operator.userId, rider.userId);
 
     const liveProxy = proxy;
     return {
