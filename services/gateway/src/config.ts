@@ -1,4 +1,4 @@
-import { HttpConfig, LogConfig, TracingConfig } from '@carshare/platform';
+import { HttpConfig, LogConfig, MessagingConfig, TracingConfig } from '@carshare/platform';
 import { loadServiceConfig, type ServiceConfigShape } from '@carshare/service-kit';
 import { Type, type Static } from 'typebox';
 import { RateLimitsSchema } from './domain/rate-limit-plan.ts';
@@ -58,7 +58,11 @@ export const GatewayConfigSchema = Type.Object({
     jwksCacheMs: Type.Integer({ minimum: 1000, default: 600_000 }),
     /** An unknown `kid` triggers a refetch at most this often (key rotation without restarts). */
     jwksCooldownMs: Type.Integer({ minimum: 0, default: 30_000 }),
+    /** Operator and admin routes check the caller's current role; a fetched one is trusted this long (events drop it sooner). */
+    roleCacheMs: Type.Integer({ minimum: 0, default: 5_000 }),
   }),
+  /** RabbitMQ for user events (revocations); unset → the in-process bus of the embedded platform. */
+  messaging: MessagingConfig,
 });
 
 export type GatewayConfig = Static<typeof GatewayConfigSchema>;
@@ -75,6 +79,7 @@ export const gatewayConfigShape = {
     PORT: 'http.port',
     CORS_ORIGINS: 'cors.origins',
     REDIS_URL: 'redis.url',
+    AMQP_URL: 'messaging.amqpUrl',
     RATE_LIMITS_ENABLED: 'rateLimits.enabled',
     TRUST_PROXY: 'http.trustProxy',
     GATEWAY_HEADERS_TIMEOUT_MS: 'http.headersTimeoutMs',

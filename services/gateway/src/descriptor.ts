@@ -6,7 +6,8 @@ import { createGatewayModule } from './module.ts';
 export const gatewayDescriptor = defineService({
   name: 'gateway',
   ...gatewayConfigShape,
-  messaging: false,
+  // A broadcast subscriber only (revocations): no outbox, inbox or consumer group of its own.
+  messaging: true,
   calls: 'every service',
   edge: true,
   createModule: (deps) => createGatewayModule(deps),

@@ -16,7 +16,7 @@ import {
   type RpcClient,
   type RpcConnector,
 } from '@carshare/platform';
-import type { RegisteredService } from '@carshare/service-kit';
+import type { RegisteredService, ServiceDeps } from '@carshare/service-kit';
 import {
   FailOpenRateLimitStore,
   FaultRegistry,
@@ -40,6 +40,7 @@ import { LastGoodCache } from './api/last-good-cache.ts';
 import { registerPaymentRoutes } from './api/payment-handlers.ts';
 import { registerPublicRoutes } from './api/public-handlers.ts';
 import { createRateLimitGuard } from './api/rate-limit-guard.ts';
+import { SessionGuard, sessionEventTypes } from './api/session-check.ts';
 import { cspHeader, docsContentSecurityPolicy, registerSecurityHeaders } from './api/security-headers.ts';
 import { registerVerificationRoutes } from './api/verification-handlers.ts';
 import type { GatewayConfig } from './config.ts';
@@ -58,6 +59,8 @@ export interface GatewayModuleDeps {
   configFile?: { path: string; reload: () => GatewayConfig } | undefined;
   /** Makes its downstream clients: in process when the composition runs a service here, else HTTP via `discovery`. */
   rpc?: RpcConnector;
+  /** User events (revocations, role changes) arrive over a broadcast subscription on it. */
+  bus?: ServiceDeps<GatewayConfig>['bus'];
 }
 
 export interface GatewayModule {
@@ -67,6 +70,8 @@ export interface GatewayModule {
   rateLimits: LiveConfig<RateLimits>;
   /** By downstream service name. */
   policies: ReadonlyMap<string, DownstreamPolicy>;
+  /** The deny list and current-role checks (issue 13): tests inspect it. */
+  sessions: SessionGuard;
   start(): Promise<void>;
   /** The OpenAPI 3.1 document served at /docs/json (after start). */
   openApiDocument(): unknown;
@@ -150,6 +155,9 @@ export function createGatewayModule(deps: GatewayModuleDeps): GatewayModule {
   });
   const verifier = createRemoteAccessTokenVerifier({ discovery, clock, cacheMaxAgeMs: config.auth.jwksCacheMs, cooldownMs: config.auth.jwksCooldownMs });
 
+  const sessions = new SessionGuard({ user, now: () => clock.now(), roleCacheMs: config.auth.roleCacheMs, logger });
+  let sessionEvents: { close(): Promise<void> } | undefined;
+
   const rateLimits = new LiveConfig(config.rateLimits);
   let redis: Redis | undefined;
   let stopWatching: (() => void) | undefined;
@@ -197,6 +205,7 @@ export function createGatewayModule(deps: GatewayModuleDeps): GatewayModule {
     idempotencyStore = createIdempotencyStore(config, logger);
     const routeDeps = {
       verifier,
+      sessions,
       rateLimits: createRateLimitGuard(createRateLimiter({ store: rateLimitStore(), clock }), rateLimits),
       idempotency: createIdempotencyGuard({ store: idempotencyStore, clock }),
     };
@@ -217,7 +226,13 @@ export function createGatewayModule(deps: GatewayModuleDeps): GatewayModule {
     faults,
     rateLimits,
     policies,
+    sessions,
     async start() {
+      if (deps.bus) {
+        sessionEvents = await deps.bus.subscribeBroadcast(sessionEventTypes, (event) => sessions.onEvent(event), { onGap: () => sessions.onGap() });
+      } else {
+        logger.warn('no event bus: revoked tokens keep working until they expire');
+      }
       await registerRoutes();
       await server.ready();
       if (deps.configFile) {
@@ -231,6 +246,7 @@ export function createGatewayModule(deps: GatewayModuleDeps): GatewayModule {
     },
     async close() {
       stopWatching?.();
+      await sessionEvents?.close();
       await server.close();
       await Promise.all([...clients.values()].map((client) => client.close()));
       redis?.disconnect();

@@ -13,10 +13,16 @@ import { PermissionDenied, Unauthenticated, bearerToken, type AccessTokenVerifie
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { IdempotencyGuard } from './idempotency-guard.ts';
+import type { SessionCheck } from './session-check.ts';
 import type { RateLimitGuard } from './rate-limit-guard.ts';
 
 export interface PublicRouteDeps {
   verifier: AccessTokenVerifier;
+  /**
+   * Revoked tokens and, for staff routes, the caller's current role. The gateway module always
+   * gives one; focused tests of a route group may leave it out.
+   */
+  sessions?: SessionCheck;
   rateLimits: RateLimitGuard;
   idempotency: IdempotencyGuard;
 }
@@ -52,7 +58,7 @@ export function registerPublicRoute<Route extends HttpRouteContract>(
   deps: PublicRouteDeps,
   handler: RouteHandler<Route>,
 ): void {
-  const { verifier, rateLimits, idempotency } = deps;
+  const { verifier, sessions, rateLimits, idempotency } = deps;
   const keyUse = idempotencyKeyOf(route);
   const errorStatuses = route.access === 'public' ? [400, 401, 403, 409, 429, 503] : [400, 401, 403, 404, 409, 429, 503];
   if (keyUse) errorStatuses.push(422);
@@ -103,6 +109,8 @@ export function registerPublicRoute<Route extends HttpRouteContract>(
       if (route.access === 'admin' && caller.role !== 'admin') {
         throw PermissionDenied('ADMIN_ONLY', 'this route is for admins');
       }
+      // The claim said yes; the token may since have been revoked, or the role taken away.
+      await sessions?.assertAllowed(caller, route.access, request.ctx);
       await rateLimits.beforeBody(reply, route.rateLimit, { ip: request.ip, user: { id: caller.userId, plan: caller.plan } });
       // A key is looked at only for callers who may call and are within their limits.
       idempotency.readKey(request, keyUse);
