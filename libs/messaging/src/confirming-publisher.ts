@@ -88,6 +88,7 @@ export class ConfirmingPublisher {
       let lastError: unknown;
       try {
         const channel = await this.#publishChannelWithin(deadline);
+        await this.#options.connection.whenUnblocked(deadline);
         await this.#declareExchanges(channel, pending);
         const results = await publishConfirmed(channel, pending, deadline);
         const failed = pending.filter((_, index) => results[index]?.status === 'rejected');

@@ -26,6 +26,9 @@ export class RabbitMqConnection {
   #loop: Promise<void> | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
   #wakeRetry: (() => void) | undefined;
+  /** Why the broker blocks publishing on this connection (a memory or disk alarm), if it does. */
+  #blocked: string | undefined;
+  #unblockWaiters: Array<() => void> = [];
 
   constructor(options: RabbitMqConnectionOptions) {
     this.#options = options;
@@ -51,6 +54,32 @@ export class RabbitMqConnection {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, remaining);
         this.#waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** The broker's reason while it blocks this connection's publishes (`connection.blocked`). */
+  get blockedReason(): string | undefined {
+    return this.#blocked;
+  }
+
+  /**
+   * Waits while the broker blocks publishing (a resource alarm), up to `deadline`: a publish
+   * written meanwhile would sit unread in the socket, so callers wait here within their own
+   * deadline and then fail Unavailable, and the outbox keeps the events.
+   */
+  async whenUnblocked(deadline: number): Promise<void> {
+    while (this.#blocked !== undefined) {
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) {
+        throw Unavailable('EVENT_BUS_UNAVAILABLE', `RabbitMQ is blocking publishers: ${this.#blocked}`, { reason: this.#blocked });
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, remaining);
+        this.#unblockWaiters.push(() => {
           clearTimeout(timer);
           resolve();
         });
@@ -108,6 +137,8 @@ export class RabbitMqConnection {
           dropped = true;
           this.#lost(connection);
         });
+        connection.on('blocked', (reason: unknown) => this.#setBlocked(connection, String(reason)));
+        connection.on('unblocked', () => this.#setBlocked(connection, undefined));
         // Topology and consumers come back before anyone else may use the connection.
         try {
           await this.#options.onConnected(connection);
@@ -132,8 +163,25 @@ export class RabbitMqConnection {
     }
   }
 
+  #setBlocked(connection: ChannelModel, reason: string | undefined): void {
+    if (this.#connection !== undefined && this.#connection !== connection) return;
+    if (reason !== undefined) this.#options.logger.warn({ reason }, 'RabbitMQ blocks publishing (resource alarm); publishes wait');
+    else if (this.#blocked !== undefined) this.#options.logger.info({}, 'RabbitMQ publishing unblocked');
+    this.#blocked = reason;
+    if (reason === undefined) this.#releaseUnblocked();
+  }
+
+  #releaseUnblocked(): void {
+    const waiters = this.#unblockWaiters;
+    this.#unblockWaiters = [];
+    for (const wake of waiters) wake();
+  }
+
   #lost(connection: ChannelModel): void {
     if (this.#connection !== connection) return;
+    // A new connection starts unblocked; the broker says so again if the alarm persists.
+    this.#blocked = undefined;
+    this.#releaseUnblocked();
     this.#connection = undefined;
     if (this.#closed) return;
     this.#options.logger.warn({}, 'RabbitMQ connection lost; reconnecting');

@@ -2,9 +2,12 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import amqp from 'amqplib';
+import { backoffPolicy } from '@carshare/platform';
+import amqp, { type ChannelModel } from 'amqplib';
+import { ConfirmingPublisher, type OutgoingMessage } from './confirming-publisher.ts';
 import { contractEvent, describeEventBusContract, eventually } from './event-bus.contract.ts';
 import { MemoryDeadLetterStore } from './memory-dead-letter-store.ts';
+import { RabbitMqConnection } from './rabbitmq-connection.ts';
 import { RabbitMqEventBus } from './rabbitmq-event-bus.ts';
 import { closeConnectionsNamed, deleteTestTopology, uniquePrefix } from './rabbitmq-test-topology.ts';
 import { subjectSlot } from './subject-slot.ts';
@@ -193,6 +196,46 @@ if (!url) {
         const text = JSON.stringify(queue.arguments);
         assert.match(text, /x-dead-letter-strategy.*at-least-once/, queue.name);
         assert.match(text, /x-overflow.*reject-publish/, queue.name);
+      }
+    });
+
+    it('holds publishes while the broker blocks the connection (connection.blocked), failing Unavailable at the deadline', async () => {
+      let model: ChannelModel | undefined;
+      const logger = { info: () => {}, warn: () => {}, error: () => {} };
+      const connection = new RabbitMqConnection({
+        url,
+        name: 'blocked-test',
+        heartbeatSeconds: 20,
+        reconnect: backoffPolicy({ initialMs: 50, maxMs: 200, factor: 2, jitter: 0 }),
+        logger,
+        onConnected: async (connected) => {
+          model = connected;
+          await publisher.connected(connected);
+        },
+        onDisconnected: () => publisher.disconnected(),
+      });
+      const publisher = new ConfirmingPublisher({ connection, prefix: bus.names.prefix, publishTimeoutMs: 1000, logger });
+      await connection.start(10_000);
+      try {
+        const message = (): OutgoingMessage => {
+          const event = contractEvent('blocked', {});
+          return { exchange: bus.names.family('contract'), routingKey: `${event.type}.${subjectSlot(event.subject)}`, event, headers: {} };
+        };
+        // What amqplib emits when the broker sends connection.blocked (a memory or disk alarm).
+        model?.emit('blocked', 'low on memory');
+        assert.equal(connection.blockedReason, 'low on memory');
+        await assert.rejects(publisher.send([message()]), { reason: 'EVENT_BUS_UNAVAILABLE' });
+        const held = publisher.send([message()]);
+        let sent = false;
+        void held.then(() => (sent = true));
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        assert.equal(sent, false, 'nothing goes out while blocked');
+        model?.emit('unblocked');
+        await held;
+        assert.equal(connection.blockedReason, undefined);
+      } finally {
+        publisher.close();
+        await connection.close();
       }
     });
 
