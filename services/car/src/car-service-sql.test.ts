@@ -270,6 +270,22 @@ function describeCarService(engineName: string, databaseUrl: string | undefined)
       assert.equal(car.trackerId, '868618052108909');
     });
 
+    it('publishes car.telemetry at most once per car per throttle interval, whatever the report rate', async () => {
+      const { car, deviceSecret } = await t.module.service.createCar(aCar(), operator);
+      // The outbox, not the bus: what was written in the transactions, counted exactly.
+      const telemetryEvents = async () =>
+        Number((await sql<{ n: string }>`select count(*) as n from outbox where event_type = 'car.telemetry' and subject = ${car.id}`.execute(t.database.database.db)).rows[0]?.n);
+      for (let index = 0; index < 3; index += 1) {
+        t.clock.advance(1000);
+        await t.module.devices.ingestHttp({ carId: car.id, secret: deviceSecret, report: report({ ts: t.clock.now(), odometerKm: 200 + index }) });
+      }
+      assert.equal(await telemetryEvents(), 1);
+      t.clock.advance(10_000);
+      await t.module.devices.ingestHttp({ carId: car.id, secret: deviceSecret, report: report({ ts: t.clock.now(), odometerKm: 210 }) });
+      assert.equal(await telemetryEvents(), 2);
+      assert.equal(await historyOf(car.id), 4);
+    });
+
     it('takes a car silent for the offline limit offline in a sweep, and back to available on its next report', async () => {
       const { car, deviceSecret } = await t.module.service.createCar(aCar(), operator);
       await t.module.devices.ingestHttp({ carId: car.id, secret: deviceSecret, report: report() });
