@@ -141,7 +141,9 @@ export const errorHandlingPlugin = fastifyPlugin<ErrorHandlingOptions>(
       const path = request.url.split('?')[0] ?? '';
       const traceId = traceIdOf(request);
       const methods = allowed.of(path);
-      if (methods.length > 0) {
+      // A path a wildcard route takes with this very method was refused by that route's matcher
+      // (e.g. an encoded `..` in a static path): no other method would do, so it stays a 404.
+      if (methods.length > 0 && !methods.includes(request.method)) {
         // The path exists with other methods: 405 and what it does take (RFC 9110 §15.5.6).
         void reply.header('allow', methods.join(', '));
         const message = `${request.method} is not allowed on ${path}; use ${methods.join(', ')}`;

@@ -160,6 +160,8 @@ describe('http server hygiene (issue 13: slow clients, request line, methods, ne
     server.post('/things', async (request) => ({ got: request.body }));
     server.put('/things/:id', async () => ({ ok: true }));
     server.get('/things/:id', async () => ({ ok: true }));
+    // Like @fastify/static for a missing file: the route itself answers not-found.
+    server.get('/files/*', (_request, reply) => reply.callNotFound());
     await server.listen({ host: '127.0.0.1', port: 0 });
     const address = server.server.address();
     assert.ok(address && typeof address === 'object');
@@ -233,6 +235,7 @@ describe('http server hygiene (issue 13: slow clients, request line, methods, ne
     assert.equal((await fetch(`http://127.0.0.1:${port}/things`, { method: 'GET' })).headers.get('allow'), 'POST');
     assert.equal((await fetch(`http://127.0.0.1:${port}/things/7/more`, { method: 'DELETE' })).status, 404);
     assert.equal((await fetch(`http://127.0.0.1:${port}/health/live`, { method: 'POST' })).status, 405);
+    assert.equal((await fetch(`http://127.0.0.1:${port}/files/missing.js`)).status, 404, 'its own method: a miss, not a 405');
   });
 
   it('refuses JSON nested deeper than the limit with a clear 400, without overflowing a stack', async () => {
