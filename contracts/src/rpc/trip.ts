@@ -19,6 +19,31 @@ export const Reservation = Type.Object({
 });
 export type ReservationWire = Static<typeof Reservation>;
 
+export const TripStatus = Type.Union([
+  Type.Literal('starting'),
+  Type.Literal('in_progress'),
+  Type.Literal('paused'),
+  Type.Literal('finishing'),
+  Type.Literal('finished'),
+  Type.Literal('failed'),
+]);
+
+export const Trip = Type.Object({
+  id: Uuid,
+  riderId: Uuid,
+  carId: Uuid,
+  reservationId: Type.Union([Uuid, Type.Null()]),
+  status: TripStatus,
+  category: Type.String(),
+  depositCents: Type.Integer({ minimum: 0 }),
+  paymentId: Type.Union([Uuid, Type.Null()]),
+  /** Why a trip ended `failed`: the failed step's reason (PAYMENT_DECLINED, DEVICE_DID_NOT_ANSWER, …). */
+  failureReason: Type.Union([Type.String(), Type.Null()]),
+  startedAt: Type.Union([Timestamp, Type.Null()]),
+  createdAt: Timestamp,
+});
+export type TripWire = Static<typeof Trip>;
+
 /** The trip service's RPC contract: what callers may ask of it, and how it may fail. */
 export const tripRpc = defineRpcService('trip', {
   Reserve: {
@@ -41,6 +66,44 @@ export const tripRpc = defineRpcService('trip', {
     output: Type.Object({ reservation: Type.Union([Reservation, Type.Null()]) }),
     idempotent: true,
     errors: ['AUTHENTICATION_REQUIRED'],
+  },
+  StartTrip: {
+    summary:
+      'Start a trip on a reserved or a free car (a saga: profile verified, claim, deposit hold, unlock with the device ack); each failure compensates and the trip ends failed. The same tripId joins the same start.',
+    input: Type.Object(
+      {
+        reservationId: Type.Optional(Uuid),
+        carId: Type.Optional(Uuid),
+        /** Chosen by the caller (the gateway derives it from the Idempotency-Key): a repeat joins the first start. */
+        tripId: Type.Optional(Uuid),
+      },
+      strict,
+    ),
+    output: Trip,
+    idempotent: true,
+    errors: [
+      'AUTHENTICATION_REQUIRED',
+      'CAR_OR_RESERVATION_REQUIRED',
+      'RESERVATION_NOT_FOUND',
+      'RESERVATION_ENDED',
+      'PROFILE_NOT_VERIFIED',
+      'CAR_NOT_FOUND',
+      'CAR_NOT_AVAILABLE',
+      'NO_PAYMENT_METHOD',
+      'PAYMENT_DECLINED',
+      'PAYMENT_PROVIDER_UNAVAILABLE',
+      'DEVICE_REFUSED',
+      'DEVICE_DID_NOT_ANSWER',
+      'SAGA_IN_PROGRESS',
+      'TRIP_START_FAILED',
+    ],
+  },
+  GetTrip: {
+    summary: 'One trip: its rider or staff',
+    input: Type.Object({ tripId: Uuid }, strict),
+    output: Trip,
+    idempotent: true,
+    errors: ['AUTHENTICATION_REQUIRED', 'TRIP_NOT_FOUND'],
   },
   ...deadLetterRpcMethods,
 });

@@ -10,7 +10,7 @@ export const tripDescriptor = defineService({
   migrationsDir: tripMigrationsDir,
   messaging: true,
   rpc: tripRpc,
-  // The user service publishes the keys that verify callers' access tokens; car and profile are asked per reservation.
-  calls: ['user', 'car', 'profile'],
+  // The user service publishes the keys that verify callers' access tokens; car, profile and payment take part in reservations and the start-trip saga.
+  calls: ['user', 'car', 'profile', 'payment'],
   createModule: (deps) => createTripModule({ ...deps, database: requireDatabase(deps, 'trip'), bus: requireBus(deps, 'trip') }),
 });

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { carRpc, profileRpc, tripRpc } from '@carshare/contracts';
+import { carRpc, paymentRpc, profileRpc, tripRpc } from '@carshare/contracts';
 import { createEventFactory, createServiceMessaging, deadLetterRpcHandlers, migrateMessagingTables, type EventBus, type ServiceMessaging } from '@carshare/messaging';
 import type { Observability } from '@carshare/observability';
 import {
@@ -16,15 +16,16 @@ import {
   type RpcConnector,
   type Scheduler,
 } from '@carshare/platform';
-import { migrateSagaTables } from '@carshare/saga';
+import { migrateSagaTables, SagaRunner } from '@carshare/saga';
 import type { ServiceDatabase } from '@carshare/storage';
-import { rpcCarPort, rpcProfilePort } from './adapters/rpc-downstreams.ts';
+import { rpcCarPort, rpcPaymentPort, rpcProfilePort } from './adapters/rpc-downstreams.ts';
 import { SqlReservationStore } from './adapters/sql-reservation-store.ts';
 import { SqlUnitOfWork } from './adapters/sql-unit-of-work.ts';
 import type { TripDatabase } from './adapters/trip-database.ts';
 import { tripRpcHandlers } from './api/rpc-handlers.ts';
 import type { TripConfig } from './config.ts';
-import type { CarPort, ProfilePort, TripSettings } from './ports.ts';
+import type { CarPort, PaymentPort, ProfilePort, TripSettings } from './ports.ts';
+import { createGetTrip, createStartTrip, defineStartTripSaga, type TripLifecycle } from './start-trip.ts';
 import { createTripService, type TripService } from './trip-service.ts';
 
 // Found through the package, not relative to this file: `npm start` runs a bundle in dist/.
@@ -47,6 +48,7 @@ export interface TripModuleDeps {
   /** Stand-ins for the car and profile services (tests); by default RPC clients. */
   cars?: CarPort;
   profiles?: ProfilePort;
+  payments?: PaymentPort;
   /**
    * Serves the contract (and makes clients of the services this one calls): over HTTP, and in
    * process too when the composition runs its callers in the same process (ADR 0011).
@@ -57,7 +59,9 @@ export interface TripModuleDeps {
 export interface TripModule {
   name: 'trip';
   server: HttpServer;
-  service: TripService;
+  service: TripService & TripLifecycle;
+  /** The start-trip saga's runner: recovers what a dead instance left at start, then every lease. */
+  sagas: SagaRunner;
   messaging: ServiceMessaging;
   /** Tariffs, zones, hold time, deposits: replace the value to change them while running. */
   settings: LiveConfig<TripSettings>;
@@ -82,10 +86,14 @@ export function createTripModule(deps: TripModuleDeps): TripModule {
   const downstream = { observability, clock, backgroundBudgetMs: config.http.defaultDeadlineMs };
   const cars = deps.cars ?? rpcCarPort(rpc.client(carRpc, { observability, clock }), downstream);
   const profiles = deps.profiles ?? rpcProfilePort(rpc.client(profileRpc, { observability, clock }), downstream);
+  const payments = deps.payments ?? rpcPaymentPort(rpc.client(paymentRpc, { observability, clock }), downstream);
   const settings = new LiveConfig(settingsOf(config));
+  const reservations = new SqlReservationStore(database.db);
+  const startTripSaga = defineStartTripSaga({ cars, profiles, payments, settings, clock });
+  const sagas = new SagaRunner({ database, sagas: [startTripSaga], clock, ids, registry: observability.metrics.registry, logger });
 
-  const service = createTripService({
-    reservations: new SqlReservationStore(database.db),
+  const reservationUseCases = createTripService({
+    reservations,
     unitOfWork: new SqlUnitOfWork(database, messaging.outbox),
     events: createEventFactory({ source: 'trip', clock, ids }),
     cars,
@@ -95,6 +103,11 @@ export function createTripModule(deps: TripModuleDeps): TripModule {
     scheduler,
     ids,
   });
+  const service = {
+    ...reservationUseCases,
+    startTrip: createStartTrip({ db: database.db, runner: sagas, saga: startTripSaga, reservations, clock, ids }),
+    getTrip: createGetTrip(database.db),
+  };
   const verifier = createRemoteAccessTokenVerifier({ discovery: deps.discovery, clock });
 
   const server = createHttpServer({
@@ -126,6 +139,7 @@ export function createTripModule(deps: TripModuleDeps): TripModule {
     name: 'trip',
     server,
     service,
+    sagas,
     messaging,
     settings,
     sweep,
@@ -136,12 +150,14 @@ export function createTripModule(deps: TripModuleDeps): TripModule {
       await server.ready();
       if (!options.background) return;
       messaging.start();
+      sagas.start();
       scheduleSweep();
     },
     async close() {
       stopped = true;
       scheduler.clearTimeout(sweepTimer);
       await server.close();
+      await sagas.stop();
       await messaging.stop();
     },
   };

@@ -48,6 +48,17 @@ export interface OnBehalf {
 export interface CarPort {
   claim(input: { carId: string; reservationId: string }, on: OnBehalf): Promise<{ category: string }>;
   release(input: { carId: string; reservationId: string }, on: OnBehalf): Promise<void>;
+  /** Answers once the device acknowledged; DEVICE_DID_NOT_ANSWER / DEVICE_REFUSED otherwise (the car stays reserved). */
+  unlock(input: { carId: string; reservationId: string }, on: OnBehalf): Promise<void>;
+  lock(input: { carId: string; reservationId: string }, on: OnBehalf): Promise<void>;
+}
+
+/** What the trip service asks of the payment service: one payment per reference (the trip id). */
+export interface PaymentPort {
+  authorize(input: { riderId: string; reference: string; amountCents: number }, on: OnBehalf): Promise<{ paymentId: string }>;
+  void(paymentId: string, on: OnBehalf): Promise<void>;
+  /** The payment of a reference, or undefined: how a hold in doubt is found again. */
+  findByReference(reference: string, on: OnBehalf): Promise<{ paymentId: string; status: string } | undefined>;
 }
 
 /** What the trip service asks of the profile service. */

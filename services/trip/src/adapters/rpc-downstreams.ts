@@ -1,7 +1,7 @@
-import type { carRpc, profileRpc } from '@carshare/contracts';
+import type { carRpc, paymentRpc, profileRpc } from '@carshare/contracts';
 import type { Observability } from '@carshare/observability';
 import { createBackgroundContext, isAppError, type CallContext, type Clock, type RpcClient } from '@carshare/platform';
-import type { CarPort, OnBehalf, ProfilePort } from '../ports.ts';
+import type { CarPort, OnBehalf, PaymentPort, ProfilePort } from '../ports.ts';
 
 /**
  * Runs a call under the request's context when there is one (its deadline and trace, the rider
@@ -33,6 +33,34 @@ export function rpcCarPort(client: RpcClient<typeof carRpc.methods>, options: Do
     },
     async release(input, on) {
       await run('trip: release car', on, (ctx) => client.Release(input, ctx));
+    },
+    async unlock(input, on) {
+      await run('trip: unlock car', on, (ctx) => client.Unlock(input, ctx));
+    },
+    async lock(input, on) {
+      await run('trip: lock car', on, (ctx) => client.Lock(input, ctx));
+    },
+  };
+}
+
+export function rpcPaymentPort(client: RpcClient<typeof paymentRpc.methods>, options: DownstreamOptions): PaymentPort {
+  const run = <T>(name: string, on: OnBehalf, call: (ctx: CallContext) => Promise<T>) => withContext(options.observability, options.clock, options.backgroundBudgetMs, name, on, call);
+  return {
+    async authorize(input, on) {
+      const payment = await run('trip: authorise deposit', on, (ctx) => client.Authorize(input, ctx));
+      return { paymentId: payment.id };
+    },
+    async void(paymentId, on) {
+      await run('trip: void deposit', on, (ctx) => client.Void({ paymentId }, ctx));
+    },
+    async findByReference(reference, on) {
+      try {
+        const payment = await run('trip: find payment', on, (ctx) => client.GetPaymentByReference({ reference }, ctx));
+        return { paymentId: payment.id, status: payment.status };
+      } catch (error) {
+        if (isAppError(error) && error.reason === 'PAYMENT_NOT_FOUND') return undefined;
+        throw error;
+      }
     },
   };
 }

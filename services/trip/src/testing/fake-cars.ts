@@ -1,9 +1,10 @@
 import { Conflict, NotFound, Unavailable } from '@carshare/platform';
-import type { CarPort, OnBehalf, ProfilePort } from '../ports.ts';
+import type { CarPort, OnBehalf, PaymentPort, ProfilePort } from '../ports.ts';
 
 interface FakeCar {
   category: string;
   state: 'available' | 'reserved' | 'in_use';
+  locked: boolean;
   reservationId: string | undefined;
 }
 
@@ -18,10 +19,10 @@ export class FakeCars implements CarPort {
   readonly #faults = new Map<string, Error[]>();
 
   add(carId: string, category = 'compact'): void {
-    this.cars.set(carId, { category, state: 'available', reservationId: undefined });
+    this.cars.set(carId, { category, state: 'available', reservationId: undefined, locked: true });
   }
 
-  failNext(method: 'claim' | 'release', error: Error = Unavailable('CAR_SERVICE_UNAVAILABLE', 'car service down')): void {
+  failNext(method: 'claim' | 'release' | 'unlock' | 'lock', error: Error = Unavailable('CAR_SERVICE_UNAVAILABLE', 'car service down')): void {
     this.#faults.set(method, [...(this.#faults.get(method) ?? []), error]);
   }
 
@@ -53,8 +54,83 @@ export class FakeCars implements CarPort {
     const car = this.#car(input.carId);
     if (car.state === 'available') return;
     if (car.reservationId !== input.reservationId) throw Conflict('NOT_YOUR_CAR', 'another reservation holds the car');
+    if (car.state !== 'reserved') throw Conflict('INVALID_CAR_TRANSITION', `the car is ${car.state}`);
     car.state = 'available';
     car.reservationId = undefined;
+  }
+
+  #held(input: { carId: string; reservationId: string }): FakeCar {
+    const car = this.#car(input.carId);
+    if (car.reservationId !== input.reservationId) throw Conflict('NOT_YOUR_CAR', 'another reservation holds the car');
+    return car;
+  }
+
+  async unlock(input: { carId: string; reservationId: string }, on: OnBehalf): Promise<void> {
+    this.calls.push({ method: 'unlock', ...input, riderId: on.riderId });
+    this.#fault('unlock');
+    const car = this.#held(input);
+    car.state = 'in_use';
+    car.locked = false;
+  }
+
+  async lock(input: { carId: string; reservationId: string }, on: OnBehalf): Promise<void> {
+    this.calls.push({ method: 'lock', ...input, riderId: on.riderId });
+    this.#fault('lock');
+    const car = this.#held(input);
+    if (car.state !== 'in_use') throw Conflict('INVALID_CAR_TRANSITION', `the car is ${car.state}`);
+    car.locked = true;
+    car.state = 'reserved';
+  }
+}
+
+interface FakePayment {
+  paymentId: string;
+  riderId: string;
+  reference: string;
+  amountCents: number;
+  status: 'authorized' | 'voided' | 'captured';
+}
+
+/** The payment service as the trip service sees it: one payment per reference, void by id. */
+export class FakePayments implements PaymentPort {
+  readonly payments = new Map<string, FakePayment>();
+  readonly #faults = new Map<string, Error[]>();
+  #next = 0;
+
+  failNext(method: 'authorize' | 'void', error: Error = Unavailable('PAYMENT_PROVIDER_UNAVAILABLE', 'provider down')): void {
+    this.#faults.set(method, [...(this.#faults.get(method) ?? []), error]);
+  }
+
+  #fault(method: string): void {
+    const error = this.#faults.get(method)?.shift();
+    if (error) throw error;
+  }
+
+  /** Holds still open: after a failed start there must be none. */
+  openHolds(): FakePayment[] {
+    return [...this.payments.values()].filter((payment) => payment.status === 'authorized');
+  }
+
+  async authorize(input: { riderId: string; reference: string; amountCents: number }): Promise<{ paymentId: string }> {
+    this.#fault('authorize');
+    const existing = this.payments.get(input.reference);
+    if (existing) return { paymentId: existing.paymentId };
+    this.#next += 1;
+    const paymentId = `00000000-0000-7000-8000-${String(this.#next).padStart(12, '0')}`;
+    this.payments.set(input.reference, { paymentId, ...input, status: 'authorized' });
+    return { paymentId };
+  }
+
+  async void(paymentId: string): Promise<void> {
+    this.#fault('void');
+    const payment = [...this.payments.values()].find((candidate) => candidate.paymentId === paymentId);
+    if (!payment) throw NotFound('PAYMENT_NOT_FOUND', `no payment ${paymentId}`);
+    if (payment.status === 'authorized') payment.status = 'voided';
+  }
+
+  async findByReference(reference: string): Promise<{ paymentId: string; status: string } | undefined> {
+    const payment = this.payments.get(reference);
+    return payment && { paymentId: payment.paymentId, status: payment.status };
   }
 }
 
