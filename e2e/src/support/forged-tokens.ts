@@ -22,6 +22,8 @@ export interface TokenSubject {
   id: string;
   role: 'rider' | 'operator' | 'admin';
   plan: string;
+  /** The `sid` to sign in; a session never opened when left out. */
+  sessionId?: string;
 }
 
 const b64 = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
@@ -66,9 +68,10 @@ export async function expiredAccessToken(platform: EmbeddedPlatform, subject: To
       plan: subject.plan as SignerUser['plan'],
       status: 'active',
       suspendedReason: undefined,
+      emailVerified: true,
       createdAt: clock.now(),
     };
-    const { token } = await signer.sign(user);
+    const { token } = await signer.sign(user, subject.sessionId ?? randomUUID());
     const { kid } = decodeProtectedHeader(token);
     // If the second signer had created a key instead, the test would prove nothing about expiry.
     if (kid === undefined || !published.has(kid)) throw new Error(`expired token signed with unpublished key ${kid}`);
