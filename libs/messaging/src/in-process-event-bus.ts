@@ -94,6 +94,7 @@ export class InProcessEventBus implements EventBus {
   readonly #listeners = new Set<BroadcastListener>();
   /** Events no group matched when published, for the first group that will (as RabbitMQ's `unrouted` queue). */
   readonly #unrouted = new FifoQueue<EventEnvelope>();
+  #droppedUnrouted = 0;
   readonly #scheduler: Scheduler;
   readonly #deps: AttemptDependencies;
   readonly #published: ReturnType<typeof publishedCounter>;
@@ -187,7 +188,15 @@ export class InProcessEventBus implements EventBus {
     this.#unrouted.push(event);
     if (this.#unrouted.length > maxUnrouted) {
       const dropped = this.#unrouted.shift();
-      this.#deps.logger.warn({ eventId: dropped?.id, type: dropped?.type, kept: maxUnrouted }, 'too many events no consumer group subscribes to; dropping the oldest');
+      this.#droppedUnrouted += 1;
+      // Once, then every 10,000: a stream nobody consumes (telemetry on a laptop) would otherwise
+      // write a line per event and spend more on logging than on the events.
+      if (this.#droppedUnrouted % 10_000 === 1) {
+        this.#deps.logger.warn(
+          { type: dropped?.type, kept: maxUnrouted, droppedSoFar: this.#droppedUnrouted },
+          'too many events no consumer group subscribes to; dropping the oldest',
+        );
+      }
     }
   }
 
