@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { serviceRegistry } from '@carshare/cli';
 import { demoAccounts, seedDemoData, userDescriptor } from '@carshare/user-service';
 import { assertError } from './support/error-shape.ts';
+import { signUpAndLogIn } from './support/sign-up.ts';
 import { startTestPlatform, type TestPlatform } from './support/test-platform.ts';
 
 async function breakerState(test: TestPlatform): Promise<number> {
@@ -29,8 +30,7 @@ describe('graceful degradation and fault switches', () => {
     operator = op.tokens.accessToken;
     operatorId = op.user.id;
     rider = (await login(demoAccounts.rider.email, demoAccounts.rider.password)).tokens.accessToken;
-    const signup = await test.api.call('POST', '/v1/auth/register', { body: { email: 'new@example.com', password: 'newcomer pass', displayName: 'New' } });
-    newcomer = signup.body.tokens.accessToken;
+    newcomer = (await signUpAndLogIn(test.api, { email: 'new@example.com', password: 'amber kettle 19', displayName: 'New' })).tokens.accessToken;
   });
   after(() => test.close());
 
