@@ -13,6 +13,7 @@ export * from './live.ts';
 export * from './profile.ts';
 export * from './admin-reviews.ts';
 export * from './payments.ts';
+export * from './trips.ts';
 
 import { adminCarRoutes } from './admin-cars.ts';
 import { adminDeadLetterRoutes } from './admin-dead-letters.ts';
@@ -26,6 +27,7 @@ import { mapRoutes } from './map.ts';
 import { meRoutes } from './me.ts';
 import { adminPaymentRoutes, paymentRoutes } from './payments.ts';
 import { profileRoutes } from './profile.ts';
+import { tripRoutes } from './trips.ts';
 
 /** Every public route, for OpenAPI export and the typed web client. */
-export const publicApi = { auth: authRoutes, me: meRoutes, adminUsers: adminUserRoutes, adminFaults: adminFaultRoutes, adminDeadLetters: adminDeadLetterRoutes, profile: profileRoutes, adminReviews: adminReviewRoutes, map: mapRoutes, cars: carRoutes, adminCars: adminCarRoutes, devices: deviceRoutes, blobs: blobRoutes, payments: paymentRoutes, adminPayments: adminPaymentRoutes } as const;
+export const publicApi = { auth: authRoutes, me: meRoutes, adminUsers: adminUserRoutes, adminFaults: adminFaultRoutes, adminDeadLetters: adminDeadLetterRoutes, profile: profileRoutes, adminReviews: adminReviewRoutes, map: mapRoutes, cars: carRoutes, adminCars: adminCarRoutes, devices: deviceRoutes, blobs: blobRoutes, payments: paymentRoutes, adminPayments: adminPaymentRoutes, trips: tripRoutes } as const;

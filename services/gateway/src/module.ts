@@ -1,7 +1,7 @@
 import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { blobRpc, carRpc, deadLetterRpcMethods, paymentRpc, profileRpc, userRpc, type RpcMethods, type RpcServiceContract } from '@carshare/contracts';
+import { blobRpc, carRpc, deadLetterRpcMethods, paymentRpc, profileRpc, tripRpc, userRpc, type RpcMethods, type RpcServiceContract } from '@carshare/contracts';
 import type { Observability } from '@carshare/observability';
 import {
   LiveConfig,
@@ -43,6 +43,7 @@ import { createRateLimitGuard } from './api/rate-limit-guard.ts';
 import { SessionGuard, sessionEventTypes } from './api/session-check.ts';
 import { cspHeader, docsContentSecurityPolicy, registerSecurityHeaders } from './api/security-headers.ts';
 import { registerVerificationRoutes } from './api/verification-handlers.ts';
+import { registerTripRoutes } from './api/trip-handlers.ts';
 import type { GatewayConfig } from './config.ts';
 import { createGatewayService, type DeadLetterClients } from './gateway-service.ts';
 import type { RateLimits } from './domain/rate-limit-plan.ts';
@@ -218,6 +219,7 @@ export function createGatewayModule(deps: GatewayModuleDeps): GatewayModule {
     if (clients.has(profileRpc.service)) registerVerificationRoutes(server, routeDeps, clientOf(profileRpc));
     if (clients.has(blobRpc.service)) registerBlobsRoutes(server, routeDeps, clientOf(blobRpc));
     if (clients.has(paymentRpc.service)) registerPaymentRoutes(server, routeDeps, clientOf(paymentRpc));
+    if (clients.has(tripRpc.service)) registerTripRoutes(server, routeDeps, clientOf(tripRpc));
   }
 
   return {
