@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { EventEnvelope } from '@carshare/contracts';
 import { startOtlpReceiver, type OtlpReceiver } from '@carshare/testing';
+import { signUpAndLogIn } from './support/sign-up.ts';
 import { startTestPlatform, type TestPlatform } from './support/test-platform.ts';
 import { userDescriptor } from '@carshare/user-service';
 
@@ -23,9 +24,8 @@ describe('trace context travels with events', () => {
   });
 
   it('a consumer of user.registered runs in a span of the sign-up request’s trace', async () => {
-    const signup = await t.api.call('POST', '/v1/auth/register', { body: { email: 'follow@example.com', password: 'follow the trace', displayName: 'F' } });
-    assert.equal(signup.status, 201, signup.text);
-    const userId = signup.body.user.id as string;
+    // Registration answers without the account (ADR 0017): logging in afterwards says whose it is.
+    const userId = (await signUpAndLogIn(t.api, { email: 'follow@example.com', password: 'amber kettle 19', displayName: 'F' })).user.id;
 
     const found = await receiver.waitFor((spans) => {
       const request = spans.find((span) => span.service === 'gateway' && span.kind === 'server' && span.name === 'POST /v1/auth/register');
