@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { userDescriptor } from '@carshare/user-service';
+import { signUpAndLogIn } from './support/sign-up.ts';
 import { startTestPlatform, type TestPlatform } from './support/test-platform.ts';
 
 const promtoolMissing = spawnSync('promtool', ['--version'], { stdio: 'ignore' }).error !== undefined;
@@ -36,9 +37,8 @@ describe(
       });
       // An HTTP route, an RPC through the gateway's client to the user service, an event through
       // the outbox to a consumer, an unknown route and a refused body: every family gets samples.
-      const signup = await test.api.call('POST', '/v1/auth/register', { body: { email: 'lint@example.com', password: 'metrics lint pw', displayName: 'Lint' } });
-      assert.equal(signup.status, 201, signup.text);
-      const me = await test.api.call('GET', '/v1/me', { token: signup.body.tokens.accessToken });
+      const signup = await signUpAndLogIn(test.api, { email: 'lint@example.com', password: 'amber kettle 19', displayName: 'Lint' });
+      const me = await test.api.call('GET', '/v1/me', { token: signup.tokens.accessToken });
       assert.equal(me.status, 200, me.text);
       assert.equal((await test.api.call('GET', '/v1/nowhere')).status, 404);
       assert.equal((await test.api.call('POST', '/v1/auth/login', { body: { email: 'lint@example.com' } })).status, 400);
