@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '@carshare/testing';
+import { signUpAndLogIn } from './support/sign-up.ts';
 import { startTestPlatform, type TestPlatform } from './support/test-platform.ts';
 
 interface Trace {
@@ -33,11 +34,7 @@ for (const rpcTransport of ['http', 'in-process'] as const) describe(`tracing an
     // 'debug' because that is the lowest level at which our HTTP layer writes a line per request
     // ('request completed'); at 'info' a plain GET /v1/me writes nothing in either service.
     t = await startTestPlatform({ logLevel: 'debug', tracing: { otlpEndpoint: receiver.url, sampleRatio: 1 }, rpcTransport });
-    const registered = await t.api.call('POST', '/v1/auth/register', {
-      body: { email: 'traced@example.com', password: 'correct horse battery', displayName: 'Traced' },
-    });
-    assert.equal(registered.status, 201, registered.text);
-    token = registered.body.tokens.accessToken;
+    token = (await signUpAndLogIn(t.api, { email: 'traced@example.com', password: 'correct horse battery', displayName: 'Traced' })).tokens.accessToken;
   });
   after(async () => {
     await t?.close();
