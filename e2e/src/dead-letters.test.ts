@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { demoAccounts, seedDemoData, userDescriptor } from '@carshare/user-service';
 import type { EventEnvelope } from '@carshare/contracts';
 import { assertError } from './support/error-shape.ts';
+import { signUpAndLogIn } from './support/sign-up.ts';
 import { startTestPlatform, type TestPlatform } from './support/test-platform.ts';
 
 async function until<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 10_000): Promise<T> {
@@ -43,14 +44,13 @@ describe('dead letters an operator can operate', () => {
   after(() => test.close());
 
   it('lists the event a group gave up on, with error, attempts and trace, filtered by group and topic', async () => {
-    const signup = await test.api.call('POST', '/v1/auth/register', { body: { email: 'dl@example.com', password: 'dead letter pw', displayName: 'DL' } });
-    assert.equal(signup.status, 201, signup.text);
+    const signup = await signUpAndLogIn(test.api, { email: 'dl@example.com', password: 'dead letter pw', displayName: 'DL' });
     const page = await until(async () => {
       const response = await test.api.call('GET', '/v1/admin/dead-letters', { token: operator, query: { group: 'e2e.welcome-mail' } });
       assert.equal(response.status, 200, response.text);
-      return response.body.items.some((item: { event: EventEnvelope }) => item.event.subject === signup.body.user.id) ? response.body : undefined;
+      return response.body.items.some((item: { event: EventEnvelope }) => item.event.subject === signup.user.id) ? response.body : undefined;
     }, 'the dead letter');
-    const letter = page.items.find((item: { event: EventEnvelope }) => item.event.subject === signup.body.user.id);
+    const letter = page.items.find((item: { event: EventEnvelope }) => item.event.subject === signup.user.id);
     assert.equal(page.service, 'user');
     assert.equal(letter.group, 'e2e.welcome-mail');
     assert.equal(letter.attempts, 2);
@@ -77,10 +77,10 @@ describe('dead letters an operator can operate', () => {
 
   it('counts dead letters per group in a metric, and deletes one for good', async () => {
     consumerHealthy = false;
-    const signup = await test.api.call('POST', '/v1/auth/register', { body: { email: 'dl2@example.com', password: 'dead letter pw', displayName: 'DL2' } });
+    const signup = await signUpAndLogIn(test.api, { email: 'dl2@example.com', password: 'dead letter pw', displayName: 'DL2' });
     const letter = await until(async () => {
       const response = await test.api.call('GET', '/v1/admin/dead-letters', { token: operator });
-      return response.body.items.find((item: { event: EventEnvelope }) => item.event.subject === signup.body.user.id);
+      return response.body.items.find((item: { event: EventEnvelope }) => item.event.subject === signup.user.id);
     }, 'the second dead letter');
     const waiting = await test.api.call('GET', '/v1/admin/dead-letters', { token: operator, query: { group: 'e2e.welcome-mail', limit: 100 } });
     const metrics = await (await fetch(`${test.platform.urlOf('user')}/metrics`)).text();
