@@ -41,7 +41,7 @@ export const authRoutes = {
     summary: 'Trade a refresh token for a new pair (the old one stops working)',
     tags: ['auth'],
     access: 'public',
-    rateLimit: 'login',
+    rateLimit: 'refresh',
     body: RefreshBody,
     successStatus: 200,
     response: Session,

@@ -19,9 +19,7 @@ export function registerPublicRoutes(app: HttpServer, deps: PublicRouteDeps, use
   registerPublicRoute(app, authRoutes.login, deps, ({ body: { deviceToken, ...credentials }, ctx }) =>
     user.Login({ ...credentials, client: deviceToken === undefined ? {} : { deviceToken } }, ctx),
   );
-  // Refresh has its own rule (`routes.refresh`): the contract still names login's, which made the
-  // configured refresh limit dead and let refreshes eat the login allowance (issue 13 finding 5).
-  registerPublicRoute(app, { ...authRoutes.refresh, rateLimit: 'refresh' }, deps, ({ body, ctx }) => user.Refresh(body, ctx));
+  registerPublicRoute(app, authRoutes.refresh, deps, ({ body, ctx }) => user.Refresh(body, ctx));
   registerPublicRoute(app, authRoutes.logout, deps, async ({ body, ctx }) => {
     await user.Logout(body, ctx);
     return null;

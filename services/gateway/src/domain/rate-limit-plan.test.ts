@@ -18,11 +18,16 @@ describe('rate-limit plan', () => {
     assert.deepEqual(limitsBeforeBody(limits, undefined, { ip: '10.0.0.1', user: { id: 'op', plan: 'unlimited' } }), []);
   });
 
-  it('adds route limits per IP and per targeted account, account keys case-insensitive', () => {
+  it('adds route limits per IP and, where configured, per targeted account, account keys case-insensitive', () => {
     const login = limitsBeforeBody(limits, 'login', { ip: '10.0.0.9', user: undefined });
     assert.deepEqual(login.map((limit) => limit.key), ['ip:10.0.0.9', 'route:login:ip:10.0.0.9']);
-    assert.deepEqual(limitsForAccount(limits, 'login', ' Ada@Example.com ').map((limit) => limit.key), ['route:login:account:ada@example.com']);
+    const perAccount = { ...limits, routes: { ...limits.routes, login: { ...limits.routes['login'], perAccount: limits.plans.free } } } as RateLimits;
+    assert.deepEqual(limitsForAccount(perAccount, 'login', ' Ada@Example.com ').map((limit) => limit.key), ['route:login:account:ada@example.com']);
     assert.deepEqual(limitsForAccount(limits, 'register', 'ada@example.com'), []);
+  });
+
+  it('counts no login per account by default: the user service throttles accounts and lets the owner’s device through', () => {
+    assert.deepEqual(limitsForAccount(limits, 'login', 'ada@example.com'), []);
   });
 
   it('applies nothing when switched off', () => {

@@ -37,15 +37,18 @@ export const RateLimitsSchema = Type.Object({
     },
   ),
   /**
-   * Extra limits for sensitive routes, on top of the above: credential stuffing is slowed per
-   * IP and per targeted account, so neither many IPs nor many accounts get far.
+   * Extra limits for sensitive routes, on top of the above, per IP (and per targeted account
+   * where configured). Login has no per-account limit here by default: the user service
+   * throttles each account itself and lets the owner's known device through (ADR 0017), while
+   * a count at the edge would lock the owner out after a stranger's few guesses (issue 13
+   * finding 2).
    */
   routes: Type.Record(
     Type.String(),
     Type.Object({ perIp: Type.Optional(RateRuleSchema), perAccount: Type.Optional(RateRuleSchema) }, { additionalProperties: false }),
     {
       default: {
-        login: { perIp: slidingWindow(20, 60_000), perAccount: slidingWindow(5, 5 * 60_000) },
+        login: { perIp: slidingWindow(20, 60_000) },
         register: { perIp: slidingWindow(10, 60 * 60_000) },
         refresh: { perIp: slidingWindow(60, 60_000) },
       },
