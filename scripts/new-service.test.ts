@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { ServiceIdentitySigner, laptopServiceKeys, serviceIdentityHeader } from '@carshare/platform';
 import { freePort, linkWorkspaces, scratchCopy } from '@carshare/testing';
 import { generateService, nextFreePort, type GeneratedService } from './new-service.ts';
 
@@ -85,9 +86,10 @@ describe('npm run new-service', { timeout: 600_000 }, () => {
   it('starts with carshare up and answers its RPCs for a signed-in rider', async () => {
     const port = await freePort();
     const dataDir = mkdtempSync(join(tmpdir(), 'carshare-new-service-data-'));
-    const child = spawn(node, ['--import', 'tsx', 'apps/carshare/src/main.ts', 'up'], {
+    // No simulated fleet and the device gateway on a free port: this test is about the new service.
+    const child = spawn(node, ['--import', 'tsx', 'apps/carshare/src/main.ts', 'up', '--no-simulator'], {
       cwd: root,
-      env: childEnv({ CARSHARE_DATA_DIR: dataDir, GATEWAY_PORT: String(port), LOG_LEVEL: 'warn' }),
+      env: childEnv({ CARSHARE_DATA_DIR: dataDir, GATEWAY_PORT: String(port), CAR_MQTT_PORT: '0', LOG_LEVEL: 'warn' }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -114,18 +116,20 @@ describe('npm run new-service', { timeout: 600_000 }, () => {
         body: JSON.stringify({ email: 'rider@carshare.local', password: 'rider-demo-pass' }),
       });
       assert.equal(login.status, 200);
-      const { tokens } = (await login.json()) as { tokens: { accessToken: string } };
-      const call = (method: string, body: unknown, token?: string) =>
+      const { user } = (await login.json()) as { user: { id: string } };
+      // The gateway's call for this rider, signed as the gateway with the laptop keys `carshare up` uses (ADR 0012).
+      const identity = new ServiceIdentitySigner('gateway', laptopServiceKeys()).identityFor('zdemo', { userId: user.id, role: 'rider', plan: 'free' });
+      const call = (method: string, body: unknown, signed?: string) =>
         fetch(`${zdemoUrl}/rpc/zdemo/${method}`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', ...(token && { authorization: `Bearer ${token}` }) },
+          headers: { 'content-type': 'application/json', ...(signed && { [serviceIdentityHeader]: signed }) },
           body: JSON.stringify(body),
         });
-      const created = await call('CreateItem', { name: 'spare key' }, tokens.accessToken);
+      const created = await call('CreateItem', { name: 'spare key' }, identity);
       assert.equal(created.status, 200, await created.clone().text());
       const item = (await created.json()) as { id: string; name: string };
       assert.equal(item.name, 'spare key');
-      const listed = (await (await call('ListItems', { limit: 10 }, tokens.accessToken)).json()) as { items: { id: string }[] };
+      const listed = (await (await call('ListItems', { limit: 10 }, identity)).json()) as { items: { id: string }[] };
       assert.deepEqual(listed.items.map((listedItem) => listedItem.id), [item.id]);
       const anonymous = await call('CreateItem', { name: 'x' });
       assert.equal(anonymous.status, 401);
