@@ -132,6 +132,9 @@ const CarEdit = {
 const claimInput = Type.Object({ carId: CarId, reservationId: ReservationId }, strict);
 const carIdInput = Type.Object({ carId: CarId }, strict);
 
+/** A car's hold, its lock and its route belong to the trip service's flows: no rider asks for them directly. */
+const tripOnly = ['trip'] as const;
+
 /** The car service's RPC contract: what callers may ask of it, and how it may fail. */
 export const carRpc = defineRpcService('car', {
   CreateCar: {
@@ -193,6 +196,7 @@ export const carRpc = defineRpcService('car', {
     summary: 'One car',
     input: carIdInput,
     output: Car,
+    callers: ['gateway', 'trip'],
     idempotent: true,
     errors: ['AUTHENTICATION_REQUIRED', 'CAR_NOT_FOUND'],
   },
@@ -207,6 +211,7 @@ export const carRpc = defineRpcService('car', {
     summary: 'Hold an available car for a reservation: of concurrent claims exactly one wins; repeating the winning claim answers the car again',
     input: claimInput,
     output: Car,
+    callers: tripOnly,
     idempotent: true,
     errors: ['AUTHENTICATION_REQUIRED', 'CAR_NOT_FOUND', 'CAR_NOT_AVAILABLE'],
   },
@@ -214,6 +219,7 @@ export const carRpc = defineRpcService('car', {
     summary: 'Give a reserved car back (hold expired, cancelled, or a failed trip start); releasing a car no longer held answers it as it is',
     input: claimInput,
     output: Car,
+    callers: tripOnly,
     idempotent: true,
     errors: ['AUTHENTICATION_REQUIRED', 'CAR_NOT_FOUND', 'NOT_YOUR_CAR', 'INVALID_CAR_TRANSITION'],
   },
@@ -221,6 +227,7 @@ export const carRpc = defineRpcService('car', {
     summary: 'Send unlock to the device and answer when it acknowledges; DEADLINE_EXCEEDED after the command deadline, the car back to reserved',
     input: claimInput,
     output: Car,
+    callers: tripOnly,
     idempotent: false,
     errors: ['AUTHENTICATION_REQUIRED', 'CAR_NOT_FOUND', 'NOT_YOUR_CAR', 'INVALID_CAR_TRANSITION', 'DEVICE_REFUSED', 'DEVICE_DID_NOT_ANSWER'],
   },
@@ -228,6 +235,7 @@ export const carRpc = defineRpcService('car', {
     summary: 'Send lock to the device (end of use) and answer when it acknowledges; the car is then available',
     input: claimInput,
     output: Car,
+    callers: tripOnly,
     idempotent: false,
     errors: ['AUTHENTICATION_REQUIRED', 'CAR_NOT_FOUND', 'NOT_YOUR_CAR', 'INVALID_CAR_TRANSITION', 'DEVICE_REFUSED', 'DEVICE_DID_NOT_ANSWER'],
   },
@@ -257,6 +265,7 @@ export const carRpc = defineRpcService('car', {
       strict,
     ),
     output: Type.Object({ items: Type.Array(TelemetryPoint), nextCursor: Type.Union([Type.String(), Type.Null()]) }),
+    callers: tripOnly,
     idempotent: true,
     errors: ['AUTHENTICATION_REQUIRED', 'CAR_NOT_FOUND', 'INVALID_CURSOR'],
   },

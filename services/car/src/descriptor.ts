@@ -10,7 +10,7 @@ export const carDescriptor = defineService({
   migrationsDir: carMigrationsDir,
   messaging: true,
   rpc: carRpc,
-  // The user service publishes the keys that verify callers' access tokens.
-  calls: ['user'],
+  // Callers arrive with signed service identities (ADR 0012): no other service is needed to check them.
+  calls: [],
   createModule: (deps) => createCarModule({ ...deps, database: requireDatabase(deps, 'car'), bus: requireBus(deps, 'car') }),
 });

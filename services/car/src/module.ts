@@ -5,7 +5,6 @@ import { createEventFactory, createServiceMessaging, deadLetterRpcHandlers, migr
 import type { Observability } from '@carshare/observability';
 import {
   createHttpServer,
-  createRemoteAccessTokenVerifier,
   createRpcConnector,
   systemScheduler,
   type Clock,
@@ -162,7 +161,6 @@ export function createCarModule(deps: CarModuleDeps): CarModule {
   });
   const deviceIngress = new DeviceIngress({ cars, secrets, telemetry, traccarToken: config.devices.traccarToken, onRejected: (reason) => metrics.telemetry(reason) });
 
-  const verifier = createRemoteAccessTokenVerifier({ discovery: deps.discovery, clock });
   const server = createHttpServer({
     observability,
     clock,
@@ -177,7 +175,7 @@ export function createCarModule(deps: CarModuleDeps): CarModule {
     server,
     carRpc,
     { ...carRpcHandlers(carService, deviceIngress, originOf), ...deadLetterRpcHandlers(messaging.deadLetterAdmin) },
-    { observability, authenticate: (token) => verifier.verify(token) },
+    { observability },
   );
 
   // The tree follows the cars: rebuilt from memory every `rebuildIntervalMs` (~2 ms for 10,000

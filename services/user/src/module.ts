@@ -3,7 +3,6 @@ import { dirname, join } from 'node:path';
 import { userRpc } from '@carshare/contracts';
 import type { Observability } from '@carshare/observability';
 import {
-  createAccessTokenVerifier,
   createHttpServer,
   createRpcConnector,
   systemClock,
@@ -126,7 +125,6 @@ export function createUserModule(deps: UserModuleDeps): UserModule {
     commonPasswords: shippedCommonPasswords,
     security: accountSecurityOf(config),
   });
-  const verifier = createAccessTokenVerifier({ keys: signer.keyLookup, clock });
 
   const server = createHttpServer({
     observability,
@@ -141,7 +139,7 @@ export function createUserModule(deps: UserModuleDeps): UserModule {
     server,
     userRpc,
     { ...userRpcHandlers(users, originOf), ...deadLetterRpcHandlers(messaging.deadLetterAdmin) },
-    { observability, authenticate: (token) => verifier.verify(token) },
+    { observability },
   );
   server.get('/.well-known/jwks.json', async (_request, reply) => {
     void reply.header('cache-control', 'public, max-age=300');
