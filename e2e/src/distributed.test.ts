@@ -151,6 +151,9 @@ describe('the distributed topology answers like the embedded one', { skip: serve
       LOG_PRETTY: 'false',
       LOG_LEVEL: 'warn',
       REDIS_URL: undefined,
+      // A shared broker would get queues under the production prefix that outlive the run.
+      AMQP_URL: undefined,
+      MQTT_URL: undefined,
       // The script logs in more often per minute than the login limit allows one address.
       RATE_LIMITS_ENABLED: 'false',
       OTEL_EXPORTER_OTLP_ENDPOINT: undefined,

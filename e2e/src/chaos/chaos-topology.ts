@@ -46,7 +46,7 @@ export interface ChaosTopology {
 export const setupBudget = { 'x-deadline-ms': '15000' } as const;
 
 // Variables a developer's shell may set that would point these processes at shared servers.
-const isolated = { DATABASE_URL: undefined, REDIS_URL: undefined, OTEL_EXPORTER_OTLP_ENDPOINT: undefined, CARSHARE_CONFIG: undefined };
+const isolated = { DATABASE_URL: undefined, REDIS_URL: undefined, AMQP_URL: undefined, MQTT_URL: undefined, OTEL_EXPORTER_OTLP_ENDPOINT: undefined, CARSHARE_CONFIG: undefined };
 
 async function login(api: ApiClient, account: { email: string; password: string }): Promise<{ token: string; userId: string }> {
   const response = await api.call('POST', '/v1/auth/login', { body: { email: account.email, password: account.password }, headers: setupBudget });
