@@ -14,26 +14,11 @@ import {
   withFlippedSignatureBit,
   withTamperedClaims,
 } from './support/forged-tokens.ts';
-import { signUpAndLogIn } from './support/sign-up.ts';
+import { signUpAndLogIn, type LoggedIn } from './support/sign-up.ts';
 import { startTestPlatform, type TestPlatform } from './support/test-platform.ts';
 
-interface WireUser {
-  id: string;
-  email: string;
-  displayName: string;
-  role: 'rider' | 'operator' | 'admin';
-  plan: string;
-  status: 'active' | 'suspended';
-  emailVerified: boolean;
-  createdAt: string;
-  suspendedReason?: string;
-}
-
-interface Session {
-  user: WireUser;
-  tokens: { tokenType: 'Bearer'; accessToken: string; expiresIn: number; refreshToken: string };
-  deviceToken: string;
-}
+type Session = LoggedIn;
+type WireUser = LoggedIn['user'];
 
 interface UserPage {
   items: WireUser[];

@@ -9,3 +9,4 @@ export * from './new-test-service.ts';
 export * from './sequential-ids.ts';
 export * from './memory-table.ts';
 export * from './scratch-repository.ts';
+export * from './manual-scheduler.ts';

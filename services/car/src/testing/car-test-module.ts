@@ -3,12 +3,11 @@ import { InProcessEventBus, MemoryDeadLetterStore } from '@carshare/messaging';
 import { createObservability } from '@carshare/observability';
 import { StaticDiscovery, uuidV7Ids, type Caller } from '@carshare/platform';
 import { openTestDatabase, type TestDatabase } from '@carshare/storage';
-import { FakeClock } from '@carshare/testing';
+import { FakeClock, ManualScheduler } from '@carshare/testing';
 import type { Counter, Registry } from 'prom-client';
 import { carMetricNames } from '../adapters/car-metrics.ts';
 import { loadCarConfig } from '../config.ts';
 import { createCarModule, type CarModule } from '../module.ts';
-import { ManualScheduler } from './manual-scheduler.ts';
 
 export const operator: Caller = { userId: '01890a5d-ac96-774b-bcce-b302099a8001', role: 'operator', plan: 'unlimited' };
 export const rider: Caller = { userId: '01890a5d-ac96-774b-bcce-b302099a8002', role: 'rider', plan: 'free' };

@@ -1,12 +1,11 @@
 import type { EventEnvelope } from '@carshare/contracts';
 import { createEventFactory } from '@carshare/messaging';
 import { LiveConfig, uuidV7Ids } from '@carshare/platform';
-import { FakeClock } from '@carshare/testing';
+import { FakeClock, ManualScheduler } from '@carshare/testing';
 import { loadTripConfig } from '../config.ts';
 import type { TripPorts, TripSettings, UnitOfWork } from '../ports.ts';
 import { createTripService, type TripService } from '../trip-service.ts';
 import { FakeCars, FakeProfiles } from './fake-cars.ts';
-import { ManualScheduler } from './manual-scheduler.ts';
 import { MemoryReservationStore } from './memory-reservation-store.ts';
 
 /** The events a use case added to the outbox, in order. */

@@ -1,5 +1,5 @@
 import type { Scheduler } from '@carshare/platform';
-import type { FakeClock } from '@carshare/testing';
+import type { FakeClock } from './fake-clock.ts';
 
 interface Timer {
   due: number;
