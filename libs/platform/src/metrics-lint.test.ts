@@ -20,6 +20,8 @@ const lookupRpc = defineRpcService('lookup', {
     output: Type.Object({ id: Type.String() }),
     idempotent: true,
     errors: ['THING_NOT_FOUND'],
+    // The test's client signs as the module it belongs to (ADR 0012), so the module admits itself.
+    callers: ['lookup'],
   },
 });
 
