@@ -128,7 +128,8 @@ describe('rate limits shared through Redis', { skip: process.env['REDIS_URL'] ? 
     // Counters live in the shared Redis for their whole window: a prefix per run keeps reruns apart.
     writeFileSync(configFile, JSON.stringify({ redis: { keyPrefix: `carshare-test:${run}:` }, rateLimits: { ...tightLimits, anonymousPerIp: { algorithm: 'sliding-window', limit: 6, windowMs: minute } } }));
     const userUrl = `http://127.0.0.1:${userPort}`;
-    const common = { DATABASE_URL: undefined, LOG_LEVEL: 'warn', CARSHARE_DATA_DIR: join(dataDir, 'pg') };
+    // Only Redis is shared here: a broker from the environment would get queues under the production prefix.
+    const common = { DATABASE_URL: undefined, AMQP_URL: undefined, MQTT_URL: undefined, LOG_LEVEL: 'warn', CARSHARE_DATA_DIR: join(dataDir, 'pg') };
     services.push(await spawnService({ name: 'user', args: ['service', 'user'], env: { ...common, USER_PORT: String(userPort) }, readyUrl: userUrl }));
     for (const name of ['gateway-a', 'gateway-b']) {
       const port = await freePort();
