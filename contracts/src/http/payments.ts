@@ -1,10 +1,11 @@
 import { Type } from 'typebox';
 import { LedgerReport, PaymentMethod, PaymentMethodPage, PaymentPage, PaymentStatus, PaymentWithRefunds, RefundReason } from '../rpc/payment.ts';
+import { Cursor, PageLimit } from '../rpc/user.ts';
 import { defineHttpRoute } from './define-http-route.ts';
 
 const strict = { additionalProperties: false } as const;
 const Uuid = Type.String({ format: 'uuid' });
-const PageQuery = { limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }), cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })) };
+const PageQuery = { limit: PageLimit, cursor: Type.Optional(Cursor) };
 const IdParams = Type.Object({ id: Uuid }, strict);
 
 /** A rider's cards and payments. */

@@ -1,12 +1,11 @@
 import { Type } from 'typebox';
 import { deadLetterRpcMethods } from './dead-letters.ts';
 import { defineRpcService } from './define-rpc-service.ts';
+import { Cursor, PageLimit } from './user.ts';
 
 const strict = { additionalProperties: false } as const;
 const Uuid = Type.String({ format: 'uuid' });
 const Cents = Type.Integer({ minimum: 1, maximum: 10_000_000, description: 'integer minor units (cents)' });
-const PageLimit = Type.Integer({ minimum: 1, maximum: 100, default: 20 });
-const Cursor = Type.String({ minLength: 1, maxLength: 512 });
 /** Holds move money: only the trip service asks for them (its signed identity, ADR 0012), never a rider through the gateway. */
 const tripOnly = ['trip'] as const;
 const IdempotencyKey = Type.String({ minLength: 1, maxLength: 200, pattern: '^[\\x21-\\x7e]+$' });

@@ -273,8 +273,8 @@ export function createPaymentService(deps: PaymentServiceDeps) {
       const payment = await payments.findById(input.paymentId);
       if (!payment) throw paymentNotFound(input.paymentId);
       const refundKey = `refund:${payment.id}:${input.idempotencyKey}`;
-      const already = (await payments.refundsOf(payment.id)).find((refund) => refund.id === refundIdOf(refundKey));
-      if (already) return { payment, refunds: await payments.refundsOf(payment.id) };
+      const earlier = await payments.refundsOf(payment.id);
+      if (earlier.some((refund) => refund.id === refundIdOf(refundKey))) return { payment, refunds: earlier };
       if (input.amountCents > refundableCents(payment)) {
         throw Conflict('REFUND_EXCEEDS_CAPTURE', 'a refund cannot exceed what was captured and not yet refunded', {
           paymentId: payment.id,
@@ -364,14 +364,12 @@ export function createPaymentService(deps: PaymentServiceDeps) {
   };
 }
 
-/** A refund's id follows from its key, so a repeated request finds the refund it already made. */
+/**
+ * A refund's id follows from its key, so a repeated request finds the refund it already made: a
+ * name-based id (RFC 9562 v8 layout over SHA-256) that fits the refunds table's uuid column.
+ */
 function refundIdOf(refundKey: string): string {
-  return uuidFromKey(refundKey);
-}
-
-function uuidFromKey(key: string): string {
-  // A name-based id (RFC 9562 v8 layout over SHA-256) keeps the refunds table's uuid column.
-  const hex = createHash('sha256').update(key).digest('hex');
+  const hex = createHash('sha256').update(refundKey).digest('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${((Number.parseInt(hex.slice(16, 18), 16) & 0x3f) | 0x80).toString(16)}${hex.slice(18, 20)}-${hex.slice(20, 32)}`;
 }
 
