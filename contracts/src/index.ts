@@ -6,6 +6,7 @@ export * from './rpc/blob.ts';
 export * from './rpc/profile.ts';
 export * from './rpc/payment.ts';
 export * from './rpc/trip.ts';
+export * from './rpc/analytics.ts';
 export * from './http/index.ts';
 export * from './events/index.ts';
 export * from './device/telematics.ts';

@@ -4,6 +4,7 @@ import { blobDescriptor } from '@carshare/blob-service';
 import { profileDescriptor } from '@carshare/profile-service';
 import { paymentDescriptor } from '@carshare/payment-service';
 import { tripDescriptor } from '@carshare/trip-service';
+import { analyticsDescriptor } from '@carshare/analytics-service';
 import { ServiceRegistry } from '@carshare/service-kit';
 import { userDescriptor } from '@carshare/user-service';
 
@@ -19,4 +20,5 @@ export const serviceRegistry = new ServiceRegistry([
   profileDescriptor,
   paymentDescriptor,
   tripDescriptor,
+  analyticsDescriptor,
 ]);

@@ -1,7 +1,7 @@
 import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { blobRpc, carRpc, deadLetterRpcMethods, paymentRpc, profileRpc, tripRpc, userRpc, type RpcMethods, type RpcServiceContract } from '@carshare/contracts';
+import { analyticsRpc, blobRpc, carRpc, deadLetterRpcMethods, paymentRpc, profileRpc, tripRpc, userRpc, type RpcMethods, type RpcServiceContract } from '@carshare/contracts';
 import type { Observability } from '@carshare/observability';
 import {
   LiveConfig,
@@ -30,6 +30,7 @@ import {
 } from '@carshare/resilience';
 import { Redis } from 'ioredis';
 import { createIdempotencyStore } from './adapters/create-idempotency-store.ts';
+import { registerAnalyticsRoutes } from './api/analytics-handlers.ts';
 import { registerBlobsRoutes } from './api/blobs-handlers.ts';
 import { registerDeadLetterRoutes } from './api/dead-letter-handlers.ts';
 import { registerFleetRoutes } from './api/fleet-handlers.ts';
@@ -44,6 +45,7 @@ import { SessionGuard, sessionEventTypes } from './api/session-check.ts';
 import { cspHeader, docsContentSecurityPolicy, registerSecurityHeaders } from './api/security-headers.ts';
 import { registerVerificationRoutes } from './api/verification-handlers.ts';
 import { registerTripRoutes } from './api/trip-handlers.ts';
+import { registerWebApps } from './api/web-apps.ts';
 import type { GatewayConfig } from './config.ts';
 import { createGatewayService, type DeadLetterClients } from './gateway-service.ts';
 import type { RateLimits } from './domain/rate-limit-plan.ts';
@@ -220,6 +222,8 @@ export function createGatewayModule(deps: GatewayModuleDeps): GatewayModule {
     if (clients.has(blobRpc.service)) registerBlobsRoutes(server, routeDeps, clientOf(blobRpc));
     if (clients.has(paymentRpc.service)) registerPaymentRoutes(server, routeDeps, clientOf(paymentRpc));
     if (clients.has(tripRpc.service)) registerTripRoutes(server, routeDeps, clientOf(tripRpc));
+    if (clients.has(analyticsRpc.service)) registerAnalyticsRoutes(server, routeDeps, clientOf(analyticsRpc));
+    await registerWebApps(server);
   }
 
   return {

@@ -1,0 +1,4 @@
+export * from './module.ts';
+export * from './config.ts';
+export * from './descriptor.ts';
+export type { AnalyticsService } from './analytics-service.ts';
