@@ -1,7 +1,8 @@
-/** `npm run gen`: writes contracts/schema from the TypeBox contracts (JSON Schema + OpenAPI). */
+/** `npm run gen`: writes contracts/schema from the TypeBox contracts (JSON Schema + OpenAPI), and the deploy files from the registry. */
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { renderContractArtifacts, schemaDir } from './contract-artifacts.ts';
+import { renderDeployArtifacts, repoRoot } from './deploy-artifacts.ts';
 
 function listFiles(folder: string): string[] {
   return readdirSync(folder, { withFileTypes: true, recursive: true })
@@ -17,3 +18,11 @@ for (const [path, content] of files) {
   writeFileSync(join(schemaDir, path), content);
 }
 process.stdout.write(`wrote ${files.size} files to ${relative(process.cwd(), schemaDir)}\n`);
+
+// The deploy files come from the same registry: a new service is deployed without hand-written YAML.
+const deployFiles = renderDeployArtifacts();
+for (const [path, content] of deployFiles) {
+  mkdirSync(dirname(join(repoRoot, path)), { recursive: true });
+  writeFileSync(join(repoRoot, path), content);
+}
+process.stdout.write(`wrote ${deployFiles.size} files to deploy/k8s and compose.yaml\n`);
