@@ -2,7 +2,7 @@ import { ErrorResponse, adminCarRoutes, carRoutes, deviceRoutes, isStaff, type C
 import { Unauthenticated, type HttpServer, type RpcClient } from '@carshare/platform';
 import type { Static } from 'typebox';
 import type { FastifyRequest } from 'fastify';
-import { registerGbfsRoutes } from './gbfs-handlers.ts';
+import { defaultGbfsSystem, registerGbfsRoutes, type GbfsSystem } from './gbfs-handlers.ts';
 import { registerPublicRoute, type PublicRouteDeps } from './public-route.ts';
 
 type CarClient = RpcClient<typeof carRpc.methods>;
@@ -70,8 +70,11 @@ function registerDeviceRoutes(app: HttpServer, car: CarClient): void {
   }
 }
 
-/** REST → RPC for the car service's public and admin routes: each route is one call. */
-export function registerFleetRoutes(app: HttpServer, deps: PublicRouteDeps, car: CarClient): void {
+/**
+ * REST → RPC for the car service's public and admin routes: each route is one call. `gbfs` is the
+ * gateway config's description of the system for the open GBFS feed.
+ */
+export function registerFleetRoutes(app: HttpServer, deps: PublicRouteDeps, car: CarClient, gbfs: GbfsSystem = defaultGbfsSystem): void {
   registerPublicRoute(app, carRoutes.nearby, deps, ({ query, ctx }) => car.Nearby(query, ctx));
   registerPublicRoute(app, carRoutes.get, deps, async ({ params, ctx }) => {
     const found = toPublicCar(await car.GetCar({ carId: params.id }, ctx));
@@ -94,5 +97,5 @@ export function registerFleetRoutes(app: HttpServer, deps: PublicRouteDeps, car:
   });
 
   registerDeviceRoutes(app, car);
-  registerGbfsRoutes(app, car);
+  registerGbfsRoutes(app, car, gbfs);
 }

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Type, type TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
-import { gbfsDiscovery, gbfsSystemInformation, gbfsVehicleStatus, gbfsVehicleTypes, gbfsVersion, rotatingVehicleId } from './gbfs-handlers.ts';
+import { Value } from 'typebox/value';
+import { defaultGbfsSystem, GbfsSystemConfig, gbfsDiscovery, gbfsSystemInformation, gbfsVehicleStatus, gbfsVehicleTypes, gbfsVersion, rotatingVehicleId } from './gbfs-handlers.ts';
 
 // GBFS 3.1 (MobilityData, gbfs-json-schema v3.1-RC2, Apache-2.0): the rules of the four files we
 // publish, written out here from the specification's JSON schemas (required fields, types, ranges,
@@ -94,7 +95,7 @@ describe('GBFS 3.1 feed', () => {
   });
 
   it('describes the system, the vehicle types and the available vehicles as GBFS requires', () => {
-    assertValid(systemInformation, gbfsSystemInformation(now));
+    assertValid(systemInformation, gbfsSystemInformation(defaultGbfsSystem, now));
     const types = gbfsVehicleTypes(cars, now);
     assertValid(vehicleTypes, types);
     assert.deepEqual(types.data.vehicle_types.map((type) => [type.vehicle_type_id, type.propulsion_type]), [['compact-electric-5', 'electric'], ['van-diesel-9', 'combustion_diesel']]);
@@ -117,5 +118,43 @@ describe('GBFS 3.1 feed', () => {
     const text = JSON.stringify(gbfsVehicleStatus(cars, now));
     for (const car of cars) assert.ok(!text.includes(car.id));
     assert.notEqual(rotatingVehicleId(cars[0]!), rotatingVehicleId({ ...cars[0]!, version: 4 }));
+  });
+
+  it('says who runs the system from the gateway config, not from the code', () => {
+    const configured = Value.Parse(GbfsSystemConfig, {
+      systemId: 'stadtauto-leipzig',
+      name: 'Stadtauto Leipzig',
+      operator: 'Stadtauto GmbH',
+      timezone: 'America/Argentina/Buenos_Aires',
+      language: 'de',
+      feedContactEmail: 'open-data@stadtauto.example',
+      openingHours: 'Mo-Fr 06:00-22:00',
+      url: 'https://stadtauto.example',
+      phoneNumber: '+493412345678',
+      privacyUrl: 'https://stadtauto.example/privacy',
+    });
+    const information = gbfsSystemInformation(configured, now);
+    assertValid(systemInformation, information);
+    assert.deepEqual(information.data, {
+      system_id: 'stadtauto-leipzig',
+      languages: ['de'],
+      name: [{ text: 'Stadtauto Leipzig', language: 'de' }],
+      operator: [{ text: 'Stadtauto GmbH', language: 'de' }],
+      opening_hours: 'Mo-Fr 06:00-22:00',
+      feed_contact_email: 'open-data@stadtauto.example',
+      timezone: 'America/Argentina/Buenos_Aires',
+      url: 'https://stadtauto.example',
+      phone_number: '+493412345678',
+      privacy_url: 'https://stadtauto.example/privacy',
+    });
+    assert.deepEqual(gbfsVehicleTypes(cars, now, configured.language).data.vehicle_types[0]?.name?.[0]?.language, 'de');
+    // The schema's defaults and the code's are one description of the demo city.
+    assert.deepEqual(Value.Default(GbfsSystemConfig, {}), defaultGbfsSystem);
+  });
+
+  it('refuses a system description GBFS consumers could not use', () => {
+    for (const broken of [{ timezone: 'CET+1' }, { feedContactEmail: 'nobody' }, { language: 'English' }, { systemId: 'has spaces' }, { phoneNumber: '0341 234' }]) {
+      assert.equal(Value.Check(GbfsSystemConfig, { ...defaultGbfsSystem, ...broken }), false, JSON.stringify(broken));
+    }
   });
 });

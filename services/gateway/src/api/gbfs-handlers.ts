@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { AvailableCar, carRpc } from '@carshare/contracts';
 import type { CallContext, HttpServer, RpcClient } from '@carshare/platform';
 import type { FastifyRequest } from 'fastify';
-import type { Static } from 'typebox';
+import { Type, type Static } from 'typebox';
 
 /**
  * GBFS 3.1 (General Bikeshare Feed Specification, which covers car sharing since 2.3): the open
@@ -16,22 +16,48 @@ const ttlSeconds = { gbfs: 300, system_information: 3600, vehicle_types: 3600, v
 
 type GbfsCar = Static<typeof AvailableCar>;
 
-/** Who runs this system, as GBFS says it. Fixed for now; a config section belongs to the gateway's config. */
-export const gbfsSystem = {
+/**
+ * Who runs this system, as GBFS's system_information says it: the gateway's `gbfs` config section
+ * (each deployment is its own operator, city and timezone). The defaults describe the demo city.
+ */
+export const GbfsSystemConfig = Type.Object({
+  /** Stable for the life of the system: planners key their data on it. */
+  systemId: Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9._-]+$', default: 'carshare' }),
+  name: Type.String({ minLength: 1, maxLength: 200, default: 'carshare' }),
+  operator: Type.String({ minLength: 1, maxLength: 200, default: 'carshare' }),
+  /** IANA name; vehicle times and opening hours are read in it. */
+  timezone: Type.String({ pattern: '^[A-Z][A-Za-z_]+(/[A-Za-z0-9_+-]+)+$', default: 'Europe/Berlin' }),
+  /** IETF language tag of every localised text in the feed. */
+  language: Type.String({ pattern: '^[a-z]{2,3}(-[A-Z]{2})?$', default: 'en' }),
+  /** Where data consumers report problems with the feed (required by GBFS). */
+  feedContactEmail: Type.String({ format: 'email', maxLength: 254, default: 'gbfs@carshare.example' }),
+  /** OSM opening_hours syntax. */
+  openingHours: Type.String({ minLength: 1, maxLength: 500, default: '24/7' }),
+  url: Type.Optional(Type.String({ format: 'uri', maxLength: 2_048 })),
+  email: Type.Optional(Type.String({ format: 'email', maxLength: 254 })),
+  phoneNumber: Type.Optional(Type.String({ pattern: '^\\+[1-9][0-9]{4,14}$' })),
+  termsUrl: Type.Optional(Type.String({ format: 'uri', maxLength: 2_048 })),
+  privacyUrl: Type.Optional(Type.String({ format: 'uri', maxLength: 2_048 })),
+});
+export type GbfsSystem = Static<typeof GbfsSystemConfig>;
+
+/** The demo city's values, for callers without a config (tests, tools). */
+export const defaultGbfsSystem: GbfsSystem = {
   systemId: 'carshare',
   name: 'carshare',
   operator: 'carshare',
   timezone: 'Europe/Berlin',
-  feedContactEmail: 'gbfs@carshare.example',
   language: 'en',
-} as const;
+  feedContactEmail: 'gbfs@carshare.example',
+  openingHours: '24/7',
+};
 
 const propulsionOf = { electric: 'electric', petrol: 'combustion', diesel: 'combustion_diesel', hybrid: 'hybrid' } as const;
 /** Nominal range on a full battery or tank, by fuel: GBFS asks for it with any motor. */
 const maxRangeMetres = { electric: 350_000, petrol: 650_000, diesel: 800_000, hybrid: 700_000 } as const;
 
-function text(value: string) {
-  return [{ text: value, language: gbfsSystem.language }];
+function text(value: string, language: string) {
+  return [{ text: value, language }];
 }
 
 function vehicleTypeId(car: Pick<GbfsCar, 'category' | 'fuelType' | 'seats'>): string {
@@ -52,19 +78,24 @@ export function gbfsDiscovery(baseUrl: string, now: number) {
   return envelope('gbfs', now, { feeds: [{ name: 'gbfs' as const, url: `${baseUrl}/gbfs/gbfs.json` }, ...feeds] });
 }
 
-export function gbfsSystemInformation(now: number) {
+export function gbfsSystemInformation(system: GbfsSystem, now: number) {
   return envelope('system_information', now, {
-    system_id: gbfsSystem.systemId,
-    languages: [gbfsSystem.language],
-    name: text(gbfsSystem.name),
-    operator: text(gbfsSystem.operator),
-    opening_hours: '24/7',
-    feed_contact_email: gbfsSystem.feedContactEmail,
-    timezone: gbfsSystem.timezone,
+    system_id: system.systemId,
+    languages: [system.language],
+    name: text(system.name, system.language),
+    operator: text(system.operator, system.language),
+    opening_hours: system.openingHours,
+    feed_contact_email: system.feedContactEmail,
+    timezone: system.timezone,
+    ...(system.url !== undefined && { url: system.url }),
+    ...(system.email !== undefined && { email: system.email }),
+    ...(system.phoneNumber !== undefined && { phone_number: system.phoneNumber }),
+    ...(system.termsUrl !== undefined && { terms_url: system.termsUrl }),
+    ...(system.privacyUrl !== undefined && { privacy_url: system.privacyUrl }),
   });
 }
 
-export function gbfsVehicleTypes(cars: readonly GbfsCar[], now: number) {
+export function gbfsVehicleTypes(cars: readonly GbfsCar[], now: number, language = defaultGbfsSystem.language) {
   const types = new Map<string, GbfsCar>();
   for (const car of cars) types.set(vehicleTypeId(car), car);
   return envelope('vehicle_types', now, {
@@ -76,7 +107,7 @@ export function gbfsVehicleTypes(cars: readonly GbfsCar[], now: number) {
         propulsion_type: propulsionOf[car.fuelType],
         rider_capacity: car.seats,
         max_range_meters: maxRangeMetres[car.fuelType],
-        name: text(`${car.category} ${car.fuelType} car, ${car.seats} seats`),
+        name: text(`${car.category} ${car.fuelType} car, ${car.seats} seats`, language),
         return_constraint: 'free_floating' as const,
       })),
   });
@@ -116,7 +147,7 @@ function baseUrlOf(request: FastifyRequest): string {
 }
 
 /** `/gbfs/*.json`: public, cacheable, no account needed (that is the point of open data). */
-export function registerGbfsRoutes(app: HttpServer, car: RpcClient<typeof carRpc.methods>): void {
+export function registerGbfsRoutes(app: HttpServer, car: RpcClient<typeof carRpc.methods>, system: GbfsSystem = defaultGbfsSystem): void {
   const cache = (seconds: number) => `public, max-age=${seconds}`;
   app.get('/gbfs/gbfs.json', { schema: { summary: 'GBFS discovery: the feeds of this system', tags: ['gbfs'] } }, async (request, reply) => {
     void reply.header('cache-control', cache(ttlSeconds.gbfs));
@@ -124,11 +155,11 @@ export function registerGbfsRoutes(app: HttpServer, car: RpcClient<typeof carRpc
   });
   app.get('/gbfs/system_information.json', { schema: { summary: 'GBFS system information', tags: ['gbfs'] } }, async (_request, reply) => {
     void reply.header('cache-control', cache(ttlSeconds.system_information));
-    return gbfsSystemInformation(Date.now());
+    return gbfsSystemInformation(system, Date.now());
   });
   app.get('/gbfs/vehicle_types.json', { schema: { summary: 'GBFS vehicle types of the available cars', tags: ['gbfs'] } }, async (request, reply) => {
     void reply.header('cache-control', cache(ttlSeconds.vehicle_types));
-    return gbfsVehicleTypes(await availableCars(car, request.ctx), Date.now());
+    return gbfsVehicleTypes(await availableCars(car, request.ctx), Date.now(), system.language);
   });
   app.get('/gbfs/vehicle_status.json', { schema: { summary: 'GBFS status of the available cars (rotating ids, no rider data)', tags: ['gbfs'] } }, async (request, reply) => {
     void reply.header('cache-control', cache(ttlSeconds.vehicle_status));
