@@ -1,6 +1,7 @@
 import { HttpConfig, LogConfig, MessagingConfig, TracingConfig } from '@carshare/platform';
 import { loadServiceConfig, type ServiceConfigShape } from '@carshare/service-kit';
 import { Type, type Static } from 'typebox';
+import { GbfsSystemConfig } from './api/gbfs-handlers.ts';
 import { RateLimitsSchema } from './domain/rate-limit-plan.ts';
 
 /** Partial overrides of libs/resilience's defaultDownstreamSettings; validated when policies are built. */
@@ -61,6 +62,8 @@ export const GatewayConfigSchema = Type.Object({
     /** Operator and admin routes check the caller's current role; a fetched one is trusted this long (events drop it sooner). */
     roleCacheMs: Type.Integer({ minimum: 0, default: 5_000 }),
   }),
+  /** Who runs this system, for the open GBFS feed's system_information (operator, timezone, contact). */
+  gbfs: GbfsSystemConfig,
   /** RabbitMQ for user events (revocations); unset → the in-process bus of the embedded platform. */
   messaging: MessagingConfig,
 });

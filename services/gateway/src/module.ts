@@ -215,7 +215,7 @@ export function createGatewayModule(deps: GatewayModuleDeps): GatewayModule {
     registerDeadLetterRoutes(server, routeDeps, [...deadLetterClients.keys()], gateway);
     registerPublicRoutes(server, routeDeps, user, gateway);
     // A composition may run without some services (benches, focused tests): their routes are then absent, not broken.
-    if (clients.has(carRpc.service)) registerFleetRoutes(server, routeDeps, clientOf(carRpc));
+    if (clients.has(carRpc.service)) registerFleetRoutes(server, routeDeps, clientOf(carRpc), config.gbfs);
     if (clients.has(carRpc.service)) registerLiveFeed(server, routeDeps, { car: clientOf(carRpc), observability, bus: broadcastSourceOf(deps) });
     registerMapRoutes(server, routeDeps);
     if (clients.has(profileRpc.service)) registerVerificationRoutes(server, routeDeps, clientOf(profileRpc));
