@@ -11,3 +11,4 @@ export * from './car-registrar.ts';
 export * from './fleet-provisioner.ts';
 export * from './adapters/mqtt-device-link.ts';
 export * from './adapters/gateway-car-registrar.ts';
+export * from './riders/index.ts';

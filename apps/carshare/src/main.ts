@@ -4,6 +4,7 @@ import { ConfigError, isAppError } from '@carshare/platform';
 import { CommandUsageError, UnknownServiceError, runService, withServiceModule, type AnyServiceDescriptor, type ServiceCommand } from '@carshare/service-kit';
 import { startEmbeddedPlatform, type EmbeddedPlatform } from './embedded-platform.ts';
 import { startFleetSimulation, type FleetSimulation } from './fleet-simulation.ts';
+import { startRiderSimulation, type RiderSimulation } from './rider-simulation.ts';
 import { serviceRegistry } from './service-registry.ts';
 
 interface CliCommand {
@@ -47,22 +48,30 @@ async function up(values: Record<string, string | boolean | undefined>): Promise
   const internal = [...platform.urls].filter(([, url]) => url !== platform.gatewayUrl);
   say(`services ${internal.map(([name, url]) => `${name} ${url}`).join(', ')}`);
   for (const login of platform.demo.logins) say(login);
+  let stopping = false;
   let fleet: FleetSimulation | undefined;
+  let riders: RiderSimulation | undefined;
   const mqttUrl = deviceBrokerUrl(platform);
   const cars = positiveInteger(values['cars'], '--cars');
+  const riderEverySeconds = values['riders'] === false ? 0 : nonNegativeNumber(values['rider-every-s'], '--rider-every-s');
   if (values['simulator'] !== false && mqttUrl && cars > 0) {
     // After ready: the platform serves whether or not the simulated fleet comes up.
     startFleetSimulation({ cars, mqttUrl, apiUrl: platform.gatewayUrl, operator: demoOperator, dataDir: platform.dataDir, say }).then(
-      (started) => (fleet = started),
+      (started) => {
+        fleet = started;
+        // Riders need cars to find: they start once the fleet reports.
+        if (riderEverySeconds > 0 && !stopping) riders = startRiderSimulation({ apiUrl: platform.gatewayUrl, operator: demoOperator, dataDir: platform.dataDir, tripEveryMs: riderEverySeconds * 1000, say });
+      },
       (error: unknown) => say(`simulator: not started: ${(error as Error).message}`),
     );
   }
-  let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     say(`${signal}: draining in-flight requests and stopping`);
     void (async () => {
+      // Riders first: they finish their trips while the cars can still lock.
+      await riders?.stop().catch(() => undefined);
       await fleet?.stop().catch(() => undefined);
       await platform.close();
       process.exit(0);
@@ -146,9 +155,14 @@ const withDatabase = serviceRegistry.all.filter((descriptor) => descriptor.migra
 const commands: CliCommand[] = [
   {
     words: ['up'],
-    usage: '[--no-simulator] [--cars N]',
-    summary: 'every service in one process (embedded topology), demo data seeded, a simulated fleet of N cars (200)',
-    options: { simulator: { type: 'boolean', default: true }, cars: { type: 'string', default: '200' } },
+    usage: '[--no-simulator] [--cars N] [--no-riders | --rider-every-s S]',
+    summary: 'every service in one process (embedded topology), demo data seeded, a simulated fleet of N cars (200) and simulated riders starting a trip every S seconds (20)',
+    options: {
+      simulator: { type: 'boolean', default: true },
+      cars: { type: 'string', default: '200' },
+      riders: { type: 'boolean', default: true },
+      'rider-every-s': { type: 'string', default: '20' },
+    },
     run: up,
   },
   {
