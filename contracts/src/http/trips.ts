@@ -1,5 +1,6 @@
 import { Type } from 'typebox';
-import { Reservation, Trip } from '../rpc/trip.ts';
+import { Receipt, Reservation, Trip, TripPage, TripStatus, TripTimeline, TripView, ZoneCollection } from '../rpc/trip.ts';
+import { Cursor, PageLimit } from '../rpc/user.ts';
 import { defineHttpRoute } from './define-http-route.ts';
 
 const strict = { additionalProperties: false } as const;
@@ -42,11 +43,106 @@ export const tripRoutes = {
   get: defineHttpRoute({
     method: 'GET',
     url: '/v1/trips/:id',
-    summary: 'One of my trips (staff: any)',
+    summary: 'One of my trips (staff: any), with the fee so far while it runs (minutes, distance from telemetry, the trip tariff)',
+    tags: ['trips'],
+    access: 'user',
+    params: IdParams,
+    successStatus: 200,
+    response: TripView,
+  }),
+  list: defineHttpRoute({
+    method: 'GET',
+    url: '/v1/trips',
+    summary: 'My trips, newest first',
+    tags: ['trips'],
+    access: 'user',
+    querystring: Type.Object({ limit: PageLimit, cursor: Type.Optional(Cursor) }, strict),
+    successStatus: 200,
+    response: TripPage,
+  }),
+  finish: defineHttpRoute({
+    method: 'POST',
+    url: '/v1/trips/:id/finish',
+    summary:
+      'End my trip: inside a home or drop-off zone (else 409 with the nearest one), the car locked with its ack (else 503/504 and the trip goes on), priced, the deposit captured',
+    tags: ['trips'],
+    access: 'user',
+    idempotencyKey: 'required',
+    params: IdParams,
+    successStatus: 200,
+    response: Trip,
+  }),
+  pause: defineHttpRoute({
+    method: 'POST',
+    url: '/v1/trips/:id/pause',
+    summary: 'Park during my trip: the car locks; minutes bill at the parking rate until resume',
     tags: ['trips'],
     access: 'user',
     params: IdParams,
     successStatus: 200,
     response: Trip,
+  }),
+  resume: defineHttpRoute({
+    method: 'POST',
+    url: '/v1/trips/:id/resume',
+    summary: 'Drive on after a pause: the car unlocks',
+    tags: ['trips'],
+    access: 'user',
+    params: IdParams,
+    successStatus: 200,
+    response: Trip,
+  }),
+  receipt: defineHttpRoute({
+    method: 'GET',
+    url: '/v1/trips/:id/receipt',
+    summary: "A finished trip's receipt: unlock, minutes, km, fees, package cap, deposit released, total and VAT",
+    tags: ['trips'],
+    access: 'user',
+    params: IdParams,
+    successStatus: 200,
+    response: Receipt,
+  }),
+  /** The operating areas, for the apps' maps (anyone). */
+  zones: defineHttpRoute({
+    method: 'GET',
+    url: '/v1/zones',
+    summary: 'Operating areas as GeoJSON: where a trip may end (home), may end for a fee (drop-off), may not park',
+    tags: ['trips'],
+    access: 'public',
+    successStatus: 200,
+    response: ZoneCollection,
+  }),
+  // Operators' view of trips. Refunds go through `POST /v1/admin/payments/:id/refund` with the
+  // trip's paymentId: one audited refund path, the payment service's.
+  adminList: defineHttpRoute({
+    method: 'GET',
+    url: '/v1/admin/trips',
+    summary: 'Every trip, newest first, filtered by status, rider, car and creation time (from inclusive, to exclusive)',
+    tags: ['admin', 'trips'],
+    access: 'operator',
+    querystring: Type.Object(
+      {
+        limit: PageLimit,
+        cursor: Type.Optional(Cursor),
+        status: Type.Optional(TripStatus),
+        riderId: Type.Optional(Uuid),
+        carId: Type.Optional(Uuid),
+        from: Type.Optional(Type.String({ format: 'date-time' })),
+        to: Type.Optional(Type.String({ format: 'date-time' })),
+      },
+      strict,
+    ),
+    successStatus: 200,
+    response: TripPage,
+  }),
+  adminTimeline: defineHttpRoute({
+    method: 'GET',
+    url: '/v1/admin/trips/:id/timeline',
+    summary: "A trip's append-only event log, with its start and finish sagas step by step",
+    tags: ['admin', 'trips'],
+    access: 'operator',
+    params: IdParams,
+    successStatus: 200,
+    response: TripTimeline,
   }),
 };

@@ -1,6 +1,7 @@
 import { Type, type Static } from 'typebox';
 import { deadLetterRpcMethods } from './dead-letters.ts';
 import { defineRpcService } from './define-rpc-service.ts';
+import { Cursor, PageLimit } from './user.ts';
 
 const strict = { additionalProperties: false } as const;
 const Uuid = Type.String({ format: 'uuid' });
@@ -41,8 +42,134 @@ export const Trip = Type.Object({
   failureReason: Type.Union([Type.String(), Type.Null()]),
   startedAt: Type.Union([Timestamp, Type.Null()]),
   createdAt: Timestamp,
+  /** Set while the trip is paused (the car locked, minutes at the parking rate). */
+  pausedSince: Type.Union([Timestamp, Type.Null()]),
+  /** Parking minutes so far, in ms, not counting a pause still running. */
+  pausedMs: Type.Integer({ minimum: 0 }),
+  finishedAt: Type.Union([Timestamp, Type.Null()]),
+  /** Once finished: `pending` while the capture waits for a retry, `captured` once charged. */
+  paymentStatus: Type.Union([Type.Literal('pending'), Type.Literal('captured'), Type.Literal('failed'), Type.Null()]),
+  /** The final price once finished (VAT included), else null. */
+  totalCents: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
+  currency: Type.Union([Type.String(), Type.Null()]),
+  /** Metres driven, from the car's telemetry (haversine over its reported points), once finished. */
+  distanceM: Type.Union([Type.Number({ minimum: 0 }), Type.Null()]),
+  /** The zone the trip ended in. */
+  endZoneId: Type.Union([Type.String(), Type.Null()]),
 });
 export type TripWire = Static<typeof Trip>;
+
+/** What a running trip costs so far: the trip's own tariff over its minutes and the car's telemetry. */
+export const LiveFee = Type.Object({
+  drivingMinutes: Type.Integer({ minimum: 0 }),
+  parkingMinutes: Type.Integer({ minimum: 0 }),
+  distanceM: Type.Number({ minimum: 0 }),
+  estimateCents: Type.Integer({ minimum: 0 }),
+  currency: Type.String(),
+  /** The package the estimate is capped at, when one is cheaper than the minutes. */
+  packageApplied: Type.Union([Type.String(), Type.Null()]),
+  asOf: Timestamp,
+});
+
+/** A trip as `GET /v1/trips/:id` shows it: the trip's own fields, plus the live fee while it runs (null otherwise). */
+export const TripView = Type.Object({ ...Trip.properties, liveFee: Type.Union([LiveFee, Type.Null()]) });
+export type TripViewWire = Static<typeof TripView>;
+
+export const TripPage = Type.Object({ items: Type.Array(Trip), nextCursor: Type.Union([Type.String(), Type.Null()]) });
+
+export const TripTimelineEntry = Type.Object({
+  seq: Type.Integer({ minimum: 1 }),
+  type: Type.String(),
+  at: Timestamp,
+  data: Type.Record(Type.String(), Type.Unknown()),
+});
+
+export const SagaStepView = Type.Object({
+  name: Type.String(),
+  invokeStatus: Type.String(),
+  invokeAttempts: Type.Integer(),
+  invokedAt: Type.Union([Timestamp, Type.Null()]),
+  invokeError: Type.Union([Type.Object({ reason: Type.String(), message: Type.String() }), Type.Null()]),
+  compensateStatus: Type.String(),
+  compensatedAt: Type.Union([Timestamp, Type.Null()]),
+});
+
+export const SagaView = Type.Object({
+  id: Uuid,
+  name: Type.String(),
+  status: Type.String(),
+  error: Type.Union([Type.Object({ reason: Type.String(), message: Type.String() }), Type.Null()]),
+  createdAt: Timestamp,
+  finishedAt: Type.Union([Timestamp, Type.Null()]),
+  steps: Type.Array(SagaStepView),
+});
+
+export const TripTimeline = Type.Object({ trip: Trip, events: Type.Array(TripTimelineEntry), sagas: Type.Array(SagaView) });
+
+const LineCode = Type.Union([
+  Type.Literal('unlock'),
+  Type.Literal('driving'),
+  Type.Literal('parking'),
+  Type.Literal('distance'),
+  Type.Literal('package'),
+  Type.Literal('dropoff_zone'),
+  Type.Literal('low_energy'),
+  Type.Literal('reservation_extension'),
+]);
+export const ReceiptLine = Type.Object({
+  code: LineCode,
+  description: Type.String(),
+  /** Minutes, metres for distance, or 1. */
+  quantity: Type.Number(),
+  unitCents: Type.Integer(),
+  cents: Type.Integer(),
+});
+
+export const Receipt = Type.Object({
+  tripId: Uuid,
+  riderId: Uuid,
+  carId: Uuid,
+  category: Type.String(),
+  tariffVersion: Type.String(),
+  currency: Type.String(),
+  startedAt: Timestamp,
+  finishedAt: Timestamp,
+  /** Every metered line (unlock, driving, parking, km), shown even when a package was cheaper. */
+  meteredLines: Type.Array(ReceiptLine),
+  meteredCents: Type.Integer(),
+  /** The package the rider paid instead of the metered lines, and what that saved. */
+  packageApplied: Type.Union([Type.Object({ name: Type.String(), count: Type.Integer(), cents: Type.Integer(), savedCents: Type.Integer() }), Type.Null()]),
+  feeLines: Type.Array(ReceiptLine),
+  totalCents: Type.Integer(),
+  /** The VAT contained in the total. */
+  vatCents: Type.Integer(),
+  vatRate: Type.Number(),
+  depositCents: Type.Integer(),
+  /** The part of the deposit hold given back (the hold minus the total, never below 0). */
+  depositReleasedCents: Type.Integer(),
+  /** Charged on top of the hold when the total was above it. */
+  extraChargeCents: Type.Integer(),
+  paymentStatus: Type.String(),
+  distanceM: Type.Number(),
+  endZone: Type.Object({ id: Type.String(), name: Type.String() }),
+});
+export type ReceiptWire = Static<typeof Receipt>;
+
+export const ZoneCollection = Type.Object({
+  type: Type.Literal('FeatureCollection'),
+  features: Type.Array(
+    Type.Object({
+      type: Type.Literal('Feature'),
+      id: Type.String(),
+      properties: Type.Object({ name: Type.String(), kind: Type.String(), feeCents: Type.Optional(Type.Integer()) }),
+      geometry: Type.Object({ type: Type.String(), coordinates: Type.Array(Type.Unknown()) }),
+    }),
+  ),
+  /** The config's tariff version these zones were served with; changes on a reload. */
+  version: Type.String(),
+});
+
+const TripIdInput = Type.Object({ tripId: Uuid }, strict);
 
 /** The trip service's RPC contract: what callers may ask of it, and how it may fail. */
 export const tripRpc = defineRpcService('trip', {
@@ -99,11 +226,91 @@ export const tripRpc = defineRpcService('trip', {
     ],
   },
   GetTrip: {
-    summary: 'One trip: its rider or staff',
-    input: Type.Object({ tripId: Uuid }, strict),
-    output: Trip,
+    summary: 'One trip: its rider or staff, with the live fee while it runs',
+    input: TripIdInput,
+    output: TripView,
     idempotent: true,
     errors: ['AUTHENTICATION_REQUIRED', 'TRIP_NOT_FOUND'],
+  },
+  FinishTrip: {
+    summary:
+      'End a trip (a saga: inside an allowed zone, the car locked with the device ack, priced from telemetry and the trip tariff, the deposit captured). Finishing a finished trip answers it again; one capture per trip.',
+    input: TripIdInput,
+    output: Trip,
+    idempotent: true,
+    errors: [
+      'AUTHENTICATION_REQUIRED',
+      'TRIP_NOT_FOUND',
+      'TRIP_NOT_IN_PROGRESS',
+      'TRIP_FINISH_IN_PROGRESS',
+      'OUTSIDE_OPERATING_AREA',
+      'NO_PARKING_ZONE',
+      'CAR_POSITION_UNKNOWN',
+      'CAR_SERVICE_UNAVAILABLE',
+      'DEVICE_REFUSED',
+      'DEVICE_DID_NOT_ANSWER',
+      'TRIP_FINISH_FAILED',
+    ],
+  },
+  PauseTrip: {
+    summary: 'Park during a trip: the car locks (device ack); minutes bill at the parking rate until resume',
+    input: TripIdInput,
+    output: Trip,
+    idempotent: true,
+    errors: ['AUTHENTICATION_REQUIRED', 'TRIP_NOT_FOUND', 'TRIP_NOT_IN_PROGRESS', 'CAR_SERVICE_UNAVAILABLE', 'DEVICE_REFUSED', 'DEVICE_DID_NOT_ANSWER', 'CAR_TAKEN_WHILE_PARKING'],
+  },
+  ResumeTrip: {
+    summary: 'Drive on after a pause: the car unlocks (device ack)',
+    input: TripIdInput,
+    output: Trip,
+    idempotent: true,
+    errors: ['AUTHENTICATION_REQUIRED', 'TRIP_NOT_FOUND', 'TRIP_NOT_PAUSED', 'CAR_SERVICE_UNAVAILABLE', 'DEVICE_REFUSED', 'DEVICE_DID_NOT_ANSWER'],
+  },
+  ListMyTrips: {
+    summary: "The caller's trips, newest first",
+    input: Type.Object({ limit: PageLimit, cursor: Type.Optional(Cursor) }, strict),
+    output: TripPage,
+    idempotent: true,
+    errors: ['AUTHENTICATION_REQUIRED', 'INVALID_CURSOR'],
+  },
+  ListTrips: {
+    summary: 'Staff: every trip, newest first, filtered by status, rider, car and creation time',
+    input: Type.Object(
+      {
+        limit: PageLimit,
+        cursor: Type.Optional(Cursor),
+        status: Type.Optional(TripStatus),
+        riderId: Type.Optional(Uuid),
+        carId: Type.Optional(Uuid),
+        from: Type.Optional(Timestamp),
+        to: Type.Optional(Timestamp),
+      },
+      strict,
+    ),
+    output: TripPage,
+    idempotent: true,
+    errors: ['AUTHENTICATION_REQUIRED', 'STAFF_ONLY', 'INVALID_CURSOR', 'INVALID_TIME_RANGE'],
+  },
+  GetTripTimeline: {
+    summary: "Staff: a trip's append-only event log and its sagas' steps",
+    input: TripIdInput,
+    output: TripTimeline,
+    idempotent: true,
+    errors: ['AUTHENTICATION_REQUIRED', 'STAFF_ONLY', 'TRIP_NOT_FOUND'],
+  },
+  GetReceipt: {
+    summary: "A finished trip's receipt: every line, the package cap, fees, VAT and the deposit released",
+    input: TripIdInput,
+    output: Receipt,
+    idempotent: true,
+    errors: ['AUTHENTICATION_REQUIRED', 'TRIP_NOT_FOUND', 'TRIP_NOT_FINISHED'],
+  },
+  GetZones: {
+    summary: 'The operating areas as a GeoJSON FeatureCollection: home zones, drop-off zones (with their fee), no-parking zones',
+    input: Type.Object({}, strict),
+    output: ZoneCollection,
+    idempotent: true,
+    errors: [],
   },
   ...deadLetterRpcMethods,
 });

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { carRpc, paymentRpc, profileRpc, tripRpc } from '@carshare/contracts';
+import { carRpc, paymentRpc, profileRpc, tripRpc, type EventEnvelope } from '@carshare/contracts';
 import { createEventFactory, createServiceMessaging, deadLetterRpcHandlers, migrateMessagingTables, type EventBus, type ServiceMessaging } from '@carshare/messaging';
 import type { Observability } from '@carshare/observability';
 import {
@@ -18,15 +18,19 @@ import {
 } from '@carshare/platform';
 import { migrateSagaTables, SagaRunner } from '@carshare/saga';
 import type { ServiceDatabase } from '@carshare/storage';
+import type { Kysely } from 'kysely';
 import { rpcCarPort, rpcPaymentPort, rpcProfilePort } from './adapters/rpc-downstreams.ts';
 import { SqlReservationStore } from './adapters/sql-reservation-store.ts';
 import { SqlUnitOfWork } from './adapters/sql-unit-of-work.ts';
 import type { TripDatabase } from './adapters/trip-database.ts';
-import { tripRpcHandlers } from './api/rpc-handlers.ts';
+import { tripRpcHandlers, type TripUseCases } from './api/rpc-handlers.ts';
 import type { TripConfig } from './config.ts';
 import type { CarPort, PaymentPort, ProfilePort, TripSettings } from './ports.ts';
-import { createGetTrip, createStartTrip, defineStartTripSaga, type TripLifecycle } from './start-trip.ts';
-import { createTripService, type TripService } from './trip-service.ts';
+import { createFinishTrip, defineFinishTripSaga, retryPendingCaptures } from './finish-trip.ts';
+import { createParking, definePauseTripSaga, defineResumeTripSaga } from './pause-trip.ts';
+import { createTripQueries } from './trip-queries.ts';
+import { createGetTrip, createStartTrip, defineStartTripSaga } from './start-trip.ts';
+import { createTripService } from './trip-service.ts';
 
 // Found through the package, not relative to this file: `npm start` runs a bundle in dist/.
 export const tripMigrationsDir = join(dirname(createRequire(import.meta.url).resolve('@carshare/trip-service/package.json')), 'migrations');
@@ -59,7 +63,7 @@ export interface TripModuleDeps {
 export interface TripModule {
   name: 'trip';
   server: HttpServer;
-  service: TripService & TripLifecycle;
+  service: TripUseCases;
   /** The start-trip saga's runner: recovers what a dead instance left at start, then every lease. */
   sagas: SagaRunner;
   messaging: ServiceMessaging;
@@ -90,12 +94,25 @@ export function createTripModule(deps: TripModuleDeps): TripModule {
   const settings = new LiveConfig(settingsOf(config));
   const reservations = new SqlReservationStore(database.db);
   const startTripSaga = defineStartTripSaga({ cars, profiles, payments, settings, clock });
-  const sagas = new SagaRunner({ database, sagas: [startTripSaga], clock, ids, registry: observability.metrics.registry, logger });
+  const events = createEventFactory({ source: 'trip', clock, ids });
+  const finishTripSaga = defineFinishTripSaga({
+    db: database.db,
+    cars,
+    payments,
+    settings,
+    clock,
+    events,
+    publish: (trx, event) => messaging.outbox.add(trx, event),
+  });
+  const parkDeps = { cars, clock, events, publish: (trx: Kysely<TripDatabase>, event: EventEnvelope) => messaging.outbox.add(trx, event) };
+  const pauseTripSaga = definePauseTripSaga(parkDeps);
+  const resumeTripSaga = defineResumeTripSaga(parkDeps);
+  const sagas = new SagaRunner({ database, sagas: [startTripSaga, finishTripSaga, pauseTripSaga, resumeTripSaga], clock, ids, registry: observability.metrics.registry, logger });
 
   const reservationUseCases = createTripService({
     reservations,
     unitOfWork: new SqlUnitOfWork(database, messaging.outbox),
-    events: createEventFactory({ source: 'trip', clock, ids }),
+    events,
     cars,
     profiles,
     settings,
@@ -107,6 +124,9 @@ export function createTripModule(deps: TripModuleDeps): TripModule {
     ...reservationUseCases,
     startTrip: createStartTrip({ db: database.db, runner: sagas, saga: startTripSaga, reservations, clock, ids }),
     getTrip: createGetTrip(database.db),
+    finishTrip: createFinishTrip({ db: database.db, runner: sagas, saga: finishTripSaga, cars, settings, ids }),
+    ...createParking({ db: database.db, runner: sagas, pause: pauseTripSaga, resume: resumeTripSaga, ids }),
+    ...createTripQueries({ db: database.db, cars, runner: sagas, settings, clock, logger }),
   };
   const verifier = createRemoteAccessTokenVerifier({ discovery: deps.discovery, clock });
 
@@ -125,6 +145,8 @@ export function createTripModule(deps: TripModuleDeps): TripModule {
   async function sweep(): Promise<void> {
     const { failed } = await service.expireReservations();
     for (const failure of failed) logger.warn({ err: failure.error, reservationId: failure.reservationId }, 'expired reservation not released yet; the next sweep retries');
+    const captures = await retryPendingCaptures({ db: database.db, payments, clock });
+    if (captures.pending > 0) logger.warn({ pending: captures.pending }, 'trip captures still waiting for the payment service; the next sweep asks again');
   }
   function scheduleSweep(): void {
     if (stopped) return;

@@ -2,6 +2,7 @@ import type { EventEnvelope } from '@carshare/contracts';
 import type { EventFactory } from '@carshare/messaging';
 import type { CallContext, Clock, IdGenerator, LiveConfig, Scheduler } from '@carshare/platform';
 import type { Reservation } from './domain/reservation.ts';
+import type { RoutePoint } from './domain/route.ts';
 import type { TripConfig } from './config.ts';
 
 /** Reservations in the service's own schema (SQL), or memory in use-case tests. */
@@ -50,13 +51,30 @@ export interface CarPort {
   release(input: { carId: string; reservationId: string }, on: OnBehalf): Promise<void>;
   /** Answers once the device acknowledged; DEVICE_DID_NOT_ANSWER / DEVICE_REFUSED otherwise (the car stays reserved). */
   unlock(input: { carId: string; reservationId: string }, on: OnBehalf): Promise<void>;
+  /** Locks at the end of use (device ack); the car service then makes the car available again. */
   lock(input: { carId: string; reservationId: string }, on: OnBehalf): Promise<void>;
+  /** Where the car is and how much energy it has, from its last report. */
+  getCar(carId: string, on: OnBehalf): Promise<CarSnapshot>;
+  /** The car's accepted telemetry points since `since`, oldest first, every page. */
+  telemetrySince(carId: string, since: number, on: OnBehalf): Promise<RoutePoint[]>;
+}
+
+export interface CarSnapshot {
+  position: { lat: number; lng: number } | undefined;
+  energyPct: number;
+  state: string;
+  reservationId: string | undefined;
 }
 
 /** What the trip service asks of the payment service: one payment per reference (the trip id). */
 export interface PaymentPort {
   authorize(input: { riderId: string; reference: string; amountCents: number }, on: OnBehalf): Promise<{ paymentId: string }>;
   void(paymentId: string, on: OnBehalf): Promise<void>;
+  /**
+   * Charges `amountCents` against the hold (less, equal or more). `captured` when done,
+   * `pending` when the payment service keeps it for its retry worker (a processor outage).
+   */
+  capture(paymentId: string, amountCents: number, on: OnBehalf): Promise<{ status: 'captured' | 'pending' }>;
   /** The payment of a reference, or undefined: how a hold in doubt is found again. */
   findByReference(reference: string, on: OnBehalf): Promise<{ paymentId: string; status: string } | undefined>;
 }

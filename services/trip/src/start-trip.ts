@@ -3,6 +3,7 @@ import { defineSaga, type SagaOutcome, type SagaRunner } from '@carshare/saga';
 import type { Kysely } from 'kysely';
 import { SqlTripLog, type TripRow } from './adapters/sql-trip-log.ts';
 import type { TripDatabase } from './adapters/trip-database.ts';
+import type { createFinishTrip } from './finish-trip.ts';
 import { tariffFor, tripCarCategories, type TripCarCategory } from './config.ts';
 import type { CarPort, OnBehalf, PaymentPort, ProfilePort, ReservationStore, TripSettings } from './ports.ts';
 
@@ -201,4 +202,5 @@ export function createGetTrip(db: Kysely<TripDatabase>) {
 export interface TripLifecycle {
   startTrip: ReturnType<typeof createStartTrip>;
   getTrip: ReturnType<typeof createGetTrip>;
+  finishTrip: ReturnType<typeof createFinishTrip>;
 }

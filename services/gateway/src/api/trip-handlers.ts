@@ -10,4 +10,14 @@ export function registerTripRoutes(app: HttpServer, deps: PublicRouteDeps, trip:
   // service's own guard against a second start is the rider's one live trip.
   registerPublicRoute(app, tripRoutes.start, deps, ({ body, ctx }) => trip.StartTrip(body, ctx));
   registerPublicRoute(app, tripRoutes.get, deps, ({ params, ctx }) => trip.GetTrip({ tripId: params.id }, ctx));
+  registerPublicRoute(app, tripRoutes.list, deps, ({ query, ctx }) => trip.ListMyTrips(query, ctx));
+  // The key makes a retried finish answer the first one at the edge; behind it the trip service
+  // finishes a trip once whatever the key (a finished trip answers as it is, one capture).
+  registerPublicRoute(app, tripRoutes.finish, deps, ({ params, ctx }) => trip.FinishTrip({ tripId: params.id }, ctx));
+  registerPublicRoute(app, tripRoutes.pause, deps, ({ params, ctx }) => trip.PauseTrip({ tripId: params.id }, ctx));
+  registerPublicRoute(app, tripRoutes.resume, deps, ({ params, ctx }) => trip.ResumeTrip({ tripId: params.id }, ctx));
+  registerPublicRoute(app, tripRoutes.receipt, deps, ({ params, ctx }) => trip.GetReceipt({ tripId: params.id }, ctx));
+  registerPublicRoute(app, tripRoutes.zones, deps, ({ ctx }) => trip.GetZones({}, ctx));
+  registerPublicRoute(app, tripRoutes.adminList, deps, ({ query, ctx }) => trip.ListTrips(query, ctx));
+  registerPublicRoute(app, tripRoutes.adminTimeline, deps, ({ params, ctx }) => trip.GetTripTimeline({ tripId: params.id }, ctx));
 }

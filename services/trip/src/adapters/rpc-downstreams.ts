@@ -1,7 +1,10 @@
 import type { carRpc, paymentRpc, profileRpc } from '@carshare/contracts';
 import type { Observability } from '@carshare/observability';
 import { createBackgroundContext, isAppError, type CallContext, type Clock, type RpcClient } from '@carshare/platform';
+import type { RoutePoint } from '../domain/route.ts';
 import type { CarPort, OnBehalf, PaymentPort, ProfilePort } from '../ports.ts';
+
+const maxTelemetryPages = 100;
 
 /**
  * Runs a call under the request's context when there is one (its deadline and trace, the rider
@@ -40,6 +43,23 @@ export function rpcCarPort(client: RpcClient<typeof carRpc.methods>, options: Do
     async lock(input, on) {
       await run('trip: lock car', on, (ctx) => client.Lock(input, ctx));
     },
+    async getCar(carId, on) {
+      const car = await run('trip: get car', on, (ctx) => client.GetCar({ carId }, ctx));
+      return { position: car.position ?? undefined, energyPct: car.energyPct, state: car.state, reservationId: car.reservationId ?? undefined };
+    },
+    async telemetrySince(carId, since, on) {
+      const points: RoutePoint[] = [];
+      let cursor: string | undefined;
+      // A day of reports every few seconds is tens of thousands of points: bounded, so a runaway
+      // device cannot make a finish read forever (the distance then counts what was read).
+      for (let page = 0; page < maxTelemetryPages; page += 1) {
+        const answer = await run('trip: telemetry since', on, (ctx) => client.TelemetrySince({ carId, since: new Date(since).toISOString(), limit: 1000, ...(cursor !== undefined && { cursor }) }, ctx));
+        for (const point of answer.items) points.push({ at: Date.parse(point.ts), lat: point.lat, lng: point.lng });
+        if (answer.nextCursor === null) break;
+        cursor = answer.nextCursor;
+      }
+      return points;
+    },
   };
 }
 
@@ -52,6 +72,11 @@ export function rpcPaymentPort(client: RpcClient<typeof paymentRpc.methods>, opt
     },
     async void(paymentId, on) {
       await run('trip: void deposit', on, (ctx) => client.Void({ paymentId }, ctx));
+    },
+    async capture(paymentId, amountCents, on) {
+      const payment = await run('trip: capture', on, (ctx) => client.Capture({ paymentId, amountCents }, ctx));
+      // Captured, or already refunded afterwards: the charge happened either way.
+      return { status: ['captured', 'partially_refunded', 'refunded'].includes(payment.status) ? 'captured' : 'pending' };
     },
     async findByReference(reference, on) {
       try {

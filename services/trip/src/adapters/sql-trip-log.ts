@@ -1,5 +1,7 @@
-import { sql, type Kysely } from 'kysely';
-import type { TripStatus } from '../domain/trip-states.ts';
+import { isUuidKey, paginate } from '@carshare/storage';
+import { sql, type Kysely, type Selectable } from 'kysely';
+import type { PriceBreakdown, Tariff } from '../domain/pricing.ts';
+import type { TripPaymentStatus, TripStatus } from '../domain/trip-states.ts';
 import type { TripDatabase } from './trip-database.ts';
 
 export interface TripEventRecord {
@@ -23,6 +25,83 @@ export interface TripRow {
   startedAt: number | undefined;
   version: number;
   createdAt: number;
+  /** The tariff the trip started with (undefined before it started). */
+  tariff: Tariff | undefined;
+  pausedMs: number;
+  pausedSince: number | undefined;
+  finishedAt: number | undefined;
+  paymentStatus: TripPaymentStatus | undefined;
+  price: FinishedPrice | undefined;
+  finishSagaId: string | undefined;
+  distanceM: number | undefined;
+  endZoneId: string | undefined;
+  captureCents: number | undefined;
+}
+
+/** What the finish recorded: the breakdown and what it was priced from (the receipt's source). */
+export interface FinishedPrice extends PriceBreakdown {
+  vatRate: number;
+  endZone: { id: string; name: string };
+}
+
+export type TripColumns = Partial<{
+  category: string;
+  tariff: Record<string, unknown>;
+  deposit_cents: number;
+  payment_id: string;
+  failure_reason: string;
+  started_at: Date;
+  paused_ms: number;
+  paused_since: Date | null;
+  finished_at: Date;
+  price: FinishedPrice;
+  payment_status: TripPaymentStatus;
+  finish_saga_id: string | null;
+  distance_m: number;
+  end_zone_id: string;
+  capture_cents: number;
+}>;
+
+export interface TripListQuery {
+  limit: number;
+  cursor: string | undefined;
+  status?: TripStatus | undefined;
+  riderId?: string | undefined;
+  carId?: string | undefined;
+  /** Created at or after. */
+  from?: number | undefined;
+  /** Created before. */
+  to?: number | undefined;
+}
+
+const ms = (value: Date | string | null): number | undefined => (value === null ? undefined : new Date(value).getTime());
+
+function toTrip(row: Selectable<TripDatabase['trips']>): TripRow {
+  const tariff = row.tariff as unknown as Partial<Tariff>;
+  return {
+    id: row.id,
+    riderId: row.rider_id,
+    carId: row.car_id,
+    reservationId: row.reservation_id ?? undefined,
+    status: row.status as TripStatus,
+    category: row.category,
+    depositCents: row.deposit_cents,
+    paymentId: row.payment_id ?? undefined,
+    failureReason: row.failure_reason ?? undefined,
+    startedAt: ms(row.started_at),
+    version: row.version,
+    createdAt: new Date(row.created_at).getTime(),
+    tariff: tariff.version === undefined ? undefined : (tariff as Tariff),
+    pausedMs: Number(row.paused_ms),
+    pausedSince: ms(row.paused_since),
+    finishedAt: ms(row.finished_at),
+    paymentStatus: (row.payment_status ?? undefined) as TripPaymentStatus | undefined,
+    price: (row.price ?? undefined) as FinishedPrice | undefined,
+    finishSagaId: row.finish_saga_id ?? undefined,
+    distanceM: row.distance_m ?? undefined,
+    endZoneId: row.end_zone_id ?? undefined,
+    captureCents: row.capture_cents ?? undefined,
+  };
 }
 
 /**
@@ -78,15 +157,16 @@ export class SqlTripLog {
     from: readonly TripStatus[],
     to: TripStatus,
     event: { type: string; data: Record<string, unknown> },
-    columns: Partial<{ category: string; tariff: Record<string, unknown>; deposit_cents: number; payment_id: string; failure_reason: string; started_at: Date }>,
+    columns: TripColumns,
     at: number,
   ): Promise<boolean> {
-    const { tariff, ...plain } = columns;
+    const { tariff, price, ...plain } = columns;
     const updated = await this.#db
       .updateTable('trips')
       .set({
         ...plain,
         ...(tariff !== undefined && { tariff: JSON.stringify(tariff) }),
+        ...(price !== undefined && { price: JSON.stringify(price) }),
         status: to,
         version: sql`version + 1`,
         updated_at: new Date(at),
@@ -100,23 +180,43 @@ export class SqlTripLog {
     return true;
   }
 
+  /**
+   * Changes projected columns without a state change, with its event (a capture confirmed
+   * later); answers false when the trip is not in one of `in`.
+   */
+  async update(tripId: string, inStatus: readonly TripStatus[], event: { type: string; data: Record<string, unknown> }, columns: TripColumns, at: number): Promise<boolean> {
+    const trip = await this.find(tripId);
+    if (!trip || !inStatus.includes(trip.status)) return false;
+    return this.change(tripId, [trip.status], trip.status, event, columns, at);
+  }
+
   async find(tripId: string): Promise<TripRow | undefined> {
     const row = await this.#db.selectFrom('trips').selectAll().where('id', '=', tripId).executeTakeFirst();
-    if (!row) return undefined;
-    return {
-      id: row.id,
-      riderId: row.rider_id,
-      carId: row.car_id,
-      reservationId: row.reservation_id ?? undefined,
-      status: row.status as TripStatus,
-      category: row.category,
-      depositCents: row.deposit_cents,
-      paymentId: row.payment_id ?? undefined,
-      failureReason: row.failure_reason ?? undefined,
-      startedAt: row.started_at === null ? undefined : new Date(row.started_at).getTime(),
-      version: row.version,
-      createdAt: new Date(row.created_at).getTime(),
-    };
+    return row && toTrip(row);
+  }
+
+  /** The rider's trip that is not over yet (starting, running, paused or finishing), if any. */
+  async findLiveByRider(riderId: string): Promise<TripRow | undefined> {
+    const row = await this.#db.selectFrom('trips').selectAll().where('rider_id', '=', riderId).where('status', 'in', ['starting', 'in_progress', 'paused', 'finishing']).executeTakeFirst();
+    return row && toTrip(row);
+  }
+
+  /** Newest first (UUIDv7 ids sort by creation), one keyset page. */
+  async list(query: TripListQuery): Promise<{ items: TripRow[]; nextCursor: string | undefined }> {
+    let select = this.#db.selectFrom('trips').selectAll();
+    if (query.status !== undefined) select = select.where('status', '=', query.status);
+    if (query.riderId !== undefined) select = select.where('rider_id', '=', query.riderId);
+    if (query.carId !== undefined) select = select.where('car_id', '=', query.carId);
+    if (query.from !== undefined) select = select.where('created_at', '>=', new Date(query.from));
+    if (query.to !== undefined) select = select.where('created_at', '<', new Date(query.to));
+    const page = await paginate(select, { key: 'id', direction: 'desc', limit: query.limit, cursor: query.cursor, isKey: isUuidKey });
+    return { items: page.items.map(toTrip), nextCursor: page.nextCursor };
+  }
+
+  /** Finished trips whose capture has not been confirmed yet, oldest first. */
+  async pendingCaptures(limit: number): Promise<TripRow[]> {
+    const rows = await this.#db.selectFrom('trips').selectAll().where('payment_status', '=', 'pending').where('status', '=', 'finished').orderBy('finished_at').limit(limit).execute();
+    return rows.map(toTrip);
   }
 
   async events(tripId: string): Promise<TripEventRecord[]> {

@@ -37,7 +37,11 @@ export interface TripDatabase {
     paused_ms: Generated<string | number>;
     paused_since: NullableTimestamp;
     finished_at: NullableTimestamp;
-    price: JSONColumnType<Record<string, unknown>> | null;
+    price: ColumnType<Record<string, unknown> | null, string | null, string | null>;
+    finish_saga_id: Generated<string | null>;
+    distance_m: Generated<number | null>;
+    end_zone_id: Generated<string | null>;
+    capture_cents: Generated<number | null>;
     version: number;
     created_at: Timestamp;
     updated_at: Timestamp;

@@ -1,11 +1,16 @@
 import { Conflict, NotFound, Unavailable } from '@carshare/platform';
-import type { CarPort, OnBehalf, PaymentPort, ProfilePort } from '../ports.ts';
+import type { RoutePoint } from '../domain/route.ts';
+import type { CarPort, CarSnapshot, OnBehalf, PaymentPort, ProfilePort } from '../ports.ts';
 
 interface FakeCar {
   category: string;
   state: 'available' | 'reserved' | 'in_use';
   locked: boolean;
   reservationId: string | undefined;
+  position: { lat: number; lng: number } | undefined;
+  energyPct: number;
+  /** What the device reported, oldest first. */
+  telemetry: RoutePoint[];
 }
 
 /**
@@ -19,10 +24,18 @@ export class FakeCars implements CarPort {
   readonly #faults = new Map<string, Error[]>();
 
   add(carId: string, category = 'compact'): void {
-    this.cars.set(carId, { category, state: 'available', reservationId: undefined, locked: true });
+    this.cars.set(carId, { category, state: 'available', reservationId: undefined, locked: true, position: undefined, energyPct: 80, telemetry: [] });
   }
 
-  failNext(method: 'claim' | 'release' | 'unlock' | 'lock', error: Error = Unavailable('CAR_SERVICE_UNAVAILABLE', 'car service down')): void {
+  /** The device reports a point: the car's position moves there and the point joins its history. */
+  report(carId: string, point: RoutePoint, energyPct?: number): void {
+    const car = this.#car(carId);
+    car.telemetry.push(point);
+    car.position = { lat: point.lat, lng: point.lng };
+    if (energyPct !== undefined) car.energyPct = energyPct;
+  }
+
+  failNext(method: 'claim' | 'release' | 'unlock' | 'lock' | 'getCar' | 'telemetrySince', error: Error = Unavailable('CAR_SERVICE_UNAVAILABLE', 'car service down')): void {
     this.#faults.set(method, [...(this.#faults.get(method) ?? []), error]);
   }
 
@@ -78,8 +91,23 @@ export class FakeCars implements CarPort {
     this.#fault('lock');
     const car = this.#held(input);
     if (car.state !== 'in_use') throw Conflict('INVALID_CAR_TRANSITION', `the car is ${car.state}`);
+    // As the car service does: a confirmed lock ends the use and frees the car.
     car.locked = true;
-    car.state = 'reserved';
+    car.state = 'available';
+    car.reservationId = undefined;
+  }
+
+  async getCar(carId: string, on: OnBehalf): Promise<CarSnapshot> {
+    this.calls.push({ method: 'getCar', carId, reservationId: '', riderId: on.riderId });
+    this.#fault('getCar');
+    const car = this.#car(carId);
+    return { position: car.position, energyPct: car.energyPct, state: car.state, reservationId: car.reservationId };
+  }
+
+  async telemetrySince(carId: string, since: number, on: OnBehalf): Promise<RoutePoint[]> {
+    this.calls.push({ method: 'telemetrySince', carId, reservationId: '', riderId: on.riderId });
+    this.#fault('telemetrySince');
+    return this.#car(carId).telemetry.filter((point) => point.at >= since);
   }
 }
 
@@ -88,7 +116,9 @@ interface FakePayment {
   riderId: string;
   reference: string;
   amountCents: number;
-  status: 'authorized' | 'voided' | 'captured';
+  status: 'authorized' | 'voided' | 'captured' | 'capture_pending';
+  /** Every capture the processor performed (a retry with the same amount is not a second one). */
+  captures: number[];
 }
 
 /** The payment service as the trip service sees it: one payment per reference, void by id. */
@@ -97,7 +127,10 @@ export class FakePayments implements PaymentPort {
   readonly #faults = new Map<string, Error[]>();
   #next = 0;
 
-  failNext(method: 'authorize' | 'void', error: Error = Unavailable('PAYMENT_PROVIDER_UNAVAILABLE', 'provider down')): void {
+  /** Captures the payment service accepted but its processor has not done yet (outage). */
+  processorDown = false;
+
+  failNext(method: 'authorize' | 'void' | 'capture', error: Error = Unavailable('PAYMENT_PROVIDER_UNAVAILABLE', 'provider down')): void {
     this.#faults.set(method, [...(this.#faults.get(method) ?? []), error]);
   }
 
@@ -117,7 +150,7 @@ export class FakePayments implements PaymentPort {
     if (existing) return { paymentId: existing.paymentId };
     this.#next += 1;
     const paymentId = `00000000-0000-7000-8000-${String(this.#next).padStart(12, '0')}`;
-    this.payments.set(input.reference, { paymentId, ...input, status: 'authorized' });
+    this.payments.set(input.reference, { paymentId, ...input, status: 'authorized', captures: [] });
     return { paymentId };
   }
 
@@ -126,6 +159,30 @@ export class FakePayments implements PaymentPort {
     const payment = [...this.payments.values()].find((candidate) => candidate.paymentId === paymentId);
     if (!payment) throw NotFound('PAYMENT_NOT_FOUND', `no payment ${paymentId}`);
     if (payment.status === 'authorized') payment.status = 'voided';
+  }
+
+  /** Like the payment service: keyed per payment, so a repeat with the same amount charges once. */
+  async capture(paymentId: string, amountCents: number): Promise<{ status: 'captured' | 'pending' }> {
+    this.#fault('capture');
+    const payment = [...this.payments.values()].find((candidate) => candidate.paymentId === paymentId);
+    if (!payment) throw NotFound('PAYMENT_NOT_FOUND', `no payment ${paymentId}`);
+    if (payment.status === 'voided') throw Conflict('PAYMENT_STATE_CONFLICT', 'the payment is voided');
+    if (payment.status === 'captured') {
+      if (payment.captures[0] !== amountCents) throw Conflict('CAPTURE_AMOUNT_CHANGED', 'captured with another amount');
+      return { status: 'captured' };
+    }
+    if (this.processorDown) {
+      payment.status = 'capture_pending';
+      return { status: 'pending' };
+    }
+    payment.captures.push(amountCents);
+    payment.status = 'captured';
+    return { status: 'captured' };
+  }
+
+  /** Every capture performed, over all payments. */
+  allCaptures(): number[] {
+    return [...this.payments.values()].flatMap((payment) => payment.captures);
   }
 
   async findByReference(reference: string): Promise<{ paymentId: string; status: string } | undefined> {

@@ -1,0 +1,259 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { berlinCentre, defaultCityOptions, offsetByMetres } from '@carshare/city';
+import type { EventEnvelope } from '@carshare/contracts';
+import { createEventFactory } from '@carshare/messaging';
+import { AppError, DeadlineExceeded, LiveConfig, Unavailable, uuidV7Ids, type Caller } from '@carshare/platform';
+import { migrateSagaTables, SagaRunner } from '@carshare/saga';
+import { openTestDatabase, type ServiceDatabase, type TestDatabase } from '@carshare/storage';
+import { FakeClock } from '@carshare/testing';
+import { SqlReservationStore } from './adapters/sql-reservation-store.ts';
+import { SqlTripLog } from './adapters/sql-trip-log.ts';
+import type { TripDatabase } from './adapters/trip-database.ts';
+import { loadTripConfig, tariffFor } from './config.ts';
+import { haversineM } from './domain/route.ts';
+import { createFinishTrip, defineFinishTripSaga, retryPendingCaptures } from './finish-trip.ts';
+import { settingsOf, tripMigrationsDir } from './module.ts';
+import { createParking, definePauseTripSaga, defineResumeTripSaga } from './pause-trip.ts';
+import { createStartTrip, defineStartTripSaga } from './start-trip.ts';
+import { FakeCars, FakePayments, FakeProfiles } from './testing/fake-cars.ts';
+import { createTripQueries } from './trip-queries.ts';
+
+// The finish, pause and resume sagas on a real saga log and trip log (PGlite, or PostgreSQL with
+// DATABASE_URL), with fakes of the car and payment services, a fault at each step, and a fake
+// clock so minutes are exact.
+
+const minute = 60_000;
+const citySizeM = defaultCityOptions.sizeKm * 1000;
+const home = (eastM: number, northM = 0) => offsetByMetres(berlinCentre, eastM, northM);
+/** 800 m east of the home zone's edge (it reaches citySize/2 + 200 m), well short of the airport. */
+const outside = () => offsetByMetres(berlinCentre, citySizeM / 2 + 1_000, 0);
+const airport = () => offsetByMetres(berlinCentre, citySizeM / 2 + 3_000, 0);
+
+function rejectsWith(reason: string, status: number) {
+  return (error: unknown) => {
+    assert.ok(error instanceof AppError, String(error));
+    assert.equal(error.reason, reason, error.message);
+    assert.equal(error.httpStatus, status, `${error.reason} answers ${error.httpStatus}`);
+    return true;
+  };
+}
+
+function describeFinishTrip(name: string, databaseUrl: string | undefined) {
+  describe(`finish, pause and resume sagas (${name})`, () => {
+    let test: TestDatabase;
+    let db: ServiceDatabase<TripDatabase>;
+    before(async () => {
+      test = await openTestDatabase({
+        databaseUrl,
+        schemaPrefix: 'trip_finish',
+        prepare: async (database) => {
+          await database.migrate(tripMigrationsDir);
+          await migrateSagaTables(database);
+        },
+      });
+      db = test.database as ServiceDatabase<TripDatabase>;
+    });
+    after(() => test.close());
+
+    async function setUp(category = 'compact') {
+      const clock = new FakeClock('2026-12-04T10:00:00.000Z');
+      const cars = new FakeCars();
+      const profiles = new FakeProfiles();
+      const payments = new FakePayments();
+      const settings = new LiveConfig(settingsOf(loadTripConfig()));
+      const published: EventEnvelope[] = [];
+      const events = createEventFactory({ source: 'trip', clock, ids: uuidV7Ids });
+      const publish = async (_trx: unknown, event: EventEnvelope) => void published.push(event);
+      const startSaga = defineStartTripSaga({ cars, profiles, payments, settings, clock });
+      const finishSaga = defineFinishTripSaga({ db: db.db, cars, payments, settings, clock, events, publish });
+      const pauseSaga = definePauseTripSaga({ cars, clock, events, publish });
+      const resumeSaga = defineResumeTripSaga({ cars, clock, events, publish });
+      const runner = new SagaRunner({ database: db, sagas: [startSaga, finishSaga, pauseSaga, resumeSaga], clock });
+      const reservations = new SqlReservationStore(db.db);
+      const startTrip = createStartTrip({ db: db.db, runner, saga: startSaga, reservations, clock, ids: uuidV7Ids });
+      const finishTrip = createFinishTrip({ db: db.db, runner, saga: finishSaga, cars, settings, ids: uuidV7Ids });
+      const parking = createParking({ db: db.db, runner, pause: pauseSaga, resume: resumeSaga, ids: uuidV7Ids });
+      const queries = createTripQueries({ db: db.db, cars, runner, settings, clock });
+      const carId = uuidV7Ids.next();
+      cars.add(carId, category);
+      const rider: Caller = { userId: uuidV7Ids.next(), role: 'rider', plan: 'free' };
+      profiles.verified.add(rider.userId);
+      const log = new SqlTripLog(db.db);
+      /** The car reports where it is now. */
+      const report = (position: { lat: number; lng: number }, energyPct?: number) => cars.report(carId, { at: clock.now(), ...position }, energyPct);
+      report(home(0));
+      const trip = await startTrip({ carId }, rider);
+      const tariff = tariffFor(settings.get().tariffs, category as 'compact');
+      return { clock, cars, payments, settings, published, runner, finishTrip, parking, queries, carId, rider, log, report, trip, tariff };
+    }
+
+    it('finishes inside the home zone: locked, priced from telemetry and the trip tariff, captured once, finished with its event', async () => {
+      const context = await setUp();
+      const { clock, report, finishTrip, trip, rider, cars, payments, carId, tariff, log, published } = context;
+      clock.advance(5 * minute);
+      report(home(1_000));
+      clock.advance(4 * minute + 10_000);
+      report(home(1_000, 1_000));
+      const finished = await finishTrip({ tripId: trip.id }, rider);
+      assert.equal(finished.status, 'finished');
+      assert.equal(finished.paymentStatus, 'captured');
+      assert.equal(cars.cars.get(carId)?.state, 'available', 'the lock freed the car');
+      const expectedM = haversineM(home(0), home(1_000)) + haversineM(home(1_000), home(1_000, 1_000));
+      assert.ok(Math.abs((finished.distanceM ?? 0) - expectedM) < 0.001, `distance ${finished.distanceM} from telemetry, ${expectedM} expected`);
+      // 9 min 10 s of driving is 10 started minutes; no km price for a compact.
+      const expected = tariff.unlockFeeCents + 10 * tariff.drivingPerMinuteCents;
+      assert.equal(finished.price?.totalCents, expected);
+      assert.deepEqual(payments.allCaptures(), [expected], 'one capture of the price');
+      assert.equal(finished.endZoneId, 'home-city');
+      assert.deepEqual(
+        (await log.events(trip.id)).map((event) => event.type),
+        ['trip.requested', 'trip.started', 'trip.finish_requested', 'trip.priced', 'trip.finished'],
+      );
+      assert.deepEqual(published.map((event) => event.type), ['trip.finished']);
+      assert.equal((published[0]?.data as { totalCents: number }).totalCents, expected);
+    });
+
+    it('finishing again, one after the other and at once, answers the finished trip and never captures twice', async () => {
+      const { clock, finishTrip, trip, rider, payments } = await setUp();
+      clock.advance(3 * minute);
+      const results = await Promise.allSettled([finishTrip({ tripId: trip.id }, rider), finishTrip({ tripId: trip.id }, rider)]);
+      for (const result of results) {
+        if (result.status === 'rejected') assert.ok(result.reason instanceof AppError && result.reason.reason === 'TRIP_FINISH_IN_PROGRESS', String(result.reason));
+      }
+      assert.ok(results.some((result) => result.status === 'fulfilled' && result.value.status === 'finished'));
+      const again = await finishTrip({ tripId: trip.id }, rider);
+      assert.equal(again.status, 'finished');
+      assert.equal(payments.allCaptures().length, 1, 'one capture');
+    });
+
+    it('keeps the tariff the trip started with when the table changes mid-trip', async () => {
+      const { clock, finishTrip, trip, rider, settings, tariff } = await setUp();
+      const table = settings.get().tariffs;
+      settings.set({ ...settings.get(), tariffs: { version: 'doubled', byCategory: { ...table.byCategory, compact: { ...table.byCategory.compact, drivingPerMinuteCents: table.byCategory.compact.drivingPerMinuteCents * 2 } } } });
+      clock.advance(2 * minute);
+      const finished = await finishTrip({ tripId: trip.id }, rider);
+      assert.equal(finished.price?.totalCents, tariff.unlockFeeCents + 2 * tariff.drivingPerMinuteCents);
+      assert.equal(finished.price?.tariffVersion, tariff.version);
+    });
+
+    it('outside every zone: 409 with the nearest allowed zone and its distance; the trip goes on, nothing locked or charged', async () => {
+      const { clock, report, finishTrip, trip, rider, cars, carId, payments, log } = await setUp();
+      clock.advance(minute);
+      report(outside());
+      await assert.rejects(finishTrip({ tripId: trip.id }, rider), (error: unknown) => {
+        assert.ok(error instanceof AppError && error.reason === 'OUTSIDE_OPERATING_AREA', String(error));
+        assert.equal(error.httpStatus, 409);
+        const nearest = error.details?.['nearestZone'] as { zoneId: string; distanceM: number };
+        assert.equal(nearest.zoneId, 'home-city');
+        assert.ok(Math.abs(nearest.distanceM - 800) < 5, `nearest ${nearest.distanceM} m`);
+        return true;
+      });
+      assert.equal((await log.find(trip.id))?.status, 'in_progress');
+      assert.equal(cars.cars.get(carId)?.state, 'in_use');
+      assert.deepEqual(payments.allCaptures(), []);
+    });
+
+    it('in the airport drop-off zone with a low battery: both fees are lines of the price', async () => {
+      const { clock, report, finishTrip, trip, rider, settings, tariff } = await setUp();
+      clock.advance(minute);
+      report(airport(), 5);
+      const finished = await finishTrip({ tripId: trip.id }, rider);
+      assert.equal(finished.endZoneId, 'dropoff-airport');
+      const fees = finished.price?.feeLines.map((line) => [line.code, line.cents]);
+      assert.deepEqual(fees, [
+        ['dropoff_zone', 990],
+        ['low_energy', settings.get().lowEnergy.feeCents],
+      ]);
+      assert.equal(finished.price?.totalCents, tariff.unlockFeeCents + tariff.drivingPerMinuteCents + 990 + settings.get().lowEnergy.feeCents);
+    });
+
+    it('the device never acks the lock: 504 DEVICE_DID_NOT_ANSWER, the trip goes on, and a later finish works', async () => {
+      const { clock, finishTrip, trip, rider, cars, carId, payments, log } = await setUp();
+      clock.advance(minute);
+      cars.failNext('lock', DeadlineExceeded('DEVICE_DID_NOT_ANSWER', 'no ack'));
+      await assert.rejects(finishTrip({ tripId: trip.id }, rider), rejectsWith('DEVICE_DID_NOT_ANSWER', 504));
+      assert.equal((await log.find(trip.id))?.status, 'in_progress');
+      assert.equal(cars.cars.get(carId)?.state, 'in_use');
+      assert.deepEqual(payments.allCaptures(), []);
+      const finished = await finishTrip({ tripId: trip.id }, rider);
+      assert.equal(finished.status, 'finished');
+      assert.equal(payments.allCaptures().length, 1);
+    });
+
+    it('the car service is down: 503, the trip goes on', async () => {
+      const { finishTrip, trip, rider, cars, log } = await setUp();
+      cars.failNext('telemetrySince', Unavailable('CAR_SERVICE_UNAVAILABLE', 'down'));
+      await assert.rejects(finishTrip({ tripId: trip.id }, rider), rejectsWith('CAR_SERVICE_UNAVAILABLE', 503));
+      assert.equal((await log.find(trip.id))?.status, 'in_progress');
+    });
+
+    it('a failed capture still finishes the trip with payment pending; the retry sweep captures it once', async () => {
+      const { clock, finishTrip, trip, rider, payments, log } = await setUp();
+      clock.advance(minute);
+      payments.failNext('capture', Unavailable('PAYMENT_SERVICE_UNAVAILABLE', 'down'));
+      const finished = await finishTrip({ tripId: trip.id }, rider);
+      assert.equal(finished.status, 'finished');
+      assert.equal(finished.paymentStatus, 'pending');
+      assert.deepEqual(payments.allCaptures(), []);
+      await retryPendingCaptures({ db: db.db, payments, clock });
+      await retryPendingCaptures({ db: db.db, payments, clock });
+      assert.equal((await log.find(trip.id))?.paymentStatus, 'captured');
+      assert.deepEqual(payments.allCaptures(), [finished.price?.totalCents]);
+    });
+
+    it('pause locks and holds the car, parking minutes bill at the parking rate, resume unlocks; a paused trip can finish', async () => {
+      const { clock, finishTrip, parking, trip, rider, cars, carId, tariff, published } = await setUp();
+      clock.advance(2 * minute);
+      const paused = await parking.pauseTrip({ tripId: trip.id }, rider);
+      assert.equal(paused.status, 'paused');
+      assert.equal(cars.cars.get(carId)?.state, 'reserved', 'locked and still held for the trip');
+      assert.equal(cars.cars.get(carId)?.locked, true);
+      clock.advance(10 * minute);
+      const resumed = await parking.resumeTrip({ tripId: trip.id }, rider);
+      assert.equal(resumed.status, 'in_progress');
+      assert.equal(resumed.pausedMs, 10 * minute);
+      assert.equal(cars.cars.get(carId)?.state, 'in_use');
+      clock.advance(3 * minute);
+      await parking.pauseTrip({ tripId: trip.id }, rider);
+      clock.advance(5 * minute);
+      const finished = await finishTrip({ tripId: trip.id }, rider);
+      assert.equal(finished.status, 'finished');
+      assert.equal(cars.cars.get(carId)?.state, 'available');
+      assert.equal(finished.price?.totalCents, tariff.unlockFeeCents + 5 * tariff.drivingPerMinuteCents + 15 * tariff.parkingPerMinuteCents);
+      assert.deepEqual(published.map((event) => event.type), ['trip.paused', 'trip.resumed', 'trip.paused', 'trip.finished']);
+    });
+
+    it('a pause whose lock is not acknowledged: 504, the trip keeps driving at the driving rate', async () => {
+      const { parking, trip, rider, cars, carId, log } = await setUp();
+      cars.failNext('lock', DeadlineExceeded('DEVICE_DID_NOT_ANSWER', 'no ack'));
+      await assert.rejects(parking.pauseTrip({ tripId: trip.id }, rider), rejectsWith('DEVICE_DID_NOT_ANSWER', 504));
+      const after = await log.find(trip.id);
+      assert.equal(after?.status, 'in_progress');
+      assert.equal(after?.pausedSince, undefined);
+      assert.equal(cars.cars.get(carId)?.state, 'in_use');
+    });
+
+    it('a resume whose unlock is not acknowledged: 504, still paused from when the pause began', async () => {
+      const { clock, parking, trip, rider, cars, log } = await setUp();
+      await parking.pauseTrip({ tripId: trip.id }, rider);
+      const pausedAt = clock.now();
+      clock.advance(minute);
+      cars.failNext('unlock', DeadlineExceeded('DEVICE_DID_NOT_ANSWER', 'no ack'));
+      await assert.rejects(parking.resumeTrip({ tripId: trip.id }, rider), rejectsWith('DEVICE_DID_NOT_ANSWER', 504));
+      const after = await log.find(trip.id);
+      assert.equal(after?.status, 'paused');
+      assert.equal(after?.pausedSince, pausedAt);
+      assert.equal(after?.pausedMs, 0);
+    });
+
+    it("someone else's trip is not found", async () => {
+      const { finishTrip, trip } = await setUp();
+      const stranger: Caller = { userId: uuidV7Ids.next(), role: 'rider', plan: 'free' };
+      await assert.rejects(finishTrip({ tripId: trip.id }, stranger), rejectsWith('TRIP_NOT_FOUND', 404));
+    });
+  });
+}
+
+describeFinishTrip('PGlite', undefined);
+if (process.env.DATABASE_URL) describeFinishTrip('PostgreSQL', process.env.DATABASE_URL);

@@ -1,0 +1,373 @@
+import { TripFinished, type EventEnvelope } from '@carshare/contracts';
+import type { EventFactory } from '@carshare/messaging';
+import { Conflict, DeadlineExceeded, NotFound, Unauthenticated, Unavailable, isAppError, type AppError, type CallContext, type Caller, type Clock, type LiveConfig } from '@carshare/platform';
+import { defineSaga, type SagaOutcome, type SagaRunner } from '@carshare/saga';
+import type { Kysely } from 'kysely';
+import { SqlTripLog, type FinishedPrice, type TripRow } from './adapters/sql-trip-log.ts';
+import type { TripDatabase } from './adapters/trip-database.ts';
+import { zonesFromConfig } from './config.ts';
+import { priceTrip, type Fee } from './domain/pricing.ts';
+import { routeDistanceM, tripTimes } from './domain/route.ts';
+import { checkTripEnd } from './domain/zones.ts';
+import type { CarPort, CarSnapshot, OnBehalf, PaymentPort, TripSettings } from './ports.ts';
+
+export interface FinishTripInput {
+  tripId: string;
+  riderId: string;
+  carId: string;
+  /** The id the car is held under (the reservation's, or the trip's own). */
+  holderId: string;
+}
+
+/** Where the trip ends, and what that costs: decided from the car's own last report. */
+export interface EndPlace {
+  position: { lat: number; lng: number };
+  energyPct: number;
+  zone: { id: string; name: string; kind: string };
+  zoneFeeCents: number;
+}
+
+/**
+ * May the trip end where the car is? 409 with the nearest allowed zone and how far it is when
+ * not; 409 CAR_POSITION_UNKNOWN when the car never reported a position (nothing to judge by).
+ */
+export function judgeEnd(settings: TripSettings, car: CarSnapshot, tripId: string): EndPlace {
+  if (!car.position) throw Conflict('CAR_POSITION_UNKNOWN', 'the car has not reported where it is; try again in a moment', { tripId });
+  const check = checkTripEnd(zonesFromConfig(settings.zones), car.position);
+  if (!check.allowed) {
+    const nearest = check.nearest && {
+      zoneId: check.nearest.zone.id,
+      name: check.nearest.zone.name,
+      kind: check.nearest.zone.kind,
+      feeCents: check.nearest.zone.feeCents ?? 0,
+      distanceM: Math.round(check.nearest.distanceM),
+    };
+    const message = check.reason === 'NO_PARKING_ZONE' ? 'the car is in a no-parking zone' : 'the car is outside the operating area';
+    throw Conflict(check.reason, nearest ? `${message}; the nearest place to end is ${nearest.name}, ${nearest.distanceM} m away` : message, {
+      tripId,
+      position: car.position,
+      nearestZone: nearest ?? null,
+    });
+  }
+  return { position: car.position, energyPct: car.energyPct, zone: { id: check.zone.id, name: check.zone.name, kind: check.zone.kind }, zoneFeeCents: check.feeCents };
+}
+
+/** A compensation for something that is not (or no longer) there is done, not failed. */
+function alreadyUndone(error: unknown): boolean {
+  return isAppError(error) && ['NOT_YOUR_CAR', 'CAR_NOT_FOUND', 'INVALID_CAR_TRANSITION', 'CAR_NOT_AVAILABLE'].includes(error.reason);
+}
+
+/** The payment will not take this capture whatever we do: an operator has to look. */
+function isFinalRefusal(error: unknown): boolean {
+  return isAppError(error) && (error.code === 'FAILED_PRECONDITION' || error.code === 'NOT_FOUND' || error.code === 'INVALID_ARGUMENT');
+}
+
+export interface FinishTripDeps {
+  db: Kysely<TripDatabase>;
+  cars: CarPort;
+  payments: PaymentPort;
+  settings: LiveConfig<TripSettings>;
+  clock: Clock;
+  events: EventFactory;
+  /** Adds an event to the outbox inside the given transaction. */
+  publish: (trx: Kysely<TripDatabase>, event: EventEnvelope) => Promise<void>;
+}
+
+const onBehalf = (input: FinishTripInput): OnBehalf => ({ riderId: input.riderId });
+const trxOf = (ctx: { trx: unknown }) => ctx.trx as Kysely<TripDatabase>;
+
+interface Begun {
+  from: 'in_progress' | 'paused';
+  endAt: number;
+}
+
+/**
+ * Finish trip (DOMAIN.md): `finishing` → inside an allowed zone → telemetry distance → lock (the
+ * device acks; the car service then frees the car) → price from the trip's own tariff → capture
+ * → `finished` with trip.finished in the outbox. Until the lock every step undoes: the trip goes
+ * back to running and the rider gets the step's error. From the lock on nothing can fail but the
+ * capture, which never fails the finish: the amount is recorded, and what the payment service
+ * does not confirm stays `payment: pending` for the retry sweep.
+ */
+export function defineFinishTripSaga(deps: FinishTripDeps) {
+  const { cars, payments, settings, clock, events, publish } = deps;
+  const tripLog = new SqlTripLog(deps.db);
+
+  async function requireTrip(log: SqlTripLog, tripId: string): Promise<TripRow> {
+    const trip = await log.find(tripId);
+    if (!trip) throw NotFound('TRIP_NOT_FOUND', `no trip ${tripId}`, { tripId });
+    return trip;
+  }
+
+  return defineSaga<FinishTripInput>(
+    'trip.finish',
+    [
+      {
+        name: 'begin-finishing',
+        local: true,
+        invoke: async (ctx): Promise<Begun> => {
+          const log = new SqlTripLog(trxOf(ctx));
+          const trip = await requireTrip(log, ctx.input.tripId);
+          if (trip.status !== 'in_progress' && trip.status !== 'paused') {
+            throw Conflict('TRIP_NOT_IN_PROGRESS', `the trip is ${trip.status}`, { tripId: trip.id, current: trip.status });
+          }
+          // The rider's minutes stop when they asked to end, not when the device answered.
+          const endAt = clock.now();
+          const moved = await log.change(trip.id, [trip.status], 'finishing', { type: 'trip.finish_requested', data: { sagaId: ctx.sagaId, from: trip.status } }, { finish_saga_id: ctx.sagaId }, endAt);
+          if (!moved) throw Conflict('TRIP_NOT_IN_PROGRESS', 'the trip changed meanwhile', { tripId: trip.id });
+          return { from: trip.status, endAt };
+        },
+        compensate: async (ctx) => {
+          const begun = ctx.result as Begun | undefined;
+          if (!begun) return;
+          await new SqlTripLog(trxOf(ctx)).change(ctx.input.tripId, ['finishing'], begun.from, { type: 'trip.finish_abandoned', data: { sagaId: ctx.sagaId } }, { finish_saga_id: null }, clock.now());
+        },
+      },
+      {
+        name: 'check-zone',
+        invoke: async (ctx) => judgeEnd(settings.get(), await cars.getCar(ctx.input.carId, onBehalf(ctx.input)), ctx.input.tripId),
+      },
+      {
+        // Before the lock: once the car is locked nothing may fail, and telemetry can be down.
+        name: 'measure-route',
+        invoke: async (ctx) => {
+          const trip = await requireTrip(tripLog, ctx.input.tripId);
+          const { endAt } = ctx.results['begin-finishing'] as Begun;
+          const startedAt = trip.startedAt ?? trip.createdAt;
+          const points = await cars.telemetrySince(ctx.input.carId, startedAt, onBehalf(ctx.input));
+          return { distanceM: routeDistanceM(points, startedAt, endAt), points: points.length };
+        },
+      },
+      {
+        name: 'lock-car',
+        invoke: async (ctx) => {
+          const held = { carId: ctx.input.carId, reservationId: ctx.input.holderId };
+          // By the car's state, not the trip's: a paused trip's car is locked and held already
+          // (giving it back is all that is left), unless a resume in doubt did unlock it.
+          const car = await cars.getCar(ctx.input.carId, onBehalf(ctx.input));
+          if (car.reservationId !== ctx.input.holderId) return { alreadyFree: true };
+          if (car.state === 'reserved') await cars.release(held, onBehalf(ctx.input));
+          else await cars.lock(held, onBehalf(ctx.input));
+          return { alreadyFree: false };
+        },
+        compensate: async (ctx) => {
+          // Only a lock in doubt (a lost answer) gets here: a later step never fails. If it took
+          // effect the car is free now; take it back for the rider whose trip goes on.
+          const { from } = ctx.results['begin-finishing'] as Begun;
+          const held = { carId: ctx.input.carId, reservationId: ctx.input.holderId };
+          const car = await cars.getCar(ctx.input.carId, onBehalf(ctx.input));
+          if (car.reservationId === ctx.input.holderId) return;
+          try {
+            await cars.claim(held, onBehalf(ctx.input));
+            if (from === 'in_progress') await cars.unlock(held, onBehalf(ctx.input));
+          } catch (error) {
+            if (!alreadyUndone(error)) throw error;
+          }
+        },
+      },
+      {
+        name: 'price',
+        local: true,
+        invoke: async (ctx) => {
+          const log = new SqlTripLog(trxOf(ctx));
+          const trip = await requireTrip(log, ctx.input.tripId);
+          const { endAt } = ctx.results['begin-finishing'] as Begun;
+          const place = ctx.results['check-zone'] as EndPlace;
+          const { distanceM } = ctx.results['measure-route'] as { distanceM: number };
+          if (!trip.tariff || trip.startedAt === undefined) throw Conflict('TRIP_NOT_STARTED', 'the trip has no tariff', { tripId: trip.id });
+          const times = tripTimes({ startedAt: trip.startedAt, pausedMs: trip.pausedMs, pausedSince: trip.pausedSince }, endAt);
+          const lowEnergy = settings.get().lowEnergy;
+          const fees: Fee[] = [];
+          if (place.zoneFeeCents > 0) fees.push({ code: 'dropoff_zone', description: `Drop-off zone: ${place.zone.name}`, cents: place.zoneFeeCents });
+          if (place.energyPct < lowEnergy.thresholdPct && lowEnergy.feeCents > 0) {
+            fees.push({ code: 'low_energy', description: `Ended below ${lowEnergy.thresholdPct}% battery/fuel`, cents: lowEnergy.feeCents });
+          }
+          const breakdown = priceTrip(trip.tariff, { ...times, distanceM, fees });
+          const price: FinishedPrice = { ...breakdown, vatRate: trip.tariff.vatRate, endZone: { id: place.zone.id, name: place.zone.name } };
+          await log.update(
+            trip.id,
+            ['finishing'],
+            { type: 'trip.priced', data: { totalCents: price.totalCents, drivingMs: times.drivingMs, parkingMs: times.parkingMs, distanceM, zoneId: place.zone.id, energyPct: place.energyPct } },
+            { price, capture_cents: price.totalCents, distance_m: distanceM, end_zone_id: place.zone.id, paused_ms: times.parkingMs, paused_since: null, payment_status: 'pending' },
+            clock.now(),
+          );
+          return { totalCents: price.totalCents };
+        },
+      },
+      {
+        name: 'capture',
+        invoke: async (ctx) => {
+          const trip = await requireTrip(tripLog, ctx.input.tripId);
+          const { totalCents } = ctx.results['price'] as { totalCents: number };
+          return captureTrip(payments, trip, totalCents, onBehalf(ctx.input));
+        },
+      },
+      {
+        name: 'finish',
+        local: true,
+        invoke: async (ctx) => {
+          const log = new SqlTripLog(trxOf(ctx));
+          const { endAt } = ctx.results['begin-finishing'] as Begun;
+          const place = ctx.results['check-zone'] as EndPlace;
+          const { distanceM } = ctx.results['measure-route'] as { distanceM: number };
+          const { totalCents } = ctx.results['price'] as { totalCents: number };
+          const captured = ctx.results['capture'] as CaptureResult;
+          const trip = await requireTrip(log, ctx.input.tripId);
+          const paymentStatus = captured.status;
+          const finished = await log.change(
+            trip.id,
+            ['finishing'],
+            'finished',
+            { type: 'trip.finished', data: { totalCents, paymentStatus, captureError: captured.error ?? null } },
+            { finished_at: new Date(endAt), payment_status: paymentStatus },
+            clock.now(),
+          );
+          if (!finished) throw Conflict('TRIP_NOT_FINISHING', 'the trip is no longer finishing', { tripId: trip.id });
+          await publish(
+            trxOf(ctx),
+            events.create(TripFinished, trip.id, {
+              tripId: trip.id,
+              riderId: trip.riderId,
+              carId: trip.carId,
+              finishedAt: new Date(endAt).toISOString(),
+              totalCents,
+              currency: trip.tariff?.currency ?? 'EUR',
+              distanceM,
+              zoneId: place.zone.id,
+              paymentStatus: paymentStatus === 'captured' ? 'captured' : 'pending',
+            }),
+          );
+        },
+      },
+    ],
+    { timeoutMs: 45_000 },
+  );
+}
+
+export type FinishTripSaga = ReturnType<typeof defineFinishTripSaga>;
+
+export interface CaptureResult {
+  status: 'captured' | 'pending' | 'failed';
+  error?: string;
+}
+
+/**
+ * Charges a priced trip: the payment service captures part of the hold, all of it, or more.
+ * Never throws: a refusal is `failed` (an operator looks), anything else `pending` (retried with
+ * the same amount, which the payment service keys per payment, so it charges once). A trip that
+ * costs nothing voids its hold instead.
+ */
+export async function captureTrip(payments: PaymentPort, trip: TripRow, totalCents: number, on: OnBehalf): Promise<CaptureResult> {
+  if (!trip.paymentId) return { status: 'failed', error: 'NO_PAYMENT' };
+  try {
+    if (totalCents === 0) {
+      await payments.void(trip.paymentId, on);
+      return { status: 'captured' };
+    }
+    return await payments.capture(trip.paymentId, totalCents, on);
+  } catch (error) {
+    const reason = isAppError(error) ? error.reason : 'CAPTURE_ERROR';
+    return { status: isFinalRefusal(error) ? 'failed' : 'pending', error: reason };
+  }
+}
+
+/** The rider's error for a trip saga that compensated: the failed step's own kind. */
+export function sagaError(outcome: SagaOutcome, tripId: string, failedReason: string, failedMessage: string): AppError {
+  const error = outcome.error;
+  if (!error || outcome.status === 'failed') return Unavailable(failedReason, failedMessage, { tripId, sagaId: outcome.id });
+  const kinds: Record<string, (reason: string, message: string, details?: Record<string, unknown>) => AppError> = {
+    FAILED_PRECONDITION: Conflict,
+    NOT_FOUND: NotFound,
+    DEADLINE_EXCEEDED: DeadlineExceeded,
+  };
+  const make = (error.code !== undefined && kinds[error.code]) || Unavailable;
+  return make(error.reason, error.message, { tripId, sagaId: outcome.id, step: error.step });
+}
+
+export interface FinishTripUseCaseDeps {
+  db: Kysely<TripDatabase>;
+  runner: SagaRunner;
+  saga: FinishTripSaga;
+  cars: CarPort;
+  settings: LiveConfig<TripSettings>;
+  ids: { next(): string };
+}
+
+const finishRetryAfterMs = 1_000;
+
+/**
+ * `FinishTrip {tripId}`: a finished trip answers as it is (one finish, one capture however often
+ * it is asked); a finish under way is joined through its saga id; a running trip gets a new
+ * finish saga.
+ */
+export function createFinishTrip(deps: FinishTripUseCaseDeps) {
+  const log = new SqlTripLog(deps.db);
+
+  async function join(sagaId: string, input: FinishTripInput): Promise<SagaOutcome> {
+    try {
+      return await deps.runner.run(deps.saga, input, { id: sagaId });
+    } catch (error) {
+      // Driven by another request or instance (a recovery after a crash): ask again shortly.
+      if (isAppError(error) && (error.reason === 'SAGA_IN_PROGRESS' || error.reason === 'SAGA_INTERRUPTED')) {
+        throw Unavailable('TRIP_FINISH_IN_PROGRESS', 'the trip is being finished; ask again in a moment for the result', { tripId: input.tripId, retryAfterMs: finishRetryAfterMs });
+      }
+      throw error;
+    }
+  }
+
+  return async function finishTrip(input: { tripId: string }, caller: Caller | undefined, ctx?: CallContext): Promise<TripRow> {
+    if (!caller) throw Unauthenticated('AUTHENTICATION_REQUIRED', 'sign in first');
+    void ctx;
+    const staff = caller.role === 'operator' || caller.role === 'admin';
+    const trip = await log.find(input.tripId);
+    if (!trip || (trip.riderId !== caller.userId && !staff)) throw NotFound('TRIP_NOT_FOUND', `no trip ${input.tripId}`, { tripId: input.tripId });
+    if (trip.status === 'finished') return trip;
+    const sagaInput: FinishTripInput = { tripId: trip.id, riderId: trip.riderId, carId: trip.carId, holderId: trip.reservationId ?? trip.id };
+    let outcome: SagaOutcome;
+    if (trip.status === 'finishing' && trip.finishSagaId) {
+      outcome = await join(trip.finishSagaId, sagaInput);
+    } else if (trip.status === 'in_progress' || trip.status === 'paused') {
+      // Judged here first so the rider learns where to go (the saga's error carries no details);
+      // the saga judges again from the car's report at its own time.
+      judgeEnd(deps.settings.get(), await deps.cars.getCar(trip.carId, { riderId: trip.riderId, ctx }), trip.id);
+      outcome = await join(deps.ids.next(), sagaInput);
+    } else {
+      throw Conflict('TRIP_NOT_IN_PROGRESS', `the trip is ${trip.status}`, { tripId: trip.id, current: trip.status });
+    }
+    if (outcome.status !== 'completed') {
+      // Lost a race with another finish of the same trip: its outcome is the answer.
+      const now = await log.find(trip.id);
+      if (now?.status === 'finished') return now;
+      if (now?.status === 'finishing' && now.finishSagaId && now.finishSagaId !== outcome.id) {
+        const other = await join(now.finishSagaId, sagaInput);
+        if (other.status === 'completed') return (await log.find(trip.id)) ?? now;
+      }
+      throw sagaError(outcome, trip.id, 'TRIP_FINISH_FAILED', 'the trip could not be finished; an operator has been alerted');
+    }
+    const finished = await log.find(trip.id);
+    if (!finished) throw NotFound('TRIP_NOT_FOUND', `no trip ${input.tripId}`, { tripId: input.tripId });
+    return finished;
+  };
+}
+
+/**
+ * Asks the payment service again for captures it has not confirmed (it was unreachable, or its
+ * processor was down): the same amount under the same payment, so it charges once. Answers how
+ * many are confirmed now.
+ */
+export async function retryPendingCaptures(deps: { db: Kysely<TripDatabase>; payments: PaymentPort; clock: Clock }, limit = 50): Promise<{ captured: number; pending: number }> {
+  const log = new SqlTripLog(deps.db);
+  let captured = 0;
+  let pending = 0;
+  for (const trip of await log.pendingCaptures(limit)) {
+    if (trip.captureCents === undefined) continue;
+    const result = await captureTrip(deps.payments, trip, trip.captureCents, { riderId: trip.riderId });
+    if (result.status === 'pending') {
+      pending += 1;
+      continue;
+    }
+    await log.update(trip.id, ['finished'], { type: result.status === 'captured' ? 'trip.payment_captured' : 'trip.payment_failed', data: { error: result.error ?? null } }, { payment_status: result.status }, deps.clock.now());
+    if (result.status === 'captured') captured += 1;
+  }
+  return { captured, pending };
+}
