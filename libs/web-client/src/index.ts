@@ -1,0 +1,3 @@
+export * from './api-error.ts';
+export * from './token-store.ts';
+export * from './web-client.ts';
