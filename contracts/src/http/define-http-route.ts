@@ -1,4 +1,7 @@
 import type { Static, TSchema } from 'typebox';
+import { hardenRequestSchema, rememberHttpRoute, type RouteCredential } from './openapi.ts';
+
+export * from './openapi.ts';
 
 export type Access = 'public' | 'user' | 'operator' | 'admin';
 
@@ -18,6 +21,11 @@ export interface HttpRouteContract {
   readonly summary: string;
   readonly tags: readonly string[];
   readonly access: Access;
+  /**
+   * A public route that still takes a credential other than a user's token (a car's device
+   * secret, a Traccar forwarder's token): named so the document says which.
+   */
+  readonly credential?: RouteCredential;
   /** Rate-limit rule name the gateway applies to this route (`default` when absent). */
   readonly rateLimit?: string;
   /** Mutating methods only; `optional` when absent. A GET has no effect to repeat, so no key. */
@@ -29,11 +37,23 @@ export interface HttpRouteContract {
   readonly response: TSchema;
 }
 
+/**
+ * A route contract as the gateway enforces it: request schemas get the bounds they lack (see
+ * hardenRequestSchema), so every route, however it is written, refuses over-long input with a 400
+ * and documents the limit it keeps. The contract is also remembered for the OpenAPI document.
+ */
 export function defineHttpRoute<const Route extends HttpRouteContract>(route: Route): Route {
   if (route.method === 'GET' && route.idempotencyKey !== undefined) {
     throw new TypeError(`${route.method} ${route.url}: a GET changes nothing, so it takes no Idempotency-Key`);
   }
-  return route;
+  const hardened: Route = {
+    ...route,
+    ...(route.body && { body: hardenRequestSchema(route.body, 'body') }),
+    ...(route.querystring && { querystring: hardenRequestSchema(route.querystring, 'querystring') }),
+    ...(route.params && { params: hardenRequestSchema(route.params, 'params') }),
+  };
+  rememberHttpRoute(hardened);
+  return hardened;
 }
 
 /** How a route treats `Idempotency-Key`: undefined for reads, else what its contract says (default `optional`). */

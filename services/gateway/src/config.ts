@@ -64,6 +64,8 @@ export const GatewayConfigSchema = Type.Object({
   }),
   /** Who runs this system, for the open GBFS feed's system_information (operator, timezone, contact). */
   gbfs: GbfsSystemConfig,
+  /** Where clients reach the public API (the document's `servers`); unset → `/`, the origin that serves the API. */
+  publicUrl: Type.Optional(Type.String({ minLength: 1, maxLength: 2_048 })),
   /** RabbitMQ for user events (revocations); unset → the in-process bus of the embedded platform. */
   messaging: MessagingConfig,
 });
@@ -88,6 +90,7 @@ export const gatewayConfigShape = {
     GATEWAY_HEADERS_TIMEOUT_MS: 'http.headersTimeoutMs',
     GATEWAY_REQUEST_TIMEOUT_MS: 'http.requestTimeoutMs',
     GATEWAY_CONNECTION_TIMEOUT_MS: 'http.connectionTimeoutMs',
+    GATEWAY_PUBLIC_URL: 'publicUrl',
   },
 } as const satisfies ServiceConfigShape<typeof GatewayConfigSchema>;
 

@@ -1,7 +1,20 @@
 import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { analyticsRpc, blobRpc, carRpc, deadLetterRpcMethods, paymentRpc, profileRpc, tripRpc, userRpc, type RpcMethods, type RpcServiceContract } from '@carshare/contracts';
+import {
+  analyticsRpc,
+  blobRpc,
+  carRpc,
+  deadLetterRpcMethods,
+  finishOpenApiDocument,
+  paymentRpc,
+  profileRpc,
+  securitySchemes,
+  tripRpc,
+  userRpc,
+  type RpcMethods,
+  type RpcServiceContract,
+} from '@carshare/contracts';
 import type { Observability } from '@carshare/observability';
 import {
   LiveConfig,
@@ -46,6 +59,7 @@ import { cspHeader, docsContentSecurityPolicy, registerSecurityHeaders } from '.
 import { registerVerificationRoutes } from './api/verification-handlers.ts';
 import { registerTripRoutes } from './api/trip-handlers.ts';
 import { registerWebApps } from './api/web-apps.ts';
+import { hardenRouteSchema, openApiServer } from './api/openapi-document.ts';
 import type { GatewayConfig } from './config.ts';
 import { createGatewayService, type DeadLetterClients } from './gateway-service.ts';
 import type { RateLimits } from './domain/rate-limit-plan.ts';
@@ -196,13 +210,13 @@ export function createGatewayModule(deps: GatewayModuleDeps): GatewayModule {
       // saw a replay, or which request id to quote.
       exposedHeaders: [...corsExposedHeaders],
     });
+    // Hand-written routes (devices, GBFS, map) get the same request bounds as contract routes.
+    server.addHook('onRoute', hardenRouteSchema);
     await server.register(swagger, {
-      openapi: {
-        openapi: '3.1.0',
-        info: openApiInfo,
-        components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
-      },
+      openapi: { openapi: '3.1.0', info: openApiInfo, components: { securitySchemes: { ...securitySchemes } } },
       hideUntagged: true,
+      // Always an OpenAPI (not Swagger 2) document here: the `openapi` option above.
+      transformObject: (document) => ('openapiObject' in document ? finishOpenApiDocument(document.openapiObject, openApiServer(config)) : document.swaggerObject),
     });
     await server.register(swaggerUi, { routePrefix: '/docs', staticCSP: cspHeader(docsContentSecurityPolicy) });
     idempotencyStore = createIdempotencyStore(config, logger);
