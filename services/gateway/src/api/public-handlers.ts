@@ -14,10 +14,11 @@ function toWireSwitch(fault: FaultSwitch) {
 
 /** REST → RPC: each route is one call, or one use case of the gateway's own, and nothing else. */
 export function registerPublicRoutes(app: HttpServer, deps: PublicRouteDeps, user: RpcClient<typeof userRpc.methods>, gateway: GatewayService): void {
-  registerPublicRoute(app, authRoutes.register, deps, ({ body, ctx }) => user.Register(body, ctx));
-  // The device token travels as the user service's client info, which is where login throttling is enforced.
-  registerPublicRoute(app, authRoutes.login, deps, ({ body: { deviceToken, ...credentials }, ctx }) =>
-    user.Login({ ...credentials, client: deviceToken === undefined ? {} : { deviceToken } }, ctx),
+  // The client's address and device token travel as the user service's client info: its own
+  // per-IP and per-device throttles (which no path can skip) must see the client, not the gateway.
+  registerPublicRoute(app, authRoutes.register, deps, ({ body, ctx, ip }) => user.Register({ ...body, client: { ip } }, ctx));
+  registerPublicRoute(app, authRoutes.login, deps, ({ body: { deviceToken, ...credentials }, ctx, ip }) =>
+    user.Login({ ...credentials, client: deviceToken === undefined ? { ip } : { ip, deviceToken } }, ctx),
   );
   registerPublicRoute(app, authRoutes.refresh, deps, ({ body, ctx }) => user.Refresh(body, ctx));
   registerPublicRoute(app, authRoutes.logout, deps, async ({ body, ctx }) => {
@@ -25,7 +26,7 @@ export function registerPublicRoutes(app: HttpServer, deps: PublicRouteDeps, use
     return null;
   });
   registerPublicRoute(app, authRoutes.verifyEmail, deps, ({ body, ctx }) => user.VerifyEmail(body, ctx));
-  registerPublicRoute(app, authRoutes.requestPasswordReset, deps, ({ body, ctx }) => user.RequestPasswordReset(body, ctx));
+  registerPublicRoute(app, authRoutes.requestPasswordReset, deps, ({ body, ctx, ip }) => user.RequestPasswordReset({ ...body, client: { ip } }, ctx));
   registerPublicRoute(app, authRoutes.confirmPasswordReset, deps, async ({ body, ctx }) => {
     await user.ConfirmPasswordReset(body, ctx);
     return null;

@@ -44,6 +44,8 @@ export interface RouteInput<Route extends HttpRouteContract> {
   query: RouteQuery<Route>;
   params: RouteParams<Route>;
   ctx: CallContext;
+  /** The client's address (X-Forwarded-For when trustProxy is on): services that throttle per IP need the client's, not ours. */
+  ip: string;
 }
 
 export type RouteHandler<Route extends HttpRouteContract> = (input: RouteInput<Route>) => Promise<RouteResponse<Route>>;
@@ -132,6 +134,7 @@ export function registerPublicRoute<Route extends HttpRouteContract>(
         query: request.query as RouteQuery<Route>,
         params: request.params as RouteParams<Route>,
         ctx: request.ctx,
+        ip: request.ip,
       });
       if (reply.sent) return reply;
       void reply.code(route.successStatus);
