@@ -14,6 +14,7 @@ export * from './profile.ts';
 export * from './admin-reviews.ts';
 export * from './payments.ts';
 export * from './trips.ts';
+export * from './admin-stats.ts';
 
 import { adminCarRoutes } from './admin-cars.ts';
 import { adminDeadLetterRoutes } from './admin-dead-letters.ts';

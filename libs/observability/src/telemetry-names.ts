@@ -57,6 +57,23 @@ export const metricNames = {
     unhandledErrors: 'carshare_unhandled_errors_total',
     cacheLookups: 'carshare_cache_lookups_total',
   },
+  /**
+   * The analytics read model (services/analytics): business series counted as its consumers
+   * project events, levels read from its views at scrape time, and how far its consumers lag.
+   */
+  analytics: {
+    tripsStarted: 'carshare_trips_started_total',
+    tripsFinished: 'carshare_trips_finished_total',
+    revenueCents: 'carshare_revenue_cents_total',
+    activeTrips: 'carshare_active_trips',
+    unlockAttempts: 'carshare_unlock_attempts_total',
+    registrations: 'carshare_registrations_total',
+    verificationDecisions: 'carshare_verification_decisions_total',
+    failedTripStarts: 'carshare_failed_trip_starts_total',
+    carsOffline: 'carshare_cars_offline',
+    consumerLag: 'carshare_analytics_consumer_lag_seconds',
+    unprojectedEvents: 'carshare_analytics_unprojected_events_total',
+  },
   /** The user service's signing keys: alert when reloads fail or the last one grows old. */
   signingKeys: {
     reloadFailures: 'carshare_signing_key_reload_failures_total',

@@ -1,4 +1,4 @@
-import { DatabaseConfig, HttpConfig, LogConfig, TracingConfig } from '@carshare/platform';
+import { DatabaseConfig, HttpConfig, LogConfig, MessagingConfig, TracingConfig } from '@carshare/platform';
 import { loadServiceConfig, type ServiceConfigShape } from '@carshare/service-kit';
 import { Type, type Static } from 'typebox';
 
@@ -7,8 +7,27 @@ const defaultPort = 4007;
 export const AnalyticsConfigSchema = Type.Object({
   http: HttpConfig(defaultPort),
   database: DatabaseConfig,
+  messaging: MessagingConfig,
   log: LogConfig,
   tracing: TracingConfig,
+  /** The event archive that `carshare analytics rebuild` replays. */
+  archive: Type.Object({
+    /** Days of events kept; a rebuild recovers only these (two years by default). */
+    retentionDays: Type.Integer({ minimum: 1, maximum: 3650, default: 730 }),
+    /** How often the sweeper deletes expired days. */
+    sweepIntervalMs: Type.Integer({ minimum: 1_000, default: 3_600_000 }),
+    /** Rows one sweep statement deletes at most, so it never holds the database long. */
+    sweepBatch: Type.Integer({ minimum: 1, maximum: 100_000, default: 5_000 }),
+  }),
+  consumers: Type.Object({
+    /**
+     * Events a consumer group handles at once per instance. High on purpose: handlers wait for a
+     * shared transaction (group commit), so this bounds the batch, not the database load.
+     */
+    concurrency: Type.Integer({ minimum: 1, maximum: 10_000, default: 1_024 }),
+    /** Most events one projection transaction takes. */
+    maxBatch: Type.Integer({ minimum: 1, maximum: 10_000, default: 1_000 }),
+  }),
 });
 
 export type AnalyticsConfig = Static<typeof AnalyticsConfigSchema>;
@@ -18,7 +37,12 @@ export const analyticsConfigShape = {
   envPrefix: 'ANALYTICS',
   defaultPort,
   configSchema: AnalyticsConfigSchema,
-  envMap: {},
+  envMap: {
+    ANALYTICS_ARCHIVE_RETENTION_DAYS: 'archive.retentionDays',
+    ANALYTICS_ARCHIVE_SWEEP_INTERVAL_MS: 'archive.sweepIntervalMs',
+    ANALYTICS_CONSUMER_CONCURRENCY: 'consumers.concurrency',
+    ANALYTICS_MAX_BATCH: 'consumers.maxBatch',
+  },
 } as const satisfies ServiceConfigShape<typeof AnalyticsConfigSchema>;
 
 export function loadAnalyticsConfig(overrides: Record<string, unknown> = {}): AnalyticsConfig {

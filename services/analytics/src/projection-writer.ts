@@ -1,0 +1,86 @@
+import type { EventEnvelope } from '@carshare/contracts';
+import type { Clock } from '@carshare/platform';
+import type { ProjectedBatch, StatsStore } from './ports.ts';
+
+interface Waiting {
+  event: EventEnvelope;
+  group: string;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+export interface ProjectionWriterOptions {
+  store: StatsStore;
+  clock: Clock;
+  /** Most events one transaction takes. */
+  maxBatch: number;
+  /** Told about every committed batch (metrics). */
+  onCommitted?: (batch: ProjectedBatch, groups: ReadonlyMap<string, string>, committedAt: number) => void;
+}
+
+/**
+ * Group commit for the consumers: an event's handler waits until the transaction that archived
+ * and projected it has committed, and every event that arrived while one transaction ran goes
+ * into the next. One statement a row was ~600 events/s on PGlite here; a batch costs a handful of
+ * statements whatever its size, and nothing is acknowledged before it is durable.
+ */
+export class ProjectionWriter {
+  readonly #options: ProjectionWriterOptions;
+  #queue: Waiting[] = [];
+  #draining = false;
+
+  constructor(options: ProjectionWriterOptions) {
+    this.#options = options;
+  }
+
+  /** Resolves once `event` is archived and in the views (or was already); rejects when its batch failed. */
+  write(event: EventEnvelope, group: string): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#queue.push({ event, group, resolve, reject });
+      if (this.#draining) return;
+      this.#draining = true;
+      // #drain settles every waiter itself and never throws.
+      void this.#drain().finally(() => {
+        this.#draining = false;
+      });
+    });
+  }
+
+  /** Events waiting for a transaction: the consumers' backlog inside this instance. */
+  get waiting(): number {
+    return this.#queue.length;
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#queue.length > 0) {
+      const batch = this.#queue.splice(0, this.#options.maxBatch);
+      try {
+        await this.#commit(batch);
+      } catch (error) {
+        if (batch.length === 1) {
+          batch[0]?.reject(error);
+          continue;
+        }
+        // One bad event must not fail the others it happened to share a transaction with: each
+        // goes alone, so only the bad one is retried by the bus and, in the end, dead-lettered.
+        for (const one of batch) {
+          try {
+            await this.#commit([one]);
+          } catch (alone) {
+            one.reject(alone);
+          }
+        }
+      }
+    }
+  }
+
+  async #commit(batch: Waiting[]): Promise<void> {
+    const { store, clock, onCommitted } = this.#options;
+    const projected = await store.append(
+      batch.map((waiting) => waiting.event),
+      clock.now(),
+    );
+    onCommitted?.(projected, new Map(batch.map((waiting) => [waiting.event.id, waiting.group])), clock.now());
+    for (const waiting of batch) waiting.resolve();
+  }
+}
