@@ -38,7 +38,7 @@ export const runBusBenchmark: BenchmarkRun = async (options) => {
   );
   const relays = result.relay.map(
     (relay) =>
-      `  ${`${relay.engine}→${relay.bus}`.padEnd(22)} ${relay.ratePerSecond}/s   lag p50 ${relay.p50LagMs} ms   p99 ${relay.p99LagMs} ms   max ${relay.maxLagMs} ms   (p99 pick-up ${relay.p99PickupMs} ms, confirm ${relay.p99ConfirmMs} ms)`,
+      `  ${`${relay.engine}→${relay.bus}`.padEnd(22)} ${relay.ratePerSecond}/s   lag p50 ${relay.p50LagMs} ms   p99 ${relay.p99LagMs} ms   max ${relay.maxLagMs} ms   (p99 pick-up ${relay.p99PickupMs} ms, writer's commit ${relay.p99CommitMs} ms, confirm ${relay.p99ConfirmMs} ms)`,
   );
   const summary = [
     `bus benchmark: publish → consume${contend ? ` (--contend: ${contenders.length} spinning processes beside it)` : ''}`,

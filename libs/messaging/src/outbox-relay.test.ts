@@ -164,6 +164,56 @@ for (const engine of engines) {
     });
 
     if (concurrentRelays) {
+      it('picks up new events while an earlier batch waits for the broker, and keeps each subject in order', async () => {
+        await clearOutbox();
+        const outbox = new Outbox();
+        const published: EventEnvelope[] = [];
+        let release: () => void = () => {};
+        const held = new Promise<void>((resolve) => {
+          release = resolve;
+        });
+        let holding = true;
+        // The first publish stands for a broker confirm that is slow to come.
+        const bus: Pick<EventBus, 'publish'> = {
+          async publish(events) {
+            const list = eventList(events);
+            if (holding && list.some((event) => event.subject === 'slow-confirm')) {
+              holding = false;
+              await held;
+            }
+            published.push(...list);
+          },
+        };
+        const relay = new OutboxRelay({ database: testDb.database, bus, outbox, concurrentRelays });
+        const first = contractEvent('slow-confirm', { n: 0 });
+        const second = contractEvent('slow-confirm', { n: 1 });
+        const other = contractEvent('unrelated', {});
+        relay.start();
+        try {
+          await change(outbox, first);
+          await eventually('the first batch to reach the broker', () => !holding, 20_000);
+          await change(outbox, second);
+          await change(outbox, other);
+          // `other` was committed after `second`, so the claim that took it saw `second` too and
+          // had to leave it: its subject's earlier event is still unconfirmed in the first batch.
+          await eventually('an unrelated event to go out while the first batch is unconfirmed', () => published.length === 1, 20_000);
+          assert.deepEqual(
+            published.map((event) => event.id),
+            [other.id],
+          );
+          release();
+          await eventually('the held subject to follow', () => published.length === 3, 20_000);
+          assert.deepEqual(
+            published.map((event) => event.id),
+            [other.id, first.id, second.id],
+          );
+          assert.equal(await relay.pending(), 0);
+        } finally {
+          release();
+          await relay.stop();
+        }
+      });
+
       it('lets two relays share the table without reordering the events of a subject', async () => {
         await clearOutbox();
         const outbox = new Outbox();

@@ -22,6 +22,12 @@ export interface OutboxRelayOptions {
   concurrentRelays: boolean;
   /** Default 500. */
   batchSize?: number;
+  /**
+   * With `concurrentRelays`: batches that may wait for the broker at once, each holding a pool
+   * connection for its transaction; default 3. Events of one subject still leave in order: a
+   * batch skips a subject whose earlier event another batch holds. PGlite relays run one batch.
+   */
+  maxBatchesInFlight?: number;
   /** Longest sleep when nothing was found; default 250 ms (wake-ups from the outbox come sooner). */
   idlePollMs?: number;
   /** Sent rows are deleted after this long; default one day. */
@@ -65,6 +71,7 @@ export class OutboxRelay {
   readonly #scheduler: Scheduler;
   readonly #batchSize: number;
   readonly #idlePollMs: number;
+  readonly #maxBatchesInFlight: number;
   readonly #lag: { observe(seconds: number): void };
   readonly #unregisterGauge: () => void = () => {};
   #unsubscribe: () => void = () => {};
@@ -84,6 +91,7 @@ export class OutboxRelay {
     this.#scheduler = options.scheduler ?? systemScheduler;
     this.#batchSize = options.batchSize ?? 500;
     this.#idlePollMs = options.idlePollMs ?? 250;
+    this.#maxBatchesInFlight = options.concurrentRelays ? Math.max(1, options.maxBatchesInFlight ?? 3) : 1;
     const schema = options.database.schema;
     if (options.registry) {
       const histogram = histogramOf(
@@ -125,13 +133,19 @@ export class OutboxRelay {
 
   /** Publishes one batch; returns how many events it published. Used by the loop and by tests. */
   async relayOnce(): Promise<number> {
-    return this.#options.concurrentRelays ? await this.#relayLocked() : await this.#relayUnlocked();
+    return await this.#startBatch().done;
   }
 
   /** Rows not yet published. */
   async pending(): Promise<number> {
     const { rows } = await sql<{ count: number }>`select count(*)::int as count from outbox where sent_at is null`.execute(this.#db);
     return Number(rows[0]?.count ?? 0);
+  }
+
+  #startBatch(): { picked: Promise<number>; done: Promise<number> } {
+    if (this.#options.concurrentRelays) return this.#startLockedBatch();
+    const done = this.#relayUnlocked();
+    return { picked: done, done };
   }
 
   async #relayUnlocked(): Promise<number> {
@@ -143,27 +157,55 @@ export class OutboxRelay {
     return rows.length;
   }
 
-  async #relayLocked(): Promise<number> {
-    return await this.#options.database.transaction(async (trx) => {
-      const { rows: candidates } = await sql<OutboxRow>`
-        select seq, subject, envelope from outbox where sent_at is null
-        order by seq limit ${this.#batchSize} for update skip locked`.execute(trx);
-      if (candidates.length === 0) return 0;
-      // Rows another relay holds are skipped, not waited for; a later row of the same subject
-      // must then wait too, or it would be published first.
-      const seqs = candidates.map((row) => row.seq);
-      const subjects = [...new Set(candidates.map((row) => row.subject))];
-      const { rows: blockers } = await sql<{ subject: string; seq: number }>`
-        select subject, min(seq) as seq from outbox
-        where sent_at is null and subject = any(${subjects}::text[]) and seq < ${seqs.at(-1)} and not (seq = any(${seqs}::bigint[]))
-        group by subject`.execute(trx);
-      const firstBlocked = new Map(blockers.map((row) => [row.subject, Number(row.seq)]));
-      const rows = candidates.filter((row) => row.seq < (firstBlocked.get(row.subject) ?? Number.POSITIVE_INFINITY));
-      if (rows.length === 0) return 0;
-      await this.#publish(rows);
-      await this.#markSent(trx, rows);
-      return rows.length;
+  /**
+   * One batch in its own transaction: claim (lock and mark sent in one statement), publish, commit.
+   * `picked` settles as soon as the claim is done, so the loop can look for the next batch while
+   * this one waits for the broker; `done` settles when the batch is committed or rolled back.
+   */
+  #startLockedBatch(): { picked: Promise<number>; done: Promise<number> } {
+    let reportPicked: (count: number) => void = () => {};
+    const picked = new Promise<number>((resolve) => {
+      reportPicked = resolve;
     });
+    const done = this.#options.database
+      .transaction(async (trx) => {
+        const rows = await this.#claimLocked(trx);
+        reportPicked(rows.length);
+        if (rows.length === 0) return 0;
+        // Marked sent in this same transaction, which commits only after the broker confirmed:
+        // a failed publish throws and rolls the mark back, a dead process's connection drops and
+        // the server rolls it back, so a row is sent_at only if the broker has the event.
+        await this.#publish(rows);
+        return rows.length;
+      })
+      .finally(() => reportPicked(0));
+    return { picked, done };
+  }
+
+  /**
+   * Locks the next unsent rows (skipping those another relay or batch holds), drops those whose
+   * subject has an earlier unsent row outside the batch (it is in other hands and must go out
+   * first), and marks the rest sent: one round trip instead of select, check and update apart,
+   * which each cost a scheduling delay on a busy machine and held up the next pick-up.
+   */
+  async #claimLocked(trx: Kysely<any>): Promise<OutboxRow[]> {
+    const sentAt = new Date(this.#clock.now());
+    const { rows } = await sql<OutboxRow>`
+      with candidate as (
+        select seq, subject from outbox where sent_at is null
+        order by seq limit ${this.#batchSize} for update skip locked
+      ), ready as (
+        select candidate.seq from candidate
+        where not exists (
+          select 1 from outbox earlier
+          where earlier.sent_at is null and earlier.subject = candidate.subject and earlier.seq < candidate.seq
+            and not exists (select 1 from candidate mine where mine.seq = earlier.seq)
+        )
+      )
+      update outbox set sent_at = ${sentAt} from ready where outbox.seq = ready.seq
+      returning outbox.seq, outbox.subject, outbox.envelope`.execute(trx);
+    // UPDATE … RETURNING has no order of its own; the bus must get them in sequence order.
+    return rows.sort((a, b) => Number(a.seq) - Number(b.seq));
   }
 
   async #markSent(db: Kysely<any>, rows: OutboxRow[]): Promise<void> {
@@ -182,16 +224,50 @@ export class OutboxRelay {
     let pauseMs = this.#idlePollMs;
     let wakesSeen = this.#wakes;
     let lastActivity = Number.NEGATIVE_INFINITY;
+    // Batches claimed and waiting for the broker's confirm and their commit. The next pick-up
+    // does not wait for them (that wait, a confirm plus round trips, was the pick-up tail on a
+    // busy machine); only for a free slot, which bounds the pool connections the relay holds.
+    const inFlight = new Set<Promise<unknown>>();
+    let batchError: unknown;
     while (!this.#stopped) {
+      if (inFlight.size >= this.#maxBatchesInFlight) {
+        await Promise.race(inFlight);
+        continue;
+      }
       let published = 0;
-      try {
-        published = await this.relayOnce();
-        failures = 0;
-        await this.#cleanupIfDue();
-      } catch (error) {
+      // A batch that failed after its pick-up reports here; either way the loop backs off.
+      let failure: { error: unknown } | undefined = batchError === undefined ? undefined : { error: batchError };
+      batchError = undefined;
+      if (!failure) {
+        try {
+          const batch = this.#startBatch();
+          published = await batch.picked;
+          if (published > 0) {
+            const settled: Promise<unknown> = batch.done.then(
+              () => {
+                failures = 0;
+              },
+              (error: unknown) => {
+                batchError ??= error ?? new Error('outbox batch failed');
+              },
+            );
+            const tracked = settled.finally(() => inFlight.delete(tracked));
+            inFlight.add(tracked);
+          } else {
+            await batch.done;
+          }
+          await this.#cleanupIfDue();
+        } catch (error) {
+          failure = { error };
+        }
+      }
+      if (failure) {
         failures += 1;
         const delay = backoffDelay(failures, failureBackoff);
-        this.#logger.error({ schema: this.#options.database.schema, failures, delayMs: delay, err: describeError(error) }, 'outbox relay failed; retrying');
+        this.#logger.error({ schema: this.#options.database.schema, failures, delayMs: delay, err: describeError(failure.error) }, 'outbox relay failed; retrying');
+        // The batches still in hand finish first: a broker that refused one is likely to refuse
+        // the next, and their rolled-back rows are what the next round should pick up again.
+        await Promise.allSettled(inFlight);
         await this.#sleep(delay, false);
         continue;
       }
@@ -213,6 +289,7 @@ export class OutboxRelay {
       await this.#sleep(pauseMs, true);
       pauseMs = Math.min(this.#idlePollMs, pauseMs * 2);
     }
+    await Promise.allSettled(inFlight);
   }
 
   async #cleanupIfDue(): Promise<void> {
