@@ -36,7 +36,7 @@ const stampFormat = 4;
  * A package added later that does any of these belongs here too (`npm run bench -- startup`
  * starts the bundle, logs in and fetches /docs).
  */
-const external = [
+export const externalPackages = [
   '@electric-sql/pglite',
   '@node-rs/argon2',
   '@fastify/swagger',
@@ -52,7 +52,7 @@ const external = [
 const resolvingExternal = Symbol('resolving an external');
 
 function isExternal(specifier) {
-  return external.some((name) => specifier === name || specifier.startsWith(`${name}/`));
+  return externalPackages.some((name) => specifier === name || specifier.startsWith(`${name}/`));
 }
 
 function sha256(file) {
