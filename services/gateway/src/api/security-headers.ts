@@ -1,5 +1,5 @@
-import helmet from '@fastify/helmet';
 import type { HttpServer } from '@carshare/platform';
+import type { FastifyInstance } from 'fastify';
 
 type Directives = Record<string, readonly string[]>;
 
@@ -61,25 +61,49 @@ export function webAppContentSecurityPolicy(tileOrigins: readonly string[] = [])
 }
 
 /**
- * Security headers on every response of this server (issue 13 finding 7): a strict CSP, no
- * framing, no MIME sniffing, no referrer, same-origin resource and opener policies. Routes
- * that serve HTML with other needs (/docs) replace only the CSP.
+ * The headers every response of the API carries (issue 13 finding 7), as helmet 8 renders the
+ * options this server used to give it: a strict CSP, no framing, no MIME sniffing, no referrer,
+ * same-origin resource and opener policies, HSTS for one year (honoured only over HTTPS, i.e.
+ * behind a TLS-terminating proxy), and helmet's legacy hardening headers. Computed once: none
+ * depends on the request.
  */
-export async function registerSecurityHeaders(app: HttpServer): Promise<void> {
-  await app.register(helmet, {
-    global: true,
-    contentSecurityPolicy: { useDefaults: false, directives: toHelmet(apiContentSecurityPolicy) },
-    frameguard: { action: 'deny' },
-    referrerPolicy: { policy: 'no-referrer' },
+export function securityHeaders(csp: Directives = apiContentSecurityPolicy): Readonly<Record<string, string>> {
+  return Object.freeze({
+    'content-security-policy': cspHeader(csp),
+    'cross-origin-opener-policy': 'same-origin',
     // A cross-origin app reads the API through CORS, which this does not affect.
-    crossOriginResourcePolicy: { policy: 'same-origin' },
-    crossOriginOpenerPolicy: { policy: 'same-origin' },
-    crossOriginEmbedderPolicy: false,
-    // One year, only honoured over HTTPS (a TLS-terminating proxy in front): plain HTTP ignores it.
-    strictTransportSecurity: { maxAge: 31_536_000, includeSubDomains: true },
+    'cross-origin-resource-policy': 'same-origin',
+    'origin-agent-cluster': '?1',
+    'referrer-policy': 'no-referrer',
+    'strict-transport-security': 'max-age=31536000; includeSubDomains',
+    'x-content-type-options': 'nosniff',
+    'x-dns-prefetch-control': 'off',
+    'x-download-options': 'noopen',
+    'x-frame-options': 'DENY',
+    'x-permitted-cross-domain-policies': 'none',
+    // Browsers' XSS auditors did more harm than good; helmet and OWASP say turn them off.
+    'x-xss-protection': '0',
   });
 }
 
-function toHelmet(directives: Directives): Record<string, string[]> {
-  return Object.fromEntries(Object.entries(directives).map(([name, values]) => [name, [...values]]));
+/**
+ * Security headers on every response of this server, errors and 404s included, in one sync
+ * hook. Not @fastify/helmet: it rebuilds helmet's middleware from its options on every request
+ * (option parsing, CSP directive parsing, a dozen closures, two async hooks), which cost CPU and
+ * made the distributed gateway promote ~9 KB per request to old space (bench/README.md, issue 9).
+ * Routes that serve HTML with other needs (/docs, the web apps, blobs) replace the CSP with
+ * `reply.header`, which wins over these.
+ */
+export async function registerSecurityHeaders(app: HttpServer): Promise<void> {
+  const headers = securityHeaders();
+  const plugin = (instance: FastifyInstance, _options: unknown, done: () => void) => {
+    instance.addHook('onRequest', (_request, reply, next) => {
+      void reply.headers(headers);
+      next();
+    });
+    done();
+  };
+  // Not encapsulated (what fastify-plugin does): the hook applies to every route of the server.
+  Object.assign(plugin, { [Symbol.for('skip-override')]: true });
+  await app.register(plugin);
 }
