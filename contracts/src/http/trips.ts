@@ -102,6 +102,16 @@ export const tripRoutes = {
     successStatus: 200,
     response: Receipt,
   }),
+  receiptPdf: defineHttpRoute({
+    method: 'GET',
+    url: '/v1/trips/:id/receipt.pdf',
+    summary: "A finished trip's receipt as a PDF document",
+    tags: ['trips'],
+    access: 'user',
+    params: IdParams,
+    successStatus: 200,
+    response: Type.Unsafe<Uint8Array>({ type: 'string', format: 'binary', description: 'application/pdf' }),
+  }),
   /** The operating areas, for the apps' maps (anyone). */
   zones: defineHttpRoute({
     method: 'GET',

@@ -305,6 +305,13 @@ export const tripRpc = defineRpcService('trip', {
     idempotent: true,
     errors: ['AUTHENTICATION_REQUIRED', 'TRIP_NOT_FOUND', 'TRIP_NOT_FINISHED'],
   },
+  GetReceiptPdf: {
+    summary: "A finished trip's receipt as a PDF (base64): the same lines as GetReceipt",
+    input: TripIdInput,
+    output: Type.Object({ contentBase64: Type.String(), fileName: Type.String() }),
+    idempotent: true,
+    errors: ['AUTHENTICATION_REQUIRED', 'TRIP_NOT_FOUND', 'TRIP_NOT_FINISHED'],
+  },
   GetZones: {
     summary: 'The operating areas as a GeoJSON FeatureCollection: home zones, drop-off zones (with their fee), no-parking zones',
     input: Type.Object({}, strict),

@@ -17,7 +17,19 @@ import { settingsOf, tripMigrationsDir } from './module.ts';
 import { createParking, definePauseTripSaga, defineResumeTripSaga } from './pause-trip.ts';
 import { createStartTrip, defineStartTripSaga } from './start-trip.ts';
 import { FakeCars, FakePayments, FakeProfiles } from './testing/fake-cars.ts';
+import { formatMoney, renderReceiptPdf } from './receipt-pdf.ts';
 import { createTripQueries } from './trip-queries.ts';
+
+/** The text pdfkit wrote: its uncompressed content streams show text as hex strings in TJ arrays. */
+function pdfText(pdf: Buffer): string {
+  const source = pdf.toString('latin1');
+  const parts: string[] = [];
+  for (const match of source.matchAll(/\[((?:<[0-9a-fA-F]*>\s*-?[\d.]*\s*)+)\]\s*TJ/g)) {
+    const hexes = [...(match[1] ?? '').matchAll(/<([0-9a-fA-F]*)>/g)].map((hex) => Buffer.from(hex[1] ?? '', 'hex').toString('latin1'));
+    parts.push(hexes.join(''));
+  }
+  return parts.join('\n');
+}
 
 // The finish, pause and resume sagas on a real saga log and trip log (PGlite, or PostgreSQL with
 // DATABASE_URL), with fakes of the car and payment services, a fault at each step, and a fake
@@ -65,13 +77,13 @@ function describeFinishTrip(name: string, databaseUrl: string | undefined) {
       const published: EventEnvelope[] = [];
       const events = createEventFactory({ source: 'trip', clock, ids: uuidV7Ids });
       const publish = async (_trx: unknown, event: EventEnvelope) => void published.push(event);
-      const startSaga = defineStartTripSaga({ cars, profiles, payments, settings, clock });
+      const startSaga = defineStartTripSaga({ cars, profiles, payments, settings, clock, events, publish });
       const finishSaga = defineFinishTripSaga({ db: db.db, cars, payments, settings, clock, events, publish });
       const pauseSaga = definePauseTripSaga({ cars, clock, events, publish });
       const resumeSaga = defineResumeTripSaga({ cars, clock, events, publish });
       const runner = new SagaRunner({ database: db, sagas: [startSaga, finishSaga, pauseSaga, resumeSaga], clock });
       const reservations = new SqlReservationStore(db.db);
-      const startTrip = createStartTrip({ db: db.db, runner, saga: startSaga, reservations, clock, ids: uuidV7Ids });
+      const startTrip = createStartTrip({ db: db.db, transact: (work) => db.transaction((trx) => work(trx as never)), events, publish, runner, saga: startSaga, reservations, clock, ids: uuidV7Ids });
       const finishTrip = createFinishTrip({ db: db.db, runner, saga: finishSaga, cars, settings, ids: uuidV7Ids });
       const parking = createParking({ db: db.db, runner, pause: pauseSaga, resume: resumeSaga, ids: uuidV7Ids });
       const queries = createTripQueries({ db: db.db, cars, runner, settings, clock });
@@ -84,6 +96,7 @@ function describeFinishTrip(name: string, databaseUrl: string | undefined) {
       const report = (position: { lat: number; lng: number }, energyPct?: number) => cars.report(carId, { at: clock.now(), ...position }, energyPct);
       report(home(0));
       const trip = await startTrip({ carId }, rider);
+      published.length = 0;
       const tariff = tariffFor(settings.get().tariffs, category as 'compact');
       return { clock, cars, payments, settings, published, runner, finishTrip, parking, queries, carId, rider, log, report, trip, tariff };
     }
@@ -245,6 +258,69 @@ function describeFinishTrip(name: string, databaseUrl: string | undefined) {
       assert.equal(after?.status, 'paused');
       assert.equal(after?.pausedSince, pausedAt);
       assert.equal(after?.pausedMs, 0);
+    });
+
+    it('a finished trip has a receipt: every line, the package cap, fees, VAT, the deposit released; as JSON and as a PDF with the total', async () => {
+      const { clock, report, finishTrip, queries, trip, rider, tariff, settings } = await setUp('van');
+      await assert.rejects(queries.getReceipt({ tripId: trip.id }, rider), rejectsWith('TRIP_NOT_FINISHED', 409));
+      // Five hours in a van: the day package is cheaper than the minutes.
+      clock.advance(60 * minute);
+      report(home(2_000));
+      clock.advance(4 * 60 * minute);
+      report(airport(), 4);
+      const finished = await finishTrip({ tripId: trip.id }, rider);
+      const receipt = await queries.getReceipt({ tripId: trip.id }, rider);
+      assert.deepEqual(receipt.meteredLines.map((line) => line.code), ['unlock', 'driving', 'parking', 'distance']);
+      assert.equal(receipt.meteredLines[1]?.quantity, 300);
+      assert.equal(receipt.packageApplied?.name, 'day');
+      assert.ok((receipt.packageApplied?.savedCents ?? 0) > 0);
+      assert.deepEqual(receipt.feeLines.map((line) => line.code), ['dropoff_zone', 'low_energy']);
+      const day = tariff.packages.find((pkg) => pkg.name === 'day');
+      assert.equal(receipt.totalCents, (day?.priceCents ?? 0) + 990 + settings.get().lowEnergy.feeCents);
+      assert.equal(receipt.totalCents, finished.price?.totalCents);
+      assert.equal(receipt.vatCents, Math.round((receipt.totalCents * 0.19) / 1.19));
+      assert.equal(receipt.depositReleasedCents, Math.max(0, finished.depositCents - receipt.totalCents));
+      assert.equal(receipt.extraChargeCents, Math.max(0, receipt.totalCents - finished.depositCents));
+
+      const pdf = await renderReceiptPdf(receipt);
+      assert.equal(pdf.subarray(0, 5).toString('latin1'), '%PDF-');
+      const text = pdfText(pdf);
+      assert.ok(text.includes(formatMoney(receipt.totalCents, 'EUR')), `the total ${formatMoney(receipt.totalCents, 'EUR')} is on the page: ${text}`);
+      assert.ok(text.includes('Package cap applied: 1 x day'), text);
+      assert.ok(text.includes('Deposit released'), text);
+    });
+
+    it('the live fee of a running trip: minutes, parking, telemetry distance, by the trip tariff', async () => {
+      const { clock, report, parking, queries, trip, rider, tariff } = await setUp();
+      clock.advance(4 * minute);
+      report(home(500));
+      await parking.pauseTrip({ tripId: trip.id }, rider);
+      clock.advance(2 * minute + 1);
+      const view = await queries.getTripView({ tripId: trip.id }, rider);
+      assert.equal(view.liveFee?.drivingMinutes, 4);
+      assert.equal(view.liveFee?.parkingMinutes, 3);
+      assert.ok(Math.abs((view.liveFee?.distanceM ?? 0) - haversineM(home(0), home(500))) < 0.001);
+      assert.equal(view.liveFee?.estimateCents, tariff.unlockFeeCents + 4 * tariff.drivingPerMinuteCents + 3 * tariff.parkingPerMinuteCents);
+    });
+
+    it('lists: mine newest first with a cursor; staff filter by status, car and time; the timeline has the events and the sagas', async () => {
+      const first = await setUp();
+      const { finishTrip, queries, rider, clock } = first;
+      await finishTrip({ tripId: first.trip.id }, rider);
+      const staff: Caller = { userId: uuidV7Ids.next(), role: 'operator', plan: 'free' };
+      const page = await queries.listMyTrips({ limit: 1 }, rider);
+      assert.deepEqual(page.items.map((trip) => trip.id), [first.trip.id]);
+      assert.equal(page.nextCursor, undefined);
+      await assert.rejects(queries.listTrips({ limit: 10 }, rider), rejectsWith('STAFF_ONLY', 403));
+      const byCar = await queries.listTrips({ limit: 10, carId: first.carId, status: 'finished' }, staff);
+      assert.deepEqual(byCar.items.map((trip) => trip.id), [first.trip.id]);
+      const before = await queries.listTrips({ limit: 10, carId: first.carId, to: new Date(clock.now() - 60 * minute).toISOString() }, staff);
+      assert.deepEqual(before.items, []);
+      await assert.rejects(queries.listTrips({ limit: 10, from: '2026-12-05T00:00:00.000Z', to: '2026-12-04T00:00:00.000Z' }, staff), rejectsWith('INVALID_TIME_RANGE', 400));
+      const timeline = await queries.getTimeline({ tripId: first.trip.id }, staff);
+      assert.deepEqual(timeline.events.map((event) => event.seq), [1, 2, 3, 4, 5]);
+      assert.deepEqual(timeline.sagas.map((saga) => [saga.name, saga.status]), [['trip.start', 'completed'], ['trip.finish', 'completed']]);
+      assert.deepEqual(timeline.sagas[1]?.steps.map((step) => step.name), ['begin-finishing', 'check-zone', 'measure-route', 'lock-car', 'price', 'capture', 'finish']);
     });
 
     it("someone else's trip is not found", async () => {

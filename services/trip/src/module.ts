@@ -93,8 +93,9 @@ export function createTripModule(deps: TripModuleDeps): TripModule {
   const payments = deps.payments ?? rpcPaymentPort(rpc.client(paymentRpc, { observability, clock }), downstream);
   const settings = new LiveConfig(settingsOf(config));
   const reservations = new SqlReservationStore(database.db);
-  const startTripSaga = defineStartTripSaga({ cars, profiles, payments, settings, clock });
   const events = createEventFactory({ source: 'trip', clock, ids });
+  const publish = (trx: Kysely<TripDatabase>, event: EventEnvelope) => messaging.outbox.add(trx, event);
+  const startTripSaga = defineStartTripSaga({ cars, profiles, payments, settings, clock, events, publish });
   const finishTripSaga = defineFinishTripSaga({
     db: database.db,
     cars,
@@ -102,9 +103,9 @@ export function createTripModule(deps: TripModuleDeps): TripModule {
     settings,
     clock,
     events,
-    publish: (trx, event) => messaging.outbox.add(trx, event),
+    publish,
   });
-  const parkDeps = { cars, clock, events, publish: (trx: Kysely<TripDatabase>, event: EventEnvelope) => messaging.outbox.add(trx, event) };
+  const parkDeps = { cars, clock, events, publish };
   const pauseTripSaga = definePauseTripSaga(parkDeps);
   const resumeTripSaga = defineResumeTripSaga(parkDeps);
   const sagas = new SagaRunner({ database, sagas: [startTripSaga, finishTripSaga, pauseTripSaga, resumeTripSaga], clock, ids, registry: observability.metrics.registry, logger });
@@ -122,7 +123,17 @@ export function createTripModule(deps: TripModuleDeps): TripModule {
   });
   const service = {
     ...reservationUseCases,
-    startTrip: createStartTrip({ db: database.db, runner: sagas, saga: startTripSaga, reservations, clock, ids }),
+    startTrip: createStartTrip({
+      db: database.db,
+      transact: (work) => database.transaction((trx) => work(trx as unknown as Kysely<TripDatabase>)),
+      events,
+      publish,
+      runner: sagas,
+      saga: startTripSaga,
+      reservations,
+      clock,
+      ids,
+    }),
     getTrip: createGetTrip(database.db),
     finishTrip: createFinishTrip({ db: database.db, runner: sagas, saga: finishTripSaga, cars, settings, ids }),
     ...createParking({ db: database.db, runner: sagas, pause: pauseTripSaga, resume: resumeTripSaga, ids }),

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { AppError, Conflict, DeadlineExceeded, LiveConfig, systemClock, Unavailable, uuidV7Ids, type Caller } from '@carshare/platform';
+import type { EventEnvelope } from '@carshare/contracts';
+import { createEventFactory } from '@carshare/messaging';
 import { migrateSagaTables, SagaRunner } from '@carshare/saga';
 import { openTestDatabase, type ServiceDatabase, type TestDatabase } from '@carshare/storage';
 import { SqlReservationStore } from './adapters/sql-reservation-store.ts';
@@ -46,20 +48,24 @@ function describeStartTrip(name: string, databaseUrl: string | undefined) {
       const profiles = new FakeProfiles();
       const payments = new FakePayments();
       const settings = new LiveConfig(settingsOf(loadTripConfig()));
-      const saga = defineStartTripSaga({ cars, profiles, payments, settings, clock: systemClock });
+      const published: EventEnvelope[] = [];
+      const events = createEventFactory({ source: 'trip', clock: systemClock, ids: uuidV7Ids });
+      const publish = async (_trx: unknown, event: EventEnvelope) => void published.push(event);
+      const saga = defineStartTripSaga({ cars, profiles, payments, settings, clock: systemClock, events, publish });
       const runner = new SagaRunner({ database: db, sagas: [saga], clock: systemClock });
       const reservations = new SqlReservationStore(db.db);
-      const startTrip = createStartTrip({ db: db.db, runner, saga, reservations, clock: systemClock, ids: uuidV7Ids });
+      const startTrip = createStartTrip({ db: db.db, transact: (work) => db.transaction((trx) => work(trx as never)), events, publish, runner, saga, reservations, clock: systemClock, ids: uuidV7Ids });
       const carId = uuidV7Ids.next();
       cars.add(carId, 'premium');
       const rider: Caller = { userId: uuidV7Ids.next(), role: 'rider', plan: 'free' };
       profiles.verified.add(rider.userId);
       const log = new SqlTripLog(db.db);
-      return { cars, profiles, payments, settings, runner, reservations, startTrip, carId, rider, log };
+      return { cars, profiles, payments, settings, runner, reservations, startTrip, carId, rider, log, published };
     }
 
     it('starts: car claimed and unlocked, the deposit of its category held under the trip id, in_progress with its tariff', async () => {
-      const { startTrip, carId, rider, cars, payments, log, settings } = setUp();
+      const context = setUp();
+      const { startTrip, carId, rider, cars, payments, log, settings } = context;
       const trip = await startTrip({ carId }, rider);
       assert.equal(trip.status, 'in_progress');
       assert.equal(trip.category, 'premium');
@@ -69,6 +75,7 @@ function describeStartTrip(name: string, databaseUrl: string | undefined) {
       assert.equal(hold?.status, 'authorized');
       assert.equal(trip.paymentId, hold?.paymentId);
       assert.deepEqual((await log.events(trip.id)).map((event) => event.type), ['trip.requested', 'trip.started']);
+      assert.deepEqual(context.published.map((event) => [event.type, event.subject]), [['trip.started', trip.id]]);
     });
 
     it('a retried start with the same trip id joins its saga: one trip, one hold', async () => {
@@ -128,6 +135,7 @@ function describeStartTrip(name: string, databaseUrl: string | undefined) {
       const tripId = uuidV7Ids.next();
       await assert.rejects(context.startTrip({ carId: context.carId, tripId }, context.rider), rejectsWith('PAYMENT_DECLINED', 409));
       await assertCompensated(context, tripId, 'PAYMENT_DECLINED');
+      assert.deepEqual(context.published.map((event) => [event.type, (event.data as { reason: string }).reason]), [['trip.failed', 'PAYMENT_DECLINED']]);
     });
 
     it('payment provider down: 503, the car released, a hold made in doubt is found by reference and voided', async () => {

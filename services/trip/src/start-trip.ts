@@ -1,4 +1,6 @@
 import { type AppError, Conflict, isAppError, NotFound, Unauthenticated, Unavailable, type CallContext, type Caller, type Clock, type LiveConfig } from '@carshare/platform';
+import { TripFailed, TripStarted, type EventEnvelope } from '@carshare/contracts';
+import type { EventFactory } from '@carshare/messaging';
 import { defineSaga, type SagaOutcome, type SagaRunner } from '@carshare/saga';
 import type { Kysely } from 'kysely';
 import { SqlTripLog, type TripRow } from './adapters/sql-trip-log.ts';
@@ -42,6 +44,9 @@ export interface StartTripDeps {
   payments: PaymentPort;
   settings: LiveConfig<TripSettings>;
   clock: Clock;
+  events: EventFactory;
+  /** Adds an event to the outbox inside the given transaction. */
+  publish: (trx: Kysely<TripDatabase>, event: EventEnvelope) => Promise<void>;
 }
 
 /**
@@ -51,7 +56,7 @@ export interface StartTripDeps {
  * or compensates through SagaRunner.recover.
  */
 export function defineStartTripSaga(deps: StartTripDeps) {
-  const { cars, profiles, payments, settings, clock } = deps;
+  const { cars, profiles, payments, settings, clock, events, publish } = deps;
   return defineSaga<StartTripInput>(
     'trip.start',
     [
@@ -115,6 +120,18 @@ export function defineStartTripSaga(deps: StartTripDeps) {
             clock.now(),
           );
           if (!started) throw Conflict('TRIP_NOT_STARTING', 'the trip is no longer starting');
+          await publish(
+            ctx.trx as unknown as Kysely<TripDatabase>,
+            events.create(TripStarted, ctx.input.tripId, {
+              tripId: ctx.input.tripId,
+              riderId: ctx.input.riderId,
+              carId: ctx.input.carId,
+              category,
+              tariffVersion: tariff.version,
+              depositCents: amountCents,
+              startedAt: new Date(clock.now()).toISOString(),
+            }),
+          );
         },
       },
     ],
@@ -138,6 +155,10 @@ function startError(outcome: SagaOutcome): AppError {
 
 export interface StartTripUseCaseDeps {
   db: Kysely<TripDatabase>;
+  /** Runs work in one transaction of the service's database (the failure and its event together). */
+  transact: <T>(work: (trx: Kysely<TripDatabase>) => Promise<T>) => Promise<T>;
+  events: EventFactory;
+  publish: (trx: Kysely<TripDatabase>, event: EventEnvelope) => Promise<void>;
   runner: SagaRunner;
   saga: StartTripSaga;
   reservations: ReservationStore;
@@ -176,8 +197,14 @@ export function createStartTrip(deps: StartTripUseCaseDeps) {
       if (reservation?.status === 'active') await deps.reservations.end({ ...reservation, status: 'converted', endedAt: deps.clock.now() });
     }
     const outcome = await deps.runner.run(deps.saga, { tripId, riderId: caller.userId, carId, reservationId }, { id: tripId });
-    if (outcome.status !== 'completed' && outcome.error) {
-      await log.change(tripId, ['failed'], 'failed', { type: 'trip.failure_explained', data: { ...outcome.error } }, { failure_reason: outcome.error.reason }, deps.clock.now());
+    const failure = outcome.status !== 'completed' ? outcome.error : null;
+    if (failure) {
+      await deps.transact(async (trx) => {
+        // Once per trip: a repeated start of a failed trip finds it explained already.
+        const explained = await new SqlTripLog(trx).change(tripId, ['failed'], 'failed', { type: 'trip.failure_explained', data: { ...failure } }, { failure_reason: failure.reason }, deps.clock.now());
+        const stored = explained && (await new SqlTripLog(trx).events(tripId)).filter((event) => event.type === 'trip.failure_explained').length === 1;
+        if (stored) await deps.publish(trx, deps.events.create(TripFailed, tripId, { tripId, riderId: caller.userId, carId, reason: failure.reason }));
+      });
     }
     const trip = await log.find(tripId);
     if (outcome.status !== 'completed') throw startError(outcome);

@@ -208,13 +208,31 @@ describe('gateway trip routes', () => {
     assert.deepEqual(trip.calls.map((call) => [call.method, call.input]), [['PauseTrip', { tripId }], ['ResumeTrip', { tripId }]]);
   });
 
-  it('GET /v1/trips/:id/receipt answers the receipt; before the finish 409 TRIP_NOT_FINISHED', async () => {
+  it('GET /v1/trips/:id/receipt: before the finish 409 TRIP_NOT_FINISHED', async () => {
     trip.answer = () => {
       throw Conflict('TRIP_NOT_FINISHED', 'a receipt exists once the trip is finished', { tripId, current: 'in_progress' });
     };
     const early = await fetch(`${base}/v1/trips/${tripId}/receipt`, { headers: { authorization: `Bearer ${rider.token}` } });
     assert.equal(early.status, 409);
     assert.equal(((await early.json()) as { error: { code: string } }).error.code, 'TRIP_NOT_FINISHED');
+  });
+
+  it('GET /v1/trips/:id/receipt.pdf sends the bytes as application/pdf; an error stays JSON', async () => {
+    const bytes = Buffer.from('%PDF-1.3 fake receipt EUR 12.34');
+    trip.answer = () => ({ contentBase64: bytes.toString('base64'), fileName: 'receipt.pdf' });
+    const response = await fetch(`${base}/v1/trips/${tripId}/receipt.pdf`, { headers: { authorization: `Bearer ${rider.token}` } });
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get('content-type'), 'application/pdf');
+    assert.deepEqual(Buffer.from(await response.arrayBuffer()), bytes);
+    assert.deepEqual(trip.calls.map((call) => [call.method, call.input]), [['GetReceiptPdf', { tripId }]]);
+    trip.answer = () => {
+      throw Conflict('TRIP_NOT_FINISHED', 'a receipt exists once the trip is finished');
+    };
+    const early = await fetch(`${base}/v1/trips/${tripId}/receipt.pdf`, { headers: { authorization: `Bearer ${rider.token}` } });
+    assert.equal(early.status, 409);
+    assert.match(early.headers.get('content-type') ?? '', /application\/json/);
+    const anonymous = await fetch(`${base}/v1/trips/${tripId}/receipt.pdf`);
+    assert.equal(anonymous.status, 401);
   });
 
   it('GET /v1/zones is public GeoJSON', async () => {

@@ -17,6 +17,20 @@ export function registerTripRoutes(app: HttpServer, deps: PublicRouteDeps, trip:
   registerPublicRoute(app, tripRoutes.pause, deps, ({ params, ctx }) => trip.PauseTrip({ tripId: params.id }, ctx));
   registerPublicRoute(app, tripRoutes.resume, deps, ({ params, ctx }) => trip.ResumeTrip({ tripId: params.id }, ctx));
   registerPublicRoute(app, tripRoutes.receipt, deps, ({ params, ctx }) => trip.GetReceipt({ tripId: params.id }, ctx));
+  // In a plugin of its own so its onSend hook sees only this route: the bytes go out as a PDF,
+  // an error as the usual JSON.
+  void app.register(async (child) => {
+    // The same server in its own hook scope; register's typings drop the logger and type provider.
+    const pdfRoutes = child as unknown as HttpServer;
+    pdfRoutes.addHook('onSend', async (_request, reply, payload) => {
+      if (Buffer.isBuffer(payload)) void reply.header('content-type', 'application/pdf').header('content-disposition', 'inline; filename="receipt.pdf"');
+      return payload;
+    });
+    registerPublicRoute(pdfRoutes, tripRoutes.receiptPdf, deps, async ({ params, ctx }) => {
+      const pdf = await trip.GetReceiptPdf({ tripId: params.id }, ctx);
+      return Buffer.from(pdf.contentBase64, 'base64');
+    });
+  });
   registerPublicRoute(app, tripRoutes.zones, deps, ({ ctx }) => trip.GetZones({}, ctx));
   registerPublicRoute(app, tripRoutes.adminList, deps, ({ query, ctx }) => trip.ListTrips(query, ctx));
   registerPublicRoute(app, tripRoutes.adminTimeline, deps, ({ params, ctx }) => trip.GetTripTimeline({ tripId: params.id }, ctx));

@@ -4,6 +4,7 @@ import type { SagaRecord } from '@carshare/saga';
 import type { TripRow } from '../adapters/sql-trip-log.ts';
 import type { Reservation } from '../domain/reservation.ts';
 import type { createParking } from '../pause-trip.ts';
+import { renderReceiptPdf } from '../receipt-pdf.ts';
 import type { TripLifecycle } from '../start-trip.ts';
 import type { LiveFee, Receipt, TripQueries } from '../trip-queries.ts';
 import type { TripService } from '../trip-service.ts';
@@ -142,6 +143,10 @@ export function tripRpcHandlers(service: TripUseCases): RpcHandlers<TripMethods>
       };
     },
     GetReceipt: async (input, ctx) => toWireReceipt(await service.getReceipt(input, ctx.caller)),
+    GetReceiptPdf: async (input, ctx) => {
+      const pdf = await renderReceiptPdf(await service.getReceipt(input, ctx.caller));
+      return { contentBase64: pdf.toString('base64'), fileName: `receipt-${input.tripId}.pdf` };
+    },
     GetZones: async () => {
       const { zones, version } = service.getZones();
       return { type: 'FeatureCollection' as const, features: zones, version };
