@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { serviceRegistry, startEmbeddedPlatform } from '@carshare/cli';
@@ -36,11 +38,59 @@ async function acceptedReports(carUrl: string): Promise<number> {
   return line ? Number(line.split(' ').at(-1)) : 0;
 }
 
+/** How long a login keeps retrying through 429/503 before the part that needs it gives up. */
+const loginPatienceMs = 60_000;
+
+/**
+ * A session through the gateway. Rate limits (429) and a busy user service (503) are waited out
+ * (Retry-After, else a growing pause) within `loginPatienceMs`; anything else fails at once, with
+ * the error the API gave, so the part that needed it can say why it was skipped.
+ */
 async function login(apiUrl: string, email: string, password: string): Promise<string> {
-  const answer = await fetch(`${apiUrl}/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password }) });
-  const body = (await answer.json()) as { tokens?: { accessToken: string } };
-  if (!body.tokens) throw new Error(`login of ${email} failed: ${answer.status} ${JSON.stringify(body)}`);
-  return body.tokens.accessToken;
+  const giveUpAt = Date.now() + loginPatienceMs;
+  for (let attempt = 1; ; attempt += 1) {
+    const answer = await fetch(`${apiUrl}/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password }), signal: AbortSignal.timeout(30_000) });
+    const text = await answer.text();
+    let body: { tokens?: { accessToken?: string }; error?: { code?: string; message?: string } } = {};
+    try {
+      body = JSON.parse(text) as typeof body;
+    } catch {
+      // Not JSON (a proxy's page, a crash): quoted as text below.
+    }
+    if (answer.ok && typeof body.tokens?.accessToken === 'string') return body.tokens.accessToken;
+    const said = body.error ? `${body.error.code ?? '?'}: ${body.error.message ?? ''}` : text.slice(0, 200);
+    if (answer.status === 429 || answer.status === 503) {
+      const retryAfterMs = Number(answer.headers.get('retry-after')) * 1000;
+      const waitMs = Math.min(10_000, Number.isFinite(retryAfterMs) && retryAfterMs > 0 ? retryAfterMs : 500 * attempt);
+      if (Date.now() + waitMs > giveUpAt) {
+        throw new Error(`login of ${email} still refused after ${attempt} tries over ${loginPatienceMs / 1000} s: HTTP ${answer.status} ${said}`);
+      }
+      await sleep(waitMs);
+      continue;
+    }
+    throw new Error(`login of ${email} refused: HTTP ${answer.status} ${said}`);
+  }
+}
+
+/** The 1-minute load average, printed with every part: this machine is shared. */
+const load1 = (): number => Math.round((loadavg()[0] ?? 0) * 10) / 10;
+
+/**
+ * Runs one part of the benchmark and prints its result the moment it is known (a 10-minute run
+ * should not hide everything until the end), or why it failed; a failed part never stops the
+ * parts after it that do not need it.
+ */
+async function part<T>(name: string, run: () => Promise<T>, describe: (value: T) => string): Promise<{ value?: T; error?: string }> {
+  const started = performance.now();
+  try {
+    const value = await run();
+    console.log(`fleet · ${name}: ${describe(value)}   [${Math.round((performance.now() - started) / 1000)} s, load ${load1()}]`);
+    return { value };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    console.log(`fleet · ${name}: FAILED: ${message}   [load ${load1()}]`);
+    return { error: message };
+  }
 }
 
 /**
@@ -59,10 +109,9 @@ export async function runFleetBenchmark(options: BenchOptions): Promise<BenchRep
   const nearbyConnections = numberFlag(options, 'nearby-connections', 32);
   const dir = await mkdtemp(join(tmpdir(), 'carshare-fleet-bench-'));
   const log = (line: string) => process.stderr.write(`fleet bench: ${line}\n`);
+  const offered = (cars * 1000) / reportIntervalMs;
 
-  log('bare aedes publish→subscribe');
-  const bare = await measureBareBrokerRate(200_000);
-  log(`bare aedes: ${Math.round(bare.perSecond)} msg/s`);
+  const bare = await part('bare aedes pub→sub', () => measureBareBrokerRate(200_000), (rate) => `${Math.round(rate.perSecond)} msg/s (QoS 0, one publisher, one subscriber)`);
 
   // The gateway with the bus, so the live feed hears car events by broadcast (see the report).
   const registry = new ServiceRegistry(serviceRegistry.all.map((descriptor) => (descriptor.edge ? { ...descriptor, messaging: true } : descriptor)));
@@ -85,84 +134,149 @@ export async function runFleetBenchmark(options: BenchOptions): Promise<BenchRep
     const mqttUrl = `mqtt://127.0.0.1:${mqttPort}`;
     const carUrl = platform.urlOf('car');
 
-    log(`carshare simulate --cars ${cars} (creates the cars through the gateway, then connects them)`);
-    const started = performance.now();
-    const simulator = spawn(
-      process.execPath,
-      ['--import', 'tsx', cliMain, 'simulate', '--cars', String(cars), '--mqtt', mqttUrl, '--api', platform.gatewayUrl, '--operator-email', demoOperator.email, '--operator-password', demoOperator.password, '--report-interval-ms', String(reportIntervalMs), '--ambient-trips-per-hour', '6', '--connect-concurrency', '50', '--data-dir', dir],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
+    // Without a connected fleet nothing else means anything: this part's failure ends the run.
+    const fleet = await part(
+      `carshare simulate --cars ${cars}`,
+      async () => {
+        const started = performance.now();
+        const simulator = spawn(
+          process.execPath,
+          ['--import', 'tsx', cliMain, 'simulate', '--cars', String(cars), '--mqtt', mqttUrl, '--api', platform.gatewayUrl, '--operator-email', demoOperator.email, '--operator-password', demoOperator.password, '--report-interval-ms', String(reportIntervalMs), '--ambient-trips-per-hour', '6', '--connect-concurrency', '50', '--data-dir', dir],
+          { stdio: ['ignore', 'pipe', 'inherit'] },
+        );
+        child.process = simulator;
+        let provisionedMs = Number.NaN;
+        await new Promise<void>((resolvePromise, reject) => {
+          const lines = createInterface({ input: simulator.stdout as NodeJS.ReadableStream });
+          lines.on('line', (line) => {
+            log(line);
+            if (/created \d+ cars through/.test(line)) provisionedMs = performance.now() - started;
+            if (/devices connected to/.test(line)) resolvePromise();
+          });
+          simulator.once('exit', (code) => reject(new Error(`carshare simulate ended (exit ${String(code)}) before its devices connected; its stderr is above`)));
+        });
+        return { provisionedMs, readyMs: performance.now() - started };
+      },
+      (ready) => `${Math.round(ready.provisionedMs / 1000)} s to create the cars through the gateway, ${Math.round(ready.readyMs / 1000)} s until all devices connected`,
     );
-    child.process = simulator;
-    let provisionedMs = Number.NaN;
-    await new Promise<void>((resolvePromise, reject) => {
-      const lines = createInterface({ input: simulator.stdout as NodeJS.ReadableStream });
-      lines.on('line', (line) => {
-        log(line);
-        if (/created \d+ cars through/.test(line)) provisionedMs = performance.now() - started;
-        if (/devices connected to/.test(line)) resolvePromise();
-      });
-      simulator.once('exit', (code) => reject(new Error(`carshare simulate ended (${String(code)}) before its devices connected`)));
-    });
-    const readyMs = performance.now() - started;
+    if (!fleet.value) throw new Error(`the simulated fleet did not come up: ${fleet.error ?? ''}`);
 
     // Let the first reports and trips get going before anything is measured.
-    await new Promise((resolvePromise) => setTimeout(resolvePromise, 5_000));
-    log(`telemetry ingest over ${measureSec} s`);
-    const before = await acceptedReports(carUrl);
-    const ingestStarted = performance.now();
-    await new Promise((resolvePromise) => setTimeout(resolvePromise, measureSec * 1000));
-    const accepted = (await acceptedReports(carUrl)) - before;
-    const ingestPerSecond = accepted / ((performance.now() - ingestStarted) / 1000);
-    log(`accepted ${Math.round(ingestPerSecond)} reports/s (offered ${Math.round((cars * 1000) / reportIntervalMs)}/s)`);
-
-    const operatorToken = await login(platform.gatewayUrl, demoOperator.email, demoOperator.password);
-    log(`GET /v1/cars/nearby at ${nearbyConnections} connections, while the fleet reports`);
-    const nearby = await measureLoad(
-      { url: `${platform.gatewayUrl}/v1/cars/nearby?lat=${centre.lat}&lng=${centre.lng}&radiusM=1000&limit=20`, headers: { authorization: `Bearer ${operatorToken}` } },
-      { durationSec: measureSec, warmupSec: options.warmupSec, connections: nearbyConnections, serverPid: process.pid },
+    await sleep(5_000);
+    const ingest = await part(
+      `telemetry ingest over ${measureSec} s`,
+      async () => {
+        const before = await acceptedReports(carUrl);
+        const ingestStarted = performance.now();
+        await sleep(measureSec * 1000);
+        const accepted = (await acceptedReports(carUrl)) - before;
+        return { accepted, perSecond: accepted / ((performance.now() - ingestStarted) / 1000) };
+      },
+      (rate) =>
+        `${Math.round(rate.perSecond)} reports/s accepted of ${Math.round(offered)}/s offered` +
+        (bare.value ? `; ${((100 * rate.perSecond) / bare.value.perSecond).toFixed(1)} % of the bare aedes rate measured above` : ''),
     );
 
-    log(`live feed: ${riders} riders`);
-    const users = platform.module(userDescriptor).users;
-    const tokens: string[] = [];
-    const accounts = Math.ceil(riders / 5);
-    for (let index = 0; index < accounts; index++) {
-      const email = `bench-rider-${index}@carshare.local`;
-      const password = 'bench-rider-pass-1';
-      await users.createAccount({ email, password, displayName: `Bench rider ${index}`, role: 'rider', plan: 'free' });
-      tokens.push(await login(platform.gatewayUrl, email, password));
-    }
-    const areas = Array.from({ length: 25 }, (_, index) => ({ lat: centre.lat + ((index % 5) - 2) * 0.009, lng: centre.lng + (Math.floor(index / 5) - 2) * 0.015 }));
-    riderFeed = await connectRiders({ wsUrl: `${platform.gatewayUrl.replace('http', 'ws')}/v1/live`, tokens, riders, areas, radiusM: 1_000 });
-    await new Promise((resolvePromise) => setTimeout(resolvePromise, 3_000));
-    riderFeed.measureFrom();
-    await new Promise((resolvePromise) => setTimeout(resolvePromise, measureSec * 1000));
-    const sorted = [...riderFeed.stats.latenciesMs].sort((a, b) => a - b);
-    const live = {
-      riders: riderFeed.stats.connected,
-      snapshots: riderFeed.stats.snapshots,
-      messages: riderFeed.stats.messages,
-      carUpdates: sorted.length,
-      closedEarly: riderFeed.stats.closedEarly,
-      latencyMs: { p50: percentile(sorted, 0.5), p90: percentile(sorted, 0.9), p99: percentile(sorted, 0.99), max: sorted.at(-1) ?? Number.NaN },
-    };
+    const operator = await part('operator login', () => login(platform.gatewayUrl, demoOperator.email, demoOperator.password), () => 'ok');
+    // The floor under any gateway route on this machine right now: the same server, connections
+    // and load generator, a route that does no work. Nearby is read against it when the machine is busy.
+    const floor = await part(
+      `GET /health/live at ${nearbyConnections} connections (reference)`,
+      () => measureLoad({ url: `${platform.gatewayUrl}/health/live` }, { durationSec: measureSec, warmupSec: options.warmupSec, connections: nearbyConnections, serverPid: process.pid }),
+      (stats) => `${Math.round(stats.requestsPerSec)} req/s, p50 ${stats.latencyMs.p50.toFixed(1)} ms, p99 ${stats.latencyMs.p99.toFixed(1)} ms`,
+    );
+    const nearby = await part(
+      `GET /v1/cars/nearby at ${nearbyConnections} connections, while the fleet reports`,
+      async () => {
+        if (!operator.value) throw new Error(`skipped: no operator session (${operator.error ?? ''})`);
+        return await measureLoad(
+          { url: `${platform.gatewayUrl}/v1/cars/nearby?lat=${centre.lat}&lng=${centre.lng}&radiusM=1000&limit=20`, headers: { authorization: `Bearer ${operator.value}` } },
+          { durationSec: measureSec, warmupSec: options.warmupSec, connections: nearbyConnections, serverPid: process.pid },
+        );
+      },
+      (stats) =>
+        `${Math.round(stats.requestsPerSec)} req/s, p50 ${stats.latencyMs.p50.toFixed(1)} ms, p99 ${stats.latencyMs.p99.toFixed(1)} ms, non-2xx ${stats.non2xx}` +
+        (floor.value ? `; p99 above the /health/live floor: ${(stats.latencyMs.p99 - floor.value.latencyMs.p99).toFixed(1)} ms` : ''),
+    );
 
+    const live = await part(
+      `live feed: ${riders} riders over ${measureSec} s`,
+      async () => {
+        const users = platform.module(userDescriptor).users;
+        const tokens: string[] = [];
+        const refusedLogins: string[] = [];
+        const accounts = Math.ceil(riders / 5);
+        // A fresh passphrase per run: the password policy refuses guessable ones.
+        const password = `bench ${randomBytes(6).toString('hex')} rider`;
+        for (let index = 0; index < accounts; index++) {
+          const email = `bench-rider-${index}@carshare.local`;
+          try {
+            await users.createAccount({ email, password, displayName: `Bench rider ${index}`, role: 'rider', plan: 'free' });
+            tokens.push(await login(platform.gatewayUrl, email, password));
+          } catch (error) {
+            refusedLogins.push(error instanceof Error ? error.message : String(error));
+          }
+        }
+        if (refusedLogins.length > 0) log(`${refusedLogins.length} of ${accounts} rider accounts could not log in, first: ${refusedLogins[0] ?? ''}`);
+        if (tokens.length === 0) throw new Error(`no rider could log in (${refusedLogins[0] ?? ''})`);
+        const areas = Array.from({ length: 25 }, (_, index) => ({ lat: centre.lat + ((index % 5) - 2) * 0.009, lng: centre.lng + (Math.floor(index / 5) - 2) * 0.015 }));
+        riderFeed = await connectRiders({ wsUrl: `${platform.gatewayUrl.replace('http', 'ws')}/v1/live`, tokens, riders, areas, radiusM: 1_000 });
+        if (riderFeed.stats.connected === 0) throw new Error(`no rider socket was accepted: ${riderFeed.stats.refusals[0] ?? ''}`);
+        await sleep(3_000);
+        riderFeed.measureFrom();
+        await sleep(measureSec * 1000);
+        const sorted = [...riderFeed.stats.latenciesMs].sort((a, b) => a - b);
+        return {
+          riders: riderFeed.stats.connected,
+          refusedSockets: riderFeed.stats.refusals.length,
+          refusedLogins: refusedLogins.length,
+          snapshots: riderFeed.stats.snapshots,
+          messages: riderFeed.stats.messages,
+          carUpdates: sorted.length,
+          closedEarly: riderFeed.stats.closedEarly,
+          latencyMs: { p50: percentile(sorted, 0.5), p90: percentile(sorted, 0.9), p99: percentile(sorted, 0.99), max: sorted.at(-1) ?? Number.NaN },
+        };
+      },
+      (feed) =>
+        `${feed.riders} riders (${feed.refusedSockets} sockets refused, ${feed.refusedLogins} logins failed), ${feed.carUpdates} car updates in ${feed.messages} messages, ` +
+        `p50 ${feed.latencyMs.p50} ms, p99 ${feed.latencyMs.p99} ms, dropped ${feed.closedEarly}`,
+    );
+
+    // A part that failed has no number: its goal reads NaN and fails rather than vanishing.
     const goals = [
-      atMost(`nearby p99 ms (${nearbyConnections} conn)`, nearby.latencyMs.p99, 30),
-      atLeast('telemetry reports/s', ingestPerSecond, 5_000),
-      atMost('live update p99 ms', live.latencyMs.p99, 1_000),
+      atMost(`nearby p99 ms (${nearbyConnections} conn)`, nearby.value?.latencyMs.p99 ?? Number.NaN, 30),
+      atLeast('telemetry reports/s', ingest.value?.perSecond ?? Number.NaN, 5_000),
+      atMost('live update p99 ms', live.value?.latencyMs.p99 ?? Number.NaN, 1_000),
     ];
+    const failed = (result: { error?: string }) => (result.error ? `FAILED: ${result.error}` : '');
     const summary = [
-      `fleet: ${cars} cars reporting every ${reportIntervalMs} ms (carshare simulate), ${riders} live riders; shared 2-core machine, numbers move between runs`,
-      `bare aedes pub→sub        ${Math.round(bare.perSecond)} msg/s (QoS 0, one publisher, one subscriber)`,
-      `provisioning              ${Math.round(provisionedMs / 1000)} s to create the cars, ${Math.round(readyMs / 1000)} s until all devices connected`,
-      `telemetry accepted        ${Math.round(ingestPerSecond)} reports/s of ${Math.round((cars * 1000) / reportIntervalMs)} offered`,
-      `nearby                    ${Math.round(nearby.requestsPerSec)} req/s, p50 ${nearby.latencyMs.p50.toFixed(1)} ms, p99 ${nearby.latencyMs.p99.toFixed(1)} ms, non-2xx ${nearby.non2xx}`,
-      `live feed                 ${live.riders} riders, ${live.carUpdates} car updates in ${live.messages} messages, p50 ${live.latencyMs.p50} ms, p99 ${live.latencyMs.p99} ms, dropped ${live.closedEarly}`,
+      `fleet: ${cars} cars reporting every ${reportIntervalMs} ms (carshare simulate), ${riders} live riders; shared 2-core machine (load ${loadavg().map((value) => value.toFixed(1)).join(' ')}), numbers move between runs`,
+      `bare aedes pub→sub        ${bare.value ? `${Math.round(bare.value.perSecond)} msg/s (QoS 0, one publisher, one subscriber)` : failed(bare)}`,
+      `provisioning              ${Math.round(fleet.value.provisionedMs / 1000)} s to create the cars, ${Math.round(fleet.value.readyMs / 1000)} s until all devices connected`,
+      `telemetry accepted        ${ingest.value ? `${Math.round(ingest.value.perSecond)} reports/s of ${Math.round(offered)} offered${bare.value ? ` (${((100 * ingest.value.perSecond) / bare.value.perSecond).toFixed(1)} % of bare aedes)` : ''}` : failed(ingest)}`,
+      `gateway floor             ${floor.value ? `/health/live p50 ${floor.value.latencyMs.p50.toFixed(1)} ms, p99 ${floor.value.latencyMs.p99.toFixed(1)} ms at ${nearbyConnections} conn` : failed(floor)}`,
+      `nearby                    ${nearby.value ? `${Math.round(nearby.value.requestsPerSec)} req/s, p50 ${nearby.value.latencyMs.p50.toFixed(1)} ms, p99 ${nearby.value.latencyMs.p99.toFixed(1)} ms, non-2xx ${nearby.value.non2xx}` : failed(nearby)}`,
+      `live feed                 ${live.value ? `${live.value.riders} riders, ${live.value.carUpdates} car updates in ${live.value.messages} messages, p50 ${live.value.latencyMs.p50} ms, p99 ${live.value.latencyMs.p99} ms, dropped ${live.value.closedEarly}` : failed(live)}`,
       '',
       ...goals.map((goal) => formatGoal(goal, 28, 1)),
     ].join('\n');
-    return { results: { cars, riders, reportIntervalMs, bareBroker: bare, provisionedMs, readyMs, ingest: { accepted, perSecond: ingestPerSecond }, nearby, live }, summary, goals };
+    return {
+      results: {
+        cars,
+        riders,
+        reportIntervalMs,
+        loadAverage: loadavg(),
+        bareBroker: bare.value ?? { error: bare.error },
+        provisionedMs: fleet.value.provisionedMs,
+        readyMs: fleet.value.readyMs,
+        ingest: ingest.value ?? { error: ingest.error },
+        gatewayFloor: floor.value ?? { error: floor.error },
+        nearby: nearby.value ?? { error: nearby.error },
+        live: live.value ?? { error: live.error },
+      },
+      summary,
+      goals,
+    };
   } finally {
     riderFeed?.close();
     if (child.process && child.process.exitCode === null) {

@@ -8,6 +8,8 @@ export interface RiderLatencies {
   latenciesMs: number[];
   messages: number;
   closedEarly: number;
+  /** Why sockets were refused (a 401 for an expired token, a 429, a timeout): the rest still count. */
+  refusals: string[];
 }
 
 /**
@@ -22,10 +24,12 @@ export async function connectRiders(options: {
   areas: readonly { lat: number; lng: number }[];
   radiusM: number;
 }): Promise<{ stats: RiderLatencies; measureFrom(): void; close(): void }> {
-  const stats: RiderLatencies = { connected: 0, snapshots: 0, latenciesMs: [], messages: 0, closedEarly: 0 };
+  const stats: RiderLatencies = { connected: 0, snapshots: 0, latenciesMs: [], messages: 0, closedEarly: 0, refusals: [] };
   let measuring = false;
+  // Before any socket exists: a refused one closes while the others are still connecting.
+  let closing = false;
   const sockets: WebSocket[] = [];
-  await Promise.all(
+  const attempts = await Promise.allSettled(
     Array.from({ length: options.riders }, async (_, index) => {
       const token = options.tokens[index % options.tokens.length] as string;
       const area = options.areas[index % options.areas.length] as { lat: number; lng: number };
@@ -43,15 +47,26 @@ export async function connectRiders(options: {
         if (!closing) stats.closedEarly += 1;
       });
       await new Promise<void>((resolve, reject) => {
-        socket.once('open', () => resolve());
-        socket.once('error', reject);
-        socket.once('unexpected-response', (_request, response) => reject(new Error(`live feed refused a rider: ${response.statusCode}`)));
+        const timer = setTimeout(() => reject(new Error('live feed: no answer to the upgrade within 30 s')), 30_000);
+        socket.once('open', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        socket.once('error', (error) => {
+          clearTimeout(timer);
+          reject(error);
+        });
+        socket.once('unexpected-response', (_request, response) => {
+          clearTimeout(timer);
+          socket.terminate();
+          reject(new Error(`live feed refused a rider: HTTP ${response.statusCode ?? '?'}`));
+        });
       });
       stats.connected += 1;
       socket.send(JSON.stringify({ type: 'watch', lat: area.lat, lng: area.lng, radiusM: options.radiusM }));
     }),
   );
-  let closing = false;
+  for (const attempt of attempts) if (attempt.status === 'rejected') stats.refusals.push(attempt.reason instanceof Error ? attempt.reason.message : String(attempt.reason));
   return {
     stats,
     measureFrom: () => {
