@@ -79,6 +79,20 @@ export const metricNames = {
     reloadFailures: 'carshare_signing_key_reload_failures_total',
     lastReload: 'carshare_signing_key_last_reload_timestamp_seconds',
   },
+  /**
+   * The car service (services/car): what devices sent and what its device gateway refused. A
+   * rising refusal or rejection rate is broken firmware or an attack.
+   */
+  car: {
+    /** By `result`: accepted, or why a report was rejected. */
+    telemetryReports: 'carshare_car_telemetry_reports_total',
+    /** By `reason`: bad credential, topic not allowed, payload or packet too large, malformed ack. */
+    deviceRefusals: 'carshare_car_device_refusals_total',
+    /** By `why`: late (after the deadline), unknown or already settled command. */
+    ignoredAcks: 'carshare_car_ignored_acks_total',
+    connectedDevices: 'carshare_car_connected_devices',
+    telemetryFlushFailures: 'carshare_car_telemetry_flush_failures_total',
+  },
 } as const;
 
 /** Label names of the RED histograms: the OpenTelemetry attribute names in Prometheus form. */
