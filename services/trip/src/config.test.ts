@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { berlinCentre, offsetByMetres } from '@carshare/city';
 import { checkTripEnd } from './domain/zones.ts';
-import { loadTripConfig, tariffFor, zonesFromConfig } from './config.ts';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadServiceConfig } from '@carshare/service-kit';
+import { loadTripConfig, tariffFor, tripConfigShape, zonesFromConfig } from './config.ts';
+import { settingsOf } from './module.ts';
+import { zonesVersion } from './trip-queries.ts';
 
 describe('trip config', () => {
   const config = loadTripConfig();
@@ -35,5 +41,25 @@ describe('trip config', () => {
 
   it('rejects a zone that is not GeoJSON', () => {
     assert.throws(() => loadTripConfig({ zones: [{ type: 'Feature', id: 'x', properties: { name: 'x', kind: 'home' }, geometry: { type: 'Point', coordinates: [1, 2] } }] }));
+  });
+
+  it('reloads tariffs and zones from the CARSHARE_CONFIG file (what the module hands its LiveConfig on a change); a bad file is refused', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'trip-config-'));
+    try {
+      const file = join(dir, 'carshare.json');
+      const square = [[[13.4, 52.5], [13.41, 52.5], [13.41, 52.51], [13.4, 52.51], [13.4, 52.5]]];
+      const tariffs = { ...config.tariffs, version: '2027-01-01', byCategory: { ...config.tariffs.byCategory, small: { ...config.tariffs.byCategory.small, drivingPerMinuteCents: 31 } } };
+      writeFileSync(file, JSON.stringify({ tariffs, zones: [{ type: 'Feature', id: 'home-small', properties: { name: 'Small', kind: 'home' }, geometry: { type: 'Polygon', coordinates: square } }] }));
+      const reload = () => settingsOf(loadServiceConfig(tripConfigShape, {}, { env: {}, configFile: file }));
+      const settings = reload();
+      assert.equal(tariffFor(settings.tariffs, 'small').drivingPerMinuteCents, 31);
+      assert.equal(tariffFor(settings.tariffs, 'small').version, '2027-01-01');
+      assert.deepEqual(settings.zones.map((zone) => zone.id), ['home-small']);
+      assert.notEqual(zonesVersion(settings.zones), zonesVersion(config.zones), 'the served zones say they changed');
+      writeFileSync(file, JSON.stringify({ zones: [{ type: 'Feature', id: 'broken', properties: { name: 'x', kind: 'moon' }, geometry: { type: 'Polygon', coordinates: square } }] }));
+      assert.throws(reload);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

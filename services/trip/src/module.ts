@@ -9,6 +9,7 @@ import {
   createRpcConnector,
   LiveConfig,
   systemScheduler,
+  watchConfigFile,
   type Clock,
   type Discovery,
   type HttpServer,
@@ -58,6 +59,8 @@ export interface TripModuleDeps {
    * process too when the composition runs its callers in the same process (ADR 0011).
    */
   rpc?: RpcConnector;
+  /** CARSHARE_CONFIG: re-read when it changes for the hot-reloadable keys (tariffs, zones, holds, deposits, fees). */
+  configFile?: { path: string; reload: () => TripConfig } | undefined;
 }
 
 export interface TripModule {
@@ -152,6 +155,7 @@ export function createTripModule(deps: TripModuleDeps): TripModule {
   rpc.serve(server, tripRpc, { ...tripRpcHandlers(service), ...deadLetterRpcHandlers(messaging.deadLetterAdmin) }, { observability, authenticate: (token) => verifier.verify(token) });
 
   let stopped = false;
+  let stopWatching: (() => void) | undefined;
   let sweepTimer: unknown;
   async function sweep(): Promise<void> {
     const { failed } = await service.expireReservations();
@@ -181,6 +185,11 @@ export function createTripModule(deps: TripModuleDeps): TripModule {
       await migrateMessagingTables(database);
       await migrateSagaTables(database);
       await server.ready();
+      // New trips take a reloaded tariff table; running ones priced by the copy they started with.
+      if (deps.configFile) {
+        const { path, reload } = deps.configFile;
+        stopWatching = watchConfigFile(path, () => settingsOf(reload()), settings, logger);
+      }
       if (!options.background) return;
       messaging.start();
       sagas.start();
@@ -188,6 +197,7 @@ export function createTripModule(deps: TripModuleDeps): TripModule {
     },
     async close() {
       stopped = true;
+      stopWatching?.();
       scheduler.clearTimeout(sweepTimer);
       await server.close();
       await sagas.stop();

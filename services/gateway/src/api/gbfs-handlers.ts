@@ -12,7 +12,7 @@ import { Type, type Static } from 'typebox';
 export const gbfsVersion = '3.1-RC2';
 
 /** Seconds a consumer may cache each file. */
-const ttlSeconds = { gbfs: 300, system_information: 3600, vehicle_types: 3600, vehicle_status: 30 } as const;
+const ttlSeconds = { gbfs: 300, system_information: 3600, vehicle_types: 3600, vehicle_status: 30, geofencing_zones: 60 } as const;
 
 type GbfsCar = Static<typeof AvailableCar>;
 
@@ -73,9 +73,44 @@ function envelope<Data>(file: keyof typeof ttlSeconds, now: number, data: Data) 
   return { last_updated: new Date(Math.floor(now / 1000) * 1000).toISOString().replace('.000Z', 'Z'), ttl: ttlSeconds[file], version: gbfsVersion, data };
 }
 
-export function gbfsDiscovery(baseUrl: string, now: number) {
-  const feeds = (['system_information', 'vehicle_types', 'vehicle_status'] as const).map((name) => ({ name, url: `${baseUrl}/gbfs/${name}.json` }));
+/** Where the trip service's zones are served (registered with the trip routes, when trip is composed). */
+export const geofencingZonesPath = '/gbfs/geofencing_zones.json';
+
+export function gbfsDiscovery(baseUrl: string, now: number, options: { geofencing?: boolean } = {}) {
+  const names = ['system_information', 'vehicle_types', 'vehicle_status', ...(options.geofencing ? (['geofencing_zones'] as const) : [])] as const;
+  const feeds = names.map((name) => ({ name, url: `${baseUrl}/gbfs/${name}.json` }));
   return envelope('gbfs', now, { feeds: [{ name: 'gbfs' as const, url: `${baseUrl}/gbfs/gbfs.json` }, ...feeds] });
+}
+
+/** An operating area as the trip service serves it (GET /v1/zones). */
+export interface ZoneFeatureLike {
+  id: string;
+  properties: { name: string; kind: string; feeCents?: number | undefined };
+  geometry: { type: string; coordinates: unknown[] };
+}
+
+/**
+ * GBFS `geofencing_zones` from the operating areas. A trip may end in home and drop-off zones,
+ * never in a no-parking zone, and nowhere outside them (`global_rules`); riding through is always
+ * allowed. GBFS applies the first listed zone where zones overlap, so no-parking zones go first,
+ * as the trip service judges them first. Geometry is always a MultiPolygon in GBFS.
+ */
+export function gbfsGeofencingZones(zones: readonly ZoneFeatureLike[], now: number, language = defaultGbfsSystem.language) {
+  const rank = (kind: string) => (kind === 'no_parking' ? 0 : kind === 'home' ? 1 : 2);
+  const features = [...zones]
+    .sort((a, b) => rank(a.properties.kind) - rank(b.properties.kind))
+    .map((zone) => ({
+      type: 'Feature' as const,
+      geometry: zone.geometry.type === 'MultiPolygon' ? zone.geometry : { type: 'MultiPolygon', coordinates: [zone.geometry.coordinates] },
+      properties: {
+        name: text(zone.properties.name, language),
+        rules: [{ ride_start_allowed: zone.properties.kind !== 'no_parking', ride_end_allowed: zone.properties.kind !== 'no_parking', ride_through_allowed: true }],
+      },
+    }));
+  return envelope('geofencing_zones', now, {
+    geofencing_zones: { type: 'FeatureCollection' as const, features },
+    global_rules: [{ ride_start_allowed: false, ride_end_allowed: false, ride_through_allowed: true }],
+  });
 }
 
 export function gbfsSystemInformation(system: GbfsSystem, now: number) {
@@ -151,7 +186,8 @@ export function registerGbfsRoutes(app: HttpServer, car: RpcClient<typeof carRpc
   const cache = (seconds: number) => `public, max-age=${seconds}`;
   app.get('/gbfs/gbfs.json', { schema: { summary: 'GBFS discovery: the feeds of this system', tags: ['gbfs'] } }, async (request, reply) => {
     void reply.header('cache-control', cache(ttlSeconds.gbfs));
-    return gbfsDiscovery(baseUrlOf(request), Date.now());
+    // Listed only where the trip service is composed and the gateway serves its zones.
+    return gbfsDiscovery(baseUrlOf(request), Date.now(), { geofencing: app.hasRoute({ method: 'GET', url: geofencingZonesPath }) });
   });
   app.get('/gbfs/system_information.json', { schema: { summary: 'GBFS system information', tags: ['gbfs'] } }, async (_request, reply) => {
     void reply.header('cache-control', cache(ttlSeconds.system_information));

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import type { tripRpc } from '@carshare/contracts';
+import type { carRpc, tripRpc } from '@carshare/contracts';
 import { createObservability } from '@carshare/observability';
 import { Conflict, DeadlineExceeded, LiveConfig, Unauthenticated, createHttpServer, systemClock, type Caller, type HttpServer, type RpcClient, type VerifiedCaller } from '@carshare/platform';
 import { MemoryRateLimitStore, createRateLimiter } from '@carshare/resilience';
 import { Value } from 'typebox/value';
 import { MemoryIdempotencyStore } from '../adapters/memory-idempotency-store.ts';
 import { RateLimitsSchema, type RateLimits } from '../domain/rate-limit-plan.ts';
+import { registerGbfsRoutes } from './gbfs-handlers.ts';
 import { createIdempotencyGuard } from './idempotency-guard.ts';
 import { createRateLimitGuard } from './rate-limit-guard.ts';
 import { registerTripRoutes } from './trip-handlers.ts';
@@ -85,6 +86,8 @@ describe('gateway trip routes', () => {
       },
       trip.client(),
     );
+    // The car service's GBFS feeds beside them: gbfs.json lists the zones feed when trip serves it.
+    registerGbfsRoutes(gateway, new Proxy({} as RpcClient<typeof carRpc.methods>, { get: () => async () => ({ items: [], nextCursor: null }) }));
     await gateway.listen({ host: '127.0.0.1', port: 0 });
     const address = gateway.server.address();
     assert.ok(address && typeof address === 'object');
@@ -242,6 +245,33 @@ describe('gateway trip routes', () => {
     assert.equal(response.status, 200);
     assert.deepEqual(await response.json(), zones);
     assert.equal(trip.calls[0]?.caller, undefined);
+  });
+
+  it('GBFS: geofencing_zones.json from the zones (no-parking first, MultiPolygons, end allowed only inside) and listed in gbfs.json', async () => {
+    const square = [[[13, 52], [13.1, 52], [13.1, 52.1], [13, 52]]];
+    trip.answer = () => ({
+      type: 'FeatureCollection',
+      version: 'v1',
+      features: [
+        { type: 'Feature', id: 'home-city', properties: { name: 'City', kind: 'home' }, geometry: { type: 'Polygon', coordinates: square } },
+        { type: 'Feature', id: 'park', properties: { name: 'Park', kind: 'no_parking' }, geometry: { type: 'Polygon', coordinates: square } },
+      ],
+    });
+    const response = await fetch(`${base}/gbfs/geofencing_zones.json`);
+    assert.equal(response.status, 200);
+    const feed = (await response.json()) as {
+      version: string;
+      data: { geofencing_zones: { features: { geometry: { type: string; coordinates: unknown }; properties: { name: { text: string }[]; rules: { ride_end_allowed: boolean }[] } }[] }; global_rules: { ride_end_allowed: boolean }[] };
+    };
+    const features = feed.data.geofencing_zones.features;
+    assert.deepEqual(features.map((feature) => [feature.properties.name[0]?.text, feature.properties.rules[0]?.ride_end_allowed, feature.geometry.type]), [
+      ['Park', false, 'MultiPolygon'],
+      ['City', true, 'MultiPolygon'],
+    ]);
+    assert.deepEqual(features[1]?.geometry.coordinates, [square]);
+    assert.equal(feed.data.global_rules[0]?.ride_end_allowed, false);
+    const discovery = (await (await fetch(`${base}/gbfs/gbfs.json`)).json()) as { data: { feeds: { name: string }[] } };
+    assert.ok(discovery.data.feeds.some((entry) => entry.name === 'geofencing_zones'));
   });
 
   it('GET /v1/admin/trips filters for operators, refuses riders with 403 before the trip service', async () => {

@@ -1,5 +1,6 @@
 import { tripRoutes, type tripRpc } from '@carshare/contracts';
 import type { HttpServer, RpcClient } from '@carshare/platform';
+import { gbfsGeofencingZones, geofencingZonesPath } from './gbfs-handlers.ts';
 import { registerPublicRoute, type PublicRouteDeps } from './public-route.ts';
 
 /** REST → RPC for the trip service: each route is one call. */
@@ -32,6 +33,11 @@ export function registerTripRoutes(app: HttpServer, deps: PublicRouteDeps, trip:
     });
   });
   registerPublicRoute(app, tripRoutes.zones, deps, ({ ctx }) => trip.GetZones({}, ctx));
+  app.get(geofencingZonesPath, { schema: { summary: 'GBFS geofencing zones: where trips may end (the operating areas)', tags: ['gbfs'] } }, async (request, reply) => {
+    void reply.header('cache-control', 'public, max-age=60');
+    const zones = await trip.GetZones({}, request.ctx);
+    return gbfsGeofencingZones(zones.features, Date.now());
+  });
   registerPublicRoute(app, tripRoutes.adminList, deps, ({ query, ctx }) => trip.ListTrips(query, ctx));
   registerPublicRoute(app, tripRoutes.adminTimeline, deps, ({ params, ctx }) => trip.GetTripTimeline({ tripId: params.id }, ctx));
 }
