@@ -38,7 +38,7 @@ export function LoginScreen({ session, rider }: { session: ConsoleSession; rider
         <h2 id="login-heading">{t('login.heading')}</h2>
         <label>
           {t('login.email')}
-          <input type="email" name="email" autoComplete="username" required value={email} onChange={(event) => setEmail(event.target.value)} />
+          <input type="email" name="email" autoComplete="username" required autoFocus value={email} onChange={(event) => setEmail(event.target.value)} />
         </label>
         <label>
           {t('login.password')}

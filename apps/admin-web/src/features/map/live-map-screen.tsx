@@ -39,6 +39,7 @@ export function LiveMapScreen() {
   const mapRef = useRef<MapLibreMap | undefined>(undefined);
   const [ready, setReady] = useState(false);
   const [streetsError, setStreetsError] = useState<unknown>(undefined);
+  const [streetCount, setStreetCount] = useState<number | undefined>(undefined);
   const [noWebgl, setNoWebgl] = useState(false);
   const [visible, setVisible] = useState<ReadonlySet<CarState>>(new Set(carStates));
   const { cars, connection } = useLiveFleet(session);
@@ -86,6 +87,7 @@ export function LiveMapScreen() {
           );
           const [west, south, east, north] = streets.bbox;
           map.fitBounds([west, south, east, north], { padding: 24, animate: false });
+          setStreetCount(streets.features.length);
         },
         (error: unknown) => !controller.signal.aborted && setStreetsError(error),
       );
@@ -131,7 +133,8 @@ export function LiveMapScreen() {
       )}
       {noWebgl && <ErrorNotice error={new Error(t('map.noWebgl'))} />}
       <div className="map-layout">
-        <div ref={container} className="map" role="region" aria-label={t('map.region')} />
+        {/* data-streets: how many streets the map drew, for tests and for support to read off the page. */}
+        <div ref={container} className="map" role="region" aria-label={t('map.region')} data-streets={streetCount} />
         <fieldset className="legend">
           <legend>{t('map.filters')}</legend>
           {carStates.map((state) => (

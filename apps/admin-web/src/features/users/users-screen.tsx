@@ -204,7 +204,7 @@ function SuspendForm({ user, onCancel, onSubmit }: { user: User; onCancel: () =>
         <textarea required maxLength={500} autoFocus value={reason} onChange={(event) => setReason(event.target.value)} />
       </label>
       <div className="buttons">
-        <button type="submit">{t('users.confirmSuspend', { name: user.displayName })}</button>
+        <button type="submit">{t('users.confirmSuspendButton')}</button>
         <button type="button" onClick={onCancel}>
           {t('common.cancel')}
         </button>

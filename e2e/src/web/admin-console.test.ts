@@ -1,0 +1,194 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import type { BrowserContext, Page } from 'playwright-core';
+import { userDescriptor } from '@carshare/user-service';
+import { launchBrowser, type PageProblems, type TestBrowser } from '../support/browser.ts';
+import { startTestPlatform, type TestPlatform } from '../support/test-platform.ts';
+import { checkScreen, ensureConsoleBuilt, signInByKeyboard } from './admin-harness.ts';
+
+interface CarRow {
+  id: string;
+  plate: string;
+  state: string;
+  position: { lat: number; lng: number } | null;
+}
+
+// Issue 15, the operator console in Chromium against the embedded platform: sign in, page through
+// the cars table (server-side sort and cursors), put a car in maintenance and see a rider stop
+// finding it nearby, suspend a user; every main screen screenshotted and checked with axe-core.
+describe('operator console', () => {
+  const fleetSize = 25;
+  let t: TestPlatform;
+  let browser: TestBrowser;
+  let context: BrowserContext;
+  let page: Page;
+  let problems: PageProblems;
+  let operatorToken: string;
+  let rider: { email: string; token: string; displayName: string };
+
+  async function login(email: string, password: string) {
+    return t.api.call('POST', '/v1/auth/login', { body: { email, password } });
+  }
+
+  /** Every car in plate order, read the way the console reads it (the API's own pages). */
+  async function carsByPlate(): Promise<CarRow[]> {
+    const cars: CarRow[] = [];
+    let cursor: string | undefined;
+    do {
+      const answer = await t.api.call('GET', '/v1/admin/cars', { token: operatorToken, query: { limit: 100, sort: 'plate', ...(cursor ? { cursor } : {}) } });
+      assert.equal(answer.status, 200, answer.text);
+      const body = answer.body as { items: CarRow[]; nextCursor: string | null };
+      cars.push(...body.items);
+      cursor = body.nextCursor ?? undefined;
+    } while (cursor);
+    return cars;
+  }
+
+  async function nearbyIds(position: { lat: number; lng: number }): Promise<string[]> {
+    const answer = await t.api.call('GET', '/v1/cars/nearby', { token: rider.token, query: { lat: position.lat, lng: position.lng, radiusM: 3000, limit: 100 } });
+    assert.equal(answer.status, 200, answer.text);
+    return (answer.body as { items: Array<{ id: string }> }).items.map((car) => car.id);
+  }
+
+  async function platesOnScreen(): Promise<string[]> {
+    return page.locator('table.data tbody tr th[scope="row"]').allInnerTexts();
+  }
+
+  /** Waits until the table's first row is the car with this plate (a page has arrived and rendered). */
+  async function firstRowShows(plate: string | undefined): Promise<void> {
+    assert.ok(plate);
+    await page.locator('table.data tbody tr:first-child th', { hasText: new RegExp(`^${plate}$`) }).waitFor();
+  }
+
+  before(async () => {
+    ensureConsoleBuilt();
+    t = await startTestPlatform({ seedDemo: true });
+    const operator = await login('operator@carshare.local', 'operator-demo-pass');
+    assert.equal(operator.status, 200, operator.text);
+    operatorToken = (operator.body as { tokens: { accessToken: string } }).tokens.accessToken;
+    for (let index = 0; index < fleetSize; index += 1) {
+      const number = String(index).padStart(2, '0');
+      const created = await t.api.call('POST', '/v1/admin/cars', {
+        token: operatorToken,
+        body: {
+          plate: `AC ${number}`,
+          vin: `WAUZZZ8V0KA${String(index).padStart(6, '0')}`,
+          model: 'Renault Zoe',
+          category: 'compact',
+          seats: 5,
+          fuelType: 'electric',
+          position: { lat: 52.515 + (index % 5) * 0.002, lng: 13.395 + Math.floor(index / 5) * 0.003 },
+        },
+      });
+      assert.equal(created.status, 201, created.text);
+    }
+    const email = `rider-${randomUUID()}@example.com`;
+    const displayName = `Rider ${email.slice(6, 12)}`;
+    await t.platform.module(userDescriptor).users.createAccount({ email, password: 'rider-password-1', displayName, role: 'rider', plan: 'free' });
+    const riderLogin = await login(email, 'rider-password-1');
+    assert.equal(riderLogin.status, 200, riderLogin.text);
+    rider = { email, displayName, token: (riderLogin.body as { tokens: { accessToken: string } }).tokens.accessToken };
+
+    browser = await launchBrowser();
+    ({ context, page, problems } = await browser.open({ viewport: 'desktop', baseUrl: t.platform.gatewayUrl }));
+  });
+
+  after(async () => {
+    await context?.close();
+    await browser?.close();
+    await t?.close();
+  });
+
+  it('signs the operator in and pages through the cars table with the server sorting', async () => {
+    await signInByKeyboard(page);
+    await page.getByRole('heading', { name: 'Cars', level: 1 }).waitFor();
+    await page.getByLabel('Sort by').selectOption('plate');
+    const all = await carsByPlate();
+    assert.ok(all.length >= fleetSize);
+    const firstPage = all.slice(0, 20).map((car) => car.plate);
+    await firstRowShows(firstPage[0]);
+    await page.locator('table.data tbody tr').nth(19).waitFor();
+    assert.deepEqual(await platesOnScreen(), firstPage);
+
+    await page.getByRole('button', { name: 'Next page' }).click();
+    await page.getByText('Page 2').waitFor();
+    const secondPage = all.slice(20, 40).map((car) => car.plate);
+    await firstRowShows(secondPage[0]);
+    assert.deepEqual(await platesOnScreen(), secondPage);
+    assert.equal(await page.getByRole('button', { name: 'Next page' }).isDisabled(), all.length <= 40);
+
+    await page.getByRole('button', { name: 'Previous page' }).click();
+    await page.getByText('Page 1').waitFor();
+    await firstRowShows(firstPage[0]);
+    await checkScreen(page, problems, 'cars');
+  });
+
+  it('puts a car in maintenance, and a rider no longer finds it nearby', async () => {
+    const car = (await carsByPlate()).find((candidate) => candidate.plate === 'AC 00');
+    assert.ok(car?.position, 'the car to take out of service');
+    assert.ok((await nearbyIds(car.position)).includes(car.id), 'the rider finds the car before maintenance');
+
+    await page.getByRole('button', { name: 'Start maintenance AC 00' }).click();
+    await page.getByRole('status').filter({ hasText: 'AC 00 is now Maintenance.' }).waitFor();
+    await page.locator('tr', { has: page.locator('th', { hasText: 'AC 00' }) }).getByText('Maintenance', { exact: true }).waitFor();
+
+    assert.ok(!(await nearbyIds(car.position)).includes(car.id), 'the rider does not find a car in maintenance');
+    const read = await t.api.call('GET', `/v1/admin/cars/${car.id}`, { token: operatorToken });
+    assert.equal((read.body as CarRow).state, 'maintenance');
+  });
+
+  it('finds a user by email and suspends them with a reason', async () => {
+    await page.getByRole('link', { name: 'Users' }).click();
+    await page.getByRole('heading', { name: 'Users', level: 1 }).waitFor();
+    await page.getByLabel('Search email or name').fill(rider.email);
+    await page.keyboard.press('Enter');
+    const row = page.locator(`tr[data-user-email="${rider.email}"]`);
+    await row.waitFor();
+    assert.equal(await page.locator('table.data tbody tr').count(), 1, 'the search is done by the server: one match');
+
+    await row.getByRole('button', { name: `Suspend ${rider.displayName}` }).click();
+    await page.getByLabel(`Reason for suspending ${rider.displayName}`).fill('chargeback fraud, case 4711');
+    await page.getByRole('button', { name: 'Confirm suspension' }).click();
+    await row.getByText('Suspended', { exact: true }).waitFor();
+    await row.getByText('chargeback fraud, case 4711').waitFor();
+
+    const relogin = await login(rider.email, 'rider-password-1');
+    assert.notEqual(relogin.status, 200, 'a suspended rider cannot log in');
+    assert.ok(relogin.status >= 400 && relogin.status < 500, relogin.text);
+    await checkScreen(page, problems, 'users');
+  });
+
+  it('shows every car live on the map, with the street map from the platform', async () => {
+    await page.getByRole('link', { name: 'Live map' }).click();
+    await page.getByText(`Live: ${(await carsByPlate()).length} cars`).waitFor({ timeout: 20_000 });
+    // The streets are the platform's own GeoJSON (no tile server): the map says how many it drew.
+    const streets = await t.api.call('GET', '/v1/map/streets');
+    const streetCount = (streets.body as { features: unknown[] }).features.length;
+    assert.ok(streetCount > 0);
+    await page.locator(`.map[data-streets="${streetCount}"] canvas.maplibregl-canvas`).waitFor();
+    // One car in maintenance (the test above): the legend counts it apart from the rest.
+    await page.locator('.legend label', { hasText: 'Maintenance' }).getByText('(1)').waitFor();
+    await checkScreen(page, problems, 'map');
+  });
+
+  it('opens every other screen without an accessibility violation, in English and German', async () => {
+    for (const [link, heading, name] of [
+      ['Licence reviews', 'Licence reviews', 'reviews'],
+      ['Trips & refunds', 'Trips & refunds', 'trips'],
+      ['Business figures', 'Business figures', 'stats'],
+      ['Dead letters', 'Dead letters', 'dead-letters'],
+      ['Fault switches', 'Fault switches', 'faults'],
+    ] as const) {
+      await page.getByRole('link', { name: link }).click();
+      await page.getByRole('heading', { name: heading, level: 1 }).waitFor();
+      await page.getByText('Loading…').waitFor({ state: 'detached' });
+      await checkScreen(page, problems, name);
+    }
+    await page.getByLabel('Language').selectOption('de');
+    await page.getByRole('link', { name: 'Fahrzeuge' }).click();
+    await page.getByRole('heading', { name: 'Fahrzeuge', level: 1 }).waitFor();
+    assert.equal(await page.locator('html').getAttribute('lang'), 'de');
+    await checkScreen(page, problems, 'cars-de');
+  });
+});
