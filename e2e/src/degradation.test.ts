@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { serviceRegistry } from '@carshare/cli';
+import { gatewayDescriptor } from '@carshare/gateway-service';
 import { demoAccounts, seedDemoData, userDescriptor } from '@carshare/user-service';
 import { assertError } from './support/error-shape.ts';
 import { signUpAndLogIn } from './support/sign-up.ts';
 import { startTestPlatform, type TestPlatform } from './support/test-platform.ts';
 
 async function breakerState(test: TestPlatform): Promise<number> {
-  const metrics = await (await fetch(`${test.platform.gatewayUrl}/metrics`)).text();
+  // On the gateway's operations listener: the public port serves no metrics (ADR 0023).
+  const metrics = await (await fetch(`${test.platform.module(gatewayDescriptor).opsUrl()}/metrics`)).text();
   const match = /carshare_breaker_state\{[^}]*downstream="user"[^}]*\} (\d)/.exec(metrics);
   assert.ok(match, 'no breaker state metric for user');
   return Number(match[1]);

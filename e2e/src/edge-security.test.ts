@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { gatewayDescriptor } from '@carshare/gateway-service';
 import { demoAccounts, seedDemoData, userDescriptor } from '@carshare/user-service';
 import { assertErrorShape } from './support/error-shape.ts';
 import { startTestPlatform, type TestPlatform } from './support/test-platform.ts';
@@ -187,8 +188,9 @@ describe('edge security: HTTP hygiene at the gateway (issue 13)', () => {
     for (const response of responses) assert.equal(response.headers.get('cache-control'), 'no-store', `${response.status} ${response.text.slice(0, 80)}`);
   });
 
-  it('serves /docs with a strict CSP that allows only what Swagger UI needs', async () => {
-    const docs = await fetch(new URL('/docs/', t.platform.gatewayUrl));
+  it('serves /docs on the operations listener (not the public port) with a strict CSP that allows only what Swagger UI needs', async () => {
+    assert.equal((await fetch(new URL('/docs/', t.platform.gatewayUrl))).status, 404);
+    const docs = await fetch(new URL('/docs/', t.platform.module(gatewayDescriptor).opsUrl()));
     assert.equal(docs.status, 200);
     const csp = docs.headers.get('content-security-policy') ?? '';
     assert.match(csp, /default-src 'none'/);

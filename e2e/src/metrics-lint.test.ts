@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
+import { gatewayDescriptor } from '@carshare/gateway-service';
 import { userDescriptor } from '@carshare/user-service';
 import { signUpAndLogIn } from './support/sign-up.ts';
 import { startTestPlatform, type TestPlatform } from './support/test-platform.ts';
@@ -43,7 +44,9 @@ describe(
       assert.equal((await test.api.call('GET', '/v1/nowhere')).status, 404);
       assert.equal((await test.api.call('POST', '/v1/auth/login', { body: { email: 'lint@example.com' } })).status, 400);
       await until(() => consumed > 0, 'the user.registered event to reach its consumer');
-      for (const [service, url] of test.platform.urls) pages.set(service, await (await fetch(`${url}/metrics`)).text());
+      // The gateway's metrics are on its operations listener; its public port has none (ADR 0023).
+      const opsUrl = test.platform.module(gatewayDescriptor).opsUrl();
+      for (const [service, url] of test.platform.urls) pages.set(service, await (await fetch(`${service === 'gateway' ? opsUrl : url}/metrics`)).text());
     });
     after(() => test.close());
 

@@ -176,7 +176,7 @@ describe('rate limits when Redis goes away', () => {
       const statuses: number[] = [];
       for (let call = 0; call < 6; call += 1) statuses.push((await test.api.call('GET', '/v1/me', { token })).status);
       assert.deepEqual(statuses, [200, 200, 200, 200, 200, 429]);
-      const metrics = await (await fetch(`${test.platform.gatewayUrl}/metrics`)).text();
+      const metrics = await (await fetch(`${test.platform.module(gatewayDescriptor).opsUrl()}/metrics`)).text();
       assert.match(metrics, /carshare_rate_limit_fallback_total\{[^}]*\} [1-9]/);
       assert.match(metrics, /carshare_rate_limit_store_degraded\{[^}]*\} 1/);
     } finally {

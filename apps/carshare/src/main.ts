@@ -37,6 +37,14 @@ function deviceBrokerUrl(platform: EmbeddedPlatform): string | undefined {
   return `mqtt://127.0.0.1:${car.gateway?.port ?? 1884}`;
 }
 
+/** The gateway's operations listener in this process, if the platform runs a gateway. */
+function gatewayOpsUrl(platform: EmbeddedPlatform): string | undefined {
+  const descriptor = serviceRegistry.find('gateway');
+  if (!descriptor) return undefined;
+  const gateway = platform.module(descriptor) as { opsUrl?: () => string };
+  return gateway.opsUrl?.().replace('127.0.0.1', 'localhost');
+}
+
 async function up(values: Record<string, string | boolean | undefined>): Promise<void> {
   const started = performance.now();
   say('starting the embedded platform');
@@ -44,7 +52,10 @@ async function up(values: Record<string, string | boolean | undefined>): Promise
   if (platform.demo.created.length > 0) say(`seeded demo data: ${platform.demo.created.join(', ')}`);
   const publicUrl = platform.gatewayUrl.replace('127.0.0.1', 'localhost');
   say(`ready in ${Math.round(performance.now() - started)} ms`);
-  say(`API      ${publicUrl}   (OpenAPI docs at ${publicUrl}/docs)`);
+  say(`API      ${publicUrl}`);
+  // Docs and metrics are on the gateway's operations listener, never on the public port (ADR 0023).
+  const opsUrl = gatewayOpsUrl(platform);
+  if (opsUrl) say(`ops      ${opsUrl}   (OpenAPI docs at ${opsUrl}/docs, Prometheus metrics at ${opsUrl}/metrics)`);
   const internal = [...platform.urls].filter(([, url]) => url !== platform.gatewayUrl);
   say(`services ${internal.map(([name, url]) => `${name} ${url}`).join(', ')}`);
   for (const login of platform.demo.logins) say(login);

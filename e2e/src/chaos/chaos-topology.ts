@@ -21,6 +21,8 @@ import type { DrillSettings } from './drill-settings.ts';
  */
 export interface ChaosTopology {
   readonly gatewayUrl: string;
+  /** The gateway's operations listener: its /metrics (the public port has none, ADR 0023). */
+  readonly gatewayOpsUrl: string;
   readonly api: ApiClient;
   readonly proxy: FaultProxy;
   readonly gateway: SpawnedService;
@@ -125,6 +127,7 @@ export async function startChaosTopology(settings: DrillSettings): Promise<Chaos
     const gatewayPort = await freePort();
     const userUrl = `http://127.0.0.1:${userPort}`;
     const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
+    const gatewayOpsUrl = `http://127.0.0.1:${await freePort()}`;
     proxy = await startFaultProxy({ target: { port: userPort } });
     const userEnv = { ...isolated, LOG_LEVEL: 'warn', CARSHARE_DATA_DIR: pgDir, USER_PORT: String(userPort) };
     const startUser = async (): Promise<SpawnedService> => {
@@ -141,7 +144,7 @@ export async function startChaosTopology(settings: DrillSettings): Promise<Chaos
         name: 'gateway',
         args: ['service', 'gateway'],
         // info: the breaker logs half-open and closed at info, and the report wants every transition.
-        env: { ...isolated, LOG_LEVEL: 'info', PORT: String(gatewayPort), USER_URL: proxy.url, CARSHARE_CONFIG: configFile, RATE_LIMITS_ENABLED: 'false' },
+        env: { ...isolated, LOG_LEVEL: 'info', PORT: String(gatewayPort), GATEWAY_OPS_PORT: new URL(gatewayOpsUrl).port, USER_URL: proxy.url, CARSHARE_CONFIG: configFile, RATE_LIMITS_ENABLED: 'false' },
         readyUrl: gatewayUrl,
       }).then((service) => {
         started.push(service);
@@ -168,6 +171,7 @@ export async function startChaosTopology(settings: DrillSettings): Promise<Chaos
     const liveProxy = proxy;
     return {
       gatewayUrl,
+      gatewayOpsUrl,
       api,
       proxy: liveProxy,
       gateway,

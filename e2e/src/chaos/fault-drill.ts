@@ -106,7 +106,7 @@ export async function runFaultDrill(topology: ChaosTopology, settings: DrillSett
     clientTimeoutMs: settings.deadlineMs + 5_000,
     epoch,
   });
-  const watch = watchBreaker({ metricsUrl: `${topology.gatewayUrl}/metrics`, downstream: 'user', intervalMs: settings.breakerPollMs, maxDurationMs: worstCaseMs, epoch });
+  const watch = watchBreaker({ metricsUrl: `${topology.gatewayOpsUrl}/metrics`, downstream: 'user', intervalMs: settings.breakerPollMs, maxDurationMs: worstCaseMs, epoch });
 
   let injectAt = Number.NaN;
   let removeAt = Number.NaN;

@@ -45,6 +45,11 @@ export interface HttpServerOptions {
    * much longer), so a slow socket is gone at most timeout + interval after its first byte.
    */
   timeouts?: Partial<HttpTimeouts>;
+  /**
+   * `GET /metrics` on this server (default true). The public edge says false: its metrics go on
+   * an operations listener that the internet cannot reach (ADR 0023).
+   */
+  metricsEndpoint?: boolean;
 }
 
 export interface HttpTimeouts {
@@ -72,7 +77,7 @@ export type HttpServer = FastifyInstance<Server, IncomingMessage, ServerResponse
  * 3. errors: one error shape (public or RPC style) for thrown errors and unknown routes, 405
  *    with `Allow` for a known path asked with another method;
  * 4. input guard: HTTP/1.x only, JSON bodies only, bounded nesting, no NUL characters;
- * 5. health (`/health/live`, `/health/ready`) and metrics (`/metrics`) endpoints.
+ * 5. health (`/health/live`, `/health/ready`) and metrics (`/metrics`, unless `metricsEndpoint: false`) endpoints.
  *
  * Hooks run in that order. Routes the caller adds later (RPC methods, the public API, WebSocket
  * upgrades) get all of them; a route that must not (a stream with its own lifetime) belongs in an
@@ -117,6 +122,6 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   void app.register(errorHandlingPlugin, { observability, errorStyle, allowed });
   void app.register(inputGuardPlugin);
   void app.register(healthPlugin, { readiness: options.readiness ?? [], readinessTimeoutMs: options.readinessTimeoutMs ?? 2_000 });
-  void app.register(metricsEndpointPlugin, { registry: observability.metrics.registry });
+  if (options.metricsEndpoint ?? true) void app.register(metricsEndpointPlugin, { registry: observability.metrics.registry });
   return app;
 }

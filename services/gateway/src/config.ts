@@ -62,10 +62,19 @@ export const GatewayConfigSchema = Type.Object({
     /** Operator and admin routes check the caller's current role; a fetched one is trusted this long (events drop it sooner). */
     roleCacheMs: Type.Integer({ minimum: 0, default: 5_000 }),
   }),
-  /** Who runs this system, for the open GBFS feed's system_information (operator, timezone, contact). */
-  gbfs: GbfsSystemConfig,
+  /**
+   * The operations listener (ADR 0023): /metrics and the API docs, never on the public port.
+   * Loopback by default; in a cluster bind it to the pod network and keep it out of the ingress.
+   */
+  ops: Type.Object({
+    host: Type.String({ default: '127.0.0.1' }),
+    /** 0 = any free port (the address is logged and printed by `carshare up`). */
+    port: Type.Integer({ minimum: 0, maximum: 65535, default: 0 }),
+  }),
   /** Where clients reach the public API (the document's `servers`); unset → `/`, the origin that serves the API. */
   publicUrl: Type.Optional(Type.String({ minLength: 1, maxLength: 2_048 })),
+  /** Who runs this system, for the open GBFS feed's system_information (operator, timezone, contact). */
+  gbfs: GbfsSystemConfig,
   /** RabbitMQ for user events (revocations); unset → the in-process bus of the embedded platform. */
   messaging: MessagingConfig,
 });
@@ -90,6 +99,8 @@ export const gatewayConfigShape = {
     GATEWAY_HEADERS_TIMEOUT_MS: 'http.headersTimeoutMs',
     GATEWAY_REQUEST_TIMEOUT_MS: 'http.requestTimeoutMs',
     GATEWAY_CONNECTION_TIMEOUT_MS: 'http.connectionTimeoutMs',
+    GATEWAY_OPS_HOST: 'ops.host',
+    GATEWAY_OPS_PORT: 'ops.port',
     GATEWAY_PUBLIC_URL: 'publicUrl',
   },
 } as const satisfies ServiceConfigShape<typeof GatewayConfigSchema>;

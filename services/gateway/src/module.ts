@@ -1,6 +1,5 @@
 import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
 import {
   analyticsRpc,
   blobRpc,
@@ -53,14 +52,15 @@ import { createIdempotencyGuard } from './api/idempotency-guard.ts';
 import { LastGoodCache } from './api/last-good-cache.ts';
 import { registerPaymentRoutes } from './api/payment-handlers.ts';
 import { registerPublicRoutes } from './api/public-handlers.ts';
-import { createRateLimitGuard } from './api/rate-limit-guard.ts';
+import { createRateLimitGuard, registerEdgeThrottle } from './api/rate-limit-guard.ts';
 import { SessionGuard, sessionEventTypes } from './api/session-check.ts';
-import { cspHeader, docsContentSecurityPolicy, registerSecurityHeaders } from './api/security-headers.ts';
+import { registerSecurityHeaders } from './api/security-headers.ts';
 import { registerVerificationRoutes } from './api/verification-handlers.ts';
 import { registerTripRoutes } from './api/trip-handlers.ts';
 import { registerWebApps } from './api/web-apps.ts';
 import { hardenRouteSchema, openApiServer } from './api/openapi-document.ts';
 import type { GatewayConfig } from './config.ts';
+import { listeningUrl, startOpsListener, type OpsListener } from './ops-listener.ts';
 import { createGatewayService, type DeadLetterClients } from './gateway-service.ts';
 import type { RateLimits } from './domain/rate-limit-plan.ts';
 import type { IdempotencyStore } from './ports.ts';
@@ -90,8 +90,10 @@ export interface GatewayModule {
   /** The deny list and current-role checks (issue 13): tests inspect it. */
   sessions: SessionGuard;
   start(): Promise<void>;
-  /** The OpenAPI 3.1 document served at /docs/json (after start). */
+  /** The OpenAPI 3.1 document, served at /docs/json on the operations listener (after start). */
   openApiDocument(): unknown;
+  /** `http://host:port` of the operations listener: /metrics, /docs, /docs/json (after start). */
+  opsUrl(): string;
   close(): Promise<void>;
 }
 
@@ -123,6 +125,8 @@ export function createGatewayModule(deps: GatewayModuleDeps): GatewayModule {
     observability,
     clock,
     errorStyle: 'public',
+    // Metrics (and docs) are on the operations listener, not on the port the internet reaches (ADR 0023).
+    metricsEndpoint: false,
     bodyLimitBytes: config.http.bodyLimitBytes,
     defaultDeadlineMs: config.http.defaultDeadlineMs,
     trustProxy: config.http.trustProxy,
@@ -195,9 +199,12 @@ export function createGatewayModule(deps: GatewayModuleDeps): GatewayModule {
   }
 
   let idempotencyStore: IdempotencyStore | undefined;
+  let ops: OpsListener | undefined;
 
   async function registerRoutes(): Promise<void> {
     await registerSecurityHeaders(server);
+    const rateLimitGuard = createRateLimitGuard(createRateLimiter({ store: rateLimitStore(), clock }), rateLimits);
+    registerEdgeThrottle(server, rateLimitGuard);
     await server.register(cors, {
       origin: config.cors.origins,
       credentials: false,
@@ -218,12 +225,11 @@ export function createGatewayModule(deps: GatewayModuleDeps): GatewayModule {
       // Always an OpenAPI (not Swagger 2) document here: the `openapi` option above.
       transformObject: (document) => ('openapiObject' in document ? finishOpenApiDocument(document.openapiObject, openApiServer(config)) : document.swaggerObject),
     });
-    await server.register(swaggerUi, { routePrefix: '/docs', staticCSP: cspHeader(docsContentSecurityPolicy) });
     idempotencyStore = createIdempotencyStore(config, logger);
     const routeDeps = {
       verifier,
       sessions,
-      rateLimits: createRateLimitGuard(createRateLimiter({ store: rateLimitStore(), clock }), rateLimits),
+      rateLimits: rateLimitGuard,
       idempotency: createIdempotencyGuard({ store: idempotencyStore, clock }),
     };
     registerDeadLetterRoutes(server, routeDeps, [...deadLetterClients.keys()], gateway);
@@ -255,11 +261,24 @@ export function createGatewayModule(deps: GatewayModuleDeps): GatewayModule {
       }
       await registerRoutes();
       await server.ready();
+      ops = await startOpsListener({
+        observability,
+        host: config.ops.host,
+        port: config.ops.port,
+        document: () => server.swagger(),
+        publicOrigin: () => listeningUrl(server),
+        serversConfigured: config.publicUrl !== undefined,
+      });
+      logger.info({ url: ops.url }, 'operations listener (metrics, API docs) ready');
       if (deps.configFile) {
         const { path, reload } = deps.configFile;
         stopWatching = watchConfigFile(path, () => reload().rateLimits, rateLimits, logger);
       }
       if (!config.redis.url) logger.info('no REDIS_URL: rate limits are kept in this process');
+    },
+    opsUrl() {
+      if (!ops) throw new Error('the gateway has not started: no operations listener yet');
+      return ops.url;
     },
     openApiDocument() {
       return server.swagger();
@@ -268,6 +287,7 @@ export function createGatewayModule(deps: GatewayModuleDeps): GatewayModule {
       stopWatching?.();
       await sessionEvents?.close();
       await server.close();
+      await ops?.close();
       await Promise.all([...clients.values()].map((client) => client.close()));
       redis?.disconnect();
       await idempotencyStore?.close();

@@ -57,12 +57,13 @@ function run(command: string, args: readonly string[]): Promise<string> {
       {
         cwd: repoRoot,
         maxBuffer: 64 * 1024 * 1024,
-        timeout: 50_000,
+        // ~4 s of CPU for Spectral, under 1 s for Redocly; a machine loaded by parallel suites stretches that a lot.
+        timeout: 240_000,
         // Only what the CLIs need: no broker or database URLs, no telemetry calls home.
         env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), NO_COLOR: '1', REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' },
       },
       (error, stdout, stderr) => {
-        if (error && typeof error.code !== 'number') reject(new Error(`${command} did not run: ${error.message}\n${stderr}`));
+        if (error && typeof error.code !== 'number') reject(new Error(`${command} did not run (${error.signal ?? error.code ?? 'no exit code'}): ${error.message}\n${stderr}`));
         else resolvePromise(stdout);
       },
     );

@@ -1,6 +1,6 @@
-import { ResourceExhausted, type LiveConfig } from '@carshare/platform';
+import { ResourceExhausted, type HttpServer, type LiveConfig } from '@carshare/platform';
 import type { RateLimiter } from '@carshare/resilience';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { rateLimitHeaders, tightestLimit, type AppliedLimit } from '../domain/rate-limit-headers.ts';
 import { limitsBeforeBody, limitsForAccount, type PlannedLimit, type RateLimits, type RequestIdentity } from '../domain/rate-limit-plan.ts';
 
@@ -9,6 +9,8 @@ export interface RateLimitGuard {
   beforeBody(reply: FastifyReply, routeRule: string | undefined, who: RequestIdentity): Promise<void>;
   /** Limits that need the body (the account a login targets). */
   forAccount(reply: FastifyReply, routeRule: string | undefined, account: string | undefined): Promise<void>;
+  /** Whether a limit was checked for this request yet. */
+  checked(reply: FastifyReply): boolean;
 }
 
 /**
@@ -21,10 +23,11 @@ export function createRateLimitGuard(limiter: RateLimiter, limits: LiveConfig<Ra
   const appliedByReply = new WeakMap<FastifyReply, AppliedLimit[]>();
 
   async function enforce(reply: FastifyReply, planned: PlannedLimit[]): Promise<void> {
+    // Checked, even where nothing applies (an unlimited plan): the edge throttle must not count it again.
+    if (!appliedByReply.has(reply)) appliedByReply.set(reply, []);
     if (planned.length === 0) return;
     const decisions = await Promise.all(planned.map(({ key, rule }) => limiter.consume(key, rule)));
-    const applied = appliedByReply.get(reply) ?? [];
-    appliedByReply.set(reply, applied);
+    const applied = appliedByReply.get(reply) as AppliedLimit[];
     for (const [index, decision] of decisions.entries()) {
       const { policy, rule } = planned[index] as PlannedLimit;
       applied.push({ policy, rule, allowed: decision.allowed, remaining: decision.remaining, resetMs: decision.resetMs, retryAfterMs: decision.retryAfterMs });
@@ -44,5 +47,31 @@ export function createRateLimitGuard(limiter: RateLimiter, limits: LiveConfig<Ra
   return {
     beforeBody: (reply, routeRule, who) => enforce(reply, limitsBeforeBody(limits.get(), routeRule, who)),
     forAccount: (reply, routeRule, account) => enforce(reply, limitsForAccount(limits.get(), routeRule, account)),
+    checked: (reply) => appliedByReply.has(reply),
   };
+}
+
+/**
+ * Every request to the public port is held to a limit (issue 13 finding 8): API routes check
+ * their own (the caller's plan, or the client IP when anonymous); everything else (unknown paths,
+ * 405s, CORS preflights, health, GBFS, static files) counts against the anonymous per-IP rule, so
+ * probing or scraping the port costs the prober. Unknown paths and preflights are refused before
+ * anything else runs; other routes just before their handler, where a route that limited itself
+ * is not counted twice; a request refused before either (a 403, a 400 from validation) is still
+ * counted as it is answered, so the next one can be refused. Add it before CORS, which answers
+ * preflights from its own onRequest hook.
+ */
+export function registerEdgeThrottle(app: HttpServer, guard: RateLimitGuard): void {
+  const anonymous = (request: FastifyRequest) => ({ ip: request.ip, user: undefined });
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.is404 || request.method === 'OPTIONS') await guard.beforeBody(reply, undefined, anonymous(request));
+  });
+  app.addHook('preHandler', async (request, reply) => {
+    if (!guard.checked(reply)) await guard.beforeBody(reply, undefined, anonymous(request));
+  });
+  app.addHook('onSend', async (request, reply, payload) => {
+    // The answer is decided; only the count (and its headers) is still to do.
+    if (!guard.checked(reply)) await guard.beforeBody(reply, undefined, anonymous(request)).catch(() => undefined);
+    return payload;
+  });
 }
