@@ -1,16 +1,11 @@
+import { metricNames } from '@carshare/observability';
 import { Counter, Gauge, type Registry } from 'prom-client';
 
 /**
- * The car service's own series (prefixed like the rest, carshare_…): what devices sent and what
- * the gateway refused. A rising refusal or rejection rate is a broken firmware or an attack.
+ * The car service's own series, named in the platform's registry (telemetry-names.ts) like every
+ * other metric, so dashboards and alerts find them there and a rename is one line.
  */
-export const carMetricNames = {
-  telemetryReports: 'carshare_car_telemetry_reports_total',
-  deviceRefusals: 'carshare_car_device_refusals_total',
-  ignoredAcks: 'carshare_car_ignored_acks_total',
-  connectedDevices: 'carshare_car_connected_devices',
-  telemetryFlushFailures: 'carshare_car_telemetry_flush_failures_total',
-} as const;
+export const carMetricNames = metricNames.car;
 
 export interface CarMetrics {
   telemetry(result: string): void;
