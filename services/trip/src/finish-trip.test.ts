@@ -307,6 +307,9 @@ function describeFinishTrip(name: string, databaseUrl: string | undefined) {
       const first = await setUp();
       const { finishTrip, queries, rider, clock } = first;
       await finishTrip({ tripId: first.trip.id }, rider);
+      // Another rider's finished trip on another car: every filter below must leave it out.
+      const other = await setUp();
+      await other.finishTrip({ tripId: other.trip.id }, other.rider);
       const staff: Caller = { userId: uuidV7Ids.next(), role: 'operator', plan: 'free' };
       const page = await queries.listMyTrips({ limit: 1 }, rider);
       assert.deepEqual(page.items.map((trip) => trip.id), [first.trip.id]);
