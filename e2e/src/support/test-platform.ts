@@ -31,6 +31,13 @@ const freePorts = { CAR_MQTT_PORT: '0' } as const;
 const testSettings = { RATE_LIMITS_ENABLED: 'false' } as const;
 
 /**
+ * The user service's own per-client-address throttles (ADR 0017), off with the gateway's for the
+ * same reason: the gateway now hands it the client's address, and every call here comes from
+ * 127.0.0.1. Its per-account and per-device throttles stay on.
+ */
+const perAddressThrottlesOff = { 'throttle.ip.freeFailures': 1_000_000, 'throttle.signupPerIp.freeFailures': 1_000_000 } as const;
+
+/**
  * The embedded platform on PGlite in a fresh temp folder, gateway on a free port, logs captured
  * instead of printed, and no shared infrastructure (see above), so parallel runs cannot meet.
  */
@@ -50,7 +57,8 @@ export async function startTestPlatform(
   if (!rateLimits) Object.assign(process.env, testSettings);
   let platform: EmbeddedPlatform;
   try {
-    platform = await startEmbeddedPlatform({ logLevel: 'warn', logDestination: logs, ...platformOptions, gatewayPort: 0, dataDir });
+    const overrides = rateLimits ? platformOptions.overrides : { ...platformOptions.overrides, user: { ...perAddressThrottlesOff, ...platformOptions.overrides?.user } };
+    platform = await startEmbeddedPlatform({ logLevel: 'warn', logDestination: logs, ...platformOptions, overrides, gatewayPort: 0, dataDir });
   } catch (error) {
     rmSync(dataDir, { recursive: true, force: true });
     throw error;
