@@ -67,6 +67,31 @@ export function registerPublicRoute<Route extends HttpRouteContract>(
   const response: Record<number, unknown> = { [route.successStatus]: route.response };
   for (const status of errorStatuses) response[status] = ErrorResponse;
 
+  // Only a route with a rate-limit rule of its own can have a per-account limit (the rule's
+  // `perAccount`, which a config reload may add), and only a route that reads Idempotency-Key can
+  // claim or settle one: every other route (most reads, /v1/me among them) goes without the two
+  // async hooks, which cost a promise and a hook-runner pass each on every request.
+  const needsAccountLimit = route.rateLimit !== undefined;
+  const bodyHooks = {
+    ...((needsAccountLimit || keyUse) && {
+      preHandler: async (request: FastifyRequest, reply: FastifyReply) => {
+        if (needsAccountLimit) {
+          const account = (request.body as { email?: unknown } | undefined)?.email;
+          await rateLimits.forAccount(reply, route.rateLimit, typeof account === 'string' ? account : undefined);
+        }
+        // Last before the handler: the fingerprint needs the validated body, and a request refused
+        // above never holds a key.
+        if (keyUse && (await idempotency.claim(request, reply))) return reply;
+      },
+    }),
+    ...(keyUse && {
+      onSend: async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
+        await idempotency.settle(request, reply, payload);
+        return payload;
+      },
+    }),
+  };
+
   app.route({
     method: route.method,
     url: route.url,
@@ -117,17 +142,7 @@ export function registerPublicRoute<Route extends HttpRouteContract>(
       // A key is looked at only for callers who may call and are within their limits.
       idempotency.readKey(request, keyUse);
     },
-    preHandler: async (request: FastifyRequest, reply: FastifyReply) => {
-      const account = (request.body as { email?: unknown } | undefined)?.email;
-      await rateLimits.forAccount(reply, route.rateLimit, typeof account === 'string' ? account : undefined);
-      // Last before the handler: the fingerprint needs the validated body, and a request refused
-      // above never holds a key.
-      if (await idempotency.claim(request, reply)) return reply;
-    },
-    onSend: async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
-      await idempotency.settle(request, reply, payload);
-      return payload;
-    },
+    ...bodyHooks,
     handler: async (request: FastifyRequest, reply: FastifyReply) => {
       const result = await handler({
         body: request.body as RouteBody<Route>,
