@@ -105,7 +105,8 @@ function hardenNode(value: unknown, options: HardenOptions, inAllOf: boolean): u
     }
     node.properties = Object.fromEntries(Object.entries(properties).map(([name, property]) => [name, hardenNode(property, options, false)]));
   }
-  for (const key of ['items', 'prefixItems', 'anyOf', 'oneOf', 'not', 'additionalProperties'] as const) {
+  // Not `not`: a bound added inside it would make it match less, and so let more through.
+  for (const key of ['items', 'prefixItems', 'anyOf', 'oneOf', 'additionalProperties'] as const) {
     if (key in node) node[key] = hardenNode(node[key], options, false);
   }
   if ('allOf' in node) node.allOf = (node.allOf as unknown[]).map((member) => hardenNode(member, options, true));
