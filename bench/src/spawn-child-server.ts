@@ -21,6 +21,13 @@ export interface ChildServer<Info> {
 /** The monorepo root: where `node --import tsx` finds tsx and the workspaces. */
 export const repoRoot = resolve(import.meta.dirname, '..', '..');
 
+/**
+ * How long a child may take to say it is ready. The embedded platform starts in ~2 s on a quiet
+ * machine but took 57 s here at load average 30 (other sessions' builds on 2 cores): a minute
+ * failed whole benchmark runs before anything was measured.
+ */
+const defaultStartTimeoutMs = 180_000;
+
 export interface SpawnOptions {
   startTimeoutMs?: number;
   graceMs?: number;
@@ -157,7 +164,7 @@ export async function spawnChildServer<Info>(script: string, args: readonly stri
     });
   try {
     const info = await new Promise<Info>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${script} did not announce itself within ${options.startTimeoutMs ?? 60_000} ms`)), options.startTimeoutMs ?? 60_000);
+      const timer = setTimeout(() => reject(new Error(`${script} did not announce itself within ${options.startTimeoutMs ?? defaultStartTimeoutMs} ms`)), options.startTimeoutMs ?? defaultStartTimeoutMs);
       child.once('error', reject);
       child.once('exit', (code, signal) => reject(new Error(`${script} exited (${signal ?? code}) before it was ready`)));
       lines.on((line) => {
@@ -203,13 +210,13 @@ export async function spawnCarshareService(name: string, url: string, options: S
   const label = `carshare service ${name}`;
   const { child, gc } = launch(['--import', 'tsx', 'apps/carshare/src/main.ts', 'service', name], label, options, repoRoot);
   const graceMs = options.graceMs ?? 10_000;
-  const deadline = Date.now() + (options.startTimeoutMs ?? 60_000);
+  const deadline = Date.now() + (options.startTimeoutMs ?? defaultStartTimeoutMs);
   try {
     let exited: string | undefined;
     child.once('exit', (code, signal) => (exited = String(signal ?? code)));
     for (;;) {
       if (exited !== undefined) throw new Error(`${label} exited (${exited}) before it was ready`);
-      if (Date.now() > deadline) throw new Error(`${label} was not ready at ${url}/health/ready within ${options.startTimeoutMs ?? 60_000} ms`);
+      if (Date.now() > deadline) throw new Error(`${label} was not ready at ${url}/health/ready within ${options.startTimeoutMs ?? defaultStartTimeoutMs} ms`);
       const ready = await fetch(`${url}/health/ready`).then(
         (response) => response.ok,
         () => false,
