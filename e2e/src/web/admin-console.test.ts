@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
 import { userDescriptor } from '@carshare/user-service';
-import { launchBrowser, type PageProblems, type TestBrowser } from '../support/browser.ts';
+import { describeViolations, launchBrowser, screenshot, seriousAccessibilityViolations, type PageProblems, type TestBrowser } from '../support/browser.ts';
 import { startTestPlatform, type TestPlatform } from '../support/test-platform.ts';
 import { checkScreen, ensureConsoleBuilt, signInByKeyboard } from './admin-harness.ts';
 
@@ -172,17 +172,47 @@ describe('operator console', () => {
     await checkScreen(page, problems, 'map');
   });
 
+  it('draws the business figures, and a chart whose API fails says so instead of drawing', async () => {
+    await page.getByRole('link', { name: 'Business figures' }).click();
+    const figures = page.locator('figure.chart-figure');
+    await page.locator('figure.chart-figure canvas').nth(3).waitFor({ timeout: 20_000 });
+    assert.equal(await figures.count(), 4);
+    assert.equal(await figures.locator('.notice-error').count(), 0, 'every figure loaded');
+    await checkScreen(page, problems, 'stats');
+
+    // The analytics service down, as the gateway sees it: every call to it fails.
+    const fault = await t.api.call('PUT', '/v1/admin/faults/rpc.error:analytics', { token: operatorToken, body: { percent: 100 } });
+    assert.equal(fault.status, 200, fault.text);
+    try {
+      await page.getByLabel('Period').selectOption('day');
+      await figures.getByRole('alert').nth(3).waitFor({ timeout: 20_000 });
+      for (const alert of await figures.getByRole('alert').all()) assert.match(await alert.innerText(), /The figures could not be loaded\./);
+      assert.equal(await figures.locator('canvas').count(), 0, 'no chart is drawn without its figures');
+      await screenshot(page, 'admin-stats-failing-desktop');
+      const violations = await seriousAccessibilityViolations(page);
+      assert.equal(violations.length, 0, describeViolations(violations));
+    } finally {
+      await t.api.call('PUT', '/v1/admin/faults/rpc.error:analytics', { token: operatorToken, body: { percent: 0 } });
+    }
+    // Leaving the screen aborts its calls still in flight. The browser logged the failed ones as
+    // failed loads (5xx); nothing else may have gone wrong.
+    await page.getByRole('link', { name: 'Cars' }).click();
+    await page.getByRole('heading', { name: 'Cars', level: 1 }).waitFor();
+    const unexpected = problems.errors.filter((error) => !/Failed to load resource: the server responded with a status of 5\d\d/.test(error));
+    assert.deepEqual(unexpected, []);
+    problems.errors.length = 0;
+  });
+
   it('opens every other screen without an accessibility violation, in English and German', async () => {
     for (const [link, heading, name] of [
       ['Licence reviews', 'Licence reviews', 'reviews'],
       ['Trips & refunds', 'Trips & refunds', 'trips'],
-      ['Business figures', 'Business figures', 'stats'],
       ['Dead letters', 'Dead letters', 'dead-letters'],
       ['Fault switches', 'Fault switches', 'faults'],
     ] as const) {
       await page.getByRole('link', { name: link }).click();
       await page.getByRole('heading', { name: heading, level: 1 }).waitFor();
-      await page.getByText('Loading…').waitFor({ state: 'detached' });
+      await page.waitForFunction(`document.querySelectorAll('.loading').length === 0`);
       await checkScreen(page, problems, name);
     }
     await page.getByLabel('Language').selectOption('de');

@@ -5,7 +5,8 @@ import { join, resolve } from 'node:path';
 import type { Page } from 'playwright-core';
 import { describeViolations, screenshot, seriousAccessibilityViolations, type PageProblems } from '../support/browser.ts';
 
-const consoleApp = resolve(import.meta.dirname, '..', '..', '..', 'apps', 'admin-web');
+const repoRoot = resolve(import.meta.dirname, '..', '..', '..');
+const consoleApp = join(repoRoot, 'apps', 'admin-web');
 
 function newestSource(folder: string): number {
   let newest = 0;
@@ -19,14 +20,22 @@ function newestSource(folder: string): number {
 
 /**
  * The gateway serves the console from apps/admin-web/dist, which is build output (never
- * committed): a clean clone has none, and a stale one would test yesterday's console. Builds when
- * the output is missing or older than any source file (a few seconds).
+ * committed): a clean clone has none, and a stale one would test yesterday's console. The
+ * platform's web build (scripts/build-web.mjs: rebuilds only what changed, under a lock, swapping
+ * the new dist in whole, so two test files never see half a build) does it; before that script
+ * existed, a plain Vite build when the output is missing or older than any source file.
  */
 export function ensureConsoleBuilt(): void {
+  const buildWeb = resolve(repoRoot, 'scripts', 'build-web.mjs');
+  if (existsSync(buildWeb)) {
+    const built = spawnSync(process.execPath, [buildWeb, 'admin-web'], { cwd: repoRoot, encoding: 'utf8', timeout: 180_000 });
+    assert.equal(built.status, 0, `the console's build failed:\n${built.stdout}\n${built.stderr}`);
+    return;
+  }
   const index = join(consoleApp, 'dist', 'index.html');
   if (existsSync(index) && statSync(index).mtimeMs >= newestSource(consoleApp)) return;
-  const vite = resolve(consoleApp, '..', '..', 'node_modules', 'vite', 'bin', 'vite.js');
-  const built = spawnSync(process.execPath, [vite, 'build', '--logLevel', 'warn'], { cwd: consoleApp, encoding: 'utf8', timeout: 120_000 });
+  const vite = resolve(repoRoot, 'node_modules', 'vite', 'bin', 'vite.js');
+  const built = spawnSync(process.execPath, [vite, 'build', '--logLevel', 'warn'], { cwd: consoleApp, encoding: 'utf8', timeout: 180_000 });
   assert.equal(built.status, 0, `vite build of the console failed:\n${built.stdout}\n${built.stderr}`);
 }
 

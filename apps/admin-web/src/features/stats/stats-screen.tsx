@@ -86,13 +86,13 @@ export function StatsScreen() {
   const span = useMemo(() => {
     const to = new Date(Math.ceil(Date.now() / 3_600_000) * 3_600_000);
     const from = new Date(to.getTime() - ranges[rangeId].hours * 3_600_000);
-    return { from, to, bucket: ranges[rangeId].bucket as StatBucket };
+    return { from, to, bucket: ranges[rangeId].bucket };
   }, [rangeId]);
   const [states, setStates] = useState<Record<string, ChartState>>({});
 
   useEffect(() => {
     const controller = new AbortController();
-    setStates(Object.fromEntries(charts.map((chart) => [chart.id, { state: 'loading' } as ChartState])));
+    setStates(Object.fromEntries(charts.map((chart) => [chart.id, { state: 'loading' }])));
     const starts = bucketStarts(span.from, span.to, span.bucket);
     for (const chart of charts) {
       Promise.all(

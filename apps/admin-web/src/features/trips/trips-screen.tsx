@@ -1,5 +1,6 @@
 import { adminPaymentRoutes, tripRoutes, type RouteResponse } from '@carshare/contracts';
-import { useCallback, useId, useMemo, useState, type FormEvent } from 'react';
+import { useCallback, useEffect, useId, useMemo, useState, type FormEvent } from 'react';
+import { isRouteMissing } from '../../api/console-session.ts';
 import { useSession } from '../../api/session-context.tsx';
 import { useI18n } from '../../i18n/i18n.tsx';
 import type { StringKey } from '../../i18n/strings.ts';
@@ -7,7 +8,7 @@ import { ApiMissing, ErrorNotice, Loading, StatusMessage } from '../../ui/error-
 import { Pager } from '../../ui/pager.tsx';
 import { useCursorPages } from '../../ui/use-cursor-pages.ts';
 
-type Trip = RouteResponse<typeof tripRoutes.get>;
+type Trip = RouteResponse<typeof tripRoutes.adminList>['items'][number];
 type Payment = RouteResponse<typeof adminPaymentRoutes.list>['items'][number];
 type PaymentStatus = Payment['status'];
 type RefundReason = NonNullable<RouteResponse<typeof adminPaymentRoutes.get>['refunds'][number]>['reason'];
@@ -19,45 +20,156 @@ export function formatMoney(cents: number, currency: string, language: string): 
   return new Intl.NumberFormat(language, { style: 'currency', currency }).format(cents / 100);
 }
 
+type TripStatus = Trip['status'];
+type Timeline = RouteResponse<typeof tripRoutes.adminTimeline>;
+const tripStatuses: readonly TripStatus[] = ['starting', 'in_progress', 'paused', 'finishing', 'finished', 'failed'];
+const uuidPattern = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}';
+
 /**
- * Trips and refunds. The platform has no operator trip listing with an event timeline yet (no
- * such route in contracts/src/http), so that part says the API is missing; a trip is opened by
- * id through the staff-readable trip route, and payments are refunded through the payment API.
+ * Trips and refunds: every trip (server-side filters, cursor pages), one trip's event timeline
+ * with its sagas step by step, and a refund of its payment through the payment API (the one
+ * audited refund path). A platform without the trip routes says so instead of showing anything.
  */
 export function TripsScreen() {
   const { t } = useI18n();
   return (
     <section aria-labelledby="trips-heading">
       <h1 id="trips-heading">{t('trips.heading')}</h1>
-      <ApiMissing api={t('trips.api')} />
-      <TripLookup />
+      <Trips />
       <Payments />
     </section>
   );
 }
 
-function TripLookup() {
+function Trips() {
   const session = useSession();
   const { t, formatDate, language } = useI18n();
-  const [id, setId] = useState('');
-  const [trip, setTrip] = useState<Trip | undefined>(undefined);
+  const [draft, setDraft] = useState({ riderId: '', carId: '' });
+  const [filters, setFilters] = useState<{ status: TripStatus | ''; riderId: string; carId: string }>({ status: '', riderId: '', carId: '' });
+  const [open, setOpen] = useState<string | undefined>(undefined);
+
+  const load = useCallback(
+    (cursor: string | undefined, signal: AbortSignal) =>
+      session.call(tripRoutes.adminList, {
+        query: {
+          limit: 20,
+          ...(cursor ? { cursor } : {}),
+          ...(filters.status ? { status: filters.status } : {}),
+          ...(filters.riderId ? { riderId: filters.riderId } : {}),
+          ...(filters.carId ? { carId: filters.carId } : {}),
+        },
+        signal,
+      }),
+    [session, filters],
+  );
+  const pages = useCursorPages<Trip>(useMemo(() => JSON.stringify(filters), [filters]), load);
+
+  if (isRouteMissing(pages.error)) return <ApiMissing api={t('trips.api')} />;
+  return (
+    <section aria-labelledby="trip-list-heading">
+      <h2 id="trip-list-heading">{t('trips.list')}</h2>
+      <form
+        className="filters"
+        onSubmit={(event) => {
+          event.preventDefault();
+          setFilters((current) => ({ ...current, riderId: draft.riderId.trim(), carId: draft.carId.trim() }));
+        }}
+      >
+        <label>
+          {t('trips.status')}
+          <select value={filters.status} onChange={(event) => setFilters((current) => ({ ...current, status: event.target.value as TripStatus | '' }))}>
+            <option value="">{t('common.any')}</option>
+            {tripStatuses.map((status) => (
+              <option key={status} value={status}>
+                {t(`trips.state.${status}`)}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          {t('trips.rider')}
+          <input pattern={uuidPattern} value={draft.riderId} onChange={(event) => setDraft((current) => ({ ...current, riderId: event.target.value }))} />
+        </label>
+        <label>
+          {t('trips.car')}
+          <input pattern={uuidPattern} value={draft.carId} onChange={(event) => setDraft((current) => ({ ...current, carId: event.target.value }))} />
+        </label>
+        <button type="submit">{t('common.apply')}</button>
+      </form>
+      {pages.error !== undefined && <ErrorNotice error={pages.error} onRetry={pages.reload} />}
+      {pages.loading && <Loading />}
+      {!pages.loading && pages.error === undefined && pages.items.length === 0 && <p className="empty">{t('trips.empty')}</p>}
+      {pages.items.length > 0 && (
+        <table className="data">
+          <caption className="visually-hidden">{t('trips.list')}</caption>
+          <thead>
+            <tr>
+              <th scope="col">{t('trips.created')}</th>
+              <th scope="col">{t('trips.status')}</th>
+              <th scope="col">{t('trips.rider')}</th>
+              <th scope="col">{t('trips.car')}</th>
+              <th scope="col">{t('trips.total')}</th>
+              <th scope="col">{t('common.actions')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {pages.items.map((trip) => (
+              <tr key={trip.id} data-trip-id={trip.id}>
+                <th scope="row">{formatDate(trip.createdAt)}</th>
+                <td>{t(`trips.state.${trip.status}`)}</td>
+                <td>
+                  <code>{trip.riderId}</code>
+                </td>
+                <td>
+                  <code>{trip.carId}</code>
+                </td>
+                <td>{trip.totalCents !== null && trip.currency ? formatMoney(trip.totalCents, trip.currency, language) : t('common.none')}</td>
+                <td className="actions">
+                  <button type="button" onClick={() => setOpen(trip.id)} aria-label={`${t('trips.timeline')} ${formatDate(trip.createdAt)}`}>
+                    {t('trips.timeline')}
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <Pager pages={pages} label={t('trips.list')} />
+      {open && <TripTimeline key={open} tripId={open} onClose={() => setOpen(undefined)} />}
+    </section>
+  );
+}
+
+function TripTimeline({ tripId, onClose }: { tripId: string; onClose: () => void }) {
+  const session = useSession();
+  const { t, formatDate, language } = useI18n();
+  const [timeline, setTimeline] = useState<Timeline | undefined>(undefined);
   const [error, setError] = useState<unknown>(undefined);
+  const [payment, setPayment] = useState<Payment | undefined>(undefined);
+  const [refunding, setRefunding] = useState(false);
+  const [status, setStatus] = useState<string | undefined>(undefined);
+  const [attempt, setAttempt] = useState(0);
   const headingId = useId();
 
-  async function open(event: FormEvent) {
-    event.preventDefault();
+  useEffect(() => {
+    const controller = new AbortController();
     setError(undefined);
-    setTrip(undefined);
-    try {
-      setTrip(await session.call(tripRoutes.get, { params: { id: id.trim() } }));
-    } catch (failure) {
-      setError(failure);
-    }
-  }
+    (async () => {
+      const answer = await session.call(tripRoutes.adminTimeline, { params: { id: tripId }, signal: controller.signal });
+      if (controller.signal.aborted) return;
+      setTimeline(answer);
+      if (answer.trip.paymentId) {
+        const found = await session.call(adminPaymentRoutes.get, { params: { id: answer.trip.paymentId }, signal: controller.signal });
+        if (!controller.signal.aborted) setPayment(found.payment);
+      }
+    })().catch((failure: unknown) => !controller.signal.aborted && setError(failure));
+    return () => controller.abort();
+  }, [session, tripId, attempt]);
 
+  const trip = timeline?.trip;
   const facts: Array<[StringKey, string]> = trip
     ? [
-        ['trips.status', trip.status],
+        ['trips.status', t(`trips.state.${trip.status}`)],
         ['trips.rider', trip.riderId],
         ['trips.car', trip.carId],
         ['trips.created', formatDate(trip.createdAt)],
@@ -65,31 +177,89 @@ function TripLookup() {
         ['trips.finished', formatDate(trip.finishedAt)],
         ['trips.failure', trip.failureReason ?? t('common.none')],
         ['trips.total', trip.totalCents !== null && trip.currency ? formatMoney(trip.totalCents, trip.currency, language) : t('common.none')],
-        ['trips.payment', `${trip.paymentId ?? t('common.none')} (${trip.paymentStatus ?? t('common.none')})`],
+        ['trips.payment', payment ? `${payment.reference} (${payment.status})` : (trip.paymentId ?? t('common.none'))],
         ['trips.distance', trip.distanceM !== null ? `${(trip.distanceM / 1000).toFixed(2)} km` : t('common.none')],
       ]
     : [];
 
   return (
-    <section aria-labelledby={headingId} className="panel">
-      <h2 id={headingId}>{t('trips.lookup')}</h2>
-      <form className="filters" onSubmit={(event) => void open(event)}>
-        <label>
-          {t('trips.lookupId')}
-          <input required pattern="[0-9a-fA-F-]{36}" value={id} onChange={(event) => setId(event.target.value)} />
-        </label>
-        <button type="submit">{t('common.details')}</button>
-      </form>
-      {error !== undefined && <ErrorNotice error={error} />}
-      {trip && (
-        <dl className="facts">
-          {facts.map(([label, value]) => (
-            <div key={label}>
-              <dt>{t(label)}</dt>
-              <dd>{value}</dd>
+    <section className="panel" aria-labelledby={headingId}>
+      <h2 id={headingId}>{t('trips.timelineOf', { id: tripId })}</h2>
+      {error !== undefined && <ErrorNotice error={error} onRetry={() => setAttempt((value) => value + 1)} />}
+      {!timeline && error === undefined && <Loading />}
+      <StatusMessage text={status} />
+      {timeline && (
+        <>
+          <dl className="facts">
+            {facts.map(([label, value]) => (
+              <div key={label}>
+                <dt>{t(label)}</dt>
+                <dd>{value}</dd>
+              </div>
+            ))}
+          </dl>
+          <h3>{t('trips.events')}</h3>
+          <ol className="timeline">
+            {timeline.events.map((event) => (
+              <li key={event.seq}>
+                <strong>{event.type}</strong> · {formatDate(event.at)}
+                {Object.keys(event.data).length > 0 && <code className="event-data">{JSON.stringify(event.data)}</code>}
+              </li>
+            ))}
+          </ol>
+          {timeline.sagas.map((saga) => (
+            <div key={saga.id}>
+              <h3>
+                {t('trips.saga', { name: saga.name, status: saga.status })}
+              </h3>
+              <table className="data">
+                <caption className="visually-hidden">{saga.name}</caption>
+                <thead>
+                  <tr>
+                    <th scope="col">{t('trips.step')}</th>
+                    <th scope="col">{t('trips.invoke')}</th>
+                    <th scope="col">{t('trips.compensate')}</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {saga.steps.map((step) => (
+                    <tr key={step.name}>
+                      <th scope="row">{step.name}</th>
+                      <td>
+                        {step.invokeStatus} ({step.invokeAttempts}) {formatDate(step.invokedAt)}
+                        {step.invokeError && ` — ${step.invokeError.reason}: ${step.invokeError.message}`}
+                      </td>
+                      <td>
+                        {step.compensateStatus} {step.compensatedAt ? formatDate(step.compensatedAt) : ''}
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
             </div>
           ))}
-        </dl>
+          <div className="buttons">
+            {payment && payment.capturedCents - payment.refundedCents > 0 && (
+              <button type="button" onClick={() => setRefunding(true)}>
+                {t('payments.refund')}
+              </button>
+            )}
+            <button type="button" onClick={onClose}>
+              {t('common.close')}
+            </button>
+          </div>
+          {refunding && payment && (
+            <RefundForm
+              payment={payment}
+              onCancel={() => setRefunding(false)}
+              onDone={(amount) => {
+                setRefunding(false);
+                setStatus(t('payments.refunded', { amount }));
+                setAttempt((value) => value + 1);
+              }}
+            />
+          )}
+        </>
       )}
     </section>
   );
