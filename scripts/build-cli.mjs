@@ -48,6 +48,10 @@ export const externalPackages = [
   'thread-stream',
   'tesseract.js',
   'sharp',
+  // etcd3's gRPC client loads its .proto definitions from its own folder.
+  'etcd3',
+  '@grpc/grpc-js',
+  '@grpc/proto-loader',
 ];
 const resolvingExternal = Symbol('resolving an external');
 

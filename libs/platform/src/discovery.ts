@@ -1,8 +1,31 @@
 import { NotFound } from './errors.ts';
 
-/** Where a service can be reached. Static lists now; DNS or etcd later behind the same port. */
+/**
+ * Where a service can be reached: a static list (embedded, or URLs in env), DNS (a Kubernetes
+ * headless Service) or etcd registrations (issue 17), behind this one port. `endpointsOf` is
+ * synchronous and cheap: the dynamic adapters answer from a copy they keep current.
+ */
 export interface Discovery {
   endpointsOf(service: string): string[];
+}
+
+/** One registered instance: where it answers, and what a balancer may prefer it by. */
+export interface ServiceInstance {
+  url: string;
+  zone?: string;
+  version?: string;
+}
+
+/** An instance's announcement; `close` withdraws it (first step of a drain). */
+export interface ServiceRegistration {
+  readonly key: string;
+  close(): Promise<void>;
+}
+
+/** The URLs of a service's instances, or SERVICE_NOT_DISCOVERED when it has none (every adapter alike). */
+export function instancesToUrls(service: string, instances: readonly ServiceInstance[]): string[] {
+  if (instances.length === 0) throw NotFound('SERVICE_NOT_DISCOVERED', `no endpoint is known for service ${service}`, { service });
+  return instances.map((instance) => instance.url);
 }
 
 export class StaticDiscovery implements Discovery {
@@ -16,9 +39,7 @@ export class StaticDiscovery implements Discovery {
 
   endpointsOf(service: string): string[] {
     const endpoints = this.#endpoints.get(service);
-    if (!endpoints || endpoints.length === 0) {
-      throw NotFound('SERVICE_NOT_DISCOVERED', `no endpoint is configured for service ${service}`, { service });
-    }
+    if (!endpoints || endpoints.length === 0) return instancesToUrls(service, []);
     return endpoints;
   }
 }

@@ -28,3 +28,5 @@ export * from './backoff-delay.ts';
 export * from './structured-logger.ts';
 export * from './remote-access-token-verifier.ts';
 export * from './scheduler.ts';
+export * from './dns-discovery.ts';
+export * from './etcd-discovery.ts';
