@@ -50,4 +50,9 @@ export const benchmarks: readonly BenchmarkEntry[] = [
     description: '10,000 simulated cars: telemetry ingest over MQTT, nearby p99 at 32 connections, live-feed latency to 500 riders, beside a bare aedes rate',
     load: async () => (await import('./fleet/fleet-benchmark.ts')).runFleetBenchmark,
   },
+  {
+    name: 'trips',
+    description: 'start→finish trips/s and p99 through the gateway (riders and cars through the public API), embedded and with --database-url/--amqp-url, beside the bare RPC hop',
+    load: async () => (await import('./trips/trips-benchmark.ts')).runTripsBenchmark,
+  },
 ];

@@ -1,0 +1,275 @@
+/**
+ * `npm run bench -- trips`: trips per second, start to finish, through the gateway (issue 14,
+ * acceptance 5). Every trip is what a rider's app does: `POST /v1/trips` (Idempotency-Key: the
+ * start saga: profile verified → claim → deposit hold → unlock with the device's ack) then
+ * `POST /v1/trips/:id/finish` (zone check → lock with the ack → route from telemetry → price →
+ * capture). Riders sign up and are approved through the public API, cars are created through the
+ * operator API and connected over MQTT as simulated devices (in this process) that ack at once.
+ *
+ *   npm run bench -- trips [--riders N] [--cars N] [--duration S] [--warmup S]
+ *   npm run bench -- trips --database-url postgres://postgres@127.0.0.1:5432/test --amqp-url amqp://guest:guest@127.0.0.1:5672
+ *
+ * Each rider drives in a closed loop (`--riders`, default `--connections`) on cars of its own, so
+ * riders never race for a car and every trip measures the platform, not a refusal. The bare RPC
+ * hop (`gateway/hop-server.ts`: fastify → undici → fastify) is measured in the same run at the
+ * same concurrency, as the reference a trip's cost is read against.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { generateCity } from '@carshare/city';
+import { systemClock, systemScheduler } from '@carshare/platform';
+import {
+  ApiSession,
+  FleetSimulator,
+  FleetStore,
+  GatewayCarRegistrar,
+  PublicApi,
+  PublicApiError,
+  mqttDeviceConnector,
+  newRiderIdentity,
+  onboardRider,
+  provisionFleet,
+} from '@carshare/simulator';
+import { atLeast, formatGoal, type BenchOptions, type BenchReport, type BenchmarkRun } from '../benchmark.ts';
+import { chooseLoadGenerator, measureLoad, type LoadStats } from '../measure-load.ts';
+import { cpuSecondsOf, machineBusySeconds } from '../process-cpu.ts';
+import { spawnChildServer } from '../spawn-child-server.ts';
+import { freshDatabase, freshVirtualHost } from './shared-infrastructure.ts';
+
+const platformScript = resolve(import.meta.dirname, 'trip-platform-server.ts');
+const hopScript = resolve(import.meta.dirname, '..', 'gateway', 'hop-server.ts');
+const operator = { email: 'operator@carshare.local', password: 'operator-demo-pass' };
+
+interface TripRun {
+  label: string;
+  trips: number;
+  durationSec: number;
+  tripsPerSec: number;
+  /** Start → finish answered, per trip, ms. */
+  tripMs: Percentiles;
+  startMs: Percentiles;
+  finishMs: Percentiles;
+  /** Error codes of starts and finishes that did not succeed, counted. */
+  failures: Record<string, number>;
+  /** Platform process CPU per finished trip, ms. */
+  platformCpuMsPerTrip: number;
+  /** Cores busy on average during the measured run. */
+  cpu: { platform: number; bench: number; others: number };
+  setupSec: { platform: number; cars: number; riders: number };
+}
+
+interface Percentiles {
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+}
+
+function percentiles(samples: number[]): Percentiles {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
+  return { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: sorted.at(-1) ?? Number.NaN };
+}
+
+function integerFlag(options: BenchOptions, name: string, fallback: number): number {
+  const value = options.flags[name];
+  if (value === undefined) return fallback;
+  const number = Number(value);
+  if (!Number.isSafeInteger(number) || number < 1) throw new Error(`--${name} takes a whole number ≥ 1, not ${String(value)}`);
+  return number;
+}
+
+const say = (line: string) => process.stdout.write(`trips: ${line}\n`);
+
+/** Runs `count` tasks, `concurrency` at a time. */
+async function inBatches<T>(count: number, concurrency: number, task: (index: number) => Promise<T>): Promise<T[]> {
+  const results: T[] = new Array<T>(count);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, count) }, async () => {
+      while (next < count) {
+        const index = next++;
+        results[index] = await task(index);
+      }
+    }),
+  );
+  return results;
+}
+
+/** One platform (embedded, or on PostgreSQL + RabbitMQ), set up and loaded. */
+async function measurePlatform(options: BenchOptions, run: { label: string; env: NodeJS.ProcessEnv; riders: number; cars: number }): Promise<TripRun> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'carshare-bench-trips-'));
+  let fleet: FleetSimulator | undefined;
+  const setupStarted = performance.now();
+  const platform = await spawnChildServer<{ gatewayUrl: string; mqttPort: number }>(platformScript, [dataDir], { env: run.env, startTimeoutMs: 300_000 });
+  try {
+    const platformSec = (performance.now() - setupStarted) / 1000;
+    say(`${run.label}: platform ready in ${platformSec.toFixed(1)} s (pid ${platform.pid})`);
+
+    const carsStarted = performance.now();
+    const city = generateCity();
+    const { cars } = await provisionFleet({
+      count: run.cars,
+      store: new FleetStore(dataDir),
+      registrar: new GatewayCarRegistrar({ apiUrl: platform.info.gatewayUrl, credentials: operator, timeoutMs: 60_000 }),
+      city,
+      seed: 1,
+    });
+    // Devices that ack at once and never drive off on their own: the run measures the platform's
+    // share of a trip, not an actuator's second or a car wandering out of the zones.
+    fleet = new FleetSimulator({
+      city,
+      cars,
+      connect: mqttDeviceConnector({ url: `mqtt://127.0.0.1:${platform.info.mqttPort}` }),
+      time: { clock: systemClock, scheduler: systemScheduler },
+      settings: { commandDelayMs: [0, 0], riderPauseMs: [86_400_000, 86_400_000], ambientTripsPerHour: 0, reportIntervalMs: 10_000, tickMs: 1_000 },
+    });
+    await fleet.start();
+    const carsSec = (performance.now() - carsStarted) / 1000;
+    say(`${run.label}: ${cars.length} cars created and connected in ${carsSec.toFixed(1)} s`);
+
+    const ridersStarted = performance.now();
+    const api = new PublicApi({ apiUrl: platform.info.gatewayUrl, timeoutMs: 60_000 });
+    const backOffice = new ApiSession(api, operator);
+    const riders = await inBatches(run.riders, 4, (index) => onboardRider({ api, identity: newRiderIdentity(index), backOffice, now: Date.now }));
+    const ridersSec = (performance.now() - ridersStarted) / 1000;
+    say(`${run.label}: ${riders.length} riders signed up, approved and carded in ${ridersSec.toFixed(1)} s`);
+
+    // Each rider drives its own cars in turn (a car just locked is free again before its next turn).
+    const carsOf = riders.map((_, rider) => cars.filter((_, index) => index % riders.length === rider).map((car) => car.carId));
+    const loop = async (seconds: number, record: boolean) => {
+      const samples = { trip: [] as number[], start: [] as number[], finish: [] as number[], failures: {} as Record<string, number> };
+      const until = performance.now() + seconds * 1000;
+      await Promise.all(
+        riders.map(async (rider, index) => {
+          const own = carsOf[index] as string[];
+          for (let turn = 0; performance.now() < until; turn++) {
+            const carId = own[turn % own.length] as string;
+            const began = performance.now();
+            try {
+              const trip = await rider.call<{ id: string }>('POST', '/v1/trips', { body: { carId }, idempotencyKey: randomUUID() });
+              const started = performance.now();
+              await rider.call('POST', `/v1/trips/${trip.id}/finish`, { idempotencyKey: randomUUID() });
+              const finished = performance.now();
+              if (record) {
+                samples.start.push(started - began);
+                samples.finish.push(finished - started);
+                samples.trip.push(finished - began);
+              }
+            } catch (error) {
+              const code = error instanceof PublicApiError ? error.code : (error as Error).name;
+              samples.failures[code] = (samples.failures[code] ?? 0) + 1;
+              // A refused trip leaves nothing to wait for; do not spin on a broken platform.
+              await new Promise((resolve) => setTimeout(resolve, 100));
+            }
+          }
+        }),
+      );
+      return samples;
+    };
+
+    if (options.warmupSec > 0) {
+      await loop(options.warmupSec, false);
+      say(`${run.label}: ${options.warmupSec} s of warm-up done`);
+    }
+    const cpuBefore = cpuSecondsOf(platform.pid) ?? Number.NaN;
+    const benchBefore = process.cpuUsage();
+    const machineBefore = machineBusySeconds() ?? Number.NaN;
+    const measuredStarted = performance.now();
+    const samples = await loop(options.durationSec, true);
+    const durationSec = (performance.now() - measuredStarted) / 1000;
+    const platformCpu = (cpuSecondsOf(platform.pid) ?? Number.NaN) - cpuBefore;
+    const benchUsage = process.cpuUsage(benchBefore);
+    const benchCpu = (benchUsage.user + benchUsage.system) / 1e6;
+    const machineCpu = (machineBusySeconds() ?? Number.NaN) - machineBefore;
+    const result: TripRun = {
+      label: run.label,
+      trips: samples.trip.length,
+      durationSec,
+      tripsPerSec: samples.trip.length / durationSec,
+      tripMs: percentiles(samples.trip),
+      startMs: percentiles(samples.start),
+      finishMs: percentiles(samples.finish),
+      failures: samples.failures,
+      platformCpuMsPerTrip: (platformCpu * 1000) / samples.trip.length,
+      cpu: { platform: platformCpu / durationSec, bench: benchCpu / durationSec, others: Math.max(0, machineCpu - platformCpu - benchCpu) / durationSec },
+      setupSec: { platform: platformSec, cars: carsSec, riders: ridersSec },
+    };
+    say(`${run.label}: ${result.trips} trips in ${durationSec.toFixed(1)} s = ${result.tripsPerSec.toFixed(1)} trips/s, p99 ${result.tripMs.p99.toFixed(0)} ms`);
+    return result;
+  } finally {
+    await fleet?.stop();
+    await platform.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+function describeRun(run: TripRun): string[] {
+  const ms = (p: Percentiles) => `p50 ${p.p50.toFixed(1)}  p90 ${p.p90.toFixed(1)}  p99 ${p.p99.toFixed(1)}  max ${p.max.toFixed(1)} ms`;
+  const failures = Object.entries(run.failures).map(([code, count]) => `${code} ${count}`).join(', ');
+  return [
+    `  ${run.label}: ${run.tripsPerSec.toFixed(1)} trips/s (${run.trips} trips in ${run.durationSec.toFixed(1)} s)${failures ? `; failed: ${failures}` : ''}`,
+    `    start→finish ${ms(run.tripMs)}`,
+    `    start        ${ms(run.startMs)}`,
+    `    finish       ${ms(run.finishMs)}`,
+    `    platform CPU ${run.platformCpuMsPerTrip.toFixed(2)} ms per trip; cores busy: platform ${run.cpu.platform.toFixed(2)}, bench (riders + devices) ${run.cpu.bench.toFixed(2)}, others ${run.cpu.others.toFixed(2)}`,
+    `    set-up: platform ${run.setupSec.platform.toFixed(1)} s, cars ${run.setupSec.cars.toFixed(1)} s, riders ${run.setupSec.riders.toFixed(1)} s`,
+  ];
+}
+
+export const runTripsBenchmark: BenchmarkRun = async (options): Promise<BenchReport> => {
+  const riders = integerFlag(options, 'riders', options.connections);
+  const carsPerRider = integerFlag(options, 'cars-per-rider', 2);
+  const cars = integerFlag(options, 'cars', riders * carsPerRider);
+  if (cars < riders) throw new Error(`--cars (${cars}) must be at least --riders (${riders}): each rider drives cars of its own`);
+  const databaseUrl = typeof options.flags['database-url'] === 'string' ? options.flags['database-url'] : undefined;
+  const amqpUrl = typeof options.flags['amqp-url'] === 'string' ? options.flags['amqp-url'] : undefined;
+  const loadBefore = loadavg()[0] as number;
+  say(`${riders} riders, ${cars} cars, ${options.warmupSec} s warm-up + ${options.durationSec} s measured per platform; load average ${loadBefore.toFixed(1)}`);
+
+  const runs: TripRun[] = [await measurePlatform(options, { label: 'embedded (PGlite, in-process bus)', env: {}, riders, cars })];
+
+  // The reference, in the same run at the same concurrency: the bare hop of gateway/hop-server.ts.
+  const hopServer = await spawnChildServer<{ url: string }>(hopScript);
+  let hop: LoadStats;
+  try {
+    hop = await measureLoad({ url: hopServer.info.url }, { durationSec: options.durationSec, warmupSec: options.warmupSec, connections: riders, serverPid: hopServer.pid, loadGenerator: chooseLoadGenerator(options.flags['loadgen']) });
+  } finally {
+    await hopServer.stop();
+  }
+  say(`bare hop: ${hop.requestsPerSec.toFixed(0)} req/s, p99 ${hop.latencyMs.p99.toFixed(2)} ms, ${hop.cpuMicrosPerRequest.toFixed(0)} µs CPU per request`);
+
+  if (databaseUrl || amqpUrl) {
+    const database = databaseUrl ? await freshDatabase(databaseUrl) : undefined;
+    const vhost = amqpUrl ? await freshVirtualHost(amqpUrl) : undefined;
+    try {
+      runs.push(
+        await measurePlatform(options, {
+          label: `${database ? 'PostgreSQL' : 'PGlite'} + ${vhost ? 'RabbitMQ' : 'in-process bus'}`,
+          env: { ...(database && { DATABASE_URL: database.url }), ...(vhost && { AMQP_URL: vhost.url }) },
+          riders,
+          cars,
+        }),
+      );
+    } finally {
+      await database?.drop();
+      await vhost?.drop();
+    }
+  } else {
+    say('PostgreSQL + RabbitMQ not measured: pass --database-url postgres://… and --amqp-url amqp://…');
+  }
+
+  const loadAfter = loadavg()[0] as number;
+  const embedded = runs[0] as TripRun;
+  const goals = [atLeast('embedded trips/s', embedded.tripsPerSec, 100)];
+  const summary = [
+    `trips: start→finish through the gateway, ${riders} riders in a closed loop, ${cars} cars; load average ${loadBefore.toFixed(1)} → ${loadAfter.toFixed(1)}`,
+    ...runs.flatMap(describeRun),
+    `  bare RPC hop (fastify → undici → fastify, same run, ${riders} connections, ${hop.loadGenerator}): ${hop.requestsPerSec.toFixed(0)} req/s, p99 ${hop.latencyMs.p99.toFixed(2)} ms, ${hop.cpuMicrosPerRequest.toFixed(0)} µs CPU/req`,
+    ...runs.map((run) => `  ${run.label}: one trip costs the throughput of ${(hop.requestsPerSec / run.tripsPerSec).toFixed(0)} bare hops; ${((run.platformCpuMsPerTrip * 1000) / hop.cpuMicrosPerRequest).toFixed(0)} hops' CPU`),
+    ...goals.map((goal) => `  ${formatGoal(goal, 28, 1)}`),
+  ].join('\n');
+  return { results: { riders, cars, loadAverage: { before: loadBefore, after: loadAfter }, runs, hop }, summary, goals };
+};
