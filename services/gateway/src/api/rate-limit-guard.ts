@@ -63,15 +63,22 @@ export function createRateLimitGuard(limiter: RateLimiter, limits: LiveConfig<Ra
  */
 export function registerEdgeThrottle(app: HttpServer, guard: RateLimitGuard): void {
   const anonymous = (request: FastifyRequest) => ({ ip: request.ip, user: undefined });
-  app.addHook('onRequest', async (request, reply) => {
-    if (request.is404 || request.method === 'OPTIONS') await guard.beforeBody(reply, undefined, anonymous(request));
+  // Callback hooks, not async ones: on the hot path (a route that limited itself) each is one
+  // WeakMap lookup and a call, with no promise per request.
+  app.addHook('onRequest', (request, reply, done) => {
+    if (!request.is404 && request.method !== 'OPTIONS') return done();
+    guard.beforeBody(reply, undefined, anonymous(request)).then(() => done(), done);
   });
-  app.addHook('preHandler', async (request, reply) => {
-    if (!guard.checked(reply)) await guard.beforeBody(reply, undefined, anonymous(request));
+  app.addHook('preHandler', (request, reply, done) => {
+    if (guard.checked(reply)) return done();
+    guard.beforeBody(reply, undefined, anonymous(request)).then(() => done(), done);
   });
-  app.addHook('onSend', async (request, reply, payload) => {
+  app.addHook('onSend', (request, reply, payload, done) => {
+    if (guard.checked(reply)) return done(null, payload);
     // The answer is decided; only the count (and its headers) is still to do.
-    if (!guard.checked(reply)) await guard.beforeBody(reply, undefined, anonymous(request)).catch(() => undefined);
-    return payload;
+    guard.beforeBody(reply, undefined, anonymous(request)).then(
+      () => done(null, payload),
+      () => done(null, payload),
+    );
   });
 }
