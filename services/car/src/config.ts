@@ -15,6 +15,12 @@ export const CarConfigSchema = Type.Object({
     mqttHost: Type.String({ default: '127.0.0.1' }),
     mqttPort: Type.Integer({ minimum: 0, maximum: 65535, default: 1884 }),
     /**
+     * Largest MQTT packet a device connection may send; a larger one is refused from its header and
+     * the connection closed, so nobody can make the gateway buffer MQTT's 256 MB. It must leave room
+     * for a full report (MAX_DEVICE_PAYLOAD_BYTES, 4 KB) plus its topic.
+     */
+    maxPacketBytes: Type.Integer({ minimum: 4_096 + 256, maximum: 1_048_576, default: 4_096 + 1_024 }),
+    /**
      * An internal MQTT broker (Mosquitto) that links several car-service instances (ADR 0014):
      * commands and settled outcomes travel over it. Unset: one instance, linked in process.
      */
@@ -69,6 +75,7 @@ export const carConfigShape = {
   envMap: {
     CAR_MQTT_HOST: 'devices.mqttHost',
     CAR_MQTT_PORT: 'devices.mqttPort',
+    CAR_MQTT_MAX_PACKET_BYTES: 'devices.maxPacketBytes',
     MQTT_URL: 'devices.backplaneUrl',
     CAR_MQTT_BACKPLANE_PREFIX: 'devices.backplanePrefix',
     CAR_DEVICE_SECRET_PEPPER: 'devices.secretPepper',

@@ -105,7 +105,7 @@ export function createCarModule(deps: CarModuleDeps): CarModule {
         logger.warn({ carId, reason }, 'device refused');
       },
     },
-    { host: config.devices.mqttHost, port: config.devices.mqttPort },
+    { host: config.devices.mqttHost, port: config.devices.mqttPort, maxPacketBytes: config.devices.maxPacketBytes },
   );
   metrics.watchConnectedDevices(() => gateway.connectedDevices);
   const backplaneUrl = config.devices.backplaneUrl;

@@ -4,11 +4,22 @@ import { isUuid } from '@carshare/platform';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import { Compile } from 'typebox/compile';
 import type { DeviceCredential } from '../ports.ts';
+import { guardMqttPacketSize } from './mqtt-packet-size-guard.ts';
 
 const ackCheck = Compile(CommandAck);
 
 /** Why the gateway refused a device: the label of `carshare_car_device_refusals_total`. */
-export type DeviceRefusal = 'bad_credential' | 'publish_not_allowed' | 'subscribe_not_allowed' | 'payload_too_large' | 'malformed_ack';
+export type DeviceRefusal =
+  | 'bad_credential'
+  | 'publish_not_allowed'
+  | 'subscribe_not_allowed'
+  /** A publish whose payload is over MAX_DEVICE_PAYLOAD_BYTES but whose packet fits the socket cap. */
+  | 'payload_too_large'
+  /** A packet over `maxPacketBytes`, refused from its header at the socket: the connection is closed. */
+  | 'packet_too_large'
+  /** Bytes that cannot be MQTT framing (a Remaining Length longer than 4 bytes). */
+  | 'malformed_packet'
+  | 'malformed_ack';
 
 export interface DeviceGatewayHandlers {
   /** The credential of a car whose secret is `secret`, or undefined (unknown car, wrong secret). */
@@ -23,7 +34,15 @@ export interface DeviceGatewayOptions {
   host: string;
   /** 0: any free port (tests). */
   port: number;
+  /**
+   * Largest MQTT packet (Remaining Length) a connection may send; one larger closes the connection
+   * from its header, before its body is read. Default: a full-size device payload plus room for
+   * the topic and MQTT 5 properties.
+   */
+  maxPacketBytes?: number;
 }
+
+export const defaultMaxPacketBytes = MAX_DEVICE_PAYLOAD_BYTES + 1024;
 
 function authError(): AuthenticateError {
   const error = new Error('bad username or password') as AuthenticateError;
@@ -125,7 +144,17 @@ export class AedesDeviceGateway {
       if (credential) handlers.connected?.(credential.carId);
     });
     this.#broker = broker;
-    const server = createServer(broker.handle);
+    const maxPacketBytes = this.#options.maxPacketBytes ?? defaultMaxPacketBytes;
+    const server = createServer((socket) => {
+      broker.handle(
+        guardMqttPacketSize(socket, maxPacketBytes, (refusal, connection) => {
+          // aedes hangs its client on the stream it was given; absent before CONNECT was read.
+          const client = (connection as { client?: Client }).client;
+          const carId = client ? credentials.get(client)?.carId : undefined;
+          handlers.refused(refusal.kind === 'too_large' ? 'packet_too_large' : 'malformed_packet', carId);
+        }),
+      );
+    });
     this.#server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
