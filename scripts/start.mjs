@@ -16,10 +16,14 @@ import { performance } from 'node:perf_hooks';
 import process from 'node:process';
 import { pathToFileURL } from 'node:url';
 import { bundlePath, ensureCliBundle } from './build-cli.mjs';
+import { ensureWebAppsForStart } from './build-web.mjs';
 
 const entered = performance.timeOrigin + performance.now();
 const bundle = await ensureCliBundle();
 if (bundle.built) process.stdout.write(`carshare: rebuilt dist/carshare.mjs in ${Math.round(bundle.buildMs)} ms (${bundle.reason})\n`);
+// The web apps the gateway serves at / and /admin, rebuilt only when stale (a stat per input when
+// warm). `npm run dev` skips it: Vite serves the apps there.
+if (process.env['CARSHARE_SKIP_WEB_BUILD'] !== '1') await ensureWebAppsForStart();
 if (process.env['CARSHARE_STARTUP_TRACE'] === '1') {
   const trace = {
     processStart: performance.timeOrigin,

@@ -113,3 +113,9 @@ export function describeViolations(violations: readonly AxeViolation[]): string 
     .flatMap((violation) => violation.nodes.map((node) => `${violation.id} (${violation.impact}): ${violation.help} at ${node.target.join(' ')}`))
     .join('\n');
 }
+
+/** The id of the element that has keyboard focus ('' for none), for keyboard-only checks. */
+export function focusedId(page: Page): Promise<string> {
+  // A string runs in the page; this package is type-checked without the DOM's types.
+  return page.evaluate<string>("document.activeElement ? document.activeElement.id : ''");
+}
