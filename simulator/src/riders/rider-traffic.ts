@@ -16,7 +16,8 @@ export interface RiderTrafficSettings extends JourneySettings {
 /** Gentle: one start every 20 s, trips of a few minutes, a small crowd. What `carshare up` runs. */
 export const defaultRiderTrafficSettings: RiderTrafficSettings = {
   tripEveryMs: 20_000,
-  riders: 12,
+  // Under the user service's sign-up throttle (10 per address a day): all of them sign up at once.
+  riders: 8,
   seed: 7,
   searchRadiusM: 2_000,
   walkMs: [5_000, 30_000],
