@@ -244,6 +244,8 @@ export const en = {
       INVALID_TIME_RANGE: 'Choose a valid time range.',
       DEAD_LETTER_NOT_FOUND: 'That was not found.',
       INVALID_TOPIC: 'That is not accepted.',
+      INVALID_DIMENSION: 'That figure cannot be broken down this way.',
+      INVALID_RANGE: 'Choose a valid range.',
     } as Record<string, string>,
   },
 };
@@ -489,6 +491,8 @@ export const de: Messages = {
       INVALID_TIME_RANGE: 'Wählen Sie einen gültigen Zeitraum.',
       DEAD_LETTER_NOT_FOUND: 'Das wurde nicht gefunden.',
       INVALID_TOPIC: 'Das wird nicht angenommen.',
+      INVALID_DIMENSION: 'Diese Kennzahl lässt sich so nicht aufschlüsseln.',
+      INVALID_RANGE: 'Wählen Sie einen gültigen Bereich.',
     },
   },
 };
