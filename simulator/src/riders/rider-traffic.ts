@@ -70,6 +70,7 @@ export class RiderTraffic {
   /** Trips under way, by rider email: finished on stop, so no car is left in use. */
   readonly #openTrips = new Map<string, { session: ApiSession; tripId: string }>();
   #ticker: unknown;
+  #turn = 0;
   #running = false;
   #onboarding: Promise<unknown> = Promise.resolve();
 
@@ -132,7 +133,12 @@ export class RiderTraffic {
 
   /** Starts one journey now (the ticker's work; tests call it to skip the wait). Undefined when every rider is busy. */
   launch(): Promise<void> | undefined {
-    const rider = this.#riders.find((candidate) => !candidate.busy);
+    // Round robin from the last one taken: a rider whose sign-up keeps failing (throttled, say)
+    // must not take every turn from the others.
+    const count = this.#riders.length;
+    const offset = Array.from({ length: count }, (_, step) => (this.#turn + step) % count).find((index) => !(this.#riders[index] as Rider).busy);
+    const rider = offset === undefined ? undefined : (this.#riders[offset] as Rider);
+    if (offset !== undefined) this.#turn = offset + 1;
     if (!rider) {
       this.stats.skippedAllBusy += 1;
       return undefined;
