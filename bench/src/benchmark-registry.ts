@@ -51,6 +51,11 @@ export const benchmarks: readonly BenchmarkEntry[] = [
     load: async () => (await import('./fleet/fleet-benchmark.ts')).runFleetBenchmark,
   },
   {
+    name: 'analytics',
+    description: 'analytics lag p99 (event occurred → in the views) at 2,000 events/s embedded, and rebuild events/s from the archive (100k; --full: 1 million)',
+    load: async () => (await import('./analytics/analytics-benchmark.ts')).runAnalyticsBenchmark,
+  },
+  {
     name: 'trips',
     description: 'start→finish trips/s and p99 through the gateway (riders and cars through the public API), embedded and with --database-url/--amqp-url, beside the bare RPC hop',
     load: async () => (await import('./trips/trips-benchmark.ts')).runTripsBenchmark,

@@ -12,6 +12,8 @@ type Db = Kysely<AnalyticsDatabase>;
 // PostgreSQL takes at most 65,535 parameters a statement: chunks stay well below.
 const archiveChunk = 1_000;
 const rowChunk = 2_000;
+/** Cells a rebuild sums in memory before writing them: a few MB, and far fewer upserts. */
+const maxPendingCells = 50_000;
 
 function chunks<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
@@ -23,12 +25,27 @@ const utcDay = (at: number): string => new Date(at).toISOString().slice(0, 10);
 const attrsOf = (value: unknown): Record<string, string> => (typeof value === 'string' ? JSON.parse(value) : (value ?? {})) as Record<string, string>;
 const timeOf = (value: Date | string | null): number | undefined => (value === null ? undefined : new Date(value).getTime());
 
+/** One upsert per cell: counts and sums add to what the cell holds. */
+async function addCells(trx: Db, cells: StatRowAccumulator): Promise<void> {
+  for (const part of chunks(cells.rows(), rowChunk)) {
+    const rows = part.map((row) => ({ ...row, bucketStart: new Date(row.bucketStart).toISOString() }));
+    await sql`
+      insert into stat_buckets (metric, bucket, bucket_start, dimension, key, count, sum)
+      select r.metric, r.bucket, r."bucketStart", r.dimension, r.key, r.count, r.sum
+      from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+        as r(metric text, bucket text, "bucketStart" timestamptz, dimension text, key text, count bigint, sum bigint)
+      on conflict (metric, bucket, dimension, bucket_start, key)
+      do update set count = stat_buckets.count + excluded.count, sum = stat_buckets.sum + excluded.sum`.execute(trx);
+  }
+}
+
 /**
  * Adds the figures of `events` (already archived, or being replayed) to the views inside `trx`:
  * pure readings, spans completed in memory over the batch in order, then one upsert per touched
- * cell and span. Live consumption and the rebuild both come through here.
+ * span and cell. Live consumption and the rebuild both come through here; the rebuild passes its
+ * own `cells` and writes them once they are many (a cell gets events from many pages).
  */
-async function project(trx: Db, events: readonly EventEnvelope[]): Promise<{ readings: Reading[]; facts: Fact[] }> {
+async function project(trx: Db, events: readonly EventEnvelope[], pending?: StatRowAccumulator): Promise<{ readings: Reading[]; facts: Fact[] }> {
   const readings = events.map(readEvent);
   const facts: Fact[] = [];
   const marks = readings.flatMap((reading) => (reading.projected ? reading.spans : []));
@@ -36,12 +53,20 @@ async function project(trx: Db, events: readonly EventEnvelope[]): Promise<{ rea
   if (marks.length > 0) {
     const spans = new Map<string, Span>();
     const keyOf = (kind: SpanKind, id: string) => `${kind}\u0000${id}`;
-    const wanted = [...new Map(marks.map((mark) => [keyOf(mark.kind, mark.id), mark])).values()];
-    for (const part of chunks(wanted, rowChunk)) {
+    // One array parameter per kind: a long `(kind, id) in (…)` list nests deep enough in the
+    // planner to overflow PGlite's stack at a few thousand pairs.
+    const wanted = new Map<SpanKind, Set<string>>();
+    for (const mark of marks) {
+      const ids = wanted.get(mark.kind) ?? new Set<string>();
+      ids.add(mark.id);
+      wanted.set(mark.kind, ids);
+    }
+    for (const [kind, ids] of wanted) {
       const rows = await trx
         .selectFrom('stat_spans')
         .selectAll()
-        .where(sql<boolean>`(kind, id) in (${sql.join(part.map((mark) => sql`(${mark.kind}, ${mark.id})`))})`)
+        .where('kind', '=', kind)
+        .where(sql<boolean>`id = any(${[...ids]}::text[])`)
         .execute();
       for (const row of rows) {
         spans.set(keyOf(row.kind as SpanKind, row.id), {
@@ -66,53 +91,26 @@ async function project(trx: Db, events: readonly EventEnvelope[]): Promise<{ rea
       touched.set(key, span);
     }
     for (const part of chunks([...touched.values()], rowChunk)) {
-      await trx
-        .insertInto('stat_spans')
-        .values(
-          part.map((span) => ({
-            kind: span.kind,
-            id: span.id,
-            opened_at: span.openedAt === undefined ? null : new Date(span.openedAt),
-            open_attrs: JSON.stringify(span.openAttrs),
-            closed_at: span.closedAt === undefined ? null : new Date(span.closedAt),
-            close_attrs: JSON.stringify(span.closeAttrs),
-          })),
-        )
-        .onConflict((conflict) =>
-          conflict.columns(['kind', 'id']).doUpdateSet({
-            opened_at: sql`excluded.opened_at`,
-            open_attrs: sql`excluded.open_attrs`,
-            closed_at: sql`excluded.closed_at`,
-            close_attrs: sql`excluded.close_attrs`,
-          }),
-        )
-        .execute();
+      const rows = part.map((span) => ({
+        kind: span.kind,
+        id: span.id,
+        openedAt: span.openedAt === undefined ? null : new Date(span.openedAt).toISOString(),
+        openAttrs: span.openAttrs,
+        closedAt: span.closedAt === undefined ? null : new Date(span.closedAt).toISOString(),
+        closeAttrs: span.closeAttrs,
+      }));
+      await sql`
+        insert into stat_spans (kind, id, opened_at, open_attrs, closed_at, close_attrs)
+        select r.kind, r.id, r."openedAt", r."openAttrs", r."closedAt", r."closeAttrs"
+        from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+          as r(kind text, id text, "openedAt" timestamptz, "openAttrs" jsonb, "closedAt" timestamptz, "closeAttrs" jsonb)
+        on conflict (kind, id) do update set opened_at = excluded.opened_at, open_attrs = excluded.open_attrs,
+          closed_at = excluded.closed_at, close_attrs = excluded.close_attrs`.execute(trx);
     }
   }
-  const cells = new StatRowAccumulator();
+  const cells = pending ?? new StatRowAccumulator();
   for (const fact of facts) cells.add(fact);
-  for (const part of chunks(cells.rows(), rowChunk)) {
-    await trx
-      .insertInto('stat_buckets')
-      .values(
-        part.map((row) => ({
-          metric: row.metric,
-          bucket: row.bucket,
-          bucket_start: new Date(row.bucketStart),
-          dimension: row.dimension,
-          key: row.key,
-          count: row.count,
-          sum: row.sum,
-        })),
-      )
-      .onConflict((conflict) =>
-        conflict.columns(['metric', 'bucket', 'dimension', 'bucket_start', 'key']).doUpdateSet({
-          count: sql`stat_buckets.count + excluded.count`,
-          sum: sql`stat_buckets.sum + excluded.sum`,
-        }),
-      )
-      .execute();
-  }
+  if (!pending) await addCells(trx, cells);
   return { readings, facts };
 }
 
@@ -128,24 +126,17 @@ export class SqlStatsStore implements StatsStore {
     const unique = [...new Map(events.map((event) => [event.id, event])).values()];
     return this.#database.transaction(async (trx) => {
       const fresh = new Set<string>();
+      // One JSON parameter a batch: thousands of bound parameters cost PGlite more than the rows.
       for (const part of chunks(unique, archiveChunk)) {
-        const rows = await trx
-          .insertInto('event_archive')
-          .values(
-            part.map((event) => ({
-              event_id: event.id,
-              day: utcDay(Date.parse(event.occurredAt)),
-              type: event.type,
-              version: event.version,
-              occurred_at: event.occurredAt,
-              envelope: JSON.stringify(event),
-              archived_at: new Date(archivedAt),
-            })),
-          )
-          .onConflict((conflict) => conflict.column('event_id').doNothing())
-          .returning('event_id')
-          .execute();
-        for (const row of rows) fresh.add(row.event_id);
+        const rows = part.map((event) => ({ id: event.id, day: utcDay(Date.parse(event.occurredAt)), type: event.type, version: event.version, occurredAt: event.occurredAt, envelope: event }));
+        const { rows: inserted } = await sql<{ event_id: string }>`
+          insert into event_archive (event_id, day, type, version, occurred_at, envelope, archived_at)
+          select r.id, r.day, r.type, r.version, r."occurredAt", r.envelope, ${new Date(archivedAt)}
+          from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+            as r(id uuid, day date, type text, version integer, "occurredAt" timestamptz, envelope jsonb)
+          on conflict (event_id) do nothing
+          returning event_id`.execute(trx);
+        for (const row of inserted) fresh.add(row.event_id);
       }
       const archived = unique.filter((event) => fresh.has(event.id));
       const { readings, facts } = await project(trx, archived);
@@ -206,6 +197,7 @@ export class SqlStatsStore implements StatsStore {
       await sql`truncate stat_buckets, stat_spans`.execute(trx);
       let replayed = 0;
       let after: string | undefined;
+      let cells = new StatRowAccumulator();
       onProgress(0, total);
       for (;;) {
         let page = trx.selectFrom('event_archive').select(['event_id', 'envelope']).orderBy('event_id').limit(pageSize);
@@ -215,11 +207,17 @@ export class SqlStatsStore implements StatsStore {
         await project(
           trx,
           rows.map((row) => (typeof row.envelope === 'string' ? JSON.parse(row.envelope) : row.envelope) as EventEnvelope),
+          cells,
         );
+        if (cells.size >= maxPendingCells) {
+          await addCells(trx, cells);
+          cells = new StatRowAccumulator();
+        }
         replayed += rows.length;
         after = rows.at(-1)?.event_id;
         onProgress(replayed, total);
       }
+      await addCells(trx, cells);
       return { replayed };
     });
   }
