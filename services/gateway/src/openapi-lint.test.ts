@@ -11,11 +11,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import * as contracts from '@carshare/contracts';
-import type { RpcServiceContract } from '@carshare/contracts';
 import { createObservability } from '@carshare/observability';
 import { StaticDiscovery } from '@carshare/platform';
 import { loadGatewayConfig } from './config.ts';
+import { everyRpcService } from './every-rpc-service.ts';
 import { createGatewayModule } from './module.ts';
 
 const repoRoot = resolve(import.meta.dirname, '../../..');
@@ -23,21 +22,16 @@ const bin = (name: string) => join(repoRoot, 'node_modules', '.bin', name);
 
 type Json = Record<string, any>;
 
-function isRpcContract(value: unknown): value is RpcServiceContract {
-  return typeof value === 'object' && value !== null && typeof (value as { service?: unknown }).service === 'string' && 'methods' in value;
-}
-
 /** The document as /docs/json serves it, with a client for every service so every route group is mounted. */
 async function generateDocument(): Promise<Json> {
-  const rpcs: RpcServiceContract[] = [];
-  for (const value of Object.values(contracts) as unknown[]) if (isRpcContract(value)) rpcs.push(value);
+  const services = everyRpcService();
   const observability = createObservability({ service: 'gateway', logLevel: 'silent', prettyLogs: false, sampleRatio: 0, processMetrics: false });
   const gateway = createGatewayModule({
     config: loadGatewayConfig({ 'log.level': 'silent' }),
     observability,
     // Never called: the document is built from the routes, not from answers.
-    discovery: new StaticDiscovery(Object.fromEntries(rpcs.map((rpc) => [rpc.service, ['http://127.0.0.1:1']]))),
-    services: rpcs.map((rpc) => ({ name: rpc.service, defaultPort: 1, rpc })),
+    discovery: new StaticDiscovery(Object.fromEntries(services.map(({ name }) => [name, ['http://127.0.0.1:1']]))),
+    services,
   });
   try {
     await gateway.start();

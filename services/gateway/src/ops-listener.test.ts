@@ -5,11 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import * as contracts from '@carshare/contracts';
-import type { RpcServiceContract } from '@carshare/contracts';
 import { createObservability } from '@carshare/observability';
 import { StaticDiscovery } from '@carshare/platform';
 import { loadGatewayConfig } from './config.ts';
+import { everyRpcService } from './every-rpc-service.ts';
 import { createGatewayModule, type GatewayModule } from './module.ts';
 import { listeningUrl } from './ops-listener.ts';
 
@@ -24,10 +23,7 @@ describe('the operations listener and the public port', () => {
   const client = () => ({ 'x-forwarded-for': `198.51.100.${nextClient++}` });
 
   before(async () => {
-    const rpcs: RpcServiceContract[] = [];
-    for (const value of Object.values(contracts) as unknown[]) {
-      if (typeof value === 'object' && value !== null && typeof (value as { service?: unknown }).service === 'string' && 'methods' in value) rpcs.push(value as RpcServiceContract);
-    }
+    const services = everyRpcService();
     gateway = createGatewayModule({
       config: loadGatewayConfig({
         'log.level': 'silent',
@@ -36,8 +32,8 @@ describe('the operations listener and the public port', () => {
       }),
       observability,
       // Nothing here reaches a service: the routes under test answer at the edge.
-      discovery: new StaticDiscovery(Object.fromEntries(rpcs.map((rpc) => [rpc.service, ['http://127.0.0.1:1']]))),
-      services: rpcs.map((rpc) => ({ name: rpc.service, defaultPort: 1, rpc })),
+      discovery: new StaticDiscovery(Object.fromEntries(services.map(({ name }) => [name, ['http://127.0.0.1:1']]))),
+      services,
     });
     await gateway.start();
     await gateway.server.listen({ host: '127.0.0.1', port: 0 });
