@@ -38,6 +38,9 @@ async function acceptedReports(carUrl: string): Promise<number> {
   return line ? Number(line.split(' ').at(-1)) : 0;
 }
 
+/** Starts of `carshare simulate` (each resumes the provisioning of the one before) before the fleet counts as failed. */
+const simulateAttempts = 4;
+
 /** How long a login keeps retrying through 429/503 before the part that needs it gives up. */
 const loginPatienceMs = 60_000;
 
@@ -139,22 +142,30 @@ export async function runFleetBenchmark(options: BenchOptions): Promise<BenchRep
       `carshare simulate --cars ${cars}`,
       async () => {
         const started = performance.now();
-        const simulator = spawn(
-          process.execPath,
-          ['--import', 'tsx', cliMain, 'simulate', '--cars', String(cars), '--mqtt', mqttUrl, '--api', platform.gatewayUrl, '--operator-email', demoOperator.email, '--operator-password', demoOperator.password, '--report-interval-ms', String(reportIntervalMs), '--ambient-trips-per-hour', '6', '--connect-concurrency', '50', '--data-dir', dir],
-          { stdio: ['ignore', 'pipe', 'inherit'] },
-        );
-        child.process = simulator;
         let provisionedMs = Number.NaN;
-        await new Promise<void>((resolvePromise, reject) => {
-          const lines = createInterface({ input: simulator.stdout as NodeJS.ReadableStream });
-          lines.on('line', (line) => {
-            log(line);
-            if (/created \d+ cars through/.test(line)) provisionedMs = performance.now() - started;
-            if (/devices connected to/.test(line)) resolvePromise();
+        // Provisioning is resumable (the simulator keeps the cars it created under --data-dir), and
+        // on a loaded machine one of thousands of creations may time out and end the simulator:
+        // start it again to go on from there, a few times, before calling the fleet failed.
+        for (let attempt = 1; ; attempt += 1) {
+          const simulator = spawn(
+            process.execPath,
+            ['--import', 'tsx', cliMain, 'simulate', '--cars', String(cars), '--mqtt', mqttUrl, '--api', platform.gatewayUrl, '--operator-email', demoOperator.email, '--operator-password', demoOperator.password, '--report-interval-ms', String(reportIntervalMs), '--ambient-trips-per-hour', '6', '--connect-concurrency', '50', '--data-dir', dir],
+            { stdio: ['ignore', 'pipe', 'inherit'] },
+          );
+          child.process = simulator;
+          const connected = await new Promise<boolean>((resolvePromise) => {
+            const lines = createInterface({ input: simulator.stdout as NodeJS.ReadableStream });
+            lines.on('line', (line) => {
+              log(line);
+              if (/created \d+ cars through/.test(line)) provisionedMs = performance.now() - started;
+              if (/devices connected to/.test(line)) resolvePromise(true);
+            });
+            simulator.once('exit', () => resolvePromise(false));
           });
-          simulator.once('exit', (code) => reject(new Error(`carshare simulate ended (exit ${String(code)}) before its devices connected; its stderr is above`)));
-        });
+          if (connected) break;
+          if (attempt === simulateAttempts) throw new Error(`carshare simulate ended ${attempt} times before its devices connected; its stderr is above`);
+          console.log(`fleet · carshare simulate ended (exit ${String(simulator.exitCode)}) before its devices connected; starting it again to resume (${attempt}/${simulateAttempts - 1})`);
+        }
         return { provisionedMs, readyMs: performance.now() - started };
       },
       (ready) => `${Math.round(ready.provisionedMs / 1000)} s to create the cars through the gateway, ${Math.round(ready.readyMs / 1000)} s until all devices connected`,
