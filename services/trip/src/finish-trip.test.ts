@@ -18,6 +18,7 @@ import { createParking, definePauseTripSaga, defineResumeTripSaga } from './paus
 import { createStartTrip, defineStartTripSaga } from './start-trip.ts';
 import { FakeCars, FakePayments, FakeProfiles } from './testing/fake-cars.ts';
 import { formatMoney, renderReceiptPdf } from './receipt-pdf.ts';
+import type { CarPort } from './ports.ts';
 import { createTripQueries } from './trip-queries.ts';
 
 /** The text pdfkit wrote: its uncompressed content streams show text as hex strings in TJ arrays. */
@@ -324,6 +325,60 @@ function describeFinishTrip(name: string, databaseUrl: string | undefined) {
       assert.deepEqual(timeline.events.map((event) => event.seq), [1, 2, 3, 4, 5]);
       assert.deepEqual(timeline.sagas.map((saga) => [saga.name, saga.status]), [['trip.start', 'completed'], ['trip.finish', 'completed']]);
       assert.deepEqual(timeline.sagas[1]?.steps.map((step) => step.name), ['begin-finishing', 'check-zone', 'measure-route', 'lock-car', 'price', 'capture', 'finish']);
+    });
+
+    it('an instance that dies in the middle of the lock: another takes the finish over, calls the lock again, and finishes with one capture', async () => {
+      const context = await setUp();
+      const { clock, trip, rider, cars, payments, settings, log, carId } = context;
+      clock.advance(3 * minute);
+      // Instance A: its lock reaches the car but never returns (the process is gone).
+      let lockReached: () => void = () => {};
+      const reached = new Promise<void>((resolve) => (lockReached = resolve));
+      let unfreeze: () => void = () => {};
+      const frozen = new Promise<void>((resolve) => (unfreeze = resolve));
+      const stalledCars: CarPort = {
+        claim: (input, on) => cars.claim(input, on),
+        release: (input, on) => cars.release(input, on),
+        unlock: (input, on) => cars.unlock(input, on),
+        getCar: (id, on) => cars.getCar(id, on),
+        telemetrySince: (id, since, on) => cars.telemetrySince(id, since, on),
+        lock: async (input, on) => {
+          await cars.lock(input, on);
+          lockReached();
+          await frozen;
+        },
+      };
+      const events = createEventFactory({ source: 'trip', clock, ids: uuidV7Ids });
+      const publish = async () => {};
+      const clockA = new FakeClock(clock.now());
+      const sagaA = defineFinishTripSaga({ db: db.db, cars: stalledCars, payments, settings, clock: clockA, events, publish });
+      const runnerA = new SagaRunner({ database: db, sagas: [sagaA], clock: clockA, instanceId: 'instance-a', leaseMs: 30_000 });
+      const finishA = createFinishTrip({ db: db.db, runner: runnerA, saga: sagaA, cars: stalledCars, settings, ids: uuidV7Ids });
+      const first = finishA({ tripId: trip.id }, rider);
+      await reached;
+      assert.equal((await log.find(trip.id))?.status, 'finishing');
+
+      // Instance B, after A's lease ran out: recovers the saga and drives it to its end.
+      const clockB = new FakeClock(clock.now() + 60 * minute);
+      const sagaB = defineFinishTripSaga({ db: db.db, cars, payments, settings, clock: clockB, events, publish });
+      const runnerB = new SagaRunner({ database: db, sagas: [sagaB], clock: clockB, instanceId: 'instance-b', leaseMs: 30_000 });
+      const report = await runnerB.recover();
+      assert.equal(report.completed, 1, JSON.stringify(report));
+      const finished = await log.find(trip.id);
+      assert.equal(finished?.status, 'finished');
+      assert.equal(cars.cars.get(carId)?.state, 'available');
+      assert.deepEqual(payments.allCaptures(), [finished?.price?.totalCents]);
+      // Priced to when the rider asked (recorded by A), not to when B took over.
+      assert.equal(finished?.finishedAt, clock.now());
+
+      // A wakes up: it may not record over B, and its rider is told the finish is in hand.
+      unfreeze();
+      await assert.rejects(first, rejectsWith('TRIP_FINISH_IN_PROGRESS', 503));
+      assert.equal(payments.allCaptures().length, 1);
+      const again = await createFinishTrip({ db: db.db, runner: runnerB, saga: sagaB, cars, settings, ids: uuidV7Ids })({ tripId: trip.id }, rider);
+      assert.equal(again.status, 'finished');
+      await runnerA.stop();
+      await runnerB.stop();
     });
 
     it("someone else's trip is not found", async () => {

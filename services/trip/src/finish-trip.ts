@@ -240,9 +240,17 @@ export function defineFinishTripSaga(deps: FinishTripDeps) {
         },
       },
     ],
-    { timeoutMs: 45_000 },
+    { timeoutMs: recoverForwardMs },
   );
 }
+
+/**
+ * The deadline of the sagas that lock a car. libs/saga compensates a saga found past its deadline
+ * after a crash, and undoing a lock means unlocking a car whose rider may have walked away: so a
+ * restart, however late, carries these forward instead. Each remote call is bounded by its own
+ * RPC deadline (and the device command timeout), so nothing hangs for this long.
+ */
+export const recoverForwardMs = 24 * 60 * 60_000;
 
 export type FinishTripSaga = ReturnType<typeof defineFinishTripSaga>;
 

@@ -5,7 +5,7 @@ import { defineSaga, type SagaOutcome, type SagaRunner } from '@carshare/saga';
 import type { Kysely } from 'kysely';
 import { SqlTripLog, type TripRow } from './adapters/sql-trip-log.ts';
 import type { TripDatabase } from './adapters/trip-database.ts';
-import { sagaError } from './finish-trip.ts';
+import { recoverForwardMs, sagaError } from './finish-trip.ts';
 import type { CarPort, OnBehalf } from './ports.ts';
 
 export interface ParkInput {
@@ -102,7 +102,7 @@ export function definePauseTripSaga(deps: PauseDeps) {
         },
       },
     ],
-    { timeoutMs: 30_000 },
+    { timeoutMs: recoverForwardMs },
   );
 }
 
@@ -155,7 +155,7 @@ export function defineResumeTripSaga(deps: PauseDeps) {
         },
       },
     ],
-    { timeoutMs: 30_000 },
+    { timeoutMs: recoverForwardMs },
   );
 }
 
