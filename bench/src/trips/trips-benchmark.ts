@@ -58,6 +58,22 @@ interface TripRun {
   /** Cores busy on average during the measured run. */
   cpu: { platform: number; bench: number; others: number };
   setupSec: { platform: number; cars: number; riders: number };
+  /** Where one trip's time went: each saga step's time since its saga began, ms (the last trip of the run). */
+  sampleSteps: string[];
+}
+
+interface Timeline {
+  sagas: Array<{ name: string; createdAt: string; finishedAt: string | null; steps: Array<{ name: string; invokedAt: string | null }> }>;
+}
+
+/** `trip.start: record-trip +3 ms, check-profile +9 ms, …` for each saga of a trip. */
+function stepTimes(timeline: Timeline): string[] {
+  return timeline.sagas.map((saga) => {
+    const began = Date.parse(saga.createdAt);
+    const steps = saga.steps.map((step) => `${step.name} +${step.invokedAt ? Date.parse(step.invokedAt) - began : '?'}`);
+    const total = saga.finishedAt ? `, done +${Date.parse(saga.finishedAt) - began}` : '';
+    return `${saga.name}: ${steps.join(', ')}${total} ms`;
+  });
 }
 
 interface Percentiles {
@@ -140,7 +156,7 @@ async function measurePlatform(options: BenchOptions, run: { label: string; env:
     // Each rider drives its own cars in turn (a car just locked is free again before its next turn).
     const carsOf = riders.map((_, rider) => cars.filter((_, index) => index % riders.length === rider).map((car) => car.carId));
     const loop = async (seconds: number, record: boolean) => {
-      const samples = { trip: [] as number[], start: [] as number[], finish: [] as number[], failures: {} as Record<string, number> };
+      const samples = { trip: [] as number[], start: [] as number[], finish: [] as number[], failures: {} as Record<string, number>, lastTripId: undefined as string | undefined };
       const until = performance.now() + seconds * 1000;
       await Promise.all(
         riders.map(async (rider, index) => {
@@ -157,6 +173,7 @@ async function measurePlatform(options: BenchOptions, run: { label: string; env:
                 samples.start.push(started - began);
                 samples.finish.push(finished - started);
                 samples.trip.push(finished - began);
+                samples.lastTripId = trip.id;
               }
             } catch (error) {
               const code = error instanceof PublicApiError ? error.code : (error as Error).name;
@@ -184,6 +201,7 @@ async function measurePlatform(options: BenchOptions, run: { label: string; env:
     const benchUsage = process.cpuUsage(benchBefore);
     const benchCpu = (benchUsage.user + benchUsage.system) / 1e6;
     const machineCpu = (machineBusySeconds() ?? Number.NaN) - machineBefore;
+    const sampleSteps = samples.lastTripId ? stepTimes(await backOffice.call<Timeline>('GET', `/v1/admin/trips/${samples.lastTripId}/timeline`)) : [];
     const result: TripRun = {
       label: run.label,
       trips: samples.trip.length,
@@ -196,6 +214,7 @@ async function measurePlatform(options: BenchOptions, run: { label: string; env:
       platformCpuMsPerTrip: (platformCpu * 1000) / samples.trip.length,
       cpu: { platform: platformCpu / durationSec, bench: benchCpu / durationSec, others: Math.max(0, machineCpu - platformCpu - benchCpu) / durationSec },
       setupSec: { platform: platformSec, cars: carsSec, riders: ridersSec },
+      sampleSteps,
     };
     say(`${run.label}: ${result.trips} trips in ${durationSec.toFixed(1)} s = ${result.tripsPerSec.toFixed(1)} trips/s, p99 ${result.tripMs.p99.toFixed(0)} ms`);
     return result;
@@ -216,6 +235,7 @@ function describeRun(run: TripRun): string[] {
     `    finish       ${ms(run.finishMs)}`,
     `    platform CPU ${run.platformCpuMsPerTrip.toFixed(2)} ms per trip; cores busy: platform ${run.cpu.platform.toFixed(2)}, bench (riders + devices) ${run.cpu.bench.toFixed(2)}, others ${run.cpu.others.toFixed(2)}`,
     `    set-up: platform ${run.setupSec.platform.toFixed(1)} s, cars ${run.setupSec.cars.toFixed(1)} s, riders ${run.setupSec.riders.toFixed(1)} s`,
+    ...run.sampleSteps.map((line) => `    last trip's ${line}`),
   ];
 }
 

@@ -49,14 +49,26 @@ function licenceFieldsFor(identity: RiderIdentity, now: number) {
  * and the platform lets unconfirmed accounts drive (DOMAIN.md says they may not reserve; when the
  * platform enforces that, this is where a rider would need a readable inbox).
  */
-export async function onboardRider(options: { api: PublicApi; identity: RiderIdentity; backOffice: ApiSession; now: () => number }): Promise<ApiSession> {
+export async function onboardRider(options: {
+  api: PublicApi;
+  identity: RiderIdentity;
+  backOffice: ApiSession;
+  now: () => number;
+  /** The identity may have an account already (from riders.json): log in first, sign up only if refused. */
+  known?: boolean;
+}): Promise<ApiSession> {
   const { api, identity, backOffice } = options;
   const rider = new ApiSession(api, identity);
+  if (!options.known) {
+    // A new identity signs up first: logging in first would cost it a failed login, and the user
+    // service throttles an address after a few of those.
+    await api.call('POST', '/v1/auth/register', { body: identity });
+  }
   try {
     await rider.userId();
   } catch (error) {
-    if (!(error instanceof PublicApiError) || error.status !== 401) throw error;
-    // Not signed up yet (or the account was lost with the platform's data): sign up, then log in.
+    if (!options.known || !(error instanceof PublicApiError) || error.status !== 401) throw error;
+    // Known here but not there (the platform's data was reset): sign up again, then log in.
     await api.call('POST', '/v1/auth/register', { body: identity });
     await rider.userId();
   }

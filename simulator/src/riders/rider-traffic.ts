@@ -42,6 +42,8 @@ export class RiderStats {
 
 interface Rider {
   identity: RiderIdentity;
+  /** Read from riders.json: it may have an account already. */
+  known: boolean;
   session?: ApiSession;
   busy: boolean;
 }
@@ -113,7 +115,7 @@ export class RiderTraffic {
     const identities = [...known.slice(0, this.#settings.riders)];
     while (identities.length < this.#settings.riders) identities.push(newRiderIdentity(identities.length));
     if (identities.length > known.length) await this.#roster?.save(identities);
-    for (const identity of identities) this.#riders.push({ identity, busy: false });
+    identities.forEach((identity, index) => this.#riders.push({ identity, known: index < known.length, busy: false }));
     this.#running = true;
     this.#schedule();
   }
@@ -155,7 +157,7 @@ export class RiderTraffic {
 
   async #journey(rider: Rider): Promise<void> {
     try {
-      rider.session ??= await this.#onboard(rider.identity);
+      rider.session ??= await this.#onboard(rider);
       const session = rider.session;
       if (!this.#running) return;
       const clock = this.#journeyClock();
@@ -176,6 +178,8 @@ export class RiderTraffic {
       if (report.code) this.stats.codes.set(report.code, (this.stats.codes.get(report.code) ?? 0) + 1);
       this.#onJourney(report, rider.identity.email);
     } catch (error) {
+      // Its sign-up may have gone through before the failure: next time, log in first.
+      rider.known = true;
       this.stats.outcomes.failed += 1;
       const code = (error as { code?: string }).code ?? 'ERROR';
       this.stats.codes.set(code, (this.stats.codes.get(code) ?? 0) + 1);
@@ -193,10 +197,12 @@ export class RiderTraffic {
   }
 
   /** One rider signs up at a time: each sign-up costs the platform a password hash and three photo checks. */
-  #onboard(identity: RiderIdentity): Promise<ApiSession> {
-    const onboarded = this.#onboarding.then(() => onboardRider({ api: this.#api, identity, backOffice: this.#backOffice, now: () => this.#time.clock.now() }));
+  #onboard(rider: Rider): Promise<ApiSession> {
+    const onboarded = this.#onboarding.then(() => onboardRider({ api: this.#api, identity: rider.identity, known: rider.known, backOffice: this.#backOffice, now: () => this.#time.clock.now() }));
     this.#onboarding = onboarded.catch(() => undefined);
     return onboarded.then((session) => {
+      // Signed up now: a retry after a later failure logs in first.
+      rider.known = true;
       this.stats.ridersOnboarded += 1;
       return session;
     });
