@@ -19,6 +19,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import process from 'node:process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { brotliCompressSync, constants as zlibConstants, gzipSync } from 'node:zlib';
 
 const here = fileURLToPath(import.meta.url);
 export const repoRoot = join(dirname(here), '..');
@@ -134,6 +135,24 @@ async function withLock(app, action) {
   }
 }
 
+const compressible = /\.(?:js|mjs|css|html|svg|webmanifest|json)$/;
+
+/**
+ * Writes name.br and name.gz beside every text file worth compressing (the gateway sends them to
+ * browsers that accept them: web-apps.ts registers @fastify/static with preCompressed). Done once
+ * here instead of on every request. Brotli quality 9, not 11: 3% larger here, 10x faster (the map
+ * chunk took 8.5 s at 11 on a loaded machine, 0.8 s at 9).
+ */
+function precompress(folder) {
+  for (const file of walk(folder)) {
+    if (!compressible.test(file)) continue;
+    const bytes = readFileSync(file);
+    if (bytes.length < 1024) continue;
+    writeFileSync(`${file}.br`, brotliCompressSync(bytes, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 9, [zlibConstants.BROTLI_PARAM_SIZE_HINT]: bytes.length } }));
+    writeFileSync(`${file}.gz`, gzipSync(bytes, { level: 9 }));
+  }
+}
+
 /** Builds one app with Vite into a temporary folder, then swaps it in as dist/ with its stamp. */
 export async function buildWebApp(app) {
   const appDir = join(repoRoot, 'apps', app);
@@ -149,6 +168,7 @@ export async function buildWebApp(app) {
   rmSync(temporary, { recursive: true, force: true });
   try {
     await build({ root: appDir, configFile: join(appDir, 'vite.config.ts'), logLevel: 'warn', build: { outDir: temporary, emptyOutDir: true } });
+    precompress(temporary);
     writeFileSync(join(temporary, stampName), `${JSON.stringify({ format: stampFormat, builtAt: new Date().toISOString(), inputs })}\n`);
     const old = join(appDir, `dist.old-${process.pid}`);
     if (existsSync(dist)) renameSync(dist, old);

@@ -21,6 +21,8 @@ describe('the gateway serving the built web apps', () => {
     mkdirSync(join(rider, 'assets'), { recursive: true });
     writeFileSync(join(rider, 'index.html'), riderIndex);
     writeFileSync(join(rider, 'assets', 'index-Ab12Cd.js'), 'console.log("rider")');
+    // What scripts/build-web.mjs writes beside a text file (the bytes stand in for the compressed ones).
+    writeFileSync(join(rider, 'assets', 'index-Ab12Cd.js.br'), 'brotli bytes');
     writeFileSync(join(rider, 'sw.js'), 'self.addEventListener("fetch", () => {})');
     writeFileSync(join(folder, 'secret.txt'), 'outside the dist folder');
     app = createHttpServer({ observability, clock: systemClock, errorStyle: 'public', defaultDeadlineMs: 10_000, trustDeadlineHeader: false });
@@ -64,6 +66,19 @@ describe('the gateway serving the built web apps', () => {
     const worker = await app.inject({ method: 'GET', url: '/sw.js' });
     assert.equal(worker.statusCode, 200);
     assert.equal(worker.headers['cache-control'], 'no-cache');
+  });
+
+  it('sends the pre-compressed file to a browser that accepts it, still cached for a year, and the plain one otherwise', async () => {
+    const compressed = await app.inject({ method: 'GET', url: '/assets/index-Ab12Cd.js', headers: { 'accept-encoding': 'gzip, deflate, br' } });
+    assert.equal(compressed.statusCode, 200);
+    assert.equal(compressed.headers['content-encoding'], 'br');
+    assert.equal(compressed.body, 'brotli bytes');
+    assert.match(compressed.headers['content-type'] as string, /javascript/);
+    assert.match(String(compressed.headers['vary']), /accept-encoding/i);
+    assert.equal(compressed.headers['cache-control'], immutableCacheControl);
+    const plain = await app.inject({ method: 'GET', url: '/assets/index-Ab12Cd.js', headers: { 'accept-encoding': 'identity' } });
+    assert.equal(plain.headers['content-encoding'], undefined);
+    assert.equal(plain.body, 'console.log("rider")');
   });
 
   it('answers the app for any screen path (SPA fallback), query string included', async () => {
