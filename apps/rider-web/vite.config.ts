@@ -2,7 +2,7 @@ import react from '@vitejs/plugin-react';
 import { defineConfig } from 'vite';
 
 /** Where `npm run dev` proxies the API: the embedded platform that scripts/build-web.mjs starts (or one already running). */
-const apiTarget = process.env['CARSHARE_API_URL'] ?? 'http://127.0.0.1:8080';
+const apiTarget = process.env['CARSHARE_GATEWAY_URL'] ?? 'http://127.0.0.1:8080';
 
 // Vite reads this file's default export; nothing else in the repository uses one (rule 11).
 // eslint-disable-next-line no-restricted-syntax
