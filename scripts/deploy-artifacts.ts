@@ -36,6 +36,8 @@ const rabbitmq: DataStore = { name: 'rabbitmq', port: 5672, env: 'AMQP_URL' };
 const redis: DataStore = { name: 'redis', port: 6379, env: 'REDIS_URL' };
 const mosquitto: DataStore = { name: 'mosquitto', port: 1883, env: 'MQTT_URL' };
 const objectStore: DataStore = { name: 'minio', port: 9000, env: 'S3_ENDPOINT' };
+/** The gateway's operations listener (/metrics, /docs: ADR 0023), off the public port. */
+const gatewayOpsPort = { name: 'ops', port: 9464 };
 /** OTLP/HTTP to whatever collector the cluster runs; any address, this port only. */
 const otlpPort = 4318;
 
@@ -105,16 +107,29 @@ function serviceAccount(descriptor: AnyServiceDescriptor): Manifest {
 function deployment(descriptor: AnyServiceDescriptor): Manifest {
   const name = descriptor.name;
   const http = { name: 'http', containerPort: descriptor.defaultPort, protocol: 'TCP' };
-  const ports = name === 'car' ? [http, { name: devicePort.name, containerPort: devicePort.port, protocol: 'TCP' }] : [http];
+  const ports =
+    name === 'car'
+      ? [http, { name: devicePort.name, containerPort: devicePort.port, protocol: 'TCP' }]
+      : descriptor.edge
+        ? [http, { name: gatewayOpsPort.name, containerPort: gatewayOpsPort.port, protocol: 'TCP' }]
+        : [http];
   const env = [
     { name: `${descriptor.envPrefix}_HOST`, value: '0.0.0.0' },
     { name: `${descriptor.envPrefix}_PORT`, value: String(descriptor.defaultPort) },
+    ...(descriptor.edge
+      ? [
+          { name: 'GATEWAY_OPS_HOST', value: '0.0.0.0' },
+          { name: 'GATEWAY_OPS_PORT', value: String(gatewayOpsPort.port) },
+        ]
+      : []),
     ...(name === 'car'
       ? [
           { name: devicePort.hostEnv, value: '0.0.0.0' },
           { name: devicePort.env, value: String(devicePort.port) },
         ]
       : []),
+    // Callees found through their headless Services (libs/service-kit/src/service-discovery.ts).
+    { name: 'DISCOVERY', value: 'dns' },
     // Logs are JSON on stdout for the cluster's collector; the pod's name tells instances apart.
     { name: 'LOG_LEVEL', value: 'info' },
     { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
@@ -179,7 +194,15 @@ function service(descriptor: AnyServiceDescriptor): Manifest[] {
     metadata: { name: resourceName(descriptor.name), labels: labels(descriptor.name) },
     spec: { type: 'ClusterIP', selector: labels(descriptor.name), ports: [{ name: 'http', port: descriptor.defaultPort, targetPort: 'http', protocol: 'TCP' }] },
   };
-  if (descriptor.name !== 'car') return [http];
+  // Headless: its DNS name answers with every ready pod's address, which DNS discovery
+  // (DISCOVERY=dns) balances over with outlier ejection, instead of one virtual IP.
+  const pods: Manifest = {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: `${resourceName(descriptor.name)}-pods`, labels: labels(descriptor.name) },
+    spec: { clusterIP: 'None', selector: labels(descriptor.name), ports: [{ name: 'http', port: descriptor.defaultPort, targetPort: 'http', protocol: 'TCP' }] },
+  };
+  if (descriptor.name !== 'car') return [http, pods];
   // Devices reach the broker from outside: an overlay turns this into a LoadBalancer.
   const devices: Manifest = {
     apiVersion: 'v1',
@@ -187,7 +210,7 @@ function service(descriptor: AnyServiceDescriptor): Manifest[] {
     metadata: { name: `${resourceName('car')}-devices`, labels: labels('car') },
     spec: { type: 'ClusterIP', selector: labels('car'), ports: [{ name: devicePort.name, port: devicePort.port, targetPort: devicePort.name, protocol: 'TCP' }] },
   };
-  return [http, devices];
+  return [http, pods, devices];
 }
 
 function disruptionBudget(descriptor: AnyServiceDescriptor): Manifest {
@@ -222,9 +245,12 @@ function networkPolicy(descriptor: AnyServiceDescriptor): Manifest {
   const name = descriptor.name;
   const httpPort = [{ protocol: 'TCP', port: descriptor.defaultPort }];
   const fromCallers = callers(descriptor).map((caller) => ({ podSelector: { matchLabels: labels(caller.name) } }));
+  // Prometheus scrapes /metrics: on the service port, or on the gateway's operations port, which
+  // is in no Service and admitted from the monitoring namespace only.
+  const scrapePorts = descriptor.edge ? [{ protocol: 'TCP', port: gatewayOpsPort.port }] : httpPort;
   const ingress: Manifest[] = [
     descriptor.edge ? { ports: httpPort } : { from: fromCallers, ports: httpPort },
-    { from: [{ namespaceSelector: { matchLabels: monitoringNamespaceLabel } }], ports: httpPort },
+    { from: [{ namespaceSelector: { matchLabels: monitoringNamespaceLabel } }], ports: scrapePorts },
   ];
   if (name === 'car') ingress.push({ ports: [{ protocol: 'TCP', port: devicePort.port }] });
   const egress: Manifest[] = [

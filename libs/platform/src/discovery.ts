@@ -1,4 +1,4 @@
-import { NotFound } from './errors.ts';
+import { Unavailable } from './errors.ts';
 
 /**
  * Where a service can be reached: a static list (embedded, or URLs in env), DNS (a Kubernetes
@@ -22,9 +22,13 @@ export interface ServiceRegistration {
   close(): Promise<void>;
 }
 
-/** The URLs of a service's instances, or SERVICE_NOT_DISCOVERED when it has none (every adapter alike). */
+/**
+ * The URLs of a service's instances, or SERVICE_NOT_DISCOVERED when it has none (every adapter
+ * alike). Unavailable, not not-found: with dynamic discovery "no instance right now" is what a
+ * restart looks like, and the caller should answer 503 and may retry, not tell the client 404.
+ */
 export function instancesToUrls(service: string, instances: readonly ServiceInstance[]): string[] {
-  if (instances.length === 0) throw NotFound('SERVICE_NOT_DISCOVERED', `no endpoint is known for service ${service}`, { service });
+  if (instances.length === 0) throw Unavailable('SERVICE_NOT_DISCOVERED', `no endpoint is known for service ${service}`, { service });
   return instances.map((instance) => instance.url);
 }
 

@@ -45,6 +45,8 @@ export class DnsDiscovery implements Discovery {
   readonly #options: Required<Pick<DnsDiscoveryOptions, 'minRefreshMs' | 'maxRefreshMs'>> & DnsDiscoveryOptions;
   readonly #resolve: (host: string) => Promise<ResolvedAddress[]>;
   readonly #instances = new Map<string, ServiceInstance[]>();
+  /** The URL list handed out per service, replaced only when the answer changes (clients compare it by identity). */
+  readonly #urls = new Map<string, string[]>();
   readonly #timers = new Map<string, unknown>();
   #closed = false;
 
@@ -61,7 +63,8 @@ export class DnsDiscovery implements Discovery {
   }
 
   endpointsOf(service: string): string[] {
-    return instancesToUrls(service, this.instancesOf(service));
+    const urls = this.#urls.get(service);
+    return urls && urls.length > 0 ? urls : instancesToUrls(service, []);
   }
 
   instancesOf(service: string): ServiceInstance[] {
@@ -75,10 +78,11 @@ export class DnsDiscovery implements Discovery {
     try {
       const addresses = await this.#resolve(name.host);
       const protocol = name.protocol ?? 'http';
-      this.#instances.set(
-        service,
-        addresses.map(({ address }) => ({ url: `${protocol}://${address.includes(':') ? `[${address}]` : address}:${name.port}` })),
-      );
+      const instances = addresses.map(({ address }) => ({ url: `${protocol}://${address.includes(':') ? `[${address}]` : address}:${name.port}` }));
+      const urls = instances.map((instance) => instance.url).sort();
+      const previous = this.#urls.get(service);
+      if (!previous || previous.length !== urls.length || previous.some((url, index) => url !== urls[index])) this.#urls.set(service, urls);
+      this.#instances.set(service, instances);
       const shortestTtlMs = Math.min(...addresses.map(({ ttl }) => ttl * 1000), this.#options.maxRefreshMs);
       nextMs = Math.max(this.#options.minRefreshMs, shortestTtlMs);
     } catch (error) {

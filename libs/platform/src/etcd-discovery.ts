@@ -26,6 +26,8 @@ export class EtcdDiscovery implements Discovery {
   readonly #client: Etcd3;
   readonly #prefix: string;
   readonly #instances = new Map<string, Map<string, ServiceInstance>>();
+  /** The URL list handed out per service, rebuilt only when the service's instances change (clients compare it by identity). */
+  readonly #urls = new Map<string, string[]>();
   readonly #listeners = new Set<() => void>();
   readonly #registrations = new Set<ServiceRegistration>();
   readonly #onWarning: NonNullable<EtcdDiscoveryOptions['onWarning']>;
@@ -85,11 +87,17 @@ export class EtcdDiscovery implements Discovery {
       if (!instances) this.#instances.set(service, (instances = new Map<string, ServiceInstance>()));
       instances.set(id, instance);
     }
+    this.#urls.delete(service);
     for (const listener of this.#listeners) listener();
   }
 
   endpointsOf(service: string): string[] {
-    return instancesToUrls(service, this.instancesOf(service));
+    let urls = this.#urls.get(service);
+    if (!urls) {
+      urls = instancesToUrls(service, this.instancesOf(service));
+      this.#urls.set(service, urls);
+    }
+    return urls;
   }
 
   instancesOf(service: string): ServiceInstance[] {

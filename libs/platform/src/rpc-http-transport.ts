@@ -19,22 +19,43 @@ export interface HttpRpcTransportOptions {
 
 /**
  * RPC over HTTP/1.1 (`POST /rpc/<service>/<Method>`, JSON), one undici Pool per endpoint taken in
- * turn. Metadata travels in headers: the remaining budget, the request id, `traceparent` of the
+ * turn. The endpoints are read from discovery on every call (an array it keeps while nothing
+ * changes), so instances that join or leave (DNS, etcd) are used or dropped at once; the pool of
+ * an endpoint that left is closed once its in-flight requests finish. Metadata travels in headers: the remaining budget, the request id, `traceparent` of the
  * client span and the calling service's signed identity, which names the end user (ADR 0012). The caller's signal cancels the request: no timer here.
  */
 export class HttpRpcTransport implements RpcTransport {
   readonly kind = 'http';
   readonly #downstream: string;
   readonly #tracing: Tracing;
-  readonly #pools: Pool[];
+  readonly #discovery: Discovery;
+  readonly #connections: number;
+  readonly #pools = new Map<string, Pool>();
+  #knownEndpoints: readonly string[] | undefined;
   #nextPool = 0;
 
   constructor(downstream: string, options: HttpRpcTransportOptions) {
     this.#downstream = downstream;
     this.#tracing = options.tracing;
-    this.#pools = options.discovery
-      .endpointsOf(downstream)
-      .map((url) => new Pool(url, { connections: options.connectionsPerEndpoint ?? 32, keepAliveTimeout: 30_000 }));
+    this.#discovery = options.discovery;
+    this.#connections = options.connectionsPerEndpoint ?? 32;
+  }
+
+  #nextPoolToUse(): Pool {
+    // Throws SERVICE_NOT_DISCOVERED (503) when the service has no instance right now.
+    const endpoints = this.#discovery.endpointsOf(this.#downstream);
+    if (endpoints !== this.#knownEndpoints) {
+      this.#knownEndpoints = endpoints;
+      for (const [url, pool] of this.#pools) {
+        if (endpoints.includes(url)) continue;
+        this.#pools.delete(url);
+        void pool.close().catch(() => undefined);
+      }
+    }
+    const url = endpoints[this.#nextPool++ % endpoints.length] as string;
+    let pool = this.#pools.get(url);
+    if (!pool) this.#pools.set(url, (pool = new Pool(url, { connections: this.#connections, keepAliveTimeout: 30_000 })));
+    return pool;
   }
 
   async send(method: string, input: unknown, ctx: CallContext, span: Span, signal: AbortSignal, remainingMs: number, identity: string): Promise<unknown> {
@@ -47,7 +68,7 @@ export class HttpRpcTransport implements RpcTransport {
     };
     const traceparent = this.#tracing.traceparentOf(span);
     if (traceparent) headers[headerNames.traceparent] = traceparent;
-    const pool = this.#pools[this.#nextPool++ % this.#pools.length] as Pool;
+    const pool = this.#nextPoolToUse();
     const response = await pool.request({ path: rpcPath(downstream, method), method: 'POST', headers, body: JSON.stringify(input), signal });
     const payload: unknown = await response.body.json().catch(() => badBody);
     if (response.statusCode === 200) {
@@ -60,6 +81,7 @@ export class HttpRpcTransport implements RpcTransport {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.#pools.map((pool) => pool.close()));
+    await Promise.all([...this.#pools.values()].map((pool) => pool.close()));
+    this.#pools.clear();
   }
 }

@@ -4,6 +4,7 @@ import { Lifecycle, createRpcConnector, observabilityFromConfig, systemClock, uu
 import { openSqlEngine, type SqlEngine } from '@carshare/storage';
 import { discoveryFromEnvironment, loadServiceConfig, processEnvironment, serviceKeysFromEnvironment, type ServiceEnvironment } from './service-config.ts';
 import type { AnyServiceDescriptor, ServiceModule } from './service-descriptor.ts';
+import { advertisedUrl, openDiscovery } from './service-discovery.ts';
 import type { ServiceRegistry } from './service-registry.ts';
 
 /** The infrastructure sections a service's config has when its descriptor asks for them. */
@@ -93,7 +94,9 @@ export async function runService(registry: ServiceRegistry, name: string, enviro
     }
     const keys = serviceKeysFromEnvironment(name, environment);
     if (keys.laptop) logger.warn('service identity uses the laptop keys, which anyone can derive: set SERVICE_IDENTITY_KEY and SERVICE_IDENTITY_PUBLIC_KEYS (ADR 0012)');
-    const discovery = discoveryFromEnvironment(registry.callees(descriptor), environment);
+    const opened = await openDiscovery(registry.callees(descriptor), environment, (message, details) => logger.warn(details ?? {}, message));
+    lifecycle.add({ name: 'discovery', close: () => opened.close() });
+    const { discovery } = opened;
     const module = composeModule({
       registry,
       descriptor,
@@ -109,6 +112,19 @@ export async function runService(registry: ServiceRegistry, name: string, enviro
     const { host, port } = (config as { http: { host: string; port: number } }).http;
     await module.server.listen({ host, port });
     lifecycle.add({ name, close: () => module.close() });
+    // Announced only once it answers, and withdrawn first on SIGTERM (the lifecycle closes in
+    // reverse): callers stop choosing it, then the module finishes its in-flight calls and exits.
+    const address = module.server.server.address();
+    const listeningPort = typeof address === 'object' && address ? address.port : port;
+    const registration = await opened.announce(name, {
+      url: advertisedUrl(descriptor, host, listeningPort, environment),
+      ...(environment.env['ZONE'] && { zone: environment.env['ZONE'] }),
+      ...(environment.env['CARSHARE_VERSION'] && { version: environment.env['CARSHARE_VERSION'] }),
+    });
+    if (registration) {
+      lifecycle.add({ name: 'registration', close: () => registration.close() });
+      logger.info({ discovery: opened.kind, key: registration.key }, 'announced to discovery');
+    }
   } catch (error) {
     await lifecycle.close();
     throw error;

@@ -10,3 +10,4 @@ export * from './sequential-ids.ts';
 export * from './memory-table.ts';
 export * from './scratch-repository.ts';
 export * from './manual-scheduler.ts';
+export * from './etcd-server.ts';
