@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -124,9 +125,19 @@ describe('simulated riders', () => {
     assert.equal((await roster.load()).length, 1);
   });
 
-  it('reuses the riders of riders.json after a restart instead of signing up new ones', async () => {
+  it('reuses the riders of riders.json after a restart instead of signing up new ones, and ends the trip a hard stop left open', async () => {
     const before = await simulatedRiderCount();
     assert.equal(before, 1);
+    // The previous run was killed mid-drive: its rider's trip is still in progress.
+    const [identity] = await new RiderRoster(scratch).load();
+    const login = await t.api.call('POST', '/v1/auth/login', { body: { email: identity?.email, password: identity?.password } });
+    const cars = await t.api.call('GET', '/v1/admin/cars', { token: operatorToken, query: { state: 'available', limit: 1 } });
+    const leftOver = await t.api.call('POST', '/v1/trips', {
+      token: login.body.tokens.accessToken,
+      body: { carId: cars.body.items[0].id },
+      headers: { 'idempotency-key': randomUUID() },
+    });
+    assert.equal(leftOver.status, 201, leftOver.text);
     const time = manualTime();
     const reports: JourneyReport[] = [];
     const traffic = new RiderTraffic({ apiUrl: t.platform.gatewayUrl, operator: demoAccounts.operator, city: fleet.city, time, roster: new RiderRoster(scratch), settings: quick, onJourney: (report) => reports.push(report) });
@@ -136,5 +147,7 @@ describe('simulated riders', () => {
     await traffic.stop();
     assert.equal(reports[0]?.outcome, 'finished', JSON.stringify(reports[0]));
     assert.equal(await simulatedRiderCount(), 1, 'no second sign-up');
+    const ended = await t.api.call('GET', `/v1/trips/${leftOver.body.id}`, { token: operatorToken });
+    assert.equal(ended.body.status, 'finished', 'the trip left open was finished before the next one');
   });
 });

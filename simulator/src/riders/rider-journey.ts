@@ -107,10 +107,13 @@ export async function rideOnce(options: {
   return finishTrip({ rider, clock, settings, tripId: trip.id });
 }
 
+/** Refusals of a finish that another try, once the car has moved on or reported, may not get. */
+const parkAgainCodes = new Set(['OUTSIDE_OPERATING_AREA', 'NO_PARKING_ZONE', 'CAR_POSITION_UNKNOWN']);
+
 /**
- * Ends the rider's trip: `finish` with one Idempotency-Key per attempt to park. A 409 that names
- * the trip's end as outside the zones (or the car busy locking) is tried again after
- * `parkRetryMs`; when the simulator stops, one try is made at once so no car is left in use.
+ * Ends the rider's trip: `finish` with one Idempotency-Key per attempt to park. A refusal for
+ * where the car stands (outside the zones, a no-parking zone, no position yet) is tried again
+ * after `parkRetryMs`; when the simulator stops, one try is made at once so no car is left in use.
  */
 export async function finishTrip(options: { rider: ApiSession; clock: JourneyClock; settings: JourneySettings; tripId: string }): Promise<JourneyReport> {
   const { rider, clock, settings, tripId } = options;
@@ -122,11 +125,11 @@ export async function finishTrip(options: { rider: ApiSession; clock: JourneyClo
     } catch (error) {
       if (!(error instanceof PublicApiError)) throw error;
       last = error;
-      if (error.status !== 409 || clock.stopped()) break;
+      if (!parkAgainCodes.has(error.code) || clock.stopped()) break;
       await clock.sleep(settings.parkRetryMs);
     }
   }
-  return { outcome: clock.stopped() && last?.status === 409 ? 'stopped' : 'finish_refused', tripId, ...(last && { code: last.code }) };
+  return { outcome: clock.stopped() && last !== undefined && parkAgainCodes.has(last.code) ? 'stopped' : 'finish_refused', tripId, ...(last && { code: last.code }) };
 }
 
 /** Repeats a call under one Idempotency-Key while the platform could not answer it, then gives the last error. */

@@ -157,10 +157,14 @@ export class RiderTraffic {
 
   async #journey(rider: Rider): Promise<void> {
     try {
-      rider.session ??= await this.#onboard(rider);
+      const clock = this.#journeyClock();
+      if (!rider.session) {
+        rider.session = await this.#onboard(rider);
+        // A trip a previous run left open (stopped hard mid-drive) is ended first: its car is in use.
+        await this.#finishLeftOver(rider.session, clock);
+      }
       const session = rider.session;
       if (!this.#running) return;
-      const clock = this.#journeyClock();
       const report = await rideOnce({
         rider: session,
         city: this.#city,
@@ -188,6 +192,13 @@ export class RiderTraffic {
       this.#openTrips.delete(rider.identity.email);
       if (open && !this.#running) await this.#finishNow(open.session, open.tripId);
       this.#onJourney({ outcome: 'failed', code, ...(open && { tripId: open.tripId }) }, rider.identity.email);
+    }
+  }
+
+  async #finishLeftOver(session: ApiSession, clock: JourneyClock): Promise<void> {
+    const mine = await session.call<{ items: Array<{ id: string; status: string }> }>('GET', '/v1/trips', { query: { limit: 5 } });
+    for (const trip of mine.items) {
+      if (trip.status === 'in_progress' || trip.status === 'paused') await finishTrip({ rider: session, clock, settings: this.#settings, tripId: trip.id });
     }
   }
 
