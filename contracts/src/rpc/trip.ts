@@ -257,14 +257,14 @@ export const tripRpc = defineRpcService('trip', {
     input: TripIdInput,
     output: Trip,
     idempotent: true,
-    errors: ['AUTHENTICATION_REQUIRED', 'TRIP_NOT_FOUND', 'TRIP_NOT_IN_PROGRESS', 'CAR_SERVICE_UNAVAILABLE', 'DEVICE_REFUSED', 'DEVICE_DID_NOT_ANSWER', 'CAR_TAKEN_WHILE_PARKING'],
+    errors: ['AUTHENTICATION_REQUIRED', 'TRIP_NOT_FOUND', 'TRIP_NOT_IN_PROGRESS', 'CAR_SERVICE_UNAVAILABLE', 'DEVICE_REFUSED', 'DEVICE_DID_NOT_ANSWER', 'CAR_TAKEN_WHILE_PARKING', 'TRIP_BUSY', 'TRIP_PAUSE_FAILED'],
   },
   ResumeTrip: {
     summary: 'Drive on after a pause: the car unlocks (device ack)',
     input: TripIdInput,
     output: Trip,
     idempotent: true,
-    errors: ['AUTHENTICATION_REQUIRED', 'TRIP_NOT_FOUND', 'TRIP_NOT_PAUSED', 'CAR_SERVICE_UNAVAILABLE', 'DEVICE_REFUSED', 'DEVICE_DID_NOT_ANSWER'],
+    errors: ['AUTHENTICATION_REQUIRED', 'TRIP_NOT_FOUND', 'TRIP_NOT_PAUSED', 'CAR_SERVICE_UNAVAILABLE', 'DEVICE_REFUSED', 'DEVICE_DID_NOT_ANSWER', 'TRIP_BUSY', 'TRIP_RESUME_FAILED'],
   },
   ListMyTrips: {
     summary: "The caller's trips, newest first",
