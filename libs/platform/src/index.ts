@@ -30,3 +30,4 @@ export * from './remote-access-token-verifier.ts';
 export * from './scheduler.ts';
 export * from './dns-discovery.ts';
 export * from './etcd-discovery.ts';
+export * from './outlier-detector.ts';

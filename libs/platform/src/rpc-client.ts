@@ -6,6 +6,7 @@ import { systemClock, type Clock } from './clock.ts';
 import type { Discovery } from './discovery.ts';
 import { AppError, DeadlineExceeded, Unavailable } from './errors.ts';
 import { HttpRpcTransport } from './rpc-http-transport.ts';
+import type { OutlierDetectionSettings } from './outlier-detector.ts';
 import { laptopServiceKeys, ServiceIdentitySigner, type ServiceIdentitySource } from './rpc-service-identity.ts';
 import type { RpcTransport } from './rpc-transport.ts';
 
@@ -29,7 +30,8 @@ export interface RpcClientBaseOptions {
 }
 
 /** Over HTTP to the endpoints discovery lists, or over a transport the composition chose. */
-export type RpcClientOptions = RpcClientBaseOptions & ({ discovery: Discovery; connectionsPerEndpoint?: number } | { transport: RpcTransport });
+export type RpcClientOptions = RpcClientBaseOptions &
+  ({ discovery: Discovery; connectionsPerEndpoint?: number; outlierDetection?: Partial<OutlierDetectionSettings> } | { transport: RpcTransport });
 
 /**
  * A typed client for one service's contract. Every call carries the caller's remaining deadline,
@@ -50,7 +52,7 @@ export function createRpcClient<Methods extends RpcMethods>(
   const transport =
     'transport' in options
       ? options.transport
-      : new HttpRpcTransport(downstream, { discovery: options.discovery, tracing, connectionsPerEndpoint: options.connectionsPerEndpoint });
+      : new HttpRpcTransport(downstream, { discovery: options.discovery, tracing, connectionsPerEndpoint: options.connectionsPerEndpoint, outlierDetection: options.outlierDetection, now: () => clock.now() });
 
   async function send(method: string, input: unknown, ctx: CallContext, signal: AbortSignal): Promise<unknown> {
     const remaining = ctx.deadline - clock.now();

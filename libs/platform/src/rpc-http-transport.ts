@@ -4,6 +4,7 @@ import type { CallContext } from './call-context.ts';
 import type { Discovery } from './discovery.ts';
 import { Unavailable } from './errors.ts';
 import { headerNames } from './headers.ts';
+import { OutlierDetector, type OutlierDetectionSettings } from './outlier-detector.ts';
 import { rpcPath } from './rpc-path.ts';
 import { serviceIdentityHeader } from './rpc-service-identity.ts';
 import type { RpcTransport } from './rpc-transport.ts';
@@ -15,13 +16,16 @@ export interface HttpRpcTransportOptions {
   discovery: Discovery;
   tracing: Tracing;
   connectionsPerEndpoint?: number;
+  outlierDetection?: Partial<OutlierDetectionSettings>;
+  now?: () => number;
 }
 
 /**
  * RPC over HTTP/1.1 (`POST /rpc/<service>/<Method>`, JSON), one undici Pool per endpoint taken in
  * turn. The endpoints are read from discovery on every call (an array it keeps while nothing
  * changes), so instances that join or leave (DNS, etcd) are used or dropped at once; the pool of
- * an endpoint that left is closed once its in-flight requests finish. Metadata travels in headers: the remaining budget, the request id, `traceparent` of the
+ * an endpoint that left is closed once its in-flight requests finish. An endpoint that keeps
+ * failing (connection errors, 5xx) is ejected from the rotation for a while (outlier-detector.ts). Metadata travels in headers: the remaining budget, the request id, `traceparent` of the
  * client span and the calling service's signed identity, which names the end user (ADR 0012). The caller's signal cancels the request: no timer here.
  */
 export class HttpRpcTransport implements RpcTransport {
@@ -31,7 +35,8 @@ export class HttpRpcTransport implements RpcTransport {
   readonly #discovery: Discovery;
   readonly #connections: number;
   readonly #pools = new Map<string, Pool>();
-  #knownEndpoints: readonly string[] | undefined;
+  readonly #outliers: OutlierDetector;
+  #knownEndpoints: readonly string[] = [];
   #nextPool = 0;
 
   constructor(downstream: string, options: HttpRpcTransportOptions) {
@@ -39,23 +44,25 @@ export class HttpRpcTransport implements RpcTransport {
     this.#tracing = options.tracing;
     this.#discovery = options.discovery;
     this.#connections = options.connectionsPerEndpoint ?? 32;
+    this.#outliers = new OutlierDetector(options.outlierDetection, options.now);
   }
 
-  #nextPoolToUse(): Pool {
+  #nextEndpoint(): { url: string; pool: Pool } {
     // Throws SERVICE_NOT_DISCOVERED (503) when the service has no instance right now.
     const endpoints = this.#discovery.endpointsOf(this.#downstream);
     if (endpoints !== this.#knownEndpoints) {
       this.#knownEndpoints = endpoints;
+      this.#outliers.retain(endpoints);
       for (const [url, pool] of this.#pools) {
         if (endpoints.includes(url)) continue;
         this.#pools.delete(url);
         void pool.close().catch(() => undefined);
       }
     }
-    const url = endpoints[this.#nextPool++ % endpoints.length] as string;
+    const url = endpoints.length === 1 ? (endpoints[0] as string) : this.#outliers.pick(endpoints, this.#nextPool++);
     let pool = this.#pools.get(url);
     if (!pool) this.#pools.set(url, (pool = new Pool(url, { connections: this.#connections, keepAliveTimeout: 30_000 })));
-    return pool;
+    return { url, pool };
   }
 
   async send(method: string, input: unknown, ctx: CallContext, span: Span, signal: AbortSignal, remainingMs: number, identity: string): Promise<unknown> {
@@ -68,8 +75,17 @@ export class HttpRpcTransport implements RpcTransport {
     };
     const traceparent = this.#tracing.traceparentOf(span);
     if (traceparent) headers[headerNames.traceparent] = traceparent;
-    const pool = this.#nextPoolToUse();
-    const response = await pool.request({ path: rpcPath(downstream, method), method: 'POST', headers, body: JSON.stringify(input), signal });
+    const { url, pool } = this.#nextEndpoint();
+    let response: Awaited<ReturnType<Pool['request']>>;
+    try {
+      response = await pool.request({ path: rpcPath(downstream, method), method: 'POST', headers, body: JSON.stringify(input), signal });
+    } catch (error) {
+      // Our own deadline or the caller's cancel says nothing about the endpoint.
+      if (!signal.aborted) this.#outliers.failed(url, this.#knownEndpoints);
+      throw error;
+    }
+    if (response.statusCode >= 500) this.#outliers.failed(url, this.#knownEndpoints);
+    else this.#outliers.succeeded(url);
     const payload: unknown = await response.body.json().catch(() => badBody);
     if (response.statusCode === 200) {
       // A 200 whose body was cut or is not JSON is a broken downstream, not an answer: it must
