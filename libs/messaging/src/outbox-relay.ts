@@ -255,6 +255,7 @@ export class OutboxRelay {
             inFlight.add(tracked);
           } else {
             await batch.done;
+            failures = 0;
           }
           await this.#cleanupIfDue();
         } catch (error) {
