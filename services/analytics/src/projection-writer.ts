@@ -40,9 +40,7 @@ export class ProjectionWriter {
       if (this.#draining) return;
       this.#draining = true;
       // #drain settles every waiter itself and never throws.
-      void this.#drain().finally(() => {
-        this.#draining = false;
-      });
+      void this.#drain();
     });
   }
 
@@ -52,7 +50,13 @@ export class ProjectionWriter {
   }
 
   async #drain(): Promise<void> {
-    while (this.#queue.length > 0) {
+    for (;;) {
+      // The flag drops in the same tick as the emptiness check: a write() that runs in a
+      // waiter's continuation must find it down, or its event would wait for a drain that is over.
+      if (this.#queue.length === 0) {
+        this.#draining = false;
+        return;
+      }
       const batch = this.#queue.splice(0, this.#options.maxBatch);
       try {
         await this.#commit(batch);
