@@ -35,6 +35,7 @@ import {
 import { atLeast, formatGoal, type BenchOptions, type BenchReport, type BenchmarkRun } from '../benchmark.ts';
 import { chooseLoadGenerator, measureLoad, type LoadStats } from '../measure-load.ts';
 import { cpuSecondsOf, machineBusySeconds } from '../process-cpu.ts';
+import { profileFileFor } from '../profile-files.ts';
 import { spawnChildServer } from '../spawn-child-server.ts';
 import { freshDatabase, freshVirtualHost } from './shared-infrastructure.ts';
 
@@ -191,6 +192,9 @@ async function measurePlatform(options: BenchOptions, run: { label: string; env:
       await loop(options.warmupSec, false);
       say(`${run.label}: ${options.warmupSec} s of warm-up done`);
     }
+    // --profile: a CPU profile of the platform during exactly the measured run (where a trip's CPU goes).
+    const profileFile = options.flags['profile'] ? profileFileFor('trips', run.label.replace(/[^a-z0-9]+/gi, '-').toLowerCase(), new Date()) : undefined;
+    if (profileFile) await platform.startProfile();
     const cpuBefore = cpuSecondsOf(platform.pid) ?? Number.NaN;
     const benchBefore = process.cpuUsage();
     const machineBefore = machineBusySeconds() ?? Number.NaN;
@@ -201,7 +205,13 @@ async function measurePlatform(options: BenchOptions, run: { label: string; env:
     const benchUsage = process.cpuUsage(benchBefore);
     const benchCpu = (benchUsage.user + benchUsage.system) / 1e6;
     const machineCpu = (machineBusySeconds() ?? Number.NaN) - machineBefore;
-    const sampleSteps = samples.lastTripId ? stepTimes(await backOffice.call<Timeline>('GET', `/v1/admin/trips/${samples.lastTripId}/timeline`)) : [];
+    if (profileFile) {
+      await platform.stopProfile(profileFile);
+      say(`${run.label}: CPU profile in ${profileFile} (node --import tsx bench/src/summarize-cpu-profile.ts ${profileFile} --requests ${samples.trip.length})`);
+    }
+    const sampleSteps = samples.lastTripId
+      ? await backOffice.call<Timeline>('GET', `/v1/admin/trips/${samples.lastTripId}/timeline`).then(stepTimes, (error: unknown) => [`timeline not read: ${(error as Error).message}`])
+      : [];
     const result: TripRun = {
       label: run.label,
       trips: samples.trip.length,
