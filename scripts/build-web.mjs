@@ -157,7 +157,11 @@ function precompress(folder) {
 export async function buildWebApp(app) {
   const appDir = join(repoRoot, 'apps', app);
   const dist = join(appDir, 'dist');
-  const temporary = join(appDir, `dist.building-${process.pid}`);
+  // Built beside node_modules' caches (same file system, so the swap is a rename; ignored by git
+  // and lint): a build killed half way leaves nothing in the app's folder.
+  const scratch = join(repoRoot, 'node_modules', '.cache', 'carshare-web');
+  mkdirSync(scratch, { recursive: true });
+  const temporary = join(scratch, `${app}-building-${process.pid}`);
   const inputs = {};
   // Recorded before the build: a file edited while Vite runs makes the next check stale.
   for (const file of inputsOf(app)) {
@@ -170,7 +174,7 @@ export async function buildWebApp(app) {
     await build({ root: appDir, configFile: join(appDir, 'vite.config.ts'), logLevel: 'warn', build: { outDir: temporary, emptyOutDir: true } });
     precompress(temporary);
     writeFileSync(join(temporary, stampName), `${JSON.stringify({ format: stampFormat, builtAt: new Date().toISOString(), inputs })}\n`);
-    const old = join(appDir, `dist.old-${process.pid}`);
+    const old = join(scratch, `${app}-old-${process.pid}`);
     if (existsSync(dist)) renameSync(dist, old);
     renameSync(temporary, dist);
     rmSync(old, { recursive: true, force: true });
