@@ -7,6 +7,8 @@ import { Unavailable } from './errors.ts';
  */
 export interface Discovery {
   endpointsOf(service: string): string[];
+  /** The instances behind `endpointsOf`, with their zone and version, where the source knows them (etcd). */
+  instancesOf?(service: string): ServiceInstance[];
 }
 
 /** One registered instance: where it answers, and what a balancer may prefer it by. */

@@ -5,7 +5,7 @@ import { passThroughPolicy, type CallPolicy } from './call-policy.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { Discovery } from './discovery.ts';
 import { AppError, DeadlineExceeded, Unavailable } from './errors.ts';
-import { HttpRpcTransport } from './rpc-http-transport.ts';
+import { HttpRpcTransport, type CanaryWeight } from './rpc-http-transport.ts';
 import type { OutlierDetectionSettings } from './outlier-detector.ts';
 import { laptopServiceKeys, ServiceIdentitySigner, type ServiceIdentitySource } from './rpc-service-identity.ts';
 import type { RpcTransport } from './rpc-transport.ts';
@@ -31,7 +31,7 @@ export interface RpcClientBaseOptions {
 
 /** Over HTTP to the endpoints discovery lists, or over a transport the composition chose. */
 export type RpcClientOptions = RpcClientBaseOptions &
-  ({ discovery: Discovery; connectionsPerEndpoint?: number; outlierDetection?: Partial<OutlierDetectionSettings> } | { transport: RpcTransport });
+  ({ discovery: Discovery; connectionsPerEndpoint?: number; outlierDetection?: Partial<OutlierDetectionSettings>; canary?: (downstream: string) => CanaryWeight | undefined } | { transport: RpcTransport });
 
 /**
  * A typed client for one service's contract. Every call carries the caller's remaining deadline,
@@ -52,7 +52,7 @@ export function createRpcClient<Methods extends RpcMethods>(
   const transport =
     'transport' in options
       ? options.transport
-      : new HttpRpcTransport(downstream, { discovery: options.discovery, tracing, connectionsPerEndpoint: options.connectionsPerEndpoint, outlierDetection: options.outlierDetection, now: () => clock.now() });
+      : new HttpRpcTransport(downstream, { discovery: options.discovery, tracing, connectionsPerEndpoint: options.connectionsPerEndpoint, outlierDetection: options.outlierDetection, canary: options.canary, now: () => clock.now() });
 
   async function send(method: string, input: unknown, ctx: CallContext, signal: AbortSignal): Promise<unknown> {
     const remaining = ctx.deadline - clock.now();

@@ -18,6 +18,14 @@ export interface HttpRpcTransportOptions {
   connectionsPerEndpoint?: number;
   outlierDetection?: Partial<OutlierDetectionSettings>;
   now?: () => number;
+  /** The canary of this downstream now, if any (read per call: central config may change it). */
+  canary?: (downstream: string) => CanaryWeight | undefined;
+}
+
+/** `percent` of the calls go to the instances whose version is `version`. */
+export interface CanaryWeight {
+  version: string;
+  percent: number;
 }
 
 /**
@@ -25,8 +33,13 @@ export interface HttpRpcTransportOptions {
  * turn. The endpoints are read from discovery on every call (an array it keeps while nothing
  * changes), so instances that join or leave (DNS, etcd) are used or dropped at once; the pool of
  * an endpoint that left is closed once its in-flight requests finish. An endpoint that keeps
- * failing (connection errors, 5xx) is ejected from the rotation for a while (outlier-detector.ts). Metadata travels in headers: the remaining budget, the request id, `traceparent` of the
- * client span and the calling service's signed identity, which names the end user (ADR 0012). The caller's signal cancels the request: no timer here.
+ * failing (connection errors, 5xx) is ejected from the rotation for a while (outlier-detector.ts).
+ * A canary weight sends that share of the calls to the instances of one version (a rollout), the
+ * rest to the others, whatever their numbers.
+ *
+ * Metadata travels in headers: the remaining budget, the request id, `traceparent` of the client
+ * span and the calling service's signed identity, which names the end user (ADR 0012). The
+ * caller's signal cancels the request: no timer here.
  */
 export class HttpRpcTransport implements RpcTransport {
   readonly kind = 'http';
@@ -36,8 +49,13 @@ export class HttpRpcTransport implements RpcTransport {
   readonly #connections: number;
   readonly #pools = new Map<string, Pool>();
   readonly #outliers: OutlierDetector;
+  readonly #canary: HttpRpcTransportOptions['canary'];
   #knownEndpoints: readonly string[] = [];
   #nextPool = 0;
+  /** The endpoints split by the canary's version, for the endpoint list and version they were made from. */
+  #split: { endpoints: readonly string[]; version: string; canary: string[]; stable: string[] } | undefined;
+  /** Smooth weighting: each call adds the canary's percent; a call that takes it to 100 goes to the canary. */
+  #canaryCredit = 0;
 
   constructor(downstream: string, options: HttpRpcTransportOptions) {
     this.#downstream = downstream;
@@ -45,6 +63,26 @@ export class HttpRpcTransport implements RpcTransport {
     this.#discovery = options.discovery;
     this.#connections = options.connectionsPerEndpoint ?? 32;
     this.#outliers = new OutlierDetector(options.outlierDetection, options.now);
+    this.#canary = options.canary;
+  }
+
+  /** The endpoints this call chooses among: all of them, or the canary's or the stable ones. */
+  #candidates(endpoints: string[]): readonly string[] {
+    const canary = this.#canary?.(this.#downstream);
+    if (!canary || canary.percent <= 0 || !this.#discovery.instancesOf) return endpoints;
+    if (this.#split?.endpoints !== endpoints || this.#split.version !== canary.version) {
+      const instances = this.#discovery.instancesOf(this.#downstream);
+      const canaryUrls = new Set(instances.filter((instance) => instance.version === canary.version).map((instance) => instance.url));
+      this.#split = { endpoints, version: canary.version, canary: endpoints.filter((url) => canaryUrls.has(url)), stable: endpoints.filter((url) => !canaryUrls.has(url)) };
+    }
+    const { canary: canaryUrls, stable } = this.#split;
+    if (canaryUrls.length === 0 || stable.length === 0) return endpoints;
+    this.#canaryCredit += Math.min(canary.percent, 100);
+    if (this.#canaryCredit >= 100) {
+      this.#canaryCredit -= 100;
+      return canaryUrls;
+    }
+    return stable;
   }
 
   #nextEndpoint(): { url: string; pool: Pool } {
@@ -59,7 +97,8 @@ export class HttpRpcTransport implements RpcTransport {
         void pool.close().catch(() => undefined);
       }
     }
-    const url = endpoints.length === 1 ? (endpoints[0] as string) : this.#outliers.pick(endpoints, this.#nextPool++);
+    const candidates = endpoints.length === 1 ? endpoints : this.#candidates(endpoints);
+    const url = candidates.length === 1 ? (candidates[0] as string) : this.#outliers.pick(candidates, this.#nextPool++);
     let pool = this.#pools.get(url);
     if (!pool) this.#pools.set(url, (pool = new Pool(url, { connections: this.#connections, keepAliveTimeout: 30_000 })));
     return { url, pool };
