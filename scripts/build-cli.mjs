@@ -48,6 +48,8 @@ export const externalPackages = [
   'thread-stream',
   'tesseract.js',
   'sharp',
+  // pdfkit reads its standard fonts' metrics (.afm) from its own folder.
+  'pdfkit',
   // etcd3's gRPC client loads its .proto definitions from its own folder.
   'etcd3',
   '@grpc/grpc-js',
