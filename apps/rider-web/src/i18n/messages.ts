@@ -246,6 +246,9 @@ export const en = {
       INVALID_TOPIC: 'That is not accepted.',
       INVALID_DIMENSION: 'That figure cannot be broken down this way.',
       INVALID_RANGE: 'Choose a valid range.',
+      TRIP_BUSY: 'Your trip is handling another request. Please wait a moment.',
+      TRIP_PAUSE_FAILED: 'The car could not be parked. Please try again.',
+      TRIP_RESUME_FAILED: 'The trip could not resume. Please try again next to the car.',
     } as Record<string, string>,
   },
 };
@@ -493,6 +496,9 @@ export const de: Messages = {
       INVALID_TOPIC: 'Das wird nicht angenommen.',
       INVALID_DIMENSION: 'Diese Kennzahl lässt sich so nicht aufschlüsseln.',
       INVALID_RANGE: 'Wählen Sie einen gültigen Bereich.',
+      TRIP_BUSY: 'Ihre Fahrt bearbeitet gerade eine andere Anfrage. Bitte warten Sie kurz.',
+      TRIP_PAUSE_FAILED: 'Das Auto konnte nicht geparkt werden. Bitte erneut versuchen.',
+      TRIP_RESUME_FAILED: 'Die Fahrt konnte nicht fortgesetzt werden. Bitte am Auto erneut versuchen.',
     },
   },
 };
