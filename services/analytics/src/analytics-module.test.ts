@@ -8,6 +8,7 @@ import { StaticDiscovery, createBackgroundContext, createRpcClient, systemClock,
 import { openSqlEngine, type SqlEngine } from '@carshare/storage';
 import { consumerGroups } from './api/event-handlers.ts';
 import { loadAnalyticsConfig } from './config.ts';
+import { analyticsDescriptor } from './descriptor.ts';
 import { createAnalyticsModule, type AnalyticsModule } from './module.ts';
 import { scriptedHistory } from './testing/scripted-history.ts';
 
@@ -141,6 +142,17 @@ describe('analytics module', () => {
     const result = spawnSync('promtool', ['check', 'metrics'], { input: page, encoding: 'utf8', timeout: 30_000 });
     assert.equal(`${result.stdout}${result.stderr}`.trim(), '');
     assert.equal(result.status, 0);
+  });
+
+  it('`carshare analytics rebuild` replays the archive into the same views and says how far it got', async () => {
+    const command = analyticsDescriptor.commands?.find((candidate) => candidate.words.join(' ') === 'analytics rebuild');
+    assert.ok(command, 'no `analytics rebuild` command');
+    const live = await module.stats.snapshot();
+    const said: string[] = [];
+    await command.run(module, {}, (line) => said.push(line));
+    assert.deepEqual(await module.stats.snapshot(), live);
+    assert.match(said.at(-2) ?? '', new RegExp(`^rebuild: ${history.length} / ${history.length} events \\(100 %\\), [\\d,]+ events/s$`));
+    assert.match(said.at(-1) ?? '', new RegExp(`^rebuilt the analytics views from ${history.length} archived events in \\d+\\.\\d s$`));
   });
 
   it('dead-letters nothing for a history it understands', async () => {
