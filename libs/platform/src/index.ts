@@ -31,3 +31,4 @@ export * from './scheduler.ts';
 export * from './dns-discovery.ts';
 export * from './etcd-discovery.ts';
 export * from './outlier-detector.ts';
+export * from './etcd-config-source.ts';
