@@ -63,7 +63,9 @@ describe('operator console', () => {
 
   before(async () => {
     ensureConsoleBuilt();
-    t = await startTestPlatform({ seedDemo: true });
+    // The default 10 s request deadline is for production; on a 2-core box shared with a whole test
+    // run a slow answer is load, not the behaviour under test.
+    t = await startTestPlatform({ seedDemo: true, overrides: { gateway: { 'http.defaultDeadlineMs': 30_000 } } });
     const operator = await login('operator@carshare.local', 'operator-demo-pass');
     assert.equal(operator.status, 200, operator.text);
     operatorToken = (operator.body as { tokens: { accessToken: string } }).tokens.accessToken;
@@ -138,13 +140,35 @@ describe('operator console', () => {
     assert.equal((read.body as CarRow).state, 'maintenance');
   });
 
+  it('adds a car through the form and shows its device secret exactly once', async () => {
+    await page.getByRole('button', { name: 'Add a car' }).click();
+    const form = page.locator('form.car-form');
+    await form.getByLabel('Plate').fill('ac 99');
+    await form.getByLabel('VIN (17 characters)').fill('WAUZZZ8V0KA999999');
+    await form.getByLabel('Model').fill('VW ID.3');
+    await form.getByLabel('Category').selectOption('premium');
+    await form.getByRole('button', { name: 'Save' }).click();
+    const secret = page.getByRole('region', { name: 'Device credential for AC 99' });
+    await secret.waitFor();
+    const shown = (await secret.locator('output').innerText()).trim();
+    assert.ok(shown.length >= 16, `a device secret, not "${shown}"`);
+    const created = (await carsByPlate()).find((car) => car.plate === 'AC 99');
+    assert.ok(created, 'the car exists on the platform');
+    assert.ok(!JSON.stringify(created).includes(shown), 'the platform never shows the secret again');
+    await secret.getByRole('button', { name: 'Close' }).click();
+    await secret.waitFor({ state: 'detached' });
+    assert.equal(await page.getByText(shown).count(), 0, 'closed is gone: it cannot be read again');
+  });
+
   it('finds a user by email and suspends them with a reason', async () => {
     await page.getByRole('link', { name: 'Users' }).click();
     await page.getByRole('heading', { name: 'Users', level: 1 }).waitFor();
     await page.getByLabel('Search email or name').fill(rider.email);
     await page.keyboard.press('Enter');
     const row = page.locator(`tr[data-user-email="${rider.email}"]`);
-    await row.waitFor();
+    // The list before the search has the rider too: wait for the server's answer to the search.
+    await page.getByText(rider.email).waitFor();
+    await page.locator('table.data tbody tr').nth(1).waitFor({ state: 'detached' });
     assert.equal(await page.locator('table.data tbody tr').count(), 1, 'the search is done by the server: one match');
 
     await row.getByRole('button', { name: `Suspend ${rider.displayName}` }).click();
@@ -161,14 +185,23 @@ describe('operator console', () => {
 
   it('shows every car live on the map, with the street map from the platform', async () => {
     await page.getByRole('link', { name: 'Live map' }).click();
-    await page.getByText(`Live: ${(await carsByPlate()).length} cars`).waitFor({ timeout: 20_000 });
+    // A car that has never reported a position (the one added through the form) is not on a map.
+    const placed = (await carsByPlate()).filter((car) => car.position !== null);
+    await page.getByText(`Live: ${placed.length} cars`).waitFor({ timeout: 20_000 });
     // The streets are the platform's own GeoJSON (no tile server): the map says how many it drew.
     const streets = await t.api.call('GET', '/v1/map/streets');
     const streetCount = (streets.body as { features: unknown[] }).features.length;
     assert.ok(streetCount > 0);
     await page.locator(`.map[data-streets="${streetCount}"] canvas.maplibregl-canvas`).waitFor();
     // One car in maintenance (the test above): the legend counts it apart from the rest.
-    await page.locator('.legend label', { hasText: 'Maintenance' }).getByText('(1)').waitFor();
+    const inMaintenance = page.locator('.legend label', { hasText: 'Maintenance' });
+    await inMaintenance.getByText('(1)').waitFor();
+    // A change while the map is open arrives over the WebSocket, without a reload.
+    const car = (await carsByPlate()).find((candidate) => candidate.plate === 'AC 00');
+    assert.ok(car);
+    const back = await t.api.call('PUT', `/v1/admin/cars/${car.id}/maintenance`, { token: operatorToken, body: { on: false } });
+    assert.equal(back.status, 200, back.text);
+    await inMaintenance.getByText('(0)').waitFor({ timeout: 15_000 });
     await checkScreen(page, problems, 'map');
   });
 

@@ -78,7 +78,15 @@ describe('licence review queue by keyboard', () => {
 
   before(async () => {
     ensureConsoleBuilt();
-    t = await startTestPlatform({ seedDemo: true, overrides: { profile: { 'ocr.provider': 'simulated', 'ocr.pollIntervalMs': 50, 'ocr.simulated.latencyMs': 0 } } });
+    t = await startTestPlatform({
+      seedDemo: true,
+      overrides: {
+        profile: { 'ocr.provider': 'simulated', 'ocr.pollIntervalMs': 50, 'ocr.simulated.latencyMs': 0 },
+        // Submitting re-reads three photos through the blob service: on a 2-core box shared with a
+        // whole test run that has taken longer than the default 10 s; this suite is not about speed.
+        gateway: { 'http.defaultDeadlineMs': 30_000 },
+      },
+    });
     const operator = await t.api.call('POST', '/v1/auth/login', { body: { email: 'operator@carshare.local', password: 'operator-demo-pass' } });
     operatorToken = (operator.body as { tokens: { accessToken: string } }).tokens.accessToken;
     riders.push(await submittedRider(3), await submittedRider(5));
