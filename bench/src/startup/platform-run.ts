@@ -159,18 +159,30 @@ function cpuMsOf(pid: number): number {
 }
 
 async function stopGroup(child: ChildProcess, exited: Promise<unknown>): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const signal = (name: NodeJS.Signals) => {
+  const group = -(child.pid as number);
+  // Signal 0 only asks whether any process of the group is still there.
+  const signal = (name: NodeJS.Signals | 0): boolean => {
     try {
-      process.kill(-(child.pid as number), name);
+      process.kill(group, name);
+      return true;
     } catch {
-      // gone
+      return false; // gone
     }
   };
-  signal('SIGTERM');
-  const timer = setTimeout(() => signal('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
+  if (child.exitCode === null && child.signalCode === null) {
+    signal('SIGTERM');
+    const timer = setTimeout(() => signal('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  }
+  // npm exits as soon as it has passed the signal on, while node is still closing and holding the
+  // data dir's lock: the next run then failed with DATA_DIR_IN_USE on a loaded machine. Done only
+  // when the whole group is.
+  const deadline = Date.now() + 10_000;
+  while (signal(0)) {
+    if (Date.now() > deadline) signal('SIGKILL');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 /** Consecutive marks as named segments: each segment is named by the mark that ends it. */
