@@ -1,7 +1,7 @@
 import type { RpcServiceContract } from '@carshare/contracts';
 import type { EventBus } from '@carshare/messaging';
 import type { Observability } from '@carshare/observability';
-import type { Clock, Discovery, HttpServer, IdGenerator, RpcConnector } from '@carshare/platform';
+import type { Clock, Discovery, HotConfigSource, HttpServer, IdGenerator, RpcConnector } from '@carshare/platform';
 import type { ServiceDatabase } from '@carshare/storage';
 import type { ParseArgsConfig } from 'node:util';
 import type { Static, TObject } from 'typebox';
@@ -51,6 +51,11 @@ export interface ServiceDeps<Config> {
   services: readonly RegisteredService[];
   /** Re-reads the config for hot-reloadable keys when its file changes (CARSHARE_CONFIG). */
   configFile: { path: string; reload(): Config } | undefined;
+  /**
+   * The hot-reloadable keys from etcd (`ETCD_ENDPOINTS` set, ADR 0026): shared by every instance
+   * and then the source instead of the file; undefined → the file (`configFile`) is the source.
+   */
+  configSource?: HotConfigSource | undefined;
 }
 
 /** A CLI command a service contributes (`carshare admin create …`), run against its module. */

@@ -1,6 +1,17 @@
 import { InProcessEventBus, openEventBus, type EventBus } from '@carshare/messaging';
 import type { Observability } from '@carshare/observability';
-import { Lifecycle, createRpcConnector, observabilityFromConfig, systemClock, uuidV7Ids, type Discovery, type ObservabilityConfig, type RpcConnector } from '@carshare/platform';
+import {
+  EtcdConfigSource,
+  Lifecycle,
+  createRpcConnector,
+  observabilityFromConfig,
+  systemClock,
+  uuidV7Ids,
+  type Discovery,
+  type HotConfigSource,
+  type ObservabilityConfig,
+  type RpcConnector,
+} from '@carshare/platform';
 import { openSqlEngine, type SqlEngine } from '@carshare/storage';
 import { discoveryFromEnvironment, loadServiceConfig, processEnvironment, serviceKeysFromEnvironment, type ServiceEnvironment } from './service-config.ts';
 import type { AnyServiceDescriptor, ServiceModule } from './service-descriptor.ts';
@@ -36,6 +47,8 @@ export interface ComposeModuleOptions {
   environment: ServiceEnvironment;
   /** For the hot-reloadable keys; the same overrides apply on every reload. */
   overrides?: Record<string, unknown>;
+  /** The hot-reloadable keys from etcd instead of the file (see `openConfigSource`). */
+  configSource?: HotConfigSource | undefined;
 }
 
 /** Builds a module from its descriptor with what the composition opened: one place for both topologies. */
@@ -54,6 +67,7 @@ export function composeModule(options: ComposeModuleOptions): ServiceModule {
     ids: uuidV7Ids,
     services: options.registry.othersThan(descriptor.name),
     configFile: configFile ? { path: configFile, reload: () => loadServiceConfig(descriptor, options.overrides, environment) } : undefined,
+    configSource: options.configSource,
   }) as ServiceModule;
 }
 
@@ -97,6 +111,8 @@ export async function runService(registry: ServiceRegistry, name: string, enviro
     const opened = await openDiscovery(registry.callees(descriptor), environment, (message, details) => logger.warn(details ?? {}, message));
     lifecycle.add({ name: 'discovery', close: () => opened.close() });
     const { discovery } = opened;
+    const configSource = await openConfigSource(name, environment, logger);
+    if (configSource) lifecycle.add({ name: 'central config', close: () => configSource.close() });
     const module = composeModule({
       registry,
       descriptor,
@@ -107,6 +123,7 @@ export async function runService(registry: ServiceRegistry, name: string, enviro
       discovery,
       rpc: createRpcConnector({ discovery, keys }),
       environment,
+      configSource,
     });
     await module.start({ background: true });
     const { host, port } = (config as { http: { host: string; port: number } }).http;
@@ -130,6 +147,24 @@ export async function runService(registry: ServiceRegistry, name: string, enviro
     throw error;
   }
   lifecycle.closeOnSignals();
+}
+
+/**
+ * Central config (issue 17, ADR 0026): with `ETCD_ENDPOINTS` set, the hot-reloadable keys of
+ * `service` come from etcd, under `ETCD_CONFIG_PREFIX` (default `carshare/config/`) +
+ * `<service>/<key>`, so every instance of it shares them; otherwise undefined and the
+ * CARSHARE_CONFIG file stays the source. Not tied to `DISCOVERY`: a cluster may find its services
+ * through DNS and still keep its switches in etcd.
+ */
+export async function openConfigSource(service: string, environment: ServiceEnvironment, logger: Observability['logger']): Promise<HotConfigSource | undefined> {
+  const endpoints = (environment.env['ETCD_ENDPOINTS'] ?? '')
+    .split(',')
+    .map((endpoint) => endpoint.trim())
+    .filter(Boolean);
+  if (endpoints.length === 0) return undefined;
+  const source = await EtcdConfigSource.connect({ endpoints, service, prefix: environment.env['ETCD_CONFIG_PREFIX'] || undefined, logger });
+  logger.info({ endpoints, service }, 'hot-reloadable configuration from etcd');
+  return source;
 }
 
 /**

@@ -59,6 +59,7 @@ import { registerVerificationRoutes } from './api/verification-handlers.ts';
 import { registerTripRoutes } from './api/trip-handlers.ts';
 import { registerWebApps } from './api/web-apps.ts';
 import { hardenRouteSchema, openApiServer } from './api/openapi-document.ts';
+import { followCentralConfig } from './central-config.ts';
 import type { GatewayConfig } from './config.ts';
 import { listeningUrl, startOpsListener, type OpsListener } from './ops-listener.ts';
 import { createGatewayService, type DeadLetterClients } from './gateway-service.ts';
@@ -74,6 +75,8 @@ export interface GatewayModuleDeps {
   clock?: Clock;
   /** Re-reads the config when its file changes, for the hot-reloadable keys (rate limits). */
   configFile?: { path: string; reload: () => GatewayConfig } | undefined;
+  /** Rate limits and fault switches from etcd, shared by every gateway (ADR 0026); the file is then not watched. */
+  configSource?: ServiceDeps<GatewayConfig>['configSource'];
   /** Makes its downstream clients: in process when the composition runs a service here, else HTTP via `discovery`. */
   rpc?: RpcConnector;
   /** User events (revocations, role changes) arrive over a broadcast subscription on it. */
@@ -270,7 +273,9 @@ export function createGatewayModule(deps: GatewayModuleDeps): GatewayModule {
         serversConfigured: config.publicUrl !== undefined,
       });
       logger.info({ url: ops.url }, 'operations listener (metrics, API docs) ready');
-      if (deps.configFile) {
+      if (deps.configSource) {
+        stopWatching = followCentralConfig(deps.configSource, config, rateLimits, faults);
+      } else if (deps.configFile) {
         const { path, reload } = deps.configFile;
         stopWatching = watchConfigFile(path, () => reload().rateLimits, rateLimits, logger);
       }
