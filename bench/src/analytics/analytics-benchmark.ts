@@ -126,8 +126,15 @@ async function measureLag(rate: number, seconds: number, warmupSec: number, log:
         const now = new Date().toISOString();
         const batch: EventEnvelope[] = [];
         while (batch.length < due) {
-          if (pending.length === 0) pending = tripEvents((cycle += 1), now);
-          batch.push(...pending.splice(0, due - batch.length));
+          if (pending.length === 0) {
+            // 200 riders at once, step by step: one subject's next event comes ~200 events
+            // (~0.1 s) after its last, as a trip's finish comes after its start, not with it.
+            const cycles = Array.from({ length: 200 }, () => tripEvents((cycle += 1), now));
+            pending = (cycles[0] ?? []).flatMap((_, step) => cycles.map((events) => events[step] as EventEnvelope));
+          }
+          const taken = pending.splice(0, due - batch.length);
+          for (const event of taken) event.occurredAt = now;
+          batch.push(...taken);
         }
         await embedded.bus.publish(batch);
         published += batch.length;
