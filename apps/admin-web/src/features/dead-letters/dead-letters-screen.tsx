@@ -1,4 +1,15 @@
-import { adminDeadLetterRoutes, type DeadLetterRecord } from '@carshare/contracts';
+import {
+  adminDeadLetterRoutes,
+  analyticsRpc,
+  blobRpc,
+  carRpc,
+  deadLetterRpcMethods,
+  paymentRpc,
+  profileRpc,
+  tripRpc,
+  userRpc,
+  type DeadLetterRecord,
+} from '@carshare/contracts';
 import { useCallback, useMemo, useState } from 'react';
 import { useSession } from '../../api/session-context.tsx';
 import { useI18n } from '../../i18n/i18n.tsx';
@@ -7,16 +18,19 @@ import { Pager } from '../../ui/pager.tsx';
 import { useCursorPages } from '../../ui/use-cursor-pages.ts';
 
 /**
- * The services whose consumers keep dead letters (their RPC contracts carry the dead-letter
- * methods). The gateway refuses one it does not route to with a 400 that the screen shows.
+ * The services whose consumers keep dead letters: those whose RPC contract carries the
+ * dead-letter methods, the gateway's own rule. A deployment without one of them answers 400 for
+ * it, which the screen shows.
  */
-const deadLetterServices = ['car', 'user', 'profile', 'payment', 'trip', 'analytics'] as const;
+const deadLetterServices: readonly string[] = [userRpc, carRpc, profileRpc, blobRpc, paymentRpc, tripRpc, analyticsRpc]
+  .filter((rpc) => Object.keys(deadLetterRpcMethods).every((method) => method in rpc.methods))
+  .map((rpc) => rpc.service);
 
 /** Events a consumer gave up on: read the event and its error, then replay it to that group. */
 export function DeadLettersScreen() {
   const session = useSession();
   const { t, formatDate } = useI18n();
-  const [service, setService] = useState<string>(deadLetterServices[0]);
+  const [service, setService] = useState<string>(deadLetterServices[0] ?? 'user');
   const [group, setGroup] = useState('');
   const [topic, setTopic] = useState('');
   const [applied, setApplied] = useState({ group: '', topic: '' });
