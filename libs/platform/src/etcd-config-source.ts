@@ -41,7 +41,7 @@ interface Follower {
 }
 
 /**
- * Central config on etcd (issue 17, ADR 0026). Key `<prefix><service>/<key>` holds the JSON a
+ * Central config on etcd (issue 17, ADR 0024). Key `<prefix><service>/<key>` holds the JSON a
  * config file would hold in its `<key>` section (e.g. `carshare/config/gateway/rateLimits`).
  * Every instance reads the keys once, then watches from the revision it read at, so a change
  * reaches all of them within etcd's watch delay (milliseconds) and none misses one in between.

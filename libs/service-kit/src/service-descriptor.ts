@@ -52,7 +52,7 @@ export interface ServiceDeps<Config> {
   /** Re-reads the config for hot-reloadable keys when its file changes (CARSHARE_CONFIG). */
   configFile: { path: string; reload(): Config } | undefined;
   /**
-   * The hot-reloadable keys from etcd (`ETCD_ENDPOINTS` set, ADR 0026): shared by every instance
+   * The hot-reloadable keys from etcd (`ETCD_ENDPOINTS` set, ADR 0024): shared by every instance
    * and then the source instead of the file; undefined → the file (`configFile`) is the source.
    */
   configSource?: HotConfigSource | undefined;

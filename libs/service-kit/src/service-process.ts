@@ -150,7 +150,7 @@ export async function runService(registry: ServiceRegistry, name: string, enviro
 }
 
 /**
- * Central config (issue 17, ADR 0026): with `ETCD_ENDPOINTS` set, the hot-reloadable keys of
+ * Central config (issue 17, ADR 0024): with `ETCD_ENDPOINTS` set, the hot-reloadable keys of
  * `service` come from etcd, under `ETCD_CONFIG_PREFIX` (default `carshare/config/`) +
  * `<service>/<key>`, so every instance of it shares them; otherwise undefined and the
  * CARSHARE_CONFIG file stays the source. Not tied to `DISCOVERY`: a cluster may find its services

@@ -9,7 +9,7 @@ type FaultSettings = GatewayConfig['faults'];
 export const centralConfigActor = 'central config (etcd)';
 
 /**
- * The gateway's hot-reloadable keys from etcd (ADR 0026): `rateLimits` and `faults`, each the
+ * The gateway's hot-reloadable keys from etcd (ADR 0024): `rateLimits` and `faults`, each the
  * JSON of the config file's section of that name and checked with its schema. A deleted key
  * brings back the value the process started with (file, then environment). Returns a stop function.
  */

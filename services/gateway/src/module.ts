@@ -75,7 +75,7 @@ export interface GatewayModuleDeps {
   clock?: Clock;
   /** Re-reads the config when its file changes, for the hot-reloadable keys (rate limits). */
   configFile?: { path: string; reload: () => GatewayConfig } | undefined;
-  /** Rate limits and fault switches from etcd, shared by every gateway (ADR 0026); the file is then not watched. */
+  /** Rate limits and fault switches from etcd, shared by every gateway (ADR 0024); the file is then not watched. */
   configSource?: ServiceDeps<GatewayConfig>['configSource'];
   /** Makes its downstream clients: in process when the composition runs a service here, else HTTP via `discovery`. */
   rpc?: RpcConnector;
