@@ -48,6 +48,7 @@ export const en = {
   },
   car: {
     title: 'Car',
+    facts: { plate: 'Plate', category: 'Category', fuel: 'Drive', energy: 'Charge or fuel', seats: 'Seats', available: 'Free now', yes: 'Yes', no: 'No' },
     seats: '{seats} seats',
     price: 'Price',
     priceMissing: 'The price preview is not offered by the API yet; the price is shown on your receipt.',
@@ -298,6 +299,7 @@ export const de: Messages = {
   },
   car: {
     title: 'Auto',
+    facts: { plate: 'Kennzeichen', category: 'Klasse', fuel: 'Antrieb', energy: 'Ladung oder Tank', seats: 'Sitze', available: 'Jetzt frei', yes: 'Ja', no: 'Nein' },
     seats: '{seats} Sitze',
     price: 'Preis',
     priceMissing: 'Die Preisvorschau wird von der API noch nicht angeboten; der Preis steht auf Ihrer Quittung.',

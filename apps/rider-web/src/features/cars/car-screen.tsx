@@ -103,17 +103,22 @@ function isCode(error: unknown, code: string): boolean {
 }
 
 function CarFacts({ car }: { car: CarView }) {
-  const { t, format } = useI18n();
+  const { t } = useI18n();
+  const facts = t.car.facts;
   return (
     <dl className="facts">
-      <dt>{t.car.title}</dt>
-      <dd>
-        {car.plate} · {t.car.category[car.category] ?? car.category}
-      </dd>
-      <dt>{t.car.fuel[car.fuelType] ? t.car.fuel[car.fuelType] : car.fuelType}</dt>
-      <dd>{format(t.map.energy, { pct: Math.round(car.energyPct) })}</dd>
-      <dt>{format(t.car.seats, { seats: car.seats })}</dt>
-      <dd>{car.available ? '✓' : '—'}</dd>
+      <dt>{facts.plate}</dt>
+      <dd>{car.plate}</dd>
+      <dt>{facts.category}</dt>
+      <dd>{t.car.category[car.category] ?? car.category}</dd>
+      <dt>{facts.fuel}</dt>
+      <dd>{t.car.fuel[car.fuelType] ?? car.fuelType}</dd>
+      <dt>{facts.energy}</dt>
+      <dd>{Math.round(car.energyPct)}%</dd>
+      <dt>{facts.seats}</dt>
+      <dd>{car.seats}</dd>
+      <dt>{facts.available}</dt>
+      <dd>{car.available ? facts.yes : facts.no}</dd>
     </dl>
   );
 }
