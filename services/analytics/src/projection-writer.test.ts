@@ -9,11 +9,15 @@ import { scriptedHistory } from './testing/scripted-history.ts';
 /** A store that records its transactions and refuses any that holds the poisoned event. */
 class RecordingStore {
   batches: string[][] = [];
-  constructor(private readonly poisoned: string | undefined) {}
+  readonly #poisoned: string | undefined;
+
+  constructor(poisoned: string | undefined) {
+    this.#poisoned = poisoned;
+  }
 
   async append(events: readonly EventEnvelope[]): Promise<ProjectedBatch> {
     this.batches.push(events.map((event) => event.id));
-    if (events.some((event) => event.id === this.poisoned)) throw new Error('constraint violated');
+    if (events.some((event) => event.id === this.#poisoned)) throw new Error('constraint violated');
     return { archived: events.map((event) => ({ event, reading: { projected: true, facts: [], spans: [] } })), facts: [] };
   }
 }
