@@ -24,12 +24,25 @@ interface Subject {
   archived(): Promise<number>;
 }
 
-async function openSubject(): Promise<Subject> {
-  const engine = await openSqlEngine({ dataDir: 'memory://' });
-  const database = engine.forService<AnalyticsDatabase>('analytics');
+const databaseUrl = process.env['DATABASE_URL'];
+
+/** PGlite in memory; PostgreSQL too when DATABASE_URL is set, in a schema of its own per run (others share the server). */
+async function openSubject(engineKind: 'pglite' | 'postgres' = 'pglite'): Promise<Subject> {
+  const onPostgres = engineKind === 'postgres' && databaseUrl !== undefined;
+  const engine = onPostgres ? await openSqlEngine({ databaseUrl, dataDir: '' }) : await openSqlEngine({ dataDir: 'memory://' });
+  const schema = onPostgres ? `analytics_test_${process.pid}_${Date.now()}_${Math.floor(Math.random() * 1e6)}` : 'analytics';
+  const database = engine.forService<AnalyticsDatabase>(schema);
   await database.migrate(analyticsMigrationsDir);
   const store = new SqlStatsStore(database);
   const clock = new FakeClock('2026-03-02T13:00:00.000Z');
+  const close = engine.close.bind(engine);
+  engine.close = async () => {
+    try {
+      if (onPostgres) await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(database.db);
+    } finally {
+      await close();
+    }
+  };
   return {
     engine,
     store,
@@ -295,6 +308,29 @@ describe('analytics archive retention', () => {
       assert.equal(await subject.archived(), scriptedHistory().length - 1);
     } finally {
       await subject.engine.close();
+    }
+  });
+});
+
+describe('analytics projection on PostgreSQL: duplicates, disorder and a rebuild change nothing', { skip: databaseUrl ? false : 'DATABASE_URL is not set: PostgreSQL was not tried' }, () => {
+  it('gives the views of PGlite, delivered shuffled twice, and again after a rebuild', async () => {
+    const reference = await openSubject();
+    const subject = await openSubject('postgres');
+    try {
+      for (const event of scriptedHistory()) await reference.writer.write(event, 'test');
+      const events = shuffled(scriptedHistory(), 5);
+      await deliver(subject.writer, [...events, ...shuffled(events, 9)]);
+      const expected = await reference.store.snapshot();
+      assert.deepEqual(await subject.store.snapshot(), expected);
+      await subject.store.rebuild(() => {}, 3);
+      assert.deepEqual(await subject.store.snapshot(), expected);
+      assert.deepEqual(
+        await points(subject.service, { metric: 'active_trips', bucket: 'hour', by: 'category', ...morning }),
+        await points(reference.service, { metric: 'active_trips', bucket: 'hour', by: 'category', ...morning }),
+      );
+    } finally {
+      await subject.engine.close();
+      await reference.engine.close();
     }
   });
 });
