@@ -161,7 +161,7 @@ describe('edge security: HTTP hygiene at the gateway (issue 13)', () => {
     const responses = [
       await t.api.call('GET', '/v1/me', { token: riderToken }),
       await t.api.call('GET', '/v1/me'),
-      await t.api.call('GET', '/nowhere'),
+      await t.api.call('GET', '/v1/nowhere'),
       await t.api.call('POST', '/v1/auth/login', { body: { email: 'nobody@example.com', password: 'wrong password here' } }),
       await t.api.call('GET', '/health/live'),
     ];
