@@ -34,7 +34,12 @@ function percentile(sorted: readonly number[], share: number): number {
 
 /** The car service's telemetry counter by result (accepted, or why a report was rejected). */
 async function reportsByResult(carUrl: string): Promise<Map<string, number>> {
-  const text = await (await fetch(`${carUrl}/metrics`)).text();
+  const started = performance.now();
+  const answer = await fetch(`${carUrl}/metrics`);
+  const text = await answer.text();
+  // A busy car service may answer its scrape with an error: that is no count, never a zero.
+  if (!answer.ok) throw new Error(`the car service's /metrics answered ${answer.status} after ${Math.round(performance.now() - started)} ms: ${text.slice(0, 200)}`);
+  if (!text.includes('# TYPE carshare_car_telemetry_reports_total')) throw new Error("the car service's /metrics has no carshare_car_telemetry_reports_total");
   const counts = new Map<string, number>();
   // Default labels (service, …) may come before or after `result`.
   for (const line of text.split('\n')) {
@@ -280,6 +285,8 @@ export async function runFleetBenchmark(options: BenchOptions): Promise<BenchRep
             tokens.push(await login(platform.gatewayUrl, email, password));
           } catch (error) {
             refusedLogins.push(error instanceof Error ? error.message : String(error));
+            // Three in a row: the gateway or user service is down or swamped, not one account.
+            if (tokens.length === 0 && refusedLogins.length >= 3) break;
           }
         }
         if (refusedLogins.length > 0) log(`${refusedLogins.length} of ${accounts} rider accounts could not log in, first: ${refusedLogins[0] ?? ''}`);
