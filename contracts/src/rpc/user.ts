@@ -105,14 +105,14 @@ export const userRpc = defineRpcService('user', {
     input: Type.Object({ email: Email, password: Password, displayName: DisplayName, client: Type.Optional(ClientInfo) }, strict),
     output: RegistrationAccepted,
     idempotent: false,
-    errors: ['WEAK_PASSWORD', 'REGISTRATION_THROTTLED'],
+    errors: ['WEAK_PASSWORD', 'REGISTRATION_THROTTLED', 'ATTEMPT_COUNT_CONTENDED'],
   },
   Login: {
     summary: 'Check credentials and open a session; throttled per account, device, client IP and globally',
     input: Type.Object({ email: Type.String({ maxLength: 254 }), password: Type.String({ maxLength: 128 }), client: Type.Optional(ClientInfo) }, strict),
     output: LoginSession,
     idempotent: false,
-    errors: ['INVALID_CREDENTIALS', 'USER_SUSPENDED', 'LOGIN_THROTTLED'],
+    errors: ['INVALID_CREDENTIALS', 'USER_SUSPENDED', 'LOGIN_THROTTLED', 'ATTEMPT_COUNT_CONTENDED'],
   },
   VerifyEmail: {
     summary: 'Confirm an address with the single-use token from the verification mail',
@@ -126,7 +126,7 @@ export const userRpc = defineRpcService('user', {
     input: Type.Object({ email: Email, client: Type.Optional(ClientInfo) }, strict),
     output: PasswordResetRequested,
     idempotent: false,
-    errors: ['RESET_THROTTLED'],
+    errors: ['RESET_THROTTLED', 'ATTEMPT_COUNT_CONTENDED'],
   },
   ConfirmPasswordReset: {
     summary: 'Set a new password with a reset token; every session of the account ends',

@@ -1,10 +1,15 @@
-import { ResourceExhausted } from '@carshare/platform';
+import { ResourceExhausted, Unavailable } from '@carshare/platform';
 import { countAttempt, judgeAttempt, type FailureCount } from './domain/attempt-backoff.ts';
 import type { ThrottleCheck } from './domain/login-throttle.ts';
 import type { AttemptCountStore } from './ports.ts';
 
-/** Another request moved a count between our read and our write this many times: give up and ask the client to retry. */
-const maxRaces = 3;
+/**
+ * Another request moved a count between our read and our write this many times: give up and ask
+ * the client to retry. Each round has at least one winner, so N requests racing on one key (many
+ * riders behind one address signing up at once) need up to N rounds; 3 turned a burst of 4 into
+ * spurious refusals on PostgreSQL.
+ */
+const maxRaces = 10;
 
 export interface AdmittedAttempt {
   /** The attempt succeeded: the keys that proved themselves are cleared, the others get their count back. */
@@ -36,10 +41,15 @@ export class AttemptThrottle {
         const verdict = judgeAttempt(check.rule, counts.get(check.key), now);
         if (!verdict.allowed) retryAfterMs = Math.max(retryAfterMs, verdict.retryAfterMs);
       }
-      if (retryAfterMs > 0 || race >= maxRaces) {
+      if (retryAfterMs > 0) {
         // Counts already taken in an earlier round go back: this attempt never ran.
         await this.#giveBack(recorded);
-        throw ResourceExhausted(reason, message, { retryAfterMs: Math.max(retryAfterMs, 1000) });
+        throw ResourceExhausted(reason, message, { retryAfterMs });
+      }
+      if (race >= maxRaces) {
+        // Contention is not the client's doing: a retryable 503, not a refusal that blames its address.
+        await this.#giveBack(recorded);
+        throw Unavailable('ATTEMPT_COUNT_CONTENDED', 'too many attempts at the same moment; retry shortly', { retryAfterMs: 1000 });
       }
       let raced = false;
       for (const check of pending) {
