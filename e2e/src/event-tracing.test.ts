@@ -29,7 +29,14 @@ describe('trace context travels with events', () => {
 
     const found = await receiver.waitFor((spans) => {
       const request = spans.find((span) => span.service === 'gateway' && span.kind === 'server' && span.name === 'POST /v1/auth/register');
-      const consumer = spans.find((span) => span.kind === 'consumer' && span.name === 'consume user.registered' && span.traceId === request?.traceId);
+      // Other groups consume user.registered too (analytics): this test's own group is the one to follow.
+      const consumer = spans.find(
+        (span) =>
+          span.kind === 'consumer' &&
+          span.name === 'consume user.registered' &&
+          span.traceId === request?.traceId &&
+          span.attributes['messaging.consumer.group.name'] === 'e2e.trace-follower',
+      );
       return request && consumer ? { request, consumer } : undefined;
     }, 10_000);
     assert.equal(found.consumer.attributes['messaging.consumer.group.name'], 'e2e.trace-follower');
