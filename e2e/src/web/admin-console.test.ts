@@ -245,7 +245,8 @@ describe('operator console', () => {
     ] as const) {
       await page.getByRole('link', { name: link }).click();
       await page.getByRole('heading', { name: heading, level: 1 }).waitFor();
-      await page.waitForFunction(`document.querySelectorAll('.loading').length === 0`);
+      // Not waitForFunction with a string: it is eval'd in the page, which the console's CSP refuses.
+      await page.waitForSelector('.loading', { state: 'detached' });
       await checkScreen(page, problems, name);
     }
     await page.getByLabel('Language').selectOption('de');

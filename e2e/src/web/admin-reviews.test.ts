@@ -121,7 +121,19 @@ describe('licence review queue by keyboard', () => {
     const front = page.getByRole('img', { name: new RegExp(`^Licence front: ${first.givenNames}`) });
     await front.waitFor();
     // The photo really loads from its signed URL (a broken one would still render the alt text).
-    await page.waitForFunction(`[...document.querySelectorAll('.photos img')].every((image) => image.complete && image.naturalWidth > 0)`);
+    // Polled through Playwright's own evaluation: a string predicate is eval'd in the page, which the
+    // console's CSP (no 'unsafe-eval') refuses.
+    for (let attempt = 0; ; attempt++) {
+      const loaded = await page.locator('.photos img').evaluateAll((images) =>
+        images.every((image) => {
+          const { complete, naturalWidth } = image as unknown as { complete: boolean; naturalWidth: number };
+          return complete && naturalWidth > 0;
+        }),
+      );
+      if (loaded) break;
+      assert.ok(attempt < 300, 'the licence photos did not load');
+      await page.waitForTimeout(50);
+    }
     await checkScreen(page, problems, 'review-case');
   });
 
