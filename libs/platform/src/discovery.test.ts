@@ -1,15 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { discoveryContract } from './discovery.contract.ts';
 import { StaticDiscovery, type ServiceInstance, type ServiceRegistration } from './discovery.ts';
 import { DnsDiscovery, type ResolvedAddress } from './dns-discovery.ts';
 import { EtcdDiscovery } from './etcd-discovery.ts';
+import { etcdMissing, startEtcdTestServer } from './etcd-test-server.ts';
 
 discoveryContract('static', async (initial) => {
   const discovery = new StaticDiscovery(Object.fromEntries(Object.entries(initial).map(([service, instances]) => [service, instances.map((instance) => instance.url)])));
@@ -68,46 +64,17 @@ describe('DnsDiscovery', () => {
   });
 });
 
-const etcdInstalled = spawnSync('etcd', ['--version'], { stdio: 'ignore' }).status === 0;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-describe('etcd', { skip: etcdInstalled ? false : 'etcd is not installed (.ci/run installs Debian etcd-server)' }, () => {
-  let etcd: ChildProcess;
-  let dataDir: string;
+describe('etcd', { skip: etcdMissing }, () => {
+  let etcd: { endpoint: string; close(): Promise<void> };
   let endpoint: string;
 
   before(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'carshare-etcd-'));
-    const [clientPort, peerPort] = [await freePort(), await freePort()];
-    endpoint = `http://127.0.0.1:${clientPort}`;
-    const peer = `http://127.0.0.1:${peerPort}`;
-    etcd = spawn(
-      'etcd',
-      ['--name', 'test', '--data-dir', dataDir, '--listen-client-urls', endpoint, '--advertise-client-urls', endpoint, '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer, '--initial-cluster', `test=${peer}`, '--log-level', 'error'],
-      { stdio: 'ignore' },
-    );
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      const response = await fetch(`${endpoint}/health`).catch(() => undefined);
-      if (response?.ok) break;
-      if (Date.now() > deadline) throw new Error('etcd did not start');
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    etcd = await startEtcdTestServer();
+    endpoint = etcd.endpoint;
   });
 
   after(async () => {
-    etcd?.kill('SIGKILL');
-    await rm(dataDir, { recursive: true, force: true });
+    await etcd?.close();
   });
 
   discoveryContract('etcd', async (initial) => {

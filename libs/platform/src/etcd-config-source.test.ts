@@ -1,27 +1,15 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Type } from 'typebox';
 import { EtcdConfigSource } from './etcd-config-source.ts';
+import { etcdMissing, startEtcdTestServer } from './etcd-test-server.ts';
 import { LiveConfig } from './live-config.ts';
 import type { StructuredLogger } from './structured-logger.ts';
 
 // @carshare/testing depends on this library, so its startEtcdServer cannot be used here: the
 // same few lines as discovery.test.ts start a one-member etcd.
-const etcdInstalled = spawnSync('etcd', ['--version'], { stdio: 'ignore' }).status === 0;
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 const LimitsSchema = Type.Object({
   limit: Type.Integer({ minimum: 1 }),
@@ -62,34 +50,19 @@ function nextChange<T>(live: LiveConfig<T>): Promise<T> {
   });
 }
 
-describe('EtcdConfigSource', { timeout: 20_000, skip: etcdInstalled ? false : 'etcd is not installed (.ci/run installs Debian etcd-server)' }, () => {
-  let etcd: ChildProcess;
-  let dataDir: string;
+describe('EtcdConfigSource', { timeout: 20_000, skip: etcdMissing }, () => {
+  let etcd: { endpoint: string; close(): Promise<void> };
   let endpoint: string;
   const open: EtcdConfigSource[] = [];
 
   before(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'carshare-etcd-'));
-    endpoint = `http://127.0.0.1:${await freePort()}`;
-    const peer = `http://127.0.0.1:${await freePort()}`;
-    etcd = spawn(
-      'etcd',
-      ['--name', 'test', '--data-dir', dataDir, '--listen-client-urls', endpoint, '--advertise-client-urls', endpoint, '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer, '--initial-cluster', `test=${peer}`, '--log-level', 'error'],
-      { stdio: 'ignore' },
-    );
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      const response = await fetch(`${endpoint}/health`).catch(() => undefined);
-      if (response?.ok) break;
-      if (Date.now() > deadline) throw new Error('etcd did not start');
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    etcd = await startEtcdTestServer();
+    endpoint = etcd.endpoint;
   });
 
   after(async () => {
     await Promise.allSettled(open.map((source) => source.close()));
-    etcd?.kill('SIGKILL');
-    await rm(dataDir, { recursive: true, force: true });
+    await etcd?.close();
   });
 
   async function connect(prefix: string, logger: StructuredLogger = new RecordingLogger()): Promise<EtcdConfigSource> {
