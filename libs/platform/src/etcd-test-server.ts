@@ -1,5 +1,5 @@
-// A one-member etcd for this library's own tests (discovery, central config). @carshare/testing
-// has the same for everyone else; this library cannot depend on it (testing depends on platform).
+// A one-member etcd for tests: this library's own (discovery, central config), and everyone else's
+// through @carshare/testing, which re-exports it (a subpath, so the production barrel never loads it).
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
