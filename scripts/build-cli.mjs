@@ -131,17 +131,14 @@ function writeAtomically(file, contents) {
   renameSync(temporary, file);
 }
 
-/** Builds dist/carshare.mjs (+ .map) and its stamp. */
-export async function buildCli() {
-  // Only a build pays for loading esbuild.
-  const { build, stop } = await import('esbuild');
-  // npm start runs the platform in this process after building: esbuild's service child (~270 MB
-  // RSS) would otherwise live as long as the platform does.
-  const result = await build({
+/**
+ * The esbuild options of every bundle of the CLI (this one for `npm start`, the release's in
+ * build-release.mjs): they differ only in where the output goes and how packages stay external.
+ */
+export function bundleOptions() {
+  return {
     absWorkingDir: repoRoot,
     entryPoints: [join(repoRoot, 'apps/carshare/src/main.ts')],
-    outfile: bundlePath,
-    write: false,
     metafile: true,
     bundle: true,
     platform: 'node',
@@ -158,6 +155,19 @@ export async function buildCli() {
     mainFields: ['main'],
     conditions: [],
     logLevel: 'warning',
+  };
+}
+
+/** Builds dist/carshare.mjs (+ .map) and its stamp. */
+export async function buildCli() {
+  // Only a build pays for loading esbuild.
+  const { build, stop } = await import('esbuild');
+  // npm start runs the platform in this process after building: esbuild's service child (~270 MB
+  // RSS) would otherwise live as long as the platform does.
+  const result = await build({
+    ...bundleOptions(),
+    outfile: bundlePath,
+    write: false,
     plugins: [
       {
         name: 'external-packages',

@@ -14,7 +14,7 @@ import { join, relative, resolve } from 'node:path';
 import { builtinModules } from 'node:module';
 import process from 'node:process';
 import { pathToFileURL } from 'node:url';
-import { externalPackages, repoRoot } from './build-cli.mjs';
+import { bundleOptions, externalPackages, repoRoot } from './build-cli.mjs';
 
 export const releaseDir = join(repoRoot, 'dist', 'release');
 
@@ -61,20 +61,8 @@ export async function buildRelease({ outDir = releaseDir, install = true, say = 
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
   const result = await build({
-    absWorkingDir: repoRoot,
-    entryPoints: [join(repoRoot, 'apps/carshare/src/main.ts')],
+    ...bundleOptions(),
     outfile: join(outDir, 'carshare.mjs'),
-    metafile: true,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    sourcemap: 'linked',
-    sourcesContent: false,
-    banner: { js: "import { createRequire as __carshareCreateRequire } from 'node:module'; const require = __carshareCreateRequire(import.meta.url);" },
-    mainFields: ['main'],
-    conditions: [],
-    logLevel: 'warning',
     external: externalPackages.flatMap((name) => [name, `${name}/*`]),
   }).finally(() => stop());
 
