@@ -38,6 +38,12 @@ const mosquitto: DataStore = { name: 'mosquitto', port: 1883, env: 'MQTT_URL' };
 const objectStore: DataStore = { name: 'minio', port: 9000, env: 'S3_ENDPOINT' };
 /** The gateway's operations listener (/metrics, /docs: ADR 0023), off the public port. */
 const gatewayOpsPort = { name: 'ops', port: 9464 };
+/**
+ * Try-out credentials of the in-cluster stores (dev overlay) and compose.yaml: passwords made fresh
+ * by kustomize's generator on every render would break running stores, so fixed, obviously-not-secret
+ * values it is, for try-outs only (prod takes each service's own Secret).
+ */
+const devPassword = 'carshare-dev-only';
 /** OTLP/HTTP to whatever collector the cluster runs; any address, this port only. */
 const otlpPort = 4318;
 
@@ -434,9 +440,6 @@ function kustomizeRender(): Map<string, string> {
   );
 
   files.set('deploy/k8s/components/in-cluster-data/stores.yaml', yamlDocuments(inClusterStores.flatMap(inClusterStore)));
-  // Try-out credentials, made fresh by kustomize's generator on every render of the dev overlay
-  // would break running stores; fixed, obviously-not-secret values it is, for dev only.
-  const devPassword = 'carshare-dev-only';
   files.set(
     'deploy/k8s/components/in-cluster-data/kustomization.yaml',
     yamlFile({
@@ -507,7 +510,6 @@ function kustomizeRender(): Map<string, string> {
 
 /** One machine, Docker Compose: the same image, the same env names, the data stores beside it. */
 function composeRender(): string {
-  const devPassword = 'carshare-dev-only';
   const common = {
     DATABASE_URL: `postgres://carshare:${devPassword}@postgres:5432/carshare`,
     AMQP_URL: `amqp://carshare:${devPassword}@rabbitmq:5672`,
