@@ -122,6 +122,9 @@ export const TripConfigSchema = Type.Object({
   reservations: Type.Object({
     /** How long a reservation holds a car for free. */
     holdMinutes: Type.Integer({ minimum: 1, maximum: 120, default: 15 }),
+    /** One extension per reservation moves its expiry by this much, for the fee below. */
+    extensionMinutes: Type.Integer({ minimum: 1, maximum: 120, default: 10 }),
+    extensionFeeCents: Type.Integer({ minimum: 0, maximum: 100_000, default: 100 }),
     /** How often the sweeper looks for expired reservations. */
     sweepIntervalMs: Type.Integer({ minimum: 100, default: 5_000 }),
   }),
