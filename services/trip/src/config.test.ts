@@ -13,6 +13,12 @@ import { zonesVersion } from './trip-queries.ts';
 describe('trip config', () => {
   const config = loadTripConfig();
 
+  it('leases a saga 15 s by default; TRIP_SAGA_LEASE_MS shortens it for drills, within bounds', () => {
+    assert.equal(config.sagas.leaseMs, 15_000);
+    assert.equal(loadServiceConfig(tripConfigShape, {}, { env: { TRIP_SAGA_LEASE_MS: '4000' } }).sagas.leaseMs, 4_000);
+    assert.throws(() => loadTripConfig({ sagas: { leaseMs: 10 } }));
+  });
+
   it('holds a car 15 minutes by default, and the env can change it', () => {
     assert.equal(config.reservations.holdMinutes, 15);
     assert.equal(loadTripConfig({ reservations: { holdMinutes: 20 } }).reservations.holdMinutes, 20);

@@ -140,6 +140,14 @@ export const TripConfigSchema = Type.Object({
     thresholdPct: Type.Number({ minimum: 0, maximum: 100, default: 10 }),
     feeCents: Type.Integer({ minimum: 0, default: 1_000 }),
   }),
+  sagas: Type.Object({
+    /**
+     * How long an instance's claim on a saga lasts without renewal: after a crash, another
+     * instance (or the restarted one) takes the saga over this long after the last renewal. Short
+     * leases make drills fast and cost a renewal write every third of it per running saga.
+     */
+    leaseMs: Type.Integer({ minimum: 1_000, maximum: 300_000, default: 15_000 }),
+  }),
 });
 
 export type TripConfig = Static<typeof TripConfigSchema>;
@@ -151,6 +159,7 @@ export const tripConfigShape = {
   configSchema: TripConfigSchema,
   envMap: {
     TRIP_RESERVATION_HOLD_MINUTES: 'reservations.holdMinutes',
+    TRIP_SAGA_LEASE_MS: 'sagas.leaseMs',
   },
 } as const satisfies ServiceConfigShape<typeof TripConfigSchema>;
 

@@ -111,7 +111,7 @@ export function createTripModule(deps: TripModuleDeps): TripModule {
   const parkDeps = { cars, clock, events, publish };
   const pauseTripSaga = definePauseTripSaga(parkDeps);
   const resumeTripSaga = defineResumeTripSaga(parkDeps);
-  const sagas = new SagaRunner({ database, sagas: [startTripSaga, finishTripSaga, pauseTripSaga, resumeTripSaga], clock, ids, registry: observability.metrics.registry, logger });
+  const sagas = new SagaRunner({ database, sagas: [startTripSaga, finishTripSaga, pauseTripSaga, resumeTripSaga], clock, ids, leaseMs: config.sagas.leaseMs, registry: observability.metrics.registry, logger });
 
   const reservationUseCases = createTripService({
     reservations,
