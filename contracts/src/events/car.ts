@@ -70,4 +70,28 @@ export const CarCommandAcked = defineEvent(
   }),
 );
 
-export const carEvents = [CarCreated, CarStateChanged, CarTelemetry, CarCommand, CarCommandAcked] as const;
+/**
+ * How long one search session lasts: a rider's searches within this time of the session's first
+ * are folded into it (ADR 0026), so a rider searching all day costs one outbox row per interval.
+ */
+export const searchSessionIntervalMs = 10 * 60_000;
+
+/**
+ * A rider began a search session (`GET /v1/cars/nearby`): at most one per rider per
+ * `searchSessionIntervalMs` and car service instance, whatever the search rate. What analytics
+ * turns into search-to-reservation conversion. Subject: the rider id (not a car: a consumer sees
+ * one rider's sessions in order). No position: where a rider stood is not a business figure.
+ */
+export const CarSearched = defineEvent(
+  'car.searched',
+  1,
+  Type.Object({
+    riderId: Type.String({ format: 'uuid' }),
+    /** The category the first search asked for, null for any. */
+    category: Type.Union([CarCategory, Type.Null()]),
+    /** Available cars the first search found (0: demand the fleet did not meet). */
+    carsFound: Type.Integer({ minimum: 0 }),
+  }),
+);
+
+export const carEvents = [CarCreated, CarStateChanged, CarTelemetry, CarCommand, CarCommandAcked, CarSearched] as const;

@@ -10,7 +10,7 @@ export const adminStatsRoutes = {
   query: defineHttpRoute({
     method: 'GET',
     url: '/v1/admin/stats',
-    summary: 'A business figure per hour or day (trips, revenue, verification, unlocks, fleet), JSON or CSV (`Accept: text/csv` or `format=csv`)',
+    summary: 'A business figure per hour or day (trips, revenue, utilisation, search conversion, verification, unlocks, fleet), JSON or CSV (`Accept: text/csv` or `format=csv`)',
     tags: ['admin'],
     access: 'operator',
     querystring: Type.Object(

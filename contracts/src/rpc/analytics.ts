@@ -25,6 +25,20 @@ export const StatMetric = Type.Union([
   Type.Literal('failed_trip_starts'),
   Type.Literal('unlock_attempts'),
   Type.Literal('cars_offline'),
+  /** Prices of finished trips (at the finish), by the car's category, the end zone and currency. */
+  Type.Literal('trip_revenue_cents'),
+  /**
+   * Car time in trips, split over the buckets each trip spans (`count`: trips that overlap the
+   * bucket): divided by `fleet_size` × the bucket's length, the fleet's utilisation.
+   */
+  Type.Literal('trip_time_ms'),
+  /** Cars in the fleet (created), by category. */
+  Type.Literal('fleet_size'),
+  /**
+   * Search-to-reservation conversion: `count` riders who searched in the bucket, `sum` those of
+   * them who reserved within the conversion window after a search in it (sum / count is the rate).
+   */
+  Type.Literal('search_conversion'),
 ]);
 export type StatMetric = Static<typeof StatMetric>;
 

@@ -1,4 +1,4 @@
-import { CarCommand, CarCommandAcked, CarCreated, CarStateChanged, isStaff, type CommandAck } from '@carshare/contracts';
+import { CarCommand, CarCommandAcked, CarCreated, CarSearched, CarStateChanged, isStaff, searchSessionIntervalMs, type CommandAck } from '@carshare/contracts';
 import { Conflict, DeadlineExceeded, InvalidArgument, NotFound, PermissionDenied, Unauthenticated, isUuid, type Caller } from '@carshare/platform';
 import { decodeCursor, encodeCursor } from '@carshare/storage';
 import { newCar, normalizePlate, type Car, type CarCategory, type NewCarInput } from './domain/car.ts';
@@ -96,11 +96,18 @@ export type CarService = ReturnType<typeof createCarService>;
 /** Logged and counted by the module: an answer nobody waits for any more. */
 export interface CarServiceHooks {
   ignoredAck?(carId: string, ack: CommandAck, why: 'unknown_or_settled' | 'late'): void;
+  /** A search session could not be recorded: the search still answers, the next search tries again. */
+  searchNotRecorded?(error: unknown): void;
 }
+
+/** Riders remembered at once for search sessions: past it, expired sessions are forgotten first. */
+const maxSearchSessions = 100_000;
 
 export function createCarService(ports: CarServicePorts, hooks: CarServiceHooks = {}) {
   const { cars, commands, unitOfWork, events, devices, secrets, nearbyIndex, clock, scheduler, ids, settings } = ports;
   const waiters = new CommandWaiters();
+  // Rider id → when their search session began (ADR 0026): one outbox row per session, not per search.
+  const searchSessions = new Map<string, number>();
   devices.onSettled((commandId, outcome) => waiters.settle(commandId, outcome));
 
   async function load(carId: string): Promise<Car> {
@@ -409,6 +416,34 @@ export function createCarService(ports: CarServicePorts, hooks: CarServiceHooks 
 
     nearby(input: { lat: number; lng: number; radiusM: number; category?: CarCategory | undefined; limit: number }): NearbyResult[] {
       return nearbyIndex.nearby({ lat: input.lat, lng: input.lng }, input.radiusM, input.category, input.limit);
+    },
+
+    /**
+     * Records a rider's search as the start of a search session (car.searched) unless their
+     * session is still open: the hot read path writes at most once per rider per interval.
+     */
+    async searched(caller: Caller | undefined, category: CarCategory | undefined, carsFound: number, origin: Origin): Promise<void> {
+      if (caller?.role !== 'rider') return;
+      const now = clock.now();
+      const began = searchSessions.get(caller.userId);
+      if (began !== undefined && now - began < searchSessionIntervalMs) return;
+      if (searchSessions.size >= maxSearchSessions) {
+        for (const [riderId, at] of searchSessions) if (now - at >= searchSessionIntervalMs) searchSessions.delete(riderId);
+        // Still full of open sessions: the oldest go (Map keeps insertion order).
+        for (const riderId of searchSessions.keys()) {
+          if (searchSessions.size < maxSearchSessions) break;
+          searchSessions.delete(riderId);
+        }
+      }
+      searchSessions.delete(caller.userId);
+      searchSessions.set(caller.userId, now);
+      try {
+        await unitOfWork.run((tx) => tx.events.add(events.create(CarSearched, caller.userId, { riderId: caller.userId, category: category ?? null, carsFound }, origin)));
+      } catch (error) {
+        // A figure is lost, not a rider's search: the session stays unrecorded and the next search retries.
+        searchSessions.delete(caller.userId);
+        hooks.searchNotRecorded?.(error);
+      }
     },
 
     /** The same search in SQL (bounding box on an index, then haversine): the ADR 0015 baseline. */

@@ -133,6 +133,9 @@ export function createCarModule(deps: CarModuleDeps): CarModule {
         metrics.ignoredAck(why);
         logger.warn({ carId, commandId: ack.commandId, why }, 'command ack ignored');
       },
+      searchNotRecorded(error) {
+        logger.warn({ err: error }, 'search session not recorded (car.searched): the next search retries');
+      },
     },
   );
   const telemetry = new TelemetryIngest({

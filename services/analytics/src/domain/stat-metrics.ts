@@ -15,7 +15,8 @@ export interface StatMetricInfo {
 }
 
 export const statMetrics: Readonly<Record<StatMetric, StatMetricInfo>> = {
-  trips_started: { kind: 'count', unit: 'count', dimensions: ['category', 'zone'] },
+  // trip.started carries no zone (only the car's category): trips by zone are trips_finished by end zone.
+  trips_started: { kind: 'count', unit: 'count', dimensions: ['category'] },
   // `sum` is the trips' duration: sum / count is the mean trip length.
   trips_finished: { kind: 'sum', unit: 'ms', dimensions: ['category', 'zone'] },
   active_trips: { kind: 'level', unit: 'count', dimensions: ['category'] },
@@ -29,6 +30,12 @@ export const statMetrics: Readonly<Record<StatMetric, StatMetricInfo>> = {
   failed_trip_starts: { kind: 'count', unit: 'count', dimensions: ['reason', 'category'] },
   unlock_attempts: { kind: 'count', unit: 'count', dimensions: ['result'] },
   cars_offline: { kind: 'level', unit: 'count', dimensions: [] },
+  trip_revenue_cents: { kind: 'sum', unit: 'cents', dimensions: ['category', 'zone', 'currency'] },
+  // `count` is trips overlapping the bucket, `sum` their car time inside it.
+  trip_time_ms: { kind: 'sum', unit: 'ms', dimensions: ['category', 'zone'] },
+  fleet_size: { kind: 'level', unit: 'count', dimensions: ['category'] },
+  // `count` riders who searched in the bucket, `sum` those of them who reserved within the window.
+  search_conversion: { kind: 'sum', unit: 'count', dimensions: [] },
 };
 
 export const statBuckets = ['hour', 'day'] as const;

@@ -75,7 +75,11 @@ export function carRpcHandlers(cars: CarService, devices: DeviceIngress, originO
     Release: async (input, ctx) => toWireCar(await cars.release(input, ctx.caller, originOf(ctx.span))),
     Unlock: async (input, ctx) => toWireCar(await cars.unlock(input, ctx.caller, originOf(ctx.span))),
     Lock: async (input, ctx) => toWireCar(await cars.lock(input, ctx.caller, originOf(ctx.span))),
-    Nearby: async (input) => ({ items: cars.nearby(input).map(toWireNearby) }),
+    Nearby: async (input, ctx) => {
+      const found = cars.nearby(input);
+      await cars.searched(ctx.caller, input.category, found.length, originOf(ctx.span));
+      return { items: found.map(toWireNearby) };
+    },
     AvailableCars: async (input) => {
       const page = await cars.availableCars(input);
       return {
