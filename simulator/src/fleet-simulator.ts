@@ -22,6 +22,8 @@ export interface FleetCar {
   carId: string;
   /** The device secret the car service issued for this car. */
   secret: string;
+  /** The plate it was registered with (`simulatedPlate(index)`); files written before it was kept lack it. */
+  plate?: string;
   saved?: SavedCarState;
 }
 

@@ -1,4 +1,4 @@
-import type { CarRegistrar, NewCar } from '../car-registrar.ts';
+import { PlateTaken, type CarRegistrar, type IssuedCredential, type NewCar } from '../car-registrar.ts';
 
 export interface GatewayCarRegistrarOptions {
   /** The gateway's base URL, e.g. http://localhost:8080. */
@@ -18,37 +18,88 @@ class RegistrationFailed extends Error {
   }
 }
 
+/** Cars per page when looking a plate up (the API's largest page). */
+const pageSize = 100;
+
+/** Tries of a rotation that lost a race with the car's own reports (the row's version moved on). */
+const rotateAttempts = 5;
+
 /**
  * Registers cars the way an operator does: `POST /v1/admin/cars` at the gateway with an
  * operator's bearer token. The answer carries the device secret, once (`{ car, deviceSecret }`).
+ * A car that exists already is found by plate in the operator's car list (sorted by plate; the
+ * API has no plate filter) and given a new secret through `POST /v1/admin/cars/:id/device-secret`.
  */
 export class GatewayCarRegistrar implements CarRegistrar {
   readonly #options: GatewayCarRegistrarOptions;
   #token: Promise<string> | undefined;
+  /** Plate → car id of the whole fleet, read once when the first taken plate turns up. */
+  #plates: Promise<Map<string, string>> | undefined;
 
   constructor(options: GatewayCarRegistrarOptions) {
     this.#options = options;
   }
 
-  async register(car: NewCar): Promise<{ carId: string; secret: string }> {
-    let answer = await this.#post('/v1/admin/cars', car, await this.#accessToken());
-    if (answer.status === 401 && 'email' in this.#options.credentials) {
-      this.#token = undefined;
-      answer = await this.#post('/v1/admin/cars', car, await this.#accessToken());
-    }
+  async register(car: NewCar): Promise<IssuedCredential> {
+    const answer = await this.#call('POST', '/v1/admin/cars', car);
     const body = (await answer.json()) as { car?: { id?: unknown }; deviceSecret?: unknown; error?: { code?: string; message?: string } };
-    if (answer.status !== 201 && answer.status !== 200) {
-      throw new RegistrationFailed(answer.status, `the car service refused car ${car.plate}: ${answer.status} ${body.error?.code ?? ''} ${body.error?.message ?? ''}`.trim());
-    }
+    if (answer.status === 409 && body.error?.code === 'PLATE_TAKEN') throw new PlateTaken(car.plate);
+    if (answer.status !== 201 && answer.status !== 200) throw refused(answer.status, body, `the car service refused car ${car.plate}`);
     if (typeof body.car?.id !== 'string' || typeof body.deviceSecret !== 'string') throw new Error(`POST /v1/admin/cars answered without a car id and device secret`);
     return { carId: body.car.id, secret: body.deviceSecret };
+  }
+
+  async adopt(plate: string): Promise<IssuedCredential | undefined> {
+    let carId = (await this.#plateIndex()).get(plate);
+    if (carId === undefined) {
+      // Made after the list was read (another run, or a creation that timed out here): read again, once.
+      this.#plates = undefined;
+      carId = (await this.#plateIndex()).get(plate);
+    }
+    if (carId === undefined) return undefined;
+    for (let attempt = 1; ; attempt++) {
+      const answer = await this.#call('POST', `/v1/admin/cars/${encodeURIComponent(carId)}/device-secret`);
+      const body = (await answer.json()) as { car?: { id?: unknown }; deviceSecret?: unknown; error?: { code?: string; message?: string } };
+      if (answer.status === 200 && typeof body.deviceSecret === 'string') return { carId, secret: body.deviceSecret };
+      if (answer.status === 409 && body.error?.code === 'VERSION_MISMATCH' && attempt < rotateAttempts) continue;
+      throw refused(answer.status, body, `the car service would not issue a new secret for car ${plate} (${carId})`);
+    }
+  }
+
+  #plateIndex(): Promise<Map<string, string>> {
+    this.#plates ??= (async () => {
+      const plates = new Map<string, string>();
+      let cursor: string | undefined;
+      do {
+        const query = new URLSearchParams({ limit: String(pageSize), sort: 'plate', ...(cursor !== undefined && { cursor }) });
+        const answer = await this.#call('GET', `/v1/admin/cars?${query.toString()}`);
+        const body = (await answer.json()) as { items?: Array<{ id: string; plate: string }>; nextCursor?: string | null; error?: { code?: string; message?: string } };
+        if (answer.status !== 200 || !Array.isArray(body.items)) throw refused(answer.status, body, 'the car service would not list the fleet');
+        for (const car of body.items) plates.set(car.plate, car.id);
+        cursor = body.nextCursor ?? undefined;
+      } while (cursor !== undefined);
+      return plates;
+    })().catch((error: unknown) => {
+      this.#plates = undefined;
+      throw error;
+    });
+    return this.#plates;
+  }
+
+  /** An operator call; a 401 (the token expired) logs in again and repeats it once. */
+  async #call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<Response> {
+    const answer = await this.#send(method, path, body, await this.#accessToken());
+    if (answer.status !== 401 || !('email' in this.#options.credentials)) return answer;
+    await answer.body?.cancel();
+    this.#token = undefined;
+    return this.#send(method, path, body, await this.#accessToken());
   }
 
   #accessToken(): Promise<string> {
     const credentials = this.#options.credentials;
     if ('accessToken' in credentials) return Promise.resolve(credentials.accessToken);
     this.#token ??= (async () => {
-      const answer = await this.#post('/v1/auth/login', { email: credentials.email, password: credentials.password });
+      const answer = await this.#send('POST', '/v1/auth/login', { email: credentials.email, password: credentials.password });
       const body = (await answer.json()) as { tokens?: { accessToken?: unknown } };
       if (answer.status !== 200 || typeof body.tokens?.accessToken !== 'string') {
         throw new RegistrationFailed(answer.status, `cannot log in as ${credentials.email} at ${this.#options.apiUrl} (${answer.status})`);
@@ -61,12 +112,17 @@ export class GatewayCarRegistrar implements CarRegistrar {
     return this.#token;
   }
 
-  #post(path: string, body: unknown, token?: string): Promise<Response> {
+  #send(method: 'GET' | 'POST', path: string, body: unknown, token?: string): Promise<Response> {
     return fetch(new URL(path, this.#options.apiUrl), {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...(token && { authorization: `Bearer ${token}` }) },
-      body: JSON.stringify(body),
+      method,
+      // No body, no content type: fastify refuses an empty JSON body.
+      headers: { ...(body !== undefined && { 'content-type': 'application/json' }), ...(token && { authorization: `Bearer ${token}` }) },
+      ...(body !== undefined && { body: JSON.stringify(body) }),
       signal: AbortSignal.timeout(this.#options.timeoutMs ?? 10_000),
     });
   }
+}
+
+function refused(status: number, body: { error?: { code?: string; message?: string } }, what: string): RegistrationFailed {
+  return new RegistrationFailed(status, `${what}: ${status} ${body.error?.code ?? ''} ${body.error?.message ?? ''}`.trim());
 }
