@@ -8,7 +8,7 @@ import { Compile } from 'typebox/compile';
 import { FleetSimulator } from '../fleet-simulator.ts';
 import { DeviceBroker } from '../testing/device-broker.ts';
 import { ManualTime } from '../testing/manual-time.ts';
-import { MqttDeviceLink, mqttDeviceConnector } from './mqtt-device-link.ts';
+import { MqttDeviceLink, brokerIndex, mqttDeviceConnector } from './mqtt-device-link.ts';
 
 const city = generateCity({ sizeKm: 2 });
 const reportCheck = Compile(TelemetryReport);
@@ -130,5 +130,27 @@ describe('simulated devices against Mosquitto (MQTT_URL)', { skip: process.env['
     await until(() => fleet.stats.commandsReceived > received, 'the command to arrive');
     time.advance(1_000);
     await until(() => seen.some((message) => message.topic === deviceTopics.acks(car.carId) && (JSON.parse(message.payload) as CommandAck).commandId === commandId), 'the ack');
+  });
+});
+
+describe('devices spread over several car-service instances (a comma-separated --mqtt)', () => {
+  it('connects each device to the instance its car id picks, and every instance gets some', async () => {
+    const cars = fleetCars(12);
+    const secrets = new Map(cars.map((car) => [car.carId, car.secret]));
+    const brokers = [await DeviceBroker.start(secrets), await DeviceBroker.start(secrets)];
+    const fleet = new FleetSimulator({ city, cars, connect: mqttDeviceConnector({ url: brokers.map((broker) => broker.url).join(', ') }), time: new ManualTime(), settings });
+    try {
+      await fleet.start();
+      const expected = [0, 1].map((index) => cars.filter((car) => brokerIndex(car.carId, 2) === index).length);
+      assert.ok(expected.every((count) => count > 0), `both instances get devices: ${expected.join(' + ')}`);
+      assert.deepEqual(
+        brokers.map((broker) => broker.connectedClients),
+        expected,
+      );
+      assert.equal(brokerIndex(cars[0]?.carId ?? '', 2), brokerIndex(cars[0]?.carId ?? '', 2), 'the same car, the same instance');
+    } finally {
+      await fleet.stop();
+      for (const broker of brokers) await broker.close();
+    }
   });
 });

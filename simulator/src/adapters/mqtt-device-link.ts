@@ -3,7 +3,7 @@ import { connectAsync, type MqttClient } from 'mqtt';
 import type { DeviceConnector, DeviceLink } from '../device-link.ts';
 
 export interface MqttDeviceOptions {
-  /** mqtt://host:port of the broker the car service listens on (embedded aedes or Mosquitto). */
+  /** mqtt://host:port of the car service's device gateway; a comma-separated list spreads devices over instances. */
   url: string;
   /** How long to wait for a CONNACK before giving up on this attempt. */
   connectTimeoutMs?: number;
@@ -107,6 +107,21 @@ export class MqttDeviceLink implements DeviceLink {
   }
 }
 
+/**
+ * Connects each device to `options.url`, or, given a comma-separated list (several car-service
+ * instances, ADR 0014), to one of them chosen by the car id, as a TCP load balancer in front of
+ * the instances would spread long-lived connections: the same car always lands on the same one.
+ */
 export function mqttDeviceConnector(options: MqttDeviceOptions): DeviceConnector {
-  return (credentials, onCommand) => MqttDeviceLink.connect(options, credentials, onCommand);
+  const urls = options.url.split(',').map((url) => url.trim()).filter((url) => url.length > 0);
+  if (urls.length <= 1) return (credentials, onCommand) => MqttDeviceLink.connect(options, credentials, onCommand);
+  const perUrl = urls.map((url) => ({ ...options, url }));
+  return (credentials, onCommand) => MqttDeviceLink.connect(perUrl[brokerIndex(credentials.carId, perUrl.length)] as MqttDeviceOptions, credentials, onCommand);
+}
+
+/** FNV-1a of the car id, modulo the number of brokers. */
+export function brokerIndex(carId: string, brokers: number): number {
+  let hash = 0x811c9dc5;
+  for (let index = 0; index < carId.length; index++) hash = Math.imul(hash ^ carId.charCodeAt(index), 0x01000193) >>> 0;
+  return hash % brokers;
 }
