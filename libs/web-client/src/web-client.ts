@@ -55,6 +55,12 @@ type TokenPair = LoginAnswer['tokens'];
 export interface WebClient {
   /** Calls one public route; resolves with its typed answer (null for 204) or throws ApiError. */
   call<Route extends HttpRouteContract>(route: Route, input: CallInput<Route>): Promise<RouteResponse<Route>>;
+  /**
+   * Calls a route whose answer is a file (a receipt's PDF): the same token, refresh and deadline
+   * as `call`, the body as a Blob with its content type. A link cannot carry the bearer token, so
+   * an app fetches the file this way and opens it from an object URL.
+   */
+  download<Route extends HttpRouteContract>(route: Route, input: CallInput<Route>): Promise<Blob>;
   /** Logs in and keeps the session's tokens for later calls. */
   logIn(body: LoginBody, options?: { signal?: AbortSignal }): Promise<LoginAnswer>;
   /** Ends the session on the server (best effort) and forgets it here. */
@@ -101,8 +107,8 @@ export function createWebClient(options: WebClientOptions = {}): WebClient {
     return session;
   }
 
-  async function send(route: HttpRouteContract, input: CallInputAny, accessToken: string | undefined, idempotencyKey: string | undefined): Promise<Response> {
-    const headers: Record<string, string> = { accept: 'application/json' };
+  async function send(route: HttpRouteContract, input: CallInputAny, accessToken: string | undefined, idempotencyKey: string | undefined, accept = 'application/json'): Promise<Response> {
+    const headers: Record<string, string> = { accept };
     if (accessToken && route.access !== 'public') headers['authorization'] = `Bearer ${accessToken}`;
     if (idempotencyKey) headers[idempotencyHeaders.key] = idempotencyKey;
     let body: string | undefined;
@@ -158,19 +164,28 @@ export function createWebClient(options: WebClientOptions = {}): WebClient {
   }
 
   async function call<Route extends HttpRouteContract>(route: Route, input: CallInput<Route>): Promise<RouteResponse<Route>> {
-    const anyInput = input as CallInputAny;
+    const response = await authorised(route, input, 'application/json');
+    const body = await read(response);
+    if (body === undefined) throw new ApiError({ status: response.status, code: clientErrorCodes.unexpected, message: `the server answered ${response.status} without a JSON body` });
+    return body as RouteResponse<Route>;
+  }
+
+  async function download<Route extends HttpRouteContract>(route: Route, input: CallInput<Route>): Promise<Blob> {
+    const response = await authorised(route, input, '*/*');
+    return response.blob();
+  }
+
+  /** Sends with the session's token (refreshed once on TOKEN_EXPIRED) and answers the first 2xx response; anything else throws. */
+  async function authorised(route: HttpRouteContract, anyInput: CallInputAny, accept: string): Promise<Response> {
     const needsToken = route.access !== 'public';
     // One key for every attempt of this call, the retry after a refresh included: the server
     // may have acted on the first attempt before the token check of a later step failed.
     const key = idempotencyKeyOf(route) === undefined ? undefined : (anyInput.idempotencyKey ?? newKey());
     let accessToken = needsToken ? await currentAccessToken() : undefined;
     for (let attempt = 0; ; attempt += 1) {
-      const response = await send(route, anyInput, accessToken, key);
+      const response = await send(route, anyInput, accessToken, key, accept);
+      if (response.ok) return response;
       const body = await read(response);
-      if (response.ok) {
-        if (body === undefined) throw new ApiError({ status: response.status, code: clientErrorCodes.unexpected, message: `the server answered ${response.status} without a JSON body` });
-        return body as RouteResponse<Route>;
-      }
       const error = apiErrorFrom(response.status, body, response.headers.get('retry-after'));
       if (response.status === 401 && needsToken && accessToken) {
         if (attempt === 0 && refreshableCodes.has(error.code) && tokens.load()) {
@@ -185,6 +200,7 @@ export function createWebClient(options: WebClientOptions = {}): WebClient {
 
   return {
     call,
+    download,
     async logIn(body, callOptions = {}) {
       const answer = await call(authRoutes.login, { body, ...(callOptions.signal ? { signal: callOptions.signal } : {}) });
       keep(answer.tokens);

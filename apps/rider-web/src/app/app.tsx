@@ -4,7 +4,9 @@ import { useEffect, useState } from 'react';
 import { LoginScreen, RegisterScreen, VerifyEmailScreen, linkTo, type SignedInUser } from '../features/auth/auth-screens.tsx';
 import { CarScreen } from '../features/cars/car-screen.tsx';
 import { MapScreen } from '../features/map/map-screen.tsx';
-import { TripScreen, lastTripId } from '../features/trip/trip-screen.tsx';
+import { HistoryScreen } from '../features/trip/history-screen.tsx';
+import { ReceiptScreen } from '../features/trip/receipt-screen.tsx';
+import { CurrentTripScreen, TripScreen } from '../features/trip/trip-screen.tsx';
 import { LicenceScreen } from '../features/verification/licence-screen.tsx';
 import { useI18n } from '../i18n/i18n.tsx';
 import { languages, type Language } from '../i18n/messages.ts';
@@ -65,8 +67,11 @@ export function App() {
             <a href="/licence" aria-current={location.path === '/licence' ? 'page' : undefined} onClick={(event) => linkTo(event, '/licence')}>
               {t.nav.licence}
             </a>
-            <a href="/trip" aria-current={location.path.startsWith('/trip') ? 'page' : undefined} onClick={(event) => linkTo(event, '/trip')}>
+            <a href="/trip" aria-current={location.path === '/trip' ? 'page' : undefined} onClick={(event) => linkTo(event, '/trip')}>
               {t.nav.trip}
+            </a>
+            <a href="/trips" aria-current={location.path.startsWith('/trips') ? 'page' : undefined} onClick={(event) => linkTo(event, '/trips')}>
+              {t.nav.history}
             </a>
             <button type="button" className="link-button" onClick={() => void api.logOut()}>
               {t.nav.logout}
@@ -91,9 +96,12 @@ function publicScreenFor(path: string, query: URLSearchParams) {
 function signedInScreen(path: string) {
   const car = /^\/cars\/([^/]+)$/.exec(path);
   if (car?.[1]) return <CarScreen carId={decodeURIComponent(car[1])} />;
+  const receipt = /^\/trips\/([^/]+)\/receipt$/.exec(path);
+  if (receipt?.[1]) return <ReceiptScreen tripId={decodeURIComponent(receipt[1])} />;
   const trip = /^\/trips\/([^/]+)$/.exec(path);
-  if (trip?.[1]) return <TripScreen tripId={decodeURIComponent(trip[1])} />;
-  if (path === '/trip') return <TripScreen tripId={lastTripId()} />;
+  if (trip?.[1]) return <TripScreen key={trip[1]} tripId={decodeURIComponent(trip[1])} />;
+  if (path === '/trips') return <HistoryScreen />;
+  if (path === '/trip') return <CurrentTripScreen />;
   if (path === '/licence') return <LicenceScreen />;
   return <MapScreen />;
 }

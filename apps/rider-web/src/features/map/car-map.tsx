@@ -4,13 +4,15 @@ import 'maplibre-gl/dist/maplibre-gl.css';
 // emitted as a hashed asset of ours instead (served from 'self', as the CSP's worker-src wants).
 import workerUrl from 'maplibre-gl/dist/maplibre-gl-worker.mjs?url';
 import { useEffect, useRef, useState } from 'react';
-import type { NearbyCarView, StreetMapView } from './map-data.ts';
+import type { NearbyCarView, StreetMapView, ZonesView } from './map-data.ts';
 
 setWorkerUrl(workerUrl);
 
 export interface CarMapProps {
   streets: StreetMapView;
   cars: readonly NearbyCarView[];
+  /** The operating zones, drawn under the cars; undefined until (or unless) they load. */
+  zones: ZonesView | undefined;
   label: string;
   onSelect: (carId: string) => void;
   onUnavailable: (reason: string) => void;
@@ -21,7 +23,7 @@ export interface CarMapProps {
  * tile server: the style has only GeoJSON sources. Loaded lazily (this module and maplibre are a
  * separate chunk) so the first screen does not wait for ~250 KB of map code.
  */
-export function CarMap({ streets, cars, label, onSelect, onUnavailable }: CarMapProps) {
+export function CarMap({ streets, cars, zones, label, onSelect, onUnavailable }: CarMapProps) {
   const container = useRef<HTMLDivElement>(null);
   const map = useRef<MapLibreMap | undefined>(undefined);
   const [ready, setReady] = useState(false);
@@ -36,6 +38,7 @@ export function CarMap({ streets, cars, label, onSelect, onUnavailable }: CarMap
       sources: {
         streets: { type: 'geojson', data: streets },
         cars: { type: 'geojson', data: { type: 'FeatureCollection', features: [] } },
+        zones: { type: 'geojson', data: { type: 'FeatureCollection', features: [] } },
       },
       layers: [
         { id: 'background', type: 'background', paint: { 'background-color': '#eef1ec' } },
@@ -47,6 +50,19 @@ export function CarMap({ streets, cars, label, onSelect, onUnavailable }: CarMap
             'line-color': ['match', ['get', 'class'], 'primary', '#b8a46a', 'secondary', '#c9c3b0', '#d9d9d9'],
             'line-width': ['match', ['get', 'class'], 'primary', 5, 'secondary', 3.5, 2],
           },
+        },
+        // Zones by kind: home green, drop-off amber, no-parking red; a fill light enough to read the streets through.
+        {
+          id: 'zones-fill',
+          type: 'fill',
+          source: 'zones',
+          paint: { 'fill-color': ['match', ['get', 'kind'], 'home', '#0b6e4f', 'dropoff', '#c98a00', 'no_parking', '#a4161a', '#4f5a55'], 'fill-opacity': 0.08 },
+        },
+        {
+          id: 'zones-line',
+          type: 'line',
+          source: 'zones',
+          paint: { 'line-color': ['match', ['get', 'kind'], 'home', '#0b6e4f', 'dropoff', '#c98a00', 'no_parking', '#a4161a', '#4f5a55'], 'line-width': 2, 'line-dasharray': [2, 1] },
         },
         {
           id: 'cars',
@@ -90,5 +106,11 @@ export function CarMap({ streets, cars, label, onSelect, onUnavailable }: CarMap
     });
   }, [cars, ready]);
 
-  return <div ref={container} className="map" data-testid="car-map" data-ready={ready ? 'true' : 'false'} data-car-count={ready ? cars.length : 0} />;
+  useEffect(() => {
+    if (!ready || !zones) return;
+    // The API's collection as GeoJSON (its `version` member is not part of the format).
+    void map.current?.getSource<GeoJSONSource>('zones')?.setData({ type: 'FeatureCollection', features: zones.features } as Parameters<GeoJSONSource['setData']>[0]);
+  }, [zones, ready]);
+
+  return <div ref={container} className="map" data-testid="car-map" data-ready={ready ? 'true' : 'false'} data-car-count={ready ? cars.length : 0} data-zone-count={ready && zones ? zones.features.length : 0} />;
 }

@@ -1,7 +1,8 @@
-import type { carRoutes, mapRoutes, RouteResponse } from '@carshare/contracts';
+import type { carRoutes, mapRoutes, RouteResponse, tripRoutes } from '@carshare/contracts';
 
 export type StreetMapView = RouteResponse<typeof mapRoutes.streets>;
 export type NearbyCarView = RouteResponse<typeof carRoutes.nearby>['items'][number];
+export type ZonesView = RouteResponse<typeof tripRoutes.zones>;
 
 /** The middle of the street network's bounding box, and a radius reaching its corners (capped by the API's 50 km). */
 export function searchAreaOf(bbox: readonly [number, number, number, number]): { lat: number; lng: number; radiusM: number } {
