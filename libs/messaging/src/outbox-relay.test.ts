@@ -132,6 +132,38 @@ for (const engine of engines) {
       }
     });
 
+    if (!concurrentRelays) {
+      it('polls once per wake-up on one session, with no hot polling after it', async () => {
+        await clearOutbox();
+        const outbox = new Outbox();
+        const bus = new RecordingBus();
+        const sleeps: number[] = [];
+        const parked: number[] = [];
+        const scheduler: Scheduler = {
+          setTimeout: (callback, ms) => {
+            sleeps.push(ms);
+            return ms >= 1000 ? void parked.push(ms) : setTimeout(callback, ms);
+          },
+          clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+        };
+        const relay = new OutboxRelay({ database: testDb.database, bus, outbox, concurrentRelays, idlePollMs: 600_000, scheduler });
+        relay.start();
+        try {
+          await eventually('the relay to fall asleep', () => parked.length === 1, 20_000);
+          // Both events of one transaction: the wake-up comes before the commit, the poll after it.
+          await testDb.database.transaction(async (trx) => {
+            await outbox.add(trx, contractEvent('first', {}));
+            await outbox.add(trx, contractEvent('second', {}));
+          });
+          await eventually('the events to be published', () => bus.published.length === 2, 20_000);
+          await eventually('the relay to fall asleep again', () => parked.length === 2, 20_000);
+          assert.deepEqual(sleeps, [600_000, 600_000], 'no short sleeps: nothing polls between wake-ups');
+        } finally {
+          await relay.stop();
+        }
+      });
+    }
+
     it('reports pending rows and publish lag as metrics', async () => {
       await clearOutbox();
       const clock = new FakeClock('2026-03-01T10:00:00.000Z');

@@ -240,6 +240,8 @@ export class OutboxRelay {
       batchError = undefined;
       if (!failure) {
         try {
+          // One session: a wake-up from before this point is a commit this poll will see.
+          if (!this.#options.concurrentRelays) wakesSeen = this.#wakes;
           const batch = this.#startBatch();
           published = await batch.picked;
           if (published > 0) {
@@ -270,6 +272,17 @@ export class OutboxRelay {
         // the next, and their rolled-back rows are what the next round should pick up again.
         await Promise.allSettled(inFlight);
         await this.#sleep(delay, false);
+        continue;
+      }
+      if (!this.#options.concurrentRelays) {
+        // One session (PGlite): a wake-up comes from inside the writer's transaction, which holds
+        // the session until it commits, so the poll it triggers runs after that commit and finds
+        // the row. No hot polling, which kept every service's relay polling every 2 ms under load
+        // (some 120 empty polls and their schema switches per trip): poll again when a wake-up
+        // came since this poll began or the batch was full, else sleep until the next wake-up
+        // (idlePollMs at most).
+        if (this.#wakes !== wakesSeen || published >= this.#batchSize) continue;
+        await this.#sleep(this.#idlePollMs, true);
         continue;
       }
       if (published > 0) lastActivity = this.#clock.now();
