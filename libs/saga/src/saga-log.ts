@@ -1,6 +1,6 @@
 import { Aborted } from '@carshare/platform';
 import type { ServiceDatabase } from '@carshare/storage';
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 
 export type SagaStatus = 'running' | 'compensating' | 'completed' | 'compensated' | 'failed';
 export type StepInvokeStatus = 'pending' | 'started' | 'done' | 'failed';
@@ -114,6 +114,22 @@ const json = (value: unknown): string => JSON.stringify(value === undefined ? nu
 
 export const leaseLostReason = 'SAGA_LEASE_LOST';
 
+/** The columns one transition of a step sets (besides updated_at). */
+export type StepChange = RawBuilder<unknown>;
+
+/** Every transition of a step's row, for `SagaLog.updateStep` and the transaction-bound writers. */
+export const stepChanges = {
+  invokeStarted: (attempts: number): StepChange => sql`invoke_status = 'started', invoke_attempts = ${attempts}`,
+  invokeDone: (attempts: number, result: unknown, now: Date): StepChange =>
+    sql`invoke_status = 'done', invoke_attempts = ${attempts}, result = ${json(result)}::jsonb, invoke_error = null, invoked_at = ${now}`,
+  invokeFailed: (attempts: number, error: SagaErrorRecord): StepChange => sql`invoke_status = 'failed', invoke_attempts = ${attempts}, invoke_error = ${json(error)}::jsonb`,
+  compensateStarted: (attempts: number): StepChange => sql`compensate_status = 'started', compensate_attempts = ${attempts}`,
+  compensateDone: (attempts: number, now: Date): StepChange =>
+    sql`compensate_status = 'done', compensate_attempts = ${attempts}, compensate_error = null, compensated_at = ${now}`,
+  compensateFailed: (attempts: number, error: SagaErrorRecord): StepChange =>
+    sql`compensate_status = 'failed', compensate_attempts = ${attempts}, compensate_error = ${json(error)}::jsonb`,
+};
+
 /**
  * The saga tables of one service schema. Every write after the start goes through `write`, which
  * first renews the lease of the instance that drives the saga and fails when that instance no
@@ -128,18 +144,23 @@ export class SagaLog {
     this.#db = database.db;
   }
 
-  /** Records a new saga with all its steps pending, owned by `owner`. False when the id exists. */
+  /**
+   * Records a new saga with all its steps pending, owned by `owner`. False when the id exists.
+   * One statement (the steps' insert reads the saga's): on PGlite every statement, BEGIN and
+   * COMMIT included, is a turn of the single session.
+   */
   async insert(saga: { id: string; name: string; input: unknown; deadline: Date; steps: ReadonlyArray<{ name: string; local: boolean }> }, owner: string, leaseUntil: Date, now: Date): Promise<boolean> {
-    return await this.#database.transaction(async (trx) => {
-      const inserted = await sql`
+    const steps = saga.steps.map((step, index) => sql`(${index}::int, ${step.name}::text, ${step.local}::boolean)`);
+    const inserted = await sql`
+      with new_saga as (
         insert into saga (id, name, input, status, deadline, owner, lease_until, created_at, updated_at)
         values (${saga.id}::uuid, ${saga.name}, ${json(saga.input)}::jsonb, 'running', ${saga.deadline}, ${owner}, ${leaseUntil}, ${now}, ${now})
-        on conflict (id) do nothing`.execute(trx);
-      if (Number(inserted.numAffectedRows ?? 0) === 0) return false;
-      const values = saga.steps.map((step, index) => sql`(${saga.id}::uuid, ${index}, ${step.name}, ${step.local}, ${now})`);
-      await sql`insert into saga_step (saga_id, step_index, step_name, local, updated_at) values ${sql.join(values)}`.execute(trx);
-      return true;
-    });
+        on conflict (id) do nothing
+        returning id)
+      insert into saga_step (saga_id, step_index, step_name, local, updated_at)
+      select new_saga.id, step.step_index, step.step_name, step.local, ${now}
+      from new_saga cross join (values ${sql.join(steps)}) as step (step_index, step_name, local)`.execute(this.#db);
+    return Number(inserted.numAffectedRows ?? 0) > 0;
   }
 
   /**
@@ -209,42 +230,77 @@ export class SagaLog {
     await sql`update saga set owner = null, lease_until = null where id = ${id}::uuid and owner = ${owner}`.execute(this.#db);
   }
 
+  /** Runs `work` in one transaction of the saga's database (a local step and its record). */
+  async transaction<T>(work: (trx: Transaction<any>) => Promise<T>): Promise<T> {
+    return await this.#database.transaction(work);
+  }
+
+  /**
+   * Changes one step's row and renews the lease in one statement, only while `owner` holds the
+   * saga; throws Aborted(SAGA_LEASE_LOST) otherwise. Outside a transaction (the record of a
+   * remote call) it is atomic on its own: one statement instead of BEGIN, lease, step, COMMIT.
+   * Inside one (a local step) it comes after the step's own work, so the saga row is locked
+   * last and held the shortest time.
+   */
+  async updateStep(db: Kysely<any> | undefined, lease: { id: string; owner: string; leaseUntil: Date }, index: number, change: StepChange, now: Date): Promise<void> {
+    const updated = await sql`
+      with lease as (
+        update saga set lease_until = ${lease.leaseUntil}, updated_at = ${now}
+        where id = ${lease.id}::uuid and owner = ${lease.owner}
+        returning id)
+      update saga_step set ${change}, updated_at = ${now}
+      where saga_id = (select id from lease) and step_index = ${index}`.execute(db ?? this.#db);
+    if (Number(updated.numAffectedRows ?? 0) === 0) {
+      throw Aborted(leaseLostReason, `saga ${lease.id} is no longer driven by ${lease.owner}`, { sagaId: lease.id, owner: lease.owner });
+    }
+  }
+
+  /**
+   * Ends a saga `completed` or `compensated` (steps never undone marked not_needed) in one
+   * statement, only while `owner` holds it; throws Aborted(SAGA_LEASE_LOST) otherwise.
+   */
+  async finish(lease: { id: string; owner: string }, status: 'completed' | 'compensated', now: Date, error?: SagaErrorRecord): Promise<void> {
+    const { rows } = await sql<{ finished: number }>`
+      with finished as (
+        update saga set status = ${status}, updated_at = ${now}, finished_at = ${now}, owner = null, lease_until = null
+          ${error === undefined ? sql`` : sql`, error = ${json(error)}::jsonb`}
+        where id = ${lease.id}::uuid and owner = ${lease.owner}
+        returning id),
+      untouched as (
+        update saga_step set compensate_status = 'not_needed', updated_at = ${now}
+        where saga_id = (select id from finished) and compensate_status = 'pending')
+      select count(*)::int as finished from finished`.execute(this.#db);
+    if (Number(rows[0]?.finished ?? 0) === 0) {
+      throw Aborted(leaseLostReason, `saga ${lease.id} is no longer driven by ${lease.owner}`, { sagaId: lease.id, owner: lease.owner });
+    }
+  }
+
   async invokeStarted(trx: Transaction<any>, id: string, index: number, attempts: number, now: Date): Promise<void> {
-    await sql`
-      update saga_step set invoke_status = 'started', invoke_attempts = ${attempts}, updated_at = ${now}
-      where saga_id = ${id}::uuid and step_index = ${index}`.execute(trx);
+    await this.#stepUpdate(trx, id, index, stepChanges.invokeStarted(attempts), now);
   }
 
   async invokeDone(trx: Transaction<any>, id: string, index: number, attempts: number, result: unknown, now: Date): Promise<void> {
-    await sql`
-      update saga_step set invoke_status = 'done', invoke_attempts = ${attempts}, result = ${json(result)}::jsonb, invoke_error = null,
-        invoked_at = ${now}, updated_at = ${now}
-      where saga_id = ${id}::uuid and step_index = ${index}`.execute(trx);
+    await this.#stepUpdate(trx, id, index, stepChanges.invokeDone(attempts, result, now), now);
   }
 
   async invokeFailed(trx: Transaction<any>, id: string, index: number, attempts: number, error: SagaErrorRecord, now: Date): Promise<void> {
-    await sql`
-      update saga_step set invoke_status = 'failed', invoke_attempts = ${attempts}, invoke_error = ${json(error)}::jsonb, updated_at = ${now}
-      where saga_id = ${id}::uuid and step_index = ${index}`.execute(trx);
+    await this.#stepUpdate(trx, id, index, stepChanges.invokeFailed(attempts, error), now);
   }
 
   async compensateStarted(trx: Transaction<any>, id: string, index: number, attempts: number, now: Date): Promise<void> {
-    await sql`
-      update saga_step set compensate_status = 'started', compensate_attempts = ${attempts}, updated_at = ${now}
-      where saga_id = ${id}::uuid and step_index = ${index}`.execute(trx);
+    await this.#stepUpdate(trx, id, index, stepChanges.compensateStarted(attempts), now);
   }
 
   async compensateDone(trx: Transaction<any>, id: string, index: number, attempts: number, now: Date): Promise<void> {
-    await sql`
-      update saga_step set compensate_status = 'done', compensate_attempts = ${attempts}, compensate_error = null,
-        compensated_at = ${now}, updated_at = ${now}
-      where saga_id = ${id}::uuid and step_index = ${index}`.execute(trx);
+    await this.#stepUpdate(trx, id, index, stepChanges.compensateDone(attempts, now), now);
   }
 
   async compensateFailed(trx: Transaction<any>, id: string, index: number, attempts: number, error: SagaErrorRecord, now: Date): Promise<void> {
-    await sql`
-      update saga_step set compensate_status = 'failed', compensate_attempts = ${attempts}, compensate_error = ${json(error)}::jsonb, updated_at = ${now}
-      where saga_id = ${id}::uuid and step_index = ${index}`.execute(trx);
+    await this.#stepUpdate(trx, id, index, stepChanges.compensateFailed(attempts, error), now);
+  }
+
+  async #stepUpdate(trx: Transaction<any>, id: string, index: number, change: StepChange, now: Date): Promise<void> {
+    await sql`update saga_step set ${change}, updated_at = ${now} where saga_id = ${id}::uuid and step_index = ${index}`.execute(trx);
   }
 
   async setStatus(trx: Transaction<any>, id: string, status: SagaStatus, now: Date, error?: SagaErrorRecord): Promise<void> {

@@ -393,6 +393,35 @@ for (const engineChoice of engines) {
       await frozen.stop();
     });
 
+    it('an instance that lost its saga after the last step does not record the end over its successor', async () => {
+      const database = await freshDatabase();
+      const journal = newJournal();
+      const clock = new FakeClock();
+      const stuck = gate();
+      const saga = tripSaga(journal);
+      // Stalls between the last step's record and the saga's end (the observer is awaited there).
+      const frozen = runner(database, [saga], {
+        clock,
+        instanceId: 'node-a',
+        leaseMs: 10_000,
+        observer: async (event) => {
+          if (event.type === 'invoked' && event.step === 'unlock-car') await stuck.wait(new AbortController().signal);
+        },
+      });
+      const running = frozen.run(saga, input);
+      await stuck.reached;
+      clock.advance(10_001);
+      const successor = runner(database, [saga], { clock, instanceId: 'node-b', leaseMs: 10_000 });
+      assert.deepEqual(await successor.recover(), { resumed: 1, completed: 1, compensated: 0, failed: 0, interrupted: 0, errors: [] });
+      const [sagaId] = (journal.keys.get('invoke:reserve-trip') ?? [''])[0]!.split(':');
+      const ended = await successor.get(sagaId!);
+
+      stuck.open();
+      await assert.rejects(running, (error) => isAppError(error) && error.reason === 'SAGA_INTERRUPTED');
+      assert.deepEqual((await successor.get(sagaId!))?.updatedAt, ended?.updatedAt, 'the end is the successor’s, written once');
+      await frozen.stop();
+    });
+
     it('recover() goes on compensating a saga that was compensating, from the compensation in doubt', async () => {
       const database = await freshDatabase();
       const journal = newJournal();

@@ -24,7 +24,7 @@ import type { ServiceDatabase } from '@carshare/storage';
 import type { Transaction } from 'kysely';
 import type { Registry } from 'prom-client';
 import type { SagaDefinition, SagaStep, SagaStepContext } from './define-saga.ts';
-import { leaseLostReason, SagaLog, type SagaErrorRecord, type SagaRecord, type SagaStatus, type SagaSummary } from './saga-log.ts';
+import { leaseLostReason, SagaLog, stepChanges, type SagaErrorRecord, type SagaRecord, type SagaStatus, type SagaSummary, type StepChange } from './saga-log.ts';
 import { sagaMetrics, type SagaMetrics, type SagaOutcomeStatus } from './saga-metrics.ts';
 
 export interface SagaOutcome {
@@ -205,20 +205,37 @@ export class SagaRunner {
     this.#driving.add(id);
     let record: SagaRecord | undefined;
     try {
-      const inserted = await this.#log.insert(
-        {
-          id,
-          name: definition.name,
-          input: asJson(input),
-          deadline: new Date(deadline),
-          steps: definition.steps.map((step) => ({ name: step.name, local: step.local === true })),
-        },
-        this.instanceId,
-        this.#leaseUntil(),
-        new Date(now),
-      );
-      if (inserted) {
+      const fresh: SagaRecord = {
+        id,
+        name: definition.name,
+        input: asJson(input),
+        status: 'running',
+        error: null,
+        deadline: new Date(deadline),
+        owner: this.instanceId,
+        leaseUntil: this.#leaseUntil(),
+        createdAt: new Date(now),
+        updatedAt: new Date(now),
+        finishedAt: null,
+        steps: definition.steps.map((step, index) => ({
+          index,
+          name: step.name,
+          local: step.local === true,
+          invokeStatus: 'pending',
+          invokeAttempts: 0,
+          result: null,
+          invokeError: null,
+          invokedAt: null,
+          compensateStatus: 'pending',
+          compensateAttempts: 0,
+          compensateError: null,
+          compensatedAt: null,
+        })),
+      };
+      if (await this.#log.insert(fresh, this.instanceId, fresh.leaseUntil as Date, fresh.createdAt)) {
         this.#metrics.started(definition.name);
+        // Exactly what was written: no read back.
+        record = fresh;
       } else {
         const existing = await this.#log.load(id);
         if (existing === undefined) throw Conflict('SAGA_IN_PROGRESS', `saga ${id} could not be recorded`, { sagaId: id });
@@ -226,8 +243,8 @@ export class SagaRunner {
         if (isTerminal(existing.status)) return this.#outcome(existing, existing.status);
         const claimed = await this.#claim({ id, limit: 1, exclude: [] });
         if (claimed.length === 0) throw Conflict('SAGA_IN_PROGRESS', `saga ${id} is being driven by another instance`, { sagaId: id });
+        record = await this.#log.load(id);
       }
-      record = await this.#log.load(id);
     } finally {
       if (record === undefined) this.#driving.delete(id);
     }
@@ -427,9 +444,9 @@ export class SagaRunner {
       let result: unknown;
       try {
         // The step's own change and the record that it is done commit together, or neither does.
-        result = await this.#write(drive, async (trx) => {
+        result = await this.#writeLocal(drive, async (trx) => {
           const value = asJson(await step.invoke({ ...call.context, trx }));
-          await this.#log.invokeDone(trx, record.id, index, attempt, value, this.#now());
+          await this.#updateStep(drive, index, stepChanges.invokeDone(attempt, value, this.#now()), trx);
           return value;
         });
       } catch (error) {
@@ -442,7 +459,7 @@ export class SagaRunner {
     } else {
       // Recorded before the call: a crash from here on means "in doubt", so a restart calls again
       // with the same key, and a compensation covers it.
-      await this.#write(drive, (trx) => this.#log.invokeStarted(trx, record.id, index, attempt, this.#now()));
+      await this.#updateStep(drive, index, stepChanges.invokeStarted(attempt));
       Object.assign(row, { invokeStatus: 'started', invokeAttempts: attempt });
       await this.#emit({ type: 'invoking', sagaId: record.id, saga: record.name, step: step.name, attempt });
       const call = this.#call(drive, step.name, `${record.id}:${step.name}`, attempt, true);
@@ -455,7 +472,7 @@ export class SagaRunner {
       } finally {
         call.dispose();
       }
-      await this.#write(drive, (trx) => this.#log.invokeDone(trx, record.id, index, attempt, result, this.#now()));
+      await this.#updateStep(drive, index, stepChanges.invokeDone(attempt, result, this.#now()));
       Object.assign(row, { invokeStatus: 'done', result, invokeError: null });
     }
     await this.#emit({ type: 'invoked', sagaId: record.id, saga: record.name, step: step.name, attempt });
@@ -511,9 +528,9 @@ export class SagaRunner {
       await this.#emit({ type: 'compensating', sagaId: record.id, saga: record.name, step: step.name, attempt });
       const call = this.#call(drive, step.name, key, attempt, false);
       try {
-        await this.#write(drive, async (trx) => {
+        await this.#writeLocal(drive, async (trx) => {
           await step.compensate?.({ ...call.context, ...fields, trx });
-          await this.#log.compensateDone(trx, record.id, index, attempt, this.#now());
+          await this.#updateStep(drive, index, stepChanges.compensateDone(attempt, this.#now()), trx);
         });
       } catch (error) {
         await this.#compensateFailed(drive, index, attempt, error);
@@ -522,7 +539,7 @@ export class SagaRunner {
         call.dispose();
       }
     } else {
-      await this.#write(drive, (trx) => this.#log.compensateStarted(trx, record.id, index, attempt, this.#now()));
+      await this.#updateStep(drive, index, stepChanges.compensateStarted(attempt));
       Object.assign(row, { compensateStatus: 'started', compensateAttempts: attempt });
       await this.#emit({ type: 'compensating', sagaId: record.id, saga: record.name, step: step.name, attempt });
       const call = this.#call(drive, step.name, key, attempt, false);
@@ -534,7 +551,7 @@ export class SagaRunner {
       } finally {
         call.dispose();
       }
-      await this.#write(drive, (trx) => this.#log.compensateDone(trx, record.id, index, attempt, this.#now()));
+      await this.#updateStep(drive, index, stepChanges.compensateDone(attempt, this.#now()));
     }
     Object.assign(row, { compensateStatus: 'done', compensateAttempts: attempt, compensateError: null });
     await this.#emit({ type: 'compensated', sagaId: record.id, saga: record.name, step: step.name, attempt });
@@ -563,10 +580,14 @@ export class SagaRunner {
 
   async #finish(drive: Drive, status: SagaOutcomeStatus, error?: SagaErrorRecord, alsoInTransaction?: (trx: Transaction<any>) => Promise<void>): Promise<void> {
     const { record } = drive;
-    await this.#write(drive, async (trx) => {
-      await alsoInTransaction?.(trx);
-      await this.#log.setStatus(trx, record.id, status, this.#now(), error);
-    });
+    if (status !== 'failed' && alsoInTransaction === undefined) {
+      await this.#guarded(drive, () => this.#log.finish({ id: record.id, owner: this.instanceId }, status, this.#now(), error));
+    } else {
+      await this.#write(drive, async (trx) => {
+        await alsoInTransaction?.(trx);
+        await this.#log.setStatus(trx, record.id, status, this.#now(), error);
+      });
+    }
     record.status = status;
     if (error !== undefined) record.error = error;
     this.#metrics.finished(record.name, status);
@@ -595,8 +616,23 @@ export class SagaRunner {
   }
 
   async #write<T>(drive: Drive, work: (trx: Transaction<any>) => Promise<T>): Promise<T> {
+    return await this.#guarded(drive, () => this.#log.write(drive.record.id, this.instanceId, this.#now(), this.#leaseUntil(), work));
+  }
+
+  /** A local step's transaction: `work` ends with `#updateStep(…, trx)`, which checks the lease. */
+  async #writeLocal<T>(drive: Drive, work: (trx: Transaction<any>) => Promise<T>): Promise<T> {
+    return await this.#guarded(drive, () => this.#log.transaction(work));
+  }
+
+  /** One step's record and the lease renewal in one statement (in `trx` when given). */
+  async #updateStep(drive: Drive, index: number, change: StepChange, trx?: Transaction<any>): Promise<void> {
+    await this.#guarded(drive, () => this.#log.updateStep(trx, { id: drive.record.id, owner: this.instanceId, leaseUntil: this.#leaseUntil() }, index, change, this.#now()));
+  }
+
+  /** A write that finds the saga taken over aborts the drive's lease signal. */
+  async #guarded<T>(drive: Drive, write: () => Promise<T>): Promise<T> {
     try {
-      return await this.#log.write(drive.record.id, this.instanceId, this.#now(), this.#leaseUntil(), work);
+      return await write();
     } catch (error) {
       if (isLeaseLost(error)) drive.lease.abort(error);
       throw error;
