@@ -7,9 +7,14 @@
  */
 import { serviceRegistry, startEmbeddedPlatform } from '@carshare/cli';
 import { announceReady, closeWithParent } from '../child-protocol.ts';
+import { installPlatformTracer, serveTrace } from './platform-tracer.ts';
 
 const [dataDir] = process.argv.slice(2);
 if (!dataDir) throw new Error('usage: trip-platform-server.ts <dataDir>');
+
+// --trace: statements and RPC calls counted (the parent reads them around the measured run).
+if (process.env['TRIPS_TRACE'] === '1') installPlatformTracer();
+const traceUrl = process.env['TRIPS_TRACE'] === '1' ? await serveTrace() : undefined;
 
 const platform = await startEmbeddedPlatform({
   gatewayPort: 0,
@@ -30,4 +35,4 @@ const platform = await startEmbeddedPlatform({
 });
 closeWithParent(() => platform.close());
 const car = platform.module(serviceRegistry.find('car') as NonNullable<ReturnType<typeof serviceRegistry.find>>) as unknown as { gateway: { port: number } };
-announceReady({ gatewayUrl: platform.gatewayUrl, mqttPort: car.gateway.port });
+announceReady({ gatewayUrl: platform.gatewayUrl, mqttPort: car.gateway.port, traceUrl });

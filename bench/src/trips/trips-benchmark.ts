@@ -37,6 +37,7 @@ import { chooseLoadGenerator, measureLoad, type LoadStats } from '../measure-loa
 import { cpuSecondsOf, machineBusySeconds } from '../process-cpu.ts';
 import { profileFileFor } from '../profile-files.ts';
 import { spawnChildServer } from '../spawn-child-server.ts';
+import type { TraceEntry, TraceReport } from './platform-tracer.ts';
 import { freshDatabase, freshVirtualHost } from './shared-infrastructure.ts';
 
 const platformScript = resolve(import.meta.dirname, 'trip-platform-server.ts');
@@ -61,6 +62,35 @@ interface TripRun {
   setupSec: { platform: number; cars: number; riders: number };
   /** Where one trip's time went: each saga step's time since its saga began, ms (the last trip of the run). */
   sampleSteps: string[];
+  /** --trace: statements and RPC calls per trip, the costliest first. */
+  trace?: string[];
+  /** --trace: the raw counts of the measured run (in the results file). */
+  traced?: TraceReport;
+}
+
+/** Per trip: statements by schema, the statements that cost most, RPC calls by method. */
+function describeTrace(report: TraceReport, trips: number): string[] {
+  const perTrip = (entries: Array<[string, TraceEntry]>) =>
+    entries.map(([key, entry]) => ({ key, count: entry.count / trips, ms: entry.ms / trips, each: (entry.ms / entry.count) * 1000 })).sort((a, b) => b.ms - a.ms);
+  const statements = perTrip(Object.entries(report.statements));
+  const bySchema = new Map<string, TraceEntry>();
+  for (const [key, entry] of Object.entries(report.statements)) {
+    const schema = key.slice(0, key.indexOf(':'));
+    const total = bySchema.get(schema) ?? { count: 0, ms: 0 };
+    bySchema.set(schema, { count: total.count + entry.count, ms: total.ms + entry.ms });
+  }
+  const rpc = perTrip(Object.entries(report.rpc));
+  const sum = (rows: Array<{ count: number; ms: number }>) => rows.reduce((total, row) => ({ count: total.count + row.count, ms: total.ms + row.ms }), { count: 0, ms: 0 });
+  const all = sum(statements);
+  const line = (row: { key: string; count: number; ms: number; each: number }) => `      ${row.count.toFixed(2).padStart(6)} × ${row.each.toFixed(0).padStart(5)} µs = ${row.ms.toFixed(2).padStart(6)} ms  ${row.key}`;
+  return [
+    `    statements per trip: ${all.count.toFixed(1)}, ${all.ms.toFixed(1)} ms (wall, from call to answer)`,
+    ...perTrip([...bySchema]).map(line),
+    `    costliest statements per trip:`,
+    ...statements.slice(0, 40).map(line),
+    `    RPC calls per trip: ${sum(rpc).count.toFixed(1)}`,
+    ...rpc.map(line),
+  ];
 }
 
 interface Timeline {
@@ -120,7 +150,11 @@ async function measurePlatform(options: BenchOptions, run: { label: string; env:
   const dataDir = mkdtempSync(join(tmpdir(), 'carshare-bench-trips-'));
   let fleet: FleetSimulator | undefined;
   const setupStarted = performance.now();
-  const platform = await spawnChildServer<{ gatewayUrl: string; mqttPort: number }>(platformScript, [dataDir], { env: run.env, startTimeoutMs: 300_000 });
+  const trace = options.flags['trace'] === true;
+  const platform = await spawnChildServer<{ gatewayUrl: string; mqttPort: number; traceUrl?: string }>(platformScript, [dataDir], {
+    env: { ...run.env, ...(trace && { TRIPS_TRACE: '1' }) },
+    startTimeoutMs: 300_000,
+  });
   try {
     const platformSec = (performance.now() - setupStarted) / 1000;
     say(`${run.label}: platform ready in ${platformSec.toFixed(1)} s (pid ${platform.pid})`);
@@ -197,6 +231,8 @@ async function measurePlatform(options: BenchOptions, run: { label: string; env:
     // --profile: a CPU profile of the platform during exactly the measured run (where a trip's CPU goes).
     const profileFile = options.flags['profile'] ? profileFileFor('trips', run.label.replace(/[^a-z0-9]+/gi, '-').toLowerCase(), new Date()) : undefined;
     if (profileFile) await platform.startProfile();
+    const traceUrl = platform.info.traceUrl;
+    if (traceUrl) await fetch(traceUrl, { method: 'POST' });
     const cpuBefore = cpuSecondsOf(platform.pid) ?? Number.NaN;
     const benchBefore = process.cpuUsage();
     const machineBefore = machineBusySeconds() ?? Number.NaN;
@@ -211,6 +247,7 @@ async function measurePlatform(options: BenchOptions, run: { label: string; env:
       await platform.stopProfile(profileFile);
       say(`${run.label}: CPU profile in ${profileFile} (node --import tsx bench/src/summarize-cpu-profile.ts ${profileFile} --requests ${samples.trip.length})`);
     }
+    const traced = traceUrl ? ((await (await fetch(traceUrl)).json()) as TraceReport) : undefined;
     const sampleSteps = samples.lastTripId
       ? await backOffice.call<Timeline>('GET', `/v1/admin/trips/${samples.lastTripId}/timeline`).then(stepTimes, (error: unknown) => [`timeline not read: ${(error as Error).message}`])
       : [];
@@ -227,6 +264,7 @@ async function measurePlatform(options: BenchOptions, run: { label: string; env:
       cpu: { platform: platformCpu / durationSec, bench: benchCpu / durationSec, others: Math.max(0, machineCpu - platformCpu - benchCpu) / durationSec },
       setupSec: { platform: platformSec, cars: carsSec, riders: ridersSec },
       sampleSteps,
+      ...(traced && { trace: describeTrace(traced, samples.trip.length), traced }),
     };
     say(`${run.label}: ${result.trips} trips in ${durationSec.toFixed(1)} s = ${result.tripsPerSec.toFixed(1)} trips/s, p99 ${result.tripMs.p99.toFixed(0)} ms`);
     return result;
@@ -248,6 +286,7 @@ function describeRun(run: TripRun): string[] {
     `    platform CPU ${run.platformCpuMsPerTrip.toFixed(2)} ms per trip; cores busy: platform ${run.cpu.platform.toFixed(2)}, bench (riders + devices) ${run.cpu.bench.toFixed(2)}, others ${run.cpu.others.toFixed(2)}`,
     `    set-up: platform ${run.setupSec.platform.toFixed(1)} s, cars ${run.setupSec.cars.toFixed(1)} s, riders ${run.setupSec.riders.toFixed(1)} s`,
     ...run.sampleSteps.map((line) => `    last trip's ${line}`),
+    ...(run.trace ?? []),
   ];
 }
 

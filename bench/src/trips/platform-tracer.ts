@@ -1,0 +1,75 @@
+/**
+ * `--trace` of the trips benchmark: counts, in the platform process, every SQL statement sent to
+ * PGlite (by schema and text) and every in-process RPC call (by method), and the time each took,
+ * so a trip's cost can be read as "N statements × µs each" instead of guessed from a profile
+ * (PGlite's work runs from its own promise chain, so a profile does not say which caller asked).
+ * Served as JSON on a loopback port of its own; the parent resets it before the measured run.
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { PGlite } from '@electric-sql/pglite';
+import { InProcessRpcTransport } from '@carshare/platform';
+
+export interface TraceEntry {
+  count: number;
+  /** Wall ms from the call to its answer (includes waiting: measure with one rider for clean numbers). */
+  ms: number;
+}
+
+export interface TraceReport {
+  statements: Record<string, TraceEntry>;
+  rpc: Record<string, TraceEntry>;
+}
+
+let report: TraceReport = { statements: {}, rpc: {} };
+let schema = '?';
+
+function note(table: Record<string, TraceEntry>, key: string, ms: number): void {
+  const entry = (table[key] ??= { count: 0, ms: 0 });
+  entry.count += 1;
+  entry.ms += ms;
+}
+
+function normalise(text: string): string {
+  return text.replace(/\s+/g, ' ').trim().slice(0, 240);
+}
+
+function timed<A extends unknown[], R>(original: (...args: A) => Promise<R>, key: (args: A) => string, table: () => Record<string, TraceEntry>) {
+  return function (this: unknown, ...args: A): Promise<R> {
+    const began = performance.now();
+    const name = key(args);
+    return original.apply(this, args).finally(() => note(table(), name, performance.now() - began));
+  };
+}
+
+/** Patches PGlite and the in-process RPC transport; call before the platform starts. */
+export function installPlatformTracer(): void {
+  const proto = PGlite.prototype as unknown as Record<'query' | 'exec', (text: string, ...rest: unknown[]) => Promise<unknown>>;
+  for (const method of ['query', 'exec'] as const) {
+    const original = proto[method];
+    proto[method] = timed(
+      original,
+      ([text]) => {
+        const sql = normalise(String(text));
+        const switched = /^set search_path to "([^"]+)"/.exec(sql);
+        if (switched) schema = switched[1] as string;
+        return `${schema}: ${sql}`;
+      },
+      () => report.statements,
+    );
+  }
+  const transport = InProcessRpcTransport.prototype as unknown as { send: (method: string, ...rest: unknown[]) => Promise<unknown> };
+  transport.send = timed(transport.send, ([method]) => method, () => report.rpc);
+}
+
+/** GET answers the counts since the last reset; POST /reset starts them again. */
+export async function serveTrace(): Promise<string> {
+  const server = createServer((request, response) => {
+    if (request.method === 'POST') report = { statements: {}, rpc: {} };
+    response.setHeader('content-type', 'application/json');
+    response.end(request.method === 'POST' ? '{}' : JSON.stringify(report));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  server.unref();
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
