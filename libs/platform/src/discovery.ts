@@ -9,11 +9,24 @@ export interface Discovery {
   endpointsOf(service: string): string[];
   /** The instances behind `endpointsOf`, with their zone and version, where the source knows them (etcd). */
   instancesOf?(service: string): ServiceInstance[];
+  /** The rollout of a service now (central config beside the registrations, which carry the versions), if any. */
+  canaryOf?(service: string): CanaryWeight | undefined;
+}
+
+/** `percent` of the calls go to the instances whose version is `version`. */
+export interface CanaryWeight {
+  version: string;
+  percent: number;
 }
 
 /** One registered instance: where it answers, and what a balancer may prefer it by. */
 export interface ServiceInstance {
   url: string;
+  /**
+   * This registration, where the source has one (etcd): an address registered again (a process
+   * restarted in place) is a new instance, whose health owes nothing to the one before.
+   */
+  id?: string;
   zone?: string;
   version?: string;
 }

@@ -36,6 +36,31 @@ describe('OutlierDetector', () => {
     assert.equal(detector.isEjected(a), false);
   });
 
+  it('an address registered anew (a process restarted in place) rejoins at once; the old registration leaving changes nothing', () => {
+    const detector = new OutlierDetector({ consecutiveFailures: 1, baseEjectionMs: 30_000 }, () => 0);
+    const endpoints = [a, b, c];
+    detector.retain(endpoints, [
+      { url: a, id: 'a-1' },
+      { url: b, id: 'b-1' },
+      { url: c, id: 'c-1' },
+    ]);
+    detector.failed(a, endpoints);
+    assert.equal(detector.isEjected(a), true);
+    // The crashed process's key waits for its lease; the new process registers the same address.
+    const restarted = [
+      { url: a, id: 'a-1' },
+      { url: b, id: 'b-1' },
+      { url: c, id: 'c-1' },
+      { url: a, id: 'a-2' },
+    ];
+    detector.retain(endpoints, restarted);
+    assert.equal(detector.isEjected(a), false, 'the new instance owes nothing to the crashed one');
+    detector.failed(a, endpoints);
+    assert.equal(detector.isEjected(a), true);
+    detector.retain(endpoints, restarted.slice(1));
+    assert.equal(detector.isEjected(a), true, 'the lease of the crashed one running out is not a new registration');
+  });
+
   it('a success in between resets the count', () => {
     const detector = new OutlierDetector({ consecutiveFailures: 2 }, () => 0);
     detector.failed(a, [a, b]);

@@ -1,3 +1,5 @@
+import type { ServiceInstance } from './discovery.ts';
+
 export interface OutlierDetectionSettings {
   /** Consecutive failures (connection errors, 5xx) that eject an endpoint. Envoy's default is 5. */
   consecutiveFailures: number;
@@ -27,6 +29,8 @@ export class OutlierDetector {
   readonly #settings: OutlierDetectionSettings;
   readonly #now: () => number;
   readonly #health = new Map<string, EndpointHealth>();
+  /** Which registration each address had when discovery last changed. */
+  readonly #registrations = new Map<string, string | undefined>();
 
   constructor(settings: Partial<OutlierDetectionSettings> = {}, now: () => number = Date.now) {
     this.#settings = { ...defaultOutlierDetection, ...settings };
@@ -68,8 +72,22 @@ export class OutlierDetector {
     return (this.#health.get(url)?.ejectedUntil ?? 0) > this.#now();
   }
 
-  /** Forgets endpoints discovery no longer lists. */
-  retain(endpoints: readonly string[]): void {
+  /**
+   * Forgets endpoints discovery no longer lists, and the record of an address registered anew
+   * (`instances` with ids, from etcd): a process restarted in place on the address of a crashed
+   * one must rejoin at once, not sit out the crashed one's ejection (30 s and up).
+   */
+  retain(endpoints: readonly string[], instances?: readonly ServiceInstance[]): void {
     for (const url of this.#health.keys()) if (!endpoints.includes(url)) this.#health.delete(url);
+    if (!instances) return;
+    const seen = new Map<string, string | undefined>();
+    // The latest registration of an address wins: the crashed one's lingers until its lease runs out.
+    for (const instance of instances) seen.set(instance.url, instance.id);
+    for (const [url, id] of seen) {
+      const before = this.#registrations.get(url);
+      if (before !== undefined && before !== id) this.#health.delete(url);
+      this.#registrations.set(url, id);
+    }
+    for (const url of this.#registrations.keys()) if (!seen.has(url)) this.#registrations.delete(url);
   }
 }

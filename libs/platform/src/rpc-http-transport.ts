@@ -1,7 +1,7 @@
 import type { Span, Tracing } from '@carshare/observability';
 import { Pool } from 'undici';
 import type { CallContext } from './call-context.ts';
-import type { Discovery } from './discovery.ts';
+import type { CanaryWeight, Discovery } from './discovery.ts';
 import { Unavailable } from './errors.ts';
 import { headerNames } from './headers.ts';
 import { OutlierDetector, type OutlierDetectionSettings } from './outlier-detector.ts';
@@ -22,11 +22,7 @@ export interface HttpRpcTransportOptions {
   canary?: (downstream: string) => CanaryWeight | undefined;
 }
 
-/** `percent` of the calls go to the instances whose version is `version`. */
-export interface CanaryWeight {
-  version: string;
-  percent: number;
-}
+export type { CanaryWeight } from './discovery.ts';
 
 /**
  * RPC over HTTP/1.1 (`POST /rpc/<service>/<Method>`, JSON), one undici Pool per endpoint taken in
@@ -63,7 +59,8 @@ export class HttpRpcTransport implements RpcTransport {
     this.#discovery = options.discovery;
     this.#connections = options.connectionsPerEndpoint ?? 32;
     this.#outliers = new OutlierDetector(options.outlierDetection, options.now);
-    this.#canary = options.canary;
+    // Central config's rollout (etcd discovery keeps it beside the versions) unless the caller chose one.
+    this.#canary = options.canary ?? (options.discovery.canaryOf && ((service) => options.discovery.canaryOf?.(service)));
   }
 
   /** The endpoints this call chooses among: all of them, or the canary's or the stable ones. */
@@ -90,7 +87,7 @@ export class HttpRpcTransport implements RpcTransport {
     const endpoints = this.#discovery.endpointsOf(this.#downstream);
     if (endpoints !== this.#knownEndpoints) {
       this.#knownEndpoints = endpoints;
-      this.#outliers.retain(endpoints);
+      this.#outliers.retain(endpoints, this.#discovery.instancesOf?.(this.#downstream));
       for (const [url, pool] of this.#pools) {
         if (endpoints.includes(url)) continue;
         this.#pools.delete(url);

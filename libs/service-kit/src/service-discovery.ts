@@ -1,10 +1,16 @@
 import { hostname } from 'node:os';
-import { ConfigError, DnsDiscovery, EtcdDiscovery, type Discovery, type ServiceRegistration } from '@carshare/platform';
+import { ConfigError, DnsDiscovery, EtcdDiscovery, defaultConfigPrefix, type Discovery, type ServiceRegistration } from '@carshare/platform';
 import { discoveryFromEnvironment, processEnvironment, type ServiceEnvironment } from './service-config.ts';
 import type { AnyServiceDescriptor } from './service-descriptor.ts';
 
 export const discoveryKinds = ['static', 'dns', 'etcd'] as const;
 export type DiscoveryKind = (typeof discoveryKinds)[number];
+
+/**
+ * How long a withdrawn instance keeps answering before it drains (`DISCOVERY_DRAIN_MS`): enough
+ * for every caller's watch to hear of it on a loaded machine; it adds to every graceful stop.
+ */
+const defaultDrainMs = 1_000;
 
 /** What a process of the distributed topology finds the others with, and how it is found. */
 export interface OpenedDiscovery {
@@ -22,7 +28,8 @@ export interface OpenedDiscovery {
  * `DISCOVERY` picks the adapter (issue 17): `static` (default: `<PREFIX>_URL` lists), `dns` (each
  * callee's `<PREFIX>_DNS_NAME`, default `carshare-<name>-pods`, the headless Service of
  * deploy/k8s, at its default port) or `etcd` (`ETCD_ENDPOINTS`, comma-separated; also chosen when
- * only `ETCD_ENDPOINTS` is set; keys under `ETCD_PREFIX`, default `carshare/services/`).
+ * only `ETCD_ENDPOINTS` is set; keys under `ETCD_PREFIX`, default `carshare/services/`; a
+ * canary weight per callee at `<ETCD_CONFIG_PREFIX>rollout/<service>`; `DISCOVERY_DRAIN_MS`).
  */
 export async function openDiscovery(
   callees: readonly AnyServiceDescriptor[],
@@ -49,11 +56,19 @@ export async function openDiscovery(
     }
     case 'etcd': {
       if (etcdEndpoints.length === 0) throw new ConfigError('DISCOVERY=etcd needs ETCD_ENDPOINTS (comma-separated client URLs)');
-      const discovery = await EtcdDiscovery.connect({ endpoints: etcdEndpoints, prefix: env['ETCD_PREFIX'] || undefined, onWarning });
+      const drainMs = Number(env['DISCOVERY_DRAIN_MS'] || defaultDrainMs);
+      if (!Number.isSafeInteger(drainMs) || drainMs < 0 || drainMs > 10_000) throw new ConfigError(`DISCOVERY_DRAIN_MS must be a whole number of ms in [0, 10000], not '${env['DISCOVERY_DRAIN_MS']}'`);
+      const discovery = await EtcdDiscovery.connect({
+        endpoints: etcdEndpoints,
+        prefix: env['ETCD_PREFIX'] || undefined,
+        // Rollouts are central config (ADR 0024's prefix), read where the versions they split by are.
+        rolloutPrefix: `${env['ETCD_CONFIG_PREFIX'] || defaultConfigPrefix}rollout/`,
+        onWarning,
+      });
       return {
         kind: 'etcd',
         discovery,
-        announce: (service, instance) => discovery.register(service, instance),
+        announce: (service, instance) => discovery.register(service, instance, { drainMs }),
         close: () => discovery.close(),
       };
     }
