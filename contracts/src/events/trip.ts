@@ -10,10 +10,16 @@ const trip = { tripId: Uuid, riderId: Uuid, carId: Uuid };
 
 export const ReservationCreated = defineEvent('reservation.created', 1, Type.Object({ ...reservation, expiresAt: Timestamp }));
 export const ReservationCancelled = defineEvent('reservation.cancelled', 1, Type.Object({ ...reservation }));
+/** The hold was extended (once): it now ends at `expiresAt`, and `feeCents` is owed for it. */
+export const ReservationExtended = defineEvent(
+  'reservation.extended',
+  1,
+  Type.Object({ ...reservation, expiresAt: Timestamp, minutes: Type.Integer(), feeCents: Type.Integer(), currency: Type.String() }),
+);
 /** The hold ran out and the sweeper gave the car back. */
 export const ReservationExpired = defineEvent('reservation.expired', 1, Type.Object({ ...reservation }));
 
-export const reservationEvents = [ReservationCreated, ReservationCancelled, ReservationExpired] as const;
+export const reservationEvents = [ReservationCreated, ReservationExtended, ReservationCancelled, ReservationExpired] as const;
 
 /** The saga unlocked the car and holds the deposit: the trip is billed from `startedAt`. */
 export const TripStarted = defineEvent('trip.started', 1, Type.Object({ ...trip, category: Type.String(), tariffVersion: Type.String(), depositCents: Type.Integer(), startedAt: Timestamp }));

@@ -19,6 +19,17 @@ export const tripRoutes = {
     successStatus: 201,
     response: Reservation,
   }),
+  extendReservation: defineHttpRoute({
+    method: 'POST',
+    url: '/v1/reservations/:id/extend',
+    summary:
+      'Hold my reserved car longer, once, for a fee (a line on the trip receipt, or charged alone if no trip follows): expiresAt moves; a second extension or an ended reservation is a 409 with its state',
+    tags: ['trips'],
+    access: 'user',
+    params: IdParams,
+    successStatus: 200,
+    response: Reservation,
+  }),
   cancelReservation: defineHttpRoute({
     method: 'DELETE',
     url: '/v1/reservations/:id',

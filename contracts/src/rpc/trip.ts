@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { deadLetterRpcMethods } from './dead-letters.ts';
+import { NullableObject } from '../nullable.ts';
 import { defineRpcService } from './define-rpc-service.ts';
 import { Cursor, PageLimit } from './user.ts';
 
@@ -9,14 +10,25 @@ const Timestamp = Type.String({ format: 'date-time' });
 
 export const ReservationStatus = Type.Union([Type.Literal('active'), Type.Literal('converted'), Type.Literal('cancelled'), Type.Literal('expired')]);
 
+/** The one paid extension of a hold: when it was bought, how long it added, what it costs. */
+export const ReservationExtension = Type.Object({
+  extendedAt: Timestamp,
+  minutes: Type.Integer({ minimum: 1 }),
+  feeCents: Type.Integer({ minimum: 0 }),
+  currency: Type.String({ minLength: 3, maxLength: 3 }),
+});
+
 export const Reservation = Type.Object({
   id: Uuid,
   riderId: Uuid,
   carId: Uuid,
   status: ReservationStatus,
   createdAt: Timestamp,
+  /** The end of the hold; an extension moves it. */
   expiresAt: Timestamp,
   endedAt: Type.Union([Timestamp, Type.Null()]),
+  /** Null until the hold is extended (at most once); the fee is a receipt line of the trip it becomes, else charged on its own. */
+  extension: NullableObject(ReservationExtension),
 });
 export type ReservationWire = Static<typeof Reservation>;
 
@@ -74,6 +86,10 @@ export const LiveFee = Type.Object({
 /** A trip as `GET /v1/trips/:id` shows it: the trip's own fields, plus the live fee while it runs (null otherwise). */
 export const TripView = Type.Object({ ...Trip.properties, liveFee: Type.Union([LiveFee, Type.Null()]) });
 export type TripViewWire = Static<typeof TripView>;
+
+/** A rider's reservation and trip right now: a live trip is starting, in progress, paused or finishing. */
+export const RiderActivity = Type.Object({ reservation: NullableObject(Reservation), trip: NullableObject(Trip) });
+export type RiderActivityWire = Static<typeof RiderActivity>;
 
 export const TripPage = Type.Object({ items: Type.Array(Trip), nextCursor: Type.Union([Type.String(), Type.Null()]) });
 
@@ -178,7 +194,16 @@ export const tripRpc = defineRpcService('trip', {
     input: Type.Object({ carId: Uuid }, strict),
     output: Reservation,
     idempotent: false,
-    errors: ['AUTHENTICATION_REQUIRED', 'PROFILE_NOT_VERIFIED', 'RESERVATION_EXISTS', 'CAR_NOT_FOUND', 'CAR_NOT_AVAILABLE'],
+    errors: ['AUTHENTICATION_REQUIRED', 'EMAIL_NOT_VERIFIED', 'PROFILE_NOT_VERIFIED', 'RESERVATION_EXISTS', 'CAR_NOT_FOUND', 'CAR_NOT_AVAILABLE'],
+  },
+  ExtendReservation: {
+    summary:
+      'Hold the car longer, once per reservation, for the configured fee: expiresAt moves by the configured minutes. A second extension, or a reservation no longer active, is refused with its current state',
+    input: Type.Object({ reservationId: Uuid }, strict),
+    output: Reservation,
+    // A repeat after success is refused (already extended): a retry must not look like a second purchase.
+    idempotent: false,
+    errors: ['AUTHENTICATION_REQUIRED', 'RESERVATION_NOT_FOUND', 'RESERVATION_NOT_ACTIVE', 'RESERVATION_ALREADY_EXTENDED'],
   },
   CancelReservation: {
     summary: "Give the reserved car back; cancelling a reservation that already ended answers it as it is",
@@ -191,6 +216,13 @@ export const tripRpc = defineRpcService('trip', {
     summary: "The caller's active reservation, or null",
     input: Type.Object({}, strict),
     output: Type.Object({ reservation: Type.Union([Reservation, Type.Null()]) }),
+    idempotent: true,
+    errors: ['AUTHENTICATION_REQUIRED'],
+  },
+  GetMyActivity: {
+    summary: "The caller's active reservation and live trip (each null when there is none), in one call: what /v1/me shows",
+    input: Type.Object({}, strict),
+    output: RiderActivity,
     idempotent: true,
     errors: ['AUTHENTICATION_REQUIRED'],
   },
@@ -211,6 +243,7 @@ export const tripRpc = defineRpcService('trip', {
     errors: [
       'AUTHENTICATION_REQUIRED',
       'CAR_OR_RESERVATION_REQUIRED',
+      'EMAIL_NOT_VERIFIED',
       'RESERVATION_NOT_FOUND',
       'RESERVATION_ENDED',
       'PROFILE_NOT_VERIFIED',

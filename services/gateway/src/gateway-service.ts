@@ -1,17 +1,22 @@
-import type { User, deadLetterRpcMethods, userRpc } from '@carshare/contracts';
+import type { RiderActivityWire, User, deadLetterRpcMethods, tripRpc, userRpc } from '@carshare/contracts';
 import { NotFound, isAppError, type CallContext, type Clock, type RpcClient } from '@carshare/platform';
 import type { FaultRegistry, FaultSetting, FaultSwitch } from '@carshare/resilience';
 import type { Static } from 'typebox';
 import { gatherParts } from './api/gather-parts.ts';
 import type { LastGoodCache } from './api/last-good-cache.ts';
+import type { FaultSwitchWriter } from './central-config.ts';
 
 /** By service name: every registered service whose contract includes the dead-letter methods. */
 export type DeadLetterClients = ReadonlyMap<string, RpcClient<typeof deadLetterRpcMethods>>;
 
 export interface GatewayServicePorts {
   user: RpcClient<typeof userRpc.methods>;
+  /** Absent in compositions without the trip service (benches, focused tests): /v1/me then has no reservation or trip part. */
+  trip?: RpcClient<typeof tripRpc.methods> | undefined;
   deadLetters: DeadLetterClients;
   faults: FaultRegistry;
+  /** With central config on: writes a switch to etcd for every gateway (central-config.ts). */
+  faultWriter?: FaultSwitchWriter | undefined;
   lastGoodUsers: LastGoodCache<Static<typeof User>>;
   /** Budget of each part of a gathered answer such as /v1/me. */
   partBudgetMs: number;
@@ -24,9 +29,16 @@ export interface GatewayServicePorts {
  * RPC call it directly (api/public-handlers.ts).
  */
 export function createGatewayService(ports: GatewayServicePorts) {
-  const { user, deadLetters, faults, clock } = ports;
+  const { user, trip, deadLetters, faults, clock } = ports;
+  const noActivity: Promise<RiderActivityWire> = Promise.resolve({ reservation: null, trip: null });
   return {
-    /** The caller's own account, marked partial or stale when the user service cannot answer live. */
+    /**
+     * The caller's account, active reservation and live trip, asked of the user and trip services
+     * at once (one call each: the trip service answers both of its parts together). A part whose
+     * service cannot answer is null and named in `partial` (the account may come from the last
+     * good answer instead, named in `stale`); the reservation and the trip are never served stale,
+     * since an old hold or trip shown as current would mislead more than a gap.
+     */
     async me(ctx: CallContext) {
       const userId = ctx.caller?.userId as string;
       const { parts, partial, stale } = await gatherParts(
@@ -36,11 +48,18 @@ export function createGatewayService(ports: GatewayServicePorts) {
             budgetMs: ports.partBudgetMs,
             fallback: { cache: ports.lastGoodUsers, key: userId },
           },
+          activity: {
+            load: (partCtx) => (trip ? trip.GetMyActivity({}, partCtx) : noActivity),
+            budgetMs: ports.partBudgetMs,
+          },
         },
         ctx,
         clock,
       );
-      return { user: parts.user, partial, stale };
+      const activity = parts.activity;
+      // One call answers two parts of the document: both are missing when it failed.
+      if (!activity) partial.splice(partial.indexOf('activity'), 1, 'reservation', 'trip');
+      return { user: parts.user, reservation: activity?.reservation ?? null, trip: activity?.trip ?? null, partial, stale };
     },
 
     deadLetterClient(service: string): RpcClient<typeof deadLetterRpcMethods> {
@@ -69,8 +88,10 @@ export function createGatewayService(ports: GatewayServicePorts) {
       return { switches: faults.list(), changes: faults.auditLog() };
     },
 
-    setFaultSwitch(name: string, setting: FaultSetting, ctx: CallContext): FaultSwitch {
-      return faults.set(name, setting, ctx.caller?.userId ?? 'unknown');
+    /** Through central config when it is on (every gateway turns it), else in this process. */
+    async setFaultSwitch(name: string, setting: FaultSetting, ctx: CallContext): Promise<FaultSwitch> {
+      const by = ctx.caller?.userId ?? 'unknown';
+      return ports.faultWriter ? ports.faultWriter.set(name, setting, by) : faults.set(name, setting, by);
     },
   };
 }

@@ -59,7 +59,7 @@ import { registerVerificationRoutes } from './api/verification-handlers.ts';
 import { registerTripRoutes } from './api/trip-handlers.ts';
 import { registerWebApps } from './api/web-apps.ts';
 import { hardenRouteSchema, openApiServer } from './api/openapi-document.ts';
-import { followCentralConfig } from './central-config.ts';
+import { centralFaultSwitches, followCentralConfig } from './central-config.ts';
 import type { GatewayConfig } from './config.ts';
 import { listeningUrl, startOpsListener, type OpsListener } from './ops-listener.ts';
 import { createGatewayService, type DeadLetterClients } from './gateway-service.ts';
@@ -171,8 +171,10 @@ export function createGatewayModule(deps: GatewayModuleDeps): GatewayModule {
 
   const gateway = createGatewayService({
     user,
+    trip: clients.has(tripRpc.service) ? clientOf(tripRpc) : undefined,
     deadLetters: deadLetterClients,
     faults,
+    faultWriter: deps.configSource ? centralFaultSwitches(deps.configSource, faults) : undefined,
     lastGoodUsers: new LastGoodCache({ maxEntries: 10_000, maxAgeMs: config.degradation.maxStaleMs, now: () => clock.now() }),
     partBudgetMs: config.degradation.partBudgetMs,
     clock,

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { carRpc, paymentRpc, profileRpc, tripRpc, type EventEnvelope } from '@carshare/contracts';
+import { carRpc, paymentRpc, profileRpc, tripRpc, userRpc, type EventEnvelope } from '@carshare/contracts';
 import { createEventFactory, createServiceMessaging, deadLetterRpcHandlers, migrateMessagingTables, type EventBus, type ServiceMessaging } from '@carshare/messaging';
 import type { Observability } from '@carshare/observability';
 import {
@@ -20,13 +20,13 @@ import {
 import { migrateSagaTables, SagaRunner } from '@carshare/saga';
 import type { ServiceDatabase } from '@carshare/storage';
 import type { Kysely } from 'kysely';
-import { rpcCarPort, rpcPaymentPort, rpcProfilePort } from './adapters/rpc-downstreams.ts';
+import { rpcAccountPort, rpcCarPort, rpcPaymentPort, rpcProfilePort } from './adapters/rpc-downstreams.ts';
 import { SqlReservationStore } from './adapters/sql-reservation-store.ts';
 import { SqlUnitOfWork } from './adapters/sql-unit-of-work.ts';
 import type { TripDatabase } from './adapters/trip-database.ts';
 import { tripRpcHandlers, type TripUseCases } from './api/rpc-handlers.ts';
 import type { TripConfig } from './config.ts';
-import type { CarPort, PaymentPort, ProfilePort, TripSettings } from './ports.ts';
+import type { AccountPort, CarPort, PaymentPort, ProfilePort, TripSettings } from './ports.ts';
 import { createFinishTrip, defineFinishTripSaga, retryPendingCaptures } from './finish-trip.ts';
 import { createParking, definePauseTripSaga, defineResumeTripSaga } from './pause-trip.ts';
 import { createTripQueries } from './trip-queries.ts';
@@ -54,6 +54,8 @@ export interface TripModuleDeps {
   cars?: CarPort;
   profiles?: ProfilePort;
   payments?: PaymentPort;
+  /** Stand-in for the user service (tests): whether a rider confirmed their address. */
+  accounts?: AccountPort;
   /**
    * Serves the contract (and makes clients of the services this one calls): over HTTP, and in
    * process too when the composition runs its callers in the same process (ADR 0011).
@@ -94,6 +96,7 @@ export function createTripModule(deps: TripModuleDeps): TripModule {
   const cars = deps.cars ?? rpcCarPort(rpc.client(carRpc, { observability, clock }), downstream);
   const profiles = deps.profiles ?? rpcProfilePort(rpc.client(profileRpc, { observability, clock }), downstream);
   const payments = deps.payments ?? rpcPaymentPort(rpc.client(paymentRpc, { observability, clock }), downstream);
+  const accounts = deps.accounts ?? rpcAccountPort(rpc.client(userRpc, { observability, clock }), downstream);
   const settings = new LiveConfig(settingsOf(config));
   const reservations = new SqlReservationStore(database.db);
   const events = createEventFactory({ source: 'trip', clock, ids });
@@ -119,24 +122,27 @@ export function createTripModule(deps: TripModuleDeps): TripModule {
     events,
     cars,
     profiles,
+    accounts,
+    payments,
     settings,
     clock,
     scheduler,
     ids,
   });
+  const startTrip = createStartTrip({
+    db: database.db,
+    transact: (work) => database.transaction((trx) => work(trx as unknown as Kysely<TripDatabase>)),
+    events,
+    publish,
+    runner: sagas,
+    saga: startTripSaga,
+    reservations,
+    clock,
+    ids,
+  });
   const service = {
     ...reservationUseCases,
-    startTrip: createStartTrip({
-      db: database.db,
-      transact: (work) => database.transaction((trx) => work(trx as unknown as Kysely<TripDatabase>)),
-      events,
-      publish,
-      runner: sagas,
-      saga: startTripSaga,
-      reservations,
-      clock,
-      ids,
-    }),
+    startTrip,
     getTrip: createGetTrip(database.db),
     finishTrip: createFinishTrip({ db: database.db, runner: sagas, saga: finishTripSaga, cars, settings, ids }),
     ...createParking({ db: database.db, runner: sagas, pause: pauseTripSaga, resume: resumeTripSaga, ids }),
@@ -160,6 +166,8 @@ export function createTripModule(deps: TripModuleDeps): TripModule {
   async function sweep(): Promise<void> {
     const { failed } = await service.expireReservations();
     for (const failure of failed) logger.warn({ err: failure.error, reservationId: failure.reservationId }, 'expired reservation not released yet; the next sweep retries');
+    const fees = await service.chargeOwedFees();
+    for (const failure of fees.failed) logger.warn({ err: failure.error, reservationId: failure.reservationId }, 'reservation extension fee not charged yet; the next sweep retries');
     const captures = await retryPendingCaptures({ db: database.db, payments, clock });
     if (captures.pending > 0) logger.warn({ pending: captures.pending }, 'trip captures still waiting for the payment service; the next sweep asks again');
   }

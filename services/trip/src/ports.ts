@@ -20,6 +20,15 @@ export interface ReservationStore {
   end(ended: Reservation): Promise<boolean>;
   /** Active reservations whose hold ran out by `now`, oldest deadline first. */
   expiredBy(now: number, limit: number): Promise<Reservation[]>;
+  /**
+   * Writes the extension only if the stored reservation is still active, not extended and its
+   * hold not run out by `now`: of two extensions racing, or one racing the sweeper, one wins.
+   */
+  extend(extended: Reservation, now: number): Promise<boolean>;
+  /** Moves an owed extension fee on (to a trip's receipt, or charged alone); false if it was not owed any more. */
+  settleFee(id: string, to: 'on_trip' | 'charged' | 'failed'): Promise<boolean>;
+  /** Ended reservations whose extension fee is still to be charged alone, oldest end first. */
+  feesOwed(limit: number): Promise<Reservation[]>;
 }
 
 export interface EventOutbox {
@@ -85,6 +94,12 @@ export interface ProfilePort {
   isVerified(on: OnBehalf): Promise<boolean>;
 }
 
+/** What the trip service asks of the user service. */
+export interface AccountPort {
+  /** The rider confirmed their address (DOMAIN: unverified accounts may log in but not reserve). */
+  isEmailVerified(on: OnBehalf): Promise<boolean>;
+}
+
 /** The parts of config that may change while the service runs. */
 export type TripSettings = Pick<TripConfig, 'tariffs' | 'zones' | 'reservations' | 'deposits' | 'lowEnergy'>;
 
@@ -94,6 +109,9 @@ export interface TripPorts {
   events: EventFactory;
   cars: CarPort;
   profiles: ProfilePort;
+  accounts: AccountPort;
+  /** Charges an extension fee that no trip carries (the reservation was cancelled or expired). */
+  payments: PaymentPort;
   settings: LiveConfig<TripSettings>;
   clock: Clock;
   scheduler: Scheduler;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AppError, Unavailable, uuidV7Ids, type Caller } from '@carshare/platform';
+import { AppError, Conflict, Unavailable, uuidV7Ids, type Caller } from '@carshare/platform';
 import { createTripFakes } from './testing/trip-fakes.ts';
 
 function rejectsWith(reason: string) {
@@ -167,5 +167,131 @@ describe('reservations', () => {
     cars.add(other);
     await service.reserve({ carId: other }, rider);
     assert.equal(cars.cars.get(carId)?.state, 'available', 'the old hold was expired and its car released on the way');
+  });
+
+  describe('extension', () => {
+    it('moves expiresAt by the configured minutes once, owes the configured fee and says so in an event', async () => {
+      const { service, carId, rider, clock, outbox, settings } = setUp();
+      settings.set({ ...settings.get(), reservations: { ...settings.get().reservations, extensionMinutes: 7, extensionFeeCents: 250 } });
+      const reservation = await service.reserve({ carId }, rider);
+      clock.advance(14 * 60_000);
+      const extended = await service.extendReservation({ reservationId: reservation.id }, rider);
+      assert.equal(extended.expiresAt, reservation.expiresAt + 7 * 60_000);
+      assert.deepEqual(extended.extension, { at: clock.now(), minutes: 7, feeCents: 250, currency: 'EUR' });
+      assert.deepEqual(outbox.typesFor(reservation.id), ['reservation.created', 'reservation.extended']);
+      const event = outbox.events.find((candidate) => candidate.type === 'reservation.extended');
+      assert.deepEqual(event?.data, { reservationId: reservation.id, riderId: rider.userId, carId, expiresAt: new Date(extended.expiresAt).toISOString(), minutes: 7, feeCents: 250, currency: 'EUR' });
+      assert.equal((await service.getMyReservation(rider))?.expiresAt, extended.expiresAt);
+    });
+
+    it('a second extension is a 409 RESERVATION_ALREADY_EXTENDED with the current state; nothing moves', async () => {
+      const { service, carId, rider } = setUp();
+      const reservation = await service.reserve({ carId }, rider);
+      const extended = await service.extendReservation({ reservationId: reservation.id }, rider);
+      await assert.rejects(service.extendReservation({ reservationId: reservation.id }, rider), (error: unknown) => {
+        rejectsWith('RESERVATION_ALREADY_EXTENDED')(error);
+        assert.equal((error as AppError).httpStatus, 409);
+        assert.deepEqual((error as AppError).details, {
+          reservationId: reservation.id,
+          current: 'active',
+          expiresAt: new Date(extended.expiresAt).toISOString(),
+          extendedAt: new Date(extended.extension!.at).toISOString(),
+        });
+        return true;
+      });
+      assert.equal((await service.getMyReservation(rider))?.expiresAt, extended.expiresAt);
+    });
+
+    it('of two extensions at once exactly one is sold', async () => {
+      const { service, carId, rider, outbox } = setUp();
+      const reservation = await service.reserve({ carId }, rider);
+      const results = await Promise.allSettled([service.extendReservation({ reservationId: reservation.id }, rider), service.extendReservation({ reservationId: reservation.id }, rider)]);
+      assert.equal(results.filter((result) => result.status === 'fulfilled').length, 1);
+      for (const result of results) if (result.status === 'rejected') rejectsWith('RESERVATION_ALREADY_EXTENDED')(result.reason);
+      assert.deepEqual(outbox.typesFor(reservation.id), ['reservation.created', 'reservation.extended']);
+    });
+
+    it('a cancelled or run-out reservation is a 409 RESERVATION_NOT_ACTIVE naming its state', async () => {
+      const { service, carId, rider, clock, cars } = setUp();
+      const reservation = await service.reserve({ carId }, rider);
+      clock.advance(15 * 60_000);
+      await assert.rejects(service.extendReservation({ reservationId: reservation.id }, rider), (error: unknown) => {
+        rejectsWith('RESERVATION_NOT_ACTIVE')(error);
+        assert.equal((error as AppError).details['current'], 'expired', 'run out, even before the sweeper came');
+        return true;
+      });
+      const other = uuidV7Ids.next();
+      cars.add(other);
+      const second = await service.reserve({ carId: other }, rider);
+      await service.cancelReservation({ reservationId: second.id }, rider);
+      await assert.rejects(service.extendReservation({ reservationId: second.id }, rider), (error: unknown) => {
+        rejectsWith('RESERVATION_NOT_ACTIVE')(error);
+        assert.equal((error as AppError).details['current'], 'cancelled');
+        return true;
+      });
+    });
+
+    it("another rider's reservation is not found", async () => {
+      const { service, carId, rider } = setUp();
+      const reservation = await service.reserve({ carId }, rider);
+      await assert.rejects(service.extendReservation({ reservationId: reservation.id }, aRider()), rejectsWith('RESERVATION_NOT_FOUND'));
+      await assert.rejects(service.extendReservation({ reservationId: reservation.id }, undefined), rejectsWith('AUTHENTICATION_REQUIRED'));
+    });
+
+    it('the sweeper honours the moved deadline: the car stays held until it, and is released at it', async () => {
+      const { service, carId, rider, clock, cars } = setUp();
+      const reservation = await service.reserve({ carId }, rider);
+      const extended = await service.extendReservation({ reservationId: reservation.id }, rider);
+      clock.advance(15 * 60_000);
+      assert.equal((await service.expireReservations()).expired, 0);
+      assert.equal(cars.cars.get(carId)?.state, 'reserved');
+      clock.set(extended.expiresAt);
+      assert.equal((await service.expireReservations()).expired, 1);
+      assert.equal(cars.cars.get(carId)?.state, 'available');
+    });
+
+    it('an extended hold that expires is charged its fee alone, once, under one reference', async () => {
+      const { service, carId, rider, clock, payments, reservations } = setUp();
+      const reservation = await service.reserve({ carId }, rider);
+      const extended = await service.extendReservation({ reservationId: reservation.id }, rider);
+      clock.set(extended.expiresAt);
+      await service.expireReservations();
+      const payment = payments.payments.get(`reservation-extension:${reservation.id}`);
+      assert.equal(payment?.status, 'captured');
+      assert.deepEqual(payment?.captures, [extended.extension!.feeCents]);
+      assert.equal((await reservations.find(reservation.id))?.feeStatus, 'charged');
+      assert.deepEqual(await service.chargeOwedFees(), { charged: 0, failed: [] });
+      assert.deepEqual(payments.allCaptures(), [extended.extension!.feeCents], 'charged once');
+    });
+
+    it('a cancelled extended hold whose charge fails keeps the fee owed; the next sweep charges it once', async () => {
+      const { service, carId, rider, payments, reservations } = setUp();
+      const reservation = await service.reserve({ carId }, rider);
+      const extended = await service.extendReservation({ reservationId: reservation.id }, rider);
+      payments.failNext('capture');
+      const cancelled = await service.cancelReservation({ reservationId: reservation.id }, rider);
+      assert.equal(cancelled.status, 'cancelled', 'the cancel itself succeeds');
+      assert.equal((await reservations.find(reservation.id))?.feeStatus, 'owed');
+      assert.equal((await service.chargeOwedFees()).charged, 1);
+      assert.equal((await service.chargeOwedFees()).charged, 0);
+      assert.deepEqual(payments.allCaptures(), [extended.extension!.feeCents]);
+    });
+
+    it('a declined card leaves the fee failed for an operator, not retried forever', async () => {
+      const { service, carId, rider, payments, reservations } = setUp();
+      const reservation = await service.reserve({ carId }, rider);
+      await service.extendReservation({ reservationId: reservation.id }, rider);
+      payments.failNext('authorize', Conflict('PAYMENT_DECLINED', 'declined'));
+      await service.cancelReservation({ reservationId: reservation.id }, rider);
+      assert.equal((await reservations.find(reservation.id))?.feeStatus, 'failed');
+      assert.deepEqual(await service.chargeOwedFees(), { charged: 0, failed: [] });
+    });
+
+    it('an unextended hold that ends is never charged', async () => {
+      const { service, carId, rider, payments } = setUp();
+      const reservation = await service.reserve({ carId }, rider);
+      await service.cancelReservation({ reservationId: reservation.id }, rider);
+      assert.equal(payments.payments.size, 0);
+    });
   });
 });

@@ -2,10 +2,12 @@ import { createHash } from 'node:crypto';
 import { Conflict, InvalidArgument, NotFound, PermissionDenied, Unauthenticated, type CallContext, type Caller, type Clock, type LiveConfig } from '@carshare/platform';
 import type { SagaRecord, SagaRunner } from '@carshare/saga';
 import type { Kysely } from 'kysely';
+import { SqlReservationStore } from './adapters/sql-reservation-store.ts';
 import { SqlTripLog, type TripEventRecord, type TripListQuery, type TripRow } from './adapters/sql-trip-log.ts';
 import type { TripDatabase } from './adapters/trip-database.ts';
 import type { ZoneFeature } from './config.ts';
 import { priceTrip, startedMinutes, type ReceiptLine } from './domain/pricing.ts';
+import { isHolding, type Reservation } from './domain/reservation.ts';
 import { routeDistanceM, tripTimes } from './domain/route.ts';
 import type { CarPort, TripSettings } from './ports.ts';
 
@@ -69,8 +71,12 @@ export function zonesVersion(zones: readonly ZoneFeature[]): string {
 }
 
 /** Reads of trips: the rider's own, staff's all, receipts and the live fee. */
+/** A trip that is not over yet: the rider's one live trip (trips_one_live_per_rider). */
+const liveTripStatuses = ['starting', 'in_progress', 'paused', 'finishing'] as const;
+
 export function createTripQueries(deps: QueryDeps) {
   const log = new SqlTripLog(deps.db);
+  const reservationStore = new SqlReservationStore(deps.db);
 
   async function visibleTrip(tripId: string, caller: Caller | undefined): Promise<TripRow> {
     const who = requireCaller(caller);
@@ -114,6 +120,20 @@ export function createTripQueries(deps: QueryDeps) {
     async getTripView(input: { tripId: string }, caller: Caller | undefined, ctx?: CallContext): Promise<{ trip: TripRow; liveFee: LiveFee | undefined }> {
       const trip = await visibleTrip(input.tripId, caller);
       return { trip, liveFee: await liveFee(trip, ctx) };
+    },
+
+    /**
+     * The rider's active reservation and live trip, for /v1/me: two indexed reads (the live trip's
+     * id, then the trip only when there is one), so a rider with neither costs two small statements.
+     */
+    async getMyActivity(caller: Caller | undefined): Promise<{ reservation: Reservation | undefined; trip: TripRow | undefined }> {
+      const rider = requireCaller(caller);
+      const [reservation, live] = await Promise.all([
+        reservationStore.findActiveByRider(rider.userId),
+        deps.db.selectFrom('trips').select('id').where('rider_id', '=', rider.userId).where('status', 'in', liveTripStatuses).executeTakeFirst(),
+      ]);
+      const trip = live ? await log.find(live.id) : undefined;
+      return { reservation: reservation && isHolding(reservation, deps.clock.now()) ? reservation : undefined, trip };
     },
 
     async listMyTrips(input: { limit: number; cursor?: string | undefined }, caller: Caller | undefined) {

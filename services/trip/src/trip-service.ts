@@ -1,6 +1,6 @@
-import { ReservationCancelled, ReservationCreated, ReservationExpired } from '@carshare/contracts';
-import { Conflict, isAppError, NotFound, Unauthenticated, type CallContext, type Caller } from '@carshare/platform';
-import { endReservation, isHolding, newReservation, type Reservation } from './domain/reservation.ts';
+import { ReservationCancelled, ReservationCreated, ReservationExpired, ReservationExtended } from '@carshare/contracts';
+import { Conflict, isAppError, NotFound, PermissionDenied, Unauthenticated, type CallContext, type Caller } from '@carshare/platform';
+import { endReservation, extendReservation, isHolding, newReservation, owesFeeAlone, type Reservation } from './domain/reservation.ts';
 import type { TripPorts, TripTransaction } from './ports.ts';
 
 function requireCaller(caller: Caller | undefined): Caller {
@@ -20,9 +20,33 @@ function isAlreadyReleased(error: unknown): boolean {
   return isAppError(error) && (error.reason === 'NOT_YOUR_CAR' || error.reason === 'CAR_NOT_FOUND');
 }
 
+/** A card refusal that another try will not turn around: the fee is left to an operator. */
+function isDefiniteDecline(error: unknown): boolean {
+  return isAppError(error) && (error.reason === 'PAYMENT_DECLINED' || error.reason === 'NO_PAYMENT_METHOD' || error.reason === 'PAYMENT_REFERENCE_REUSED');
+}
+
+/** The payment reference of a reservation's extension fee: one charge per reservation, whatever retries. */
+export const extensionFeeReference = (reservationId: string) => `reservation-extension:${reservationId}`;
+
+/** Riders known to have confirmed their address, kept at most this many (a confirmation is never taken back). */
+const maxConfirmedRiders = 100_000;
+
 /** The trip service's use cases: each takes what the caller sent and who the caller is. */
 export function createTripService(ports: TripPorts) {
-  const { reservations, unitOfWork, events, cars, profiles, settings, clock, ids } = ports;
+  const { reservations, unitOfWork, events, cars, profiles, accounts, payments, settings, clock, ids } = ports;
+  // An address once confirmed stays confirmed (the user service never unsets it), so a yes is
+  // remembered and a rider asks the user service once per process, not once per reservation.
+  const confirmedRiders = new Set<string>();
+
+  /** DOMAIN: unverified accounts may log in but not reserve (nor take a free car, which reserves it). */
+  async function requireConfirmedEmail(riderId: string, ctx: CallContext | undefined): Promise<void> {
+    if (confirmedRiders.has(riderId)) return;
+    if (!(await accounts.isEmailVerified({ riderId, ctx }))) {
+      throw PermissionDenied('EMAIL_NOT_VERIFIED', 'confirm your email address first: follow the link in the mail we sent you', { userId: riderId });
+    }
+    if (confirmedRiders.size >= maxConfirmedRiders) confirmedRiders.clear();
+    confirmedRiders.add(riderId);
+  }
 
   const reservationData = (reservation: Reservation) => ({ reservationId: reservation.id, riderId: reservation.riderId, carId: reservation.carId });
 
@@ -50,7 +74,35 @@ export function createTripService(ports: TripPorts) {
       return true;
     });
     // Lost a race with the sweeper, a cancel or a trip start: the stored outcome is the answer.
-    return endedHere ? ended : ((await reservations.find(reservation.id)) ?? ended);
+    const after = endedHere ? ended : ((await reservations.find(reservation.id)) ?? ended);
+    if (owesFeeAlone(after)) {
+      try {
+        await chargeFeeAlone(after, ctx);
+      } catch {
+        // Still owed: the next sweep charges it (same reference, so never twice).
+      }
+    }
+    return after;
+  }
+
+  /**
+   * The extension fee of a hold that ended without a trip, charged on its own: a hold and its
+   * capture under one reference per reservation, so a retry finds the same payment and the
+   * payment service captures it once.
+   */
+  async function chargeFeeAlone(reservation: Reservation, ctx: CallContext | undefined): Promise<void> {
+    const fee = reservation.extension?.feeCents ?? 0;
+    const on = { riderId: reservation.riderId, ctx };
+    try {
+      const { paymentId } = await payments.authorize({ riderId: reservation.riderId, reference: extensionFeeReference(reservation.id), amountCents: fee }, on);
+      const captured = await payments.capture(paymentId, fee, on);
+      // `pending`: the payment service holds the capture for its own retry worker; ours is done.
+      void captured;
+      await reservations.settleFee(reservation.id, 'charged');
+    } catch (error) {
+      if (!isDefiniteDecline(error)) throw error;
+      await reservations.settleFee(reservation.id, 'failed');
+    }
   }
 
   return {
@@ -102,6 +154,47 @@ export function createTripService(ports: TripPorts) {
       return endHold(reservation, 'cancelled', ctx);
     },
 
+    /**
+     * One paid extension of the rider's own hold: the deadline moves by the configured minutes
+     * (read live, like the hold itself) and the configured fee is owed. Refused with the
+     * reservation's current state when it is no longer holding or was extended already.
+     */
+    async extendReservation(input: { reservationId: string }, caller: Caller | undefined): Promise<Reservation> {
+      const who = requireCaller(caller);
+      const reservation = await reservations.find(input.reservationId);
+      if (!reservation || reservation.riderId !== who.userId) {
+        throw NotFound('RESERVATION_NOT_FOUND', `no reservation ${input.reservationId}`, { reservationId: input.reservationId });
+      }
+      const { extensionMinutes, extensionFeeCents } = settings.get().reservations;
+      const now = clock.now();
+      const outcome = extendReservation(reservation, { now, minutes: extensionMinutes, feeCents: extensionFeeCents, currency: feeCurrency() });
+      if ('refused' in outcome) throw extensionRefused(outcome.refused, reservation, now);
+      const { extended } = outcome;
+      const won = await unitOfWork.run(async (tx) => {
+        if (!(await tx.reservations.extend(extended, now))) return false;
+        const extension = extended.extension as NonNullable<Reservation['extension']>;
+        await tx.events.add(
+          events.create(ReservationExtended, extended.id, {
+            ...reservationData(extended),
+            expiresAt: new Date(extended.expiresAt).toISOString(),
+            minutes: extension.minutes,
+            feeCents: extension.feeCents,
+            currency: extension.currency,
+          }),
+        );
+        return true;
+      });
+      if (won) return extended;
+      // Another extension, a cancel, a trip start or the sweeper got there first: say which.
+      const current = (await reservations.find(reservation.id)) ?? reservation;
+      throw extensionRefused(current.extension ? 'already_extended' : 'not_active', current, now);
+    },
+
+    /** A free car taken without a reservation reserves it too: the same address rule applies. */
+    async requireMayReserve(caller: Caller | undefined, ctx?: CallContext): Promise<void> {
+      await requireConfirmedEmail(requireCaller(caller).userId, ctx);
+    },
+
     async getMyReservation(caller: Caller | undefined): Promise<Reservation | undefined> {
       const rider = requireCaller(caller);
       const reservation = await reservations.findActiveByRider(rider.userId);
@@ -126,7 +219,39 @@ export function createTripService(ports: TripPorts) {
       }
       return { expired, failed };
     },
+
+    /** Extension fees of holds that ended without a trip and whose charge failed for a while: another try each. */
+    async chargeOwedFees(limit = 100): Promise<{ charged: number; failed: { reservationId: string; error: unknown }[] }> {
+      let charged = 0;
+      const failed: { reservationId: string; error: unknown }[] = [];
+      for (const reservation of await reservations.feesOwed(limit)) {
+        try {
+          await chargeFeeAlone(reservation, undefined);
+          charged += 1;
+        } catch (error) {
+          failed.push({ reservationId: reservation.id, error });
+        }
+      }
+      return { charged, failed };
+    },
   };
+
+  /** Every category's tariff has the same currency on this platform; the fee is in it. */
+  function feeCurrency(): string {
+    return settings.get().tariffs.byCategory.compact.currency;
+  }
+}
+
+function extensionRefused(refusal: 'not_active' | 'already_extended', reservation: Reservation, now: number) {
+  const details = {
+    reservationId: reservation.id,
+    current: reservation.status === 'active' && now >= reservation.expiresAt ? 'expired' : reservation.status,
+    expiresAt: new Date(reservation.expiresAt).toISOString(),
+    extendedAt: reservation.extension ? new Date(reservation.extension.at).toISOString() : null,
+  };
+  return refusal === 'already_extended'
+    ? Conflict('RESERVATION_ALREADY_EXTENDED', 'a reservation can be extended once', details)
+    : Conflict('RESERVATION_NOT_ACTIVE', `the reservation is ${details.current}: only an active hold can be extended`, details);
 }
 
 export type TripService = ReturnType<typeof createTripService>;

@@ -181,6 +181,45 @@ describe('gateway trip routes', () => {
     });
   });
 
+  describe('POST /v1/reservations/:id/extend', () => {
+    const reservationId = '0190f000-0000-7000-8000-0000000000d1';
+    const extend = (key?: string) =>
+      fetch(`${base}/v1/reservations/${reservationId}/extend`, { method: 'POST', headers: { authorization: `Bearer ${rider.token}`, ...(key !== undefined && { 'idempotency-key': key }) } });
+    const extended = {
+      id: reservationId,
+      riderId: rider.userId,
+      carId: '0190f000-0000-7000-8000-0000000000c1',
+      status: 'active',
+      createdAt: '2026-12-04T10:00:00.000Z',
+      expiresAt: '2026-12-04T10:25:00.000Z',
+      endedAt: null,
+      extension: { extendedAt: '2026-12-04T10:14:00.000Z', minutes: 10, feeCents: 100, currency: 'EUR' },
+    };
+
+    it('extends my reservation; the same Idempotency-Key again replays the answer without a second purchase', async () => {
+      trip.answer = () => extended;
+      const first = await extend('extend-1');
+      assert.equal(first.status, 200);
+      assert.deepEqual(await first.json(), extended);
+      const again = await extend('extend-1');
+      assert.equal(again.status, 200);
+      assert.equal(again.headers.get('idempotency-replayed'), 'true');
+      assert.deepEqual(trip.calls.map((call) => [call.method, call.input, call.caller?.userId]), [['ExtendReservation', { reservationId }, rider.userId]]);
+    });
+
+    it('a second extension: 409 with the reservation state in details', async () => {
+      const details = { reservationId, current: 'active', expiresAt: extended.expiresAt, extendedAt: extended.extension.extendedAt };
+      trip.answer = () => {
+        throw Conflict('RESERVATION_ALREADY_EXTENDED', 'a reservation can be extended once', details);
+      };
+      const response = await extend();
+      assert.equal(response.status, 409);
+      const body = (await response.json()) as { error: { code: string; details: unknown } };
+      assert.equal(body.error.code, 'RESERVATION_ALREADY_EXTENDED');
+      assert.deepEqual(body.error.details, details);
+    });
+  });
+
   it('GET /v1/trips pages my trips with limit and cursor', async () => {
     trip.answer = () => ({ items: [tripWire('finished')], nextCursor: 'next' });
     const response = await fetch(`${base}/v1/trips?limit=1&cursor=abc`, { headers: { authorization: `Bearer ${rider.token}` } });

@@ -6,6 +6,9 @@ import { registerPublicRoute, type PublicRouteDeps } from './public-route.ts';
 /** REST → RPC for the trip service: each route is one call. */
 export function registerTripRoutes(app: HttpServer, deps: PublicRouteDeps, trip: RpcClient<typeof tripRpc.methods>): void {
   registerPublicRoute(app, tripRoutes.reserve, deps, ({ body, ctx }) => trip.Reserve(body, ctx));
+  // A retried extend with the same Idempotency-Key replays the first answer at the edge; behind it
+  // the trip service sells one extension per reservation whatever the key.
+  registerPublicRoute(app, tripRoutes.extendReservation, deps, ({ params, ctx }) => trip.ExtendReservation({ reservationId: params.id }, ctx));
   registerPublicRoute(app, tripRoutes.cancelReservation, deps, ({ params, ctx }) => trip.CancelReservation({ reservationId: params.id }, ctx));
   // The gateway replays a repeated Idempotency-Key (and refuses it with another body); the trip
   // service's own guard against a second start is the rider's one live trip.

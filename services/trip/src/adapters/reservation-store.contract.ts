@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { AppError, uuidV7Ids } from '@carshare/platform';
-import { endReservation, newReservation } from '../domain/reservation.ts';
+import { endReservation, extendReservation, newReservation, type Reservation } from '../domain/reservation.ts';
 import type { ReservationStore } from '../ports.ts';
 
 export interface ReservationStoreTarget {
@@ -51,6 +51,61 @@ export function describeReservationStoreContract(name: string, open: () => Promi
       const stored = await target.store.find(reservation.id);
       assert.equal(stored?.status, a ? 'cancelled' : 'expired');
       assert.equal(stored?.endedAt, 2_000);
+    });
+
+    const extended = (reservation: Reservation, now: number, feeCents = 150): Reservation => {
+      const outcome = extendReservation(reservation, { now, minutes: 10, feeCents, currency: 'EUR' });
+      assert.ok('extended' in outcome);
+      return outcome.extended;
+    };
+
+    it('stores one extension: of two racing exactly one wins, and the moved deadline is what the sweeper reads', async () => {
+      const reservation = make(uuidV7Ids.next());
+      await target.store.insert(reservation);
+      const now = reservation.createdAt + 60_000;
+      const results = await Promise.all([target.store.extend(extended(reservation, now), now), target.store.extend(extended(reservation, now + 1), now + 1)]);
+      assert.equal(results.filter(Boolean).length, 1, 'exactly one extension wins');
+      const stored = await target.store.find(reservation.id);
+      assert.equal(stored?.expiresAt, reservation.expiresAt + 10 * 60_000);
+      assert.equal(stored?.extension?.minutes, 10);
+      assert.equal(stored?.extension?.feeCents, 150);
+      assert.equal(stored?.extension?.currency, 'EUR');
+      assert.equal(stored?.feeStatus, 'owed');
+      const due = await target.store.expiredBy(reservation.expiresAt, 1_000);
+      assert.equal(due.some((candidate) => candidate.id === reservation.id), false, 'not due at the old deadline');
+      const later = await target.store.expiredBy(reservation.expiresAt + 10 * 60_000, 1_000);
+      assert.equal(later.some((candidate) => candidate.id === reservation.id), true, 'due at the new one');
+    });
+
+    it('refuses an extension once the deadline passed or the reservation ended', async () => {
+      const late = make(uuidV7Ids.next());
+      await target.store.insert(late);
+      assert.equal(await target.store.extend(extended(late, late.createdAt), late.expiresAt), false, 'the sweeper may take it now');
+      const ended = make(uuidV7Ids.next());
+      await target.store.insert(ended);
+      await target.store.end(endReservation(ended, 'cancelled', ended.createdAt + 1)!);
+      assert.equal(await target.store.extend(extended(ended, ended.createdAt + 2), ended.createdAt + 2), false);
+      assert.equal((await target.store.find(ended.id))?.extension, undefined);
+    });
+
+    it('settles an owed fee once, and lists only ended holds whose fee is still owed', async () => {
+      const owing = make(uuidV7Ids.next());
+      const active = make(uuidV7Ids.next());
+      const converted = make(uuidV7Ids.next());
+      for (const reservation of [owing, active, converted]) {
+        await target.store.insert(reservation);
+        await target.store.extend(extended(reservation, reservation.createdAt + 1), reservation.createdAt + 1);
+      }
+      await target.store.end(endReservation((await target.store.find(owing.id))!, 'expired', owing.createdAt + 2)!);
+      await target.store.end(endReservation((await target.store.find(converted.id))!, 'converted', converted.createdAt + 2)!);
+      const owed = (await target.store.feesOwed(1_000)).map((reservation) => reservation.id);
+      assert.equal(owed.includes(owing.id), true);
+      assert.equal(owed.includes(active.id), false, 'an active hold may still become a trip');
+      assert.equal(owed.includes(converted.id), false, "a converted hold's fee is on its trip");
+      assert.equal(await target.store.settleFee(owing.id, 'charged'), true);
+      assert.equal(await target.store.settleFee(owing.id, 'charged'), false, 'settled once');
+      assert.equal((await target.store.find(owing.id))?.feeStatus, 'charged');
+      assert.equal((await target.store.feesOwed(1_000)).some((reservation) => reservation.id === owing.id), false);
     });
 
     it('lists active holds whose deadline passed, oldest first, and removes one', async () => {

@@ -1,8 +1,8 @@
-import type { carRpc, paymentRpc, profileRpc } from '@carshare/contracts';
+import type { carRpc, paymentRpc, profileRpc, userRpc } from '@carshare/contracts';
 import type { Observability } from '@carshare/observability';
 import { createBackgroundContext, isAppError, type CallContext, type Clock, type RpcClient } from '@carshare/platform';
 import type { RoutePoint } from '../domain/route.ts';
-import type { CarPort, OnBehalf, PaymentPort, ProfilePort } from '../ports.ts';
+import type { AccountPort, CarPort, OnBehalf, PaymentPort, ProfilePort } from '../ports.ts';
 
 const maxTelemetryPages = 100;
 
@@ -101,6 +101,16 @@ export function rpcProfilePort(client: RpcClient<typeof profileRpc.methods>, opt
         if (isAppError(error) && error.reason === 'PROFILE_NOT_FOUND') return false;
         throw error;
       }
+    },
+  };
+}
+
+export function rpcAccountPort(client: RpcClient<typeof userRpc.methods>, options: DownstreamOptions): AccountPort {
+  return {
+    async isEmailVerified(on) {
+      // Asked as the rider: reading one's own account needs no staff rights.
+      const user = await withContext(options.observability, options.clock, options.backgroundBudgetMs, 'trip: is email verified', on, (ctx) => client.GetUser({ userId: on.riderId }, ctx));
+      return user.emailVerified;
     },
   };
 }

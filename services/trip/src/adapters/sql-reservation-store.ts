@@ -1,12 +1,13 @@
 import { Conflict } from '@carshare/platform';
 import { isUniqueViolation } from '@carshare/storage';
 import type { Kysely, Selectable } from 'kysely';
-import type { Reservation } from '../domain/reservation.ts';
+import type { ExtensionFeeStatus, Reservation } from '../domain/reservation.ts';
 import type { ReservationStatus } from '../domain/trip-states.ts';
 import type { ReservationStore } from '../ports.ts';
 import type { TripDatabase } from './trip-database.ts';
 
 function toReservation(row: Selectable<TripDatabase['reservations']>): Reservation {
+  const extended = row.extended_at !== null && row.extended_at !== undefined;
   return {
     id: row.id,
     riderId: row.rider_id,
@@ -15,6 +16,10 @@ function toReservation(row: Selectable<TripDatabase['reservations']>): Reservati
     createdAt: new Date(row.created_at).getTime(),
     expiresAt: new Date(row.expires_at).getTime(),
     endedAt: row.ended_at === null ? undefined : new Date(row.ended_at).getTime(),
+    extension: extended
+      ? { at: new Date(row.extended_at as Date).getTime(), minutes: row.extension_minutes ?? 0, feeCents: row.extension_fee_cents ?? 0, currency: row.extension_currency ?? '' }
+      : undefined,
+    feeStatus: (row.extension_fee_status ?? undefined) as ExtensionFeeStatus | undefined,
   };
 }
 
@@ -69,6 +74,45 @@ export class SqlReservationStore implements ReservationStore {
       .where('status', '=', 'active')
       .executeTakeFirst();
     return Number(result.numUpdatedRows) === 1;
+  }
+
+  async extend(extended: Reservation, now: number): Promise<boolean> {
+    const extension = extended.extension;
+    if (!extension) return false;
+    const result = await this.#db
+      .updateTable('reservations')
+      .set({
+        expires_at: new Date(extended.expiresAt),
+        extended_at: new Date(extension.at),
+        extension_minutes: extension.minutes,
+        extension_fee_cents: extension.feeCents,
+        extension_currency: extension.currency,
+        extension_fee_status: extended.feeStatus ?? null,
+      })
+      .where('id', '=', extended.id)
+      .where('status', '=', 'active')
+      .where('extended_at', 'is', null)
+      // The sweeper takes holds whose deadline passed: an extension after that point loses to it.
+      .where('expires_at', '>', new Date(now))
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  async settleFee(id: string, to: 'on_trip' | 'charged' | 'failed'): Promise<boolean> {
+    const result = await this.#db.updateTable('reservations').set({ extension_fee_status: to }).where('id', '=', id).where('extension_fee_status', '=', 'owed').executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  async feesOwed(limit: number): Promise<Reservation[]> {
+    const rows = await this.#db
+      .selectFrom('reservations')
+      .selectAll()
+      .where('extension_fee_status', '=', 'owed')
+      .where('status', 'in', ['cancelled', 'expired'])
+      .orderBy('ended_at')
+      .limit(limit)
+      .execute();
+    return rows.map(toReservation);
   }
 
   async expiredBy(now: number, limit: number): Promise<Reservation[]> {

@@ -13,6 +13,11 @@ export interface TripDatabase {
     created_at: Timestamp;
     expires_at: Timestamp;
     ended_at: NullableTimestamp;
+    extended_at: Generated<Date | null>;
+    extension_minutes: Generated<number | null>;
+    extension_fee_cents: Generated<number | null>;
+    extension_currency: Generated<string | null>;
+    extension_fee_status: Generated<string | null>;
   };
   trip_events: {
     trip_id: string;

@@ -21,6 +21,9 @@ function toWireReservation(reservation: Reservation): ReservationWire {
     createdAt: iso(reservation.createdAt),
     expiresAt: iso(reservation.expiresAt),
     endedAt: reservation.endedAt === undefined ? null : iso(reservation.endedAt),
+    extension: reservation.extension
+      ? { extendedAt: iso(reservation.extension.at), minutes: reservation.extension.minutes, feeCents: reservation.extension.feeCents, currency: reservation.extension.currency }
+      : null,
   };
 }
 
@@ -123,6 +126,7 @@ export type TripUseCases = TripService & TripLifecycle & ReturnType<typeof creat
 export function tripRpcHandlers(service: TripUseCases): RpcHandlers<TripMethods> {
   return {
     Reserve: async (input, ctx) => toWireReservation(await service.reserve(input, ctx.caller, ctx)),
+    ExtendReservation: async (input, ctx) => toWireReservation(await service.extendReservation(input, ctx.caller)),
     CancelReservation: async (input, ctx) => toWireReservation(await service.cancelReservation(input, ctx.caller, ctx)),
     StartTrip: async (input, ctx) => toWireTrip(await service.startTrip(input, ctx.caller, ctx)),
     GetTrip: async (input, ctx) => {
@@ -150,6 +154,10 @@ export function tripRpcHandlers(service: TripUseCases): RpcHandlers<TripMethods>
     GetZones: async () => {
       const { zones, version } = service.getZones();
       return { type: 'FeatureCollection' as const, features: zones, version };
+    },
+    GetMyActivity: async (_input, ctx) => {
+      const { reservation, trip } = await service.getMyActivity(ctx.caller);
+      return { reservation: reservation ? toWireReservation(reservation) : null, trip: trip ? toWireTrip(trip) : null };
     },
     GetMyReservation: async (_input, ctx) => {
       const reservation = await service.getMyReservation(ctx.caller);

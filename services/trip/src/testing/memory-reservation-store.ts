@@ -21,7 +21,7 @@ export class MemoryReservationStore implements ReservationStore {
 
   async find(id: string): Promise<Reservation | undefined> {
     const row = this.#rows.get(id);
-    return row && { ...row };
+    return row && { ...row, extension: row.extension && { ...row.extension } };
   }
 
   async findActiveByRider(riderId: string): Promise<Reservation | undefined> {
@@ -34,6 +34,28 @@ export class MemoryReservationStore implements ReservationStore {
     if (row?.status !== 'active') return false;
     this.#rows.set(ended.id, { ...row, status: ended.status, endedAt: ended.endedAt });
     return true;
+  }
+
+  async extend(extended: Reservation, now: number): Promise<boolean> {
+    const row = this.#rows.get(extended.id);
+    if (row?.status !== 'active' || row.extension || row.expiresAt <= now || !extended.extension) return false;
+    this.#rows.set(extended.id, { ...row, expiresAt: extended.expiresAt, extension: { ...extended.extension }, feeStatus: extended.feeStatus });
+    return true;
+  }
+
+  async settleFee(id: string, to: 'on_trip' | 'charged' | 'failed'): Promise<boolean> {
+    const row = this.#rows.get(id);
+    if (row?.feeStatus !== 'owed') return false;
+    this.#rows.set(id, { ...row, feeStatus: to });
+    return true;
+  }
+
+  async feesOwed(limit: number): Promise<Reservation[]> {
+    return [...this.#rows.values()]
+      .filter((row) => row.feeStatus === 'owed' && (row.status === 'cancelled' || row.status === 'expired'))
+      .sort((a, b) => (a.endedAt ?? 0) - (b.endedAt ?? 0))
+      .slice(0, limit)
+      .map((row) => ({ ...row }));
   }
 
   async expiredBy(now: number, limit: number): Promise<Reservation[]> {

@@ -5,7 +5,8 @@ import { FakeClock, ManualScheduler } from '@carshare/testing';
 import { loadTripConfig } from '../config.ts';
 import type { TripPorts, TripSettings, UnitOfWork } from '../ports.ts';
 import { createTripService, type TripService } from '../trip-service.ts';
-import { FakeCars, FakeProfiles } from './fake-cars.ts';
+import { FakeAccounts } from './fake-accounts.ts';
+import { FakeCars, FakePayments, FakeProfiles } from './fake-cars.ts';
 import { MemoryReservationStore } from './memory-reservation-store.ts';
 
 /** The events a use case added to the outbox, in order. */
@@ -23,6 +24,8 @@ export interface TripFakes {
   scheduler: ManualScheduler;
   cars: FakeCars;
   profiles: FakeProfiles;
+  accounts: FakeAccounts;
+  payments: FakePayments;
   reservations: MemoryReservationStore;
   outbox: RecordingOutbox;
   settings: LiveConfig<TripSettings>;
@@ -34,6 +37,8 @@ export function createTripFakes(): TripFakes {
   const scheduler = new ManualScheduler(clock);
   const cars = new FakeCars();
   const profiles = new FakeProfiles();
+  const accounts = new FakeAccounts();
+  const payments = new FakePayments();
   const reservations = new MemoryReservationStore();
   const outbox = new RecordingOutbox();
   const config = loadTripConfig();
@@ -49,10 +54,12 @@ export function createTripFakes(): TripFakes {
     events: createEventFactory({ source: 'trip', clock, ids: uuidV7Ids }),
     cars,
     profiles,
+    accounts,
+    payments,
     settings,
     clock,
     scheduler,
     ids: uuidV7Ids,
   };
-  return { service: createTripService(ports), ports, clock, scheduler, cars, profiles, reservations, outbox, settings };
+  return { service: createTripService(ports), ports, clock, scheduler, cars, profiles, accounts, payments, reservations, outbox, settings };
 }
