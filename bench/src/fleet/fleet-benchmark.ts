@@ -12,6 +12,7 @@ import { userDescriptor } from '@carshare/user-service';
 import { atLeast, atMost, formatGoal, type BenchOptions, type BenchReport } from '../benchmark.ts';
 import { measureLoad } from '../measure-load.ts';
 import { measureBareBrokerRate } from './bare-broker-rate.ts';
+import { startDistributedFleet } from './distributed-fleet.ts';
 import { connectRiders } from './live-riders.ts';
 
 const repoRoot = resolve(import.meta.dirname, '..', '..', '..');
@@ -30,6 +31,13 @@ function numberFlag(options: BenchOptions, name: string, fallback: number): numb
 function percentile(sorted: readonly number[], share: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor(share * sorted.length))] as number;
+}
+
+/** The telemetry counters of every car instance, summed by result. */
+async function fleetReportsByResult(carUrls: readonly string[]): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  for (const perInstance of await Promise.all(carUrls.map(reportsByResult))) for (const [result, count] of perInstance) counts.set(result, (counts.get(result) ?? 0) + count);
+  return counts;
 }
 
 /** The car service's telemetry counter by result (accepted, or why a report was rejected). */
@@ -129,33 +137,31 @@ async function provisionDirectly(service: CarCreator, count: number, dataDir: st
     const first = cars.length;
     const batch = Array.from({ length: Math.min(50, count - first) }, (_, offset) => simulatedCar(first + offset));
     const made = await Promise.all(batch.map((car) => service.createCar(car, provisioningOperator)));
-    cars.push(...made.map((answer) => ({ carId: answer.car.id, secret: answer.deviceSecret })));
+    cars.push(...made.map((answer, offset) => ({ carId: answer.car.id, secret: answer.deviceSecret, plate: batch[offset]?.plate })));
     // Saved per batch: a failure leaves fleet.json matching what exists, so a rerun resumes.
     await store.save(cars);
     if (cars.length % 2000 === 0 || cars.length === count) log(`created ${cars.length}/${count} cars with the car service`);
   }
 }
 
-/**
- * `npm run bench -- fleet [--cars 10000] [--riders 500] [--report-interval-ms 1000] [--provision direct|gateway]`: the embedded
- * platform with a simulated fleet from `carshare simulate`. Measures, in one run: a bare aedes
- * publish→subscribe rate (the broker's ceiling here), telemetry ingest accepted by the car
- * service, p99 of GET /v1/cars/nearby at 32 connections while the fleet reports, and the latency
- * of live-feed updates to N riders (device timestamp → WebSocket arrival).
- */
-export async function runFleetBenchmark(options: BenchOptions): Promise<BenchReport> {
-  const cars = numberFlag(options, 'cars', 10_000);
-  const riders = numberFlag(options, 'riders', 500);
-  const reportIntervalMs = numberFlag(options, 'report-interval-ms', 1_000);
-  const measureSec = options.durationSec;
-  // The issue's figure is at 32 connections, whatever the other benchmarks' default.
-  const nearbyConnections = numberFlag(options, 'nearby-connections', 32);
-  const dir = await mkdtemp(join(tmpdir(), 'carshare-fleet-bench-'));
-  const log = (line: string) => process.stderr.write(`fleet bench: ${line}\n`);
-  const offered = (cars * 1000) / reportIntervalMs;
+/** What the parts below need of the platform under test, embedded or distributed. */
+interface FleetTopology {
+  /** One line for the summary. */
+  describe: string;
+  gatewayUrl: string;
+  /** Each car instance, for its telemetry counters. */
+  carUrls: string[];
+  /** The car service's device gateway(s), as `carshare simulate --mqtt` takes them. */
+  deviceUrls: string;
+  /** Processes a gateway request crosses, for the load generator's CPU figures. */
+  serverPids: number[];
+  /** The car service's own CreateCar, for direct provisioning. */
+  withCarService<T>(work: (service: CarCreator) => Promise<T>): Promise<T>;
+  createAccounts(accounts: ReadonlyArray<{ email: string; password: string; displayName: string }>): Promise<void>;
+  close(): Promise<void>;
+}
 
-  const bare = await part('bare aedes pub→sub', () => measureBareBrokerRate(200_000), (rate) => `${Math.round(rate.perSecond)} msg/s (QoS 0, one publisher, one subscriber)`);
-
+async function embeddedTopology(dir: string, log: (line: string) => void): Promise<FleetTopology> {
   // The gateway with the bus, so the live feed hears car events by broadcast (see the report).
   const registry = new ServiceRegistry(serviceRegistry.all.map((descriptor) => (descriptor.edge ? { ...descriptor, messaging: true } : descriptor)));
   const platform = await startEmbeddedPlatform({
@@ -167,25 +173,104 @@ export async function runFleetBenchmark(options: BenchOptions): Promise<BenchRep
     onProgress: log,
     overrides: { car: { 'devices.mqttPort': 0 }, gateway: { 'rateLimits.enabled': false } },
   });
-  const child = { process: undefined as ReturnType<typeof spawn> | undefined };
-  let riderFeed: Awaited<ReturnType<typeof connectRiders>> | undefined;
   try {
     const carDescriptor = registry.find('car');
     if (!carDescriptor) throw new Error('the fleet benchmark needs the car service');
     const mqttPort = (platform.module(carDescriptor) as { gateway?: { port?: number } }).gateway?.port;
     if (!mqttPort) throw new Error('the car service does not say its device broker port');
-    const mqttUrl = `mqtt://127.0.0.1:${mqttPort}`;
-    const carUrl = platform.urlOf('car');
+    const users = platform.module(userDescriptor).users;
+    return {
+      describe: 'embedded: one process, every service, in-process aedes, PGlite, in-process bus',
+      gatewayUrl: platform.gatewayUrl,
+      carUrls: [platform.urlOf('car')],
+      deviceUrls: `mqtt://127.0.0.1:${mqttPort}`,
+      serverPids: [process.pid],
+      withCarService: (work) => work((platform.module(carDescriptor) as unknown as { service: CarCreator }).service),
+      createAccounts: async (accounts) => {
+        for (const account of accounts) await users.createAccount({ ...account, role: 'rider', plan: 'free' });
+      },
+      close: () => platform.close(),
+    };
+  } catch (error) {
+    await platform.close();
+    throw error;
+  }
+}
+
+async function distributedTopology(options: BenchOptions, databaseUrl: string, dir: string, log: (line: string) => void): Promise<FleetTopology> {
+  const amqpUrl = stringFlag(options, 'amqp-url');
+  const mqttUrl = stringFlag(options, 'mqtt-url');
+  const carInstances = numberFlag(options, 'car-instances', 2);
+  const fleet = await startDistributedFleet({ databaseUrl, amqpUrl, mqttUrl, carInstances, scratchDir: dir, log });
+  return {
+    describe: `distributed: gateway, user and ${carInstances} car-service process(es) (each its own aedes device gateway${mqttUrl ? `, linked over ${mqttUrl}` : ''}), PostgreSQL${amqpUrl ? ', RabbitMQ' : ', no event broker'}`,
+    gatewayUrl: fleet.gatewayUrl,
+    carUrls: fleet.carUrls,
+    deviceUrls: fleet.deviceUrls,
+    serverPids: fleet.serverPids,
+    withCarService: (work) => fleet.withCarModule((module) => work((module as { service: CarCreator }).service)),
+    createAccounts: (accounts) => fleet.createAccounts(accounts),
+    close: () => fleet.close(),
+  };
+}
+
+function stringFlag(options: BenchOptions, name: string): string | undefined {
+  const value = options.flags[name];
+  if (value === true) throw new Error(`--${name} takes a value`);
+  return value;
+}
+
+/**
+ * `npm run bench -- fleet [--cars N] [--riders 500] [--report-interval-ms 1000] [--provision direct|gateway]`:
+ * a simulated fleet from `carshare simulate` against the embedded platform (default 2,000 cars), or,
+ * with `--database-url postgres://… [--amqp-url amqp://…] [--mqtt-url mqtt://127.0.0.1:1883]
+ * [--car-instances 2]`, against the distributed topology (default 10,000 cars): gateway, user and
+ * car services as processes of their own on a fresh database and vhost, devices spread over the
+ * car instances' gateways, Mosquitto linking them. Measures, in one run: a bare aedes (and, with
+ * --mqtt-url, Mosquitto) publish→subscribe rate (the broker's ceiling here), telemetry ingest
+ * accepted by the car service(s), p99 of GET /v1/cars/nearby at 32 connections while the fleet
+ * reports, and the latency of live-feed updates to N riders (device timestamp → WebSocket arrival).
+ */
+export async function runFleetBenchmark(options: BenchOptions): Promise<BenchReport> {
+  const databaseUrl = stringFlag(options, 'database-url');
+  const mosquittoUrl = stringFlag(options, 'mqtt-url');
+  // Embedded carries 2,000 (one process cannot carry 10,000 devices here); 10,000 is for the distributed topology.
+  const cars = numberFlag(options, 'cars', databaseUrl ? 10_000 : 2_000);
+  const riders = numberFlag(options, 'riders', 500);
+  const reportIntervalMs = numberFlag(options, 'report-interval-ms', 1_000);
+  const measureSec = options.durationSec;
+  // The issue's figure is at 32 connections, whatever the other benchmarks' default.
+  const nearbyConnections = numberFlag(options, 'nearby-connections', 32);
+  const dir = await mkdtemp(join(tmpdir(), 'carshare-fleet-bench-'));
+  const log = (line: string) => process.stderr.write(`fleet bench: ${line}\n`);
+  const offered = (cars * 1000) / reportIntervalMs;
+
+  const bare = await part('bare aedes pub→sub', () => measureBareBrokerRate(200_000), (rate) => `${Math.round(rate.perSecond)} msg/s (QoS 0, one publisher, one subscriber)`);
+  const bareMosquitto = mosquittoUrl
+    ? await part(`bare Mosquitto pub→sub (${mosquittoUrl})`, () => measureBareBrokerRate(200_000, mosquittoUrl), (rate) => `${Math.round(rate.perSecond)} msg/s (QoS 0, one publisher, one subscriber)`)
+    : undefined;
+
+  let platform: FleetTopology;
+  try {
+    platform = databaseUrl ? await distributedTopology(options, databaseUrl, dir, log) : await embeddedTopology(dir, log);
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+  log(platform.describe);
+  const child = { process: undefined as ReturnType<typeof spawn> | undefined };
+  let riderFeed: Awaited<ReturnType<typeof connectRiders>> | undefined;
+  try {
+    const mqttUrl = platform.deviceUrls;
 
     // `--provision gateway` leaves creating the cars to `carshare simulate` (POST /v1/admin/cars,
     // 50 at a time); on a loaded machine a creation can time out after the car service made the
     // car, and its resume then collides on the plate. Direct is the default: the measurements
     // below start after provisioning either way.
     if (options.flags['provision'] !== 'gateway') {
-      const service = (platform.module(carDescriptor) as unknown as { service: CarCreator }).service;
       const made = await part(`provision ${cars} cars with the car service`, async () => {
         const started = performance.now();
-        await provisionDirectly(service, cars, dir, log);
+        await platform.withCarService((service) => provisionDirectly(service, cars, dir, log));
         return performance.now() - started;
       }, (ms) => `${Math.round(ms / 1000)} s`);
       if (made.error) throw new Error(`the cars could not be created: ${made.error}`);
@@ -231,10 +316,10 @@ export async function runFleetBenchmark(options: BenchOptions): Promise<BenchRep
     const ingest = await part(
       `telemetry ingest over ${measureSec} s`,
       async () => {
-        const before = await reportsByResult(carUrl);
+        const before = await fleetReportsByResult(platform.carUrls);
         const ingestStarted = performance.now();
         await sleep(measureSec * 1000);
-        const after = await reportsByResult(carUrl);
+        const after = await fleetReportsByResult(platform.carUrls);
         const seconds = (performance.now() - ingestStarted) / 1000;
         // Rejections by reason too: an ingest figure far below the offered rate needs its why.
         const perSecondByResult = Object.fromEntries([...after].map(([result, count]) => [result, Math.round((count - (before.get(result) ?? 0)) / seconds)]));
@@ -252,7 +337,7 @@ export async function runFleetBenchmark(options: BenchOptions): Promise<BenchRep
     // and load generator, a route that does no work. Nearby is read against it when the machine is busy.
     const floor = await part(
       `GET /health/live at ${nearbyConnections} connections (reference)`,
-      () => measureLoad({ url: `${platform.gatewayUrl}/health/live` }, { durationSec: measureSec, warmupSec: options.warmupSec, connections: nearbyConnections, serverPid: process.pid }),
+      () => measureLoad({ url: `${platform.gatewayUrl}/health/live` }, { durationSec: measureSec, warmupSec: options.warmupSec, connections: nearbyConnections, serverPids: platform.serverPids }),
       (stats) => `${Math.round(stats.requestsPerSec)} req/s, p50 ${stats.latencyMs.p50.toFixed(1)} ms, p99 ${stats.latencyMs.p99.toFixed(1)} ms`,
     );
     const nearby = await part(
@@ -261,7 +346,7 @@ export async function runFleetBenchmark(options: BenchOptions): Promise<BenchRep
         if (!operator.value) throw new Error(`skipped: no operator session (${operator.error ?? ''})`);
         return await measureLoad(
           { url: `${platform.gatewayUrl}/v1/cars/nearby?lat=${centre.lat}&lng=${centre.lng}&radiusM=1000&limit=20`, headers: { authorization: `Bearer ${operator.value}` } },
-          { durationSec: measureSec, warmupSec: options.warmupSec, connections: nearbyConnections, serverPid: process.pid },
+          { durationSec: measureSec, warmupSec: options.warmupSec, connections: nearbyConnections, serverPids: platform.serverPids },
         );
       },
       (stats) =>
@@ -272,16 +357,15 @@ export async function runFleetBenchmark(options: BenchOptions): Promise<BenchRep
     const live = await part(
       `live feed: ${riders} riders over ${measureSec} s`,
       async () => {
-        const users = platform.module(userDescriptor).users;
         const tokens: string[] = [];
         const refusedLogins: string[] = [];
         const accounts = Math.ceil(riders / 5);
         // A fresh passphrase per run: the password policy refuses guessable ones.
         const password = `bench ${randomBytes(6).toString('hex')} rider`;
+        await platform.createAccounts(Array.from({ length: accounts }, (_, index) => ({ email: `bench-rider-${index}@carshare.local`, password, displayName: `Bench rider ${index}` })));
         for (let index = 0; index < accounts; index++) {
           const email = `bench-rider-${index}@carshare.local`;
           try {
-            await users.createAccount({ email, password, displayName: `Bench rider ${index}`, role: 'rider', plan: 'free' });
             tokens.push(await login(platform.gatewayUrl, email, password));
           } catch (error) {
             refusedLogins.push(error instanceof Error ? error.message : String(error));
@@ -323,7 +407,9 @@ export async function runFleetBenchmark(options: BenchOptions): Promise<BenchRep
     const failed = (result: { error?: string }) => (result.error ? `FAILED: ${result.error}` : '');
     const summary = [
       `fleet: ${cars} cars reporting every ${reportIntervalMs} ms (carshare simulate), ${riders} live riders; shared 2-core machine (load ${loadavg().map((value) => value.toFixed(1)).join(' ')}), numbers move between runs`,
+      `topology                  ${platform.describe}`,
       `bare aedes pub→sub        ${bare.value ? `${Math.round(bare.value.perSecond)} msg/s (QoS 0, one publisher, one subscriber)` : failed(bare)}`,
+      ...(bareMosquitto ? [`bare Mosquitto pub→sub    ${bareMosquitto.value ? `${Math.round(bareMosquitto.value.perSecond)} msg/s (the same test through ${mosquittoUrl ?? ''})` : failed(bareMosquitto)}`] : []),
       `devices                   ${Number.isNaN(fleet.value.provisionedMs) ? '' : `${Math.round(fleet.value.provisionedMs / 1000)} s to create the cars through the gateway, `}${Math.round(fleet.value.readyMs / 1000)} s until all ${cars} connected`,
       `telemetry accepted        ${ingest.value ? `${Math.round(ingest.value.perSecond)} reports/s of ${Math.round(offered)} offered${bare.value ? ` (${((100 * ingest.value.perSecond) / bare.value.perSecond).toFixed(1)} % of bare aedes)` : ''}` : failed(ingest)}`,
       `gateway floor             ${floor.value ? `/health/live p50 ${floor.value.latencyMs.p50.toFixed(1)} ms, p99 ${floor.value.latencyMs.p99.toFixed(1)} ms at ${nearbyConnections} conn` : failed(floor)}`,
@@ -338,7 +424,9 @@ export async function runFleetBenchmark(options: BenchOptions): Promise<BenchRep
         riders,
         reportIntervalMs,
         loadAverage: loadavg(),
+        topology: platform.describe,
         bareBroker: bare.value ?? { error: bare.error },
+        ...(bareMosquitto && { bareMosquitto: bareMosquitto.value ?? { error: bareMosquitto.error } }),
         provisionedMs: fleet.value.provisionedMs,
         readyMs: fleet.value.readyMs,
         ingest: ingest.value ?? { error: ingest.error },
