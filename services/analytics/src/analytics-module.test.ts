@@ -95,12 +95,12 @@ describe('analytics module', () => {
   const query = { metric: 'trips_started', bucket: 'day', from: '2026-03-02T00:00:00.000Z', to: '2026-03-03T00:00:00.000Z', limit: 10 } as const;
 
   it('reads one consumer group per projection', () => {
-    assert.deepEqual([...consumerGroups].sort(), ['analytics.accounts', 'analytics.fleet', 'analytics.revenue', 'analytics.trips', 'analytics.verification']);
+    assert.deepEqual([...consumerGroups].sort(), ['analytics.accounts', 'analytics.fleet', 'analytics.revenue', 'analytics.searches', 'analytics.trips', 'analytics.verification']);
   });
 
   it('answers the figures of events that came through the bus, each counted once', async () => {
     const page = await call(operator, (ctx) => clients.gateway.QueryStats(query, ctx));
-    assert.deepEqual(page.points, [{ start: '2026-03-02T00:00:00.000Z', key: null, count: 2, sum: 0, level: null }]);
+    assert.deepEqual(page.points, [{ start: '2026-03-02T00:00:00.000Z', key: null, count: 3, sum: 0, level: null }]);
   });
 
   it('admits only the gateway, for operators', async () => {
@@ -118,10 +118,22 @@ describe('analytics module', () => {
     const page = await (await fetch(`${base}/metrics`)).text();
     for (const [name, labels, value] of [
       ['carshare_trips_started_total', { category: 'compact' }, 1],
-      ['carshare_trips_started_total', { category: 'premium' }, 1],
+      ['carshare_trips_started_total', { category: 'premium' }, 2],
       ['carshare_trips_finished_total', { category: 'compact' }, 1],
+      ['carshare_trips_finished_total', { category: 'premium' }, 1],
       ['carshare_revenue_cents_total', { currency: 'EUR' }, 2050],
-      ['carshare_active_trips', {}, 1],
+      ['carshare_trip_revenue_cents_total', { category: 'premium', zone: 'airport', currency: 'EUR' }, 4200],
+      ['carshare_trip_revenue_cents_total', { category: 'compact', zone: 'centre', currency: 'EUR' }, 1250],
+      ['carshare_trip_seconds_total', { category: 'premium', zone: 'airport' }, 90 * 60],
+      ['carshare_trip_seconds_total', { category: 'compact', zone: 'centre' }, 40 * 60],
+      ['carshare_active_trips', { category: 'compact' }, 0],
+      ['carshare_active_trips', { category: 'premium' }, 1],
+      ['carshare_fleet_cars', { category: 'compact' }, 2],
+      ['carshare_fleet_cars', { category: 'premium' }, 1],
+      ['carshare_search_riders_total', {}, 5],
+      ['carshare_search_conversions_total', {}, 2],
+      ['carshare_review_duration_seconds_count', { outcome: 'verified' }, 1],
+      ['carshare_review_duration_seconds_sum', { outcome: 'rejected' }, 15 * 60],
       ['carshare_cars_offline', {}, 1],
       ['carshare_unlock_attempts_total', { result: 'ok' }, 1],
       ['carshare_unlock_attempts_total', { result: 'timeout' }, 1],
@@ -131,7 +143,8 @@ describe('analytics module', () => {
       ['carshare_failed_trip_starts_total', { reason: 'CAR_DID_NOT_UNLOCK' }, 1],
       ['carshare_analytics_unprojected_events_total', { type: 'payment.captured' }, 1],
       ['carshare_analytics_unprojected_events_total', { type: 'trip.paused' }, 1],
-      ['carshare_analytics_consumer_lag_seconds_count', { group: 'analytics.fleet' }, 6],
+      ['carshare_analytics_consumer_lag_seconds_count', { group: 'analytics.fleet' }, 9],
+      ['carshare_analytics_consumer_lag_seconds_count', { group: 'analytics.searches' }, 6],
     ] as const) {
       assert.equal(sampleOf(page, name, labels), value, `${name}${JSON.stringify(labels)}`);
     }

@@ -92,28 +92,99 @@ describe('analytics projection: a scripted history gives exactly these views', (
   after(() => subject.engine.close());
 
   it('counts trips started per hour, by category', async () => {
-    assert.deepEqual(await points(subject.service, { metric: 'trips_started', bucket: 'hour', ...morning }), [p('2026-03-02T10:00', null, 2)]);
+    assert.deepEqual(await points(subject.service, { metric: 'trips_started', bucket: 'hour', ...morning }), [p('2026-03-02T10:00', null, 2), p('2026-03-02T11:00', null, 1)]);
     assert.deepEqual(await points(subject.service, { metric: 'trips_started', bucket: 'hour', by: 'category', ...morning }), [
       p('2026-03-02T10:00', 'compact', 1),
       p('2026-03-02T10:00', 'premium', 1),
+      p('2026-03-02T11:00', 'premium', 1),
     ]);
   });
 
   it('counts a finished trip in the hour it finished, with its duration, start category and end zone', async () => {
-    assert.deepEqual(await points(subject.service, { metric: 'trips_finished', bucket: 'hour', ...morning }), [p('2026-03-02T11:00', null, 1, 40 * 60_000)]);
-    assert.deepEqual(await points(subject.service, { metric: 'trips_finished', bucket: 'hour', by: 'category', ...morning }), [p('2026-03-02T11:00', 'compact', 1, 40 * 60_000)]);
-    assert.deepEqual(await points(subject.service, { metric: 'trips_finished', bucket: 'hour', by: 'zone', ...morning }), [p('2026-03-02T11:00', 'centre', 1, 40 * 60_000)]);
+    assert.deepEqual(await points(subject.service, { metric: 'trips_finished', bucket: 'hour', ...morning }), [
+      p('2026-03-02T11:00', null, 1, 40 * 60_000),
+      p('2026-03-02T13:00', null, 1, 90 * 60_000),
+    ]);
+    assert.deepEqual(await points(subject.service, { metric: 'trips_finished', bucket: 'hour', by: 'category', ...morning }), [
+      p('2026-03-02T11:00', 'compact', 1, 40 * 60_000),
+      p('2026-03-02T13:00', 'premium', 1, 90 * 60_000),
+    ]);
+    assert.deepEqual(await points(subject.service, { metric: 'trips_finished', bucket: 'hour', by: 'zone', ...morning }), [
+      p('2026-03-02T11:00', 'centre', 1, 40 * 60_000),
+      p('2026-03-02T13:00', 'airport', 1, 90 * 60_000),
+    ]);
+  });
+
+  it('sums the prices of finished trips by the car category of the start and the zone of the end', async () => {
+    assert.deepEqual(await points(subject.service, { metric: 'trip_revenue_cents', bucket: 'day', ...morning }), [p('2026-03-02T00:00', null, 2, 5450)]);
+    assert.deepEqual(await points(subject.service, { metric: 'trip_revenue_cents', bucket: 'hour', by: 'category', ...morning }), [
+      p('2026-03-02T11:00', 'compact', 1, 1250),
+      p('2026-03-02T13:00', 'premium', 1, 4200),
+    ]);
+    assert.deepEqual(await points(subject.service, { metric: 'trip_revenue_cents', bucket: 'day', by: 'zone', ...morning }), [
+      p('2026-03-02T00:00', 'airport', 1, 4200),
+      p('2026-03-02T00:00', 'centre', 1, 1250),
+    ]);
+    assert.deepEqual(await points(subject.service, { metric: 'trip_revenue_cents', bucket: 'day', by: 'currency', ...morning }), [p('2026-03-02T00:00', 'EUR', 2, 5450)]);
+  });
+
+  it("cuts a finished trip's car time at every hour it crosses, counting it once per hour and once per day", async () => {
+    const minutes = 60_000;
+    assert.deepEqual(await points(subject.service, { metric: 'trip_time_ms', bucket: 'hour', ...morning }), [
+      p('2026-03-02T10:00', null, 1, 30 * minutes),
+      p('2026-03-02T11:00', null, 2, 25 * minutes),
+      p('2026-03-02T12:00', null, 1, 60 * minutes),
+      p('2026-03-02T13:00', null, 1, 15 * minutes),
+    ]);
+    assert.deepEqual(await points(subject.service, { metric: 'trip_time_ms', bucket: 'day', ...morning }), [p('2026-03-02T00:00', null, 2, 130 * minutes)]);
+    assert.deepEqual(await points(subject.service, { metric: 'trip_time_ms', bucket: 'hour', by: 'category', ...morning }), [
+      p('2026-03-02T10:00', 'compact', 1, 30 * minutes),
+      p('2026-03-02T11:00', 'compact', 1, 10 * minutes),
+      p('2026-03-02T11:00', 'premium', 1, 15 * minutes),
+      p('2026-03-02T12:00', 'premium', 1, 60 * minutes),
+      p('2026-03-02T13:00', 'premium', 1, 15 * minutes),
+    ]);
+    assert.deepEqual(await points(subject.service, { metric: 'trip_time_ms', bucket: 'day', by: 'zone', ...morning }), [
+      p('2026-03-02T00:00', 'airport', 1, 90 * minutes),
+      p('2026-03-02T00:00', 'centre', 1, 40 * minutes),
+    ]);
+  });
+
+  it('keeps the fleet by category as a level, carried into a range from the days before', async () => {
+    assert.deepEqual(await points(subject.service, { metric: 'fleet_size', bucket: 'hour', by: 'category', ...morning }), [
+      p('2026-03-02T00:00', 'compact', 0, 0, 1),
+      p('2026-03-02T00:00', 'premium', 0, 0, 1),
+      p('2026-03-02T09:00', 'compact', 1, 1, 2),
+    ]);
+    assert.deepEqual(await points(subject.service, { metric: 'fleet_size', bucket: 'day', from: '2026-03-01T00:00:00.000Z', to: '2026-03-03T00:00:00.000Z' }), [
+      p('2026-03-01T00:00', null, 2, 2, 2),
+      p('2026-03-02T00:00', null, 1, 1, 3),
+    ]);
+  });
+
+  it('counts riders who searched, and those of them who reserved within 30 minutes, in the bucket of the search', async () => {
+    // 10:00: riders 1 and 4 searched, both reserved in time (rider 4 in the next hour).
+    // 11:00: riders 1, 5 (twice) and 6 searched; 1 had reserved before, 6 reserved 40 minutes on.
+    assert.deepEqual(await points(subject.service, { metric: 'search_conversion', bucket: 'hour', ...morning }), [
+      p('2026-03-02T10:00', null, 2, 2),
+      p('2026-03-02T11:00', null, 3, 0),
+    ]);
+    // The day counts each rider once: four riders, two converted.
+    assert.deepEqual(await points(subject.service, { metric: 'search_conversion', bucket: 'day', ...morning }), [p('2026-03-02T00:00', null, 4, 2)]);
   });
 
   it('answers active trips as the level at the end of each hour', async () => {
     assert.deepEqual(await points(subject.service, { metric: 'active_trips', bucket: 'hour', ...morning }), [
       p('2026-03-02T10:00', null, 2, 2, 2),
-      p('2026-03-02T11:00', null, 1, -1, 1),
+      p('2026-03-02T11:00', null, 2, 0, 2),
+      p('2026-03-02T13:00', null, 1, -1, 1),
     ]);
     assert.deepEqual(await points(subject.service, { metric: 'active_trips', bucket: 'hour', by: 'category', ...morning }), [
       p('2026-03-02T10:00', 'compact', 1, 1, 1),
       p('2026-03-02T10:00', 'premium', 1, 1, 1),
       p('2026-03-02T11:00', 'compact', 1, -1, 0),
+      p('2026-03-02T11:00', 'premium', 1, 1, 2),
+      p('2026-03-02T13:00', 'premium', 1, -1, 1),
     ]);
   });
 
@@ -161,7 +232,7 @@ describe('analytics projection: a scripted history gives exactly these views', (
   it('counts reservations by outcome and failed trip starts by reason', async () => {
     assert.deepEqual(await points(subject.service, { metric: 'reservations', bucket: 'day', by: 'outcome', ...morning }), [
       p('2026-03-02T00:00', 'cancelled', 1),
-      p('2026-03-02T00:00', 'created', 1),
+      p('2026-03-02T00:00', 'created', 3),
       p('2026-03-02T00:00', 'expired', 1),
     ]);
     assert.deepEqual(await points(subject.service, { metric: 'failed_trip_starts', bucket: 'hour', by: 'reason', ...morning }), [
@@ -301,11 +372,11 @@ describe('analytics archive retention', () => {
     try {
       await deliver(subject.writer, scriptedHistory());
       subject.clock.advance(29 * 86_400_000);
-      // On 31 March a 30-day retention still keeps 1 March; a day later 1 March (one capture) goes.
+      // On 31 March a 30-day retention still keeps 1 March; a day later 1 March (a capture, two cars created) goes.
       assert.equal(await subject.service.sweepArchive(), 0);
       subject.clock.advance(86_400_000);
-      assert.equal(await subject.service.sweepArchive(), 1);
-      assert.equal(await subject.archived(), scriptedHistory().length - 1);
+      assert.equal(await subject.service.sweepArchive(), 3);
+      assert.equal(await subject.archived(), scriptedHistory().length - 3);
     } finally {
       await subject.engine.close();
     }

@@ -19,6 +19,14 @@ export const AnalyticsConfigSchema = Type.Object({
     /** Rows one sweep statement deletes at most, so it never holds the database long. */
     sweepBatch: Type.Integer({ minimum: 1, maximum: 100_000, default: 5_000 }),
   }),
+  /** Search-to-reservation conversion (ADR 0026). */
+  conversion: Type.Object({
+    /**
+     * A reservation this many minutes after a search session's start converts it. A change
+     * reaches past figures only through `carshare analytics rebuild`.
+     */
+    windowMinutes: Type.Integer({ minimum: 1, maximum: 1440, default: 30 }),
+  }),
   consumers: Type.Object({
     /**
      * Events a consumer group handles at once per instance. High on purpose: handlers wait for a
@@ -42,6 +50,7 @@ export const analyticsConfigShape = {
     ANALYTICS_ARCHIVE_SWEEP_INTERVAL_MS: 'archive.sweepIntervalMs',
     ANALYTICS_CONSUMER_CONCURRENCY: 'consumers.concurrency',
     ANALYTICS_MAX_BATCH: 'consumers.maxBatch',
+    ANALYTICS_CONVERSION_WINDOW_MINUTES: 'conversion.windowMinutes',
   },
 } as const satisfies ServiceConfigShape<typeof AnalyticsConfigSchema>;
 

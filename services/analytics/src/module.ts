@@ -68,10 +68,11 @@ export function createAnalyticsModule(deps: AnalyticsModuleDeps): AnalyticsModul
   const database = deps.database as ServiceDatabase<AnalyticsDatabase>;
   const { registry } = observability.metrics;
   const messaging = createServiceMessaging({ database, bus: deps.bus, concurrentRelays: deps.concurrentRelays, registry, logger: observability.logger });
-  const stats = new SqlStatsStore(database);
+  const stats = new SqlStatsStore(database, { conversionWindowMs: config.conversion.windowMinutes * 60_000 });
   const metrics = new AnalyticsMetrics(registry, {
-    activeTrips: () => stats.currentLevel('active_trips'),
+    activeTrips: () => stats.currentLevels('active_trips', 'category'),
     carsOffline: () => stats.currentLevel('cars_offline'),
+    fleetCars: () => stats.currentLevels('fleet_size', 'category'),
   });
   const writer = new ProjectionWriter({
     store: stats,

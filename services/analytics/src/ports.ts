@@ -48,6 +48,8 @@ export interface StatsStore {
   snapshot(): Promise<StatRow[]>;
   /** The running total of a level figure over all time (the current value of a gauge). */
   currentLevel(metric: StatMetric): Promise<number>;
+  /** The same per key of one dimension (`category` → level). */
+  currentLevels(metric: StatMetric, dimension: string): Promise<Map<string, number>>;
 }
 
 export interface AnalyticsPorts {

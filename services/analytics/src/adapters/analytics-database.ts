@@ -32,4 +32,10 @@ export interface AnalyticsDatabase {
     closed_at: Timestamp | null;
     close_attrs: ColumnType<unknown, string, string>;
   };
+  rider_activity: {
+    event_id: string;
+    rider_id: string;
+    kind: string;
+    at: Timestamp;
+  };
 }

@@ -1,6 +1,7 @@
 import type { EventEnvelope, StatMetric } from '@carshare/contracts';
 import type { ServiceDatabase } from '@carshare/storage';
 import { sql, type Kysely } from 'kysely';
+import { activityWindow, conversionFacts, defaultConversionWindowMs, type RiderActivity } from '../domain/conversion.ts';
 import { markSpan, readEvent, type Fact, type Reading, type Span, type SpanKind } from '../domain/projection.ts';
 import type { StatBucketName } from '../domain/stat-metrics.ts';
 import { StatRowAccumulator, type StatRow } from '../domain/stat-rows.ts';
@@ -40,14 +41,61 @@ async function addCells(trx: Db, cells: StatRowAccumulator): Promise<void> {
 }
 
 /**
+ * Search-to-reservation conversion for a batch: the riders' stored activity around the batch's
+ * times, then each new activity judged against what is known before it (in batch order), then
+ * the new rows. Order-tolerant because the figures depend only on the set of activities.
+ */
+async function projectActivity(trx: Db, added: readonly RiderActivity[], windowMs: number): Promise<Fact[]> {
+  const { from, to } = activityWindow(added, windowMs);
+  const riders = [...new Set(added.map((activity) => activity.riderId))];
+  const rows = await trx
+    .selectFrom('rider_activity')
+    .select(['event_id', 'rider_id', 'kind', 'at'])
+    .where(sql<boolean>`rider_id = any(${riders}::uuid[])`)
+    .where('at', '>=', new Date(from))
+    .where('at', '<=', new Date(to))
+    .execute();
+  const known = new Map<string, RiderActivity[]>();
+  for (const row of rows) {
+    const list = known.get(row.rider_id) ?? [];
+    list.push({ eventId: row.event_id, riderId: row.rider_id, kind: row.kind as RiderActivity['kind'], at: new Date(row.at).getTime() });
+    known.set(row.rider_id, list);
+  }
+  const facts: Fact[] = [];
+  for (const activity of added) {
+    const list = known.get(activity.riderId) ?? [];
+    if (list.some((stored) => stored.eventId === activity.eventId)) continue;
+    facts.push(...conversionFacts(list, activity, windowMs));
+    list.push(activity);
+    known.set(activity.riderId, list);
+  }
+  for (const part of chunks(added, rowChunk)) {
+    const rows = part.map((activity) => ({ eventId: activity.eventId, riderId: activity.riderId, kind: activity.kind, at: new Date(activity.at).toISOString() }));
+    await sql`
+      insert into rider_activity (event_id, rider_id, kind, at)
+      select r."eventId", r."riderId", r.kind, r.at
+      from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as r("eventId" uuid, "riderId" uuid, kind text, at timestamptz)
+      on conflict (event_id) do nothing`.execute(trx);
+  }
+  return facts;
+}
+
+/**
  * Adds the figures of `events` (already archived, or being replayed) to the views inside `trx`:
  * pure readings, spans completed in memory over the batch in order, then one upsert per touched
  * span and cell. Live consumption and the rebuild both come through here; the rebuild passes its
  * own `cells` and writes them once they are many (a cell gets events from many pages).
  */
-async function project(trx: Db, events: readonly EventEnvelope[], pending?: StatRowAccumulator): Promise<{ readings: Reading[]; facts: Fact[] }> {
+async function project(
+  trx: Db,
+  events: readonly EventEnvelope[],
+  conversionWindowMs: number,
+  pending?: StatRowAccumulator,
+): Promise<{ readings: Reading[]; facts: Fact[] }> {
   const readings = events.map(readEvent);
   const facts: Fact[] = [];
+  const activity = readings.flatMap((reading) => (reading.projected ? (reading.activity ?? []) : []));
+  if (activity.length > 0) facts.push(...(await projectActivity(trx, activity, conversionWindowMs)));
   const marks = readings.flatMap((reading) => (reading.projected ? reading.spans : []));
   for (const reading of readings) if (reading.projected) facts.push(...reading.facts);
   if (marks.length > 0) {
@@ -114,11 +162,18 @@ async function project(trx: Db, events: readonly EventEnvelope[], pending?: Stat
   return { readings, facts };
 }
 
+export interface SqlStatsStoreOptions {
+  /** A reservation this long after a search session's start converts it (ADR 0026). */
+  conversionWindowMs?: number;
+}
+
 export class SqlStatsStore implements StatsStore {
   readonly #database: ServiceDatabase<AnalyticsDatabase>;
+  readonly #conversionWindowMs: number;
 
-  constructor(database: ServiceDatabase<AnalyticsDatabase>) {
+  constructor(database: ServiceDatabase<AnalyticsDatabase>, options: SqlStatsStoreOptions = {}) {
     this.#database = database;
+    this.#conversionWindowMs = options.conversionWindowMs ?? defaultConversionWindowMs;
   }
 
   async append(events: readonly EventEnvelope[], archivedAt: number): Promise<ProjectedBatch> {
@@ -139,7 +194,7 @@ export class SqlStatsStore implements StatsStore {
         for (const row of inserted) fresh.add(row.event_id);
       }
       const archived = unique.filter((event) => fresh.has(event.id));
-      const { readings, facts } = await project(trx, archived);
+      const { readings, facts } = await project(trx, archived, this.#conversionWindowMs);
       return { archived: archived.map((event, index) => ({ event, reading: readings[index] as Reading })), facts };
     });
   }
@@ -194,7 +249,7 @@ export class SqlStatsStore implements StatsStore {
     return this.#database.transaction(async (trx) => {
       const counted = await trx.selectFrom('event_archive').select(sql<string | number>`count(*)`.as('total')).executeTakeFirstOrThrow();
       const total = Number(counted.total);
-      await sql`truncate stat_buckets, stat_spans`.execute(trx);
+      await sql`truncate stat_buckets, stat_spans, rider_activity`.execute(trx);
       let replayed = 0;
       let after: string | undefined;
       let cells = new StatRowAccumulator();
@@ -207,6 +262,7 @@ export class SqlStatsStore implements StatsStore {
         await project(
           trx,
           rows.map((row) => (typeof row.envelope === 'string' ? JSON.parse(row.envelope) : row.envelope) as EventEnvelope),
+          this.#conversionWindowMs,
           cells,
         );
         if (cells.size >= maxPendingCells) {
@@ -250,5 +306,17 @@ export class SqlStatsStore implements StatsStore {
       .where('dimension', '=', '')
       .executeTakeFirst();
     return Number(row?.level ?? 0);
+  }
+
+  async currentLevels(metric: StatMetric, dimension: string): Promise<Map<string, number>> {
+    const rows = await this.#database.db
+      .selectFrom('stat_buckets')
+      .select(['key', sql<string | number | null>`sum(sum)`.as('level')])
+      .where('metric', '=', metric)
+      .where('bucket', '=', 'day')
+      .where('dimension', '=', dimension)
+      .groupBy('key')
+      .execute();
+    return new Map(rows.map((row) => [row.key, Number(row.level ?? 0)]));
   }
 }

@@ -1,4 +1,6 @@
 import {
+  CarCreated,
+  CarSearched,
   CarStateChanged,
   PaymentCaptured,
   PaymentRefunded,
@@ -14,6 +16,8 @@ import {
   type StatDimension,
   type StatMetric,
 } from '@carshare/contracts';
+import type { RiderActivity } from './conversion.ts';
+import { bucketSizeMs, bucketStart, statBuckets, type StatBucketName } from './stat-metrics.ts';
 
 /** One contribution to a figure: `count` and `sum` are added into the buckets that hold `at`. */
 export interface Fact {
@@ -24,6 +28,11 @@ export interface Fact {
   /** The amount (cents, ms), or the level change (+1 / −1) of a level figure. */
   sum: number;
   dims: Partial<Record<StatDimension, string>>;
+  /**
+   * Only these bucket sizes (default: hour and day). A figure that counts something once per
+   * bucket (a rider who searched, a trip in progress) differs between an hour and its day.
+   */
+  buckets?: readonly StatBucketName[];
 }
 
 /**
@@ -50,7 +59,7 @@ export interface Span {
   closeAttrs: Record<string, string>;
 }
 
-export type Reading = { projected: true; facts: Fact[]; spans: SpanMark[] } | { projected: false; why: string };
+export type Reading = { projected: true; facts: Fact[]; spans: SpanMark[]; activity?: RiderActivity[] } | { projected: false; why: string };
 
 /** The topics each projection's consumer group reads: one group per projection (own lag, own dead letters). */
 export const projectionTopics = {
@@ -58,7 +67,8 @@ export const projectionTopics = {
   revenue: ['payment.captured', 'payment.refunded'],
   verification: ['profile.submitted', 'profile.verified', 'profile.rejected'],
   accounts: ['user.registered'],
-  fleet: ['car.state_changed'],
+  fleet: ['car.state_changed', 'car.created'],
+  searches: ['car.searched'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type ProjectionName = keyof typeof projectionTopics;
@@ -118,14 +128,19 @@ function readTripEvent(event: EventEnvelope, at: number): Reading {
       return {
         projected: true,
         facts: [
-          { metric: 'trips_started', at, count: 1, sum: 0, dims: dimsOf([['category', category], ['zone', label(data, 'zoneId')]]) },
+          { metric: 'trips_started', at, count: 1, sum: 0, dims: dimsOf([['category', category]]) },
           { metric: 'active_trips', at, count: 1, sum: 1, dims: dimsOf([['category', category]]) },
         ],
         spans: [{ kind: 'trip', id: event.subject, side: 'open', at, attrs: category === undefined ? {} : { category } }],
       };
     case 'trip.finished': {
+      const attrs: Record<string, string> = {};
       const zone = label(data, 'zoneId');
-      return { projected: true, facts: [], spans: [{ kind: 'trip', id: event.subject, side: 'close', at, attrs: zone === undefined ? {} : { zone } }] };
+      const currency = label(data, 'currency');
+      if (zone !== undefined) attrs['zone'] = zone;
+      if (currency !== undefined) attrs['currency'] = currency;
+      if (typeof data['totalCents'] === 'number' && Number.isSafeInteger(data['totalCents'])) attrs['totalCents'] = String(data['totalCents']);
+      return { projected: true, facts: [], spans: [{ kind: 'trip', id: event.subject, side: 'close', at, attrs }] };
     }
     case 'trip.failed':
       return facts({ metric: 'failed_trip_starts', at, count: 1, sum: 0, dims: dimsOf([['reason', label(data, 'reason') ?? 'unknown'], ['category', category]]) });
@@ -144,7 +159,16 @@ export function readEvent(event: EventEnvelope): Reading {
   const at = Date.parse(event.occurredAt);
   if (!Number.isFinite(at)) return skip('occurredAt is not a time');
   if (event.type.startsWith('trip.')) return readTripEvent(event, at);
-  if (ReservationCreated.is(event)) return facts({ metric: 'reservations', at, count: 1, sum: 0, dims: { outcome: 'created' } });
+  if (ReservationCreated.is(event)) {
+    return {
+      projected: true,
+      facts: [{ metric: 'reservations', at, count: 1, sum: 0, dims: { outcome: 'created' } }],
+      spans: [],
+      activity: [{ eventId: event.id, riderId: event.data.riderId, kind: 'reservation', at }],
+    };
+  }
+  if (CarSearched.is(event)) return { projected: true, facts: [], spans: [], activity: [{ eventId: event.id, riderId: event.data.riderId, kind: 'search', at }] };
+  if (CarCreated.is(event)) return facts({ metric: 'fleet_size', at, count: 1, sum: 1, dims: { category: event.data.category } });
   if (ReservationCancelled.is(event)) return facts({ metric: 'reservations', at, count: 1, sum: 0, dims: { outcome: 'cancelled' } });
   if (ReservationExpired.is(event)) return facts({ metric: 'reservations', at, count: 1, sum: 0, dims: { outcome: 'expired' } });
   if (PaymentCaptured.is(event)) {
@@ -199,14 +223,38 @@ export function markSpan(span: Span, mark: SpanMark): Fact[] {
   return spanFacts(span.kind, span.openedAt, span.openAttrs, span.closedAt, span.closeAttrs);
 }
 
+/**
+ * A trip's car time, cut at every bucket boundary it crosses: each piece lands in its own hour
+ * (and, cut by day, in its own day), counting the trip once in every bucket it overlaps.
+ */
+export function tripTime(from: number, to: number, dims: Fact['dims']): Fact[] {
+  const pieces: Fact[] = [];
+  for (const bucket of statBuckets) {
+    const size = bucketSizeMs(bucket);
+    for (let start = bucketStart(bucket, from); start === bucketStart(bucket, from) || start < to; start += size) {
+      const pieceFrom = Math.max(from, start);
+      pieces.push({ metric: 'trip_time_ms', at: pieceFrom, count: 1, sum: Math.min(to, start + size) - pieceFrom, dims, buckets: [bucket] });
+    }
+  }
+  return pieces;
+}
+
 function spanFacts(kind: SpanKind, openedAt: number, openAttrs: Record<string, string>, closedAt: number, closeAttrs: Record<string, string>): Fact[] {
   const duration = Math.max(0, closedAt - openedAt);
   switch (kind) {
-    case 'trip':
-      return [
-        { metric: 'trips_finished', at: closedAt, count: 1, sum: duration, dims: dimsOf([['category', openAttrs['category']], ['zone', closeAttrs['zone']]]) },
+    case 'trip': {
+      const where = dimsOf([['category', openAttrs['category']], ['zone', closeAttrs['zone']]]);
+      const list: Fact[] = [
+        { metric: 'trips_finished', at: closedAt, count: 1, sum: duration, dims: where },
         { metric: 'active_trips', at: closedAt, count: 1, sum: -1, dims: dimsOf([['category', openAttrs['category']]]) },
+        ...tripTime(openedAt, openedAt + duration, where),
       ];
+      const total = closeAttrs['totalCents'];
+      if (total !== undefined) {
+        list.push({ metric: 'trip_revenue_cents', at: closedAt, count: 1, sum: Number(total), dims: { ...where, ...dimsOf([['currency', closeAttrs['currency']]]) } });
+      }
+      return list;
+    }
     case 'review':
       return [{ metric: 'review_duration_ms', at: closedAt, count: 1, sum: duration, dims: dimsOf([['outcome', closeAttrs['outcome']]]) }];
   }

@@ -17,7 +17,7 @@ export interface StatRow {
 
 /**
  * Adds facts into cells keyed by (metric, bucket, start, dimension, key): every fact counts in
- * the total and once per dimension it carries, per hour and per day. Summing first means one
+ * the total and once per dimension it carries, per hour and per day (or the sizes it names). Summing first means one
  * upsert per cell per batch, however many events fell into it.
  */
 export class StatRowAccumulator {
@@ -25,7 +25,7 @@ export class StatRowAccumulator {
 
   add(fact: Fact): void {
     const dimensions = statMetrics[fact.metric].dimensions;
-    for (const bucket of statBuckets) {
+    for (const bucket of fact.buckets ?? statBuckets) {
       const start = bucketStart(bucket, fact.at);
       this.#addCell(fact, bucket, start, '', '');
       for (const dimension of dimensions) {

@@ -22,6 +22,9 @@ export function envelope(type: string, occurredAt: string, subject: string, data
 
 const stateChange = (car: number, from: string, to: string, reason: string, at: string) =>
   envelope('car.state_changed', at, carId(car), { carId: carId(car), from, to, reservationId: null, reason, version: 3 });
+const created = (car: number, category: string, at: string) =>
+  envelope('car.created', at, carId(car), { carId: carId(car), plate: `B-AN ${car}`, model: 'VW ID.3', category, fuelType: 'electric', seats: 5, state: 'available' });
+const searched = (rider: number, at: string, carsFound = 3) => envelope('car.searched', at, userId(rider), { riderId: userId(rider), category: null, carsFound });
 const trip = (n: number) => ({ tripId: tripId(n), riderId: userId(1), carId: carId(n) });
 const payment = (n: number) => ({ paymentId: paymentId(n), riderId: userId(1), reference: tripId(n), currency: 'EUR' });
 const reservation = (n: number) => ({ reservationId: reservationId(n), riderId: userId(1), carId: carId(n) });
@@ -30,6 +33,12 @@ const reservation = (n: number) => ({ reservationId: reservationId(n), riderId: 
  * A morning of the platform, 2 March 2026 (UTC), with one capture the evening before: every
  * figure analytics keeps gets events, two of them in a later hour or another day, plus events it
  * must archive and leave alone (a payment.captured v2, a trip.paused).
+ *
+ * Fleet: two cars the day before (compact, premium), a compact at 09:00. Trip 4 (premium) runs
+ * 11:45–13:15 and ends at the airport: its car time is cut over three hours. Searches (riders
+ * 1, 4, 5, 6): rider 1 reserves 15 min after searching at 10:05 and searches again at 11:30 with
+ * nothing after; rider 4 reserves 20 min after a 10:50 search, in the next hour; rider 5 searches
+ * twice in one hour and never reserves; rider 6 reserves 40 min after searching, past the window.
  */
 export function scriptedHistory(): EventEnvelope[] {
   sequence = 0;
@@ -73,6 +82,43 @@ export function scriptedHistory(): EventEnvelope[] {
       totalRefundedCents: 200,
       reason: 'goodwill',
       operatorId: userId(2),
+    }),
+    created(1, 'compact', '2026-03-01T08:00:00.000Z'),
+    created(2, 'premium', '2026-03-01T08:00:00.000Z'),
+    created(6, 'compact', '2026-03-02T09:00:00.000Z'),
+    envelope('trip.started', '2026-03-02T11:45:00.000Z', tripId(4), {
+      ...trip(4),
+      category: 'premium',
+      tariffVersion: 'v1',
+      depositCents: 9000,
+      startedAt: '2026-03-02T11:45:00.000Z',
+    }),
+    envelope('trip.finished', '2026-03-02T13:15:00.000Z', tripId(4), {
+      ...trip(4),
+      finishedAt: '2026-03-02T13:15:00.000Z',
+      totalCents: 4200,
+      currency: 'EUR',
+      distanceM: 30_000,
+      zoneId: 'airport',
+      paymentStatus: 'pending',
+    }),
+    searched(1, '2026-03-02T10:05:00.000Z'),
+    searched(1, '2026-03-02T11:30:00.000Z'),
+    searched(4, '2026-03-02T10:50:00.000Z'),
+    envelope('reservation.created', '2026-03-02T11:10:00.000Z', reservationId(4), {
+      reservationId: reservationId(4),
+      riderId: userId(4),
+      carId: carId(4),
+      expiresAt: '2026-03-02T11:25:00.000Z',
+    }),
+    searched(5, '2026-03-02T11:05:00.000Z', 0),
+    searched(5, '2026-03-02T11:30:00.000Z'),
+    searched(6, '2026-03-02T11:50:00.000Z'),
+    envelope('reservation.created', '2026-03-02T12:30:00.000Z', reservationId(5), {
+      reservationId: reservationId(5),
+      riderId: userId(6),
+      carId: carId(5),
+      expiresAt: '2026-03-02T12:45:00.000Z',
     }),
     envelope('profile.submitted', '2026-03-02T09:00:00.000Z', userId(1), { userId: userId(1), submissionId: submissionId(1) }),
     envelope('profile.verified', '2026-03-02T10:30:00.000Z', userId(1), { userId: userId(1), submissionId: submissionId(1), by: 'operator', expiresOn: '2030-01-01' }),
