@@ -22,6 +22,13 @@ export const PaymentConfigSchema = Type.Object({
     latencyMs: Type.Integer({ minimum: 0, maximum: 10_000, default: 40 }),
     declineRate: Type.Number({ minimum: 0, maximum: 1, default: 0 }),
     outage: Type.Boolean({ default: false }),
+    /**
+     * Where the simulated processor keeps its intents and idempotency keys: `database`, tables in
+     * a schema of their own beside (never inside) the payment schema, durable across our crashes
+     * as a real processor's books are (ADR 0027); `memory`, gone with the process (unit tests).
+     */
+    store: Type.Union([Type.Literal('database'), Type.Literal('memory')], { default: 'database' }),
+    schema: Type.String({ pattern: '^[a-z_][a-z0-9_]{0,62}$', default: 'simulated_processor' }),
   }),
   /** Failed captures are retried with the same idempotency key, backing off up to maxDelayMs. */
   captureRetry: Type.Object({
@@ -44,6 +51,8 @@ export const paymentConfigShape = {
     PAYMENT_PROVIDER_LATENCY_MS: 'provider.latencyMs',
     PAYMENT_PROVIDER_DECLINE_RATE: 'provider.declineRate',
     PAYMENT_PROVIDER_OUTAGE: 'provider.outage',
+    PAYMENT_PROVIDER_STORE: 'provider.store',
+    PAYMENT_PROVIDER_SCHEMA: 'provider.schema',
   },
 } as const satisfies ServiceConfigShape<typeof PaymentConfigSchema>;
 

@@ -22,6 +22,7 @@ import type { ServiceDatabase } from '@carshare/storage';
 import type { PaymentDatabase } from './adapters/payment-database.ts';
 import { ResilientPaymentProvider } from './adapters/resilient-payment-provider.ts';
 import { SimulatedPaymentProvider } from './adapters/simulated-payment-provider.ts';
+import { SqlProcessorStore } from './adapters/simulated-processor-store.ts';
 import { SqlPaymentStore } from './adapters/sql-payment-store.ts';
 import { SqlUnitOfWork } from './adapters/sql-unit-of-work.ts';
 import { paymentRpcHandlers } from './api/rpc-handlers.ts';
@@ -79,7 +80,15 @@ export function createPaymentModule(deps: PaymentModuleDeps): PaymentModule {
     registry: observability.metrics.registry,
     logger: observability.logger,
   });
-  const provider = deps.provider ?? new SimulatedPaymentProvider({ latencyMs: config.provider.latencyMs, declineRate: config.provider.declineRate, outage: config.provider.outage });
+  // The processor's books sit beside ours, in a schema of their own, so a killed payment process
+  // finds its holds again (ADR 0027); a processor passed in by a test keeps its own state.
+  const processorStore = deps.provider || config.provider.store === 'memory' ? undefined : new SqlProcessorStore(database.db, config.provider.schema);
+  const provider =
+    deps.provider ??
+    new SimulatedPaymentProvider(
+      { latencyMs: config.provider.latencyMs, declineRate: config.provider.declineRate, outage: config.provider.outage },
+      processorStore && { store: processorStore },
+    );
   const providerPolicy = createDownstreamPolicy('payment-provider', {}, { registry: observability.metrics.registry, logger: observability.logger });
   const retryPolicy = { initialMs: config.captureRetry.baseDelayMs, maxMs: config.captureRetry.maxDelayMs, factor: 2, jitter: 0.2 };
   const service = createPaymentService({
@@ -132,6 +141,7 @@ export function createPaymentModule(deps: PaymentModuleDeps): PaymentModule {
     async start(options = { background: true }) {
       await database.migrate(paymentMigrationsDir);
       await migrateMessagingTables(database);
+      await processorStore?.prepare();
       await server.ready();
       if (options.background) {
         messaging.start();

@@ -90,7 +90,7 @@ for (const engine of engines) {
       assert.equal(held.status, 'authorized');
       const captured = await service().capture({ paymentId: held.id, amountCents: 3_210 });
       assert.deepEqual([captured.status, captured.capturedCents], ['captured', 3_210]);
-      assert.equal(provider.intent(held.providerIntentId)?.capturedCents, 3_210);
+      assert.equal((await provider.intent(held.providerIntentId))?.capturedCents, 3_210);
       await ledgerBalances();
     });
 
@@ -113,7 +113,7 @@ for (const engine of engines) {
       assert.equal(first.id, second.id);
       const again = await service().authorize({ riderId: riderA.userId, reference, amountCents: 2_000 });
       assert.equal(again.id, first.id);
-      assert.equal(provider.openHolds().filter((hold) => hold.amountCents === 2_000 && hold.id === first.providerIntentId).length, 1);
+      assert.equal((await provider.openHolds()).filter((hold) => hold.amountCents === 2_000 && hold.id === first.providerIntentId).length, 1);
       assert.ok(provider.calls.authorize - before <= 2, 'the processor saw at most the two racing requests, under one key');
       await assert.rejects(service().authorize({ riderId: riderA.userId, reference, amountCents: 2_500 }), { reason: 'PAYMENT_REFERENCE_REUSED' });
     });
@@ -127,7 +127,7 @@ for (const engine of engines) {
       ]);
       const third = await service().capture({ paymentId: held.id, amountCents: 3_000 });
       assert.deepEqual([...results, third].map((payment) => payment.status), ['captured', 'captured', 'captured']);
-      assert.equal(provider.intent(held.providerIntentId)?.capturedCents, 3_000);
+      assert.equal((await provider.intent(held.providerIntentId))?.capturedCents, 3_000);
       assert.equal(provider.calls.capture - captures, 1, 'one capture reached the processor');
       const db = database.database.db as unknown as Kysely<PaymentDatabase>;
       const captureLines = await db.selectFrom('ledger_entries').select('movement_id').distinct().where('payment_id', '=', held.id).where('kind', '=', 'capture').execute();
@@ -149,7 +149,7 @@ for (const engine of engines) {
       assert.ok(round.captured >= 1);
       const { payment } = await service().getPayment({ paymentId: held.id }, operator);
       assert.deepEqual([payment.status, payment.capturedCents], ['captured', 4_500]);
-      assert.equal(provider.intent(held.providerIntentId)?.capturedCents, 4_500);
+      assert.equal((await provider.intent(held.providerIntentId))?.capturedCents, 4_500);
       assert.ok(published.some((event) => event.type === 'payment.failed' && event.subject === held.id) || (await module.messaging.relay.pending()) > 0);
       await ledgerBalances();
     });
@@ -159,7 +159,7 @@ for (const engine of engines) {
       const voided = await service().void({ paymentId: held.id });
       assert.equal(voided.status, 'voided');
       assert.equal((await service().void({ paymentId: held.id })).status, 'voided');
-      assert.equal(provider.intent(held.providerIntentId)?.status, 'canceled');
+      assert.equal((await provider.intent(held.providerIntentId))?.status, 'canceled');
       await assert.rejects(service().capture({ paymentId: held.id, amountCents: 1_000 }), { reason: 'PAYMENT_STATE_CONFLICT' });
       await ledgerBalances();
     });
@@ -191,7 +191,7 @@ for (const engine of engines) {
       );
       const rest = await service().refund({ paymentId: held.id, amountCents: 3_000, reason: 'goodwill', idempotencyKey: 'k3' }, operator);
       assert.deepEqual([rest.payment.status, rest.payment.refundedCents], ['refunded', 4_000]);
-      assert.equal(provider.intent(held.providerIntentId)?.refundedCents, 4_000);
+      assert.equal((await provider.intent(held.providerIntentId))?.refundedCents, 4_000);
       await assert.rejects(service().refund({ paymentId: held.id, amountCents: 1, reason: 'goodwill', idempotencyKey: 'k4' }, riderA), { reason: 'STAFF_ONLY' });
       await ledgerBalances();
     });

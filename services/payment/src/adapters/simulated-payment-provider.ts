@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { Conflict, InvalidArgument, Unavailable, systemScheduler, type Scheduler } from '@carshare/platform';
+import { AppError, Conflict, InvalidArgument, Unavailable, isAppError, isCanonicalCode, systemScheduler, type Scheduler } from '@carshare/platform';
 import type { CardDetails, PaymentProvider } from '../ports.ts';
+import { MemoryProcessorStore, allProcessorIntents, type ProcessorCall, type ProcessorIntent, type ProcessorOutcome, type ProcessorStore } from './simulated-processor-store.ts';
 
 /**
  * Test card tokens, as processors publish them: each behaves the same way every time, so a
@@ -23,50 +24,38 @@ export interface SimulatedProviderSettings {
   outage: boolean;
 }
 
-interface Intent {
-  id: string;
-  cardToken: string;
-  amountCents: number;
-  capturedCents: number;
-  refundedCents: number;
-  status: 'requires_capture' | 'succeeded' | 'canceled';
-}
-
-interface RememberedAnswer {
-  fingerprint: string;
-  outcome: { ok: true; value: unknown } | { ok: false; error: unknown };
-}
-
 /**
- * A card processor in memory with the behaviour that matters to the platform: manual-capture
- * intents, captures no larger than the hold, refunds no larger than the capture, and idempotency
- * keys remembered with their first answer (a declined key stays declined; the same key with other
- * parameters is refused, as real processors do). Outside the platform by definition: the only
- * fake allowed in tests and drills is this one, behind the same port a real processor implements.
+ * A card processor with the behaviour that matters to the platform: manual-capture intents,
+ * captures no larger than the hold, refunds no larger than the capture, and idempotency keys
+ * remembered with their first answer (a declined key stays declined; the same key with other
+ * parameters is refused, as real processors do). Its state lives in a `ProcessorStore`: durable
+ * tables of its own (the module's default) so that, like a real processor, it outlives the payment
+ * process; in memory for unit tests. Outside the platform by definition: the only fake allowed in
+ * tests and drills is this one, behind the same port a real processor implements.
  */
 export class SimulatedPaymentProvider implements PaymentProvider {
-  readonly #intents = new Map<string, Intent>();
-  readonly #answers = new Map<string, RememberedAnswer>();
+  readonly #store: ProcessorStore;
   readonly #scheduler: Scheduler;
   readonly #random: () => number;
   settings: SimulatedProviderSettings;
-  /** Calls that reached the processor, by operation: what a test counts to prove "charged once". */
+  /** Calls this process ran at the processor (not repeats of a key), by operation: what a test counts to prove "charged once". */
   readonly calls = { authorize: 0, capture: 0, charge: 0, void: 0, refund: 0 };
 
-  constructor(settings: Partial<SimulatedProviderSettings> = {}, deps: { scheduler?: Scheduler; random?: () => number } = {}) {
+  constructor(settings: Partial<SimulatedProviderSettings> = {}, deps: { scheduler?: Scheduler; random?: () => number; store?: ProcessorStore } = {}) {
     this.settings = { latencyMs: 0, declineRate: 0, outage: false, ...settings };
     this.#scheduler = deps.scheduler ?? systemScheduler;
     this.#random = deps.random ?? Math.random;
+    this.#store = deps.store ?? new MemoryProcessorStore();
   }
 
   /** What the processor holds for an intent: for tests and the drill's invariant check. */
-  intent(intentId: string): Readonly<Intent> | undefined {
-    return this.#intents.get(intentId);
+  intent(intentId: string): Promise<ProcessorIntent | undefined> {
+    return this.#store.intent(intentId);
   }
 
   /** Intents still holding money: a hold left open after a failed trip start is a bug. */
-  openHolds(): Intent[] {
-    return [...this.#intents.values()].filter((intent) => intent.status === 'requires_capture');
+  async openHolds(): Promise<ProcessorIntent[]> {
+    return (await allProcessorIntents(this.#store)).filter((intent) => intent.status === 'requires_capture');
   }
 
   async describeCard(token: string): Promise<CardDetails> {
@@ -77,58 +66,78 @@ export class SimulatedPaymentProvider implements PaymentProvider {
   }
 
   authorize(request: { cardToken: string; amountCents: number; currency: string; reference: string; idempotencyKey: string }): Promise<{ intentId: string }> {
-    return this.#once('authorize', request.idempotencyKey, request, async () => {
+    return this.#once('authorize', request.idempotencyKey, request, async (call) => {
       this.calls.authorize += 1;
       this.#declineIfNeeded(request.cardToken);
-      const intent: Intent = { id: `pi_${randomUUID()}`, cardToken: request.cardToken, amountCents: request.amountCents, capturedCents: 0, refundedCents: 0, status: 'requires_capture' };
-      this.#intents.set(intent.id, intent);
+      const intent: ProcessorIntent = {
+        id: `pi_${randomUUID()}`,
+        kind: 'hold',
+        reference: request.reference,
+        cardToken: request.cardToken,
+        currency: request.currency,
+        amountCents: request.amountCents,
+        capturedCents: 0,
+        refundedCents: 0,
+        status: 'requires_capture',
+      };
+      await call.save(intent);
       return { intentId: intent.id };
     });
   }
 
   capture(request: { intentId: string; amountCents: number; idempotencyKey: string }): Promise<void> {
-    return this.#once('capture', request.idempotencyKey, request, async () => {
+    return this.#once('capture', request.idempotencyKey, request, async (call) => {
       this.calls.capture += 1;
-      const intent = this.#intentFor(request.intentId, 'requires_capture');
+      const intent = await this.#intentFor(call, request.intentId, 'requires_capture');
       if (request.amountCents > intent.amountCents) {
         throw InvalidArgument('AMOUNT_TOO_LARGE', 'a capture cannot exceed the authorised amount', { authorized: intent.amountCents });
       }
-      intent.capturedCents = request.amountCents;
-      intent.status = 'succeeded';
+      await call.save({ ...intent, capturedCents: request.amountCents, status: 'succeeded' });
     });
   }
 
   charge(request: { cardToken: string; amountCents: number; currency: string; reference: string; idempotencyKey: string }): Promise<{ intentId: string }> {
-    return this.#once('charge', request.idempotencyKey, request, async () => {
+    return this.#once('charge', request.idempotencyKey, request, async (call) => {
       this.calls.charge += 1;
       this.#declineIfNeeded(request.cardToken);
-      const intent: Intent = { id: `pi_${randomUUID()}`, cardToken: request.cardToken, amountCents: request.amountCents, capturedCents: request.amountCents, refundedCents: 0, status: 'succeeded' };
-      this.#intents.set(intent.id, intent);
+      const intent: ProcessorIntent = {
+        id: `pi_${randomUUID()}`,
+        kind: 'charge',
+        reference: request.reference,
+        cardToken: request.cardToken,
+        currency: request.currency,
+        amountCents: request.amountCents,
+        capturedCents: request.amountCents,
+        refundedCents: 0,
+        status: 'succeeded',
+      };
+      await call.save(intent);
       return { intentId: intent.id };
     });
   }
 
   void(request: { intentId: string; idempotencyKey: string }): Promise<void> {
-    return this.#once('void', request.idempotencyKey, request, async () => {
+    return this.#once('void', request.idempotencyKey, request, async (call) => {
       this.calls.void += 1;
-      this.#intentFor(request.intentId, 'requires_capture').status = 'canceled';
+      const intent = await this.#intentFor(call, request.intentId, 'requires_capture');
+      await call.save({ ...intent, status: 'canceled' });
     });
   }
 
   refund(request: { intentId: string; amountCents: number; idempotencyKey: string }): Promise<{ refundId: string }> {
-    return this.#once('refund', request.idempotencyKey, request, async () => {
+    return this.#once('refund', request.idempotencyKey, request, async (call) => {
       this.calls.refund += 1;
-      const intent = this.#intentFor(request.intentId, 'succeeded');
+      const intent = await this.#intentFor(call, request.intentId, 'succeeded');
       if (intent.refundedCents + request.amountCents > intent.capturedCents) {
         throw InvalidArgument('AMOUNT_TOO_LARGE', 'a refund cannot exceed what was captured', { refundable: intent.capturedCents - intent.refundedCents });
       }
-      intent.refundedCents += request.amountCents;
+      await call.save({ ...intent, refundedCents: intent.refundedCents + request.amountCents });
       return { refundId: `re_${randomUUID()}` };
     });
   }
 
-  #intentFor(intentId: string, status: Intent['status']): Intent {
-    const intent = this.#intents.get(intentId);
+  async #intentFor(call: ProcessorCall, intentId: string, status: ProcessorIntent['status']): Promise<ProcessorIntent> {
+    const intent = await call.intent(intentId);
     if (!intent) throw InvalidArgument('NO_SUCH_INTENT', `no payment intent ${intentId}`);
     if (intent.status !== status) throw Conflict('INTENT_STATE', `the intent is ${intent.status}`, { status: intent.status });
     return intent;
@@ -148,26 +157,28 @@ export class SimulatedPaymentProvider implements PaymentProvider {
 
   /**
    * Runs an operation once per idempotency key: an outage happens before the processor sees the
-   * request, so it is not remembered and a retry with the key can still succeed.
+   * request, so it is not remembered and a retry with the key can still succeed. The processor's
+   * own refusals (declines, bad amounts, unknown intents) are answers, remembered as such; any
+   * other failure (its store not answering) leaves the key unused.
    */
-  async #once<T>(operation: string, key: string, parameters: object, run: () => Promise<T>): Promise<T> {
+  async #once<T>(operation: string, key: string, parameters: object, run: (call: ProcessorCall) => Promise<T>): Promise<T> {
     await this.#roundTrip();
     const fingerprint = JSON.stringify({ operation, ...parameters, idempotencyKey: undefined });
-    const remembered = this.#answers.get(key);
-    if (remembered) {
-      if (remembered.fingerprint !== fingerprint) {
-        throw InvalidArgument('IDEMPOTENCY_KEY_REUSED', 'this idempotency key was used with other parameters', { idempotencyKey: key });
+    const answer = await this.#store.once(key, fingerprint, async (call): Promise<ProcessorOutcome> => {
+      try {
+        return { ok: true, value: (await run(call)) ?? null };
+      } catch (error) {
+        if (!isAppError(error)) throw error;
+        return { ok: false, error: { code: error.code, reason: error.reason, message: error.message, details: error.details } };
       }
-      if (!remembered.outcome.ok) throw remembered.outcome.error;
-      return remembered.outcome.value as T;
+    });
+    if (answer.fingerprint !== fingerprint) {
+      throw InvalidArgument('IDEMPOTENCY_KEY_REUSED', 'this idempotency key was used with other parameters', { idempotencyKey: key });
     }
-    try {
-      const value = await run();
-      this.#answers.set(key, { fingerprint, outcome: { ok: true, value } });
-      return value;
-    } catch (error) {
-      this.#answers.set(key, { fingerprint, outcome: { ok: false, error } });
-      throw error;
+    if (!answer.outcome.ok) {
+      const { code, reason, message, details } = answer.outcome.error;
+      throw new AppError(isCanonicalCode(code) ? code : 'INTERNAL', reason, message, details);
     }
+    return (answer.outcome.value ?? undefined) as T;
   }
 }
