@@ -15,7 +15,7 @@ describe('trip config', () => {
 
   it('leases a saga 15 s by default; TRIP_SAGA_LEASE_MS shortens it for drills, within bounds', () => {
     assert.equal(config.sagas.leaseMs, 15_000);
-    assert.equal(loadServiceConfig(tripConfigShape, {}, { env: { TRIP_SAGA_LEASE_MS: '4000' } }).sagas.leaseMs, 4_000);
+    assert.equal(loadServiceConfig(tripConfigShape, {}, { env: { TRIP_SAGA_LEASE_MS: '4000' }, configFile: undefined }).sagas.leaseMs, 4_000);
     assert.throws(() => loadTripConfig({ sagas: { leaseMs: 10 } }));
   });
 
