@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkTripInvariants, readTripInvariants, type InvariantRule, type OperatorApi } from './support/trip-invariants.ts';
+import { checkTripInvariants, readTripInvariants, type InvariantRule, type OperatorApi, type ProcessorIntentRow } from './support/trip-invariants.ts';
 
 // The invariant check of issue 14 (acceptance 3) must see each kind of damage a crash can leave,
 // or the crash test proves nothing. Here it reads a made-up platform through a fake operator API:
@@ -161,5 +161,57 @@ describe('the trip invariant check', () => {
       confirmed.violations.map((violation) => violation.subject),
       [id(12)],
     );
+  });
+});
+
+describe('the trip invariant check at the card processor', () => {
+  /** What the processor holds for `healthy()`: trip 1's deposit held, trip 2's captured, trip 3's voided. */
+  function processorOfHealthy(): ProcessorIntentRow[] {
+    return [
+      { id: 'pi_1', kind: 'hold', reference: id(1), amountCents: 5_000, capturedCents: 0, status: 'requires_capture' },
+      { id: 'pi_2', kind: 'hold', reference: id(2), amountCents: 5_000, capturedCents: 1234, status: 'succeeded' },
+      { id: 'pi_3', kind: 'hold', reference: id(3), amountCents: 5_000, capturedCents: 0, status: 'canceled' },
+    ];
+  }
+
+  async function processorRulesBroken(intents: ProcessorIntentRow[]): Promise<InvariantRule[]> {
+    const report = await readTripInvariants(fakeApi(healthy), { intents: async () => intents });
+    return [...new Set(report.violations.map((violation) => violation.rule))];
+  }
+
+  it('passes a processor that agrees with our books, and counts its intents', async () => {
+    const report = await readTripInvariants(fakeApi(healthy), { intents: async () => processorOfHealthy() });
+    assert.deepEqual(report.violations, []);
+    assert.equal(report.counts.processorIntents, 3);
+  });
+
+  it('finds a hold the processor still has open for a failed trip, though our books say voided', async () => {
+    const intents = processorOfHealthy();
+    intents[2] = { ...(intents[2] as ProcessorIntentRow), status: 'requires_capture' };
+    assert.deepEqual(await processorRulesBroken(intents), ['open_hold_without_trip']);
+    assert.deepEqual(await processorRulesBroken([...processorOfHealthy(), { id: 'pi_9', kind: 'hold', reference: 'trip-nobody-knows', amountCents: 100, capturedCents: 0, status: 'requires_capture' }]), ['open_hold_without_trip']);
+  });
+
+  it('finds a finished trip the processor captured twice, never, or for another amount than our books', async () => {
+    const twice = [...processorOfHealthy(), { id: 'pi_4', kind: 'hold', reference: id(2), amountCents: 5_000, capturedCents: 1234, status: 'succeeded' } as const];
+    assert.deepEqual(await processorRulesBroken(twice), ['finished_trip_not_captured_once']);
+    const twoExtras = [...processorOfHealthy(), ...[5, 6].map((n) => ({ id: `pi_${n}`, kind: 'charge', reference: id(2), amountCents: 10, capturedCents: 10, status: 'succeeded' }) as const)];
+    assert.deepEqual(await processorRulesBroken(twoExtras), ['finished_trip_not_captured_once']);
+    const never = processorOfHealthy().filter((intent) => intent.id !== 'pi_2');
+    assert.deepEqual(await processorRulesBroken(never), ['finished_trip_not_captured_once']);
+    const other = processorOfHealthy();
+    other[1] = { ...(other[1] as ProcessorIntentRow), capturedCents: 1000 };
+    assert.deepEqual(await processorRulesBroken(other), ['finished_trip_not_captured_once']);
+  });
+
+  it('accepts a capture above the hold as the hold plus one extra charge', async () => {
+    const world = healthy();
+    world.trips[1] = { ...(world.trips[1] as World['trips'][number]), totalCents: 5_700 };
+    world.payments[1] = { ...(world.payments[1] as World['payments'][number]), capturedCents: 5_700 };
+    const intents = processorOfHealthy();
+    intents[1] = { ...(intents[1] as ProcessorIntentRow), capturedCents: 5_000 };
+    intents.push({ id: 'pi_7', kind: 'charge', reference: id(2), amountCents: 700, capturedCents: 700, status: 'succeeded' });
+    const report = await readTripInvariants(fakeApi(() => world), { intents: async () => intents });
+    assert.deepEqual(report.violations, []);
   });
 });

@@ -9,6 +9,12 @@
  *    captured amount its price, one payment per trip, the payment's ledger lines agreeing with it;
  * 4. the ledger sums to zero, movement by movement (payment `CheckLedger`).
  *
+ * Rules 2 and 3 are checked in our books and, given a `processor` reader, at the card processor
+ * too: our books could agree with themselves while the processor still holds a rider's money or
+ * charged twice. There: no intent `requires_capture` without a live trip behind its reference,
+ * and every finished trip's intents capture its price exactly (one captured hold, at most one
+ * extra charge).
+ *
  * "Live" is `starting`, `in_progress`, `paused` or `finishing`. A platform at work has cars and
  * holds between states for a moment: `confirm` checks again after a pause and keeps only what
  * is still wrong, by the same subject.
@@ -27,7 +33,22 @@ export interface InvariantReport {
   ok: boolean;
   violations: InvariantViolation[];
   /** What was looked at, so "ok" is never the result of reading nothing. */
-  counts: { carsHeld: number; liveTrips: number; finishedTrips: number; openHolds: number; payments: number; ledgerMovements: number };
+  counts: { carsHeld: number; liveTrips: number; finishedTrips: number; openHolds: number; payments: number; ledgerMovements: number; processorIntents?: number };
+}
+
+/** A payment intent as the processor reports it (the simulated processor's `ProcessorIntent`). */
+export interface ProcessorIntentRow {
+  id: string;
+  kind: 'hold' | 'charge';
+  reference: string;
+  amountCents: number;
+  capturedCents: number;
+  status: 'requires_capture' | 'succeeded' | 'canceled';
+}
+
+/** The processor's own record of every intent: its dashboard, or the simulated one's store. */
+export interface ProcessorReader {
+  intents(): Promise<ProcessorIntentRow[]>;
 }
 
 interface TripRow {
@@ -104,13 +125,15 @@ async function everything<T>(api: OperatorApi, path: string, query: Record<strin
 }
 
 /** One reading of the four rules. */
-export async function readTripInvariants(api: OperatorApi): Promise<InvariantReport> {
+export async function readTripInvariants(api: OperatorApi, processor?: ProcessorReader): Promise<InvariantReport> {
   const violations: InvariantViolation[] = [];
   const liveTrips = (await Promise.all(liveTripStatuses.map((status) => everything<TripRow>(api, '/v1/admin/trips', { status })))).flat();
   const heldCars = (await Promise.all(heldCarStates.map((state) => everything<{ id: string; state: string }>(api, '/v1/admin/cars', { state })))).flat();
   const finishedTrips = await everything<TripRow>(api, '/v1/admin/trips', { status: 'finished' });
   const payments = await everything<PaymentRow>(api, '/v1/admin/payments');
   const ledger = await api.get<LedgerReport>('/v1/admin/ledger/check');
+  // Read last: an intent our books show is already at the processor when it is read.
+  const intents = processor ? await processor.intents() : undefined;
 
   // Rule 1: a car the fleet shows as held has a live trip on it.
   const liveCars = new Set(liveTrips.map((trip) => trip.carId));
@@ -126,6 +149,19 @@ export async function readTripInvariants(api: OperatorApi): Promise<InvariantRep
       violations.push({ rule: 'open_hold_without_trip', subject: hold.id, message: `payment ${hold.id} holds money for ${hold.reference}, which is not a live trip` });
     }
   }
+
+  // Rule 2 at the processor: its open holds, whatever our books say of them.
+  for (const intent of intents ?? []) {
+    if (intent.status === 'requires_capture' && !liveTripIds.has(intent.reference)) {
+      violations.push({
+        rule: 'open_hold_without_trip',
+        subject: intent.id,
+        message: `the processor holds ${intent.amountCents} cents in ${intent.id} for ${intent.reference}, which is not a live trip`,
+      });
+    }
+  }
+  const intentsByReference = new Map<string, ProcessorIntentRow[]>();
+  for (const intent of intents ?? []) intentsByReference.set(intent.reference, [...(intentsByReference.get(intent.reference) ?? []), intent]);
 
   // Rule 3: a finished trip was charged once, what it cost.
   const byReference = new Map<string, PaymentRow[]>();
@@ -143,6 +179,14 @@ export async function readTripInvariants(api: OperatorApi): Promise<InvariantRep
     else if (typeof trip.totalCents === 'number' && payment.capturedCents !== trip.totalCents) fail(`captured ${payment.capturedCents} cents for a price of ${trip.totalCents}`);
     if (trip.paymentId !== null && trip.paymentId !== payment.id) fail(`the trip names payment ${trip.paymentId}, the payment service has ${payment.id}`);
     if (mismatched.has(payment.id)) fail(`the ledger lines of payment ${payment.id} do not agree with it (a second capture or a lost one)`);
+    if (intents) {
+      const atProcessor = intentsByReference.get(trip.id) ?? [];
+      const capturedHolds = atProcessor.filter((intent) => intent.kind === 'hold' && intent.status === 'succeeded');
+      const charges = atProcessor.filter((intent) => intent.kind === 'charge' && intent.status === 'succeeded');
+      const capturedCents = [...capturedHolds, ...charges].reduce((sum, intent) => sum + intent.capturedCents, 0);
+      if (capturedHolds.length !== 1 || charges.length > 1) fail(`the processor captured ${capturedHolds.length} holds and made ${charges.length} extra charges for it, not 1 and at most 1`);
+      else if (capturedCents !== payment.capturedCents) fail(`the processor captured ${capturedCents} cents, our books ${payment.capturedCents}`);
+    }
   }
 
   // Rule 4: the books balance.
@@ -162,7 +206,15 @@ export async function readTripInvariants(api: OperatorApi): Promise<InvariantRep
   return {
     ok: violations.length === 0,
     violations,
-    counts: { carsHeld: heldCars.length, liveTrips: liveTrips.length, finishedTrips: finishedTrips.length, openHolds: openHolds.length, payments: payments.length, ledgerMovements: ledger.movements },
+    counts: {
+      carsHeld: heldCars.length,
+      liveTrips: liveTrips.length,
+      finishedTrips: finishedTrips.length,
+      openHolds: openHolds.length,
+      payments: payments.length,
+      ledgerMovements: ledger.movements,
+      ...(intents && { processorIntents: intents.length }),
+    },
   };
 }
 
@@ -171,12 +223,15 @@ export async function readTripInvariants(api: OperatorApi): Promise<InvariantRep
  * for the same subject: on a platform at work a car is `in_use` a moment before its trip is
  * recorded `in_progress`. 0 reads once (a platform that is known to be quiet).
  */
-export async function checkTripInvariants(api: OperatorApi, options: { confirmAfterMs?: number; sleep?: (ms: number) => Promise<void> } = {}): Promise<InvariantReport> {
-  const first = await readTripInvariants(api);
+export async function checkTripInvariants(
+  api: OperatorApi,
+  options: { confirmAfterMs?: number; sleep?: (ms: number) => Promise<void>; processor?: ProcessorReader | undefined } = {},
+): Promise<InvariantReport> {
+  const first = await readTripInvariants(api, options.processor);
   const confirmAfterMs = options.confirmAfterMs ?? 0;
   if (first.ok || confirmAfterMs <= 0) return first;
   await (options.sleep ?? ((ms) => new Promise<void>((resolve) => setTimeout(resolve, ms))))(confirmAfterMs);
-  const second = await readTripInvariants(api);
+  const second = await readTripInvariants(api, options.processor);
   const seen = new Set(first.violations.map((violation) => `${violation.rule}:${violation.subject}`));
   const violations = second.violations.filter((violation) => seen.has(`${violation.rule}:${violation.subject}`));
   return { ok: violations.length === 0, violations, counts: second.counts };
@@ -185,6 +240,23 @@ export async function checkTripInvariants(api: OperatorApi, options: { confirmAf
 /** A report as lines for a terminal or a failed assertion. */
 export function describeInvariantReport(report: InvariantReport): string {
   const { counts } = report;
-  const head = `${report.ok ? 'OK' : `${report.violations.length} VIOLATIONS`}: ${counts.carsHeld} cars held, ${counts.liveTrips} live trips, ${counts.finishedTrips} finished trips, ${counts.openHolds} open holds, ${counts.payments} payments, ${counts.ledgerMovements} ledger movements`;
+  const head = `${report.ok ? 'OK' : `${report.violations.length} VIOLATIONS`}: ${counts.carsHeld} cars held, ${counts.liveTrips} live trips, ${counts.finishedTrips} finished trips, ${counts.openHolds} open holds, ${counts.payments} payments, ${counts.ledgerMovements} ledger movements${counts.processorIntents === undefined ? ', processor not read' : `, ${counts.processorIntents} intents at the processor`}`;
   return [head, ...report.violations.map((violation) => `  [${violation.rule}] ${violation.message}`)].join('\n');
+}
+
+/**
+ * The simulated processor's intents read from its store (ADR 0027): a PostgreSQL URL, or the
+ * PGlite folder of a stopped embedded platform (a running one holds its folder's lock).
+ */
+export async function openSimulatedProcessorReader(options: { database: string; schema?: string }): Promise<ProcessorReader & { close(): Promise<void> }> {
+  const { SqlProcessorStore, allProcessorIntents, simulatedProcessorSchema } = await import('@carshare/payment-service');
+  const { openSqlEngine } = await import('@carshare/storage');
+  const postgres = /^postgres(ql)?:\/\//.test(options.database);
+  const engine = await openSqlEngine(postgres ? { databaseUrl: options.database, dataDir: 'memory://' } : { dataDir: options.database });
+  const schema = options.schema ?? simulatedProcessorSchema;
+  const store = new SqlProcessorStore(engine.forService(schema).db, schema);
+  return {
+    intents: () => allProcessorIntents(store),
+    close: () => engine.close(),
+  };
 }
