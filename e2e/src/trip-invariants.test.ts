@@ -195,6 +195,11 @@ describe('the trip invariant check at the card processor', () => {
   it('finds a finished trip the processor captured twice, never, or for another amount than our books', async () => {
     const twice = [...processorOfHealthy(), { id: 'pi_4', kind: 'hold', reference: id(2), amountCents: 5_000, capturedCents: 1234, status: 'succeeded' } as const];
     assert.deepEqual(await processorRulesBroken(twice), ['finished_trip_not_captured_once']);
+    // Two captures that add up to the price: the sums agree, the count does not.
+    const split = processorOfHealthy();
+    split[1] = { ...(split[1] as ProcessorIntentRow), capturedCents: 617 };
+    split.push({ id: 'pi_8', kind: 'hold', reference: id(2), amountCents: 5_000, capturedCents: 617, status: 'succeeded' });
+    assert.deepEqual(await processorRulesBroken(split), ['finished_trip_not_captured_once']);
     const twoExtras = [...processorOfHealthy(), ...[5, 6].map((n) => ({ id: `pi_${n}`, kind: 'charge', reference: id(2), amountCents: 10, capturedCents: 10, status: 'succeeded' }) as const)];
     assert.deepEqual(await processorRulesBroken(twoExtras), ['finished_trip_not_captured_once']);
     const never = processorOfHealthy().filter((intent) => intent.id !== 'pi_2');
