@@ -79,6 +79,13 @@ const trxOf = (ctx: { trx: unknown }) => ctx.trx as Kysely<TripDatabase>;
 interface Begun {
   from: 'in_progress' | 'paused';
   endAt: number;
+  /**
+   * What the later remote steps need of the trip, none of which changes while it is finishing:
+   * carried in the saga log instead of read again by each step (absent in logs written before).
+   */
+  startedAt?: number;
+  paymentId?: string | null;
+  currency?: string;
 }
 
 /**
@@ -115,7 +122,7 @@ export function defineFinishTripSaga(deps: FinishTripDeps) {
           const endAt = clock.now();
           const moved = await log.change(trip.id, [trip.status], 'finishing', { type: 'trip.finish_requested', data: { sagaId: ctx.sagaId, from: trip.status } }, { finish_saga_id: ctx.sagaId }, endAt);
           if (!moved) throw Conflict('TRIP_NOT_IN_PROGRESS', 'the trip changed meanwhile', { tripId: trip.id });
-          return { from: trip.status, endAt };
+          return { from: trip.status, endAt, startedAt: trip.startedAt ?? trip.createdAt, paymentId: trip.paymentId ?? null, currency: trip.tariff?.currency ?? 'EUR' };
         },
         compensate: async (ctx) => {
           const begun = ctx.result as Begun | undefined;
@@ -131,9 +138,13 @@ export function defineFinishTripSaga(deps: FinishTripDeps) {
         // Before the lock: once the car is locked nothing may fail, and telemetry can be down.
         name: 'measure-route',
         invoke: async (ctx) => {
-          const trip = await requireTrip(tripLog, ctx.input.tripId);
-          const { endAt } = ctx.results['begin-finishing'] as Begun;
-          const startedAt = trip.startedAt ?? trip.createdAt;
+          const begun = ctx.results['begin-finishing'] as Begun;
+          const { endAt } = begun;
+          let startedAt = begun.startedAt;
+          if (startedAt === undefined) {
+            const trip = await requireTrip(tripLog, ctx.input.tripId);
+            startedAt = trip.startedAt ?? trip.createdAt;
+          }
           const points = await cars.telemetrySince(ctx.input.carId, startedAt, onBehalf(ctx.input));
           return { distanceM: routeDistanceM(points, startedAt, endAt), points: points.length };
         },
@@ -184,9 +195,11 @@ export function defineFinishTripSaga(deps: FinishTripDeps) {
           }
           const breakdown = priceTrip(trip.tariff, { ...times, distanceM, fees });
           const price: FinishedPrice = { ...breakdown, vatRate: trip.tariff.vatRate, endZone: { id: place.zone.id, name: place.zone.name } };
-          await log.update(
+          // In this transaction the trip was just read `finishing`: no second read to check it.
+          await log.change(
             trip.id,
             ['finishing'],
+            'finishing',
             { type: 'trip.priced', data: { totalCents: price.totalCents, drivingMs: times.drivingMs, parkingMs: times.parkingMs, distanceM, zoneId: place.zone.id, energyPct: place.energyPct } },
             { price, capture_cents: price.totalCents, distance_m: distanceM, end_zone_id: place.zone.id, paused_ms: times.parkingMs, paused_since: null, payment_status: 'pending' },
             clock.now(),
@@ -197,7 +210,8 @@ export function defineFinishTripSaga(deps: FinishTripDeps) {
       {
         name: 'capture',
         invoke: async (ctx) => {
-          const trip = await requireTrip(tripLog, ctx.input.tripId);
+          const { paymentId } = ctx.results['begin-finishing'] as Begun;
+          const trip = paymentId === undefined ? await requireTrip(tripLog, ctx.input.tripId) : { paymentId: paymentId ?? undefined };
           const { totalCents } = ctx.results['price'] as { totalCents: number };
           return captureTrip(payments, trip, totalCents, onBehalf(ctx.input));
         },
@@ -207,12 +221,16 @@ export function defineFinishTripSaga(deps: FinishTripDeps) {
         local: true,
         invoke: async (ctx) => {
           const log = new SqlTripLog(trxOf(ctx));
-          const { endAt } = ctx.results['begin-finishing'] as Begun;
+          const begun = ctx.results['begin-finishing'] as Begun;
+          const { endAt } = begun;
           const place = ctx.results['check-zone'] as EndPlace;
           const { distanceM } = ctx.results['measure-route'] as { distanceM: number };
           const { totalCents } = ctx.results['price'] as { totalCents: number };
           const captured = ctx.results['capture'] as CaptureResult;
-          const trip = await requireTrip(log, ctx.input.tripId);
+          const trip =
+            begun.currency === undefined
+              ? await requireTrip(log, ctx.input.tripId).then((row) => ({ id: row.id, riderId: row.riderId, carId: row.carId, currency: row.tariff?.currency ?? 'EUR' }))
+              : { id: ctx.input.tripId, riderId: ctx.input.riderId, carId: ctx.input.carId, currency: begun.currency };
           const paymentStatus = captured.status;
           const finished = await log.change(
             trip.id,
@@ -231,7 +249,7 @@ export function defineFinishTripSaga(deps: FinishTripDeps) {
               carId: trip.carId,
               finishedAt: new Date(endAt).toISOString(),
               totalCents,
-              currency: trip.tariff?.currency ?? 'EUR',
+              currency: trip.currency,
               distanceM,
               zoneId: place.zone.id,
               paymentStatus: paymentStatus === 'captured' ? 'captured' : 'pending',
@@ -265,7 +283,7 @@ export interface CaptureResult {
  * the same amount, which the payment service keys per payment, so it charges once). A trip that
  * costs nothing voids its hold instead.
  */
-export async function captureTrip(payments: PaymentPort, trip: TripRow, totalCents: number, on: OnBehalf): Promise<CaptureResult> {
+export async function captureTrip(payments: PaymentPort, trip: Pick<TripRow, 'paymentId'>, totalCents: number, on: OnBehalf): Promise<CaptureResult> {
   if (!trip.paymentId) return { status: 'failed', error: 'NO_PAYMENT' };
   try {
     if (totalCents === 0) {

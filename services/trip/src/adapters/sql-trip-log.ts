@@ -116,36 +116,57 @@ export class SqlTripLog {
     this.#db = db;
   }
 
-  async #append(tripId: string, seq: number, type: string, data: Record<string, unknown>, at: number): Promise<void> {
-    await this.#db.insertInto('trip_events').values({ trip_id: tripId, seq, type, data: JSON.stringify(data), at: new Date(at) }).execute();
+  /**
+   * The event row as the select list of `insert into trip_events (trip_id, seq, type, data, at)
+   * select …` (by position), its seq the version the trip row got in the same statement.
+   */
+  #eventRow(tripId: string, version: 'opened.version' | 'updated.version', type: string, data: Record<string, unknown>, at: number) {
+    return [
+      sql<string>`${tripId}::uuid`.as('trip_id'),
+      sql.ref(version).as('seq'),
+      sql<string>`${type}::text`.as('type'),
+      sql<string>`${JSON.stringify(data)}::jsonb`.as('data'),
+      sql<Date>`${new Date(at)}::timestamptz`.as('at'),
+    ];
   }
 
-  /** A new trip, `starting`, with its first event. */
+  /**
+   * A new trip, `starting`, with its first event: one statement (the event's insert reads the
+   * trip's), as every change below; on PGlite each statement is a turn of the single session.
+   */
   async open(trip: { id: string; riderId: string; carId: string; reservationId: string | undefined }, at: number): Promise<void> {
     await this.#db
-      .insertInto('trips')
-      .values({
-        id: trip.id,
-        rider_id: trip.riderId,
-        car_id: trip.carId,
-        reservation_id: trip.reservationId ?? null,
-        status: 'starting',
-        category: 'unknown',
-        tariff: JSON.stringify({}),
-        deposit_cents: 0,
-        payment_id: null,
-        payment_status: null,
-        failure_reason: null,
-        started_at: null,
-        paused_since: null,
-        finished_at: null,
-        price: null,
-        version: 1,
-        created_at: new Date(at),
-        updated_at: new Date(at),
-      })
+      .with('opened', (db) =>
+        db
+          .insertInto('trips')
+          .values({
+            id: trip.id,
+            rider_id: trip.riderId,
+            car_id: trip.carId,
+            reservation_id: trip.reservationId ?? null,
+            status: 'starting',
+            category: 'unknown',
+            tariff: JSON.stringify({}),
+            deposit_cents: 0,
+            payment_id: null,
+            payment_status: null,
+            failure_reason: null,
+            started_at: null,
+            paused_since: null,
+            finished_at: null,
+            price: null,
+            version: 1,
+            created_at: new Date(at),
+            updated_at: new Date(at),
+          })
+          .returning('version'),
+      )
+      .insertInto('trip_events')
+      .columns(['trip_id', 'seq', 'type', 'data', 'at'])
+      .expression((db) =>
+        db.selectFrom('opened').select(this.#eventRow(trip.id, 'opened.version', 'trip.requested', { riderId: trip.riderId, carId: trip.carId, reservationId: trip.reservationId ?? null }, at)),
+      )
       .execute();
-    await this.#append(trip.id, 1, 'trip.requested', { riderId: trip.riderId, carId: trip.carId, reservationId: trip.reservationId ?? null }, at);
   }
 
   /**
@@ -161,23 +182,27 @@ export class SqlTripLog {
     at: number,
   ): Promise<boolean> {
     const { tariff, price, ...plain } = columns;
-    const updated = await this.#db
-      .updateTable('trips')
-      .set({
-        ...plain,
-        ...(tariff !== undefined && { tariff: JSON.stringify(tariff) }),
-        ...(price !== undefined && { price: JSON.stringify(price) }),
-        status: to,
-        version: sql`version + 1`,
-        updated_at: new Date(at),
-      })
-      .where('id', '=', tripId)
-      .where('status', 'in', [...from])
-      .returning('version')
+    const appended = await this.#db
+      .with('updated', (db) =>
+        db
+          .updateTable('trips')
+          .set({
+            ...plain,
+            ...(tariff !== undefined && { tariff: JSON.stringify(tariff) }),
+            ...(price !== undefined && { price: JSON.stringify(price) }),
+            status: to,
+            version: sql`version + 1`,
+            updated_at: new Date(at),
+          })
+          .where('id', '=', tripId)
+          .where('status', 'in', [...from])
+          .returning('version'),
+      )
+      .insertInto('trip_events')
+      .columns(['trip_id', 'seq', 'type', 'data', 'at'])
+      .expression((db) => db.selectFrom('updated').select(this.#eventRow(tripId, 'updated.version', event.type, event.data, at)))
       .executeTakeFirst();
-    if (!updated) return false;
-    await this.#append(tripId, updated.version, event.type, event.data, at);
-    return true;
+    return Number(appended.numInsertedOrUpdatedRows ?? 0) > 0;
   }
 
   /**
