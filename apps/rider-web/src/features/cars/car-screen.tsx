@@ -1,9 +1,10 @@
-import { carRoutes, publicApi, tripRoutes, type RouteResponse } from '@carshare/contracts';
+import { carRoutes, meRoutes, publicApi, tripRoutes, type RouteResponse } from '@carshare/contracts';
 import { useEffect, useState } from 'react';
 import { api } from '../../app/api.ts';
 import { navigate } from '../../app/router.ts';
 import { useLoad } from '../../app/use-api.ts';
 import { useI18n } from '../../i18n/i18n.tsx';
+import { formatMoney } from '../../i18n/money.ts';
 import { ErrorNotice, Loading, NotOffered } from '../../ui/error-notice.tsx';
 import { linkTo } from '../auth/auth-screens.tsx';
 import { clearReservation, loadReservation, saveReservation, type ReservationView } from './reservation-store.ts';
@@ -14,11 +15,28 @@ type CarView = RouteResponse<typeof carRoutes.get>;
 const pricePreviewOffered = 'prices' in publicApi || 'price' in publicApi.cars;
 
 export function CarScreen({ carId }: { carId: string }) {
-  const { t } = useI18n();
+  const { t, format, language } = useI18n();
   const [car, reload] = useLoad((signal) => api.call(carRoutes.get, { params: { id: carId }, signal }), carId);
   const [reservation, setReservation] = useState<ReservationView | undefined>(() => loadReservation(carId));
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>();
+  // The server's word on my hold (`/v1/me`), over what this device remembers: a hold made on
+  // another device shows here, one that ended elsewhere goes. A part that could not be read
+  // (`partial`) changes nothing.
+  useEffect(() => {
+    const controller = new AbortController();
+    api.call(meRoutes.me, { signal: controller.signal }).then(
+      (me) => {
+        if (controller.signal.aborted || me.partial.includes('reservation')) return;
+        const held = me.reservation?.carId === carId && me.reservation.status === 'active' ? me.reservation : undefined;
+        if (held) saveReservation(held);
+        else if (loadReservation(carId)) clearReservation();
+        setReservation(held);
+      },
+      () => undefined,
+    );
+    return () => controller.abort();
+  }, [carId]);
   // One key per unlock attempt: pressing again after a network error repeats the same start.
   const [startKey] = useState(() => crypto.getRandomValues(new Uint32Array(4)).join('-'));
 
@@ -47,6 +65,13 @@ export function CarScreen({ carId }: { carId: string }) {
       clearReservation();
       setReservation(undefined);
     });
+  const extend = () =>
+    act(async () => {
+      if (!reservation) return;
+      const extended = await api.call(tripRoutes.extendReservation, { params: { id: reservation.id } });
+      saveReservation(extended);
+      setReservation(extended);
+    });
   const unlock = () =>
     act(async () => {
       const trip = await api.call(tripRoutes.start, { body: reservation ? { reservationId: reservation.id } : { carId }, idempotencyKey: `start-${carId}-${startKey}` });
@@ -70,6 +95,14 @@ export function CarScreen({ carId }: { carId: string }) {
           <h2>{t.car.price}</h2>
           {pricePreviewOffered ? null : <NotOffered text={t.car.priceMissing} />}
           {reservation ? <Countdown until={reservation.expiresAt} onEnd={() => (clearReservation(), setReservation(undefined))} /> : null}
+          {reservation?.extension ? (
+            <p className="small" data-testid="reservation-extension">
+              {format(t.car.extended, {
+                minutes: reservation.extension.minutes,
+                fee: formatMoney(reservation.extension.feeCents, reservation.extension.currency, language),
+              })}
+            </p>
+          ) : null}
           {error ? <ErrorNotice error={error} /> : null}
           {isCode(error, 'PROFILE_NOT_VERIFIED') ? (
             <p>
@@ -80,9 +113,16 @@ export function CarScreen({ carId }: { carId: string }) {
           ) : null}
           <div className="actions">
             {reservation ? (
-              <button type="button" className="button secondary" disabled={busy} onClick={() => void cancel()}>
-                {t.car.cancel}
-              </button>
+              <>
+                <button type="button" className="button secondary" disabled={busy} onClick={() => void cancel()}>
+                  {t.car.cancel}
+                </button>
+                {reservation.extension ? null : (
+                  <button type="button" className="button secondary" disabled={busy} onClick={() => void extend()}>
+                    {t.car.extend}
+                  </button>
+                )}
+              </>
             ) : (
               <button type="button" className="button secondary" disabled={busy || !car.value.available} onClick={() => void reserve()}>
                 {t.car.reserve}

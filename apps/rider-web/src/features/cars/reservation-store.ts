@@ -2,8 +2,8 @@ import type { RouteResponse, tripRoutes } from '@carshare/contracts';
 
 export type ReservationView = RouteResponse<typeof tripRoutes.reserve>;
 
-// The API has no "my current reservation" read, so the one this device made is remembered here
-// (the server's own answer, never a guess) until it ends.
+// The hold this device made, remembered (the server's own answer, never a guess) so the countdown
+// shows at once; `/v1/me` confirms or replaces it when the car screen opens.
 const key = 'carshare.rider.reservation';
 
 export function loadReservation(carId: string): ReservationView | undefined {
