@@ -24,7 +24,7 @@ export class AnalyticsMetrics {
   ) {
     const counter = (name: string, help: string, labelNames: string[]): LabelledCounter => new Counter({ name, help, labelNames, registers: [registry] });
     const tripsStarted = counter(names.tripsStarted, 'Trips started, by car category', ['category']);
-    const tripsFinished = counter(names.tripsFinished, 'Trips finished, by car category', ['category']);
+    const tripsFinished = counter(names.tripsFinished, 'Trips finished, by car category and end zone', ['category', 'zone']);
     const revenue = counter(names.revenueCents, 'Money captured for trips, in minor units (cents), by currency', ['currency']);
     const unlocks = counter(names.unlockAttempts, 'Unlock attempts by how they ended: ok, refused (by the device), timeout (no answer), aborted', ['result']);
     const registrations = counter(names.registrations, 'Accounts registered, by role', ['role']);
@@ -46,7 +46,7 @@ export class AnalyticsMetrics {
     const hourly = (fact: Fact) => fact.buckets === undefined || fact.buckets.includes('hour');
     this.#byMetric = {
       trips_started: (fact) => tripsStarted.inc(category(fact), fact.count),
-      trips_finished: (fact) => tripsFinished.inc(category(fact), fact.count),
+      trips_finished: (fact) => tripsFinished.inc({ ...category(fact), zone: fact.dims.zone ?? 'unknown' }, fact.count),
       revenue_cents: (fact) => revenue.inc({ currency: fact.dims.currency ?? 'unknown' }, fact.sum),
       unlock_attempts: (fact) => unlocks.inc({ result: fact.dims.result ?? 'unknown' }, fact.count),
       registrations: (fact) => registrations.inc({ role: fact.dims.role ?? 'unknown' }, fact.count),
