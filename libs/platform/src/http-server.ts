@@ -11,6 +11,7 @@ import { healthPlugin, type ReadinessCheck } from './health-plugin.ts';
 import { inputGuardPlugin } from './input-guard-plugin.ts';
 import { metricsEndpointPlugin } from './metrics-endpoint-plugin.ts';
 import { requestContextPlugin } from './request-context-plugin.ts';
+import { lazyRequestLogger } from './request-logger.ts';
 import { typeBoxValidatorCompiler } from './schema-validator.ts';
 import { telemetryPlugin } from './telemetry-plugin.ts';
 
@@ -93,6 +94,8 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     loggerInstance: observability.logger,
     // Per-request lines at info level halve throughput; the telemetry plugin has the numbers.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
+    // `request.log` gets its pino child only when a line is written (request-logger.ts).
+    childLoggerFactory: lazyRequestLogger,
     requestIdHeader: headerNames.requestId,
     genReqId: () => randomUUID(),
     bodyLimit: options.bodyLimitBytes ?? 64 * 1024,
