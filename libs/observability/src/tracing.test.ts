@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { ROOT_CONTEXT } from '@opentelemetry/api';
+import { SamplingDecision, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace-base';
 import { createTracing } from './tracing.ts';
 
 const traceId = '0af7651916cd43dd8448eb211c80319c';
@@ -33,6 +35,21 @@ describe('tracing, unsampled fast path', () => {
     const client = tracing.startClientSpan('rpc', sampled);
     assert.equal(client.isRecording(), true);
     assert.match(tracing.traceparentOf(client) ?? '', new RegExp(`^00-${traceId}-${client.spanContext().spanId}-01$`));
+    // Not ended: nothing listens at the OTLP endpoint, so nothing may be exported.
+  });
+
+  it('roots are sampled at the ratio, by trace id as the SDK samples them: a recorded root keeps the id the ratio chose', () => {
+    const tracing = createTracing({ service: 'test', sampleRatio: 0.3, otlpEndpoint: 'http://127.0.0.1:9' });
+    const sampler = new TraceIdRatioBasedSampler(0.3);
+    const roots = Array.from({ length: 2000 }, () => tracing.startServerSpan('GET /x', undefined, { 'http.request.method': 'GET' }));
+    const recorded = roots.filter((span) => span.isRecording());
+    for (const span of roots) {
+      const chosen = sampler.shouldSample(ROOT_CONTEXT, span.spanContext().traceId).decision === SamplingDecision.RECORD_AND_SAMPLED;
+      assert.equal(span.isRecording(), chosen, span.spanContext().traceId);
+      assert.equal((span.spanContext().traceFlags & 1) === 1, chosen);
+    }
+    assert.ok(recorded.length > 450 && recorded.length < 750, `${recorded.length} of 2000 recorded at 0.3`);
+    assert.equal(new Set(roots.map((span) => span.spanContext().traceId)).size, roots.length);
     // Not ended: nothing listens at the OTLP endpoint, so nothing may be exported.
   });
 

@@ -19,6 +19,7 @@ import {
   BatchSpanProcessor,
   ParentBasedSampler,
   RandomIdGenerator,
+  SamplingDecision,
   TraceIdRatioBasedSampler,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
@@ -67,6 +68,20 @@ const ids = new RandomIdGenerator();
 
 export function createTracing(options: TracingOptions): Tracing {
   const spanProcessors: SpanProcessor[] = [];
+  const rootRatio = options.otlpEndpoint ? options.sampleRatio : 0;
+  const rootSampler = new TraceIdRatioBasedSampler(rootRatio);
+  // The trace id a root span about to be recorded must get: chosen (and sampled) by the fast path
+  // below, handed to the SDK through its id generator, which asks for it synchronously inside
+  // startSpan. The SDK's own sampler then decides the same way on the same id.
+  let chosenTraceId: string | undefined;
+  const idGenerator = {
+    generateTraceId(): string {
+      const chosen = chosenTraceId;
+      chosenTraceId = undefined;
+      return chosen ?? ids.generateTraceId();
+    },
+    generateSpanId: () => ids.generateSpanId(),
+  };
   if (options.otlpEndpoint) {
     const url = `${options.otlpEndpoint.replace(/\/$/, '')}/v1/traces`;
     spanProcessors.push(new BatchSpanProcessor(new OTLPTraceExporter({ url }), { scheduledDelayMillis: 1000 }));
@@ -75,7 +90,8 @@ export function createTracing(options: TracingOptions): Tracing {
     resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: options.service }),
     // With nowhere to send spans, recording them is pure cost; unrecorded spans still carry
     // trace ids for logs and error bodies, and a caller's sampled flag still travels on.
-    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(options.otlpEndpoint ? options.sampleRatio : 0) }),
+    sampler: new ParentBasedSampler({ root: rootSampler }),
+    idGenerator,
     spanProcessors,
   });
   const tracer = provider.getTracer('carshare');
@@ -86,7 +102,16 @@ export function createTracing(options: TracingOptions): Tracing {
   const rootNeverSampled = !options.otlpEndpoint || options.sampleRatio <= 0;
 
   function unsampledChild(parent: SpanContext | undefined): Span | undefined {
-    if (parent === undefined) return rootNeverSampled ? trace.wrapSpanContext({ traceId: ids.generateTraceId(), spanId: ids.generateSpanId(), traceFlags: TraceFlags.NONE }) : undefined;
+    if (parent === undefined) {
+      const traceId = ids.generateTraceId();
+      // The root ratio decided here, on the trace id, as the SDK's sampler would (most roots are
+      // not sampled: 90 % at the default 10 %); a sampled one goes to the SDK with this very id.
+      if (rootNeverSampled || rootSampler.shouldSample(ROOT_CONTEXT, traceId).decision === SamplingDecision.NOT_RECORD) {
+        return trace.wrapSpanContext({ traceId, spanId: ids.generateSpanId(), traceFlags: TraceFlags.NONE });
+      }
+      chosenTraceId = traceId;
+      return undefined;
+    }
     if ((parent.traceFlags & TraceFlags.SAMPLED) !== 0 || !isSpanContextValid(parent)) return undefined;
     return trace.wrapSpanContext({ traceId: parent.traceId, spanId: ids.generateSpanId(), traceFlags: TraceFlags.NONE, traceState: parent.traceState });
   }
