@@ -3,7 +3,25 @@ import type { CallContext, RpcHandlers } from '@carshare/platform';
 import type { User } from '../domain/user.ts';
 import type { LoginSession, Origin, Session, UserService } from '../user-service.ts';
 
-function toWireUser(user: User) {
+type WireUser = ReturnType<typeof wireFormOf>;
+
+// The read cache hands out the same frozen User on every hit (GetUser answers each /v1/me): its
+// wire form, with the ISO date that costs most of it, is made once per cached row. Only frozen
+// users are kept, so a row fresh from the store never lands here, and the key being the cached
+// object itself means nothing outlives its entry in the cache.
+const wireFormOfFrozen = new WeakMap<User, WireUser>();
+
+function toWireUser(user: User): WireUser {
+  if (!Object.isFrozen(user)) return wireFormOf(user);
+  let wire = wireFormOfFrozen.get(user);
+  if (wire === undefined) {
+    wire = Object.freeze(wireFormOf(user));
+    wireFormOfFrozen.set(user, wire);
+  }
+  return wire;
+}
+
+function wireFormOf(user: User) {
   return {
     id: user.id,
     email: user.email,
@@ -46,5 +64,6 @@ export function userRpcHandlers(users: UserService, originOf: (span: CallContext
     ReactivateUser: async (input, ctx) => toWireUser(await users.reactivateUser(input, ctx.caller, originOf(ctx.span))),
     SetUserRole: async (input, ctx) => toWireUser(await users.setUserRole(input, ctx.caller, originOf(ctx.span))),
     SetUserPlan: async (input, ctx) => toWireUser(await users.setUserPlan(input, ctx.caller)),
+    ConfirmUserEmail: async (input, ctx) => toWireUser(await users.confirmUserEmail(input, ctx.caller, originOf(ctx.span))),
   };
 }
