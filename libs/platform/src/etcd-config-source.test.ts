@@ -161,6 +161,20 @@ describe('EtcdConfigSource', { timeout: 20_000, skip: etcdMissing }, () => {
     }
   });
 
+  it('update is a compare-and-set: writers on many instances at once each keep their change', async () => {
+    const prefix = `carshare-test-${randomUUID()}/`;
+    const writers = [await connect(prefix), await connect(prefix), await connect(prefix)];
+    // Twelve read-modify-writes of one key at once, each adding its own entry: a plain put would lose most.
+    await Promise.all(
+      Array.from({ length: 12 }, (_, index) =>
+        (writers[index % writers.length] as EtcdConfigSource).update('switches', (current) => ({ ...(current as Record<string, number> | undefined), [`switch-${index}`]: index })),
+      ),
+    );
+    const reader = await connect(prefix);
+    const stored = await reader.update('switches', (current) => current);
+    assert.deepEqual(Object.keys(stored as Record<string, number>).sort(), Array.from({ length: 12 }, (_, index) => `switch-${index}`).sort());
+  });
+
   it('stops applying changes once the follower stops', async () => {
     const prefix = `carshare-test-${randomUUID()}/`;
     const logger = new RecordingLogger();

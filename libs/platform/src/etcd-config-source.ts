@@ -1,6 +1,7 @@
 import type { Etcd3, Watcher } from 'etcd3';
 import type { TSchema } from 'typebox';
 import { Value } from 'typebox/value';
+import { settledWithin } from './etcd-discovery.ts';
 import type { LiveConfig } from './live-config.ts';
 import type { StructuredLogger } from './structured-logger.ts';
 
@@ -31,6 +32,12 @@ export interface HotConfigSource {
   follow<T>(key: string, live: LiveConfig<T>, options: FollowOptions<T>): () => void;
   /** Writes a key (validated the same way by every reader, this one included). */
   put(key: string, value: unknown): Promise<void>;
+  /**
+   * Read-modify-write of a key, safe against writers on other instances: `change` gets the
+   * stored JSON (undefined when the key is absent) and returns the value to store; a write that
+   * lost the race to another one is done again on the newer value. Returns what was stored.
+   */
+  update(key: string, change: (current: unknown) => unknown): Promise<unknown>;
   close(): Promise<void>;
 }
 
@@ -132,9 +139,34 @@ export class EtcdConfigSource implements HotConfigSource {
     await this.#client.put(`${this.#keyPrefix}${key}`).value(JSON.stringify(value));
   }
 
+  async update(key: string, change: (current: unknown) => unknown): Promise<unknown> {
+    const fullKey = `${this.#keyPrefix}${key}`;
+    for (let attempt = 1; ; attempt++) {
+      const response = await this.#client.get(fullKey).exec();
+      const kv = response.kvs[0];
+      let current: unknown;
+      if (kv) {
+        try {
+          current = JSON.parse(kv.value.toString());
+        } catch {
+          // A stored value that is not JSON was refused by every reader: writing over it is the fix.
+          current = undefined;
+        }
+      }
+      const next = change(current);
+      // Compare-and-set on the revision read: another instance's write in between makes this one start over.
+      const guard = kv ? this.#client.if(fullKey, 'Mod', '==', kv.mod_revision) : this.#client.if(fullKey, 'Version', '==', 0);
+      const result = await guard.then(this.#client.put(fullKey).value(JSON.stringify(next))).commit();
+      if (result.succeeded) return next;
+      if (attempt >= 25) throw new Error(`${fullKey} kept changing under 25 attempts to update it`);
+      // Each round has one winner; a jittered pause keeps the losers from colliding again at once.
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * Math.min(attempt, 5)));
+    }
+  }
+
   async close(): Promise<void> {
     this.#followers.clear();
-    await this.#watcher?.cancel().catch(() => undefined);
+    await settledWithin(this.#watcher?.cancel(), 1_000);
     this.#client.close();
   }
 }
