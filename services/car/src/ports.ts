@@ -92,7 +92,8 @@ export interface CommandStore {
 }
 
 export interface EventOutbox {
-  add(event: EventEnvelope): Promise<void>;
+  /** Several at once are one statement (telemetry writes hundreds per batch). */
+  add(event: EventEnvelope | readonly EventEnvelope[]): Promise<void>;
 }
 
 export interface CarTransaction {
