@@ -55,5 +55,5 @@ export function registerPublicRoutes(app: HttpServer, deps: PublicRouteDeps, use
     const { switches, changes } = gateway.faultSwitches();
     return { items: switches.map(toWireSwitch), recentChanges: changes.map((change) => ({ ...change, at: new Date(change.at).toISOString() })) };
   });
-  registerPublicRoute(app, adminFaultRoutes.set, deps, async ({ params, body, ctx }) => toWireSwitch(gateway.setFaultSwitch(params.name, body, ctx)));
+  registerPublicRoute(app, adminFaultRoutes.set, deps, async ({ params, body, ctx }) => toWireSwitch(await gateway.setFaultSwitch(params.name, body, ctx)));
 }
