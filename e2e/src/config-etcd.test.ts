@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { EtcdConfigSource, silentLogger } from '@carshare/platform';
-import { etcdMissing, freePort, spawnService, startEtcdServer, type EtcdServer, type SpawnedService } from '@carshare/testing';
+import { etcdMissing, freePort, runCommand, spawnService, startEtcdServer, type EtcdServer, type SpawnedService } from '@carshare/testing';
+import { cliBundleCommand } from './support/cli-bundle.ts';
 
 // Central config (issue 17 acceptance 2, ADR 0024): two gateway processes take their rate limits
 // and fault switches from etcd; a change reaches both within 1 s, and an invalid value is
@@ -20,6 +21,7 @@ describe('central config through etcd between processes', { skip: etcdMissing, t
   const prefix = `carshare-e2e-${randomUUID()}/`;
   const configPrefix = `${prefix}config/`;
   const anonymousDefault = { algorithm: 'gcra', limit: 120, windowMs: 60_000, burst: 60 } as const;
+  const operator = { email: `ops-${randomUUID()}@example.com`, password: 'copper lantern 64' };
 
   // No broker, no server database, no static URLs, no config file from the shell: only etcd.
   const baseEnv = (): Record<string, string | undefined> => ({
@@ -77,23 +79,36 @@ describe('central config through etcd between processes', { skip: etcdMissing, t
   }
 
   before(async () => {
+    const command = await cliBundleCommand();
+    const fromCommand = command ? { command } : {};
     etcd = await startEtcdServer();
     dataDir = mkdtempSync(join(tmpdir(), 'carshare-config-etcd-e2e-'));
     writer = await EtcdConfigSource.connect({ endpoints: [etcd.endpoint], prefix: configPrefix, service: 'gateway', logger: silentLogger });
     // All three at once: a gateway needs no user service to start (it finds one through etcd later).
+    // The operator is created first, on the user service's PGlite, which one process holds at a time.
     const userPort = await freePort();
     const [user, ...started] = await Promise.all([
-      spawnService({
-        name: 'user',
-        args: ['service', 'user'],
-        env: { ...baseEnv(), USER_HOST: '127.0.0.1', USER_PORT: String(userPort), CARSHARE_DATA_DIR: dataDir },
-        readyUrl: `http://127.0.0.1:${userPort}`,
-        readyTimeoutMs: 60_000,
-      }),
+      (async () => {
+        const created = await runCommand({
+          ...fromCommand,
+          args: ['admin', 'create', '--email', operator.email, '--password', operator.password, '--name', 'Config Operator', '--role', 'operator'],
+          env: { ...baseEnv(), CARSHARE_DATA_DIR: dataDir },
+          timeoutMs: 120_000,
+        });
+        assert.equal(created.code, 0, `admin create failed:\n${created.stderr}`);
+        return spawnService({
+          ...fromCommand,
+          name: 'user',
+          args: ['service', 'user'],
+          env: { ...baseEnv(), USER_HOST: '127.0.0.1', USER_PORT: String(userPort), CARSHARE_DATA_DIR: dataDir },
+          readyUrl: `http://127.0.0.1:${userPort}`,
+          readyTimeoutMs: 60_000,
+        });
+      })(),
       ...['gateway-a', 'gateway-b'].map(async (name) => {
         const port = await freePort();
         const url = `http://127.0.0.1:${port}`;
-        const gateway = await spawnService({ name, args: ['service', 'gateway'], env: { ...baseEnv(), GATEWAY_HOST: '127.0.0.1', PORT: String(port) }, readyUrl: url, readyTimeoutMs: 60_000 });
+        const gateway = await spawnService({ ...fromCommand, name, args: ['service', 'gateway'], env: { ...baseEnv(), GATEWAY_HOST: '127.0.0.1', PORT: String(port) }, readyUrl: url, readyTimeoutMs: 60_000 });
         return { gateway, url };
       }),
     ]);
@@ -153,5 +168,53 @@ describe('central config through etcd between processes', { skip: etcdMissing, t
       assert.equal(await anonymousLimit(url), 80);
       assert.equal(await loginStatus(url), 401);
     }
+  });
+
+  it('an operator turning a fault switch on one gateway turns it on every gateway within 1 s (written to etcd), and off again from the other', async () => {
+    const login = await fetch(`${gatewayUrls[0]}/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(operator),
+      signal: AbortSignal.timeout(10_000),
+    });
+    assert.equal(login.status, 200, await login.clone().text());
+    const token = ((await login.json()) as { tokens: { accessToken: string } }).tokens.accessToken;
+    const admin = async (url: string, method: 'GET' | 'PUT', path: string, body?: unknown) => {
+      const response = await fetch(`${url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
+        ...(body !== undefined && { body: JSON.stringify(body) }),
+        signal: AbortSignal.timeout(10_000),
+      });
+      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    };
+    const switchOn = async (url: string, name: string): Promise<{ percent: number; updatedBy: string | null }> => {
+      const listed = await admin(url, 'GET', '/v1/admin/faults');
+      assert.equal(listed.status, 200, JSON.stringify(listed.body));
+      const found = (listed.body['items'] as { name: string; percent: number; updatedBy: string | null }[]).find((item) => item.name === name);
+      assert.ok(found, `${name} is not a switch of ${url}`);
+      return found;
+    };
+    // A switch whose effect does not stop the operator's own calls (the role check asks the user service).
+    const name = 'rpc.error:car';
+    const [first, second] = gatewayUrls as [string, string];
+
+    const turnedOn = await admin(first, 'PUT', `/v1/admin/faults/${name}`, { percent: 40 });
+    assert.equal(turnedOn.status, 200, JSON.stringify(turnedOn.body));
+    assert.equal(turnedOn.body['percent'], 40);
+    assert.notEqual(turnedOn.body['updatedBy'], null, 'the gateway that took the change audits it with the operator');
+    const took = await reachesEveryGateway(async (url) => assert.equal((await switchOn(url, name)).percent, 40), 5_000);
+    assert.ok(took < 1_000, `the switch reached the last gateway after ${Math.round(took)} ms`);
+    assert.equal((await switchOn(second, name)).updatedBy, 'central config (etcd)');
+
+    const turnedOff = await admin(second, 'PUT', `/v1/admin/faults/${name}`, { percent: 0 });
+    assert.equal(turnedOff.status, 200, JSON.stringify(turnedOff.body));
+    await reachesEveryGateway(async (url) => assert.equal((await switchOn(url, name)).percent, 0), 1_000);
+
+    // A switch no gateway has is refused before anything is written for all of them.
+    const unknown = await admin(first, 'PUT', '/v1/admin/faults/rpc.error:nowhere', { percent: 10 });
+    assert.equal(unknown.status, 404, JSON.stringify(unknown.body));
+    const stored = await writer.update('faults', (current) => current);
+    assert.deepEqual(stored, {}, 'etcd holds the whole set of switches: none is on');
   });
 });
