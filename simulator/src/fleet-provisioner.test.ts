@@ -126,3 +126,17 @@ describe('provisionFleet', () => {
     assert.deepEqual(await new FleetStore(dataDir).load(), again.cars, 'the adopted secrets are on disk');
   });
 });
+
+describe('FleetStore', () => {
+  it('survives two saves at once (the periodic save overlapping the one at shutdown)', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'carshare-fleet-'));
+    try {
+      const store = new FleetStore(dataDir);
+      const cars = Array.from({ length: 200 }, (_, index) => ({ carId: randomUUID(), secret: `s-${index}` }));
+      await Promise.all([store.save(cars), store.save(cars.slice(0, 100)), store.save(cars)]);
+      assert.ok([100, 200].includes((await store.load()).length));
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { FleetCar } from './fleet-simulator.ts';
@@ -35,7 +36,9 @@ export class FleetStore {
 
   async save(cars: readonly FleetCar[]): Promise<void> {
     await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
-    const temporary = `${this.path}.${process.pid}.tmp`;
+    // Unique per save: the periodic save and the one at shutdown may overlap, and a shared
+    // temporary name let the first rename take the second's file (ENOENT, a crash on SIGTERM).
+    const temporary = `${this.path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     await writeFile(temporary, `${JSON.stringify({ version: 1, cars: [...cars] } satisfies FleetFile)}\n`, { mode: 0o600 });
     await rename(temporary, this.path);
   }
