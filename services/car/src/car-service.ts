@@ -225,10 +225,12 @@ export function createCarService(ports: CarServicePorts, hooks: CarServiceHooks 
       const settled = await commands.find(command.id);
       return answerFor(type, settled, await load(car.id));
     }
-    return answerFor(type, await commands.find(command.id), await load(car.id));
+    // An ack or a refusal is announced only once its settlement committed: that is the command's status.
+    const settled = outcome.status === 'expired' ? await commands.find(command.id) : outcome;
+    return answerFor(type, settled, await load(car.id));
   }
 
-  function answerFor(type: 'lock' | 'unlock', command: StoredCommand | undefined, car: Car): Car {
+  function answerFor(type: 'lock' | 'unlock', command: Pick<StoredCommand, 'status'> | undefined, car: Car): Car {
     if (command?.status === 'acked') return car;
     if (command?.status === 'refused') throw Conflict('DEVICE_REFUSED', `the car refused to ${type}`, { carId: car.id, current: car.state });
     throw DeadlineExceeded('DEVICE_DID_NOT_ANSWER', `the car did not confirm ${type} in time`, { carId: car.id, current: car.state });

@@ -1,4 +1,5 @@
-import type { Outbox } from '@carshare/messaging';
+import type { EventEnvelope } from '@carshare/contracts';
+import { eventList, type Outbox } from '@carshare/messaging';
 import type { ServiceDatabase } from '@carshare/storage';
 import type { Kysely } from 'kysely';
 import type { CarTransaction, UnitOfWork } from '../ports.ts';
@@ -19,11 +20,20 @@ export class SqlUnitOfWork implements UnitOfWork {
   run<T>(work: (tx: CarTransaction) => Promise<T>): Promise<T> {
     return this.#database.transaction(async (transaction) => {
       const trx = transaction as unknown as Kysely<CarDatabase>;
-      return work({
+      // Written once, when the work is done, in the order they were added: a command and the
+      // state change it begins (or an ack and the change it settles) are one outbox statement.
+      const events: EventEnvelope[] = [];
+      const result = await work({
         cars: new SqlCarStore(trx),
         commands: new SqlCommandStore(trx),
-        events: { add: (event) => this.#outbox.add(trx, event) },
+        events: {
+          add: async (event) => {
+            events.push(...eventList(event));
+          },
+        },
       });
+      await this.#outbox.add(trx, events);
+      return result;
     });
   }
 }
