@@ -209,7 +209,7 @@ describe('operator console', () => {
     await page.getByRole('link', { name: 'Business figures' }).click();
     const figures = page.locator('figure.chart-figure');
     await page.locator('figure.chart-figure canvas').nth(3).waitFor({ timeout: 20_000 });
-    assert.equal(await figures.count(), 4);
+    assert.equal(await figures.count(), 11);
     assert.equal(await figures.locator('.notice-error').count(), 0, 'every figure loaded');
     await checkScreen(page, problems, 'stats');
 
