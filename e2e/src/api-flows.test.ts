@@ -69,6 +69,20 @@ describe('public API flows on the embedded platform, every call to the user serv
     return { ids, pages };
   }
 
+  it('an unconfirmed rider may log in but not reserve nor take a free car (403 EMAIL_NOT_VERIFIED) until the address is confirmed', async () => {
+    const rider = await register('unconfirmed');
+    const token = rider.tokens.accessToken;
+    const carId = '0190f000-0000-7000-8000-00000000c0de';
+    assertError(await t.api.call('POST', '/v1/reservations', { token, body: { carId } }), 403, 'EMAIL_NOT_VERIFIED');
+    assertError(await t.api.call('POST', '/v1/trips', { token, body: { carId }, headers: { 'idempotency-key': `start-${run}` } }), 403, 'EMAIL_NOT_VERIFIED');
+    const confirmed = await t.api.call('POST', `/v1/admin/users/${rider.user.id}/confirm-email`, { token: operator.tokens.accessToken });
+    assert.equal(confirmed.status, 200, confirmed.text);
+    assert.equal(confirmed.body.emailVerified, true);
+    // The same token: the rule is read from the account, not from a claim minted before.
+    assertError(await t.api.call('POST', '/v1/reservations', { token, body: { carId } }), 409, 'PROFILE_NOT_VERIFIED');
+    assertError(await t.api.call('POST', `/v1/admin/users/${rider.user.id}/confirm-email`, { token }), 403, 'OPERATOR_ONLY');
+  });
+
   it('a rider registers, logs in, reads /v1/me, refreshes and logs out', async () => {
     const email = `ada-${run}@example.com`;
     const registered = await register('ada', email);
@@ -92,6 +106,8 @@ describe('public API flows on the embedded platform, every call to the user serv
     assert.equal(me.status, 200, me.text);
     assert.deepEqual(me.body.user, registered.user);
     assert.deepEqual(me.body.partial, [], 'every part of the answer loaded');
+    assert.equal(me.body.reservation, null, 'no active reservation yet');
+    assert.equal(me.body.trip, null, 'no live trip yet');
     assert.ok(!me.text.includes('password'), 'no password material leaves the API');
 
     const refreshed = await t.api.call<Session>('POST', '/v1/auth/refresh', { body: { refreshToken: session.tokens.refreshToken } });

@@ -58,6 +58,16 @@ export const adminUserRoutes = {
     successStatus: 200,
     response: User,
   }),
+  confirmEmail: defineHttpRoute({
+    method: 'POST',
+    url: '/v1/admin/users/:id/confirm-email',
+    summary: "Confirm a user's email address for them (its owner proved it another way): they may then reserve",
+    tags: ['admin'],
+    access: 'operator',
+    params: UserParams,
+    successStatus: 200,
+    response: User,
+  }),
   setPlan: defineHttpRoute({
     method: 'PUT',
     url: '/v1/admin/users/:id/plan',

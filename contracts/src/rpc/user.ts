@@ -160,6 +160,8 @@ export const userRpc = defineRpcService('user', {
     summary: 'One user: the caller themself, or anyone for an operator',
     input: Type.Object({ userId: UserId }, strict),
     output: User,
+    // The trip service reads the rider's own account for the address rule (unverified riders may not reserve).
+    callers: ['gateway', 'trip'],
     idempotent: true,
     errors: ['USER_NOT_FOUND', 'NOT_YOUR_USER'],
   },
@@ -197,6 +199,14 @@ export const userRpc = defineRpcService('user', {
     output: User,
     idempotent: true,
     errors: ['OPERATOR_ONLY', 'USER_NOT_FOUND'],
+  },
+  ConfirmUserEmail: {
+    summary:
+      "Operators confirm a user's address for them when its owner proved it another way (support, or the simulator's back office for riders whose inbox nobody reads); published as user.email_verified like a followed link",
+    input: Type.Object({ userId: UserId }, strict),
+    output: User,
+    idempotent: true,
+    errors: ['OPERATOR_ONLY', 'ADMIN_ONLY', 'USER_NOT_FOUND'],
   },
   ...deadLetterRpcMethods,
 });

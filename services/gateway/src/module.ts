@@ -57,6 +57,7 @@ import { SessionGuard, sessionEventTypes } from './api/session-check.ts';
 import { registerSecurityHeaders } from './api/security-headers.ts';
 import { registerVerificationRoutes } from './api/verification-handlers.ts';
 import { registerTripRoutes } from './api/trip-handlers.ts';
+import { registerAccountAdminRoutes } from './api/account-admin-handlers.ts';
 import { registerWebApps } from './api/web-apps.ts';
 import { hardenRouteSchema, openApiServer } from './api/openapi-document.ts';
 import { centralFaultSwitches, followCentralConfig } from './central-config.ts';
@@ -239,6 +240,7 @@ export function createGatewayModule(deps: GatewayModuleDeps): GatewayModule {
     };
     registerDeadLetterRoutes(server, routeDeps, [...deadLetterClients.keys()], gateway);
     registerPublicRoutes(server, routeDeps, user, gateway);
+    registerAccountAdminRoutes(server, routeDeps, user);
     // A composition may run without some services (benches, focused tests): their routes are then absent, not broken.
     if (clients.has(carRpc.service)) registerFleetRoutes(server, routeDeps, clientOf(carRpc), config.gbfs);
     if (clients.has(carRpc.service)) registerLiveFeed(server, routeDeps, { car: clientOf(carRpc), observability, bus: broadcastSourceOf(deps) });

@@ -142,7 +142,13 @@ export function createTripModule(deps: TripModuleDeps): TripModule {
   });
   const service = {
     ...reservationUseCases,
-    startTrip,
+    // Taking a free car reserves it for the trip: an unconfirmed address may not (a reservation
+    // was checked when it was made).
+    startTrip: async (...args: Parameters<typeof startTrip>) => {
+      const [input, caller, ctx] = args;
+      if (input.reservationId === undefined) await reservationUseCases.requireMayReserve(caller, ctx);
+      return startTrip(...args);
+    },
     getTrip: createGetTrip(database.db),
     finishTrip: createFinishTrip({ db: database.db, runner: sagas, saga: finishTripSaga, cars, settings, ids }),
     ...createParking({ db: database.db, runner: sagas, pause: pauseTripSaga, resume: resumeTripSaga, ids }),

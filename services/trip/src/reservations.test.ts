@@ -169,6 +169,40 @@ describe('reservations', () => {
     assert.equal(cars.cars.get(carId)?.state, 'available', 'the old hold was expired and its car released on the way');
   });
 
+  it('refuses a rider who has not confirmed their address (403 EMAIL_NOT_VERIFIED), and claims nothing', async () => {
+    const { service, carId, cars, rider, accounts, reservations } = setUp();
+    accounts.unconfirmed.add(rider.userId);
+    await assert.rejects(service.reserve({ carId }, rider), (error: unknown) => {
+      rejectsWith('EMAIL_NOT_VERIFIED')(error);
+      assert.equal((error as AppError).httpStatus, 403);
+      return true;
+    });
+    assert.equal(cars.calls.length, 0);
+    assert.equal(await reservations.findActiveByRider(rider.userId), undefined);
+    await assert.rejects(service.requireMayReserve(rider), rejectsWith('EMAIL_NOT_VERIFIED'));
+    // Confirmed since: the next try goes through (a no is never remembered).
+    accounts.unconfirmed.delete(rider.userId);
+    assert.equal((await service.reserve({ carId }, rider)).status, 'active');
+  });
+
+  it('asks the user service once per rider: a confirmation is never taken back', async () => {
+    const { service, carId, cars, rider, accounts } = setUp();
+    const reservation = await service.reserve({ carId }, rider);
+    await service.cancelReservation({ reservationId: reservation.id }, rider);
+    const other = uuidV7Ids.next();
+    cars.add(other);
+    await service.reserve({ carId: other }, rider);
+    await service.requireMayReserve(rider);
+    assert.equal(accounts.asked, 1);
+  });
+
+  it('a user service that cannot answer refuses the reservation (retryable), holding nothing', async () => {
+    const { service, carId, cars, rider, accounts } = setUp();
+    accounts.failNext = Unavailable('USER_SERVICE_UNAVAILABLE', 'down');
+    await assert.rejects(service.reserve({ carId }, rider), rejectsWith('USER_SERVICE_UNAVAILABLE'));
+    assert.equal(cars.cars.get(carId)?.state, 'available');
+  });
+
   describe('extension', () => {
     it('moves expiresAt by the configured minutes once, owes the configured fee and says so in an event', async () => {
       const { service, carId, rider, clock, outbox, settings } = setUp();

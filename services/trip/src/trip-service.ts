@@ -109,7 +109,9 @@ export function createTripService(ports: TripPorts) {
     async reserve(input: { carId: string }, caller: Caller | undefined, ctx?: CallContext): Promise<Reservation> {
       const rider = requireCaller(caller);
       const on = { riderId: rider.userId, ctx };
-      if (!(await profiles.isVerified(on))) {
+      // Both asked at once: the address check adds no waiting to a reservation.
+      const [, licenceVerified] = await Promise.all([requireConfirmedEmail(rider.userId, ctx), profiles.isVerified(on)]);
+      if (!licenceVerified) {
         throw Conflict('PROFILE_NOT_VERIFIED', 'your driving licence is not verified yet', { userId: rider.userId });
       }
       const existing = await reservations.findActiveByRider(rider.userId);

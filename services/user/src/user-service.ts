@@ -523,6 +523,18 @@ export function createUserService(ports: UserServicePorts) {
       });
     },
 
+    /** Staff confirm an address without the mailed link; the same event as a followed link. */
+    async confirmUserEmail(input: { userId: string }, caller: Caller | undefined, origin: Origin = {}): Promise<User> {
+      const target = await loadManageable(requireStaff(caller), input.userId);
+      if (target.emailVerified) return target;
+      return unitOfWork.run(async (tx) => {
+        const verified = await tx.users.update(target.id, { emailVerified: true }, clock.now());
+        if (!verified) throw NotFound('USER_NOT_FOUND', 'no such user', { userId: input.userId });
+        await tx.events.add(events.create(UserEmailVerified, target.id, { userId: target.id }, origin));
+        return verified;
+      });
+    },
+
     async setUserPlan(input: { userId: string; plan: Plan }, caller: Caller | undefined): Promise<User> {
       const actor = requireStaff(caller);
       if (actor.userId === input.userId) throw InvalidArgument('CANNOT_CHANGE_OWN_PLAN', 'nobody sets their own plan');
