@@ -71,8 +71,9 @@ export function createPaymentService(deps: PaymentServiceDeps) {
    * the result. Runs for a fresh capture and for every retry, always with the same keys, so the
    * processor charges once however often this runs.
    */
-  async function settleCapture(paymentId: string): Promise<Payment> {
-    const pending = await payments.findById(paymentId);
+  async function settleCapture(paymentId: string, justSaved?: Payment): Promise<Payment> {
+    // A fresh capture hands over the row it has just committed: no need to read it back.
+    const pending = justSaved ?? (await payments.findById(paymentId));
     if (!pending) throw paymentNotFound(paymentId);
     if (pending.status !== 'capture_pending' || pending.captureCents === undefined || pending.captureKey === undefined) return pending;
     const { fromHoldCents, extraCents } = splitCapture(pending.authorizedCents, pending.captureCents);
@@ -243,7 +244,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
         const pending: Payment = { ...current, status: 'capture_pending', captureCents: input.amountCents, captureKey: `capture:${current.id}`, nextCaptureAttemptAt: clock.now() };
         return saveIn(tx, pending, current);
       });
-      return started.status === 'capture_pending' ? settleCapture(started.id) : started;
+      return started.status === 'capture_pending' ? settleCapture(started.id, started) : started;
     },
 
     async void(input: { paymentId: string }): Promise<Payment> {
