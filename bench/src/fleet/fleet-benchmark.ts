@@ -95,6 +95,19 @@ async function login(apiUrl: string, email: string, password: string): Promise<s
   }
 }
 
+/** Reports/s the simulators sent, from the first to the last of each one's status lines (NaN before two of each). */
+function sentPerSecond(lines: ReadonlyArray<{ shard: number; at: number; count: number }>, shards: number): number {
+  let total = 0;
+  for (let shard = 0; shard < shards; shard++) {
+    const own = lines.filter((line) => line.shard === shard);
+    const first = own[0];
+    const last = own.at(-1);
+    if (!first || !last || last.at <= first.at) return Number.NaN;
+    total += ((last.count - first.count) * 1000) / (last.at - first.at);
+  }
+  return total;
+}
+
 /** The 1-minute load average, printed with every part: this machine is shared. */
 const load1 = (): number => Math.round((loadavg()[0] ?? 0) * 10) / 10;
 
@@ -258,7 +271,9 @@ export async function runFleetBenchmark(options: BenchOptions): Promise<BenchRep
     throw error;
   }
   log(platform.describe);
-  const child = { process: undefined as ReturnType<typeof spawn> | undefined };
+  const children: Array<ReturnType<typeof spawn>> = [];
+  /** The simulators' own status lines (every 30 s): what they actually sent, whatever was offered. */
+  const sentReports: Array<{ shard: number; at: number; count: number }> = [];
   let riderFeed: Awaited<ReturnType<typeof connectRiders>> | undefined;
   try {
     const mqttUrl = platform.deviceUrls;
@@ -277,34 +292,50 @@ export async function runFleetBenchmark(options: BenchOptions): Promise<BenchRep
     }
 
     // Without a connected fleet nothing else means anything: this part's failure ends the run.
+    // `--simulators K` shards the fleet over K `carshare simulate` processes (direct provisioning
+    // only: each gets a fleet.json with every K-th car and a seed of its own), since one Node
+    // process driving 10,000 MQTT clients falls behind its report rate before the platform does.
+    const shards = numberFlag(options, 'simulators', 1);
+    if (shards > 1 && options.flags['provision'] === 'gateway') throw new Error('--simulators > 1 needs direct provisioning (each shard would create plates B-SC 0001… again)');
+    const shardDirs = shards === 1 ? [dir] : Array.from({ length: shards }, (_, shard) => join(dir, `simulator-${shard + 1}`));
+    if (shards > 1) {
+      const all = await new FleetStore(dir).load();
+      for (const [shard, shardDir] of shardDirs.entries()) await new FleetStore(shardDir).save(all.filter((_, index) => index % shards === shard));
+    }
     const fleet = await part(
-      `carshare simulate --cars ${cars}`,
+      `carshare simulate --cars ${cars}${shards > 1 ? ` in ${shards} processes` : ''}`,
       async () => {
         const started = performance.now();
         let provisionedMs = Number.NaN;
-        // Provisioning is resumable (the simulator keeps the cars it created under --data-dir), and
-        // on a loaded machine one of thousands of creations may time out and end the simulator:
-        // start it again to go on from there, a few times, before calling the fleet failed.
-        for (let attempt = 1; ; attempt += 1) {
-          const simulator = spawn(
-            process.execPath,
-            ['--import', 'tsx', cliMain, 'simulate', '--cars', String(cars), '--mqtt', mqttUrl, '--api', platform.gatewayUrl, '--operator-email', demoOperator.email, '--operator-password', demoOperator.password, '--report-interval-ms', String(reportIntervalMs), '--ambient-trips-per-hour', '6', '--connect-concurrency', '50', '--data-dir', dir],
-            { stdio: ['ignore', 'pipe', 'inherit'] },
-          );
-          child.process = simulator;
-          const connected = await new Promise<boolean>((resolvePromise) => {
-            const lines = createInterface({ input: simulator.stdout as NodeJS.ReadableStream });
-            lines.on('line', (line) => {
-              log(line);
-              if (/created \d+ cars through/.test(line)) provisionedMs = performance.now() - started;
-              if (/devices connected to/.test(line)) resolvePromise(true);
+        const shardStarts = shardDirs.map(async (shardDir, shard) => {
+          const shardCars = shards === 1 ? cars : Math.ceil((cars - shard) / shards);
+          // Provisioning is resumable (the simulator keeps the cars it created under --data-dir, and
+          // adopts by plate those it lost), and on a loaded machine one of thousands of creations may
+          // time out and end the simulator: start it again to go on, a few times, before giving up.
+          for (let attempt = 1; ; attempt += 1) {
+            const simulator = spawn(
+              process.execPath,
+              ['--import', 'tsx', cliMain, 'simulate', '--cars', String(shardCars), '--mqtt', mqttUrl, '--api', platform.gatewayUrl, '--operator-email', demoOperator.email, '--operator-password', demoOperator.password, '--report-interval-ms', String(reportIntervalMs), '--ambient-trips-per-hour', '6', '--connect-concurrency', '50', '--data-dir', shardDir, '--seed', String(shard + 1)],
+              { stdio: ['ignore', 'pipe', 'inherit'] },
+            );
+            children.push(simulator);
+            const connected = await new Promise<boolean>((resolvePromise) => {
+              const lines = createInterface({ input: simulator.stdout as NodeJS.ReadableStream });
+              lines.on('line', (line) => {
+                log(shards > 1 ? `[${shard + 1}] ${line}` : line);
+                const sent = /simulator: (\d+) reports sent/.exec(line)?.[1];
+                if (sent !== undefined) sentReports.push({ shard, at: performance.now(), count: Number(sent) });
+                if (/created \d+ cars through/.test(line)) provisionedMs = performance.now() - started;
+                if (/devices connected to/.test(line)) resolvePromise(true);
+              });
+              simulator.once('exit', () => resolvePromise(false));
             });
-            simulator.once('exit', () => resolvePromise(false));
-          });
-          if (connected) break;
-          if (attempt === simulateAttempts) throw new Error(`carshare simulate ended ${attempt} times before its devices connected; its stderr is above`);
-          console.log(`fleet · carshare simulate ended (exit ${String(simulator.exitCode)}) before its devices connected; starting it again to resume (${attempt}/${simulateAttempts - 1})`);
-        }
+            if (connected) return;
+            if (attempt === simulateAttempts) throw new Error(`carshare simulate ended ${attempt} times before its devices connected; its stderr is above`);
+            console.log(`fleet · carshare simulate ended (exit ${String(simulator.exitCode)}) before its devices connected; starting it again to resume (${attempt}/${simulateAttempts - 1})`);
+          }
+        });
+        await Promise.all(shardStarts);
         return { provisionedMs, readyMs: performance.now() - started };
       },
       (ready) => `${Number.isNaN(ready.provisionedMs) ? 'cars made beforehand' : `${Math.round(ready.provisionedMs / 1000)} s to create the cars through the gateway`}, ${Math.round(ready.readyMs / 1000)} s until all devices connected`,
@@ -411,6 +442,7 @@ export async function runFleetBenchmark(options: BenchOptions): Promise<BenchRep
       `bare aedes pub→sub        ${bare.value ? `${Math.round(bare.value.perSecond)} msg/s (QoS 0, one publisher, one subscriber)` : failed(bare)}`,
       ...(bareMosquitto ? [`bare Mosquitto pub→sub    ${bareMosquitto.value ? `${Math.round(bareMosquitto.value.perSecond)} msg/s (the same test through ${mosquittoUrl ?? ''})` : failed(bareMosquitto)}`] : []),
       `devices                   ${Number.isNaN(fleet.value.provisionedMs) ? '' : `${Math.round(fleet.value.provisionedMs / 1000)} s to create the cars through the gateway, `}${Math.round(fleet.value.readyMs / 1000)} s until all ${cars} connected`,
+      `simulators sent           ${Math.round(sentPerSecond(sentReports, shards))} reports/s over the run (${shards} process${shards > 1 ? 'es' : ''}; their 30 s status lines)`,
       `telemetry accepted        ${ingest.value ? `${Math.round(ingest.value.perSecond)} reports/s of ${Math.round(offered)} offered${bare.value ? ` (${((100 * ingest.value.perSecond) / bare.value.perSecond).toFixed(1)} % of bare aedes)` : ''}` : failed(ingest)}`,
       `gateway floor             ${floor.value ? `/health/live p50 ${floor.value.latencyMs.p50.toFixed(1)} ms, p99 ${floor.value.latencyMs.p99.toFixed(1)} ms at ${nearbyConnections} conn` : failed(floor)}`,
       `nearby                    ${nearby.value ? `${Math.round(nearby.value.requestsPerSec)} req/s, p50 ${nearby.value.latencyMs.p50.toFixed(1)} ms, p99 ${nearby.value.latencyMs.p99.toFixed(1)} ms, non-2xx ${nearby.value.non2xx}` : failed(nearby)}`,
@@ -425,6 +457,8 @@ export async function runFleetBenchmark(options: BenchOptions): Promise<BenchRep
         reportIntervalMs,
         loadAverage: loadavg(),
         topology: platform.describe,
+        simulators: shards,
+        simulatorsSentPerSecond: sentPerSecond(sentReports, shards),
         bareBroker: bare.value ?? { error: bare.error },
         ...(bareMosquitto && { bareMosquitto: bareMosquitto.value ?? { error: bareMosquitto.error } }),
         provisionedMs: fleet.value.provisionedMs,
@@ -439,10 +473,15 @@ export async function runFleetBenchmark(options: BenchOptions): Promise<BenchRep
     };
   } finally {
     riderFeed?.close();
-    if (child.process && child.process.exitCode === null) {
-      child.process.kill('SIGTERM');
-      await new Promise((resolvePromise) => child.process?.once('exit', resolvePromise));
-    }
+    await Promise.all(
+      children
+        .filter((simulator) => simulator.exitCode === null && simulator.signalCode === null)
+        .map(async (simulator) => {
+          const exited = new Promise((resolvePromise) => simulator.once('exit', resolvePromise));
+          simulator.kill('SIGTERM');
+          await exited;
+        }),
+    );
     await platform.close();
     await rm(dir, { recursive: true, force: true });
   }
