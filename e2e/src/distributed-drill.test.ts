@@ -130,6 +130,11 @@ describe('distributed drill: rolling restart of every instance and a crash under
       assert.equal(login.status, 200, JSON.stringify(login.body));
       tokens.push((login.body['tokens'] as { accessToken: string }).accessToken);
     }
+    // The smoke test after a deploy: each gateway has fetched the signing keys before the load starts.
+    for (const gateway of instances.filter((instance) => instance.kind === 'gateway')) {
+      const me = await fetch(`http://127.0.0.1:${gateway.port}/v1/me`, { headers: { authorization: `Bearer ${tokens[0]}` }, signal: AbortSignal.timeout(15_000) });
+      assert.equal(me.status, 200, await me.text());
+    }
     console.log(`# drill start-up: etcd, database, 3 user instances and 2 gateways ready in ${Math.round(performance.now() - started)} ms`);
   });
 
@@ -142,7 +147,7 @@ describe('distributed drill: rolling restart of every instance and a crash under
   });
 
   function load(): GatewayLoad {
-    return new GatewayLoad({ discovery: watcher, tokens, deadlineMs, concurrency: 4, pauseMs: 5 });
+    return new GatewayLoad({ discovery: watcher, tokens, deadlineMs, perTryTimeoutMs: deadlineMs / 2, concurrency: 4, pauseMs: 5 });
   }
 
   function report(context: TestContext, what: string, traffic: GatewayLoad, from: number, to: number): ReturnType<GatewayLoad['summary']> {
@@ -155,8 +160,8 @@ describe('distributed drill: rolling restart of every instance and a crash under
 
   it('replacing every instance one after another (new process, then SIGTERM to the old) fails no read and keeps every read within its deadline', async (context) => {
     const traffic = load();
-    traffic.start();
     const from = performance.now();
+    traffic.start();
     const restarts: string[] = [];
     const uncleanExits: string[] = [];
     try {
