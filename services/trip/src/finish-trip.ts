@@ -3,10 +3,12 @@ import type { EventFactory } from '@carshare/messaging';
 import { Conflict, DeadlineExceeded, NotFound, Unauthenticated, Unavailable, isAppError, type AppError, type CallContext, type Caller, type Clock, type LiveConfig } from '@carshare/platform';
 import { defineSaga, type SagaOutcome, type SagaRunner } from '@carshare/saga';
 import type { Kysely } from 'kysely';
+import { SqlReservationStore } from './adapters/sql-reservation-store.ts';
 import { SqlTripLog, type FinishedPrice, type TripRow } from './adapters/sql-trip-log.ts';
 import type { TripDatabase } from './adapters/trip-database.ts';
 import { zonesFromConfig } from './config.ts';
 import { priceTrip, type Fee } from './domain/pricing.ts';
+import { extensionFee } from './domain/reservation.ts';
 import { routeDistanceM, tripTimes } from './domain/route.ts';
 import { checkTripEnd } from './domain/zones.ts';
 import type { CarPort, CarSnapshot, OnBehalf, PaymentPort, TripSettings } from './ports.ts';
@@ -192,6 +194,14 @@ export function defineFinishTripSaga(deps: FinishTripDeps) {
           if (place.zoneFeeCents > 0) fees.push({ code: 'dropoff_zone', description: `Drop-off zone: ${place.zone.name}`, cents: place.zoneFeeCents });
           if (place.energyPct < lowEnergy.thresholdPct && lowEnergy.feeCents > 0) {
             fees.push({ code: 'low_energy', description: `Ended below ${lowEnergy.thresholdPct}% battery/fuel`, cents: lowEnergy.feeCents });
+          }
+          // A hold extended for a fee before it became this trip: the fee is a line of its receipt,
+          // captured with it, and no longer owed on its own.
+          const held = trip.reservationId === undefined ? undefined : new SqlReservationStore(trxOf(ctx));
+          const extension = held && extensionFee(await held.find(trip.reservationId as string));
+          if (extension) {
+            fees.push(extension);
+            await held?.settleFee(trip.reservationId as string, 'on_trip');
           }
           const breakdown = priceTrip(trip.tariff, { ...times, distanceM, fees });
           const price: FinishedPrice = { ...breakdown, vatRate: trip.tariff.vatRate, endZone: { id: place.zone.id, name: place.zone.name } };
