@@ -72,3 +72,68 @@ export function createMetrics(options: MetricsOptions): ServiceMetrics {
     }),
   };
 }
+
+/** One histogram's series for a fixed set of label values, observed without looking the labels up. */
+export type ObserveValue = (value: number) => void;
+
+interface HistogramSeries {
+  labels: object;
+  sum: number;
+  count: number;
+  bucketValues: Record<number, number>;
+}
+
+interface HistogramInternals {
+  hashMap: Record<string, HistogramSeries | undefined>;
+  upperBounds: readonly number[];
+}
+
+/**
+ * `histogram.observe(labels, value)` for the label values of a hot path (a route's OK answers),
+ * ~0.1 µs instead of ~0.7: prom-client 15 validates, copies and hashes the labels on every
+ * observation, children from `labels()` included (issue 9). The first observation goes through
+ * prom-client, which creates the series holding `labels` itself; later ones update that series
+ * as prom-client's observe does (sum, count, the first bucket whose bound is ≥ the value). After
+ * a `reset()`, a non-finite value, or a prom-client whose internals look different, it is the
+ * plain `observe` again, so the exposition never differs from prom-client's own.
+ */
+export function observerFor<Label extends string>(histogram: Histogram<Label>, labels: Partial<Record<Label, string | number>>): ObserveValue {
+  const internals = histogram as unknown as Partial<HistogramInternals>;
+  const wanted = Object.entries(labels).filter(([, value]) => value !== undefined) as [string, string | number][];
+  const isOurs = (series: HistogramSeries | undefined): boolean => {
+    const theirs = series?.labels as Record<string, unknown> | undefined;
+    if (!theirs) return false;
+    const defined = Object.values(theirs).filter((value) => value !== undefined).length;
+    return defined === wanted.length && wanted.every(([name, value]) => String(theirs[name]) === String(value));
+  };
+  let key: string | undefined;
+  let cached: HistogramSeries | undefined;
+  const slow = (value: number): void => {
+    histogram.observe(labels, value);
+    key = undefined;
+    cached = undefined;
+    const { hashMap } = internals;
+    if (typeof hashMap !== 'object' || !Array.isArray(internals.upperBounds)) return;
+    for (const [candidate, series] of Object.entries(hashMap)) {
+      if (isOurs(series)) {
+        key = candidate;
+        cached = series;
+      }
+    }
+  };
+  return (value) => {
+    const series = key === undefined ? undefined : internals.hashMap?.[key];
+    if (series === undefined || series !== cached || !Number.isFinite(value)) {
+      slow(value);
+      return;
+    }
+    series.sum += value;
+    series.count += 1;
+    for (const bound of internals.upperBounds as readonly number[]) {
+      if (value <= bound) {
+        if (Object.prototype.hasOwnProperty.call(series.bucketValues, bound)) series.bucketValues[bound] = (series.bucketValues[bound] as number) + 1;
+        return;
+      }
+    }
+  };
+}

@@ -1,5 +1,5 @@
 import { defaultRpcCallers, type RpcInput, type RpcMethodContract, type RpcMethods, type RpcOutput, type RpcServiceContract } from '@carshare/contracts';
-import type { Observability } from '@carshare/observability';
+import { observerFor, type Observability } from '@carshare/observability';
 import fastJsonStringify from 'fast-json-stringify';
 import type { FastifySchemaValidationError } from 'fastify';
 import type { Caller, CallContext } from './call-context.ts';
@@ -56,7 +56,7 @@ export class RpcMethodEndpoint {
   // schema decides what leaves the callee, so unknown fields are dropped on every transport.
   readonly #serialize: (output: unknown) => string;
   readonly #observability: Observability;
-  // Label children resolved once: most calls end OK, and looking labels up costs ~1 µs a call.
+  // Most calls end OK: their series is observed without a label lookup (~0.7 µs a call, observerFor).
   #observeOk: ObserveDuration | undefined;
 
   constructor(
@@ -113,10 +113,7 @@ export class RpcMethodEndpoint {
       duration.observe({ rpc_service: this.service, rpc_method: this.method, rpc_response_status_code: code }, seconds);
       return;
     }
-    if (!this.#observeOk) {
-      const child = duration.labels({ rpc_service: this.service, rpc_method: this.method, rpc_response_status_code: 'OK' });
-      this.#observeOk = (value) => child.observe(value);
-    }
+    this.#observeOk ??= observerFor(duration, { rpc_service: this.service, rpc_method: this.method, rpc_response_status_code: 'OK' });
     this.#observeOk(seconds);
   }
 }

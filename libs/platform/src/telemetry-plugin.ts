@@ -1,4 +1,4 @@
-import { SpanStatusCode, spanNames, unmatchedRoute, type Logger, type Observability, type Span } from '@carshare/observability';
+import { SpanStatusCode, observerFor, spanNames, unmatchedRoute, type Logger, type ObserveValue, type Observability, type Span } from '@carshare/observability';
 import { fastifyPlugin } from 'fastify-plugin';
 import type { CallContext } from './call-context.ts';
 import { headerNames } from './headers.ts';
@@ -25,6 +25,18 @@ export const telemetryPlugin = fastifyPlugin<TelemetryOptions>(
   (app, options, done) => {
     const { tracing, metrics } = options.observability;
     const duration = metrics.httpServerDuration;
+    // One observer per route template, method and status seen (a bounded set: templates, never
+    // raw paths), so an answer is counted without prom-client's label lookup (observerFor).
+    const observers = new Map<string, ObserveValue>();
+    const observerOf = (method: string, route: string, status: number): ObserveValue => {
+      const key = `${status} ${method} ${route}`;
+      let observe = observers.get(key);
+      if (!observe) {
+        observe = observerFor(duration, { http_request_method: method, http_route: route, http_response_status_code: status });
+        observers.set(key, observe);
+      }
+      return observe;
+    };
     app.decorateRequest('serverSpan', null as unknown as Span);
 
     app.addHook('onRequest', (request, _reply, next) => {
@@ -40,7 +52,7 @@ export const telemetryPlugin = fastifyPlugin<TelemetryOptions>(
     app.addHook('onResponse', (request, reply, next) => {
       const route = request.routeOptions.url ?? unmatchedRoute;
       const status = reply.statusCode;
-      duration.observe({ http_request_method: request.method, http_route: route, http_response_status_code: status }, reply.elapsedTime / 1000);
+      observerOf(request.method, route, status)(reply.elapsedTime / 1000);
       if ((request.log as Logger).isLevelEnabled('debug')) {
         ((request.ctx as CallContext | null)?.log ?? request.log).debug({ method: request.method, route, statusCode: status, durationMs: reply.elapsedTime }, 'request completed');
       }
