@@ -67,10 +67,10 @@ export function App() {
             <a href="/licence" aria-current={location.path === '/licence' ? 'page' : undefined} onClick={(event) => linkTo(event, '/licence')}>
               {t.nav.licence}
             </a>
-            <a href="/trip" aria-current={location.path === '/trip' ? 'page' : undefined} onClick={(event) => linkTo(event, '/trip')}>
+            <a href="/trip" aria-current={location.path === '/trip' || /^\/trips\/[^/]+$/.test(location.path) ? 'page' : undefined} onClick={(event) => linkTo(event, '/trip')}>
               {t.nav.trip}
             </a>
-            <a href="/trips" aria-current={location.path.startsWith('/trips') ? 'page' : undefined} onClick={(event) => linkTo(event, '/trips')}>
+            <a href="/trips" aria-current={location.path === '/trips' || location.path.endsWith('/receipt') ? 'page' : undefined} onClick={(event) => linkTo(event, '/trips')}>
               {t.nav.history}
             </a>
             <button type="button" className="link-button" onClick={() => void api.logOut()}>
