@@ -47,6 +47,11 @@ export async function startDistributedFleet(options: DistributedFleetOptions): P
   const close = async () => {
     // The gateway first, the user service last (the others fetch its keys).
     for (const service of [...services].reverse()) await service.dispose();
+    // What went wrong in the services is otherwise lost with their processes (they log at warn).
+    for (const service of services) {
+      const complaints = service.output.filter((line) => /"level":"?(warn|error|fatal|40|50|60)\b/.test(line.text) || line.stream === 'stderr');
+      if (complaints.length > 0) log(`${service.name} logged ${complaints.length} warnings/errors, the last ones:\n${complaints.slice(-5).map((line) => `  ${line.text.slice(0, 400)}`).join('\n')}`);
+    }
     await vhost?.drop().catch((error: unknown) => log(`could not delete the RabbitMQ vhost: ${String(error)}`));
     await database.drop().catch((error: unknown) => log(`could not drop the database: ${String(error)}`));
   };

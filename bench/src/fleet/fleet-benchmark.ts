@@ -421,12 +421,13 @@ export async function runFleetBenchmark(options: BenchOptions): Promise<BenchRep
           messages: riderFeed.stats.messages,
           carUpdates: sorted.length,
           closedEarly: riderFeed.stats.closedEarly,
+          closeCodes: riderFeed.stats.closeCodes,
           latencyMs: { p50: percentile(sorted, 0.5), p90: percentile(sorted, 0.9), p99: percentile(sorted, 0.99), max: sorted.at(-1) ?? Number.NaN },
         };
       },
       (feed) =>
         `${feed.riders} riders (${feed.refusedSockets} sockets refused, ${feed.refusedLogins} logins failed), ${feed.carUpdates} car updates in ${feed.messages} messages, ` +
-        `p50 ${feed.latencyMs.p50} ms, p99 ${feed.latencyMs.p99} ms, dropped ${feed.closedEarly}`,
+        `p50 ${feed.latencyMs.p50} ms, p99 ${feed.latencyMs.p99} ms, dropped ${feed.closedEarly}${feed.closedEarly > 0 ? ` (close codes: ${JSON.stringify(feed.closeCodes)})` : ''}`,
     );
 
     // A part that failed has no number: its goal reads NaN and fails rather than vanishing.

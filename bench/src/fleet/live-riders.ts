@@ -8,6 +8,8 @@ export interface RiderLatencies {
   latenciesMs: number[];
   messages: number;
   closedEarly: number;
+  /** Close code (and reason) → sockets the gateway closed before the end: why riders were dropped. */
+  closeCodes: Record<string, number>;
   /** Why sockets were refused (a 401 for an expired token, a 429, a timeout): the rest still count. */
   refusals: string[];
 }
@@ -24,7 +26,7 @@ export async function connectRiders(options: {
   areas: readonly { lat: number; lng: number }[];
   radiusM: number;
 }): Promise<{ stats: RiderLatencies; measureFrom(): void; close(): void }> {
-  const stats: RiderLatencies = { connected: 0, snapshots: 0, latenciesMs: [], messages: 0, closedEarly: 0, refusals: [] };
+  const stats: RiderLatencies = { connected: 0, snapshots: 0, latenciesMs: [], messages: 0, closedEarly: 0, closeCodes: {}, refusals: [] };
   let measuring = false;
   // Before any socket exists: a refused one closes while the others are still connecting.
   let closing = false;
@@ -43,8 +45,11 @@ export async function connectRiders(options: {
         const now = Date.now();
         for (const car of message.cars) if (car.ts > 0) stats.latenciesMs.push(now - car.ts);
       });
-      socket.on('close', () => {
-        if (!closing) stats.closedEarly += 1;
+      socket.on('close', (code: number, reason: Buffer) => {
+        if (closing) return;
+        stats.closedEarly += 1;
+        const key = `${code} ${reason.toString('utf8')}`.trim();
+        stats.closeCodes[key] = (stats.closeCodes[key] ?? 0) + 1;
       });
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error('live feed: no answer to the upgrade within 30 s')), 30_000);
