@@ -41,11 +41,45 @@ if (selected.length === 0) {
   process.exit(1);
 }
 
-/** Runs a command to its end; resolves with its exit code (1 when a signal ended it). */
-function run(args: readonly string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<number> {
+/**
+ * Runs a command to its end; resolves with its exit code (1 when a signal ended it). With
+ * `limitMs`, the command and everything it started (its own process group) are killed when it
+ * outlives the bound: on Node 24 `--test-timeout` bounds tests but no longer whole files, so one
+ * file kept alive by a leaked child process would otherwise hold CI until its own limit.
+ */
+function run(args: readonly string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; limitMs?: number } = {}): Promise<number> {
   return new Promise((resolvePromise) => {
-    const child = spawn(process.execPath, args, { cwd: options.cwd ?? process.cwd(), stdio: 'inherit', env: options.env ?? process.env });
-    child.on('exit', (code, signal) => resolvePromise(code ?? (signal ? 1 : 0)));
+    const child = spawn(process.execPath, args, {
+      cwd: options.cwd ?? process.cwd(),
+      stdio: 'inherit',
+      env: options.env ?? process.env,
+      detached: options.limitMs !== undefined,
+    });
+    const limit =
+      options.limitMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            console.error(`run-tests: still running after ${Math.round((options.limitMs as number) / 60_000)} min; killing the test run and what it started`);
+            try {
+              process.kill(-(child.pid as number), 'SIGKILL');
+            } catch {
+              child.kill('SIGKILL');
+            }
+          }, options.limitMs);
+    // Its own process group no longer hears the terminal's Ctrl-C: pass it on.
+    const forward = (signal: NodeJS.Signals) => {
+      try {
+        process.kill(-(child.pid as number), signal);
+      } catch {
+        child.kill(signal);
+      }
+    };
+    if (options.limitMs !== undefined) for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, forward);
+    child.on('exit', (code, signal) => {
+      clearTimeout(limit);
+      for (const name of ['SIGINT', 'SIGTERM'] as const) process.removeListener(name, forward);
+      resolvePromise(code ?? (signal ? 1 : 0));
+    });
   });
 }
 
@@ -106,8 +140,9 @@ const brokerCheck = (mode: 'snapshot' | 'check'): Promise<number> =>
 const snapshotCode = await brokerCheck('snapshot');
 // A file's bound, not a test's: the generator's scratch type-check and the licence OCR flow take
 // 2–2.5 min on a loaded 2-core box, so 3 min failed them for load alone.
-const othersCode = others.length > 0 ? await run(testRun(others, { concurrency: 2, timeoutMs: 300_000 })) : 0;
-const drillsCode = drills.length > 0 ? await run(testRun(drills, { concurrency: 1, timeoutMs: 180_000 })) : 0;
+// The limits are about three times what each part takes on a loaded CI box.
+const othersCode = others.length > 0 ? await run(testRun(others, { concurrency: 2, timeoutMs: 300_000 }), { limitMs: 40 * 60_000 }) : 0;
+const drillsCode = drills.length > 0 ? await run(testRun(drills, { concurrency: 1, timeoutMs: 180_000 }), { limitMs: 10 * 60_000 }) : 0;
 const leftoverCode = snapshotCode === 0 ? await brokerCheck('check') : 0;
 rmSync(brokerSnapshot, { force: true });
 process.exit(othersCode !== 0 ? othersCode : drillsCode !== 0 ? drillsCode : leftoverCode);
