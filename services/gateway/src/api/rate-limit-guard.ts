@@ -1,8 +1,19 @@
 import { ResourceExhausted, type HttpServer, type LiveConfig } from '@carshare/platform';
-import type { RateLimiter } from '@carshare/resilience';
+import type { RateLimitDecision, RateLimiter } from '@carshare/resilience';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { rateLimitHeaders, tightestLimit, type AppliedLimit } from '../domain/rate-limit-headers.ts';
 import { limitsBeforeBody, limitsForAccount, type PlannedLimit, type RateLimits, type RequestIdentity } from '../domain/rate-limit-plan.ts';
+
+declare module 'fastify' {
+  interface FastifyReply {
+    /**
+     * The limits checked for this request so far (null until the first check). On the reply
+     * itself, decorated by registerEdgeThrottle, rather than in a WeakMap keyed by reply: an
+     * ephemeron per request was the largest thing the gateway kept alive across scavenges.
+     */
+    rateLimitsApplied: AppliedLimit[] | null;
+  }
+}
 
 export interface RateLimitGuard {
   /** Limits known from the caller and the route alone: checked before the body is read. */
@@ -13,6 +24,10 @@ export interface RateLimitGuard {
   checked(reply: FastifyReply): boolean;
 }
 
+function appliedLimit(policy: string, rule: PlannedLimit['rule'], decision: RateLimitDecision): AppliedLimit {
+  return { policy, rule, allowed: decision.allowed, remaining: decision.remaining, resetMs: decision.resetMs, retryAfterMs: decision.retryAfterMs };
+}
+
 /**
  * Checks every limit that applies and answers with the tightest one in the headers. Limits are
  * read from the live config on every request, so a changed config applies without a restart.
@@ -20,17 +35,24 @@ export interface RateLimitGuard {
  * once the body is read) reports the tightest of all of them rather than only its own.
  */
 export function createRateLimitGuard(limiter: RateLimiter, limits: LiveConfig<RateLimits>): RateLimitGuard {
-  const appliedByReply = new WeakMap<FastifyReply, AppliedLimit[]>();
-
   async function enforce(reply: FastifyReply, planned: PlannedLimit[]): Promise<void> {
     // Checked, even where nothing applies (an unlimited plan): the edge throttle must not count it again.
-    if (!appliedByReply.has(reply)) appliedByReply.set(reply, []);
+    let applied = reply.rateLimitsApplied;
+    if (!applied) {
+      applied = [];
+      reply.rateLimitsApplied = applied;
+    }
     if (planned.length === 0) return;
-    const decisions = await Promise.all(planned.map(({ key, rule }) => limiter.consume(key, rule)));
-    const applied = appliedByReply.get(reply) as AppliedLimit[];
-    for (const [index, decision] of decisions.entries()) {
-      const { policy, rule } = planned[index] as PlannedLimit;
-      applied.push({ policy, rule, allowed: decision.allowed, remaining: decision.remaining, resetMs: decision.resetMs, retryAfterMs: decision.retryAfterMs });
+    // One limit is the common case (a signed-in caller's plan): no Promise.all and no arrays for it.
+    if (planned.length === 1) {
+      const { key, rule, policy } = planned[0] as PlannedLimit;
+      applied.push(appliedLimit(policy, rule, await limiter.consume(key, rule)));
+    } else {
+      const decisions = await Promise.all(planned.map(({ key, rule }) => limiter.consume(key, rule)));
+      for (const [index, decision] of decisions.entries()) {
+        const { policy, rule } = planned[index] as PlannedLimit;
+        applied.push(appliedLimit(policy, rule, decision));
+      }
     }
     void reply.headers(rateLimitHeaders(applied));
     const tightest = tightestLimit(applied);
@@ -47,7 +69,7 @@ export function createRateLimitGuard(limiter: RateLimiter, limits: LiveConfig<Ra
   return {
     beforeBody: (reply, routeRule, who) => enforce(reply, limitsBeforeBody(limits.get(), routeRule, who)),
     forAccount: (reply, routeRule, account) => enforce(reply, limitsForAccount(limits.get(), routeRule, account)),
-    checked: (reply) => appliedByReply.has(reply),
+    checked: (reply) => Boolean(reply.rateLimitsApplied),
   };
 }
 
@@ -62,6 +84,7 @@ export function createRateLimitGuard(limiter: RateLimiter, limits: LiveConfig<Ra
  * preflights from its own onRequest hook.
  */
 export function registerEdgeThrottle(app: HttpServer, guard: RateLimitGuard): void {
+  app.decorateReply('rateLimitsApplied', null);
   const anonymous = (request: FastifyRequest) => ({ ip: request.ip, user: undefined });
   // Callback hooks, not async ones: on the hot path (a route that limited itself) each is one
   // WeakMap lookup and a call, with no promise per request.
