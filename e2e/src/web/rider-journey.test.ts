@@ -131,6 +131,13 @@ describe('the rider journey, from sign-up to the receipt, in a real browser', ()
     assert.fail(`Tab never reached "${name}"`);
   }
 
+  /** The console's page, its operator signed in by keyboard (once; the tests run in order, and each can run alone). */
+  async function consolePage(): Promise<Page> {
+    const { page } = console_;
+    if (!(await page.getByRole('navigation', { name: 'Console sections' }).count())) await signInByKeyboard(page, operator.email, operator.password);
+    return page;
+  }
+
   function expectNoProblems(problems: PageProblems, screen: string): void {
     // Chromium logs every 4xx answer as a console error; those are refusals the app explained.
     const unexpected = problems.errors.filter((error) => !/Failed to load resource: the server responded with a status of 4\d\d/.test(error));
@@ -198,8 +205,7 @@ describe('the rider journey, from sign-up to the receipt, in a real browser', ()
     await settled(page, page.getByTestId('licence-status').and(page.getByText(/being checked/)), 30_000);
 
     // The operator, on another device: the console's review queue, the rider's case, A, a note, Enter.
-    const operatorPage = console_.page;
-    await signInByKeyboard(operatorPage, operator.email, operator.password);
+    const operatorPage = await consolePage();
     await operatorPage.getByRole('navigation', { name: 'Console sections' }).getByRole('link', { name: 'Licence reviews' }).click();
     const entry = operatorPage.locator('.queue-list button', { hasText: `${fields.surname}, ${fields.givenNames}` });
     // The case opens once the simulated OCR has read it (its problems are what the operator checks).
@@ -293,9 +299,10 @@ describe('the rider journey, from sign-up to the receipt, in a real browser', ()
     const euros = (cents: number) => `€${(cents / 100).toFixed(2)}`;
     for (const line of receipt.meteredLines) await page.locator(`tr[data-line="${line.code}"]`).waitFor();
     assert.deepEqual(receipt.meteredLines.map((line) => line.code).sort(), ['distance', 'driving', 'parking', 'unlock']);
-    // Every fee line the API lists is a row too (the extension's fee is one once the trip service
-    // puts it on the receipt of the trip its reservation became).
+    // The extension bought before the trip is a fee line of its receipt; every fee line is a row.
+    assert.ok(receipt.feeLines.some((line) => line.code === 'reservation_extension'), JSON.stringify(receipt.feeLines));
     for (const line of receipt.feeLines) await page.locator(`tr[data-line="${line.code}"]`).waitFor();
+    await page.locator('tr[data-line="reservation_extension"]').getByText('Reservation extension').waitFor();
     assert.equal(await page.getByTestId('receipt-total').innerText(), euros(receipt.totalCents));
     assert.match(await page.getByTestId('receipt-vat').innerText(), new RegExp(`Includes VAT \\(19%\\): ${euros(receipt.vatCents).replace('.', '\\.')}`));
     assert.equal(await page.getByTestId('receipt-deposit-released').innerText(), euros(receipt.depositReleasedCents));
@@ -342,7 +349,7 @@ describe('the rider journey, from sign-up to the receipt, in a real browser', ()
     await map.and(page.locator('[data-ready="true"]')).waitFor({ timeout: 30_000 });
     const before = Number(await map.getAttribute('data-car-count'));
 
-    const operatorPage = console_.page;
+    const operatorPage = await consolePage();
     await operatorPage.getByRole('navigation', { name: 'Console sections' }).getByRole('link', { name: 'Cars' }).click();
     await operatorPage.getByRole('button', { name: `Start maintenance ${car.plate}` }).click();
     await operatorPage.getByRole('status').filter({ hasText: `${car.plate} is now Maintenance.` }).waitFor();
