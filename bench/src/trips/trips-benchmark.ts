@@ -57,6 +57,10 @@ interface TripRun {
   failures: Record<string, number>;
   /** Platform process CPU per finished trip, ms. */
   platformCpuMsPerTrip: number;
+  /** The same less what the platform spends idle (measured for 3 s before the run), ms. */
+  platformCpuMsPerTripNetOfIdle: number;
+  /** Cores the platform keeps busy with no trips. */
+  idleCores: number;
   /** Cores busy on average during the measured run. */
   cpu: { platform: number; bench: number; others: number };
   setupSec: { platform: number; cars: number; riders: number };
@@ -233,6 +237,12 @@ async function measurePlatform(options: BenchOptions, run: { label: string; env:
     if (profileFile) await platform.startProfile();
     const traceUrl = platform.info.traceUrl;
     if (traceUrl) await fetch(traceUrl, { method: 'POST' });
+    // The platform's own background (relays' idle polls, sweepers, the cars' reports) with no
+    // trips: at a few trips per second on a busy machine it is a large share of "CPU per trip".
+    const idleSec = 3;
+    const idleBefore = cpuSecondsOf(platform.pid) ?? Number.NaN;
+    await new Promise((resolve) => setTimeout(resolve, idleSec * 1000));
+    const idleCores = ((cpuSecondsOf(platform.pid) ?? Number.NaN) - idleBefore) / idleSec;
     const cpuBefore = cpuSecondsOf(platform.pid) ?? Number.NaN;
     const benchBefore = process.cpuUsage();
     const machineBefore = machineBusySeconds() ?? Number.NaN;
@@ -261,6 +271,8 @@ async function measurePlatform(options: BenchOptions, run: { label: string; env:
       finishMs: percentiles(samples.finish),
       failures: samples.failures,
       platformCpuMsPerTrip: (platformCpu * 1000) / samples.trip.length,
+      platformCpuMsPerTripNetOfIdle: ((platformCpu - idleCores * durationSec) * 1000) / samples.trip.length,
+      idleCores,
       cpu: { platform: platformCpu / durationSec, bench: benchCpu / durationSec, others: Math.max(0, machineCpu - platformCpu - benchCpu) / durationSec },
       setupSec: { platform: platformSec, cars: carsSec, riders: ridersSec },
       sampleSteps,
@@ -283,7 +295,7 @@ function describeRun(run: TripRun): string[] {
     `    start→finish ${ms(run.tripMs)}`,
     `    start        ${ms(run.startMs)}`,
     `    finish       ${ms(run.finishMs)}`,
-    `    platform CPU ${run.platformCpuMsPerTrip.toFixed(2)} ms per trip; cores busy: platform ${run.cpu.platform.toFixed(2)}, bench (riders + devices) ${run.cpu.bench.toFixed(2)}, others ${run.cpu.others.toFixed(2)}`,
+    `    platform CPU ${run.platformCpuMsPerTrip.toFixed(2)} ms per trip (${run.platformCpuMsPerTripNetOfIdle.toFixed(2)} net of the ${run.idleCores.toFixed(3)} cores it uses idle); cores busy: platform ${run.cpu.platform.toFixed(2)}, bench (riders + devices) ${run.cpu.bench.toFixed(2)}, others ${run.cpu.others.toFixed(2)}`,
     `    set-up: platform ${run.setupSec.platform.toFixed(1)} s, cars ${run.setupSec.cars.toFixed(1)} s, riders ${run.setupSec.riders.toFixed(1)} s`,
     ...run.sampleSteps.map((line) => `    last trip's ${line}`),
     ...(run.trace ?? []),
