@@ -32,6 +32,7 @@ import { createParking, definePauseTripSaga, defineResumeTripSaga } from './paus
 import { createTripQueries } from './trip-queries.ts';
 import { createGetTrip, createStartTrip, defineStartTripSaga } from './start-trip.ts';
 import { createTripService } from './trip-service.ts';
+import { IdleRiders } from './idle-riders.ts';
 
 // Found through the package, not relative to this file: `npm start` runs a bundle in dist/.
 export const tripMigrationsDir = join(dirname(createRequire(import.meta.url).resolve('@carshare/trip-service/package.json')), 'migrations');
@@ -116,7 +117,11 @@ export function createTripModule(deps: TripModuleDeps): TripModule {
   const resumeTripSaga = defineResumeTripSaga(parkDeps);
   const sagas = new SagaRunner({ database, sagas: [startTripSaga, finishTripSaga, pauseTripSaga, resumeTripSaga], clock, ids, leaseMs: config.sagas.leaseMs, registry: observability.metrics.registry, logger });
 
+  // A rider with nothing active reads /v1/me without the database for this long; another
+  // instance's new reservation or trip shows after it at the latest (this instance's at once).
+  const idleRiders = new IdleRiders({ ttlMs: 2_000, maxEntries: 100_000, now: () => clock.now() });
   const reservationUseCases = createTripService({
+    idleRiders,
     reservations,
     unitOfWork: new SqlUnitOfWork(database, messaging.outbox),
     events,
@@ -147,12 +152,18 @@ export function createTripModule(deps: TripModuleDeps): TripModule {
     startTrip: async (...args: Parameters<typeof startTrip>) => {
       const [input, caller, ctx] = args;
       if (input.reservationId === undefined) await reservationUseCases.requireMayReserve(caller, ctx);
-      return startTrip(...args);
+      // Before and after: a read that ran meanwhile may have seen nothing yet.
+      if (caller) idleRiders.forget(caller.userId);
+      try {
+        return await startTrip(...args);
+      } finally {
+        if (caller) idleRiders.forget(caller.userId);
+      }
     },
     getTrip: createGetTrip(database.db),
     finishTrip: createFinishTrip({ db: database.db, runner: sagas, saga: finishTripSaga, cars, settings, ids }),
     ...createParking({ db: database.db, runner: sagas, pause: pauseTripSaga, resume: resumeTripSaga, ids }),
-    ...createTripQueries({ db: database.db, cars, runner: sagas, settings, clock, logger }),
+    ...createTripQueries({ db: database.db, cars, runner: sagas, settings, clock, logger, idleRiders }),
   };
   const verifier = createRemoteAccessTokenVerifier({ discovery: deps.discovery, clock });
 

@@ -4,6 +4,7 @@ import type { CallContext, Clock, IdGenerator, LiveConfig, Scheduler } from '@ca
 import type { Reservation } from './domain/reservation.ts';
 import type { RoutePoint } from './domain/route.ts';
 import type { TripConfig } from './config.ts';
+import type { IdleRiders } from './idle-riders.ts';
 
 /** Reservations in the service's own schema (SQL), or memory in use-case tests. */
 export interface ReservationStore {
@@ -116,4 +117,6 @@ export interface TripPorts {
   clock: Clock;
   scheduler: Scheduler;
   ids: IdGenerator;
+  /** Told when a rider stops holding nothing (a reservation made), so /v1/me shows it at once. */
+  idleRiders?: IdleRiders | undefined;
 }

@@ -8,6 +8,7 @@ import type { TripDatabase } from './adapters/trip-database.ts';
 import type { ZoneFeature } from './config.ts';
 import { priceTrip, startedMinutes, type ReceiptLine } from './domain/pricing.ts';
 import { isHolding, type Reservation } from './domain/reservation.ts';
+import type { IdleRiders } from './idle-riders.ts';
 import { routeDistanceM, tripTimes } from './domain/route.ts';
 import type { CarPort, TripSettings } from './ports.ts';
 
@@ -63,6 +64,8 @@ export interface QueryDeps {
   settings: LiveConfig<TripSettings>;
   clock: Clock;
   logger?: { warn(details: object, message: string): void } | undefined;
+  /** Riders known to hold nothing right now: GetMyActivity answers them without the database. */
+  idleRiders?: IdleRiders | undefined;
 }
 
 /** A short fingerprint of the zones: changes whenever an operator edits them (a reload). */
@@ -128,12 +131,17 @@ export function createTripQueries(deps: QueryDeps) {
      */
     async getMyActivity(caller: Caller | undefined): Promise<{ reservation: Reservation | undefined; trip: TripRow | undefined }> {
       const rider = requireCaller(caller);
+      const idle = deps.idleRiders;
+      if (idle?.isIdle(rider.userId)) return { reservation: undefined, trip: undefined };
+      const ticket = idle?.ticket();
       const [reservation, live] = await Promise.all([
         reservationStore.findActiveByRider(rider.userId),
         deps.db.selectFrom('trips').select('id').where('rider_id', '=', rider.userId).where('status', 'in', liveTripStatuses).executeTakeFirst(),
       ]);
       const trip = live ? await log.find(live.id) : undefined;
-      return { reservation: reservation && isHolding(reservation, deps.clock.now()) ? reservation : undefined, trip };
+      const holding = reservation && isHolding(reservation, deps.clock.now()) ? reservation : undefined;
+      if (!holding && !trip && ticket !== undefined) idle?.remember(rider.userId, ticket);
+      return { reservation: holding, trip };
     },
 
     async listMyTrips(input: { limit: number; cursor?: string | undefined }, caller: Caller | undefined) {

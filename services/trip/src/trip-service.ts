@@ -122,6 +122,7 @@ export function createTripService(ports: TripPorts) {
       if (existing) await endHold(existing, 'expired', ctx);
 
       const reservation = newReservation({ id: ids.next(), riderId: rider.userId, carId: input.carId, now: clock.now(), holdMinutes: settings.get().reservations.holdMinutes });
+      ports.idleRiders?.forget(rider.userId);
       // The rider's row first: the unique index lets one of a rider's concurrent Reserves through.
       await reservations.insert(reservation);
       try {
@@ -142,6 +143,8 @@ export function createTripService(ports: TripPorts) {
         throw error;
       }
       await unitOfWork.run((tx) => tx.events.add(events.create(ReservationCreated, reservation.id, { ...reservationData(reservation), expiresAt: new Date(reservation.expiresAt).toISOString() })));
+      // Again once stored: a /v1/me read that ran meanwhile may have seen nothing yet.
+      ports.idleRiders?.forget(rider.userId);
       return reservation;
     },
 
