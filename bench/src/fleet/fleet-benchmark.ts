@@ -43,10 +43,16 @@ async function fleetReportsByResult(carUrls: readonly string[]): Promise<Map<str
 /** The car service's telemetry counter by result (accepted, or why a report was rejected). */
 async function reportsByResult(carUrl: string): Promise<Map<string, number>> {
   const started = performance.now();
-  const answer = await fetch(`${carUrl}/metrics`);
-  const text = await answer.text();
-  // A busy car service may answer its scrape with an error: that is no count, never a zero.
-  if (!answer.ok) throw new Error(`the car service's /metrics answered ${answer.status} after ${Math.round(performance.now() - started)} ms: ${text.slice(0, 200)}`);
+  let answer = await fetch(`${carUrl}/metrics`);
+  let text = await answer.text();
+  // A busy car service may answer its scrape with an error (408 when a starved process read the
+  // request too late): tried twice more, then that is no count, never a zero. The counter is
+  // cumulative, so a later scrape only widens the window the rate is averaged over.
+  for (let retry = 0; !answer.ok && retry < 2; retry++) {
+    answer = await fetch(`${carUrl}/metrics`);
+    text = await answer.text();
+  }
+  if (!answer.ok) throw new Error(`the car service's /metrics answered ${answer.status} three times, over ${Math.round(performance.now() - started)} ms: ${text.slice(0, 200)}`);
   if (!text.includes('# TYPE carshare_car_telemetry_reports_total')) throw new Error("the car service's /metrics has no carshare_car_telemetry_reports_total");
   const counts = new Map<string, number>();
   // Default labels (service, …) may come before or after `result`.
