@@ -144,6 +144,56 @@ describe('etcd', { skip: etcdMissing }, () => {
     }
   });
 
+  it('through an etcd outage an instance retries its registration with pauses, and is listed again once etcd is back', async () => {
+    // Its own member, which this test takes down: the others share the one above.
+    const own = await startEtcdTestServer();
+    const prefix = `carshare-test-${randomUUID()}/`;
+    const attempts: string[] = [];
+    const registrant = await EtcdDiscovery.connect({
+      endpoints: [own.endpoint],
+      prefix,
+      onWarning: (message) => {
+        if (message.startsWith('etcd lease lost') || message.startsWith('etcd registration failed')) attempts.push(message);
+      },
+    });
+    let observer: EtcdDiscovery | undefined;
+    try {
+      await registrant.register('user', { url: 'http://10.0.0.4:4001' }, { ttlSeconds: 2 });
+      await own.stop();
+      // The loss shows once keep-alives have failed for a TTL; from then on, attempts are counted.
+      const lossDeadline = Date.now() + 15_000;
+      while (attempts.length === 0) {
+        if (Date.now() > lossDeadline) assert.fail('the lease was not reported lost within 15 s of the outage');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const before = attempts.length;
+      const windowEnds = Date.now() + 4_000;
+      while (Date.now() < windowEnds) await new Promise((resolve) => setTimeout(resolve, 100));
+      // Pauses of 0.25 s doubling to 5 s allow a handful; the busy loop this guards against made ~100,000.
+      const during = attempts.length - before;
+      assert.ok(during <= 12, `${during} registration attempts in 4 s of outage`);
+      await own.start();
+      observer = await EtcdDiscovery.connect({ endpoints: [own.endpoint], prefix });
+      const deadline = Date.now() + 20_000;
+      for (;;) {
+        const listed = (() => {
+          try {
+            return (observer as EtcdDiscovery).endpointsOf('user');
+          } catch {
+            return [];
+          }
+        })();
+        if (listed.includes('http://10.0.0.4:4001')) break;
+        if (Date.now() > deadline) assert.fail('the instance was not registered again within 20 s of etcd coming back');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    } finally {
+      await observer?.close();
+      await registrant.close();
+      await own.close();
+    }
+  });
+
   it('a registration stays while its instance lives, beyond the lease TTL (keep-alive)', async () => {
     const prefix = `carshare-test-${randomUUID()}/`;
     const discovery = await EtcdDiscovery.connect({ endpoints: [endpoint], prefix });
