@@ -87,7 +87,7 @@ describe('central config through etcd between processes', { skip: etcdMissing, t
     // All three at once: a gateway needs no user service to start (it finds one through etcd later).
     // The operator is created first, on the user service's PGlite, which one process holds at a time.
     const userPort = await freePort();
-    const [user, ...started] = await Promise.all([
+    const [, ...started] = await Promise.all([
       (async () => {
         const created = await runCommand({
           ...fromCommand,
@@ -96,7 +96,7 @@ describe('central config through etcd between processes', { skip: etcdMissing, t
           timeoutMs: 120_000,
         });
         assert.equal(created.code, 0, `admin create failed:\n${created.stderr}`);
-        return spawnService({
+        const user = await spawnService({
           ...fromCommand,
           name: 'user',
           args: ['service', 'user'],
@@ -104,18 +104,21 @@ describe('central config through etcd between processes', { skip: etcdMissing, t
           readyUrl: `http://127.0.0.1:${userPort}`,
           readyTimeoutMs: 60_000,
         });
+        // Registered for `after` as soon as it runs: if a sibling fails to start, Promise.all
+        // rejects before this one resolves, and an unregistered process would outlive the test.
+        services.push(user);
+        return user;
       })(),
       ...['gateway-a', 'gateway-b'].map(async (name) => {
         const port = await freePort();
         const url = `http://127.0.0.1:${port}`;
         const gateway = await spawnService({ ...fromCommand, name, args: ['service', 'gateway'], env: { ...baseEnv(), GATEWAY_HOST: '127.0.0.1', PORT: String(port) }, readyUrl: url, readyTimeoutMs: 60_000 });
+        services.push(gateway);
         return { gateway, url };
       }),
     ]);
-    services.push(user as SpawnedService);
     for (const { gateway, url } of started) {
       gateways.push(gateway);
-      services.push(gateway);
       gatewayUrls.push(url);
     }
     // Both gateways reach the user service through etcd discovery before anything is changed.
