@@ -1,5 +1,6 @@
 import { Type } from 'typebox';
 import { CarCategory, CarId, FuelType, NearbyCar, NearbyQuery } from '../rpc/car.ts';
+import { PricePreview, previewBounds } from '../rpc/trip.ts';
 import { defineHttpRoute } from './define-http-route.ts';
 
 const strict = { additionalProperties: false } as const;
@@ -41,6 +42,18 @@ export const carRoutes = {
     params: Type.Object({ id: CarId }, strict),
     successStatus: 200,
     response: PublicCar,
+  }),
+  pricePreview: defineHttpRoute({
+    method: 'GET',
+    url: '/v1/cars/:id/price-preview',
+    summary:
+      "What a trip in this car would cost now for the planned minutes (1-1440, default 30) and km (0-1000, default 10): the current tariff of the car's category, package cap included; 404 for an unknown car",
+    tags: ['cars'],
+    access: 'user',
+    params: Type.Object({ id: CarId }, strict),
+    querystring: Type.Object({ minutes: Type.Integer({ ...previewBounds.minutes, default: 30 }), km: Type.Number({ ...previewBounds.km, default: 10 }) }, strict),
+    successStatus: 200,
+    response: PricePreview,
   }),
 } as const;
 

@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox';
+import { CarCategory } from './car.ts';
 import { deadLetterRpcMethods } from './dead-letters.ts';
 import { NullableObject } from '../nullable.ts';
 import { defineRpcService } from './define-rpc-service.ts';
@@ -185,6 +186,27 @@ export const ZoneCollection = Type.Object({
   version: Type.String(),
 });
 
+/** What a planned trip would cost now: the current tariff of the car's category over planned driving minutes and km. */
+export const PricePreview = Type.Object({
+  category: Type.String(),
+  minutes: Type.Integer({ minimum: 1 }),
+  km: Type.Number({ minimum: 0 }),
+  currency: Type.String(),
+  /** The table version the preview was priced with; a trip started later takes the version current then. */
+  tariffVersion: Type.String(),
+  /** Every metered line (unlock, driving, km), shown even when a package is cheaper. */
+  meteredLines: Type.Array(ReceiptLine),
+  meteredCents: Type.Integer(),
+  /** The package the rider would pay instead of the metered lines, when one is cheaper. */
+  packageApplied: Type.Union([Type.Object({ name: Type.String(), count: Type.Integer(), cents: Type.Integer(), savedCents: Type.Integer() }), Type.Null()]),
+  totalCents: Type.Integer(),
+  vatCents: Type.Integer(),
+});
+export type PricePreviewWire = Static<typeof PricePreview>;
+
+/** Bounds of a preview (up to a day and 1,000 km), shared by the HTTP route and the RPC. */
+export const previewBounds = { minutes: { minimum: 1, maximum: 1440 }, km: { minimum: 0, maximum: 1000 } } as const;
+
 const TripIdInput = Type.Object({ tripId: Uuid }, strict);
 
 /** The trip service's RPC contract: what callers may ask of it, and how it may fail. */
@@ -349,6 +371,13 @@ export const tripRpc = defineRpcService('trip', {
     summary: 'The operating areas as a GeoJSON FeatureCollection: home zones, drop-off zones (with their fee), no-parking zones',
     input: Type.Object({}, strict),
     output: ZoneCollection,
+    idempotent: true,
+    errors: [],
+  },
+  PreviewPrice: {
+    summary: "What a trip of the planned minutes and km would cost with the current tariff of a car category (package cap included); fees known only at the end are not in it",
+    input: Type.Object({ category: CarCategory, minutes: Type.Integer(previewBounds.minutes), km: Type.Number(previewBounds.km) }, strict),
+    output: PricePreview,
     idempotent: true,
     errors: [],
   },
