@@ -29,6 +29,7 @@ import type { TripConfig } from './config.ts';
 import type { AccountPort, CarPort, PaymentPort, ProfilePort, TripSettings } from './ports.ts';
 import { createFinishTrip, defineFinishTripSaga, retryPendingCaptures } from './finish-trip.ts';
 import { createParking, definePauseTripSaga, defineResumeTripSaga } from './pause-trip.ts';
+import { createPricePreview } from './price-preview.ts';
 import { createTripQueries } from './trip-queries.ts';
 import { createGetTrip, createStartTrip, defineStartTripSaga } from './start-trip.ts';
 import { createTripService } from './trip-service.ts';
@@ -164,6 +165,7 @@ export function createTripModule(deps: TripModuleDeps): TripModule {
     finishTrip: createFinishTrip({ db: database.db, runner: sagas, saga: finishTripSaga, cars, settings, ids }),
     ...createParking({ db: database.db, runner: sagas, pause: pauseTripSaga, resume: resumeTripSaga, ids }),
     ...createTripQueries({ db: database.db, cars, runner: sagas, settings, clock, logger, idleRiders }),
+    ...createPricePreview({ settings }),
   };
   const verifier = createRemoteAccessTokenVerifier({ discovery: deps.discovery, clock });
 

@@ -4,6 +4,7 @@ import type { SagaRecord } from '@carshare/saga';
 import type { TripRow } from '../adapters/sql-trip-log.ts';
 import type { Reservation } from '../domain/reservation.ts';
 import type { createParking } from '../pause-trip.ts';
+import type { createPricePreview } from '../price-preview.ts';
 import { renderReceiptPdf } from '../receipt-pdf.ts';
 import type { TripLifecycle } from '../start-trip.ts';
 import type { LiveFee, Receipt, TripQueries } from '../trip-queries.ts';
@@ -120,7 +121,7 @@ const page = (result: { items: TripRow[]; nextCursor: string | undefined }) => (
 /** The trip service's own methods; the dead-letter ones are messaging's handlers. */
 type TripMethods = Omit<typeof tripRpc.methods, keyof typeof deadLetterRpcMethods>;
 
-export type TripUseCases = TripService & TripLifecycle & ReturnType<typeof createParking> & TripQueries;
+export type TripUseCases = TripService & TripLifecycle & ReturnType<typeof createParking> & TripQueries & ReturnType<typeof createPricePreview>;
 
 /** Parse → one use case → map; validation and errors are the RPC server's. */
 export function tripRpcHandlers(service: TripUseCases): RpcHandlers<TripMethods> {
@@ -154,6 +155,21 @@ export function tripRpcHandlers(service: TripUseCases): RpcHandlers<TripMethods>
     GetZones: async () => {
       const { zones, version } = service.getZones();
       return { type: 'FeatureCollection' as const, features: zones, version };
+    },
+    PreviewPrice: async (input) => {
+      const preview = service.previewPrice(input);
+      return {
+        category: preview.category,
+        minutes: preview.minutes,
+        km: preview.km,
+        currency: preview.currency,
+        tariffVersion: preview.tariffVersion,
+        meteredLines: preview.meteredLines,
+        meteredCents: preview.meteredCents,
+        packageApplied: preview.packageApplied ?? null,
+        totalCents: preview.totalCents,
+        vatCents: preview.vatCents,
+      };
     },
     GetMyActivity: async (_input, ctx) => {
       const { reservation, trip } = await service.getMyActivity(ctx.caller);
