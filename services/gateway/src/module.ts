@@ -248,7 +248,7 @@ export function createGatewayModule(deps: GatewayModuleDeps): GatewayModule {
     if (clients.has(profileRpc.service)) registerVerificationRoutes(server, routeDeps, clientOf(profileRpc));
     if (clients.has(blobRpc.service)) registerBlobsRoutes(server, routeDeps, clientOf(blobRpc));
     if (clients.has(paymentRpc.service)) registerPaymentRoutes(server, routeDeps, clientOf(paymentRpc));
-    if (clients.has(tripRpc.service)) registerTripRoutes(server, routeDeps, clientOf(tripRpc));
+    if (clients.has(tripRpc.service)) registerTripRoutes(server, routeDeps, clientOf(tripRpc), clients.has(carRpc.service) ? clientOf(carRpc) : undefined);
     if (clients.has(analyticsRpc.service)) registerAnalyticsRoutes(server, routeDeps, clientOf(analyticsRpc));
     await registerWebApps(server);
   }

@@ -1,10 +1,13 @@
-import { tripRoutes, type tripRpc } from '@carshare/contracts';
+import { carRoutes, tripRoutes, type carRpc, type tripRpc } from '@carshare/contracts';
 import type { HttpServer, RpcClient } from '@carshare/platform';
 import { gbfsGeofencingZones, geofencingZonesPath } from './gbfs-handlers.ts';
 import { registerPublicRoute, type PublicRouteDeps } from './public-route.ts';
 
-/** REST → RPC for the trip service: each route is one call. */
-export function registerTripRoutes(app: HttpServer, deps: PublicRouteDeps, trip: RpcClient<typeof tripRpc.methods>): void {
+/**
+ * REST → RPC for the trip service: each route is one call, except the price preview, which first
+ * reads the car's category from the car service (absent when the composition runs without one).
+ */
+export function registerTripRoutes(app: HttpServer, deps: PublicRouteDeps, trip: RpcClient<typeof tripRpc.methods>, car?: RpcClient<typeof carRpc.methods>): void {
   registerPublicRoute(app, tripRoutes.reserve, deps, ({ body, ctx }) => trip.Reserve(body, ctx));
   // A retried extend with the same Idempotency-Key replays the first answer at the edge; behind it
   // the trip service sells one extension per reservation whatever the key.
@@ -35,6 +38,13 @@ export function registerTripRoutes(app: HttpServer, deps: PublicRouteDeps, trip:
       return Buffer.from(pdf.contentBase64, 'base64');
     });
   });
+  if (car) {
+    // An unknown car is the car service's 404; the trip service then prices its category from the live table.
+    registerPublicRoute(app, carRoutes.pricePreview, deps, async ({ params, query, ctx }) => {
+      const { category } = await car.GetCar({ carId: params.id }, ctx);
+      return trip.PreviewPrice({ category, minutes: query.minutes, km: query.km }, ctx);
+    });
+  }
   registerPublicRoute(app, tripRoutes.zones, deps, ({ ctx }) => trip.GetZones({}, ctx));
   app.get(geofencingZonesPath, { schema: { summary: 'GBFS geofencing zones: where trips may end (the operating areas)', tags: ['gbfs'] } }, async (request, reply) => {
     void reply.header('cache-control', 'public, max-age=60');
