@@ -1,6 +1,6 @@
 import { meRoutes } from '@carshare/contracts';
 import type { SessionEndReason } from '@carshare/web-client';
-import { useEffect, useState } from 'react';
+import { lazy, Suspense, useEffect, useState } from 'react';
 import { LoginScreen, RegisterScreen, VerifyEmailScreen, linkTo, type SignedInUser } from '../features/auth/auth-screens.tsx';
 import { CarScreen } from '../features/cars/car-screen.tsx';
 import { MapScreen } from '../features/map/map-screen.tsx';
@@ -13,6 +13,9 @@ import { languages, type Language } from '../i18n/messages.ts';
 import { ErrorNotice, Loading } from '../ui/error-notice.tsx';
 import { api } from './api.ts';
 import { navigate, useLocation } from './router.ts';
+
+// Visited once in a while (to add a card), so it stays out of the first load.
+const PaymentScreen = lazy(() => import('../features/payment/payment-screen.tsx').then((module) => ({ default: module.PaymentScreen })));
 
 type Session = { state: 'checking' } | { state: 'signed-out'; ended?: SessionEndReason } | { state: 'signed-in'; user: SignedInUser } | { state: 'failed'; error: unknown };
 
@@ -73,6 +76,9 @@ export function App() {
             <a href="/trips" aria-current={location.path === '/trips' || location.path.endsWith('/receipt') ? 'page' : undefined} onClick={(event) => linkTo(event, '/trips')}>
               {t.nav.history}
             </a>
+            <a href="/payment" aria-current={location.path === '/payment' ? 'page' : undefined} onClick={(event) => linkTo(event, '/payment')}>
+              {t.nav.payment}
+            </a>
             <button type="button" className="link-button" onClick={() => void api.logOut()}>
               {t.nav.logout}
             </button>
@@ -103,6 +109,12 @@ function signedInScreen(path: string) {
   if (path === '/trips') return <HistoryScreen />;
   if (path === '/trip') return <CurrentTripScreen />;
   if (path === '/licence') return <LicenceScreen />;
+  if (path === '/payment')
+    return (
+      <Suspense fallback={<Loading />}>
+        <PaymentScreen />
+      </Suspense>
+    );
   return <MapScreen />;
 }
 
