@@ -1,18 +1,16 @@
-import { carRoutes, meRoutes, publicApi, tripRoutes, type RouteResponse } from '@carshare/contracts';
+import { carRoutes, meRoutes, tripRoutes, type RouteResponse } from '@carshare/contracts';
 import { useEffect, useState } from 'react';
 import { api } from '../../app/api.ts';
 import { navigate } from '../../app/router.ts';
 import { useLoad } from '../../app/use-api.ts';
 import { useI18n } from '../../i18n/i18n.tsx';
 import { formatMoney } from '../../i18n/money.ts';
-import { ErrorNotice, Loading, NotOffered } from '../../ui/error-notice.tsx';
+import { ErrorNotice, Loading } from '../../ui/error-notice.tsx';
 import { linkTo } from '../auth/auth-screens.tsx';
+import { PricePreview } from './price-preview.tsx';
 import { clearReservation, loadReservation, saveReservation, type ReservationView } from './reservation-store.ts';
 
 type CarView = RouteResponse<typeof carRoutes.get>;
-
-/** A price preview route (`publicApi.prices` or `cars.price`) once the API has one; none yet. */
-const pricePreviewOffered = 'prices' in publicApi || 'price' in publicApi.cars;
 
 export function CarScreen({ carId }: { carId: string }) {
   const { t, format, language } = useI18n();
@@ -93,7 +91,7 @@ export function CarScreen({ carId }: { carId: string }) {
           <h1 id="car-title">{car.value.model}</h1>
           <CarFacts car={car.value} />
           <h2>{t.car.price}</h2>
-          {pricePreviewOffered ? null : <NotOffered text={t.car.priceMissing} />}
+          <PricePreview carId={carId} />
           {reservation ? <Countdown until={reservation.expiresAt} onEnd={() => (clearReservation(), setReservation(undefined))} /> : null}
           {reservation?.extension ? (
             <p className="small" data-testid="reservation-extension">
