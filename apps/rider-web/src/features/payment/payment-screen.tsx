@@ -95,12 +95,14 @@ export function PaymentScreen() {
                 {confirming === card.id ? (
                   <div role="group" aria-label={format(t.payment.removeLabel, { card: name })}>
                     <p>{format(t.payment.confirmRemove, { card: name })}</p>
-                    <button type="button" className="button" disabled={busy} onClick={() => void remove(card)}>
-                      {t.payment.confirmYes}
-                    </button>{' '}
-                    <button type="button" className="button secondary" disabled={busy} onClick={() => setConfirming(undefined)}>
-                      {t.payment.confirmNo}
-                    </button>
+                    <div className="actions">
+                      <button type="button" className="button" disabled={busy} onClick={() => void remove(card)}>
+                        {t.payment.confirmYes}
+                      </button>
+                      <button type="button" className="button secondary" disabled={busy} onClick={() => setConfirming(undefined)}>
+                        {t.payment.confirmNo}
+                      </button>
+                    </div>
                   </div>
                 ) : (
                   <button type="button" className="button secondary" aria-label={format(t.payment.removeLabel, { card: name })} onClick={() => setConfirming(card.id)}>
