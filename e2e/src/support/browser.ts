@@ -119,3 +119,37 @@ export function focusedId(page: Page): Promise<string> {
   // A string runs in the page; this package is type-checked without the DOM's types.
   return page.evaluate<string>("document.activeElement ? document.activeElement.id : ''");
 }
+
+/**
+ * Lighthouse's mobile profile (a Moto G Power class phone): 390×844 at 3× density, touch, a mobile
+ * Chrome user agent. The throttling that goes with it is `throttleLikeLighthouseMobile`.
+ */
+export const lighthouseMobile = {
+  viewport: { width: 390, height: 844 },
+  deviceScaleFactor: 3,
+  isMobile: true,
+  hasTouch: true,
+  userAgent: 'Mozilla/5.0 (Linux; Android 11; moto g power (2022)) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Mobile Safari/537.36',
+} as const;
+
+/** Lighthouse's "Slow 4G": 150 ms round trip, 1.6 Mbit/s down, 750 kbit/s up (bytes per second for CDP). */
+export const slow4g = { latencyMs: 150, downloadBytesPerSecond: (1.6 * 1024 * 1024) / 8, uploadBytesPerSecond: (750 * 1024) / 8 } as const;
+
+/**
+ * Slows the page's CPU by `cpuSlowdown` (Lighthouse mobile uses 4) and its network to Slow 4G through
+ * the DevTools protocol, and turns the HTTP cache off so every load is a first visit.
+ */
+export async function throttleLikeLighthouseMobile(page: Page, options: { cpuSlowdown: number; network?: boolean }): Promise<void> {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Emulation.setCPUThrottlingRate', { rate: options.cpuSlowdown });
+  await cdp.send('Network.enable');
+  await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
+  if (options.network !== false) {
+    await cdp.send('Network.emulateNetworkConditions', {
+      offline: false,
+      latency: slow4g.latencyMs,
+      downloadThroughput: slow4g.downloadBytesPerSecond,
+      uploadThroughput: slow4g.uploadBytesPerSecond,
+    });
+  }
+}
