@@ -62,7 +62,8 @@ export function App() {
         <a href="/" className="brand" onClick={(event) => linkTo(event, '/')}>
           {t.appName}
         </a>
-        {session.state === 'signed-in' ? (
+        {/* Shown while saved tokens are checked too: the nav appearing later pushed the whole screen down (CLS 0.107). */}
+        {session.state === 'signed-in' || session.state === 'checking' ? (
           <nav aria-label={t.nav.label}>
             <a href="/" aria-current={location.path === '/' ? 'page' : undefined} onClick={(event) => linkTo(event, '/')}>
               {t.nav.map}
