@@ -6,11 +6,11 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
-import { licenceCardSample, renderLicenceCard } from '@carshare/profile-service/testing';
 import { userDescriptor } from '@carshare/user-service';
 import type { Page } from 'playwright-core';
 import { describeViolations, focusedId, launchBrowser, screenshot, seriousAccessibilityViolations, type PageProblems, type TestBrowser } from '../support/browser.ts';
 import { startTestPlatform, type TestPlatform } from '../support/test-platform.ts';
+import { fillInLicence } from './rider-steps.ts';
 
 // Issue 15: the rider app, built and served by the gateway of a real embedded platform, driven in
 // Debian's chromium. A rider signs up, confirms the address from the mail in the embedded outbox,
@@ -159,24 +159,7 @@ describe('the rider app in a real browser', () => {
     await screenshot(page, 'rider-map-mobile');
     await expectAccessible(page, 'map');
 
-    await page.getByRole('navigation').getByRole('link', { name: 'Licence' }).click();
-    await page.getByRole('heading', { name: 'Driving licence' }).waitFor();
-    const sample = licenceCardSample(0);
-    const photo = renderLicenceCard(sample.fields, { ...sample.style, rotationDegrees: 0, noise: 0 });
-    for (const slot of ['licence_front', 'licence_back', 'selfie']) {
-      const box = page.getByTestId(`photo-${slot}`);
-      await box.locator('input[type=file]').setInputFiles({ name: `${slot}.png`, mimeType: 'image/png', buffer: photo });
-      await box.getByText('Uploaded').waitFor({ timeout: 15_000 });
-    }
-    const fields = sample.fields;
-    await page.getByLabel('Licence number').fill(fields.licenceNumber);
-    await page.getByLabel('Surname').fill(fields.surname);
-    await page.getByLabel('Given names').fill(fields.givenNames);
-    await page.getByLabel('Date of birth').fill(fields.birthDate);
-    await page.getByLabel(/^Classes/).fill(fields.classes.join(', '));
-    await page.getByLabel('Issued on').fill(fields.issuedOn);
-    await page.getByLabel('Expires on').fill(fields.expiresOn);
-    await page.getByLabel(/^Issuing country/).fill(fields.issuingCountry);
+    await fillInLicence(page, 0, 15_000);
     await page.getByRole('button', { name: 'Save details' }).click();
     await page.getByText('Details saved.').waitFor();
     await screenshot(page, 'rider-licence-mobile');

@@ -7,13 +7,14 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { serviceRegistry } from '@carshare/cli';
-import { licenceCardSample, renderLicenceCard } from '@carshare/profile-service/testing';
+
 import { userDescriptor } from '@carshare/user-service';
 import type { BrowserContext, Page } from 'playwright-core';
 import { describeViolations, focusedId, launchBrowser, screenshot, seriousAccessibilityViolations, viewports, type PageProblems, type TestBrowser } from '../support/browser.ts';
 import { startSimulatedFleet, type SimulatedFleet } from '../support/simulated-fleet.ts';
 import { startTestPlatform, type TestPlatform } from '../support/test-platform.ts';
 import { ensureConsoleBuilt, signInByKeyboard } from './admin-harness.ts';
+import { fillInLicence } from './rider-steps.ts';
 
 // Issue 15, acceptance 1: the whole rider journey in Chromium against a real embedded platform
 // whose cars are simulated devices on its MQTT broker (they ack lock and unlock, report telemetry
@@ -181,24 +182,7 @@ describe('the rider journey, from sign-up to the receipt, in a real browser', ()
 
   it('uploads the licence photos, and an operator approves them in the console (a second browser context)', async () => {
     const { page } = rider;
-    await page.getByRole('navigation').getByRole('link', { name: 'Licence' }).click();
-    await page.getByRole('heading', { name: 'Driving licence' }).waitFor();
-    const sample = licenceCardSample(1);
-    const photo = renderLicenceCard(sample.fields, { ...sample.style, rotationDegrees: 0, noise: 0 });
-    for (const slot of ['licence_front', 'licence_back', 'selfie']) {
-      const box = page.getByTestId(`photo-${slot}`);
-      await box.locator('input[type=file]').setInputFiles({ name: `${slot}.png`, mimeType: 'image/png', buffer: photo });
-      await box.getByText('Uploaded').waitFor({ timeout: 20_000 });
-    }
-    const fields = sample.fields;
-    await page.getByLabel('Licence number').fill(fields.licenceNumber);
-    await page.getByLabel('Surname').fill(fields.surname);
-    await page.getByLabel('Given names').fill(fields.givenNames);
-    await page.getByLabel('Date of birth').fill(fields.birthDate);
-    await page.getByLabel(/^Classes/).fill(fields.classes.join(', '));
-    await page.getByLabel('Issued on').fill(fields.issuedOn);
-    await page.getByLabel('Expires on').fill(fields.expiresOn);
-    await page.getByLabel(/^Issuing country/).fill(fields.issuingCountry);
+    const fields = await fillInLicence(page, 1, 20_000);
     await page.getByRole('button', { name: 'Save details' }).click();
     await settled(page, page.getByText('Details saved.'));
     await page.getByRole('button', { name: 'Send for verification' }).click();
