@@ -26,8 +26,8 @@ export function PricePreview({ carId }: { carId: string }) {
 
   return (
     <div className="price-preview" data-testid="price-preview">
-      <div className="preview-inputs">
-        <label htmlFor={minutesId}>{texts.minutesLabel}</label>
+      <div>
+        <label htmlFor={minutesId}>{texts.minutesLabel}</label>{' '}
         <select id={minutesId} value={minutes} onChange={(event) => setMinutes(Number(event.target.value))}>
           {plannedMinuteChoices.map((value) => (
             <option key={value} value={value}>
@@ -35,7 +35,9 @@ export function PricePreview({ carId }: { carId: string }) {
             </option>
           ))}
         </select>
-        <label htmlFor={kmId}>{texts.kmLabel}</label>
+      </div>
+      <div>
+        <label htmlFor={kmId}>{texts.kmLabel}</label>{' '}
         <select id={kmId} value={km} onChange={(event) => setKm(Number(event.target.value))}>
           {plannedKmChoices.map((value) => (
             <option key={value} value={value}>
@@ -50,8 +52,8 @@ export function PricePreview({ carId }: { carId: string }) {
         ? (() => {
             const value = preview.value;
             const money = (cents: number) => formatMoney(cents, value.currency, language);
-            // The preview has no parking; a zero line would only be noise.
-            const lines = value.meteredLines.filter((line) => line.code !== 'parking');
+            // A preview has no parking, and a category without a km price has no distance line: zero lines would only be noise.
+            const lines = value.meteredLines.filter((line) => line.code !== 'parking' && !(line.code === 'distance' && line.unitCents === 0));
             return (
               <div aria-live="polite">
                 <p className="preview-total" data-testid="price-preview-total">
@@ -69,7 +71,7 @@ export function PricePreview({ carId }: { carId: string }) {
                 </ul>
                 {value.packageApplied ? (
                   <p data-testid="price-preview-package">
-                    {format(t.receipt.packageApplied, {
+                    {format(texts.packageApplied, {
                       name: value.packageApplied.name,
                       count: value.packageApplied.count,
                       price: money(value.packageApplied.cents),
