@@ -19,7 +19,11 @@ import { startTestPlatform, type TestPlatform } from '../support/test-platform.t
 
 const repoRoot = resolve(import.meta.dirname, '..', '..', '..');
 const sessionKey = 'carshare.rider.session';
-/** Lighthouse mobile's CPU slowdown; CI may lower it (see the comment where it is used). */
+/**
+ * Lighthouse mobile's CPU slowdown. It stacks on this shared 2-core machine's own load: the first
+ * visit's FCP was 1.3–1.5 s at 4× in five runs (0.26–0.72 s unthrottled, the spread is the load),
+ * so 4× stays; a CI host busier than that can set WEB_VITALS_CPU_SLOWDOWN=2 and say so in its log.
+ */
 const cpuSlowdown = Number(process.env['WEB_VITALS_CPU_SLOWDOWN'] ?? 4);
 const good = { fcpMs: 1800, lcpMs: 2500, tbtMs: 200, cls: 0.1 } as const;
 
@@ -265,7 +269,7 @@ describe('the rider app loads fast on a throttled phone (Lighthouse mobile profi
 
   it(
     'returning rider (map screen): LCP and TBT within the "good" thresholds',
-    { todo: 'maplibre compiles and starts in long tasks (longest 0.2–0.3 s unthrottled, 0.4–0.9 s at 4x): TBT 0.4–0.8 s unthrottled, 1.4–2 s throttled; LCP (the zone legend) 2.4–3.4 s waits for /v1/me, then streets, zones and cars' },
+    { todo: 'maplibre compiles and starts in long tasks (longest 0.17–0.3 s unthrottled, 0.2–0.9 s at 4x): TBT 0.27–0.8 s unthrottled, 0.74–2 s throttled; LCP (the zone legend) 2.4–3.4 s waits for /v1/me, then streets, zones and cars' },
     async () => {
       const phone = await measureReturningRider();
       const summary = describeVitals('returning rider', `cpu ${cpuSlowdown}x, slow 4G`, phone);
