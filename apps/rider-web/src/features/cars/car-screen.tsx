@@ -5,6 +5,7 @@ import { navigate } from '../../app/router.ts';
 import { useLoad } from '../../app/use-api.ts';
 import { useI18n } from '../../i18n/i18n.tsx';
 import { formatMoney } from '../../i18n/money.ts';
+import { PaymentNeededLink } from '../payment/payment-link.tsx';
 import { ErrorNotice, Loading } from '../../ui/error-notice.tsx';
 import { linkTo } from '../auth/auth-screens.tsx';
 import { PricePreview } from './price-preview.tsx';
@@ -102,6 +103,7 @@ export function CarScreen({ carId }: { carId: string }) {
             </p>
           ) : null}
           {error ? <ErrorNotice error={error} /> : null}
+          <PaymentNeededLink error={error} />
           {isCode(error, 'PROFILE_NOT_VERIFIED') ? (
             <p>
               <a href="/licence" onClick={(event) => linkTo(event, '/licence')}>
