@@ -8,7 +8,7 @@ import { AppError, DeadlineExceeded, Unavailable } from './errors.ts';
 import { HttpRpcTransport, type CanaryWeight } from './rpc-http-transport.ts';
 import type { OutlierDetectionSettings } from './outlier-detector.ts';
 import { laptopServiceKeys, ServiceIdentitySigner, type ServiceIdentitySource } from './rpc-service-identity.ts';
-import type { RpcTransport } from './rpc-transport.ts';
+import type { RpcAttempts, RpcTransport } from './rpc-transport.ts';
 
 export type RpcClient<Methods extends RpcMethods> = {
   [Name in keyof Methods]: (input: RpcInput<Methods[Name]>, ctx: CallContext) => Promise<RpcOutput<Methods[Name]>>;
@@ -54,14 +54,14 @@ export function createRpcClient<Methods extends RpcMethods>(
       ? options.transport
       : new HttpRpcTransport(downstream, { discovery: options.discovery, tracing, connectionsPerEndpoint: options.connectionsPerEndpoint, outlierDetection: options.outlierDetection, canary: options.canary, now: () => clock.now() });
 
-  async function send(method: string, spanName: string, input: unknown, ctx: CallContext, signal: AbortSignal): Promise<unknown> {
+  async function send(method: string, spanName: string, input: unknown, ctx: CallContext, signal: AbortSignal, attempts: RpcAttempts): Promise<unknown> {
     const remaining = ctx.deadline - clock.now();
     if (remaining <= 0 || signal.aborted) {
       throw DeadlineExceeded('DEADLINE_EXCEEDED', `no time left to call ${downstream}.${method}`, { downstream, method });
     }
     const span = tracing.startClientSpan(spanName, ctx.span, { 'rpc.service': downstream, 'rpc.method': method });
     try {
-      return await transport.send(method, input, ctx, span, signal, remaining, signer.identityFor(downstream, ctx.caller));
+      return await transport.send(method, input, ctx, span, signal, remaining, signer.identityFor(downstream, ctx.caller), attempts);
     } catch (error) {
       span.setStatus({ code: SpanStatusCode.ERROR });
       if (error instanceof AppError) throw error;
@@ -85,7 +85,8 @@ export function createRpcClient<Methods extends RpcMethods>(
       const started = performance.now();
       let code = 'OK';
       try {
-        return await policy.execute((signal) => send(method, spanName, input, ctx, signal), {
+        const attempts: RpcAttempts = { lastEndpoint: undefined };
+        return await policy.execute((signal) => send(method, spanName, input, ctx, signal, attempts), {
           idempotent: definition.idempotent,
           signal: ctx.signal,
           deadline: ctx.deadline,

@@ -7,7 +7,7 @@ import { headerNames } from './headers.ts';
 import { OutlierDetector, type OutlierDetectionSettings } from './outlier-detector.ts';
 import { rpcPath } from './rpc-path.ts';
 import { serviceIdentityHeader } from './rpc-service-identity.ts';
-import type { RpcTransport } from './rpc-transport.ts';
+import type { RpcAttempts, RpcTransport } from './rpc-transport.ts';
 import { errorFromWire } from './rpc-wire-error.ts';
 
 const badBody = Symbol('unreadable body');
@@ -82,7 +82,7 @@ export class HttpRpcTransport implements RpcTransport {
     return stable;
   }
 
-  #nextEndpoint(): { url: string; pool: Pool } {
+  #nextEndpoint(avoid: string | undefined): { url: string; pool: Pool } {
     // Throws SERVICE_NOT_DISCOVERED (503) when the service has no instance right now.
     const endpoints = this.#discovery.endpointsOf(this.#downstream);
     if (endpoints !== this.#knownEndpoints) {
@@ -94,14 +94,20 @@ export class HttpRpcTransport implements RpcTransport {
         void pool.close().catch(() => undefined);
       }
     }
-    const candidates = endpoints.length === 1 ? endpoints : this.#candidates(endpoints);
+    let candidates = endpoints.length === 1 ? endpoints : this.#candidates(endpoints);
+    if (avoid !== undefined && endpoints.length > 1) {
+      // A retry goes elsewhere (Envoy's previous-hosts predicate): round-robin alone lands on the
+      // endpoint that just failed whenever other calls moved the rotation on by a whole turn.
+      const others = candidates.filter((candidate) => candidate !== avoid);
+      candidates = others.length > 0 ? others : endpoints.filter((candidate) => candidate !== avoid);
+    }
     const url = candidates.length === 1 ? (candidates[0] as string) : this.#outliers.pick(candidates, this.#nextPool++);
     let pool = this.#pools.get(url);
     if (!pool) this.#pools.set(url, (pool = new Pool(url, { connections: this.#connections, keepAliveTimeout: 30_000 })));
     return { url, pool };
   }
 
-  async send(method: string, input: unknown, ctx: CallContext, span: Span, signal: AbortSignal, remainingMs: number, identity: string): Promise<unknown> {
+  async send(method: string, input: unknown, ctx: CallContext, span: Span, signal: AbortSignal, remainingMs: number, identity: string, attempts?: RpcAttempts): Promise<unknown> {
     const downstream = this.#downstream;
     const headers: Record<string, string> = {
       'content-type': 'application/json',
@@ -111,7 +117,8 @@ export class HttpRpcTransport implements RpcTransport {
     };
     const traceparent = this.#tracing.traceparentOf(span);
     if (traceparent) headers[headerNames.traceparent] = traceparent;
-    const { url, pool } = this.#nextEndpoint();
+    const { url, pool } = this.#nextEndpoint(attempts?.lastEndpoint);
+    if (attempts) attempts.lastEndpoint = url;
     let response: Awaited<ReturnType<Pool['request']>>;
     try {
       response = await pool.request({ path: rpcPath(downstream, method), method: 'POST', headers, body: JSON.stringify(input), signal });

@@ -22,7 +22,14 @@ export interface RpcTransport {
    * longer holds. Rejects with the AppError the callee answered with, or with anything else when
    * no answer came; the client turns that into DEADLINE_EXCEEDED when `signal` aborted and into
    * UNAVAILABLE otherwise. Positional arguments: no object is made per call to carry them.
+   * `attempts` is shared by the attempts of one call: a transport with several endpoints sends a
+   * retry to another one than the attempt before (and notes where each went).
    */
-  send(method: string, input: unknown, ctx: CallContext, span: Span, signal: AbortSignal, remainingMs: number, identity: string): Promise<unknown>;
+  send(method: string, input: unknown, ctx: CallContext, span: Span, signal: AbortSignal, remainingMs: number, identity: string, attempts?: RpcAttempts): Promise<unknown>;
   close(): Promise<void>;
+}
+
+/** What the attempts of one call share: the endpoint the last one went to. */
+export interface RpcAttempts {
+  lastEndpoint: string | undefined;
 }
