@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { gunzipSync } from 'node:zlib';
 import { generateCity } from '@carshare/city';
 import { StreetMap } from '@carshare/contracts';
 import { createObservability } from '@carshare/observability';
 import { ResourceExhausted, createHttpServer, systemClock, type HttpServer } from '@carshare/platform';
 import { Compile } from 'typebox/compile';
-import { registerMapRoutes } from './map-handlers.ts';
+import { acceptsGzip, registerMapRoutes } from './map-handlers.ts';
 import type { PublicRouteDeps } from './public-route.ts';
 
 const observability = createObservability({ service: 'gateway', logLevel: 'silent', prettyLogs: false, sampleRatio: 0, processMetrics: false });
@@ -53,6 +54,33 @@ describe('GET /v1/map/streets', () => {
     assert.equal(weak.statusCode, 304);
     const stale = await app.inject({ method: 'GET', url: '/v1/map/streets', headers: { 'if-none-match': '"old"' } });
     assert.equal(stale.statusCode, 200);
+  });
+
+  it('sends the streets gzipped to a client that takes gzip, with its own ETag, and plain to one that does not', async () => {
+    const plain = await app.inject({ method: 'GET', url: '/v1/map/streets' });
+    const zipped = await app.inject({ method: 'GET', url: '/v1/map/streets', headers: { 'accept-encoding': 'br, gzip, deflate' } });
+    assert.equal(zipped.statusCode, 200);
+    assert.equal(zipped.headers['content-encoding'], 'gzip');
+    assert.equal(zipped.headers.vary, 'accept-encoding');
+    assert.equal(plain.headers['content-encoding'], undefined);
+    assert.equal(plain.headers.vary, 'accept-encoding');
+    assert.equal(gunzipSync(zipped.rawPayload).toString('utf8'), plain.body);
+    assert.ok(zipped.rawPayload.length * 4 < plain.rawPayload.length, `${zipped.rawPayload.length} B gzipped of ${plain.rawPayload.length}`);
+    assert.notEqual(zipped.headers.etag, plain.headers.etag);
+    const again = await app.inject({ method: 'GET', url: '/v1/map/streets', headers: { 'accept-encoding': 'gzip', 'if-none-match': zipped.headers.etag as string } });
+    assert.equal(again.statusCode, 304);
+    const refused = await app.inject({ method: 'GET', url: '/v1/map/streets', headers: { 'accept-encoding': 'gzip;q=0, identity' } });
+    assert.equal(refused.headers['content-encoding'], undefined);
+  });
+
+  it('reads Accept-Encoding as RFC 9110 says: gzip or * without q=0', () => {
+    assert.equal(acceptsGzip(undefined), false);
+    assert.equal(acceptsGzip('identity'), false);
+    assert.equal(acceptsGzip('gzip'), true);
+    assert.equal(acceptsGzip('deflate, GZIP;q=0.5'), true);
+    assert.equal(acceptsGzip('gzip;q=0'), false);
+    assert.equal(acceptsGzip('*'), true);
+    assert.equal(acceptsGzip('br;q=1, *;q=0'), false);
   });
 
   it('is held to the per-IP rate limit', async () => {
