@@ -59,8 +59,12 @@ export async function checkTarget(target: LoadTarget, check: (body: unknown) => 
   if (!check(body)) throw new Error(`${what} answered an unexpected body: ${JSON.stringify(body).slice(0, 300)}`);
 }
 
+/** The rider's own answer, whole: a /v1/me with a part marked missing measures a failure path. */
 export function isRider(riderId: string) {
-  return (body: unknown) => (body as { user?: { id?: string } }).user?.id === riderId || (body as { id?: string }).id === riderId;
+  return (body: unknown) => {
+    const { user, id, partial } = body as { user?: { id?: string }; id?: string; partial?: unknown[] };
+    return (user?.id === riderId || id === riderId) && (partial === undefined || partial.length === 0);
+  };
 }
 
 export interface UserCacheLookups {

@@ -32,7 +32,7 @@ const runs: Record<RunName, { label: string; processes: string }> = {
   moleculer: { label: 'Moleculer 0.14 TCP + moleculer-web', processes: 'gateway + user' },
   rpc: { label: 'ours: GetUser RPC (cached)', processes: 'platform' },
   me: { label: 'ours: /v1/me embedded', processes: 'platform' },
-  distributed: { label: 'ours: /v1/me distributed', processes: 'gateway + user' },
+  distributed: { label: 'ours: /v1/me distributed', processes: 'gateway + user + trip' },
 };
 
 /** The issue's acceptance (CPU µs per request, same run; promoted bytes per request). */
@@ -255,8 +255,9 @@ export const runPeersBenchmark: BenchmarkRun = async (options) => {
 
     if (wanted('distributed') && receiver) {
       const dataDir = join(workDir, 'distributed');
-      const [userPort, gatewayPort] = [await freePort(), await freePort()];
+      const [userPort, tripPort, gatewayPort] = [await freePort(), await freePort(), await freePort()];
       const userUrl = `http://127.0.0.1:${userPort}`;
+      const tripUrl = `http://127.0.0.1:${tripPort}`;
       const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
       const common = {
         CARSHARE_CONFIG: configFile,
@@ -266,7 +267,7 @@ export const runPeersBenchmark: BenchmarkRun = async (options) => {
         OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
         OTEL_TRACES_SAMPLER_ARG: String(sampleRatio),
       };
-      progress('distributed: carshare seed, then carshare service user and carshare service gateway');
+      progress('distributed: carshare seed, then carshare service user, trip and gateway');
       const seeded = await runCommand({
         args: ['seed'],
         cwd: repoRoot,
@@ -276,12 +277,16 @@ export const runPeersBenchmark: BenchmarkRun = async (options) => {
       if (seeded.code !== 0) throw new Error(`carshare seed failed (${seeded.code}):\n${seeded.stderr.slice(-2000)}`);
       const user = await spawnCarshareService('user', userUrl, { traceGc: true, env: { ...common, USER_HOST: '127.0.0.1', USER_PORT: String(userPort) } });
       children.add(user);
-      const gateway = await spawnCarshareService('gateway', gatewayUrl, { traceGc: true, env: { ...common, GATEWAY_HOST: '127.0.0.1', PORT: String(gatewayPort), USER_URL: userUrl } });
+      // /v1/me is the user and the rider's active reservation and trip (DOMAIN): the trip service
+      // answers that part, on a PGlite folder of its own (one process per folder).
+      const trip = await spawnCarshareService('trip', tripUrl, { traceGc: true, env: { ...common, CARSHARE_DATA_DIR: join(workDir, 'distributed-trip'), TRIP_HOST: '127.0.0.1', TRIP_PORT: String(tripPort), USER_URL: userUrl } });
+      children.add(trip);
+      const gateway = await spawnCarshareService('gateway', gatewayUrl, { traceGc: true, env: { ...common, GATEWAY_HOST: '127.0.0.1', PORT: String(gatewayPort), USER_URL: userUrl, TRIP_URL: tripUrl } });
       children.add(gateway);
       const platform = { gatewayUrl, userUrl };
       const session = await logInRider(gatewayUrl);
       await checkTarget(meTarget(platform, session), isRider(session.riderId), 'GET /v1/me (distributed)');
-      setups.push({ name: 'distributed', servers: [gateway, user], target: async () => meTarget(platform, await logInRider(gatewayUrl)), firstWarmupSec: platformWarmupSec });
+      setups.push({ name: 'distributed', servers: [gateway, user, trip], target: async () => meTarget(platform, await logInRider(gatewayUrl)), firstWarmupSec: platformWarmupSec });
     }
 
     // Every setup stays up; each round measures them all once, so a burst of someone else's
