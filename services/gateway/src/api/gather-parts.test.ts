@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { createObservability } from '@carshare/observability';
-import { createBackgroundContext, type CallContext } from '@carshare/platform';
+import { Unavailable, createBackgroundContext, type CallContext } from '@carshare/platform';
 import { FakeClock } from '@carshare/testing';
 import { gatherParts } from './gather-parts.ts';
 
@@ -42,5 +43,35 @@ describe('gatherParts', () => {
     } finally {
       ctx.dispose();
     }
+  });
+
+  it('warns once per part and kind of failure per 10 s, then says how many failures the next line stands for', async () => {
+    const lines: Array<{ msg: string; part?: string; alikeSinceLastLine?: number }> = [];
+    const logDestination = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const line of chunk.toString('utf8').split('\n')) if (line) lines.push(JSON.parse(line) as (typeof lines)[number]);
+        done();
+      },
+    });
+    const logging = createObservability({ service: 'gateway-test', logLevel: 'warn', prettyLogs: false, sampleRatio: 0, processMetrics: false, logDestination });
+    const clock = new FakeClock('2026-03-01T10:00:00.000Z');
+    const part = `activity-${Math.random()}`;
+    const gatherOnce = async () => {
+      const ctx = createBackgroundContext(logging, 'test', { budgetMs: 10_000, clock });
+      try {
+        await gatherParts({ user: { load: async () => 1 }, [part]: { load: async () => Promise.reject(Unavailable('CIRCUIT_OPEN', 'circuit to trip is open')) } }, ctx, clock);
+      } finally {
+        ctx.dispose();
+      }
+    };
+    const warnings = () => lines.filter((line) => line.msg === 'part of a gathered answer failed' && line.part === part);
+    for (let request = 0; request < 50; request++) await gatherOnce();
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(warnings().length, 1, 'fifty failures alike inside 10 s are one line');
+    clock.advance(10_000);
+    await gatherOnce();
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(warnings().length, 2);
+    assert.equal(warnings()[1]?.alikeSinceLastLine, 49);
   });
 });

@@ -1,4 +1,4 @@
-import { DeadlineCallContext, type CallContext, type Clock } from '@carshare/platform';
+import { AppError, DeadlineCallContext, type CallContext, type Clock } from '@carshare/platform';
 import type { LastGoodCache } from './last-good-cache.ts';
 
 export interface PartSpec<T> {
@@ -70,8 +70,30 @@ export async function gatherParts<Parts extends Specs>(specs: Parts, ctx: CallCo
       parts[name] = null;
       partial.push(name);
     }
-    ctx.log.warn({ part: name, err: result.reason, servedStale: remembered !== undefined }, 'part of a gathered answer failed');
+    warnPartFailed(ctx, clock, name, result.reason, remembered !== undefined);
   });
   if (partial.length === names.length && names.length > 0) throw firstError;
   return { parts: parts as GatheredParts<Parts>, partial, stale };
+}
+
+/**
+ * One warning per part and kind of failure per interval: while a service is down every request
+ * fails the same way, and a line with a stack for each cost more than the request itself (an
+ * open circuit to trip doubled /v1/me's CPU). The next line says how many it stood for.
+ */
+const partWarningIntervalMs = 10_000;
+const lastPartWarnings = new Map<string, { at: number; suppressed: number }>();
+
+function warnPartFailed(ctx: CallContext, clock: Clock, part: string, reason: unknown, servedStale: boolean): void {
+  const kind = reason instanceof AppError ? `${reason.code} ${reason.reason}` : 'unexpected';
+  const key = `${part} ${kind}`;
+  const now = clock.now();
+  const last = lastPartWarnings.get(key);
+  if (last && now - last.at < partWarningIntervalMs) {
+    last.suppressed++;
+    return;
+  }
+  ctx.log.warn({ part, err: reason, servedStale, alikeSinceLastLine: last?.suppressed ?? 0 }, 'part of a gathered answer failed');
+  // Keys are parts × failure kinds: a handful, so the map stays small without eviction.
+  lastPartWarnings.set(key, { at: now, suppressed: 0 });
 }
