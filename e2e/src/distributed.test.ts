@@ -183,19 +183,24 @@ describe('the distributed topology answers like the embedded one', { skip: serve
     phase('migrate + admin create (PostgreSQL) ∥ embedded platform + operator (PGlite)');
 
     const userPort = await freePort();
+    const tripPort = await freePort();
     const gatewayPort = await freePort();
     const userUrl = `http://127.0.0.1:${userPort}`;
+    const tripUrl = `http://127.0.0.1:${tripPort}`;
     gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
+    // /v1/me is the account and the rider's active reservation and trip: the trip service answers
+    // that part, as the embedded platform's trip module does.
     const starting = [
       spawnService({ name: 'user', args: ['service', 'user'], env: { ...cliEnv, USER_HOST: '127.0.0.1', USER_PORT: String(userPort) }, readyUrl: userUrl }),
-      spawnService({ name: 'gateway', args: ['service', 'gateway'], env: { ...cliEnv, DATABASE_URL: undefined, GATEWAY_HOST: '127.0.0.1', PORT: String(gatewayPort), USER_URL: userUrl }, readyUrl: gatewayUrl }),
+      spawnService({ name: 'trip', args: ['service', 'trip'], env: { ...cliEnv, TRIP_HOST: '127.0.0.1', TRIP_PORT: String(tripPort), USER_URL: userUrl }, readyUrl: tripUrl }),
+      spawnService({ name: 'gateway', args: ['service', 'gateway'], env: { ...cliEnv, DATABASE_URL: undefined, GATEWAY_HOST: '127.0.0.1', PORT: String(gatewayPort), USER_URL: userUrl, TRIP_URL: tripUrl }, readyUrl: gatewayUrl }),
     ];
     // Whatever happens next, anything that did start gets stopped in after().
     const results = await Promise.allSettled(starting);
     for (const result of results) if (result.status === 'fulfilled') services.push(result.value);
     for (const result of results) if (result.status === 'rejected') throw result.reason;
 
-    phase('user and gateway processes ready');
+    phase('user, trip and gateway processes ready');
   });
 
   after(async () => {
