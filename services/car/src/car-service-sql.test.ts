@@ -204,6 +204,30 @@ function describeCarService(engineName: string, databaseUrl: string | undefined)
       }
     });
 
+    it('keeps the lock state a device acknowledged over a report it sent before the ack, still waiting in the ingest batch', async () => {
+      const { car, deviceSecret } = await t.module.service.createCar(aCar(), operator);
+      const reservationId = uuidV7Ids.next();
+      await t.module.service.claim({ carId: car.id, reservationId }, rider);
+      const box = await device(car.id, deviceSecret);
+      await box.subscribeAsync(deviceTopics.commands(car.id), { qos: 1 });
+      box.on('message', (_topic, payload) => {
+        const command = JSON.parse(payload.toString()) as DeviceCommand;
+        // The test may end before the broker's PUBACK: the ack itself has been handled by then.
+        box.publishAsync(deviceTopics.acks(car.id), JSON.stringify({ commandId: command.id, ok: true, locked: command.type === 'lock', ts: t.clock.now() }), { qos: 1 }).catch(() => undefined);
+      });
+      await t.module.service.unlock({ carId: car.id, reservationId }, rider);
+      // Sent while driving, a second before the lock; the batch is written after the lock's ack.
+      const accepted = await t.counter('telemetryReports', { result: 'accepted' });
+      await box.publishAsync(deviceTopics.telemetry(car.id), JSON.stringify(report({ locked: false })), { qos: 1 });
+      await eventually(async () => (await t.counter('telemetryReports', { result: 'accepted' })) > accepted || undefined, 'the report accepted');
+      const locked = await t.module.service.lock({ carId: car.id, reservationId }, rider);
+      assert.equal(locked.locked, true);
+      await t.module.telemetry.flush();
+      const stored = await t.module.service.getCar({ carId: car.id }, operator);
+      assert.equal(stored.locked, true, 'an older report undid the acknowledged lock');
+      assert.equal(await historyOf(car.id), 1, 'the report is still in the history');
+    });
+
     it('stores a good report (car row and history) and rejects bad ones by reason, counted, never stored', async () => {
       const { car, deviceSecret } = await t.module.service.createCar(aCar(), operator);
       const box = await device(car.id, deviceSecret);

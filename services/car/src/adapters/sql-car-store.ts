@@ -181,7 +181,9 @@ export class SqlCarStore implements CarStore {
         ...(changes.trackerId !== undefined && { tracker_id: changes.trackerId }),
         ...(changes.state !== undefined && { state: changes.state }),
         ...(changes.reservationId !== undefined && { reservation_id: changes.reservationId }),
-        ...(changes.locked !== undefined && { locked: changes.locked }),
+        // A lock state the device just acknowledged is newer than any report it sent before: moving
+        // the report watermark keeps such a report, still in the ingest batch, from undoing it.
+        ...(changes.locked !== undefined && { locked: changes.locked, last_report_at: sql<Date>`greatest(last_report_at, ${new Date(now)}::timestamptz)` }),
         ...(changes.secretHash !== undefined && { secret_hash: changes.secretHash }),
         version: sql<number>`version + 1`,
         updated_at: new Date(now),
