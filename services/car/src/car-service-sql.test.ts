@@ -87,6 +87,18 @@ function describeCarService(engineName: string, databaseUrl: string | undefined)
       return client;
     }
 
+    /** A device that carries out every command it is sent and acknowledges it. */
+    async function obedientDevice(carId: string, secret: string): Promise<MqttClient> {
+      const box = await device(carId, secret);
+      await box.subscribeAsync(deviceTopics.commands(carId), { qos: 1 });
+      box.on('message', (_topic, payload) => {
+        const command = JSON.parse(payload.toString()) as DeviceCommand;
+        // The test may end before the broker's PUBACK: the ack itself has been handled by then.
+        box.publishAsync(deviceTopics.acks(carId), JSON.stringify({ commandId: command.id, ok: true, locked: command.type === 'lock', ts: t.clock.now() }), { qos: 1 }).catch(() => undefined);
+      });
+      return box;
+    }
+
     it('creates a car for operators only, answers its device secret once and stores only a keyed hash of it', async () => {
       await assert.rejects(t.module.service.createCar(aCar(), rider), rejectsWith('OPERATOR_ONLY'));
       const { car, deviceSecret } = await t.module.service.createCar(aCar({ plate: ' b-cs  777 ' }), operator);
@@ -138,12 +150,7 @@ function describeCarService(engineName: string, databaseUrl: string | undefined)
       const { car, deviceSecret } = await t.module.service.createCar(aCar(), operator);
       const reservationId = uuidV7Ids.next();
       await t.module.service.claim({ carId: car.id, reservationId }, rider);
-      const box = await device(car.id, deviceSecret);
-      await box.subscribeAsync(deviceTopics.commands(car.id), { qos: 1 });
-      box.on('message', (_topic, payload) => {
-        const command = JSON.parse(payload.toString()) as DeviceCommand;
-        void box.publishAsync(deviceTopics.acks(car.id), JSON.stringify({ commandId: command.id, ok: true, locked: command.type === 'lock', ts: t.clock.now() }), { qos: 1 });
-      });
+      await obedientDevice(car.id, deviceSecret);
       const unlocked = await t.module.service.unlock({ carId: car.id, reservationId }, rider);
       assert.deepEqual([unlocked.state, unlocked.locked], ['in_use', false]);
       const locked = await t.module.service.lock({ carId: car.id, reservationId }, rider);
@@ -208,13 +215,7 @@ function describeCarService(engineName: string, databaseUrl: string | undefined)
       const { car, deviceSecret } = await t.module.service.createCar(aCar(), operator);
       const reservationId = uuidV7Ids.next();
       await t.module.service.claim({ carId: car.id, reservationId }, rider);
-      const box = await device(car.id, deviceSecret);
-      await box.subscribeAsync(deviceTopics.commands(car.id), { qos: 1 });
-      box.on('message', (_topic, payload) => {
-        const command = JSON.parse(payload.toString()) as DeviceCommand;
-        // The test may end before the broker's PUBACK: the ack itself has been handled by then.
-        box.publishAsync(deviceTopics.acks(car.id), JSON.stringify({ commandId: command.id, ok: true, locked: command.type === 'lock', ts: t.clock.now() }), { qos: 1 }).catch(() => undefined);
-      });
+      const box = await obedientDevice(car.id, deviceSecret);
       await t.module.service.unlock({ carId: car.id, reservationId }, rider);
       // Sent while driving, a second before the lock; the batch is written after the lock's ack.
       const accepted = await t.counter('telemetryReports', { result: 'accepted' });
