@@ -67,6 +67,15 @@ export function isRider(riderId: string) {
   };
 }
 
+/** A composed /v1/me (the account and the rider's activity, DOMAIN), whole: both parts there. */
+export function isComposedRider(riderId: string) {
+  const rider = isRider(riderId);
+  return (body: unknown) => {
+    const { reservation, trip } = body as { reservation?: unknown; trip?: unknown };
+    return rider(body) && reservation !== undefined && trip !== undefined;
+  };
+}
+
 export interface UserCacheLookups {
   hits: number;
   misses: number;

@@ -2,6 +2,9 @@
  * Child process for the gateway benchmark's reference hop (`--hop`): fastify → undici Pool →
  * fastify in one process, the same shape as gateway → user but with none of our layers. What
  * /v1/me costs beyond this is ours (hooks, auth, tracing, metrics, the database).
+ *
+ * `GET /two` is the shape of today's /v1/me (DOMAIN: the account plus the active reservation and
+ * trip): two undici calls side by side, to two back ends (user's and trip's), each its own Pool.
  */
 import Fastify from 'fastify';
 import { Client, Pool } from 'undici';
@@ -42,13 +45,30 @@ front.get('/h2', async () => {
   });
   return { hop: await response.body.json() };
 });
+// The second back end of /two: the activity part, as the trip service answers it for a rider
+// with nothing active.
+const backTwo = Fastify({ logger: false });
+backTwo.post('/rpc/activity', async (request) => ({ reservation: null, trip: null, for: request.body }));
+const backTwoUrl = await backTwo.listen({ host: '127.0.0.1', port: 0 });
+const poolTwo = new Pool(backTwoUrl, { connections: 32, keepAliveTimeout: 30_000 });
+front.get('/two', async () => {
+  const call = (target: Pool, path: string) =>
+    target
+      .request({ path, method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ userId: '00000000-0000-7000-8000-000000000000' }) })
+      .then((response) => response.body.json());
+  const [user, activity] = await Promise.all([call(pool, '/rpc/echo'), call(poolTwo, '/rpc/activity')]);
+  return { user, activity };
+});
+
 const url = await front.listen({ host: '127.0.0.1', port: 0 });
 
 closeWithParent(async () => {
   await front.close();
   await pool.close();
+  await poolTwo.close();
   await poolH2.close();
   await back.close();
+  await backTwo.close();
   await backH2.close();
 });
 announceReady({ url, backUrl });
