@@ -51,8 +51,10 @@ export function installPlatformTracer(): void {
       original,
       ([text]) => {
         const sql = normalise(String(text));
-        const switched = /^set search_path to "([^"]+)"/.exec(sql);
-        if (switched) schema = switched[1] as string;
+        // A schema-qualified statement names its schema and needs no switch (libs/storage); one
+        // that does not (BEGIN, COMMIT, unqualified raw SQL) is counted to the last one seen.
+        const named = /^set search_path to "([^"]+)"/.exec(sql) ?? /"([a-z][a-z0-9_]*)"\."/.exec(sql);
+        if (named) schema = named[1] as string;
         return `${schema}: ${sql}`;
       },
       () => report.statements,

@@ -1,5 +1,5 @@
 import { Conflict } from '@carshare/platform';
-import { Kysely, type Dialect } from 'kysely';
+import { Kysely, WithSchemaPlugin, type Dialect } from 'kysely';
 import { assertSchemaName } from './schema-name.ts';
 import { createServiceDatabase, type ServiceDatabase } from './service-database.ts';
 import type { SqlEngine, SqlEngineKind } from './sql-engine.ts';
@@ -26,7 +26,9 @@ export function schemaPerServiceEngine(options: SchemaPerServiceEngineOptions): 
         assertSchemaName(schema);
         service = createServiceDatabase({
           schema,
-          db: new Kysely<any>({ dialect: options.dialectFor(schema) }),
+          // Builder queries name the schema, so on the shared PGlite session they need no
+          // search_path switch; on PostgreSQL the same text runs, where it changes nothing.
+          db: new Kysely<any>({ dialect: options.dialectFor(schema), plugins: [new WithSchemaPlugin(schema)] }),
           pingTimeoutMs: options.pingTimeoutMs,
         });
         services.set(schema, service);

@@ -1,12 +1,20 @@
 import { Unavailable } from '@carshare/platform';
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import { migrateSchema, type MigrationResult } from './migrate-schema.ts';
 
 /** One service's view of the database: every query made through it runs in its own schema. */
 export interface ServiceDatabase<DB = any> {
   readonly schema: string;
-  /** Unqualified names in builder queries and raw `sql` resolve to `schema` (search_path). */
+  /**
+   * Builder queries name `schema` (kysely's WithSchemaPlugin); unqualified names in raw `sql`
+   * resolve to it too (search_path), at the cost of a search_path switch on PGlite.
+   */
   readonly db: Kysely<DB>;
+  /**
+   * `name` qualified with the schema, for raw `sql`: `sql\`update ${database.table('saga')} set …\``.
+   * A raw statement whose relations are all written so runs on PGlite without a search_path switch.
+   */
+  table(name: string): RawBuilder<unknown>;
   /**
    * Applies the pending forward-only `NNNN-description.sql` files; a no-op when up to date.
    * `ledger` (default `schema_migrations`) records them: a library's tables keep their own.
@@ -32,6 +40,7 @@ export function createServiceDatabase<DB>(options: ServiceDatabaseOptions<DB>): 
   return {
     schema,
     db,
+    table: (name) => sql.table(`${schema}.${name}`),
     migrate(migrationsDir, options) {
       const run = migrations.then(() => migrateSchema(db, schema, migrationsDir, options?.ledger));
       migrations = run.catch(() => undefined);

@@ -16,6 +16,7 @@ import {
   type TransactionSettings,
 } from 'kysely';
 import type { ReleaseLock } from './async-mutex.ts';
+import { isSchemaFree } from './schema-free-statement.ts';
 import type { SharedPglite } from './shared-pglite.ts';
 
 /**
@@ -23,6 +24,8 @@ import type { SharedPglite } from './shared-pglite.ts';
  *
  * Not kysely's built-in PGliteDialect: that one owns the instance (one per Kysely), cannot switch
  * search_path between services sharing it, and hangs forever when BEGIN fails (e.g. after close).
+ * A statement whose relations are all schema-qualified (the service's Kysely qualifies builder
+ * queries) runs as it is; any other first switches the session's search_path to the schema.
  * Compiler, adapter and introspector are kysely's Postgres ones.
  */
 export class SharedPgliteDialect implements Dialect {
@@ -85,7 +88,12 @@ class SharedPgliteDriver implements Driver {
   }
 
   async rollbackToSavepoint(connection: DatabaseConnection, savepointName: string): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw(`rollback to savepoint ${quoteIdentifier(savepointName)}`));
+    try {
+      await connection.executeQuery(CompiledQuery.raw(`rollback to savepoint ${quoteIdentifier(savepointName)}`));
+    } finally {
+      // A search_path switched after the savepoint is undone with it.
+      this.#shared.forgetSearchPath();
+    }
   }
 
   async releaseSavepoint(connection: DatabaseConnection, savepointName: string): Promise<void> {
@@ -114,6 +122,20 @@ function beginStatement(settings: TransactionSettings): string {
   return statement;
 }
 
+// The verdict depends only on the text that runs (a qualified name is in it), so it is kept per
+// text; a batch insert's text varies with its row count, hence the bound.
+const schemaFreeByText = new Map<string, boolean>();
+
+function schemaFree(compiledQuery: CompiledQuery): boolean {
+  let free = schemaFreeByText.get(compiledQuery.sql);
+  if (free === undefined) {
+    free = isSchemaFree(compiledQuery.query);
+    if (schemaFreeByText.size >= 4096) schemaFreeByText.clear();
+    schemaFreeByText.set(compiledQuery.sql, free);
+  }
+  return free;
+}
+
 const rowCountCommands = new Set(['INSERT', 'UPDATE', 'DELETE', 'MERGE']);
 
 class SharedPgliteConnection implements DatabaseConnection {
@@ -128,8 +150,12 @@ class SharedPgliteConnection implements DatabaseConnection {
   }
 
   async executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
-    if (this.#release) return await run<R>(this.#shared.pglite, compiledQuery);
-    return await this.#shared.exclusive(this.#schema, (pglite) => run<R>(pglite, compiledQuery));
+    const schema = schemaFree(compiledQuery) ? undefined : this.#schema;
+    if (this.#release) {
+      if (schema !== undefined) await this.#shared.useSchema(schema);
+      return await run<R>(this.#shared.pglite, compiledQuery);
+    }
+    return await this.#shared.exclusive(schema, (pglite) => run<R>(pglite, compiledQuery));
   }
 
   streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
@@ -137,7 +163,7 @@ class SharedPgliteConnection implements DatabaseConnection {
   }
 
   async begin(settings: TransactionSettings): Promise<void> {
-    const release = await this.#shared.lease(this.#schema);
+    const release = await this.#shared.lease();
     try {
       await this.#shared.pglite.query(beginStatement(settings));
     } catch (error) {
@@ -152,7 +178,10 @@ class SharedPgliteConnection implements DatabaseConnection {
       const result = await this.#shared.pglite.query('commit');
       // Postgres answers COMMIT of an aborted transaction with ROLLBACK instead of an error;
       // kysely's pg driver turns that into this error, so PGlite does the same.
-      if (result.command === 'ROLLBACK') throw new AbortedTransactionError();
+      if (result.command === 'ROLLBACK') {
+        this.#shared.forgetSearchPath();
+        throw new AbortedTransactionError();
+      }
     } finally {
       this.#endTransaction();
     }
@@ -162,6 +191,7 @@ class SharedPgliteConnection implements DatabaseConnection {
     try {
       await this.#shared.pglite.query('rollback');
     } finally {
+      this.#shared.forgetSearchPath();
       this.#endTransaction();
     }
   }

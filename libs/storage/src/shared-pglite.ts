@@ -8,9 +8,10 @@ export interface SharedPgliteOptions {
 
 /**
  * The one PGlite session of the process, shared by every service. Whoever holds the lock owns
- * the session; before handing it over the search_path is switched to the holder's schema, so
- * unqualified names in any statement resolve to that service and no other service's statement
- * can run in between.
+ * the session. Most statements name their relations schema-qualified (see schema-free-statement.ts)
+ * and run whatever the session's search_path is; one that does not (raw SQL with unqualified
+ * names, a migration) gets the session's search_path switched to its service's schema first, so
+ * its unqualified names resolve there and no other service's statement can run in between.
  */
 export class SharedPglite {
   readonly pglite: PGlite;
@@ -23,11 +24,15 @@ export class SharedPglite {
     this.#lockTimeoutMs = options.lockTimeoutMs;
   }
 
-  /** Takes the session for `schema` until the returned function is called (a transaction). */
-  async lease(schema: string): Promise<ReleaseLock> {
+  /**
+   * Takes the session until the returned function is called (a transaction); with `schema`, its
+   * search_path is that schema's first.
+   */
+  async lease(schema?: string): Promise<ReleaseLock> {
     const release = await this.#mutex.acquire(this.#lockTimeoutMs);
+    if (schema === undefined) return release;
     try {
-      await this.#useSchema(schema);
+      await this.useSchema(schema);
       return release;
     } catch (error) {
       release();
@@ -35,8 +40,8 @@ export class SharedPglite {
     }
   }
 
-  /** Runs one piece of work (a single statement) as `schema`. */
-  async exclusive<T>(schema: string, work: (pglite: PGlite) => Promise<T>): Promise<T> {
+  /** Runs one piece of work (a single statement); `schema` as in lease(). */
+  async exclusive<T>(schema: string | undefined, work: (pglite: PGlite) => Promise<T>): Promise<T> {
     const release = await this.lease(schema);
     try {
       return await work(this.pglite);
@@ -55,12 +60,19 @@ export class SharedPglite {
     }
   }
 
-  // Session-level SET outside any transaction: it survives until the next holder switches it,
-  // and consecutive statements of one service (the common case) pay nothing.
-  async #useSchema(schema: string): Promise<void> {
+  /**
+   * For the lease holder only. Session-level SET: it survives until the next switch, and
+   * consecutive statements of one service pay nothing. Inside a transaction a ROLLBACK (or to a
+   * savepoint) undoes it, so the holder calls forgetSearchPath() after one.
+   */
+  async useSchema(schema: string): Promise<void> {
     if (this.#searchPath === schema) return;
     this.#searchPath = undefined;
     await this.pglite.query(`set search_path to "${schema}"`);
     this.#searchPath = schema;
+  }
+
+  forgetSearchPath(): void {
+    this.#searchPath = undefined;
   }
 }
