@@ -138,10 +138,17 @@ export const stepChanges = {
 export class SagaLog {
   readonly #database: ServiceDatabase;
   readonly #db: Kysely<any>;
+  // Schema-qualified names: on the shared PGlite session a statement that names its schema
+  // needs no search_path switch (libs/storage), and a saga step is written between other
+  // services' statements all the time.
+  readonly #saga: RawBuilder<unknown>;
+  readonly #steps: RawBuilder<unknown>;
 
   constructor(database: ServiceDatabase) {
     this.#database = database;
     this.#db = database.db;
+    this.#saga = database.table('saga');
+    this.#steps = database.table('saga_step');
   }
 
   /**
@@ -153,11 +160,11 @@ export class SagaLog {
     const steps = saga.steps.map((step, index) => sql`(${index}::int, ${step.name}::text, ${step.local}::boolean)`);
     const inserted = await sql`
       with new_saga as (
-        insert into saga (id, name, input, status, deadline, owner, lease_until, created_at, updated_at)
+        insert into ${this.#saga} (id, name, input, status, deadline, owner, lease_until, created_at, updated_at)
         values (${saga.id}::uuid, ${saga.name}, ${json(saga.input)}::jsonb, 'running', ${saga.deadline}, ${owner}, ${leaseUntil}, ${now}, ${now})
         on conflict (id) do nothing
         returning id)
-      insert into saga_step (saga_id, step_index, step_name, local, updated_at)
+      insert into ${this.#steps} (saga_id, step_index, step_name, local, updated_at)
       select new_saga.id, step.step_index, step.step_name, step.local, ${now}
       from new_saga cross join (values ${sql.join(steps)}) as step (step_index, step_name, local)`.execute(this.#db);
     return Number(inserted.numAffectedRows ?? 0) > 0;
@@ -171,9 +178,9 @@ export class SagaLog {
    */
   async claim(options: { names: readonly string[]; owner: string; now: Date; leaseUntil: Date; exclude: readonly string[]; limit: number; id?: string }): Promise<string[]> {
     const { rows } = await sql<{ id: string }>`
-      update saga set owner = ${options.owner}, lease_until = ${options.leaseUntil}, updated_at = ${options.now}
+      update ${this.#saga} set owner = ${options.owner}, lease_until = ${options.leaseUntil}, updated_at = ${options.now}
       where id in (
-        select id from saga
+        select id from ${this.#saga}
         where status in ('running', 'compensating')
           and name = any(${[...options.names]}::text[])
           and (owner is null or owner = ${options.owner} or lease_until < ${options.now})
@@ -187,17 +194,17 @@ export class SagaLog {
   }
 
   async load(id: string, db: Kysely<any> = this.#db): Promise<SagaRecord | undefined> {
-    const { rows } = await sql<SagaRow>`select * from saga where id = ${id}::uuid`.execute(db);
+    const { rows } = await sql<SagaRow>`select * from ${this.#saga} where id = ${id}::uuid`.execute(db);
     const row = rows[0];
     if (row === undefined) return undefined;
-    const { rows: steps } = await sql<StepRow>`select * from saga_step where saga_id = ${id}::uuid order by step_index`.execute(db);
+    const { rows: steps } = await sql<StepRow>`select * from ${this.#steps} where saga_id = ${id}::uuid order by step_index`.execute(db);
     return { ...summaryOf(row), steps: steps.map(stepOf) };
   }
 
   /** Newest first; `before` is the last id of the previous page. */
   async list(options: { status?: SagaStatus; name?: string; limit: number; before?: string }): Promise<SagaSummary[]> {
     const { rows } = await sql<SagaRow>`
-      select * from saga
+      select * from ${this.#saga}
       where true
         ${options.status === undefined ? sql`` : sql`and status = ${options.status}`}
         ${options.name === undefined ? sql`` : sql`and name = ${options.name}`}
@@ -211,7 +218,7 @@ export class SagaLog {
   async write<T>(id: string, owner: string, now: Date, leaseUntil: Date, work: (trx: Transaction<any>) => Promise<T>): Promise<T> {
     return await this.#database.transaction(async (trx) => {
       const renewed = await sql`
-        update saga set lease_until = ${leaseUntil}, updated_at = ${now} where id = ${id}::uuid and owner = ${owner}`.execute(trx);
+        update ${this.#saga} set lease_until = ${leaseUntil}, updated_at = ${now} where id = ${id}::uuid and owner = ${owner}`.execute(trx);
       if (Number(renewed.numAffectedRows ?? 0) === 0) {
         throw Aborted(leaseLostReason, `saga ${id} is no longer driven by ${owner}`, { sagaId: id, owner });
       }
@@ -221,13 +228,13 @@ export class SagaLog {
 
   /** Heartbeat between writes (a long remote call); false when the saga was taken over. */
   async renew(id: string, owner: string, leaseUntil: Date): Promise<boolean> {
-    const result = await sql`update saga set lease_until = ${leaseUntil} where id = ${id}::uuid and owner = ${owner}`.execute(this.#db);
+    const result = await sql`update ${this.#saga} set lease_until = ${leaseUntil} where id = ${id}::uuid and owner = ${owner}`.execute(this.#db);
     return Number(result.numAffectedRows ?? 0) > 0;
   }
 
   /** Lets another instance take the saga at once (a clean stop), instead of after the lease. */
   async release(id: string, owner: string): Promise<void> {
-    await sql`update saga set owner = null, lease_until = null where id = ${id}::uuid and owner = ${owner}`.execute(this.#db);
+    await sql`update ${this.#saga} set owner = null, lease_until = null where id = ${id}::uuid and owner = ${owner}`.execute(this.#db);
   }
 
   /** Runs `work` in one transaction of the saga's database (a local step and its record). */
@@ -243,13 +250,30 @@ export class SagaLog {
    * last and held the shortest time.
    */
   async updateStep(db: Kysely<any> | undefined, lease: { id: string; owner: string; leaseUntil: Date }, index: number, change: StepChange, now: Date): Promise<void> {
+    await this.updateSteps(db, lease, [{ index, change }], now);
+  }
+
+  /**
+   * updateStep for several steps in one statement (a remote step's "done" and the next remote
+   * step's "started"): all of them or, when `owner` lost the saga, none.
+   */
+  async updateSteps(db: Kysely<any> | undefined, lease: { id: string; owner: string; leaseUntil: Date }, changes: ReadonlyArray<{ index: number; change: StepChange }>, now: Date): Promise<void> {
+    const [last, ...others] = [...changes].reverse();
+    if (last === undefined) return;
+    // Each earlier change is a CTE of its own: a statement may change several rows of one table
+    // from several CTEs, as long as no row twice.
+    const earlier = others.map(
+      ({ index, change }, position) => sql`, ${sql.id(`step_${position}`)} as (
+        update ${this.#steps} set ${change}, updated_at = ${now}
+        where saga_id = (select id from lease) and step_index = ${index})`,
+    );
     const updated = await sql`
       with lease as (
-        update saga set lease_until = ${lease.leaseUntil}, updated_at = ${now}
+        update ${this.#saga} set lease_until = ${lease.leaseUntil}, updated_at = ${now}
         where id = ${lease.id}::uuid and owner = ${lease.owner}
-        returning id)
-      update saga_step set ${change}, updated_at = ${now}
-      where saga_id = (select id from lease) and step_index = ${index}`.execute(db ?? this.#db);
+        returning id)${sql.join(earlier, sql``)}
+      update ${this.#steps} set ${last.change}, updated_at = ${now}
+      where saga_id = (select id from lease) and step_index = ${last.index}`.execute(db ?? this.#db);
     if (Number(updated.numAffectedRows ?? 0) === 0) {
       throw Aborted(leaseLostReason, `saga ${lease.id} is no longer driven by ${lease.owner}`, { sagaId: lease.id, owner: lease.owner });
     }
@@ -262,12 +286,12 @@ export class SagaLog {
   async finish(lease: { id: string; owner: string }, status: 'completed' | 'compensated', now: Date, error?: SagaErrorRecord): Promise<void> {
     const { rows } = await sql<{ finished: number }>`
       with finished as (
-        update saga set status = ${status}, updated_at = ${now}, finished_at = ${now}, owner = null, lease_until = null
+        update ${this.#saga} set status = ${status}, updated_at = ${now}, finished_at = ${now}, owner = null, lease_until = null
           ${error === undefined ? sql`` : sql`, error = ${json(error)}::jsonb`}
         where id = ${lease.id}::uuid and owner = ${lease.owner}
         returning id),
       untouched as (
-        update saga_step set compensate_status = 'not_needed', updated_at = ${now}
+        update ${this.#steps} set compensate_status = 'not_needed', updated_at = ${now}
         where saga_id = (select id from finished) and compensate_status = 'pending')
       select count(*)::int as finished from finished`.execute(this.#db);
     if (Number(rows[0]?.finished ?? 0) === 0) {
@@ -300,20 +324,20 @@ export class SagaLog {
   }
 
   async #stepUpdate(trx: Transaction<any>, id: string, index: number, change: StepChange, now: Date): Promise<void> {
-    await sql`update saga_step set ${change}, updated_at = ${now} where saga_id = ${id}::uuid and step_index = ${index}`.execute(trx);
+    await sql`update ${this.#steps} set ${change}, updated_at = ${now} where saga_id = ${id}::uuid and step_index = ${index}`.execute(trx);
   }
 
   async setStatus(trx: Transaction<any>, id: string, status: SagaStatus, now: Date, error?: SagaErrorRecord): Promise<void> {
     const finished = status === 'completed' || status === 'compensated' || status === 'failed';
     await sql`
-      update saga set status = ${status}, updated_at = ${now}
+      update ${this.#saga} set status = ${status}, updated_at = ${now}
         ${error === undefined ? sql`` : sql`, error = ${json(error)}::jsonb`}
         ${finished ? sql`, finished_at = ${now}, owner = null, lease_until = null` : sql``}
       where id = ${id}::uuid`.execute(trx);
     if (status === 'completed' || status === 'compensated') {
       // Steps that never needed undoing say so, rather than looking like pending work.
       await sql`
-        update saga_step set compensate_status = 'not_needed', updated_at = ${now}
+        update ${this.#steps} set compensate_status = 'not_needed', updated_at = ${now}
         where saga_id = ${id}::uuid and compensate_status = 'pending'`.execute(trx);
     }
   }
@@ -325,11 +349,11 @@ export class SagaLog {
   async rearm(id: string, owner: string, now: Date, leaseUntil: Date): Promise<boolean> {
     return await this.#database.transaction(async (trx) => {
       const result = await sql`
-        update saga set status = 'compensating', finished_at = null, owner = ${owner}, lease_until = ${leaseUntil}, updated_at = ${now}
+        update ${this.#saga} set status = 'compensating', finished_at = null, owner = ${owner}, lease_until = ${leaseUntil}, updated_at = ${now}
         where id = ${id}::uuid and status = 'failed'`.execute(trx);
       if (Number(result.numAffectedRows ?? 0) === 0) return false;
       await sql`
-        update saga_step set compensate_attempts = 0, updated_at = ${now}
+        update ${this.#steps} set compensate_attempts = 0, updated_at = ${now}
         where saga_id = ${id}::uuid and compensate_status in ('failed', 'started')`.execute(trx);
       return true;
     });

@@ -204,6 +204,36 @@ for (const engineChoice of engines) {
       assert.equal(value('saga_finished_total', { saga: 'trip.start', outcome: 'completed' }), 1);
     });
 
+    it('records a remote step done and the next remote step started in one statement, before calling the next', async () => {
+      const database = await freshDatabase();
+      const journal = newJournal();
+      let seen: Array<{ step_name: string; invoke_status: string; invoke_attempts: number; writer: string }> = [];
+      const saga = tripSaga(journal, {
+        hold: {
+          'authorise-deposit': async () => {
+            // xmin is the transaction that wrote the row: one statement, one transaction.
+            const { rows } = await sql<(typeof seen)[number]>`
+              select step_name, invoke_status, invoke_attempts, xmin::text as writer from saga_step order by step_index`.execute(database.db);
+            seen = rows;
+          },
+        },
+      });
+      const outcome = await runner(database, [saga]).run(saga, input);
+
+      assert.equal(outcome.status, 'completed');
+      assert.deepEqual(
+        seen.map((row) => [row.step_name, row.invoke_status, row.invoke_attempts]),
+        [
+          ['reserve-trip', 'done', 1],
+          ['claim-car', 'done', 1],
+          ['authorise-deposit', 'started', 1],
+          ['unlock-car', 'pending', 0],
+        ],
+      );
+      assert.equal(seen[1]?.writer, seen[2]?.writer, 'claim-car done and authorise-deposit started in one transaction');
+      assert.notEqual(seen[0]?.writer, seen[1]?.writer);
+    });
+
     for (const failing of ['reserve-trip', 'claim-car', 'authorise-deposit', 'unlock-car']) {
       it(`a failure in ${failing} compensates the steps before it in reverse (and a failed remote call too)`, async () => {
         const database = await freshDatabase();
