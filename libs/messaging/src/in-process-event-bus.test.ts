@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it, mock } from 'node:test';
 import { contractEvent, describeEventBusContract, eventually } from './event-bus.contract.ts';
-import { InProcessEventBus } from './in-process-event-bus.ts';
+import { InProcessEventBus, maxUnroutedPerType } from './in-process-event-bus.ts';
 import { MemoryDeadLetterStore } from './memory-dead-letter-store.ts';
 
 describeEventBusContract('in-process', async () => {
@@ -10,6 +10,29 @@ describeEventBusContract('in-process', async () => {
 });
 
 describe('InProcessEventBus', () => {
+  it('parks a bounded number of events per type no group subscribes to, and a late group still gets a rare type in order', async () => {
+    const bus = new InProcessEventBus();
+    const rare = [contractEvent('car-1', { n: 1 }, 'rare.changed'), contractEvent('car-1', { n: 2 }, 'rare.created'), contractEvent('car-1', { n: 3 }, 'rare.changed')];
+    await bus.publish(rare[0]!);
+    await bus.publish(rare[1]!);
+    // A stream nobody consumes, ten times what is kept of a type.
+    for (let index = 0; index < maxUnroutedPerType * 10; index += 1) await bus.publish(contractEvent(`car-${index % 50}`, { index }, 'stream.reported'));
+    await bus.publish(rare[2]!);
+    assert.equal(bus.unroutedCount('stream.reported'), maxUnroutedPerType);
+    assert.equal(bus.unroutedCount('rare.created'), 1);
+    const seen: string[] = [];
+    await bus.subscribe('late', ['rare.*'], async (event) => void seen.push(event.id), { deadLetters: new MemoryDeadLetterStore(), maxAttempts: 1 });
+    await eventually('the late group to get the rare events', () => seen.length === 3, 5_000);
+    assert.deepEqual(seen, rare.map((event) => event.id), 'one subject, several types: in the order they were published');
+    assert.equal(bus.unroutedCount('rare.created'), 0);
+    assert.equal(bus.unroutedCount('stream.reported'), maxUnroutedPerType, 'a type the new group does not match stays parked');
+    const streamed: number[] = [];
+    await bus.subscribe('stream', ['stream.reported'], async (event) => void streamed.push((event.data as { index: number }).index), { deadLetters: new MemoryDeadLetterStore(), maxAttempts: 1 });
+    await eventually('the stream group to get what was kept', () => streamed.length === maxUnroutedPerType, 5_000);
+    assert.equal(Math.min(...streamed), maxUnroutedPerType * 9, 'the newest are kept, the oldest dropped');
+    await bus.close();
+  });
+
   it('waits the exponential backoff between attempts, on the injected timers', async () => {
     mock.timers.enable({ apis: ['setTimeout'] });
     try {

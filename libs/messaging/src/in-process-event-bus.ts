@@ -19,8 +19,14 @@ import { FifoQueue } from './fifo-queue.ts';
 import { SubjectLanes } from './subject-lanes.ts';
 import { topicMatcher } from './topic-pattern.ts';
 
-/** Unroutable events kept in memory for a group yet to subscribe; beyond this the oldest go. */
-const maxUnrouted = 100_000;
+/**
+ * Unroutable events kept in memory per event type for a group yet to subscribe; beyond this the
+ * oldest of that type go. Parking exists for start-up (a service publishes before the group that
+ * consumes its events has subscribed), which needs a few events of a type, not a stream: per type,
+ * so a stream nobody consumes (car.telemetry in a process without a telemetry group) cannot crowd
+ * out the rare events a late subscriber needs, nor hold 100,000 events for nobody.
+ */
+export const maxUnroutedPerType = 1_000;
 
 export interface InProcessEventBusOptions {
   scheduler?: Scheduler;
@@ -92,9 +98,13 @@ class Group {
 export class InProcessEventBus implements EventBus {
   readonly #groups = new Map<string, Group>();
   readonly #listeners = new Set<BroadcastListener>();
-  /** Events no group matched when published, for the first group that will (as RabbitMQ's `unrouted` queue). */
-  readonly #unrouted = new FifoQueue<EventEnvelope>();
-  #droppedUnrouted = 0;
+  /**
+   * Events no group matched when published, by type, for the first group that will (as RabbitMQ's
+   * `unrouted` queue); numbered so a replay over several types keeps the order they were published in.
+   */
+  readonly #unrouted = new Map<string, FifoQueue<{ seq: number; event: EventEnvelope }>>();
+  #unroutedSeq = 0;
+  readonly #droppedUnrouted = new Map<string, number>();
   readonly #scheduler: Scheduler;
   readonly #deps: AttemptDependencies;
   readonly #published: ReturnType<typeof publishedCounter>;
@@ -185,27 +195,42 @@ export class InProcessEventBus implements EventBus {
   }
 
   #park(event: EventEnvelope): void {
-    this.#unrouted.push(event);
-    if (this.#unrouted.length > maxUnrouted) {
-      const dropped = this.#unrouted.shift();
-      this.#droppedUnrouted += 1;
-      // Once, then every 10,000: a stream nobody consumes (telemetry on a laptop) would otherwise
-      // write a line per event and spend more on logging than on the events.
-      if (this.#droppedUnrouted % 10_000 === 1) {
-        this.#deps.logger.warn(
-          { type: dropped?.type, kept: maxUnrouted, droppedSoFar: this.#droppedUnrouted },
-          'too many events no consumer group subscribes to; dropping the oldest',
-        );
-      }
+    let parked = this.#unrouted.get(event.type);
+    if (!parked) {
+      parked = new FifoQueue();
+      this.#unrouted.set(event.type, parked);
+    }
+    parked.push({ seq: this.#unroutedSeq++, event });
+    if (parked.length <= maxUnroutedPerType) return;
+    parked.shift();
+    const dropped = (this.#droppedUnrouted.get(event.type) ?? 0) + 1;
+    this.#droppedUnrouted.set(event.type, dropped);
+    // Once per type, then every 100,000: a stream nobody consumes would otherwise write a line
+    // per event and spend more on logging than on the events.
+    if (dropped % 100_000 === 1) {
+      this.#deps.logger.info(
+        { type: event.type, kept: maxUnroutedPerType, droppedSoFar: dropped },
+        'no consumer group subscribes to this event type; keeping only its newest for one that may still subscribe',
+      );
     }
   }
 
-  // A group subscribed (or widened its topics): what it matches among the parked events goes to it.
+  /** Events of `type` parked for a group yet to subscribe (tests, diagnostics). */
+  unroutedCount(type: string): number {
+    return this.#unrouted.get(type)?.length ?? 0;
+  }
+
+  // A group subscribed (or widened its topics): what it matches among the parked events goes to
+  // it, in the order they were published; the types nobody matches stay parked untouched.
   #replayUnrouted(): void {
-    if (this.#unrouted.length === 0) return;
-    const parked = this.#unrouted.toArray();
-    this.#unrouted.removeWhere(() => true);
-    for (const event of parked) if (!this.#route(event)) this.#unrouted.push(event);
+    const due: Array<{ seq: number; event: EventEnvelope }> = [];
+    for (const [type, parked] of this.#unrouted) {
+      if (![...this.#groups.values()].some((group) => group.matches(type))) continue;
+      due.push(...parked.toArray());
+      this.#unrouted.delete(type);
+    }
+    due.sort((a, b) => a.seq - b.seq);
+    for (const { event } of due) this.#route(event);
   }
 
   /** Events queued or in progress for a group: 0 once it has caught up. */
