@@ -312,6 +312,76 @@ function describeCarService(engineName: string, databaseUrl: string | undefined)
       assert.equal(await historyOf(car.id), 4);
     });
 
+    it("writes what a report changes: a parked car's repeats refresh its row every 30 s and its history every 60 s, a moving car's row at most every 5 s and its history each move", async () => {
+      const { car, deviceSecret } = await t.module.service.createCar(aCar(), operator);
+      const accepted = await t.counter('telemetryReports', { result: 'accepted' });
+      const lastReportAt = async () => (await t.module.service.getCar({ carId: car.id }, operator)).lastReportAt;
+      const send = (changes: Record<string, unknown> = {}) =>
+        t.module.devices.ingestHttp({ carId: car.id, secret: deviceSecret, report: report({ ts: t.clock.now(), speedKph: 0, ...changes }) });
+      const parkedSince = t.clock.now();
+      await send();
+      for (let second = 1; second < 30; second += 1) {
+        t.clock.advance(1000);
+        await send();
+      }
+      assert.equal(await t.counter('telemetryReports', { result: 'accepted' }), accepted + 30, 'every report is judged and counted');
+      assert.equal(await lastReportAt(), parkedSince, 'a repeat within 30 s leaves the row alone');
+      assert.equal(await historyOf(car.id), 1);
+      t.clock.advance(1000);
+      await send();
+      assert.equal(await lastReportAt(), t.clock.now(), 'the row is refreshed after 30 s');
+      assert.equal(await historyOf(car.id), 1);
+      t.clock.advance(30_000);
+      await send();
+      assert.equal(await historyOf(car.id), 2, 'a history point a minute');
+
+      // Driving: 11 m and 0.01 km a second.
+      const rowWrittenAt = t.clock.now();
+      for (let second = 1; second <= 6; second += 1) {
+        t.clock.advance(1000);
+        await send({ lat: 52.5201 + second * 0.0001, odometerKm: 100 + second * 0.01, speedKph: 40 });
+        const expected = second < 5 ? rowWrittenAt : t.clock.now() - (second - 5) * 1000;
+        assert.equal(await lastReportAt(), expected, `row after ${second} s of driving`);
+      }
+      assert.equal(await historyOf(car.id), 2 + 6, 'each move is a point of the history (trip distance)');
+      // The lock turning is written at once, whatever the interval.
+      t.clock.advance(1000);
+      await send({ lat: 52.5201 + 0.0006, odometerKm: 100.06, locked: false });
+      assert.equal((await t.module.service.getCar({ carId: car.id }, operator)).locked, false);
+    });
+
+    it('reads a device no further while its accepted reports wait to be written beyond the backlog bound, and loses none of them', async () => {
+      const bounded = await openCarTestModule({ databaseUrl, config: { 'telemetry.maxBacklog': 2 } });
+      const clients: MqttClient[] = [];
+      try {
+        const { car, deviceSecret } = await bounded.module.service.createCar(aCar(), operator);
+        const box = await connectDevice(bounded.module.gateway.port, car.id, deviceSecret);
+        clients.push(box);
+        const accepted = () => bounded.counter('telemetryReports', { result: 'accepted' });
+        const send = (index: number) =>
+          box.publishAsync(deviceTopics.telemetry(car.id), JSON.stringify(report({ ts: bounded.clock.now() - 5000 + index, odometerKm: 100 + index })), { qos: 1 });
+        await send(0);
+        const second = send(1);
+        second.catch(() => undefined);
+        await eventually(async () => (await accepted()) === 2 || undefined, 'two reports accepted');
+        const third = send(2);
+        third.catch(() => undefined);
+        // The gateway holds the second's acknowledgement and leaves the third in the socket.
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        assert.equal(await accepted(), 2);
+        assert.equal(bounded.module.telemetry.backlog, 2);
+        await bounded.module.telemetry.flush();
+        await Promise.all([second, third]);
+        assert.equal(await accepted(), 3);
+        await bounded.module.telemetry.flush();
+        const history = Number((await sql<{ n: string }>`select count(*) as n from telemetry where car_id = ${car.id}`.execute(bounded.database.database.db)).rows[0]?.n);
+        assert.equal(history, 3, 'every accepted report is stored');
+      } finally {
+        for (const client of clients) await client.endAsync(true).catch(() => undefined);
+        await bounded.close();
+      }
+    });
+
     it('takes a car silent for the offline limit offline in a sweep, and back to available on its next report', async () => {
       const { car, deviceSecret } = await t.module.service.createCar(aCar(), operator);
       await t.module.devices.ingestHttp({ carId: car.id, secret: deviceSecret, report: report() });

@@ -45,7 +45,18 @@ export const CarConfigSchema = Type.Object({
     /** At most one car.telemetry event per car per this interval. */
     eventIntervalMs: Type.Integer({ minimum: 0, default: 10_000 }),
     flushIntervalMs: Type.Integer({ minimum: 1, default: 100 }),
-    maxBatch: Type.Integer({ minimum: 1, maximum: 5000, default: 500 }),
+    /** Reports per write: one PGlite call holds the event loop for the whole batch. */
+    maxBatch: Type.Integer({ minimum: 1, maximum: 5000, default: 250 }),
+    /** A moving car's row (its last position) is written at most this often; every report is still judged and counted. */
+    rowMinIntervalMs: Type.Integer({ minimum: 0, default: 5_000 }),
+    /** A parked car repeating itself refreshes its row this often (capped at a quarter of sweeper.offlineAfterMs). */
+    rowHeartbeatMs: Type.Integer({ minimum: 0, default: 30_000 }),
+    /** History points: one when the car moved this far, its odometer or lock changed, or… */
+    historyMinMoveM: Type.Number({ minimum: 0, default: 10 }),
+    /** …this long after the last one. */
+    historyHeartbeatMs: Type.Integer({ minimum: 0, default: 60_000 }),
+    /** Reports accepted but not written beyond which the MQTT gateway reads devices more slowly. */
+    maxBacklog: Type.Integer({ minimum: 1, default: 5_000 }),
     /** History kept per car (trip distance needs the points of a trip). */
     historyRetentionMs: Type.Integer({ minimum: 60_000, default: 7 * 24 * 3_600_000 }),
   }),

@@ -96,6 +96,7 @@ export function createCarModule(deps: CarModuleDeps): CarModule {
       authenticate: (carId, secret) => deviceIngress.authenticate(carId, secret),
       telemetry: (credential, payload) => {
         void telemetry.ingest(credential, payload, false).catch((error: unknown) => logger.error({ err: error, carId: credential.carId }, 'telemetry ingest failed'));
+        return telemetry.whenWritable();
       },
       ack: (credential, ack) => {
         void carService.handleAck(credential.carId, ack).catch((error: unknown) => logger.error({ err: error, carId: credential.carId }, 'command ack failed'));
@@ -152,6 +153,12 @@ export function createCarModule(deps: CarModuleDeps): CarModule {
       eventIntervalMs: config.telemetry.eventIntervalMs,
       flushIntervalMs: config.telemetry.flushIntervalMs,
       maxBatch: config.telemetry.maxBatch,
+      rowMinIntervalMs: config.telemetry.rowMinIntervalMs,
+      // The sweeper takes a car whose row is older than offlineAfterMs for silent.
+      rowHeartbeatMs: Math.min(config.telemetry.rowHeartbeatMs, Math.floor(config.sweeper.offlineAfterMs / 4)),
+      historyMinMoveM: config.telemetry.historyMinMoveM,
+      historyHeartbeatMs: config.telemetry.historyHeartbeatMs,
+      maxBacklog: config.telemetry.maxBacklog,
     },
     onAccepted: () => metrics.telemetry('accepted'),
     onStored: (carId, point) => nearbyIndex.update(carId, { position: { lat: point.lat, lng: point.lng }, energyPct: point.energyPct }),

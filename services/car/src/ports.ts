@@ -31,6 +31,10 @@ export interface TelemetryWrite {
   point: TelemetryPoint;
   /** Our clock when the report was accepted. */
   seenAt: number;
+  /** Brings the car row (last position, last report) up to date. */
+  row: boolean;
+  /** Is a point of the car's history (trip distance). */
+  history: boolean;
 }
 
 export interface StoredCommand {

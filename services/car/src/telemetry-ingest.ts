@@ -2,6 +2,8 @@ import { CarTelemetry, MAX_DEVICE_PAYLOAD_BYTES } from '@carshare/contracts';
 import type { EventFactory } from '@carshare/messaging';
 import type { Clock, Scheduler } from '@carshare/platform';
 import type { MemoryRateLimitStore, RateLimitRule } from '@carshare/resilience';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { haversineMetres } from './domain/geo.ts';
 import { judgeTelemetry, type TelemetryPoint, type TelemetryRejection, type TelemetryRules } from './domain/telemetry.ts';
 import type { CarStore, DeviceCredential, TelemetryWrite, UnitOfWork } from './ports.ts';
 
@@ -12,8 +14,21 @@ export interface TelemetryIngestSettings extends TelemetryRules {
   eventIntervalMs: number;
   /** Accepted reports are written together, at least this often… */
   flushIntervalMs: number;
-  /** …or as soon as this many wait. */
+  /** …or as soon as this many wait. One batch is one PGlite call that holds the event loop. */
   maxBatch: number;
+  /**
+   * A moving car's row (last position) is written at most this often: its reports, every second
+   * or two, still all count and still go to the history (below). Lock changes are written at once.
+   */
+  rowMinIntervalMs: number;
+  /** A parked car repeating the same report refreshes its row (last report time) this often. */
+  rowHeartbeatMs: number;
+  /** A history point is kept when the car moved this far from the last kept one, its odometer or lock changed… */
+  historyMinMoveM: number;
+  /** …or this long after the last kept one. */
+  historyHeartbeatMs: number;
+  /** Accepted reports waiting to be written beyond which devices are read more slowly (MQTT backpressure). */
+  maxBacklog: number;
 }
 
 export interface TelemetryIngestDeps {
@@ -39,7 +54,15 @@ interface CarMemory {
   lastTs: number;
   odometerKm: number;
   lastEventAt: number;
+  /** The point last queued for the car row, and when (our clock). */
+  row: TelemetryPoint | undefined;
+  rowAt: number;
+  /** The point last queued for the history. */
+  kept: TelemetryPoint | undefined;
 }
+
+const samePoint = (a: TelemetryPoint, b: TelemetryPoint): boolean =>
+  a.lat === b.lat && a.lng === b.lng && a.locked === b.locked && a.energyPct === b.energyPct && a.odometerKm === b.odometerKm && a.speedKph === b.speedKph && a.headingDeg === b.headingDeg;
 
 /**
  * The telemetry pipeline: size cap, per-car rate limit, the domain's rules against the last
@@ -55,6 +78,9 @@ export class TelemetryIngest {
   #waiters: Array<{ resolve(): void; reject(error: unknown): void }> = [];
   #timer: unknown;
   #flushing: Promise<void> = Promise.resolve();
+  /** Queued or being written: what `maxBacklog` bounds. */
+  #backlog = 0;
+  #drained: { promise: Promise<void>; resolve(): void } | undefined;
 
   constructor(deps: TelemetryIngestDeps) {
     this.#deps = deps;
@@ -83,18 +109,72 @@ export class TelemetryIngest {
     const memory = this.#memoryOf(credential);
     const verdict = judgeTelemetry(report, memory.lastTs < 0 ? undefined : { ts: memory.lastTs, odometerKm: memory.odometerKm }, now, settings);
     if (!verdict.ok) return this.#reject(verdict.reason);
-    memory.lastTs = verdict.point.ts;
-    memory.odometerKm = verdict.point.odometerKm;
+    const point = verdict.point;
+    const previousOdometer = memory.odometerKm;
+    memory.lastTs = point.ts;
+    memory.odometerKm = point.odometerKm;
     this.#deps.onAccepted(credential.carId);
-    const stored = this.#enqueue({ carId: credential.carId, point: verdict.point, seenAt: now });
+    // What a report changes decides what it costs: every write is PGlite/PostgreSQL work on the
+    // event loop, and most of a fleet is parked, repeating itself. The judging above (rate limit,
+    // monotonic odometer and time) used every report all the same.
+    const history = this.#keepInHistory(memory, point, previousOdometer);
+    const row = this.#rowDue(memory, point, now);
+    if (!history && !row) return { ok: true };
+    if (row) {
+      memory.row = point;
+      memory.rowAt = now;
+    }
+    if (history) memory.kept = point;
+    const write: TelemetryWrite = { carId: credential.carId, point, seenAt: now, row, history };
     if (durable) {
       // The caller waits for the answer (HTTP): write now, with whatever else is queued.
+      const stored = this.#enqueue(write, true);
       void this.flush();
       await stored;
     } else {
-      stored.catch(() => undefined);
+      void this.#enqueue(write, false);
     }
     return { ok: true };
+  }
+
+  /** Accepted reports not written yet. */
+  get backlog(): number {
+    return this.#backlog;
+  }
+
+  /**
+   * Resolves at once while the backlog is under `maxBacklog`, else once it has drained to half of
+   * it: the MQTT gateway holds a device's next packets until then (TCP backpressure), so a fleet
+   * faster than the database is slowed down, never queued without bound or dropped.
+   */
+  whenWritable(): Promise<void> | undefined {
+    if (this.#backlog < this.#deps.settings.maxBacklog) return undefined;
+    if (!this.#drained) {
+      let resolve = (): void => undefined;
+      const promise = new Promise<void>((done) => (resolve = done));
+      this.#drained = { promise, resolve };
+    }
+    return this.#drained.promise;
+  }
+
+  #keepInHistory(memory: CarMemory, point: TelemetryPoint, previousOdometer: number): boolean {
+    const kept = memory.kept;
+    if (!kept) return true;
+    const { historyMinMoveM, historyHeartbeatMs } = this.#deps.settings;
+    return (
+      point.odometerKm !== previousOdometer ||
+      point.locked !== kept.locked ||
+      point.ts - kept.ts >= historyHeartbeatMs ||
+      haversineMetres(kept, point) >= historyMinMoveM
+    );
+  }
+
+  #rowDue(memory: CarMemory, point: TelemetryPoint, now: number): boolean {
+    const row = memory.row;
+    if (!row || row.locked !== point.locked) return true;
+    const { rowMinIntervalMs, rowHeartbeatMs } = this.#deps.settings;
+    const age = now - memory.rowAt;
+    return age >= rowHeartbeatMs || (age >= rowMinIntervalMs && !samePoint(row, point));
   }
 
   /** Writes what is queued now (tests, shutdown). */
@@ -105,7 +185,12 @@ export class TelemetryIngest {
     const waiters = this.#waiters;
     this.#pending = [];
     this.#waiters = [];
-    const run = this.#flushing.then(() => this.#write(batch));
+    // Between two batches the event loop serves what waits (requests, other sockets): a batch is
+    // one synchronous PGlite call, and back-to-back batches chained on promises alone never yield.
+    const run = this.#flushing.then(async () => {
+      await nextTurn();
+      await this.#write(batch);
+    });
     this.#flushing = run.catch(() => undefined);
     try {
       await run;
@@ -116,6 +201,12 @@ export class TelemetryIngest {
       for (const write of batch) this.#memory.delete(write.carId);
       this.#deps.onFlushError(error);
       for (const waiter of waiters) waiter.reject(error);
+    } finally {
+      this.#backlog -= batch.length;
+      if (this.#drained && this.#backlog <= this.#deps.settings.maxBacklog / 2) {
+        this.#drained.resolve();
+        this.#drained = undefined;
+      }
     }
   }
 
@@ -127,7 +218,7 @@ export class TelemetryIngest {
   #memoryOf(credential: DeviceCredential): CarMemory {
     let memory = this.#memory.get(credential.carId);
     if (!memory) {
-      memory = { lastTs: credential.lastReportAt ?? -1, odometerKm: credential.odometerKm, lastEventAt: Number.NEGATIVE_INFINITY };
+      memory = { lastTs: credential.lastReportAt ?? -1, odometerKm: credential.odometerKm, lastEventAt: Number.NEGATIVE_INFINITY, row: undefined, rowAt: 0, kept: undefined };
       this.#memory.set(credential.carId, memory);
     }
     return memory;
@@ -138,9 +229,11 @@ export class TelemetryIngest {
     return { ok: false, reason };
   }
 
-  #enqueue(write: TelemetryWrite): Promise<void> {
+  #enqueue(write: TelemetryWrite, durable: boolean): Promise<void> | undefined {
     this.#pending.push(write);
-    const stored = new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
+    this.#backlog += 1;
+    // A promise per report only for a caller that waits (HTTP): MQTT reports are fire and forget.
+    const stored = durable ? new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject })) : undefined;
     if (this.#pending.length >= this.#deps.settings.maxBatch) void this.flush();
     else if (this.#timer === undefined) this.#timer = this.#deps.scheduler.setTimeout(() => void this.flush(), this.#deps.settings.flushIntervalMs);
     return stored;
@@ -154,7 +247,7 @@ export class TelemetryIngest {
     await unitOfWork.run(async (tx) => {
       const states = await tx.cars.writeTelemetry(batch);
       const latest = new Map<string, TelemetryPoint>();
-      for (const write of batch) latest.set(write.carId, write.point);
+      for (const write of batch) if (write.row) latest.set(write.carId, write.point);
       // One outbox statement for the batch, not one per car: at 10,000 cars reporting each
       // second, a tenth of them are due an event in every batch.
       const due = [];
@@ -183,7 +276,7 @@ export class TelemetryIngest {
       }
       await tx.events.add(due);
     });
-    for (const write of batch) this.#deps.onStored(write.carId, write.point);
+    for (const write of batch) if (write.row) this.#deps.onStored(write.carId, write.point);
     for (const carId of offline) await this.#deps.cameBack(carId);
   }
 }

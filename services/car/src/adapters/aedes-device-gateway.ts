@@ -24,7 +24,8 @@ export type DeviceRefusal =
 export interface DeviceGatewayHandlers {
   /** The credential of a car whose secret is `secret`, or undefined (unknown car, wrong secret). */
   authenticate(carId: string, secret: string): Promise<DeviceCredential | undefined>;
-  telemetry(credential: DeviceCredential, payload: Buffer): void;
+  /** A promise: read nothing more from this device until it settles (backpressure). */
+  telemetry(credential: DeviceCredential, payload: Buffer): Promise<void> | undefined;
   ack(credential: DeviceCredential, ack: CommandAck): void;
   refused(reason: DeviceRefusal, carId: string | undefined): void;
   connected?(carId: string): void;
@@ -118,11 +119,28 @@ export class AedesDeviceGateway {
           done(new Error('payload too large'));
           return;
         }
-        if (topic.channel === 'telemetry') handlers.telemetry(credential, payload);
-        else this.#ack(credential, payload);
         // Retained device messages would be replayed to whoever subscribes later: never keep them.
         packet.retain = false;
-        done(null);
+        if (topic.channel === 'acks') {
+          this.#ack(credential, payload);
+          done(null);
+          return;
+        }
+        const writable = handlers.telemetry(credential, payload);
+        if (!writable) {
+          done(null);
+          return;
+        }
+        // Ingest is behind: this connection's next packets stay in its socket (TCP slows the
+        // device down) until it has caught up. aedes has pause/resume for this (untyped): a held
+        // `done` alone does not stop it reading when more bytes arrive.
+        const flow = client as unknown as { pause(): void; resume(): void };
+        flow.pause();
+        const resume = (): void => {
+          done(null);
+          flow.resume();
+        };
+        writable.then(resume, resume);
       },
       authorizeSubscribe: (client, subscription, done) => {
         const credential = credentials.get(client);

@@ -255,6 +255,7 @@ export class SqlCarStore implements CarStore {
     // Last report per car for the car row; every report for the history.
     const latest = new Map<string, TelemetryWrite>();
     for (const write of writes) {
+      if (!write.row) continue;
       const seen = latest.get(write.carId);
       if (!seen || seen.point.ts < write.point.ts) latest.set(write.carId, write);
     }
@@ -264,17 +265,19 @@ export class SqlCarStore implements CarStore {
     );
     // One statement for the whole batch: ~0.25 ms per statement on PGlite makes row-at-a-time
     // writes the ceiling of ingest. `locked` comes from the device: it is the truth about the lock.
-    const updated = await sql<{ id: string; state: string }>`
+    const updated = values.length === 0 ? { rows: [] } : await sql<{ id: string; state: string }>`
       update cars as c set lat = v.lat, lng = v.lng, speed_kph = v.speed, heading_deg = v.heading, energy_pct = v.energy,
         odometer_km = v.odometer, locked = v.locked, last_report_at = v.reported, last_seen_at = v.seen
       from (values ${sql.join(values)}) as v(id, lat, lng, speed, heading, energy, odometer, locked, reported, seen)
       where c.id = v.id and (c.last_report_at is null or c.last_report_at < v.reported)
       returning c.id, c.state`.execute(this.#db);
     for (const row of updated.rows) states.set(row.id, row.state as CarState);
+    const history = writes.filter((write) => write.history);
+    if (history.length === 0) return states;
     await this.#db
       .insertInto('telemetry')
       .values(
-        writes.map(({ carId, point }) => ({
+        history.map(({ carId, point }) => ({
           car_id: carId,
           ts: new Date(point.ts),
           lat: point.lat,
