@@ -79,4 +79,64 @@ describe('payments through the gateway (embedded platform)', () => {
     const theirs = await payments.authorize({ riderId: operatorId, reference: `trip-${randomUUID()}`, amountCents: 700 });
     assertError(await t.api.call('GET', `/v1/payments/${theirs.id}`, { token: rider }), 404, 'PAYMENT_NOT_FOUND');
   });
+
+  it('lists failed fees for operators only, paginated and filtered; a retry needs an Idempotency-Key, charges once; a waiver needs a reason', async () => {
+    const payments = t.platform.module(paymentDescriptor).service;
+    const email = `fee-rider-${randomUUID()}@example.com`;
+    const account = await t.platform.module(userDescriptor).users.createAccount({ email, password: 'rider-password-1', displayName: 'Fee Rider', role: 'rider', plan: 'free' });
+    const feeRider = { userId: account.id, role: 'rider' as const, plan: 'free' as const, token: '' };
+    await payments.addPaymentMethod({ cardToken: 'tok_chargeDeclined' }, feeRider);
+    // The trip service's part: an extension fee charged alone, which the card refuses.
+    const charge = (amountCents: number) => payments.chargeFee({ riderId: account.id, reference: `reservation-extension:${randomUUID()}`, amountCents, description: 'Reservation extended by 10 min' });
+    const first = await charge(150);
+    const second = await charge(250);
+    assert.deepEqual([first.status, second.status], ['failed', 'failed']);
+
+    assertError(await t.api.call('GET', '/v1/admin/fee-charges', { token: rider }), 403, 'OPERATOR_ONLY');
+    assertError(await t.api.call('GET', '/v1/admin/fee-charges', { token: operator, query: { status: 'lost' } }), 400, 'VALIDATION_FAILED');
+    assertError(await t.api.call('GET', '/v1/admin/fee-charges', { token: operator, query: { riderId: 'someone' } }), 400, 'VALIDATION_FAILED');
+    const page1 = await t.api.call('GET', '/v1/admin/fee-charges', { token: operator, query: { riderId: account.id, limit: 1 } });
+    assert.equal(page1.status, 200, page1.text);
+    assert.equal(page1.body.items[0].id, second.id, 'newest first');
+    assert.deepEqual(
+      [page1.body.items[0].riderId, page1.body.items[0].amountCents, page1.body.items[0].lastError, page1.body.items[0].attempts, page1.body.items[0].status],
+      [account.id, 250, 'PAYMENT_DECLINED:generic_decline', 1, 'failed'],
+    );
+    const page2 = await t.api.call('GET', '/v1/admin/fee-charges', { token: operator, query: { riderId: account.id, limit: 1, cursor: page1.body.nextCursor } });
+    assert.deepEqual(page2.body.items.map((fee: { id: string }) => fee.id), [first.id]);
+    assertError(await t.api.call('GET', '/v1/admin/fee-charges', { token: operator, query: { cursor: 'not-a-cursor' } }), 400, 'INVALID_CURSOR');
+
+    const retryUrl = `/v1/admin/fee-charges/${second.id}/retry`;
+    assertError(await t.api.call('POST', retryUrl, { token: operator }), 400, 'IDEMPOTENCY_KEY_REQUIRED');
+    assertError(await t.api.call('POST', retryUrl, { token: rider, headers: { 'idempotency-key': randomUUID() } }), 403, 'OPERATOR_ONLY');
+    const declinedAgain = await t.api.call('POST', retryUrl, { token: operator, headers: { 'idempotency-key': randomUUID() } });
+    assert.equal(declinedAgain.status, 200, declinedAgain.text);
+    assert.deepEqual([declinedAgain.body.status, declinedAgain.body.attempts], ['failed', 2]);
+
+    await payments.addPaymentMethod({ cardToken: 'tok_visa' }, feeRider);
+    const key = randomUUID();
+    const charged = await t.api.call('POST', retryUrl, { token: operator, headers: { 'idempotency-key': key } });
+    assert.equal(charged.status, 200, charged.text);
+    assert.deepEqual([charged.body.status, charged.body.attempts], ['charged', 3]);
+    const replayed = await t.api.call('POST', retryUrl, { token: operator, headers: { 'idempotency-key': key } });
+    assert.equal(replayed.headers.get('idempotency-replayed'), 'true');
+    const anotherKey = await t.api.call('POST', retryUrl, { token: operator, headers: { 'idempotency-key': randomUUID() } });
+    assert.deepEqual([anotherKey.status, anotherKey.body.status, anotherKey.body.attempts], [200, 'charged', 3], 'a charged fee answers as it is');
+    const payment = await payments.getPaymentByReference({ reference: charged.body.reference });
+    assert.equal(payment.capturedCents, 250, 'captured once');
+
+    const waiveUrl = `/v1/admin/fee-charges/${first.id}/waive`;
+    assertError(await t.api.call('POST', waiveUrl, { token: operator, body: { reason: '   ' }, headers: { 'idempotency-key': randomUUID() } }), 400, 'VALIDATION_FAILED');
+    assertError(await t.api.call('POST', waiveUrl, { token: operator, body: {}, headers: { 'idempotency-key': randomUUID() } }), 400, 'VALIDATION_FAILED');
+    assertError(await t.api.call('POST', `/v1/admin/fee-charges/${second.id}/waive`, { token: operator, body: { reason: 'x' }, headers: { 'idempotency-key': randomUUID() } }), 409, 'FEE_CHARGE_NOT_FAILED');
+    assertError(await t.api.call('POST', `/v1/admin/fee-charges/${randomUUID()}/waive`, { token: operator, body: { reason: 'x' }, headers: { 'idempotency-key': randomUUID() } }), 404, 'FEE_CHARGE_NOT_FOUND');
+    const waived = await t.api.call('POST', waiveUrl, { token: operator, body: { reason: 'first extension, goodwill' }, headers: { 'idempotency-key': randomUUID() } });
+    assert.equal(waived.status, 200, waived.text);
+    assert.equal(waived.body.status, 'waived');
+    assert.equal(waived.body.waiver.reason, 'first extension, goodwill');
+    const left = await t.api.call('GET', '/v1/admin/fee-charges', { token: operator, query: { riderId: account.id } });
+    assert.deepEqual(left.body.items, [], 'no failed fee of the rider left');
+    const books = await t.api.call('GET', '/v1/admin/ledger/check', { token: operator });
+    assert.equal(books.body.balanced, true, books.text);
+  });
 });

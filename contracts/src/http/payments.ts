@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { LedgerReport, PaymentMethod, PaymentMethodPage, PaymentPage, PaymentStatus, PaymentWithRefunds, RefundReason } from '../rpc/payment.ts';
+import { FeeCharge, FeeChargePage, FeeChargeStatus, FeeWaiverReason, LedgerReport, PaymentMethod, PaymentMethodPage, PaymentPage, PaymentStatus, PaymentWithRefunds, RefundReason } from '../rpc/payment.ts';
 import { Cursor, PageLimit } from '../rpc/user.ts';
 import { defineHttpRoute } from './define-http-route.ts';
 
@@ -95,6 +95,39 @@ export const adminPaymentRoutes = {
     body: Type.Object({ amountCents: Type.Integer({ minimum: 1, maximum: 10_000_000 }), reason: RefundReason, note: Type.Optional(Type.String({ maxLength: 500 })) }, strict),
     successStatus: 200,
     response: PaymentWithRefunds,
+  }),
+  listFeeCharges: defineHttpRoute({
+    method: 'GET',
+    url: '/v1/admin/fee-charges',
+    summary: 'Fees charged on their own (reservation extensions) by status, the failed ones by default, newest first: rider, amount, reason, attempts',
+    tags: ['admin'],
+    access: 'operator',
+    querystring: Type.Object({ ...PageQuery, status: Type.Optional(FeeChargeStatus), riderId: Type.Optional(Uuid) }, strict),
+    successStatus: 200,
+    response: FeeChargePage,
+  }),
+  retryFeeCharge: defineHttpRoute({
+    method: 'POST',
+    url: '/v1/admin/fee-charges/:id/retry',
+    summary: 'Try a failed fee again (e.g. the rider saved a working card); a charged fee answers as it is',
+    tags: ['admin'],
+    access: 'operator',
+    idempotencyKey: 'required',
+    params: IdParams,
+    successStatus: 200,
+    response: FeeCharge,
+  }),
+  waiveFeeCharge: defineHttpRoute({
+    method: 'POST',
+    url: '/v1/admin/fee-charges/:id/waive',
+    summary: 'Give up a failed fee, with a reason (audited: who, why, when)',
+    tags: ['admin'],
+    access: 'operator',
+    idempotencyKey: 'required',
+    params: IdParams,
+    body: Type.Object({ reason: FeeWaiverReason }, strict),
+    successStatus: 200,
+    response: FeeCharge,
   }),
   checkLedger: defineHttpRoute({
     method: 'GET',

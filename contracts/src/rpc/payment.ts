@@ -73,6 +73,31 @@ export const LedgerReport = Type.Object({
   mismatchedPaymentIds: Type.Array(Type.String()),
 });
 
+export const FeeChargeStatus = Type.Union([Type.Literal('charging'), Type.Literal('charged'), Type.Literal('failed'), Type.Literal('waived')]);
+
+/** A fee charged on its own (a reservation's extension fee no trip carries): failed ones wait for an operator. */
+export const FeeCharge = Type.Object({
+  id: Uuid,
+  /** What it is for, e.g. `reservation-extension:<reservation id>`; also its payment's reference. */
+  reference: Type.String(),
+  riderId: Uuid,
+  amountCents: Type.Integer(),
+  currency: Type.String(),
+  description: Type.String(),
+  status: FeeChargeStatus,
+  /** Attempts made so far (the first, and each operator retry). */
+  attempts: Type.Integer({ minimum: 1 }),
+  /** Why the last attempt failed: the processor's reason (and decline code). */
+  lastError: Type.Union([Type.String(), Type.Null()]),
+  paymentId: Type.Union([Uuid, Type.Null()]),
+  /** Who gave the fee up, why and when: set once waived. */
+  waiver: Type.Union([Type.Object({ operatorId: Uuid, reason: Type.String(), at: Type.String({ format: 'date-time' }) }), Type.Null()]),
+  createdAt: Type.String({ format: 'date-time' }),
+  updatedAt: Type.String({ format: 'date-time' }),
+});
+export const FeeChargePage = Type.Object({ items: Type.Array(FeeCharge), nextCursor: Type.Union([Type.String(), Type.Null()]) });
+export const FeeWaiverReason = Type.String({ minLength: 1, maxLength: 500, pattern: '\\S' });
+
 /** The payment service: holds on riders' cards, captures, refunds and the ledger behind them. */
 export const paymentRpc = defineRpcService('payment', {
   AddPaymentMethod: {
@@ -158,6 +183,35 @@ export const paymentRpc = defineRpcService('payment', {
     output: LedgerReport,
     idempotent: true,
     errors: ['STAFF_ONLY'],
+  },
+  ChargeFee: {
+    summary: 'Charge a fee on its own (hold and capture) once per reference; a refusal leaves it failed for an operator',
+    input: Type.Object({ riderId: Uuid, reference: Type.String({ minLength: 1, maxLength: 100 }), amountCents: Cents, description: Type.String({ minLength: 1, maxLength: 200 }) }, strict),
+    output: FeeCharge,
+    callers: tripOnly,
+    idempotent: true,
+    errors: ['PAYMENT_REFERENCE_REUSED'],
+  },
+  ListFeeCharges: {
+    summary: 'Staff: fees charged on their own by status (default failed), newest first, optionally one rider’s',
+    input: Type.Object({ limit: PageLimit, cursor: Type.Optional(Cursor), status: Type.Optional(FeeChargeStatus), riderId: Type.Optional(Uuid) }, strict),
+    output: FeeChargePage,
+    idempotent: true,
+    errors: ['STAFF_ONLY', 'INVALID_CURSOR'],
+  },
+  RetryFeeCharge: {
+    summary: 'Staff: another attempt at a failed fee; a charged fee answers as it is (charged once)',
+    input: Type.Object({ feeChargeId: Uuid }, strict),
+    output: FeeCharge,
+    idempotent: true,
+    errors: ['STAFF_ONLY', 'FEE_CHARGE_NOT_FOUND', 'FEE_CHARGE_WAIVED'],
+  },
+  WaiveFeeCharge: {
+    summary: 'Staff: give up a failed fee with a reason; who, why and when are kept (audited)',
+    input: Type.Object({ feeChargeId: Uuid, reason: FeeWaiverReason }, strict),
+    output: FeeCharge,
+    idempotent: true,
+    errors: ['STAFF_ONLY', 'FEE_CHARGE_NOT_FOUND', 'FEE_CHARGE_NOT_FAILED'],
   },
   ...deadLetterRpcMethods,
 });

@@ -23,6 +23,7 @@ import type { PaymentDatabase } from './adapters/payment-database.ts';
 import { ResilientPaymentProvider } from './adapters/resilient-payment-provider.ts';
 import { SimulatedPaymentProvider } from './adapters/simulated-payment-provider.ts';
 import { SqlProcessorStore } from './adapters/simulated-processor-store.ts';
+import { SqlFeeChargeStore } from './adapters/sql-fee-charge-store.ts';
 import { SqlPaymentStore } from './adapters/sql-payment-store.ts';
 import { SqlUnitOfWork } from './adapters/sql-unit-of-work.ts';
 import { paymentRpcHandlers } from './api/rpc-handlers.ts';
@@ -93,6 +94,7 @@ export function createPaymentModule(deps: PaymentModuleDeps): PaymentModule {
   const retryPolicy = { initialMs: config.captureRetry.baseDelayMs, maxMs: config.captureRetry.maxDelayMs, factor: 2, jitter: 0.2 };
   const service = createPaymentService({
     payments: new SqlPaymentStore(database.db),
+    fees: new SqlFeeChargeStore(database.db),
     unitOfWork: new SqlUnitOfWork(database, messaging.outbox),
     provider: new ResilientPaymentProvider(provider, providerPolicy, { timeoutMs: config.provider.timeoutMs }),
     events: createEventFactory({ source: 'payment', clock, ids }),

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { PaymentAuthorized, PaymentCaptured, PaymentFailed, PaymentRefunded, PaymentVoided, isStaff } from '@carshare/contracts';
 import type { EventFactory } from '@carshare/messaging';
 import { Conflict, NotFound, PermissionDenied, Unauthenticated, isAppError, type Caller } from '@carshare/platform';
+import { mayRetry, mayWaive, type FeeCharge, type FeeChargeStatus } from './domain/fee-charge.ts';
 import { authorizeMovement, captureMovement, refundMovement, voidMovement } from './domain/ledger.ts';
 import {
   assertAmount,
@@ -13,7 +14,7 @@ import {
   type PaymentStatus,
   type RefundReason,
 } from './domain/payment.ts';
-import type { LedgerReport, PaymentMethod, PaymentMethodPage, PaymentPage, PaymentPorts, PaymentTransaction, RefundRecord } from './ports.ts';
+import type { FeeChargePage, FeeOutcome, LedgerReport, PaymentMethod, PaymentMethodPage, PaymentPage, PaymentPorts, PaymentTransaction, RefundRecord } from './ports.ts';
 
 function requireCaller(caller: Caller | undefined): Caller {
   if (!caller) throw Unauthenticated('AUTHENTICATION_REQUIRED', 'sign in first');
@@ -41,7 +42,7 @@ export interface PaymentServiceDeps extends PaymentPorts {
  * their own hold would drive for free.
  */
 export function createPaymentService(deps: PaymentServiceDeps) {
-  const { payments, unitOfWork, provider, clock, ids, events, currency } = deps;
+  const { payments, fees, unitOfWork, provider, clock, ids, events, currency } = deps;
 
   function eventBase(payment: Payment) {
     return { paymentId: payment.id, riderId: payment.riderId, reference: payment.reference, currency: payment.currency };
@@ -125,7 +126,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
     });
   }
 
-  return {
+  const useCases = {
     async addPaymentMethod(input: { cardToken: string }, caller: Caller | undefined): Promise<PaymentMethod> {
       const rider = requireCaller(caller);
       const card = await provider.describeCard(input.cardToken);
@@ -151,7 +152,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
      * One hold per reference. The processor's idempotency key is derived from the reference, so a
      * retry after a timeout (ours or the caller's) finds the same hold instead of placing another.
      */
-    async authorize(input: { riderId: string; reference: string; amountCents: number }): Promise<Payment> {
+    async authorize(input: { riderId: string; reference: string; amountCents: number; attempt?: number | undefined }): Promise<Payment> {
       assertAmount(input.amountCents);
       const existing = await payments.findByReference(input.reference);
       if (existing) {
@@ -168,7 +169,9 @@ export function createPaymentService(deps: PaymentServiceDeps) {
           amountCents: input.amountCents,
           currency,
           reference: input.reference,
-          idempotencyKey: `authorize:${input.reference}:${method.id}`,
+          // A later attempt of a fee the card refused asks anew: the processor would answer the
+          // first attempt's key with its first answer, the decline.
+          idempotencyKey: `authorize:${input.reference}:${method.id}${input.attempt !== undefined && input.attempt > 1 ? `:attempt-${input.attempt}` : ''}`,
         }));
       } catch (error) {
         if (isAppError(error) && error.reason === 'PAYMENT_DECLINED') {
@@ -358,9 +361,111 @@ export function createPaymentService(deps: PaymentServiceDeps) {
       let captured = 0;
       for (const payment of due) {
         const result = await settleCapture(payment.id);
-        if (result.status === 'captured') captured += 1;
+        if (result.status !== 'captured') continue;
+        captured += 1;
+        // A fee charged alone whose capture waited for the processor: charged now.
+        await fees.chargedByReference(result.reference, result.id, clock.now());
       }
       return { attempted: due.length, captured };
+    },
+  };
+
+  /**
+   * One attempt of a fee: a hold and its capture for the whole amount, under the fee's reference
+   * (one payment per fee, however often this runs) and the attempt's processor keys. A refusal
+   * (declined card, no card, processor down past the provider's retries) leaves the fee `failed`
+   * for an operator; an error of our own leaves it `charging`, and a repeat resumes it.
+   */
+  async function attemptFee(fee: FeeCharge): Promise<FeeCharge> {
+    const attempt = fee.attempts;
+    let outcome: FeeOutcome;
+    try {
+      const held = await useCases.authorize({ riderId: fee.riderId, reference: fee.reference, amountCents: fee.amountCents, attempt });
+      // Captured, or kept by the capture retry worker (which marks the fee charged when done).
+      const captured = await useCases.capture({ paymentId: held.id, amountCents: fee.amountCents });
+      outcome = captured.status === 'captured' ? { status: 'charged', paymentId: captured.id } : { status: 'charging', paymentId: captured.id, lastError: captured.lastError };
+    } catch (error) {
+      if (!isAppError(error)) throw error;
+      const decline = typeof error.details['declineCode'] === 'string' ? `:${error.details['declineCode']}` : '';
+      outcome = { status: 'failed', lastError: `${error.reason}${decline}` };
+    }
+    return (await fees.settle(fee.id, attempt, outcome, clock.now())) ?? (await fees.find(fee.id)) ?? fee;
+  }
+
+  function requireFee(fee: FeeCharge | undefined, feeId: string): FeeCharge {
+    if (!fee) throw NotFound('FEE_CHARGE_NOT_FOUND', `no fee charge ${feeId}`, { feeChargeId: feeId });
+    return fee;
+  }
+
+  return {
+    ...useCases,
+
+    /**
+     * Charges a fee on its own (the trip service, for an extension fee no trip carries): once per
+     * reference, however often asked. A fee already settled answers as it stands (a failed one is
+     * an operator's now); one left `charging` (a crash, a lost answer) is resumed with its keys.
+     */
+    async chargeFee(input: { riderId: string; reference: string; amountCents: number; description: string }): Promise<FeeCharge> {
+      assertAmount(input.amountCents);
+      const now = clock.now();
+      const fee = await fees.open({
+        id: ids.next(),
+        reference: input.reference,
+        riderId: input.riderId,
+        amountCents: input.amountCents,
+        currency,
+        description: input.description,
+        status: 'charging',
+        attempts: 1,
+        lastError: undefined,
+        paymentId: undefined,
+        waiver: undefined,
+        createdAt: now,
+        updatedAt: now,
+      });
+      if (fee.riderId !== input.riderId || fee.amountCents !== input.amountCents) {
+        throw Conflict('PAYMENT_REFERENCE_REUSED', 'this reference already has a fee with other terms', { reference: input.reference, feeChargeId: fee.id });
+      }
+      return fee.status === 'charging' ? attemptFee(fee) : fee;
+    },
+
+    /** Operators: fees by status (default the failed ones), newest first, optionally one rider's. */
+    async listFeeCharges(input: { limit: number; cursor?: string | undefined; status?: FeeChargeStatus | undefined; riderId?: string | undefined }, caller: Caller | undefined): Promise<FeeChargePage> {
+      requireStaff(caller);
+      return fees.list({ status: input.status ?? 'failed', riderId: input.riderId, limit: input.limit, cursor: input.cursor });
+    },
+
+    /**
+     * Operators: another attempt at a failed fee (the rider may have a working card now), or the
+     * end of one left charging. A charged fee answers as it is: a repeated retry charges once.
+     */
+    async retryFeeCharge(input: { feeChargeId: string }, caller: Caller | undefined): Promise<FeeCharge> {
+      requireStaff(caller);
+      const fee = requireFee(await fees.find(input.feeChargeId), input.feeChargeId);
+      if (fee.status === 'charged') return fee;
+      if (!mayRetry(fee)) throw Conflict('FEE_CHARGE_WAIVED', 'a waived fee is not charged', { feeChargeId: fee.id, current: fee.status });
+      if (fee.status === 'charging') return attemptFee(fee);
+      const claimed = await fees.claimRetry(fee.id, clock.now());
+      if (claimed) return attemptFee(claimed);
+      // Another retry or a waiver got there first: its outcome is the answer, and an attempt still
+      // under way is joined with its own keys (the processor and the unique reference make it one).
+      const current = requireFee(await fees.find(fee.id), fee.id);
+      return current.status === 'charging' ? attemptFee(current) : current;
+    },
+
+    /** Operators: give up a failed fee, with a reason; who and why stay on the fee. */
+    async waiveFeeCharge(input: { feeChargeId: string; reason: string }, caller: Caller | undefined): Promise<FeeCharge> {
+      const operator = requireStaff(caller);
+      const fee = requireFee(await fees.find(input.feeChargeId), input.feeChargeId);
+      if (fee.status === 'waived') return fee;
+      if (!mayWaive(fee)) {
+        throw Conflict('FEE_CHARGE_NOT_FAILED', `a ${fee.status} fee cannot be waived: only a failed one`, { feeChargeId: fee.id, current: fee.status });
+      }
+      const waived = await fees.waive(fee.id, { operatorId: operator.userId, reason: input.reason }, clock.now());
+      if (waived) return waived;
+      const now = requireFee(await fees.find(fee.id), fee.id);
+      if (now.status === 'waived') return now;
+      throw Conflict('FEE_CHARGE_NOT_FAILED', `a ${now.status} fee cannot be waived: only a failed one`, { feeChargeId: now.id, current: now.status });
     },
   };
 }

@@ -1,6 +1,7 @@
 import type { Clock, IdGenerator } from '@carshare/platform';
 import type { EventEnvelope } from '@carshare/contracts';
 import type { Movement } from './domain/ledger.ts';
+import type { FeeCharge, FeeChargeStatus } from './domain/fee-charge.ts';
 import type { Payment, PaymentStatus, RefundReason } from './domain/payment.ts';
 
 /** A card as the processor describes it; the token is the processor's, never a card number. */
@@ -38,6 +39,35 @@ export interface PaymentProvider {
 export interface PaymentPage {
   items: Payment[];
   nextCursor?: string;
+}
+
+export interface FeeChargePage {
+  items: FeeCharge[];
+  nextCursor?: string;
+}
+
+/** How an attempt of a fee ended: `charging` when its capture waits for the capture retry worker. */
+export interface FeeOutcome {
+  status: 'charged' | 'failed' | 'charging';
+  paymentId?: string | undefined;
+  lastError?: string | undefined;
+}
+
+/** Fees charged on their own. Each change is guarded by the state it starts from: of two racing, one wins (undefined for the other). */
+export interface FeeChargeStore {
+  /** The fee of this reference: the one stored, or `fee` stored now. */
+  open(fee: FeeCharge): Promise<FeeCharge>;
+  find(id: string): Promise<FeeCharge | undefined>;
+  findByReference(reference: string): Promise<FeeCharge | undefined>;
+  /** A failed fee taken up for its next attempt (`charging`, attempts + 1). */
+  claimRetry(id: string, now: number): Promise<FeeCharge | undefined>;
+  /** The end of attempt `attempt`, if it is still the fee's current one and still charging. */
+  settle(id: string, attempt: number, outcome: FeeOutcome, now: number): Promise<FeeCharge | undefined>;
+  /** The capture retry worker finished the payment of a fee. */
+  chargedByReference(reference: string, paymentId: string, now: number): Promise<void>;
+  /** A failed fee given up, by whom and why. */
+  waive(id: string, waiver: { operatorId: string; reason: string }, now: number): Promise<FeeCharge | undefined>;
+  list(query: { status?: FeeChargeStatus | undefined; riderId?: string | undefined; limit: number; cursor: string | undefined }): Promise<FeeChargePage>;
 }
 
 export interface PaymentMethodPage {
@@ -97,6 +127,7 @@ export interface UnitOfWork {
 
 export interface PaymentPorts {
   payments: PaymentStore;
+  fees: FeeChargeStore;
   unitOfWork: UnitOfWork;
   provider: PaymentProvider;
   clock: Clock;

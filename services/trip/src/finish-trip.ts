@@ -196,12 +196,12 @@ export function defineFinishTripSaga(deps: FinishTripDeps) {
             fees.push({ code: 'low_energy', description: `Ended below ${lowEnergy.thresholdPct}% battery/fuel`, cents: lowEnergy.feeCents });
           }
           // A hold extended for a fee before it became this trip: the fee is a line of its receipt,
-          // captured with it, and no longer owed on its own.
-          const held = trip.reservationId === undefined ? undefined : new SqlReservationStore(trxOf(ctx));
-          const extension = held && extensionFee(await held.find(trip.reservationId as string));
-          if (extension) {
-            fees.push(extension);
-            await held?.settleFee(trip.reservationId as string, 'on_trip');
+          // captured with it, and no longer owed on its own. Only while still owed: a fee charged
+          // alone or waived after an earlier start of this reservation failed is not charged again.
+          if (trip.reservationId !== undefined) {
+            const held = new SqlReservationStore(trxOf(ctx));
+            const extension = extensionFee(await held.find(trip.reservationId));
+            if (extension && (await held.settleFee(trip.reservationId, 'on_trip'))) fees.push(extension);
           }
           const breakdown = priceTrip(trip.tariff, { ...times, distanceM, fees });
           const price: FinishedPrice = { ...breakdown, vatRate: trip.tariff.vatRate, endZone: { id: place.zone.id, name: place.zone.name } };

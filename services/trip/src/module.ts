@@ -21,6 +21,7 @@ import { migrateSagaTables, SagaRunner } from '@carshare/saga';
 import type { ServiceDatabase } from '@carshare/storage';
 import type { Kysely } from 'kysely';
 import { rpcAccountPort, rpcCarPort, rpcPaymentPort, rpcProfilePort } from './adapters/rpc-downstreams.ts';
+import { sqlFailedStartFees } from './adapters/failed-start-fees.ts';
 import { SqlReservationStore } from './adapters/sql-reservation-store.ts';
 import { SqlUnitOfWork } from './adapters/sql-unit-of-work.ts';
 import type { TripDatabase } from './adapters/trip-database.ts';
@@ -123,6 +124,7 @@ export function createTripModule(deps: TripModuleDeps): TripModule {
   const idleRiders = new IdleRiders({ ttlMs: 2_000, maxEntries: 100_000, now: () => clock.now() });
   const reservationUseCases = createTripService({
     idleRiders,
+    failedStarts: sqlFailedStartFees(database.db, sagas),
     reservations,
     unitOfWork: new SqlUnitOfWork(database, messaging.outbox),
     events,
@@ -145,6 +147,7 @@ export function createTripModule(deps: TripModuleDeps): TripModule {
     reservations,
     clock,
     ids,
+    settleFeeOfFailedStart: reservationUseCases.settleFeeOfFailedStart,
   });
   const service = {
     ...reservationUseCases,

@@ -26,10 +26,20 @@ export interface ReservationStore {
    * hold not run out by `now`: of two extensions racing, or one racing the sweeper, one wins.
    */
   extend(extended: Reservation, now: number): Promise<boolean>;
-  /** Moves an owed extension fee on (to a trip's receipt, or charged alone); false if it was not owed any more. */
-  settleFee(id: string, to: 'on_trip' | 'charged' | 'failed'): Promise<boolean>;
+  /** Moves an owed extension fee on (to a trip's receipt, charged alone, or waived); false if it was not owed any more. */
+  settleFee(id: string, to: 'on_trip' | 'charged' | 'failed' | 'waived'): Promise<boolean>;
   /** Ended reservations whose extension fee is still to be charged alone, oldest end first. */
   feesOwed(limit: number): Promise<Reservation[]>;
+}
+
+/**
+ * Reservations converted into a trip that failed to start, their extension fee still owed and no
+ * later trip of theirs under way: what the sweep settles when the start itself could not (a crash,
+ * a payment service that did not answer). `reasonOf` is why that start failed (its saga's error).
+ */
+export interface FailedStartFees {
+  owing(limit: number): Promise<{ reservationId: string; tripId: string }[]>;
+  reasonOf(tripId: string): Promise<string | undefined>;
 }
 
 export interface EventOutbox {
@@ -85,6 +95,12 @@ export interface PaymentPort {
    * `pending` when the payment service keeps it for its retry worker (a processor outage).
    */
   capture(paymentId: string, amountCents: number, on: OnBehalf): Promise<{ status: 'captured' | 'pending' }>;
+  /**
+   * Charges a fee on its own (hold and capture), once per reference however often asked:
+   * `charged`; `charging` while the payment service finishes it; `failed` when the card or the
+   * processor refused it, which the payment service keeps for an operator to retry or waive.
+   */
+  chargeFee(input: { riderId: string; reference: string; amountCents: number; description: string }, on: OnBehalf): Promise<{ status: 'charging' | 'charged' | 'failed' | 'waived' }>;
   /** The payment of a reference, or undefined: how a hold in doubt is found again. */
   findByReference(reference: string, on: OnBehalf): Promise<{ paymentId: string; status: string } | undefined>;
 }
@@ -117,6 +133,8 @@ export interface TripPorts {
   clock: Clock;
   scheduler: Scheduler;
   ids: IdGenerator;
+  /** Extension fees left owed by failed trip starts (SQL over reservations and trips, and the saga log). */
+  failedStarts?: FailedStartFees | undefined;
   /** Told when a rider stops holding nothing (a reservation made), so /v1/me shows it at once. */
   idleRiders?: IdleRiders | undefined;
 }

@@ -164,6 +164,11 @@ export interface StartTripUseCaseDeps {
   reservations: ReservationStore;
   clock: Clock;
   ids: { next(): string };
+  /**
+   * Settles the owed extension fee of a reservation whose trip failed to start (waived or charged
+   * alone, by the failure's reason). Best effort here: the reservation sweep settles what it left.
+   */
+  settleFeeOfFailedStart?: ((reservationId: string, reason: string, ctx: CallContext | undefined) => Promise<unknown>) | undefined;
 }
 
 /**
@@ -178,7 +183,6 @@ export function createStartTrip(deps: StartTripUseCaseDeps) {
     ctx?: CallContext,
   ): Promise<TripRow> {
     if (!caller) throw Unauthenticated('AUTHENTICATION_REQUIRED', 'sign in first');
-    void ctx;
     let carId = input.carId;
     let reservationId: string | undefined;
     if (input.reservationId !== undefined) {
@@ -205,6 +209,13 @@ export function createStartTrip(deps: StartTripUseCaseDeps) {
         const stored = explained && (await new SqlTripLog(trx).events(tripId)).filter((event) => event.type === 'trip.failure_explained').length === 1;
         if (stored) await deps.publish(trx, deps.events.create(TripFailed, tripId, { tripId, riderId: caller.userId, carId, reason: failure.reason }));
       });
+      if (reservationId !== undefined && deps.settleFeeOfFailedStart) {
+        try {
+          await deps.settleFeeOfFailedStart(reservationId, failure.reason, ctx);
+        } catch {
+          // Still owed: the reservation sweep settles it (one payment per reservation, never two).
+        }
+      }
     }
     const trip = await log.find(tripId);
     if (outcome.status !== 'completed') throw startError(outcome);

@@ -7,7 +7,7 @@ import { SqlTripLog, type TripEventRecord, type TripListQuery, type TripRow } fr
 import type { TripDatabase } from './adapters/trip-database.ts';
 import type { ZoneFeature } from './config.ts';
 import { priceTrip, startedMinutes, type ReceiptLine } from './domain/pricing.ts';
-import { isHolding, type Reservation } from './domain/reservation.ts';
+import { isHolding, tripExtensionFees, type Reservation } from './domain/reservation.ts';
 import type { IdleRiders } from './idle-riders.ts';
 import { routeDistanceM, tripTimes } from './domain/route.ts';
 import type { CarPort, TripSettings } from './ports.ts';
@@ -92,7 +92,7 @@ export function createTripQueries(deps: QueryDeps) {
   /**
    * What a running trip costs so far, by its own tariff: started minutes at the driving and
    * parking rates and the metres the car reported, capped by a package as the final price is.
-   * Fees that depend on where and how it ends are not in it. Undefined when the car service
+   * Fees that depend on where and how it ends are not in it; a paid extension of its hold is. Undefined when the car service
    * cannot tell the distance right now: the trip still shows, without an estimate.
    */
   async function liveFee(trip: TripRow, ctx: CallContext | undefined): Promise<LiveFee | undefined> {
@@ -107,7 +107,10 @@ export function createTripQueries(deps: QueryDeps) {
       return undefined;
     }
     const times = tripTimes({ startedAt: trip.startedAt, pausedMs: trip.pausedMs, pausedSince: trip.pausedSince }, now);
-    const price = priceTrip(trip.tariff, { ...times, distanceM, fees: [] });
+    // The fees already owed whatever the end (a paid extension of the hold) are in it, as the
+    // receipt will carry them: the estimate and the receipt agree for the same minutes and km.
+    const fees = trip.reservationId === undefined ? [] : tripExtensionFees(await reservationStore.find(trip.reservationId));
+    const price = priceTrip(trip.tariff, { ...times, distanceM, fees });
     return {
       drivingMinutes: startedMinutes(times.drivingMs),
       parkingMinutes: startedMinutes(times.parkingMs),

@@ -1,6 +1,6 @@
 import { ReservationCancelled, ReservationCreated, ReservationExpired, ReservationExtended } from '@carshare/contracts';
 import { Conflict, isAppError, NotFound, PermissionDenied, Unauthenticated, type CallContext, type Caller } from '@carshare/platform';
-import { endReservation, extendReservation, isHolding, newReservation, owesFeeAlone, type Reservation } from './domain/reservation.ts';
+import { endReservation, extendReservation, extensionFeeAfterFailedStart, isHolding, newReservation, owesFeeAlone, type Reservation } from './domain/reservation.ts';
 import type { TripPorts, TripTransaction } from './ports.ts';
 
 function requireCaller(caller: Caller | undefined): Caller {
@@ -18,11 +18,6 @@ function isDefiniteRefusal(error: unknown): boolean {
 /** A release the car service no longer needs: someone else holds the car now, so it is not ours to give back. */
 function isAlreadyReleased(error: unknown): boolean {
   return isAppError(error) && (error.reason === 'NOT_YOUR_CAR' || error.reason === 'CAR_NOT_FOUND');
-}
-
-/** A card refusal that another try will not turn around: the fee is left to an operator. */
-function isDefiniteDecline(error: unknown): boolean {
-  return isAppError(error) && (error.reason === 'PAYMENT_DECLINED' || error.reason === 'NO_PAYMENT_METHOD' || error.reason === 'PAYMENT_REFERENCE_REUSED');
 }
 
 /** The payment reference of a reservation's extension fee: one charge per reservation, whatever retries. */
@@ -86,26 +81,35 @@ export function createTripService(ports: TripPorts) {
   }
 
   /**
-   * The extension fee of a hold that ended without a trip, charged on its own: a hold and its
-   * capture under one reference per reservation, so a retry finds the same payment and the
-   * payment service captures it once.
+   * The extension fee of a hold that ended without a trip, charged on its own by the payment
+   * service under one reference per reservation: asked again (a retry, a sweep, a race) it finds
+   * the same fee and charges once. A refusal stays with the payment service for an operator (its
+   * failed-fee queue), so here the fee is `failed`; anything it took over is `charged` from ours.
    */
   async function chargeFeeAlone(reservation: Reservation, ctx: CallContext | undefined): Promise<void> {
-    const fee = reservation.extension?.feeCents ?? 0;
-    const on = { riderId: reservation.riderId, ctx };
-    try {
-      const { paymentId } = await payments.authorize({ riderId: reservation.riderId, reference: extensionFeeReference(reservation.id), amountCents: fee }, on);
-      const captured = await payments.capture(paymentId, fee, on);
-      // `pending`: the payment service holds the capture for its own retry worker; ours is done.
-      void captured;
-      await reservations.settleFee(reservation.id, 'charged');
-    } catch (error) {
-      if (!isDefiniteDecline(error)) throw error;
-      await reservations.settleFee(reservation.id, 'failed');
-    }
+    const extension = reservation.extension;
+    const fee = extension?.feeCents ?? 0;
+    const description = `Reservation extended by ${extension?.minutes ?? 0} min`;
+    const charged = await payments.chargeFee({ riderId: reservation.riderId, reference: extensionFeeReference(reservation.id), amountCents: fee, description }, { riderId: reservation.riderId, ctx });
+    await reservations.settleFee(reservation.id, charged.status === 'failed' ? 'failed' : 'charged');
+  }
+
+  /**
+   * The owed extension fee of a reservation whose trip failed to start: waived when the failure
+   * was ours, charged alone when it was the rider's (ADR 0028). Safe to repeat and to race: the
+   * waiver moves the fee only from `owed`, the charge is one payment per reservation.
+   */
+  async function settleFeeOfFailedStart(reservationId: string, reason: string, ctx: CallContext | undefined): Promise<Reservation | undefined> {
+    const reservation = await reservations.find(reservationId);
+    if (!reservation || reservation.status !== 'converted' || reservation.feeStatus !== 'owed') return reservation;
+    if (extensionFeeAfterFailedStart(reason) === 'waive') await reservations.settleFee(reservation.id, 'waived');
+    else await chargeFeeAlone(reservation, ctx);
+    return reservations.find(reservationId);
   }
 
   return {
+    settleFeeOfFailedStart,
+
     async reserve(input: { carId: string }, caller: Caller | undefined, ctx?: CallContext): Promise<Reservation> {
       const rider = requireCaller(caller);
       const on = { riderId: rider.userId, ctx };
@@ -225,7 +229,7 @@ export function createTripService(ports: TripPorts) {
       return { expired, failed };
     },
 
-    /** Extension fees of holds that ended without a trip and whose charge failed for a while: another try each. */
+    /** Extension fees of holds that ended without a trip (or whose trip failed to start) and were not settled yet: another try each. */
     async chargeOwedFees(limit = 100): Promise<{ charged: number; failed: { reservationId: string; error: unknown }[] }> {
       let charged = 0;
       const failed: { reservationId: string; error: unknown }[] = [];
@@ -235,6 +239,18 @@ export function createTripService(ports: TripPorts) {
           charged += 1;
         } catch (error) {
           failed.push({ reservationId: reservation.id, error });
+        }
+      }
+      // A start that failed where nobody settled its fee (the instance crashed and the saga was
+      // compensated on recovery, or the charge did not get through): decided from the saga's error.
+      for (const owing of (await ports.failedStarts?.owing(limit)) ?? []) {
+        try {
+          const reason = await ports.failedStarts?.reasonOf(owing.tripId);
+          if (reason === undefined) continue;
+          const after = await settleFeeOfFailedStart(owing.reservationId, reason, undefined);
+          if (after?.feeStatus === 'charged') charged += 1;
+        } catch (error) {
+          failed.push({ reservationId: owing.reservationId, error });
         }
       }
       return { charged, failed };

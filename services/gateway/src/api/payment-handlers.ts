@@ -22,4 +22,9 @@ export function registerPaymentRoutes(app: HttpServer, deps: PublicRouteDeps, pa
     payment.Refund({ paymentId: params.id, ...body, idempotencyKey: `gateway:${ctx.requestId}` }, ctx),
   );
   registerPublicRoute(app, adminPaymentRoutes.checkLedger, deps, ({ ctx }) => payment.CheckLedger({}, ctx));
+  // Failed fees: the retry is idempotent in the payment service itself (a charged fee answers as
+  // it is), the edge's Idempotency-Key answers a client's repeat with the first response.
+  registerPublicRoute(app, adminPaymentRoutes.listFeeCharges, deps, ({ query, ctx }) => payment.ListFeeCharges(query, ctx));
+  registerPublicRoute(app, adminPaymentRoutes.retryFeeCharge, deps, ({ params, ctx }) => payment.RetryFeeCharge({ feeChargeId: params.id }, ctx));
+  registerPublicRoute(app, adminPaymentRoutes.waiveFeeCharge, deps, ({ params, body, ctx }) => payment.WaiveFeeCharge({ feeChargeId: params.id, reason: body.reason }, ctx));
 }

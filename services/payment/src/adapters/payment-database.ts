@@ -47,6 +47,23 @@ export interface PaymentDatabase {
     provider_refund_id: string;
     created_at: Timestamp;
   };
+  fee_charges: {
+    id: string;
+    reference: string;
+    rider_id: string;
+    amount_cents: Cents;
+    currency: string;
+    description: string;
+    status: string;
+    attempts: number;
+    last_error: string | null;
+    payment_id: string | null;
+    waived_by: string | null;
+    waive_reason: string | null;
+    waived_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
+    created_at: Timestamp;
+    updated_at: Timestamp;
+  };
   ledger_entries: {
     movement_id: string;
     line: number;

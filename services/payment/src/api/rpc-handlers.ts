@@ -1,5 +1,6 @@
 import type { deadLetterRpcMethods, paymentRpc } from '@carshare/contracts';
 import type { RpcHandlers } from '@carshare/platform';
+import type { FeeCharge } from '../domain/fee-charge.ts';
 import type { Payment } from '../domain/payment.ts';
 import type { PaymentService } from '../payment-service.ts';
 import type { PaymentMethod, RefundRecord } from '../ports.ts';
@@ -34,6 +35,24 @@ function toWireRefund(refund: RefundRecord) {
   return { id: refund.id, amountCents: refund.amountCents, reason: refund.reason, note: refund.note ?? null, operatorId: refund.operatorId, at: iso(refund.at) };
 }
 
+function toWireFee(fee: FeeCharge) {
+  return {
+    id: fee.id,
+    reference: fee.reference,
+    riderId: fee.riderId,
+    amountCents: fee.amountCents,
+    currency: fee.currency,
+    description: fee.description,
+    status: fee.status,
+    attempts: fee.attempts,
+    lastError: fee.lastError ?? null,
+    paymentId: fee.paymentId ?? null,
+    waiver: fee.waiver ? { operatorId: fee.waiver.operatorId, reason: fee.waiver.reason, at: iso(fee.waiver.at) } : null,
+    createdAt: iso(fee.createdAt),
+    updatedAt: iso(fee.updatedAt),
+  };
+}
+
 function withRefunds(result: { payment: Payment; refunds: RefundRecord[] }) {
   return { payment: toWirePayment(result.payment), refunds: result.refunds.map(toWireRefund) };
 }
@@ -64,5 +83,12 @@ export function paymentRpcHandlers(service: PaymentService): RpcHandlers<Payment
       return { items: page.items.map(toWirePayment), nextCursor: page.nextCursor ?? null };
     },
     CheckLedger: async (_input, ctx) => service.checkLedger(ctx.caller),
+    ChargeFee: async (input) => toWireFee(await service.chargeFee(input)),
+    ListFeeCharges: async (input, ctx) => {
+      const page = await service.listFeeCharges(input, ctx.caller);
+      return { items: page.items.map(toWireFee), nextCursor: page.nextCursor ?? null };
+    },
+    RetryFeeCharge: async (input, ctx) => toWireFee(await service.retryFeeCharge(input, ctx.caller)),
+    WaiveFeeCharge: async (input, ctx) => toWireFee(await service.waiveFeeCharge(input, ctx.caller)),
   };
 }

@@ -78,6 +78,10 @@ export function rpcPaymentPort(client: RpcClient<typeof paymentRpc.methods>, opt
       // Captured, or already refunded afterwards: the charge happened either way.
       return { status: ['captured', 'partially_refunded', 'refunded'].includes(payment.status) ? 'captured' : 'pending' };
     },
+    async chargeFee(input, on) {
+      const fee = await run('trip: charge fee', on, (ctx) => client.ChargeFee(input, ctx));
+      return { status: fee.status };
+    },
     async findByReference(reference, on) {
       try {
         const payment = await run('trip: find payment', on, (ctx) => client.GetPaymentByReference({ reference }, ctx));

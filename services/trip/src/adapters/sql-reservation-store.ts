@@ -98,7 +98,7 @@ export class SqlReservationStore implements ReservationStore {
     return Number(result.numUpdatedRows) === 1;
   }
 
-  async settleFee(id: string, to: 'on_trip' | 'charged' | 'failed'): Promise<boolean> {
+  async settleFee(id: string, to: 'on_trip' | 'charged' | 'failed' | 'waived'): Promise<boolean> {
     const result = await this.#db.updateTable('reservations').set({ extension_fee_status: to }).where('id', '=', id).where('extension_fee_status', '=', 'owed').executeTakeFirst();
     return Number(result.numUpdatedRows) === 1;
   }

@@ -92,6 +92,29 @@ export function extensionFee(reservation: Pick<Reservation, 'extension'> | undef
   return { code: 'reservation_extension', description: `Reservation extended by ${extension.minutes} min`, cents: extension.feeCents };
 }
 
+/**
+ * The extension fee lines a trip started from this reservation carries: the fee while it is still
+ * owed (the trip takes it when priced) or once the trip took it; none when it was charged alone,
+ * waived or failed elsewhere, so a fee is never on a receipt and charged on its own too.
+ */
+export function tripExtensionFees(reservation: Pick<Reservation, 'extension' | 'feeStatus'> | undefined): Fee[] {
+  const fee = extensionFee(reservation);
+  return fee && (reservation?.feeStatus === 'owed' || reservation?.feeStatus === 'on_trip') ? [fee] : [];
+}
+
+/**
+ * Start failures that are the rider's own doing: their licence, their card. The hold they paid to
+ * extend was theirs to use, so its fee stands. Every other failure is ours (the car did not unlock,
+ * a service or the processor was down, the start ran out of time): the rider could not use the car
+ * they held, so the fee is waived (ADR 0028).
+ */
+const riderSideStartFailures: ReadonlySet<string> = new Set(['PROFILE_NOT_VERIFIED', 'PAYMENT_DECLINED', 'NO_PAYMENT_METHOD']);
+
+/** What becomes of an owed extension fee when the trip started from the reservation failed with `reason`. */
+export function extensionFeeAfterFailedStart(reason: string): 'charge' | 'waive' {
+  return riderSideStartFailures.has(reason) ? 'charge' : 'waive';
+}
+
 /** An ended reservation whose extension fee no trip carries: it is charged on its own. */
 export function owesFeeAlone(reservation: Reservation): boolean {
   return reservation.feeStatus === 'owed' && (reservation.status === 'cancelled' || reservation.status === 'expired');

@@ -1,4 +1,4 @@
-import { Conflict, NotFound, Unavailable } from '@carshare/platform';
+import { Conflict, isAppError, NotFound, Unavailable } from '@carshare/platform';
 import type { RoutePoint } from '../domain/route.ts';
 import type { CarPort, CarSnapshot, OnBehalf, PaymentPort, ProfilePort } from '../ports.ts';
 
@@ -183,6 +183,29 @@ export class FakePayments implements PaymentPort {
   /** Every capture performed, over all payments. */
   allCaptures(): number[] {
     return [...this.payments.values()].flatMap((payment) => payment.captures);
+  }
+
+  /** Fees charged alone, by reference, as the payment service keeps them. */
+  readonly fees = new Map<string, 'charged' | 'failed'>();
+
+  /**
+   * Like the payment service: one fee per reference, a hold and its capture; a refusal (a fault
+   * of kind FAILED_PRECONDITION, e.g. PAYMENT_DECLINED) is kept `failed` and answered as such
+   * again; any other fault is the payment service not answering, and nothing is kept.
+   */
+  async chargeFee(input: { riderId: string; reference: string; amountCents: number; description: string }): Promise<{ status: 'charged' | 'failed' }> {
+    const known = this.fees.get(input.reference);
+    if (known) return { status: known };
+    try {
+      const { paymentId } = await this.authorize(input);
+      await this.capture(paymentId, input.amountCents);
+    } catch (error) {
+      if (!(isAppError(error) && error.code === 'FAILED_PRECONDITION')) throw error;
+      this.fees.set(input.reference, 'failed');
+      return { status: 'failed' };
+    }
+    this.fees.set(input.reference, 'charged');
+    return { status: 'charged' };
   }
 
   async findByReference(reference: string): Promise<{ paymentId: string; status: string } | undefined> {

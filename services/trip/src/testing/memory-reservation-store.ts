@@ -43,7 +43,7 @@ export class MemoryReservationStore implements ReservationStore {
     return true;
   }
 
-  async settleFee(id: string, to: 'on_trip' | 'charged' | 'failed'): Promise<boolean> {
+  async settleFee(id: string, to: 'on_trip' | 'charged' | 'failed' | 'waived'): Promise<boolean> {
     const row = this.#rows.get(id);
     if (row?.feeStatus !== 'owed') return false;
     this.#rows.set(id, { ...row, feeStatus: to });
