@@ -128,6 +128,17 @@ for (const engine of engines) {
       await assertBalanced();
     });
 
+    it('a refusal of the moment (the issuer declined once) retried on the same card is asked anew, not answered with the remembered decline', async () => {
+      const rider = await riderWithCard('tok_visa');
+      provider.settings = { latencyMs: 0, declineRate: 1, outage: false };
+      const failed = await service().chargeFee({ riderId: rider.userId, reference: aReference(), amountCents: 150, description: 'Reservation extended by 10 min' });
+      assert.equal(failed.lastError, 'PAYMENT_DECLINED:generic_decline');
+      provider.settings = { latencyMs: 0, declineRate: 0, outage: false };
+      const charged = await service().retryFeeCharge({ feeChargeId: failed.id }, operator);
+      assert.deepEqual([charged.status, charged.attempts], ['charged', 2]);
+      await assertBalanced();
+    });
+
     it('a waiver: only of a failed fee, with the operator and the reason kept; a waived fee is never charged', async () => {
       const rider = await riderWithCard('tok_insufficientFunds');
       const failed = await service().chargeFee({ riderId: rider.userId, reference: aReference(), amountCents: 150, description: 'Reservation extended by 10 min' });
