@@ -2,14 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { StatsPage, analyticsRpc } from '@carshare/contracts';
 import { createObservability } from '@carshare/observability';
-import { InvalidArgument, LiveConfig, Unauthenticated, createHttpServer, systemClock, type Caller, type HttpServer, type RpcClient, type VerifiedCaller } from '@carshare/platform';
-import { MemoryRateLimitStore, createRateLimiter } from '@carshare/resilience';
-import { Value } from 'typebox/value';
-import { MemoryIdempotencyStore } from '../adapters/memory-idempotency-store.ts';
-import { RateLimitsSchema, type RateLimits } from '../domain/rate-limit-plan.ts';
+import { InvalidArgument, createHttpServer, systemClock, type Caller, type HttpServer, type RpcClient, type VerifiedCaller } from '@carshare/platform';
 import { registerAnalyticsRoutes, statsCsv } from './analytics-handlers.ts';
-import { createIdempotencyGuard } from './idempotency-guard.ts';
-import { createRateLimitGuard } from './rate-limit-guard.ts';
+import { routeDepsFor } from '../testing/route-deps.ts';
 
 const observability = createObservability({ service: 'gateway', logLevel: 'silent', prettyLogs: false, sampleRatio: 0, processMetrics: false });
 const operator: VerifiedCaller = { userId: '0190f000-0000-7000-8000-000000000002', role: 'operator', plan: 'unlimited', token: 'operator-token', issuedAtMs: Date.UTC(2026, 0, 1) };
@@ -52,21 +47,10 @@ describe('GET /v1/admin/stats', () => {
     gateway.inject({ method: 'GET', url, headers: { ...(token !== null && { authorization: `Bearer ${token}` }), ...headers } });
 
   before(async () => {
-    const limits = { ...(Value.Default(RateLimitsSchema, {}) as RateLimits), enabled: false };
     gateway = createHttpServer({ observability, errorStyle: 'public', clock: systemClock, trustDeadlineHeader: false });
     registerAnalyticsRoutes(
       gateway,
-      {
-        verifier: {
-          verify: async (token) => {
-            const caller = [operator, rider].find((candidate) => candidate.token === token);
-            if (!caller) throw Unauthenticated('INVALID_TOKEN', 'the access token is not valid');
-            return caller;
-          },
-        },
-        rateLimits: createRateLimitGuard(createRateLimiter({ store: new MemoryRateLimitStore(), clock: systemClock }), new LiveConfig(limits)),
-        idempotency: createIdempotencyGuard({ store: new MemoryIdempotencyStore({ lockTtlMs: 30_000, retentionMs: 60_000 }), clock: systemClock }),
-      },
+      routeDepsFor([operator, rider]),
       analytics.client(),
     );
     await gateway.ready();

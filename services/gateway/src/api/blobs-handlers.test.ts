@@ -3,10 +3,8 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { maxBlobBytes, type blobRpc } from '@carshare/contracts';
 import { createObservability } from '@carshare/observability';
 import {
-  LiveConfig,
   NotFound,
   PermissionDenied,
-  Unauthenticated,
   createHttpServer,
   systemClock,
   type Caller,
@@ -14,13 +12,8 @@ import {
   type RpcClient,
   type VerifiedCaller,
 } from '@carshare/platform';
-import { MemoryRateLimitStore, createRateLimiter } from '@carshare/resilience';
-import { Value } from 'typebox/value';
-import { MemoryIdempotencyStore } from '../adapters/memory-idempotency-store.ts';
-import { RateLimitsSchema, type RateLimits } from '../domain/rate-limit-plan.ts';
 import { registerBlobsRoutes } from './blobs-handlers.ts';
-import { createIdempotencyGuard } from './idempotency-guard.ts';
-import { createRateLimitGuard } from './rate-limit-guard.ts';
+import { routeDepsFor } from '../testing/route-deps.ts';
 
 const observability = createObservability({ service: 'gateway', logLevel: 'silent', prettyLogs: false, sampleRatio: 0, processMetrics: false });
 const rider: VerifiedCaller = { userId: '0190f000-0000-7000-8000-000000000001', role: 'rider', plan: 'free', token: 'rider-token', issuedAtMs: Date.UTC(2026, 0, 1) };
@@ -47,20 +40,10 @@ describe('gateway blob routes', () => {
   let base: string;
 
   before(async () => {
-    const limits = { ...(Value.Default(RateLimitsSchema, {}) as RateLimits), enabled: false };
     gateway = createHttpServer({ observability, errorStyle: 'public', clock: systemClock, trustDeadlineHeader: false });
     registerBlobsRoutes(
       gateway,
-      {
-        verifier: {
-          verify: async (token) => {
-            if (token !== rider.token) throw Unauthenticated('INVALID_TOKEN', 'the access token is not valid');
-            return rider;
-          },
-        },
-        rateLimits: createRateLimitGuard(createRateLimiter({ store: new MemoryRateLimitStore(), clock: systemClock }), new LiveConfig(limits)),
-        idempotency: createIdempotencyGuard({ store: new MemoryIdempotencyStore({ lockTtlMs: 30_000, retentionMs: 60_000 }), clock: systemClock }),
-      },
+      routeDepsFor([rider]),
       blob.client(),
     );
     await gateway.listen({ host: '127.0.0.1', port: 0 });

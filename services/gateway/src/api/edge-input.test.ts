@@ -8,33 +8,15 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { defaultRequestStringMaxLength, defineHttpRoute, type userRpc } from '@carshare/contracts';
 import { createObservability } from '@carshare/observability';
-import { LiveConfig, Unauthenticated, createHttpServer, systemClock, type HttpServer, type RpcClient } from '@carshare/platform';
-import { MemoryRateLimitStore, createRateLimiter } from '@carshare/resilience';
+import { createHttpServer, type HttpServer, type RpcClient } from '@carshare/platform';
 import { Type } from 'typebox';
-import { Value } from 'typebox/value';
-import { MemoryIdempotencyStore } from '../adapters/memory-idempotency-store.ts';
-import { RateLimitsSchema, type RateLimits } from '../domain/rate-limit-plan.ts';
 import type { GatewayService } from '../gateway-service.ts';
-import { createIdempotencyGuard } from './idempotency-guard.ts';
 import { hardenRouteSchema } from './openapi-document.ts';
 import { registerPublicRoutes } from './public-handlers.ts';
-import { registerPublicRoute, type PublicRouteDeps } from './public-route.ts';
-import { createRateLimitGuard } from './rate-limit-guard.ts';
+import { registerPublicRoute } from './public-route.ts';
+import { routeDepsFor } from '../testing/route-deps.ts';
 
 const observability = createObservability({ service: 'gateway', logLevel: 'silent', prettyLogs: false, sampleRatio: 0, processMetrics: false });
-
-function routeDeps(): PublicRouteDeps {
-  const limits = { ...(Value.Default(RateLimitsSchema, {}) as RateLimits), enabled: false };
-  return {
-    verifier: {
-      verify: async () => {
-        throw Unauthenticated('INVALID_TOKEN', 'no tokens in this test');
-      },
-    },
-    rateLimits: createRateLimitGuard(createRateLimiter({ store: new MemoryRateLimitStore(), clock: systemClock }), new LiveConfig(limits)),
-    idempotency: createIdempotencyGuard({ store: new MemoryIdempotencyStore({ lockTtlMs: 60_000, retentionMs: 60_000 }), clock: systemClock }),
-  };
-}
 
 async function listen(server: HttpServer): Promise<string> {
   await server.listen({ host: '127.0.0.1', port: 0 });
@@ -63,7 +45,7 @@ describe('request bounds on the public port', () => {
   before(async () => {
     server = createHttpServer({ observability, errorStyle: 'public', trustDeadlineHeader: false });
     server.addHook('onRoute', hardenRouteSchema);
-    registerPublicRoute(server, noteRoute, routeDeps(), async ({ body, query }) => ({ text: body.text, limit: query.limit }));
+    registerPublicRoute(server, noteRoute, routeDepsFor([]), async ({ body, query }) => ({ text: body.text, limit: query.limit }));
     // Mounted by hand, with a schema no contract hardened.
     server.post('/v1/test/raw', { schema: { body: Type.Object({ name: Type.String() }) } }, async (request) => request.body);
     base = await listen(server);
@@ -122,7 +104,7 @@ describe('the client address reaches the user service', () => {
 
   async function gatewayWith(trustProxy: boolean): Promise<string> {
     const server = createHttpServer({ observability, errorStyle: 'public', trustDeadlineHeader: false, trustProxy });
-    registerPublicRoutes(server, routeDeps(), user, {} as GatewayService);
+    registerPublicRoutes(server, routeDepsFor([]), user, {} as GatewayService);
     servers.push(server);
     return listen(server);
   }

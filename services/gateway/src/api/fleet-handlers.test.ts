@@ -4,9 +4,7 @@ import type { Car, carRpc } from '@carshare/contracts';
 import { createObservability } from '@carshare/observability';
 import {
   InvalidArgument,
-  LiveConfig,
   NotFound,
-  Unauthenticated,
   createHttpServer,
   systemClock,
   type Caller,
@@ -14,14 +12,9 @@ import {
   type RpcClient,
   type VerifiedCaller,
 } from '@carshare/platform';
-import { MemoryRateLimitStore, createRateLimiter } from '@carshare/resilience';
-import { Value } from 'typebox/value';
-import { MemoryIdempotencyStore } from '../adapters/memory-idempotency-store.ts';
-import { RateLimitsSchema, type RateLimits } from '../domain/rate-limit-plan.ts';
 import { registerFleetRoutes } from './fleet-handlers.ts';
 import { defaultGbfsSystem, type GbfsSystem } from './gbfs-handlers.ts';
-import { createIdempotencyGuard } from './idempotency-guard.ts';
-import { createRateLimitGuard } from './rate-limit-guard.ts';
+import { routeDepsFor } from '../testing/route-deps.ts';
 
 const observability = createObservability({ service: 'gateway', logLevel: 'silent', prettyLogs: false, sampleRatio: 0, processMetrics: false });
 const rider: VerifiedCaller = { userId: '0190f000-0000-7000-8000-000000000001', role: 'rider', plan: 'free', token: 'rider-token', issuedAtMs: Date.UTC(2026, 0, 1) };
@@ -82,21 +75,10 @@ describe('gateway fleet routes (cars, admin cars, devices, GBFS)', () => {
   let base: string;
 
   before(async () => {
-    const limits = { ...(Value.Default(RateLimitsSchema, {}) as RateLimits), enabled: false };
     gateway = createHttpServer({ observability, errorStyle: 'public', clock: systemClock, trustDeadlineHeader: false });
     registerFleetRoutes(
       gateway,
-      {
-        verifier: {
-          verify: async (token) => {
-            const caller = [rider, operator].find((candidate) => candidate.token === token);
-            if (!caller) throw Unauthenticated('INVALID_TOKEN', 'the access token is not valid');
-            return caller;
-          },
-        },
-        rateLimits: createRateLimitGuard(createRateLimiter({ store: new MemoryRateLimitStore(), clock: systemClock }), new LiveConfig(limits)),
-        idempotency: createIdempotencyGuard({ store: new MemoryIdempotencyStore({ lockTtlMs: 30_000, retentionMs: 60_000 }), clock: systemClock }),
-      },
+      routeDepsFor([rider, operator]),
       car.client(),
       gbfs,
     );

@@ -4,19 +4,19 @@ import type { AddressInfo } from 'node:net';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { CarStateChanged, CarTelemetry, liveFeed, type EventEnvelope, type LiveCar, type LiveServerMessage, type carRpc } from '@carshare/contracts';
 import { createObservability } from '@carshare/observability';
-import { Unauthenticated, createHttpServer, systemClock, type Caller, type HttpServer, type RpcClient, type Scheduler } from '@carshare/platform';
+import { createHttpServer, systemClock, type HttpServer, type RpcClient, type Scheduler, type VerifiedCaller } from '@carshare/platform';
 import { WebSocket } from 'ws';
 import type { BroadcastEventSource } from '../live/broadcast-fleet-updates.ts';
 import type { LiveHub } from '../live/live-hub.ts';
 import { registerLiveFeed } from './live-feed.ts';
-import type { PublicRouteDeps } from './public-route.ts';
+import { routeDepsFor } from '../testing/route-deps.ts';
 
 const observability = createObservability({ service: 'gateway', logLevel: 'silent', prettyLogs: false, sampleRatio: 0, processMetrics: false });
-const callers: Record<string, Caller> = {
-  'rider-token': { userId: '0190f000-0000-7000-8000-000000000001', role: 'rider', plan: 'free' },
-  'other-rider-token': { userId: '0190f000-0000-7000-8000-000000000003', role: 'rider', plan: 'free' },
-  'operator-token': { userId: '0190f000-0000-7000-8000-000000000002', role: 'operator', plan: 'unlimited' },
-};
+const callers: VerifiedCaller[] = [
+  { userId: '0190f000-0000-7000-8000-000000000001', role: 'rider', plan: 'free', token: 'rider-token', issuedAtMs: 0 },
+  { userId: '0190f000-0000-7000-8000-000000000003', role: 'rider', plan: 'free', token: 'other-rider-token', issuedAtMs: 0 },
+  { userId: '0190f000-0000-7000-8000-000000000002', role: 'operator', plan: 'unlimited', token: 'operator-token', issuedAtMs: 0 },
+];
 const centre = { lat: 52.52, lng: 13.405 };
 const northOf = (metres: number) => centre.lat + metres / 111_320;
 // Each test uses its own car numbers: the hub remembers cars across connections, as it should.
@@ -114,18 +114,7 @@ describe('GET /v1/live', () => {
 
   before(async () => {
     app = createHttpServer({ observability, clock: systemClock, errorStyle: 'public', defaultDeadlineMs: 10_000, trustDeadlineHeader: false });
-    const routeDeps = {
-      verifier: {
-        verify: async (token: string) => {
-          const caller = callers[token];
-          if (!caller) throw Unauthenticated('INVALID_TOKEN', 'bad token');
-          return caller;
-        },
-      },
-      rateLimits: { beforeBody: async () => undefined, forAccount: async () => undefined },
-      idempotency: {},
-    } as unknown as PublicRouteDeps;
-    hub = registerLiveFeed(app, routeDeps, { car: fleet.client(), observability, bus, scheduler, settings: { maxSessionsPerUser: 3, minWatchIntervalMs: 0 } });
+    hub = registerLiveFeed(app, routeDepsFor(callers), { car: fleet.client(), observability, bus, scheduler, settings: { maxSessionsPerUser: 3, minWatchIntervalMs: 0 } });
     await app.listen({ host: '127.0.0.1', port: 0 });
     url = `ws://127.0.0.1:${(app.server.address() as AddressInfo).port}${liveFeed.url}`;
   });

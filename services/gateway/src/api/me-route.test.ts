@@ -2,16 +2,12 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { RpcMethods, tripRpc, userRpc } from '@carshare/contracts';
 import { createObservability } from '@carshare/observability';
-import { LiveConfig, Unauthenticated, Unavailable, createHttpServer, systemClock, type HttpServer, type RpcClient, type VerifiedCaller } from '@carshare/platform';
-import { FaultRegistry, MemoryRateLimitStore, createRateLimiter } from '@carshare/resilience';
-import { Value } from 'typebox/value';
-import { MemoryIdempotencyStore } from '../adapters/memory-idempotency-store.ts';
-import { RateLimitsSchema, type RateLimits } from '../domain/rate-limit-plan.ts';
+import { Unavailable, createHttpServer, systemClock, type HttpServer, type RpcClient, type VerifiedCaller } from '@carshare/platform';
+import { FaultRegistry } from '@carshare/resilience';
 import { createGatewayService } from '../gateway-service.ts';
-import { createIdempotencyGuard } from './idempotency-guard.ts';
 import { LastGoodCache } from './last-good-cache.ts';
 import { registerPublicRoutes } from './public-handlers.ts';
-import { createRateLimitGuard } from './rate-limit-guard.ts';
+import { routeDepsFor } from '../testing/route-deps.ts';
 
 // GET /v1/me through the gateway's real route stack and its gathering of parts, onto stand-ins
 // of the user and trip services' RPC clients: one call to each, made at once.
@@ -76,7 +72,6 @@ class Recording<Methods extends RpcMethods> {
 }
 
 async function serve(trip: RpcClient<typeof tripRpc.methods> | undefined, user: RpcClient<typeof userRpc.methods>): Promise<{ app: HttpServer; base: string }> {
-  const limits = { ...(Value.Default(RateLimitsSchema, {}) as RateLimits), enabled: false };
   const app = createHttpServer({ observability, errorStyle: 'public', clock: systemClock, trustDeadlineHeader: false });
   const gateway = createGatewayService({
     user,
@@ -89,16 +84,7 @@ async function serve(trip: RpcClient<typeof tripRpc.methods> | undefined, user: 
   });
   registerPublicRoutes(
     app,
-    {
-      verifier: {
-        verify: async (token) => {
-          if (token === rider.token) return rider;
-          throw Unauthenticated('INVALID_TOKEN', 'the access token is not valid');
-        },
-      },
-      rateLimits: createRateLimitGuard(createRateLimiter({ store: new MemoryRateLimitStore(), clock: systemClock }), new LiveConfig(limits)),
-      idempotency: createIdempotencyGuard({ store: new MemoryIdempotencyStore({ lockTtlMs: 30_000, retentionMs: 60_000 }), clock: systemClock }),
-    },
+    routeDepsFor([rider]),
     user,
     gateway,
   );

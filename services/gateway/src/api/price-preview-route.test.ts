@@ -2,14 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { carRpc, tripRpc } from '@carshare/contracts';
 import { createObservability } from '@carshare/observability';
-import { LiveConfig, NotFound, Unauthenticated, createHttpServer, systemClock, type HttpServer, type RpcClient, type VerifiedCaller } from '@carshare/platform';
-import { MemoryRateLimitStore, createRateLimiter } from '@carshare/resilience';
-import { Value } from 'typebox/value';
-import { MemoryIdempotencyStore } from '../adapters/memory-idempotency-store.ts';
-import { RateLimitsSchema, type RateLimits } from '../domain/rate-limit-plan.ts';
-import { createIdempotencyGuard } from './idempotency-guard.ts';
-import { createRateLimitGuard } from './rate-limit-guard.ts';
+import { NotFound, createHttpServer, systemClock, type HttpServer, type RpcClient, type VerifiedCaller } from '@carshare/platform';
 import { registerTripRoutes } from './trip-handlers.ts';
+import { routeDepsFor } from '../testing/route-deps.ts';
 
 // GET /v1/cars/:id/price-preview through the gateway's real route stack (token, schemas, error
 // shape) on loopback, onto recording stand-ins of the car and trip RPC clients.
@@ -49,7 +44,6 @@ describe('gateway GET /v1/cars/:id/price-preview', () => {
   let base: string;
 
   before(async () => {
-    const limits = { ...(Value.Default(RateLimitsSchema, {}) as RateLimits), enabled: false };
     const car = recordingClient<RpcClient<typeof carRpc.methods>>(calls, (_method, input) => {
       if (input['carId'] !== vanId) throw NotFound('CAR_NOT_FOUND', 'no such car', { carId: input['carId'] });
       return { id: vanId, category: 'van' };
@@ -58,16 +52,7 @@ describe('gateway GET /v1/cars/:id/price-preview', () => {
     gateway = createHttpServer({ observability, errorStyle: 'public', clock: systemClock, trustDeadlineHeader: false });
     registerTripRoutes(
       gateway,
-      {
-        verifier: {
-          verify: async (token) => {
-            if (token === rider.token) return rider;
-            throw Unauthenticated('INVALID_TOKEN', 'the access token is not valid');
-          },
-        },
-        rateLimits: createRateLimitGuard(createRateLimiter({ store: new MemoryRateLimitStore(), clock: systemClock }), new LiveConfig(limits)),
-        idempotency: createIdempotencyGuard({ store: new MemoryIdempotencyStore({ lockTtlMs: 30_000, retentionMs: 60_000 }), clock: systemClock }),
-      },
+      routeDepsFor([rider]),
       trip,
       car,
     );

@@ -5,7 +5,6 @@ import swagger from '@fastify/swagger';
 import { adminFaultRoutes, adminUserRoutes, authRoutes, defineHttpRoute, userRpc, type User } from '@carshare/contracts';
 import { createObservability } from '@carshare/observability';
 import {
-  LiveConfig,
   NotFound,
   ResourceExhausted,
   StaticDiscovery,
@@ -19,17 +18,13 @@ import {
   type VerifiedCaller,
   type RpcHandlers,
 } from '@carshare/platform';
-import { MemoryRateLimitStore, createRateLimiter } from '@carshare/resilience';
 import { Redis } from 'ioredis';
 import { Type, type Static } from 'typebox';
-import { Value } from 'typebox/value';
 import { MemoryIdempotencyStore } from '../adapters/memory-idempotency-store.ts';
 import { RedisIdempotencyStore } from '../adapters/redis-idempotency-store.ts';
-import { RateLimitsSchema, type RateLimits } from '../domain/rate-limit-plan.ts';
 import type { IdempotencyStore } from '../ports.ts';
-import { createIdempotencyGuard } from './idempotency-guard.ts';
-import { registerPublicRoute, type PublicRouteDeps } from './public-route.ts';
-import { createRateLimitGuard } from './rate-limit-guard.ts';
+import { registerPublicRoute } from './public-route.ts';
+import { routeDepsFor } from '../testing/route-deps.ts';
 
 const observability = createObservability({ service: 'gateway', logLevel: 'silent', prettyLogs: false, sampleRatio: 0, processMetrics: false });
 
@@ -155,18 +150,7 @@ for (const { name: storeName, make: makeStore, cleanUp } of stores) describe(`Id
       release: (...args) => memory.release(...args),
       close: () => memory.close(),
     };
-    const limits = { ...(Value.Default(RateLimitsSchema, {}) as RateLimits), enabled: false };
-    const deps: PublicRouteDeps = {
-      verifier: {
-        verify: async (token) => {
-          const caller = callers[token];
-          if (!caller) throw Unauthenticated('INVALID_TOKEN', 'the access token is not valid');
-          return caller;
-        },
-      },
-      rateLimits: createRateLimitGuard(createRateLimiter({ store: new MemoryRateLimitStore(), clock }), new LiveConfig(limits)),
-      idempotency: createIdempotencyGuard({ store, clock }),
-    };
+    const deps = routeDepsFor(Object.values(callers), { idempotencyStore: store, clock });
     gateway = createHttpServer({ observability, errorStyle: 'public', clock, trustDeadlineHeader: false });
     await gateway.register(swagger, {
       openapi: { openapi: '3.1.0', info: { title: 'test', version: '1' }, components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } } },

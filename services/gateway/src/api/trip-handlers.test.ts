@@ -2,15 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { carRpc, tripRpc } from '@carshare/contracts';
 import { createObservability } from '@carshare/observability';
-import { Conflict, DeadlineExceeded, LiveConfig, Unauthenticated, createHttpServer, systemClock, type Caller, type HttpServer, type RpcClient, type VerifiedCaller } from '@carshare/platform';
-import { MemoryRateLimitStore, createRateLimiter } from '@carshare/resilience';
-import { Value } from 'typebox/value';
-import { MemoryIdempotencyStore } from '../adapters/memory-idempotency-store.ts';
-import { RateLimitsSchema, type RateLimits } from '../domain/rate-limit-plan.ts';
+import { Conflict, DeadlineExceeded, createHttpServer, systemClock, type Caller, type HttpServer, type RpcClient, type VerifiedCaller } from '@carshare/platform';
 import { registerGbfsRoutes } from './gbfs-handlers.ts';
-import { createIdempotencyGuard } from './idempotency-guard.ts';
-import { createRateLimitGuard } from './rate-limit-guard.ts';
 import { registerTripRoutes } from './trip-handlers.ts';
+import { routeDepsFor } from '../testing/route-deps.ts';
 
 // The trip routes through the gateway's real route stack (token, access, Idempotency-Key,
 // schemas, error shape) onto a recording stand-in of the trip service's RPC client.
@@ -69,21 +64,10 @@ describe('gateway trip routes', () => {
   let base: string;
 
   before(async () => {
-    const limits = { ...(Value.Default(RateLimitsSchema, {}) as RateLimits), enabled: false };
     gateway = createHttpServer({ observability, errorStyle: 'public', clock: systemClock, trustDeadlineHeader: false });
     registerTripRoutes(
       gateway,
-      {
-        verifier: {
-          verify: async (token) => {
-            if (token === rider.token) return rider;
-            if (token === operator.token) return operator;
-            throw Unauthenticated('INVALID_TOKEN', 'the access token is not valid');
-          },
-        },
-        rateLimits: createRateLimitGuard(createRateLimiter({ store: new MemoryRateLimitStore(), clock: systemClock }), new LiveConfig(limits)),
-        idempotency: createIdempotencyGuard({ store: new MemoryIdempotencyStore({ lockTtlMs: 30_000, retentionMs: 60_000 }), clock: systemClock }),
-      },
+      routeDepsFor([rider, operator]),
       trip.client(),
     );
     // The car service's GBFS feeds beside them: gbfs.json lists the zones feed when trip serves it.
