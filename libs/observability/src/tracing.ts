@@ -12,11 +12,9 @@ import {
   type Tracer,
 } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
   BasicTracerProvider,
-  BatchSpanProcessor,
   ParentBasedSampler,
   RandomIdGenerator,
   SamplingDecision,
@@ -24,6 +22,7 @@ import {
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+import { CompactOtlpSpanProcessor } from './compact-otlp-span-processor.ts';
 import { spanNames } from './telemetry-names.ts';
 
 export { SpanKind, SpanStatusCode, type Span, type Context };
@@ -84,7 +83,9 @@ export function createTracing(options: TracingOptions): Tracing {
   };
   if (options.otlpEndpoint) {
     const url = `${options.otlpEndpoint.replace(/\/$/, '')}/v1/traces`;
-    spanProcessors.push(new BatchSpanProcessor(new OTLPTraceExporter({ url }), { scheduledDelayMillis: 1000 }));
+    // Spans kept as encoded bytes until their batch leaves, not as objects: V8 promoted every
+    // sampled span held by the SDK's BatchSpanProcessor (compact-otlp-span-processor.ts).
+    spanProcessors.push(new CompactOtlpSpanProcessor({ url, scheduledDelayMillis: 1000 }));
   }
   const provider = new BasicTracerProvider({
     resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: options.service }),
