@@ -14,7 +14,7 @@ export interface ServiceDatabase<DB = any> {
    * `name` qualified with the schema, for raw `sql`: `sql\`update ${database.table('saga')} set …\``.
    * A raw statement whose relations are all written so runs on PGlite without a search_path switch.
    */
-  table(name: string): RawBuilder<unknown>;
+  readonly table: (name: string) => RawBuilder<unknown>;
   /**
    * Applies the pending forward-only `NNNN-description.sql` files; a no-op when up to date.
    * `ledger` (default `schema_migrations`) records them: a library's tables keep their own.

@@ -35,6 +35,12 @@ export const AnalyticsConfigSchema = Type.Object({
     concurrency: Type.Integer({ minimum: 1, maximum: 10_000, default: 1_024 }),
     /** Most events one projection transaction takes. */
     maxBatch: Type.Integer({ minimum: 1, maximum: 10_000, default: 1_000 }),
+    /**
+     * How long an event that finds the writer idle waits for others to share its transaction.
+     * 20 ms adds that much to the projection's lag and took the trips bench's analytics
+     * statements per trip from 40 to ~(see bench/README.md, trips).
+     */
+    gatherMs: Type.Integer({ minimum: 0, maximum: 1_000, default: 20 }),
   }),
 });
 
@@ -50,6 +56,7 @@ export const analyticsConfigShape = {
     ANALYTICS_ARCHIVE_SWEEP_INTERVAL_MS: 'archive.sweepIntervalMs',
     ANALYTICS_CONSUMER_CONCURRENCY: 'consumers.concurrency',
     ANALYTICS_MAX_BATCH: 'consumers.maxBatch',
+    ANALYTICS_BATCH_GATHER_MS: 'consumers.gatherMs',
     ANALYTICS_CONVERSION_WINDOW_MINUTES: 'conversion.windowMinutes',
   },
 } as const satisfies ServiceConfigShape<typeof AnalyticsConfigSchema>;

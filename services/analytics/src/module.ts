@@ -78,6 +78,8 @@ export function createAnalyticsModule(deps: AnalyticsModuleDeps): AnalyticsModul
     store: stats,
     clock,
     maxBatch: config.consumers.maxBatch,
+    gatherMs: config.consumers.gatherMs,
+    scheduler,
     onCommitted(batch, groups, committedAt) {
       metrics.committed(batch, groups, committedAt);
       deps.onCommitted?.(batch, committedAt);
@@ -135,6 +137,8 @@ export function createAnalyticsModule(deps: AnalyticsModuleDeps): AnalyticsModul
       stopped = true;
       if (sweepTimer !== undefined) scheduler.clearTimeout(sweepTimer);
       await server.close();
+      // Handlers waiting for a gathered batch are let through before their consumers close.
+      writer.flush();
       await Promise.all(subscriptions.splice(0).map((subscription) => subscription.close()));
       await messaging.stop();
     },

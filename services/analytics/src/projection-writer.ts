@@ -1,5 +1,5 @@
 import type { EventEnvelope } from '@carshare/contracts';
-import type { Clock } from '@carshare/platform';
+import type { Clock, Scheduler } from '@carshare/platform';
 import type { ProjectedBatch, StatsStore } from './ports.ts';
 
 interface Waiting {
@@ -14,6 +14,15 @@ export interface ProjectionWriterOptions {
   clock: Clock;
   /** Most events one transaction takes. */
   maxBatch: number;
+  /**
+   * How long the first event of a quiet spell waits for others before its transaction (0: none).
+   * Events that arrive while a transaction runs go into the next one anyway; this gathers the
+   * ones that trickle in (a trip's 8 events come seconds apart, each alone was a transaction of
+   * ~5 statements on the shared PGlite session).
+   */
+  gatherMs?: number;
+  /** Times the gathering (a fake one in tests). */
+  scheduler?: Scheduler;
   /** Told about every committed batch (metrics). */
   onCommitted?: (batch: ProjectedBatch, groups: ReadonlyMap<string, string>, committedAt: number) => void;
 }
@@ -28,6 +37,7 @@ export class ProjectionWriter {
   readonly #options: ProjectionWriterOptions;
   #queue: Waiting[] = [];
   #draining = false;
+  #gathering: { handle: unknown } | undefined;
 
   constructor(options: ProjectionWriterOptions) {
     this.#options = options;
@@ -37,11 +47,28 @@ export class ProjectionWriter {
   write(event: EventEnvelope, group: string): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.#queue.push({ event, group, resolve, reject });
-      if (this.#draining) return;
+      if (this.#draining) {
+        if (this.#gathering !== undefined && this.#queue.length >= this.#options.maxBatch) this.flush();
+        return;
+      }
       this.#draining = true;
+      const { gatherMs = 0, scheduler } = this.#options;
+      if (gatherMs > 0 && scheduler !== undefined && this.#queue.length < this.#options.maxBatch) {
+        this.#gathering = { handle: scheduler.setTimeout(() => this.flush(), gatherMs) };
+        return;
+      }
       // #drain settles every waiter itself and never throws.
       void this.#drain();
     });
+  }
+
+  /** Ends a gathering at once (a full batch, or the consumers closing). */
+  flush(): void {
+    const gathering = this.#gathering;
+    if (gathering === undefined) return;
+    this.#gathering = undefined;
+    this.#options.scheduler?.clearTimeout(gathering.handle);
+    void this.#drain();
   }
 
   /** Events waiting for a transaction: the consumers' backlog inside this instance. */

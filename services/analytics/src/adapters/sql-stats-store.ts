@@ -1,6 +1,6 @@
 import type { EventEnvelope, StatMetric } from '@carshare/contracts';
 import type { ServiceDatabase } from '@carshare/storage';
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { activityWindow, conversionFacts, defaultConversionWindowMs, type RiderActivity } from '../domain/conversion.ts';
 import { markSpan, readEvent, type Fact, type Reading, type Span, type SpanKind } from '../domain/projection.ts';
 import type { StatBucketName } from '../domain/stat-metrics.ts';
@@ -9,6 +9,8 @@ import type { ProjectedBatch, StatsSlice, StatsStore, StoredPoint } from '../por
 import type { AnalyticsDatabase } from './analytics-database.ts';
 
 type Db = Kysely<AnalyticsDatabase>;
+/** A table named with the service's schema: the shared PGlite session then needs no search_path switch. */
+type Table = (name: string) => RawBuilder<unknown>;
 
 // PostgreSQL takes at most 65,535 parameters a statement: chunks stay well below.
 const archiveChunk = 1_000;
@@ -27,11 +29,11 @@ const attrsOf = (value: unknown): Record<string, string> => (typeof value === 's
 const timeOf = (value: Date | string | null): number | undefined => (value === null ? undefined : new Date(value).getTime());
 
 /** One upsert per cell: counts and sums add to what the cell holds. */
-async function addCells(trx: Db, cells: StatRowAccumulator): Promise<void> {
+async function addCells(trx: Db, table: Table, cells: StatRowAccumulator): Promise<void> {
   for (const part of chunks(cells.rows(), rowChunk)) {
     const rows = part.map((row) => ({ ...row, bucketStart: new Date(row.bucketStart).toISOString() }));
     await sql`
-      insert into stat_buckets (metric, bucket, bucket_start, dimension, key, count, sum)
+      insert into ${table('stat_buckets')} (metric, bucket, bucket_start, dimension, key, count, sum)
       select r.metric, r.bucket, r."bucketStart", r.dimension, r.key, r.count, r.sum
       from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
         as r(metric text, bucket text, "bucketStart" timestamptz, dimension text, key text, count bigint, sum bigint)
@@ -45,7 +47,7 @@ async function addCells(trx: Db, cells: StatRowAccumulator): Promise<void> {
  * times, then each new activity judged against what is known before it (in batch order), then
  * the new rows. Order-tolerant because the figures depend only on the set of activities.
  */
-async function projectActivity(trx: Db, added: readonly RiderActivity[], windowMs: number): Promise<Fact[]> {
+async function projectActivity(trx: Db, table: Table, added: readonly RiderActivity[], windowMs: number): Promise<Fact[]> {
   const { from, to } = activityWindow(added, windowMs);
   const riders = [...new Set(added.map((activity) => activity.riderId))];
   const rows = await trx
@@ -72,7 +74,7 @@ async function projectActivity(trx: Db, added: readonly RiderActivity[], windowM
   for (const part of chunks(added, rowChunk)) {
     const rows = part.map((activity) => ({ eventId: activity.eventId, riderId: activity.riderId, kind: activity.kind, at: new Date(activity.at).toISOString() }));
     await sql`
-      insert into rider_activity (event_id, rider_id, kind, at)
+      insert into ${table('rider_activity')} (event_id, rider_id, kind, at)
       select r."eventId", r."riderId", r.kind, r.at
       from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as r("eventId" uuid, "riderId" uuid, kind text, at timestamptz)
       on conflict (event_id) do nothing`.execute(trx);
@@ -88,6 +90,7 @@ async function projectActivity(trx: Db, added: readonly RiderActivity[], windowM
  */
 async function project(
   trx: Db,
+  table: Table,
   events: readonly EventEnvelope[],
   conversionWindowMs: number,
   pending?: StatRowAccumulator,
@@ -95,7 +98,7 @@ async function project(
   const readings = events.map(readEvent);
   const facts: Fact[] = [];
   const activity = readings.flatMap((reading) => (reading.projected ? (reading.activity ?? []) : []));
-  if (activity.length > 0) facts.push(...(await projectActivity(trx, activity, conversionWindowMs)));
+  if (activity.length > 0) facts.push(...(await projectActivity(trx, table, activity, conversionWindowMs)));
   const marks = readings.flatMap((reading) => (reading.projected ? reading.spans : []));
   for (const reading of readings) if (reading.projected) facts.push(...reading.facts);
   if (marks.length > 0) {
@@ -148,7 +151,7 @@ async function project(
         closeAttrs: span.closeAttrs,
       }));
       await sql`
-        insert into stat_spans (kind, id, opened_at, open_attrs, closed_at, close_attrs)
+        insert into ${table('stat_spans')} (kind, id, opened_at, open_attrs, closed_at, close_attrs)
         select r.kind, r.id, r."openedAt", r."openAttrs", r."closedAt", r."closeAttrs"
         from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
           as r(kind text, id text, "openedAt" timestamptz, "openAttrs" jsonb, "closedAt" timestamptz, "closeAttrs" jsonb)
@@ -158,7 +161,7 @@ async function project(
   }
   const cells = pending ?? new StatRowAccumulator();
   for (const fact of facts) cells.add(fact);
-  if (!pending) await addCells(trx, cells);
+  if (!pending) await addCells(trx, table, cells);
   return { readings, facts };
 }
 
@@ -185,7 +188,7 @@ export class SqlStatsStore implements StatsStore {
       for (const part of chunks(unique, archiveChunk)) {
         const rows = part.map((event) => ({ id: event.id, day: utcDay(Date.parse(event.occurredAt)), type: event.type, version: event.version, occurredAt: event.occurredAt, envelope: event }));
         const { rows: inserted } = await sql<{ event_id: string }>`
-          insert into event_archive (event_id, day, type, version, occurred_at, envelope, archived_at)
+          insert into ${this.#database.table('event_archive')} (event_id, day, type, version, occurred_at, envelope, archived_at)
           select r.id, r.day, r.type, r.version, r."occurredAt", r.envelope, ${new Date(archivedAt)}
           from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
             as r(id uuid, day date, type text, version integer, "occurredAt" timestamptz, envelope jsonb)
@@ -194,7 +197,7 @@ export class SqlStatsStore implements StatsStore {
         for (const row of inserted) fresh.add(row.event_id);
       }
       const archived = unique.filter((event) => fresh.has(event.id));
-      const { readings, facts } = await project(trx, archived, this.#conversionWindowMs);
+      const { readings, facts } = await project(trx, this.#database.table, archived, this.#conversionWindowMs);
       return { archived: archived.map((event, index) => ({ event, reading: readings[index] as Reading })), facts };
     });
   }
@@ -261,19 +264,20 @@ export class SqlStatsStore implements StatsStore {
         if (rows.length === 0) break;
         await project(
           trx,
+          this.#database.table,
           rows.map((row) => (typeof row.envelope === 'string' ? JSON.parse(row.envelope) : row.envelope) as EventEnvelope),
           this.#conversionWindowMs,
           cells,
         );
         if (cells.size >= maxPendingCells) {
-          await addCells(trx, cells);
+          await addCells(trx, this.#database.table, cells);
           cells = new StatRowAccumulator();
         }
         replayed += rows.length;
         after = rows.at(-1)?.event_id;
         onProgress(replayed, total);
       }
-      await addCells(trx, cells);
+      await addCells(trx, this.#database.table, cells);
       return { replayed };
     });
   }
