@@ -1,7 +1,7 @@
 import type { EventEnvelope } from '@carshare/contracts';
 import { backoffDelay, type BackoffPolicy, type Clock, silentLogger, type StructuredLogger, systemClock, systemScheduler, type Scheduler } from '@carshare/platform';
 import type { ServiceDatabase } from '@carshare/storage';
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Registry } from 'prom-client';
 import { describeError } from './describe-error.ts';
 import type { EventBus } from './event-bus.ts';
@@ -66,6 +66,9 @@ const hotWindowMs = 1000;
 export class OutboxRelay {
   readonly #options: OutboxRelayOptions;
   readonly #db: Kysely<any>;
+  // Named with the schema in the PGlite path's poll and mark-sent: they run between other
+  // services' statements all the time, and need no search_path switch so (libs/storage).
+  readonly #outbox: RawBuilder<unknown>;
   readonly #logger: StructuredLogger;
   readonly #clock: Clock;
   readonly #scheduler: Scheduler;
@@ -86,6 +89,7 @@ export class OutboxRelay {
   constructor(options: OutboxRelayOptions) {
     this.#options = options;
     this.#db = options.database.db;
+    this.#outbox = options.database.table('outbox');
     this.#logger = options.logger ?? silentLogger;
     this.#clock = options.clock ?? systemClock;
     this.#scheduler = options.scheduler ?? systemScheduler;
@@ -150,7 +154,7 @@ export class OutboxRelay {
 
   async #relayUnlocked(): Promise<number> {
     const { rows } = await sql<OutboxRow>`
-      select seq, subject, envelope from outbox where sent_at is null order by seq limit ${this.#batchSize}`.execute(this.#db);
+      select seq, subject, envelope from ${this.#outbox} where sent_at is null order by seq limit ${this.#batchSize}`.execute(this.#db);
     if (rows.length === 0) return 0;
     await this.#publish(rows);
     await this.#markSent(this.#db, rows);
@@ -210,7 +214,7 @@ export class OutboxRelay {
 
   async #markSent(db: Kysely<any>, rows: OutboxRow[]): Promise<void> {
     const sentAt = new Date(this.#clock.now());
-    await sql`update outbox set sent_at = ${sentAt} where seq = any(${rows.map((row) => row.seq)}::bigint[])`.execute(db);
+    await sql`update ${this.#outbox} set sent_at = ${sentAt} where seq = any(${rows.map((row) => row.seq)}::bigint[])`.execute(db);
   }
 
   async #publish(rows: OutboxRow[]): Promise<void> {

@@ -1,6 +1,6 @@
 import { isEventEnvelope, type EventEnvelope } from '@carshare/contracts';
 import { InvalidArgument } from '@carshare/platform';
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { eventList } from './event-bus.ts';
 
 /**
@@ -9,6 +9,15 @@ import { eventList } from './event-bus.ts';
  */
 export class Outbox {
   readonly #listeners = new Set<() => void>();
+  readonly #table: RawBuilder<unknown>;
+
+  /**
+   * `schema`: the service's, named in the insert so the shared PGlite session needs no
+   * search_path switch for it (libs/storage); without it the table resolves by search_path.
+   */
+  constructor(schema?: string) {
+    this.#table = sql.table(schema === undefined ? 'outbox' : `${schema}.outbox`);
+  }
 
   /**
    * `trx` is the transaction that makes the state change: `database.transaction(async (trx) =>
@@ -23,7 +32,7 @@ export class Outbox {
     const values = list.map(
       (event) => sql`(${event.id}::uuid, ${event.type}, ${event.subject}, ${event.occurredAt}::timestamptz, ${JSON.stringify(event)}::jsonb)`,
     );
-    await sql`insert into outbox (event_id, event_type, subject, occurred_at, envelope) values ${sql.join(values)}`.execute(trx);
+    await sql`insert into ${this.#table} (event_id, event_type, subject, occurred_at, envelope) values ${sql.join(values)}`.execute(trx);
     // A hint only: the transaction has not committed yet, so the relay also polls.
     for (const listener of this.#listeners) listener();
   }

@@ -49,7 +49,7 @@ export interface ServiceMessaging {
  */
 export function createServiceMessaging(options: ServiceMessagingOptions): ServiceMessaging {
   const { database, bus, registry, logger } = options;
-  const outbox = new Outbox();
+  const outbox = new Outbox(database.schema);
   const inbox = new Inbox({ database, registry });
   const retainHandledMs = options.retainHandledMs ?? 7 * 24 * 60 * 60 * 1000;
   const relay = new OutboxRelay({
