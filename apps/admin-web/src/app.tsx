@@ -4,6 +4,7 @@ import { SessionContext, useSession } from './api/session-context.tsx';
 import { CarsScreen } from './features/cars/cars-screen.tsx';
 import { DeadLettersScreen } from './features/dead-letters/dead-letters-screen.tsx';
 import { FaultsScreen } from './features/faults/faults-screen.tsx';
+import { FeesScreen } from './features/fees/fees-screen.tsx';
 import { LoginScreen } from './features/login/login-screen.tsx';
 import { ReviewsScreen } from './features/reviews/reviews-screen.tsx';
 import { TripsScreen } from './features/trips/trips-screen.tsx';
@@ -119,6 +120,8 @@ function ScreenView({ screen }: { screen: ScreenId }) {
       return <UsersScreen />;
     case 'trips':
       return <TripsScreen />;
+    case 'fees':
+      return <FeesScreen />;
     case 'stats':
       return <StatsScreen />;
     case 'dead-letters':

@@ -11,6 +11,7 @@ export const screens = [
   { id: 'reviews', label: 'nav.reviews' },
   { id: 'users', label: 'nav.users' },
   { id: 'trips', label: 'nav.trips' },
+  { id: 'fees', label: 'nav.fees' },
   { id: 'stats', label: 'nav.stats' },
   { id: 'dead-letters', label: 'nav.deadLetters' },
   { id: 'faults', label: 'nav.faults' },

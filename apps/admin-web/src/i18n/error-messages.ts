@@ -52,6 +52,9 @@ export const errorMessagesEn: Record<string, string> = {
   REFUND_EXCEEDS_CAPTURE: 'The refund is larger than what is left of the captured amount.',
   PAYMENT_STATE_CONFLICT: 'This payment cannot be refunded in its current state.',
   PAYMENT_PROVIDER_UNAVAILABLE: 'The payment provider is unavailable. Try the refund again later.',
+  FEE_CHARGE_NOT_FOUND: 'That fee does not exist.',
+  FEE_CHARGE_WAIVED: 'That fee was waived; it is not charged.',
+  FEE_CHARGE_NOT_FAILED: 'Only a failed fee can be waived; this one was charged or is being charged. The list has been reloaded.',
 };
 
 export const errorMessagesDe: Record<string, string> = {
@@ -104,4 +107,7 @@ export const errorMessagesDe: Record<string, string> = {
   REFUND_EXCEEDS_CAPTURE: 'Die Erstattung übersteigt den verbleibenden Betrag.',
   PAYMENT_STATE_CONFLICT: 'Diese Zahlung kann in ihrem Zustand nicht erstattet werden.',
   PAYMENT_PROVIDER_UNAVAILABLE: 'Der Zahlungsdienst ist nicht erreichbar. Später erneut versuchen.',
+  FEE_CHARGE_NOT_FOUND: 'Diese Gebühr gibt es nicht.',
+  FEE_CHARGE_WAIVED: 'Diese Gebühr wurde erlassen und wird nicht abgebucht.',
+  FEE_CHARGE_NOT_FAILED: 'Nur eine fehlgeschlagene Gebühr kann erlassen werden; diese ist abgebucht oder wird gerade abgebucht. Die Liste wurde neu geladen.',
 };
