@@ -92,6 +92,16 @@ export class FleetSimulator {
     return this.#settings;
   }
 
+  /**
+   * Every device reports at this interval from its next report on (a benchmark measures the
+   * ingest ceiling at one rate and the platform at another without reconnecting the fleet).
+   */
+  setReportInterval(ms: number): void {
+    if (!Number.isFinite(ms) || ms <= 0) throw new RangeError(`a report interval is a positive number of ms, not ${ms}`);
+    // The devices read the behaviour they were given, this object, at each report.
+    this.#settings.reportIntervalMs = ms;
+  }
+
   /** Connects every device (a bounded number at a time), then starts the ticker. */
   async start(onProgress?: (connected: number, total: number) => void): Promise<void> {
     let next = 0;

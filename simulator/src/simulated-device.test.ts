@@ -43,6 +43,18 @@ describe('SimulatedDevice', () => {
     assert.ok(link.published.every((message) => message.topic === `cars/${carId}/telemetry` && message.qos === 0));
   });
 
+  it('reports at a new interval once the fleet is told one, without reconnecting', async () => {
+    const { time, link, fleet } = await oneDevice();
+    time.advance(20_000);
+    const before = link.on('telemetry').length;
+    fleet.setReportInterval(500);
+    time.advance(20_000);
+    const after = link.on('telemetry').length - before;
+    // At most one per tick (500 ms): 40 in 20 s, give or take the report due at the switch.
+    assert.ok(after >= 38 && after <= 41, `${after} reports in 20 s at 500 ms`);
+    assert.throws(() => fleet.setReportInterval(0), RangeError);
+  });
+
   it('unlocks after its actuator delay, acks on its acks topic, then the rider drives off', async () => {
     const { time, link, device } = await oneDevice();
     const parkedAt = { ...device.car.state };

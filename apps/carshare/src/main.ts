@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { createInterface } from 'node:readline';
 import { ConfigError, isAppError } from '@carshare/platform';
 import { CommandUsageError, UnknownServiceError, runService, withServiceModule, type AnyServiceDescriptor, type ServiceCommand } from '@carshare/service-kit';
 import { startEmbeddedPlatform, type EmbeddedPlatform } from './embedded-platform.ts';
@@ -148,6 +149,22 @@ async function simulate(values: Record<string, string | boolean | undefined>): P
   };
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
+  if (values['control-stdin'] === true) {
+    // Run by another program (the fleet benchmark): it holds our stdin open, so when it dies in
+    // any way, even SIGKILL, stdin ends and the fleet stops with it instead of reporting on as an
+    // orphan. It may also change the report interval: `report-interval-ms N`.
+    const lines = createInterface({ input: process.stdin });
+    lines.on('line', (line) => {
+      const [verb, argument] = line.trim().split(/\s+/, 2);
+      if (verb === 'report-interval-ms' && Number(argument) > 0) {
+        fleet.simulator.setReportInterval(Number(argument));
+        say(`simulator: reporting every ${Number(argument)} ms from now on`);
+      } else {
+        say(`simulator: unknown control line: ${line}`);
+      }
+    });
+    lines.on('close', () => stop('stdin closed'));
+  }
 }
 
 /** A command a service contributes, run against that service's module over the configured database. */
@@ -178,7 +195,7 @@ const commands: CliCommand[] = [
   },
   {
     words: ['simulate'],
-    usage: '--mqtt URL --api URL (--token T | --operator-email E --operator-password P) [--cars N] [--report-interval-ms MS] [--seed S] [--failures JSON] [--data-dir DIR]',
+    usage: '--mqtt URL --api URL (--token T | --operator-email E --operator-password P) [--cars N] [--report-interval-ms MS] [--seed S] [--failures JSON] [--data-dir DIR] [--control-stdin]',
     summary: 'simulated cars that connect to the device broker as real boxes do (cars created through the operator API when missing)',
     options: {
       mqtt: { type: 'string' },
@@ -193,6 +210,8 @@ const commands: CliCommand[] = [
       'connect-concurrency': { type: 'string', default: '100' },
       failures: { type: 'string' },
       'data-dir': { type: 'string', default: 'data' },
+      /** For a parent process: stop when stdin ends, take `report-interval-ms N` lines on it. */
+      'control-stdin': { type: 'boolean' },
     },
     run: simulate,
   },
