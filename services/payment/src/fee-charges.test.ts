@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { InProcessEventBus } from '@carshare/messaging';
 import { createObservability } from '@carshare/observability';
-import { StaticDiscovery, uuidV7Ids, type Caller } from '@carshare/platform';
+import { StaticDiscovery, Unavailable, uuidV7Ids, type Caller } from '@carshare/platform';
 import { openTestDatabase, type TestDatabase } from '@carshare/storage';
 import { FakeClock } from '@carshare/testing';
 import { SimulatedPaymentProvider } from './adapters/simulated-payment-provider.ts';
@@ -136,6 +136,33 @@ for (const engine of engines) {
       provider.settings = { latencyMs: 0, declineRate: 0, outage: false };
       const charged = await service().retryFeeCharge({ feeChargeId: failed.id }, operator);
       assert.deepEqual([charged.status, charged.attempts], ['charged', 2]);
+      await assertBalanced();
+    });
+
+    it('a fee whose capture waits for the processor stays charging (listed as such, never failed) and is charged when the retry worker captures it', async () => {
+      const rider = await riderWithCard('tok_visa');
+      const capture = provider.capture.bind(provider);
+      // The hold is placed, then the processor goes away for the capture only.
+      provider.capture = async () => {
+        throw Unavailable('PAYMENT_PROVIDER_UNAVAILABLE', 'processor down');
+      };
+      let fee;
+      try {
+        fee = await service().chargeFee({ riderId: rider.userId, reference: aReference(), amountCents: 150, description: 'Reservation extended by 10 min' });
+      } finally {
+        provider.capture = capture;
+      }
+      assert.equal(fee.status, 'charging');
+      assert.ok(fee.paymentId);
+      assert.ok((await service().listFeeCharges({ limit: 100, status: 'charging', riderId: rider.userId }, operator)).items.some((item) => item.id === fee.id));
+      assert.equal((await service().listFeeCharges({ limit: 100, riderId: rider.userId }, operator)).items.length, 0, 'not in the failed list');
+
+      clock.advance(60 * 60_000);
+      const round = await service().retryDueCaptures();
+      assert.ok(round.captured >= 1);
+      const after = (await service().listFeeCharges({ limit: 100, status: 'charged', riderId: rider.userId }, operator)).items.find((item) => item.id === fee.id);
+      assert.equal(after?.status, 'charged');
+      assert.equal((await service().getPaymentByReference({ reference: fee.reference })).capturedCents, 150);
       await assertBalanced();
     });
 
