@@ -10,7 +10,7 @@ export const adminCarRoutes = {
   list: defineHttpRoute({
     method: 'GET',
     url: '/v1/admin/cars',
-    summary: 'Page through the fleet: filter by state, category, low battery, offline; sort',
+    summary: 'Page through the fleet: filter by state, category, low battery, offline, plate; sort',
     tags: ['admin'],
     access: 'operator',
     querystring: CarListQuery,

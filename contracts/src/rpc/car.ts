@@ -69,6 +69,10 @@ export const CarListQuery = Type.Object(
     category: Type.Optional(CarCategory),
     lowBatteryBelowPct: Type.Optional(Type.Number({ minimum: 0, maximum: 100, description: 'only cars below this energy level' })),
     offline: Type.Optional(Type.Boolean({ description: 'true: only offline cars; false: only cars that are not' })),
+    plate: Type.Optional(
+      // Longer than a plate: extra spaces are allowed, they are dropped before comparing.
+      Type.String({ minLength: 1, maxLength: 32, description: 'only the car with this plate, compared as plates are stored (upper case, single spaces)' }),
+    ),
     sort: Type.Optional(CarListSort),
   },
   strict,

@@ -428,6 +428,17 @@ function describeCarService(engineName: string, databaseUrl: string | undefined)
       await assert.rejects(t.module.service.listCars({ limit: 3, sort: 'plate', cursor: 'bm9wZQ' }, operator), rejectsWith('INVALID_CURSOR'));
     });
 
+    it('lists the one car with a plate, written in any case and spacing, and no car for a plate that only starts the same', async () => {
+      const { car } = await t.module.service.createCar(aCar({ plate: `B-PL ${String(plates).padStart(4, '0')}` }), operator);
+      await t.module.service.createCar(aCar({ plate: `${car.plate}9` }), operator);
+      const asTyped = `  ${car.plate.toLowerCase().replace(' ', '   ')} `;
+      const found = await t.module.service.listCars({ limit: 100, plate: asTyped }, operator);
+      assert.deepEqual(found.items.map((item) => item.id), [car.id]);
+      assert.equal(found.nextCursor, null);
+      assert.deepEqual((await t.module.service.listCars({ limit: 100, plate: car.plate.slice(0, -1) }, operator)).items, []);
+      assert.deepEqual((await t.module.service.listCars({ limit: 100, plate: car.plate, state: 'reserved' }, operator)).items, [], 'with the other filters');
+    });
+
     it('takes only idle cars into maintenance, deletes only idle cars, and rotating the secret locks out the old one', async () => {
       const { car, deviceSecret } = await t.module.service.createCar(aCar(), operator);
       const inMaintenance = await t.module.service.setMaintenance({ carId: car.id, on: true }, operator);

@@ -22,6 +22,7 @@ export interface ListCarsInput {
   category?: CarCategory | undefined;
   lowBatteryBelowPct?: number | undefined;
   offline?: boolean | undefined;
+  plate?: string | undefined;
   sort?: CarListSort | undefined;
 }
 
@@ -345,6 +346,7 @@ export function createCarService(ports: CarServicePorts, hooks: CarServiceHooks 
         category: input.category,
         lowBatteryBelowPct: input.lowBatteryBelowPct,
         offline: input.offline,
+        plate: input.plate === undefined ? undefined : normalizePlate(input.plate),
       });
       const hasMore = items.length > input.limit;
       const page = hasMore ? items.slice(0, input.limit) : items;
@@ -362,6 +364,7 @@ export function createCarService(ports: CarServicePorts, hooks: CarServiceHooks 
         category: undefined,
         lowBatteryBelowPct: undefined,
         offline: undefined,
+        plate: undefined,
       });
       const hasMore = items.length > input.limit;
       const page = (hasMore ? items.slice(0, input.limit) : items).filter((car) => car.position !== null);

@@ -19,6 +19,8 @@ export interface CarListQuery {
   category: CarCategory | undefined;
   lowBatteryBelowPct: number | undefined;
   offline: boolean | undefined;
+  /** Normalised as stored (normalizePlate). */
+  plate: string | undefined;
 }
 
 export type CarChanges = Partial<

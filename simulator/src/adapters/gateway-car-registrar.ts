@@ -18,23 +18,19 @@ class RegistrationFailed extends Error {
   }
 }
 
-/** Cars per page when looking a plate up (the API's largest page). */
-const pageSize = 100;
-
 /** Tries of a rotation that lost a race with the car's own reports (the row's version moved on). */
 const rotateAttempts = 5;
 
 /**
  * Registers cars the way an operator does: `POST /v1/admin/cars` at the gateway with an
  * operator's bearer token. The answer carries the device secret, once (`{ car, deviceSecret }`).
- * A car that exists already is found by plate in the operator's car list (sorted by plate; the
- * API has no plate filter) and given a new secret through `POST /v1/admin/cars/:id/device-secret`.
+ * A car that exists already is found by the car list's plate filter (one small read per taken
+ * plate, whatever the size of the fleet) and given a new secret through
+ * `POST /v1/admin/cars/:id/device-secret`.
  */
 export class GatewayCarRegistrar implements CarRegistrar {
   readonly #options: GatewayCarRegistrarOptions;
   #token: Promise<string> | undefined;
-  /** Plate → car id of the whole fleet, read once when the first taken plate turns up. */
-  #plates: Promise<Map<string, string>> | undefined;
 
   constructor(options: GatewayCarRegistrarOptions) {
     this.#options = options;
@@ -50,12 +46,7 @@ export class GatewayCarRegistrar implements CarRegistrar {
   }
 
   async adopt(plate: string): Promise<IssuedCredential | undefined> {
-    let carId = (await this.#plateIndex()).get(plate);
-    if (carId === undefined) {
-      // Made after the list was read (another run, or a creation that timed out here): read again, once.
-      this.#plates = undefined;
-      carId = (await this.#plateIndex()).get(plate);
-    }
+    const carId = await this.#carWithPlate(plate);
     if (carId === undefined) return undefined;
     for (let attempt = 1; ; attempt++) {
       const answer = await this.#call('POST', `/v1/admin/cars/${encodeURIComponent(carId)}/device-secret`);
@@ -66,24 +57,11 @@ export class GatewayCarRegistrar implements CarRegistrar {
     }
   }
 
-  #plateIndex(): Promise<Map<string, string>> {
-    this.#plates ??= (async () => {
-      const plates = new Map<string, string>();
-      let cursor: string | undefined;
-      do {
-        const query = new URLSearchParams({ limit: String(pageSize), sort: 'plate', ...(cursor !== undefined && { cursor }) });
-        const answer = await this.#call('GET', `/v1/admin/cars?${query.toString()}`);
-        const body = (await answer.json()) as { items?: Array<{ id: string; plate: string }>; nextCursor?: string | null; error?: { code?: string; message?: string } };
-        if (answer.status !== 200 || !Array.isArray(body.items)) throw refused(answer.status, body, 'the car service would not list the fleet');
-        for (const car of body.items) plates.set(car.plate, car.id);
-        cursor = body.nextCursor ?? undefined;
-      } while (cursor !== undefined);
-      return plates;
-    })().catch((error: unknown) => {
-      this.#plates = undefined;
-      throw error;
-    });
-    return this.#plates;
+  async #carWithPlate(plate: string): Promise<string | undefined> {
+    const answer = await this.#call('GET', `/v1/admin/cars?${new URLSearchParams({ plate, limit: '1' }).toString()}`);
+    const body = (await answer.json()) as { items?: Array<{ id: string; plate: string }>; error?: { code?: string; message?: string } };
+    if (answer.status !== 200 || !Array.isArray(body.items)) throw refused(answer.status, body, `the car service would not look plate ${plate} up`);
+    return body.items[0]?.id;
   }
 
   /** An operator call; a 401 (the token expired) logs in again and repeats it once. */

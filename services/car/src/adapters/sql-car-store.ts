@@ -152,6 +152,7 @@ export class SqlCarStore implements CarStore {
     if (query.category !== undefined) select = select.where('category', '=', query.category);
     if (query.lowBatteryBelowPct !== undefined) select = select.where('energy_pct', '<', query.lowBatteryBelowPct);
     if (query.offline !== undefined) select = select.where('state', query.offline ? '=' : '<>', 'offline');
+    if (query.plate !== undefined) select = select.where('plate', '=', query.plate);
     const [column, direction] = sortColumns[query.sort];
     if (query.after !== undefined) {
       const { value, id } = query.after;
