@@ -12,7 +12,7 @@ import { inputGuardPlugin } from './input-guard-plugin.ts';
 import { metricsEndpointPlugin } from './metrics-endpoint-plugin.ts';
 import { requestContextPlugin } from './request-context-plugin.ts';
 import { lazyRequestLogger } from './request-logger.ts';
-import { typeBoxValidatorCompiler } from './schema-validator.ts';
+import { lazySchemaController } from './lazy-schema-compilers.ts';
 import { telemetryPlugin } from './telemetry-plugin.ts';
 
 export type { ReadinessCheck } from './health-plugin.ts';
@@ -109,8 +109,10 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     routerOptions: { maxParamLength: 200 },
     clientErrorHandler: answerClientError,
     frameworkErrors: frameworkErrorAnswer(errorStyle),
+    // TypeBox checks and fast-json-stringify, each compiled on a route's first request and once
+    // per schema (lazy-schema-compilers.ts): start-up no longer compiles ~400 routes' schemas.
+    schemaController: lazySchemaController,
   }).withTypeProvider<TypeBoxTypeProvider>();
-  app.setValidatorCompiler(typeBoxValidatorCompiler);
   // Added now, before any plugin loads, so that it sees every route however early it is added.
   const allowed = new AllowedMethods();
   app.addHook('onRoute', (route) => allowed.add(route.method, route.url));

@@ -1,12 +1,11 @@
 import { defaultRpcCallers, type RpcInput, type RpcMethodContract, type RpcMethods, type RpcOutput, type RpcServiceContract } from '@carshare/contracts';
 import { observerFor, type Observability } from '@carshare/observability';
-import fastJsonStringify from 'fast-json-stringify';
 import type { FastifySchemaValidationError } from 'fastify';
 import type { Caller, CallContext } from './call-context.ts';
 import { InvalidArgument, isAppError, PermissionDenied } from './errors.ts';
 import { rpcPath } from './rpc-path.ts';
 import { laptopServiceKeys, ServiceIdentityVerifier, type ServiceKeyRing } from './rpc-service-identity.ts';
-import { typeBoxValidatorCompiler } from './schema-validator.ts';
+import { lazyTypeBoxValidatorCompiler, serializerFor } from './lazy-schema-compilers.ts';
 
 export type RpcHandler<Input, Output> = (input: Input, ctx: CallContext) => Promise<Output>;
 
@@ -51,6 +50,8 @@ export class RpcMethodEndpoint {
   /** The services the contract lets call this method. */
   readonly callers: ReadonlySet<string>;
   // The function fastify itself would run on the body (TypeBox checks, strict: no coercion of JSON).
+  // Both compiled on the method's first call and shared with routes of the same schema
+  // (lazy-schema-compilers.ts): a start no longer compiles every method of eight services.
   readonly #validate: (value: unknown) => ValidationResult;
   // fast-json-stringify with the options fastify's default serializer compiler uses: the output
   // schema decides what leaves the callee, so unknown fields are dropped on every transport.
@@ -73,8 +74,8 @@ export class RpcMethodEndpoint {
     this.#handler = handler;
     this.#identities = identities;
     this.callers = new Set(contract.callers ?? defaultRpcCallers);
-    this.#validate = typeBoxValidatorCompiler({ schema: contract.input, method: 'POST', url: this.path, httpPart: 'body' }) as (value: unknown) => ValidationResult;
-    this.#serialize = fastJsonStringify(contract.output, { schema: {} }) as (output: unknown) => string;
+    this.#validate = lazyTypeBoxValidatorCompiler({ schema: contract.input, method: 'POST', url: this.path, httpPart: 'body' }) as (value: unknown) => ValidationResult;
+    this.#serialize = serializerFor(contract.output);
     this.#observability = options.observability;
     this.#observeOk = undefined;
   }
