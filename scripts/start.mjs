@@ -16,6 +16,7 @@ import { performance } from 'node:perf_hooks';
 import process from 'node:process';
 import { pathToFileURL } from 'node:url';
 import { bundlePath, ensureCliBundle } from './build-cli.mjs';
+import { mapStackTracesOf } from './bundle-stack-traces.mjs';
 import { ensureWebAppsForStart } from './build-web.mjs';
 
 const entered = performance.timeOrigin + performance.now();
@@ -34,8 +35,8 @@ if (process.env['CARSHARE_STARTUP_TRACE'] === '1') {
   };
   process.stderr.write(`carshare-startup ${JSON.stringify(trace)}\n`);
 }
-// What `node --enable-source-maps` does, for the modules loaded from here on: stack traces name
-// the TypeScript files (the linked map is read only when a trace needs it).
-process.setSourceMapsEnabled(true);
+// Stack traces name the TypeScript files, as with `node --enable-source-maps`, but the map is
+// read when a trace is first printed, not at every start (bundle-stack-traces.mjs).
+mapStackTracesOf(bundlePath);
 process.argv[1] = bundlePath;
 await import(pathToFileURL(bundlePath).href);
