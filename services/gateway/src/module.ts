@@ -40,7 +40,7 @@ import {
   type DownstreamPolicy,
   type RateLimitStore,
 } from '@carshare/resilience';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { createIdempotencyStore } from './adapters/create-idempotency-store.ts';
 import { registerAnalyticsRoutes } from './api/analytics-handlers.ts';
 import { registerBlobsRoutes } from './api/blobs-handlers.ts';
@@ -189,8 +189,10 @@ export function createGatewayModule(deps: GatewayModuleDeps): GatewayModule {
   let redis: Redis | undefined;
   let stopWatching: (() => void) | undefined;
 
-  function rateLimitStore(): RateLimitStore {
+  async function rateLimitStore(): Promise<RateLimitStore> {
     if (!config.redis.url) return new MemoryRateLimitStore();
+    // Loaded only with a Redis to talk to: `npm start` has none and skips loading ioredis.
+    const { Redis } = await import('ioredis');
     // No offline queue and no retries per command: a limiter that waits for Redis is worse
     // than one that answers locally, which the fail-open store does.
     redis = new Redis(config.redis.url, { enableOfflineQueue: false, maxRetriesPerRequest: 0, lazyConnect: true });
@@ -209,7 +211,7 @@ export function createGatewayModule(deps: GatewayModuleDeps): GatewayModule {
 
   async function registerRoutes(): Promise<void> {
     await registerSecurityHeaders(server);
-    const rateLimitGuard = createRateLimitGuard(createRateLimiter({ store: rateLimitStore(), clock }), rateLimits);
+    const rateLimitGuard = createRateLimitGuard(createRateLimiter({ store: await rateLimitStore(), clock }), rateLimits);
     registerEdgeThrottle(server, rateLimitGuard);
     await server.register(cors, {
       origin: config.cors.origins,
@@ -231,7 +233,7 @@ export function createGatewayModule(deps: GatewayModuleDeps): GatewayModule {
       // Always an OpenAPI (not Swagger 2) document here: the `openapi` option above.
       transformObject: (document) => ('openapiObject' in document ? finishOpenApiDocument(document.openapiObject, openApiServer(config)) : document.swaggerObject),
     });
-    idempotencyStore = createIdempotencyStore(config, logger);
+    idempotencyStore = await createIdempotencyStore(config, logger);
     const routeDeps = {
       verifier,
       sessions,

@@ -1,4 +1,3 @@
-import PDFDocument from 'pdfkit';
 import type { ReceiptLine } from './domain/pricing.ts';
 import type { Receipt } from './trip-queries.ts';
 
@@ -21,7 +20,10 @@ function lineLabel(line: ReceiptLine): string {
  * be checked by anything that reads the bytes; a receipt is a page, a few kilobytes either way.
  * The document is dated by the trip's end, not by when it was rendered.
  */
-export function renderReceiptPdf(receipt: Receipt): Promise<Buffer> {
+export async function renderReceiptPdf(receipt: Receipt): Promise<Buffer> {
+  // Loaded on the first receipt, not at start: pdfkit and its font stack cost ~130 ms of CPU to
+  // load, which every `npm start` paid for a feature most runs never use.
+  const { default: PDFDocument } = await import('pdfkit');
   const { trip, currency } = receipt;
   const money = (cents: number) => formatMoney(cents, currency);
   const doc = new PDFDocument({
@@ -70,5 +72,5 @@ export function renderReceiptPdf(receipt: Receipt): Promise<Buffer> {
   if (receipt.extraChargeCents > 0) row('Charged beyond the deposit', money(receipt.extraChargeCents));
   row('Payment', trip.paymentStatus === 'captured' ? 'charged' : (trip.paymentStatus ?? 'pending'));
   doc.end();
-  return done;
+  return await done;
 }

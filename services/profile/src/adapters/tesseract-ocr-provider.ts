@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { DeadlineExceeded } from '@carshare/platform';
-import { OEM, PSM, createWorker, type Worker } from 'tesseract.js';
+import type { Worker } from 'tesseract.js';
 import type { OcrProvider, OcrText } from '../ports.ts';
 
 /**
@@ -63,6 +63,8 @@ export class TesseractOcrProvider implements OcrProvider {
 
   #started(): Promise<Worker> {
     this.#worker ??= (async () => {
+      // Loaded with the engine, not at start: `npm start` need not pay for it before the first licence photo.
+      const { OEM, PSM, createWorker } = await import('tesseract.js');
       const worker = await createWorker('eng', OEM.LSTM_ONLY, { langPath: this.#langPath, gzip: true, cacheMethod: 'none' });
       // A fixed resolution keeps tesseract from guessing one (and printing that it did).
       await worker.setParameters({ user_defined_dpi: '300', tessedit_pageseg_mode: PSM.AUTO });
