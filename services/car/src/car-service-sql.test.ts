@@ -316,6 +316,8 @@ function describeCarService(engineName: string, databaseUrl: string | undefined)
       const { car, deviceSecret } = await t.module.service.createCar(aCar(), operator);
       const accepted = await t.counter('telemetryReports', { result: 'accepted' });
       const lastReportAt = async () => (await t.module.service.getCar({ carId: car.id }, operator)).lastReportAt;
+      const telemetryEvents = async () =>
+        Number((await sql<{ n: string }>`select count(*) as n from outbox where event_type = 'car.telemetry' and subject = ${car.id}`.execute(t.database.database.db)).rows[0]?.n);
       const send = (changes: Record<string, unknown> = {}) =>
         t.module.devices.ingestHttp({ carId: car.id, secret: deviceSecret, report: report({ ts: t.clock.now(), speedKph: 0, ...changes }) });
       const parkedSince = t.clock.now();
@@ -334,6 +336,7 @@ function describeCarService(engineName: string, databaseUrl: string | undefined)
       t.clock.advance(30_000);
       await send();
       assert.equal(await historyOf(car.id), 2, 'a history point a minute');
+      assert.equal(await telemetryEvents(), 1, 'a refreshed row that says nothing new is no car.telemetry event');
 
       // Driving: 11 m and 0.01 km a second.
       const rowWrittenAt = t.clock.now();
@@ -344,6 +347,7 @@ function describeCarService(engineName: string, databaseUrl: string | undefined)
         assert.equal(await lastReportAt(), expected, `row after ${second} s of driving`);
       }
       assert.equal(await historyOf(car.id), 2 + 6, 'each move is a point of the history (trip distance)');
+      assert.equal(await telemetryEvents(), 2, 'the moved car is an event');
       // The lock turning is written at once, whatever the interval.
       t.clock.advance(1000);
       await send({ lat: 52.5201 + 0.0006, odometerKm: 100.06, locked: false });

@@ -44,6 +44,8 @@ export const CarConfigSchema = Type.Object({
     maxAgeMs: Type.Integer({ minimum: 1000, default: 3_600_000 }),
     /** At most one car.telemetry event per car per this interval. */
     eventIntervalMs: Type.Integer({ minimum: 0, default: 10_000 }),
+    /** A parked car repeating the same report gets a car.telemetry event this often (else only on change). */
+    eventHeartbeatMs: Type.Integer({ minimum: 0, default: 300_000 }),
     flushIntervalMs: Type.Integer({ minimum: 1, default: 100 }),
     /** Reports per write: one PGlite call holds the event loop for the whole batch. */
     maxBatch: Type.Integer({ minimum: 1, maximum: 5000, default: 250 }),

@@ -151,6 +151,7 @@ export function createCarModule(deps: CarModuleDeps): CarModule {
       maxAgeMs: config.telemetry.maxAgeMs,
       perCarLimit: { algorithm: 'gcra', limit: config.telemetry.perCarPerSecond, windowMs: 1000, burst: config.telemetry.perCarBurst },
       eventIntervalMs: config.telemetry.eventIntervalMs,
+      eventHeartbeatMs: config.telemetry.eventHeartbeatMs,
       flushIntervalMs: config.telemetry.flushIntervalMs,
       maxBatch: config.telemetry.maxBatch,
       rowMinIntervalMs: config.telemetry.rowMinIntervalMs,

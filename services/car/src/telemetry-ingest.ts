@@ -12,6 +12,8 @@ export interface TelemetryIngestSettings extends TelemetryRules {
   perCarLimit: RateLimitRule;
   /** At most one car.telemetry event per car per this interval (reports are far more frequent). */
   eventIntervalMs: number;
+  /** A car whose reports repeat themselves gets a car.telemetry event this often. */
+  eventHeartbeatMs: number;
   /** Accepted reports are written together, at least this often… */
   flushIntervalMs: number;
   /** …or as soon as this many wait. One batch is one PGlite call that holds the event loop. */
@@ -54,6 +56,8 @@ interface CarMemory {
   lastTs: number;
   odometerKm: number;
   lastEventAt: number;
+  /** What the last car.telemetry event said (point and state). */
+  evented: { point: TelemetryPoint; state: string } | undefined;
   /** The point last queued for the car row, and when (our clock). */
   row: TelemetryPoint | undefined;
   rowAt: number;
@@ -218,7 +222,7 @@ export class TelemetryIngest {
   #memoryOf(credential: DeviceCredential): CarMemory {
     let memory = this.#memory.get(credential.carId);
     if (!memory) {
-      memory = { lastTs: credential.lastReportAt ?? -1, odometerKm: credential.odometerKm, lastEventAt: Number.NEGATIVE_INFINITY, row: undefined, rowAt: 0, kept: undefined };
+      memory = { lastTs: credential.lastReportAt ?? -1, odometerKm: credential.odometerKm, lastEventAt: Number.NEGATIVE_INFINITY, evented: undefined, row: undefined, rowAt: 0, kept: undefined };
       this.#memory.set(credential.carId, memory);
     }
     return memory;
@@ -258,7 +262,12 @@ export class TelemetryIngest {
         if (!memory || state === undefined) continue;
         if (state === 'offline') offline.push(carId);
         if (now - memory.lastEventAt < settings.eventIntervalMs) continue;
+        // A parked car's row refresh says nothing new to a live map: an event when something
+        // changed, else one per eventHeartbeatMs (a late listener still hears of every car).
+        const evented = memory.evented;
+        if (evented && evented.state === state && samePoint(evented.point, point) && now - memory.lastEventAt < settings.eventHeartbeatMs) continue;
         memory.lastEventAt = now;
+        memory.evented = { point, state };
         due.push(
           events.create(CarTelemetry, carId, {
             carId,
