@@ -118,7 +118,7 @@ function formatSummary(
   for (const goal of goals) lines.push(`  ${formatGoal(goal, 36, 2)}`);
   if (references.length > 0) {
     lines.push('', 'for reference (no goal; "1-call": against the one-call references issue 9 was written with)');
-    for (const [name, value] of references) lines.push(`  ${name.padEnd(36)}${fixed(value, 2).padStart(10)}`);
+    for (const [name, value] of references) lines.push(`  ${name.padEnd(40)}${fixed(value, 2).padStart(10)}`);
   }
   const contended = Object.entries(measured)
     .filter(([, stats]) => (stats.cpu.others ?? 0) > 0.25)
