@@ -23,13 +23,14 @@ const scripts = {
   moleculerTrip: join(peersDir, 'src', 'moleculer-trip-service.mjs'),
 };
 
-type RunName = 'hello' | 'post' | 'hop' | 'hop2' | 'hoph2' | 'nest' | 'nest2' | 'moleculer' | 'moleculer2' | 'rpc' | 'me' | 'distributed';
+type RunName = 'hello' | 'post' | 'hop' | 'hop2' | 'hop2framed' | 'hoph2' | 'nest' | 'nest2' | 'moleculer' | 'moleculer2' | 'rpc' | 'me' | 'distributed';
 
 const runs: Record<RunName, { label: string; processes: string }> = {
   hello: { label: 'fastify hello-world', processes: 'fastify' },
   post: { label: 'bare fastify JSON POST', processes: 'fastify' },
   hop: { label: 'bare fastify→undici→fastify', processes: 'one process' },
   hop2: { label: 'bare fastify→2 undici calls→fastify', processes: 'one process' },
+  hop2framed: { label: 'the 2 calls over framed TCP', processes: 'one process' },
   hoph2: { label: 'the same hop over h2c', processes: 'one process' },
   nest: { label: 'NestJS 11 TCP, Fastify gateway', processes: 'gateway + user' },
   nest2: { label: 'NestJS 11 TCP, two calls', processes: 'gw + user + trip' },
@@ -164,7 +165,7 @@ export const runPeersBenchmark: BenchmarkRun = async (options) => {
   if (!Number.isFinite(roundCount)) throw new Error('--rounds needs a number');
   const only = typeof options.flags['only'] === 'string' ? new Set(options.flags['only'].split(',')) : undefined;
   // The h2c hop is a measurement for ADR 0013, not an acceptance row: only when asked for.
-  const wanted = (name: RunName): boolean => (only === undefined ? name !== 'hoph2' : only.has(name));
+  const wanted = (name: RunName): boolean => (only === undefined ? name !== 'hoph2' && name !== 'hop2framed' : only.has(name));
   const progress = (message: string): void => {
     process.stderr.write(`· ${message}\n`);
   };
@@ -206,7 +207,7 @@ export const runPeersBenchmark: BenchmarkRun = async (options) => {
       setups.push({ name: 'hello', servers: [hello], target: async () => target, firstWarmupSec: 0 });
     }
 
-    if (wanted('post') || wanted('hop') || wanted('hop2') || wanted('hoph2')) {
+    if (wanted('post') || wanted('hop') || wanted('hop2') || wanted('hop2framed') || wanted('hoph2')) {
       const hop = await start<{ url: string; backUrl: string }>(scripts.hop);
       const post: LoadTarget = {
         url: `${hop.info.backUrl}/rpc/echo`,
@@ -220,6 +221,10 @@ export const runPeersBenchmark: BenchmarkRun = async (options) => {
       if (wanted('post')) setups.push({ name: 'post', servers: [hop], target: async () => post, firstWarmupSec: 0 });
       if (wanted('hop')) setups.push({ name: 'hop', servers: [hop], target: async () => ({ url: hop.info.url }), firstWarmupSec: 0 });
       if (wanted('hop2')) setups.push({ name: 'hop2', servers: [hop], target: async () => ({ url: `${hop.info.url}/two` }), firstWarmupSec: 0 });
+      if (wanted('hop2framed')) {
+        await checkTarget({ url: `${hop.info.url}/two-framed` }, (body) => (body as { activity?: unknown }).activity !== undefined, 'bare two calls over framed TCP');
+        setups.push({ name: 'hop2framed', servers: [hop], target: async () => ({ url: `${hop.info.url}/two-framed` }), firstWarmupSec: 0 });
+      }
       if (wanted('hoph2')) {
         await checkTarget({ url: `${hop.info.url}/h2` }, () => true, 'bare hop over h2c');
         setups.push({ name: 'hoph2', servers: [hop], target: async () => ({ url: `${hop.info.url}/h2` }), firstWarmupSec: 0 });
@@ -357,6 +362,7 @@ export const runPeersBenchmark: BenchmarkRun = async (options) => {
       ['bare hop ÷ hello', cpu('hop') / cpu('hello')],
       ['bare hop over h2c ÷ over HTTP/1.1', cpu('hoph2') / cpu('hop')],
       ['bare 2-call hop ÷ 1-call', cpu('hop2') / cpu('hop')],
+      ['bare 2 calls over framed TCP ÷ over HTTP/1.1', cpu('hop2framed') / cpu('hop2')],
       ['NestJS 2-call ÷ 1-call', cpu('nest2') / cpu('nest')],
       ['Moleculer 2-call ÷ 1-call', cpu('moleculer2') / cpu('moleculer')],
       ['NestJS ÷ bare hop (1-call)', cpu('nest') / cpu('hop')],
