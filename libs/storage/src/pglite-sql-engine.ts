@@ -3,6 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { lockDataDir, type UnlockDataDir } from './data-dir-lock.ts';
+import { keepPgliteTemplate, readPgliteTemplate } from './pglite-template.ts';
 import { schemaPerServiceEngine } from './schema-per-service-engine.ts';
 import { SharedPglite } from './shared-pglite.ts';
 import { SharedPgliteDialect } from './shared-pglite-dialect.ts';
@@ -35,7 +36,11 @@ export async function openPgliteSqlEngine(options: SqlEngineOptions): Promise<Sq
   options.onProgress?.({ phase: 'opening', kind: 'pglite', location, firstRun });
   let pglite: PGlite;
   try {
-    pglite = await PGlite.create(location, { startParams: [...PGlite.defaultStartParams, ...embeddedSettings] });
+    // A new cluster (in memory, or a folder without one) starts from the machine's template of
+    // a fresh one instead of running initdb again (pglite-template.ts).
+    const template = firstRun ? await readPgliteTemplate() : undefined;
+    pglite = await PGlite.create(location, { startParams: [...PGlite.defaultStartParams, ...embeddedSettings], ...(template && { loadDataDir: template }) });
+    if (firstRun && !template) await keepPgliteTemplate(pglite);
   } catch (error) {
     await unlock();
     throw error;
