@@ -6,6 +6,7 @@
  * reporters before tsx's hooks are in place.
  */
 
+import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 // node --test loads a reporter from its module's default export: the one default export here.
@@ -14,8 +15,9 @@ export default async function* timingReporter(source) {
   const startedAt = new Map();
   for await (const event of source) {
     const data = event.data;
-    // A file's own entry carries its path as its name; the tests inside it carry theirs.
-    if (!data?.file || data.name !== data.file || data.nesting !== 0) continue;
+    // A file's own entry carries its path as its name (absolute on Node 20, relative to the
+    // working directory on Node 24); the tests inside it carry theirs.
+    if (!data?.file || data.nesting !== 0 || typeof data.name !== 'string' || resolve(data.name) !== data.file) continue;
     if (event.type === 'test:dequeue') startedAt.set(data.file, performance.now());
     if (event.type === 'test:complete') {
       const started = startedAt.get(data.file);
