@@ -1,5 +1,5 @@
 import { useI18n } from '../i18n/i18n.tsx';
-import type { CursorPages } from './use-cursor-pages.ts';
+import type { CursorPages } from '@carshare/web-client/use-cursor-pages';
 
 export function Pager({ pages, label }: { pages: CursorPages<unknown>; label: string }) {
   const { t } = useI18n();

@@ -4,7 +4,7 @@ import { useSession } from '../../api/session-context.tsx';
 import { useI18n } from '../../i18n/i18n.tsx';
 import { ErrorNotice, Loading, StatusMessage } from '../../ui/error-notice.tsx';
 import { Pager } from '../../ui/pager.tsx';
-import { useCursorPages } from '../../ui/use-cursor-pages.ts';
+import { useCursorPages } from '@carshare/web-client/use-cursor-pages';
 import { CarForm } from './car-form.tsx';
 import { carCategories, carStates, categoryLabel, stateLabel } from './car-labels.ts';
 

@@ -5,7 +5,7 @@ import { useSession } from '../../api/session-context.tsx';
 import { useI18n } from '../../i18n/i18n.tsx';
 import { ApiMissing, ErrorNotice, Loading, StatusMessage } from '../../ui/error-notice.tsx';
 import { Pager } from '../../ui/pager.tsx';
-import { useCursorPages } from '../../ui/use-cursor-pages.ts';
+import { useCursorPages } from '@carshare/web-client/use-cursor-pages';
 import { formatMoney } from '../trips/trips-screen.tsx';
 
 type FeeCharge = RouteResponse<typeof adminPaymentRoutes.retryFeeCharge>;

@@ -6,7 +6,7 @@ import { useI18n } from '../../i18n/i18n.tsx';
 import type { StringKey } from '../../i18n/strings.ts';
 import { ErrorNotice, Loading, StatusMessage } from '../../ui/error-notice.tsx';
 import { Pager } from '../../ui/pager.tsx';
-import { useCursorPages } from '../../ui/use-cursor-pages.ts';
+import { useCursorPages } from '@carshare/web-client/use-cursor-pages';
 
 type QueueItem = RouteResponse<typeof adminReviewRoutes.queue>['items'][number];
 type ReviewCase = RouteResponse<typeof adminReviewRoutes.get>;

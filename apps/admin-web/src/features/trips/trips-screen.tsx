@@ -6,7 +6,7 @@ import { useI18n } from '../../i18n/i18n.tsx';
 import type { StringKey } from '../../i18n/strings.ts';
 import { ApiMissing, ErrorNotice, Loading, StatusMessage } from '../../ui/error-notice.tsx';
 import { Pager } from '../../ui/pager.tsx';
-import { useCursorPages } from '../../ui/use-cursor-pages.ts';
+import { useCursorPages } from '@carshare/web-client/use-cursor-pages';
 
 type Trip = RouteResponse<typeof tripRoutes.adminList>['items'][number];
 type Payment = RouteResponse<typeof adminPaymentRoutes.list>['items'][number];
