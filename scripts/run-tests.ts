@@ -249,4 +249,6 @@ const drillsCode = drills.length > 0 ? await runFiles(drills, { concurrency: 1, 
 const leftoverCode = snapshotCode === 0 ? await brokerCheck('check') : 0;
 rmSync(brokerSnapshot, { force: true });
 printSummary(startedMs, loadAtStart);
+// Lint ended long before, somewhere in the tests' output: its failure is repeated last.
+if (lintCode !== 0) console.error('run-tests: lint failed (its report is further up, before the tests that ran beside it)');
 process.exit([lintCode, othersCode, drillsCode, leftoverCode].find((code) => code !== 0) ?? 0);
