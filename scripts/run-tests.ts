@@ -222,10 +222,14 @@ if (chaos) {
 
 // The type-check is the shorter of the two checks (~120 s against lint's ~160 s on a quiet 2-core
 // box): the tests start when it is through, on the core it leaves, instead of that core idling
-// until lint is done too. A type error still stops the run before any test.
+// until lint is done too. A type error still stops the run before any test (once lint has
+// reported too, as before).
 if (staticChecks) {
   const typeCheckCode = await staticChecks.typeCheck;
-  if (typeCheckCode !== 0) process.exit(typeCheckCode);
+  if (typeCheckCode !== 0) {
+    await staticChecks.lint;
+    process.exit(typeCheckCode);
+  }
 }
 
 // The chaos drills hold latency bounds, so they run after the rest, alone: next to another
