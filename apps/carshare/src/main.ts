@@ -153,6 +153,9 @@ async function simulate(values: Record<string, string | boolean | undefined>): P
     // Run by another program (the fleet benchmark): it holds our stdin open, so when it dies in
     // any way, even SIGKILL, stdin ends and the fleet stops with it instead of reporting on as an
     // orphan. It may also change the report interval: `report-interval-ms N`.
+    // A dead parent also closed the pipe our stdout writes to: the goodbye line must not crash
+    // the stop that saves the fleet (EPIPE).
+    process.stdout.on('error', () => undefined);
     const lines = createInterface({ input: process.stdin });
     lines.on('line', (line) => {
       const [verb, argument] = line.trim().split(/\s+/, 2);
