@@ -348,9 +348,15 @@ function describeCarService(engineName: string, databaseUrl: string | undefined)
       }
       assert.equal(await historyOf(car.id), 2 + 6, 'each move is a point of the history (trip distance)');
       assert.equal(await telemetryEvents(), 2, 'the moved car is an event');
+      // Coming to rest is written at once: the trip's finish judges the zone by the row.
+      t.clock.advance(1000);
+      await send({ lat: 52.5201 + 0.0007, odometerKm: 100.07, speedKph: 0 });
+      const rested = await t.module.service.getCar({ carId: car.id }, operator);
+      assert.equal(rested.lastReportAt, t.clock.now(), 'the row holds the report of the car at rest');
+      assert.equal(rested.position?.lat, 52.5201 + 0.0007);
       // The lock turning is written at once, whatever the interval.
       t.clock.advance(1000);
-      await send({ lat: 52.5201 + 0.0006, odometerKm: 100.06, locked: false });
+      await send({ lat: 52.5201 + 0.0007, odometerKm: 100.07, locked: false });
       assert.equal((await t.module.service.getCar({ carId: car.id }, operator)).locked, false);
     });
 

@@ -175,7 +175,9 @@ export class TelemetryIngest {
 
   #rowDue(memory: CarMemory, point: TelemetryPoint, now: number): boolean {
     const row = memory.row;
-    if (!row || row.locked !== point.locked) return true;
+    // A car coming to rest is written at once: finishing a trip checks the zone against the row's
+    // position, and a rider who parks and ends the trip at once must be judged where the car stands.
+    if (!row || row.locked !== point.locked || (point.speedKph === 0 && row.speedKph !== 0)) return true;
     const { rowMinIntervalMs, rowHeartbeatMs } = this.#deps.settings;
     const age = now - memory.rowAt;
     return age >= rowHeartbeatMs || (age >= rowMinIntervalMs && !samePoint(row, point));
