@@ -52,3 +52,12 @@ export async function lockDataDir(dataDir: string): Promise<UnlockDataDir> {
     if (holder === ownPid) await unlink(lockPath).catch(() => undefined);
   };
 }
+
+/**
+ * A cluster unpacked from a template tarball brings the lock file of the folder the template was
+ * taken from, naming a process long gone: written over at once, or a second process would take
+ * the folder as abandoned while this one has it open.
+ */
+export async function reclaimDataDirLock(dataDir: string): Promise<void> {
+  await writeFile(join(dataDir, lockFileName), String(process.pid));
+}

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { lockDataDir, type UnlockDataDir } from './data-dir-lock.ts';
+import { lockDataDir, reclaimDataDirLock, type UnlockDataDir } from './data-dir-lock.ts';
 import { keepPgliteTemplate, readPgliteTemplate } from './pglite-template.ts';
 import { schemaPerServiceEngine } from './schema-per-service-engine.ts';
 import { SharedPglite } from './shared-pglite.ts';
@@ -40,6 +40,7 @@ export async function openPgliteSqlEngine(options: SqlEngineOptions): Promise<Sq
     // a fresh one instead of running initdb again (pglite-template.ts).
     const template = firstRun ? await readPgliteTemplate() : undefined;
     pglite = await PGlite.create(location, { startParams: [...PGlite.defaultStartParams, ...embeddedSettings], ...(template && { loadDataDir: template }) });
+    if (template && !inMemory) await reclaimDataDirLock(location);
     if (firstRun && !template) await keepPgliteTemplate(pglite);
   } catch (error) {
     await unlock();

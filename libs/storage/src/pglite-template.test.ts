@@ -77,4 +77,27 @@ await inFolder.close();
     assert.equal(kept.length, 1, `kept: ${kept.join(', ')}`);
     assert.deepEqual(JSON.parse(run.stdout.trim().split('\n').at(-1) as string), { inMemory: [], inFolder: [] });
   });
+  it('leaves a folder made from a template locked by the process that opened it, not by the one the template came from', () => {
+    const ownHome = mkdtempSync(join(tmpdir(), 'carshare-pglite-template-'));
+    const open = (folder: string) => `
+import { readFileSync } from 'node:fs';
+import { openSqlEngine } from ${JSON.stringify(sqlEngineModule)};
+const engine = await openSqlEngine({ dataDir: ${JSON.stringify(folder)} });
+console.log(JSON.stringify({ pid: process.pid, lock: readFileSync(${JSON.stringify(join(folder, 'carshare-sql.lock'))}, 'utf8') }));
+await engine.close();
+`;
+    const run = (folder: string) => {
+      const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', open(folder)], { cwd: import.meta.dirname, encoding: 'utf8', env: { ...process.env, HOME: ownHome } });
+      assert.equal(child.status, 0, child.stderr);
+      return JSON.parse(child.stdout.trim().split('\n').at(-1) as string) as { pid: number; lock: string };
+    };
+    try {
+      // The first folder cluster is the template, its lock file in it.
+      run(join(ownHome, 'first'));
+      const second = run(join(ownHome, 'second'));
+      assert.equal(second.lock, String(second.pid));
+    } finally {
+      rmSync(ownHome, { recursive: true, force: true });
+    }
+  });
 });
