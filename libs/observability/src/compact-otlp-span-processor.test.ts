@@ -7,16 +7,17 @@ import { TraceState } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { AlwaysOnSampler, BasicTracerProvider, SamplingDecision, type ReadableSpan, type Sampler, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { CompactOtlpSpanProcessor } from './compact-otlp-span-processor.ts';
+import { CompactOtlpSpanProcessor, otlpHeadersFromEnv } from './compact-otlp-span-processor.ts';
 
 /** A collector that keeps every body it is sent, parsed, and answers 200 (or `status`). */
-async function startCollector(): Promise<{ url: string; bodies: unknown[]; status: number; server: Server }> {
-  const collector = { url: '', bodies: [] as unknown[], status: 200, server: undefined as unknown as Server };
+async function startCollector(): Promise<{ url: string; bodies: unknown[]; headers: Array<Record<string, unknown>>; status: number; server: Server }> {
+  const collector = { url: '', bodies: [] as unknown[], headers: [] as Array<Record<string, unknown>>, status: 200, server: undefined as unknown as Server };
   collector.server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
       collector.bodies.push(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+      collector.headers.push(request.headers);
       response.writeHead(collector.status, { 'content-type': 'application/json' }).end('{}');
     });
   });
@@ -110,5 +111,18 @@ describe('CompactOtlpSpanProcessor', () => {
     } finally {
       collector.status = 200;
     }
+  });
+
+  it("sends a hosted collector's credentials from the environment, as the SDK exporter does", async () => {
+    const env = { OTEL_EXPORTER_OTLP_HEADERS: 'x-api-key=general,X-Tenant=acme%20co', OTEL_EXPORTER_OTLP_TRACES_HEADERS: 'x-api-key=traces%3Dkey' };
+    assert.deepEqual(otlpHeadersFromEnv(env), { 'x-api-key': 'traces=key', 'x-tenant': 'acme co' });
+    assert.deepEqual(otlpHeadersFromEnv({}), {});
+    collector.headers.length = 0;
+    const processor = new CompactOtlpSpanProcessor({ url: collector.url, headers: otlpHeadersFromEnv(env) });
+    recordSpans(processor);
+    await processor.shutdown();
+    assert.equal(collector.headers[0]?.['x-api-key'], 'traces=key');
+    assert.equal(collector.headers[0]?.['x-tenant'], 'acme co');
+    assert.equal(collector.headers[0]?.['content-type'], 'application/json');
   });
 });

@@ -13,6 +13,32 @@ export interface CompactOtlpSpanProcessorOptions {
   /** Spans waiting beyond this are dropped (the collector is down or slow): memory stays bounded. */
   maxQueueSize?: number;
   exportTimeoutMillis?: number;
+  /** Sent with every batch: a hosted collector's credentials (see `otlpHeadersFromEnv`). */
+  headers?: Readonly<Record<string, string>>;
+}
+
+/**
+ * The headers the SDK's OTLP exporters take from the environment (OpenTelemetry's exporter spec:
+ * `OTEL_EXPORTER_OTLP_TRACES_HEADERS` over `OTEL_EXPORTER_OTLP_HEADERS`, `key=value` pairs
+ * separated by commas, values percent-encoded): hosted collectors take their API keys this way.
+ */
+export function otlpHeadersFromEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const list of [env['OTEL_EXPORTER_OTLP_HEADERS'], env['OTEL_EXPORTER_OTLP_TRACES_HEADERS']]) {
+    for (const pair of (list ?? '').split(',')) {
+      const separator = pair.indexOf('=');
+      if (separator <= 0) continue;
+      const key = pair.slice(0, separator).trim().toLowerCase();
+      let value = pair.slice(separator + 1).trim();
+      try {
+        value = decodeURIComponent(value);
+      } catch {
+        // Not percent-encoded after all: taken as written.
+      }
+      if (key) headers[key] = value;
+    }
+  }
+  return headers;
 }
 
 /** An ended span as OTLP/JSON text, and the resource and scope it belongs under. */
@@ -41,6 +67,7 @@ export class CompactOtlpSpanProcessor implements SpanProcessor {
   readonly #timeoutMs: number;
   readonly #agent: HttpAgent;
   readonly #send: typeof httpRequest;
+  readonly #headers: Readonly<Record<string, string>>;
   #queue: EncodedSpan[] = [];
   #timer: NodeJS.Timeout | undefined;
   readonly #inFlight = new Set<Promise<void>>();
@@ -59,6 +86,7 @@ export class CompactOtlpSpanProcessor implements SpanProcessor {
     const https = this.#url.protocol === 'https:';
     this.#agent = https ? new HttpsAgent({ keepAlive: true, maxSockets: 2 }) : new HttpAgent({ keepAlive: true, maxSockets: 2 });
     this.#send = https ? httpsRequest : httpRequest;
+    this.#headers = options.headers ?? {};
   }
 
   onStart(): void {}
@@ -138,7 +166,7 @@ export class CompactOtlpSpanProcessor implements SpanProcessor {
       };
       const sending = this.#send(
         this.#url,
-        { method: 'POST', agent: this.#agent, timeout: this.#timeoutMs, headers: { 'content-type': 'application/json', 'content-length': body.length } },
+        { method: 'POST', agent: this.#agent, timeout: this.#timeoutMs, headers: { ...this.#headers, 'content-type': 'application/json', 'content-length': body.length } },
         (response) => {
           response.resume();
           response.on('end', () => {

@@ -22,7 +22,7 @@ import {
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
-import { CompactOtlpSpanProcessor } from './compact-otlp-span-processor.ts';
+import { CompactOtlpSpanProcessor, otlpHeadersFromEnv } from './compact-otlp-span-processor.ts';
 import { spanNames } from './telemetry-names.ts';
 
 export { SpanKind, SpanStatusCode, type Span, type Context };
@@ -85,7 +85,7 @@ export function createTracing(options: TracingOptions): Tracing {
     const url = `${options.otlpEndpoint.replace(/\/$/, '')}/v1/traces`;
     // Spans kept as encoded bytes until their batch leaves, not as objects: V8 promoted every
     // sampled span held by the SDK's BatchSpanProcessor (compact-otlp-span-processor.ts).
-    spanProcessors.push(new CompactOtlpSpanProcessor({ url, scheduledDelayMillis: 1000 }));
+    spanProcessors.push(new CompactOtlpSpanProcessor({ url, scheduledDelayMillis: 1000, headers: otlpHeadersFromEnv(process.env) }));
   }
   const provider = new BasicTracerProvider({
     resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: options.service }),
