@@ -5,11 +5,14 @@ import { loadavg, tmpdir } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { constants as perfConstants, monitorEventLoopDelay, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { serviceRegistry, startEmbeddedPlatform } from '@carshare/cli';
 import { ServiceRegistry } from '@carshare/service-kit';
 import { FleetStore, simulatedCar, type FleetCar } from '@carshare/simulator';
 import { userDescriptor } from '@carshare/user-service';
 import { atLeast, atMost, formatGoal, type BenchOptions, type BenchReport } from '../benchmark.ts';
+import { startInspectorProfiler } from '../inspector-profiler.ts';
 import { measureLoad } from '../measure-load.ts';
 import { measureBareBrokerRate } from './bare-broker-rate.ts';
 import { startDistributedFleet } from './distributed-fleet.ts';
@@ -149,15 +152,48 @@ const load1 = (): number => Math.round((loadavg()[0] ?? 0) * 10) / 10;
  * should not hide everything until the end), or why it failed; a failed part never stops the
  * parts after it that do not need it.
  */
+/**
+ * What held this process's event loop during a part (embedded: the whole platform runs here):
+ * the loop's delay and the GC pauses by kind, so a long tail can be told from a long GC.
+ */
+function watchEventLoop(): () => string {
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  delay.enable();
+  const pauses = { major: [] as number[], minor: [] as number[] };
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      const kind = (entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind;
+      (kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR ? pauses.major : pauses.minor).push(entry.duration);
+    }
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  return () => {
+    delay.disable();
+    observer.disconnect();
+    const ms = (ns: number) => (ns / 1e6).toFixed(0);
+    const old = getHeapSpaceStatistics().find((space) => space.space_name === 'old_space');
+    const sum = (values: number[]) => values.reduce((total, value) => total + value, 0);
+    return (
+      `event loop delay p50 ${ms(delay.percentile(50))} ms, p99 ${ms(delay.percentile(99))} ms, max ${ms(delay.max)} ms; ` +
+      `GC: ${pauses.major.length} mark-compact (max ${Math.max(0, ...pauses.major).toFixed(0)} ms, ${sum(pauses.major).toFixed(0)} ms in all), ` +
+      `${pauses.minor.length} other (max ${Math.max(0, ...pauses.minor).toFixed(0)} ms, ${sum(pauses.minor).toFixed(0)} ms); ` +
+      `old space ${Math.round((old?.space_used_size ?? 0) / 2 ** 20)} MB used`
+    );
+  };
+}
+
 async function part<T>(name: string, run: () => Promise<T>, describe: (value: T) => string): Promise<{ value?: T; error?: string }> {
   const started = performance.now();
+  const loop = watchEventLoop();
   try {
     const value = await run();
     console.log(`fleet · ${name}: ${describe(value)}   [${Math.round((performance.now() - started) / 1000)} s, load ${load1()}]`);
+    console.log(`fleet ·   ${loop()}`);
     return { value };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     console.log(`fleet · ${name}: FAILED: ${message}   [load ${load1()}]`);
+    console.log(`fleet ·   ${loop()}`);
     return { error: message };
   }
 }
@@ -419,10 +455,18 @@ export async function runFleetBenchmark(options: BenchOptions): Promise<BenchRep
       () => measureLoad({ url: `${platform.gatewayUrl}/health/live` }, { durationSec: measureSec, warmupSec: options.warmupSec, connections: nearbyConnections, serverPids: platform.serverPids }),
       (stats) => `${Math.round(stats.requestsPerSec)} req/s, p50 ${stats.latencyMs.p50.toFixed(1)} ms, p99 ${stats.latencyMs.p99.toFixed(1)} ms`,
     );
+    // `--profile <file>`: the embedded platform's CPU profile during the nearby part, to find
+    // what holds the event loop (long samples in a row under one task).
+    const profileFile = options.flags['profile'];
+    const profiler = typeof profileFile === 'string' && !databaseUrl ? await startInspectorProfiler(1_000) : undefined;
     const nearby = await part(
       `GET /v1/cars/nearby at ${nearbyConnections} connections, while the fleet reports`,
       async () => {
         if (!operator.value) throw new Error(`skipped: no operator session (${operator.error ?? ''})`);
+        if (profiler) return await profiler.profile(profileFile as string, () => measureLoad(
+          { url: `${platform.gatewayUrl}/v1/cars/nearby?lat=${centre.lat}&lng=${centre.lng}&radiusM=1000&limit=20`, headers: { authorization: `Bearer ${operator.value}` } },
+          { durationSec: measureSec, warmupSec: options.warmupSec, connections: nearbyConnections, serverPids: platform.serverPids },
+        ));
         return await measureLoad(
           { url: `${platform.gatewayUrl}/v1/cars/nearby?lat=${centre.lat}&lng=${centre.lng}&radiusM=1000&limit=20`, headers: { authorization: `Bearer ${operator.value}` } },
           { durationSec: measureSec, warmupSec: options.warmupSec, connections: nearbyConnections, serverPids: platform.serverPids },
@@ -432,6 +476,8 @@ export async function runFleetBenchmark(options: BenchOptions): Promise<BenchRep
         `${Math.round(stats.requestsPerSec)} req/s, p50 ${stats.latencyMs.p50.toFixed(1)} ms, p99 ${stats.latencyMs.p99.toFixed(1)} ms, non-2xx ${stats.non2xx}` +
         (floor.value ? `; the /health/live floor just before: p50 ${floor.value.latencyMs.p50.toFixed(1)} ms, p99 ${floor.value.latencyMs.p99.toFixed(1)} ms` : ''),
     );
+
+    profiler?.close();
 
     const live = await part(
       `live feed: ${riders} riders over ${measureSec} s`,
