@@ -1,13 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { InProcessEventBus } from '@carshare/messaging';
-import { createObservability } from '@carshare/observability';
-import { StaticDiscovery, Unavailable, uuidV7Ids, type Caller } from '@carshare/platform';
-import { openTestDatabase, type TestDatabase } from '@carshare/storage';
+import { Unavailable, uuidV7Ids, type Caller } from '@carshare/platform';
 import { FakeClock } from '@carshare/testing';
-import { SimulatedPaymentProvider } from './adapters/simulated-payment-provider.ts';
-import { loadPaymentConfig } from './config.ts';
-import { createPaymentModule, paymentMigrationsDir, type PaymentModule } from './module.ts';
+import type { SimulatedPaymentProvider } from './adapters/simulated-payment-provider.ts';
+import type { PaymentModule } from './module.ts';
+import { openPaymentTestModule, type PaymentTestModule } from './testing/open-payment-test-module.ts';
 
 // Fees charged on their own (a reservation's extension fee no trip carries) and the operators'
 // failed-fee queue: on the real schema (PGlite, and PostgreSQL when DATABASE_URL is set) with the
@@ -21,33 +18,16 @@ const aReference = () => `reservation-extension:${uuidV7Ids.next()}`;
 for (const engine of engines) {
   describe(`fee charges on ${engine.name}`, () => {
     const clock = new FakeClock('2026-12-05T09:00:00Z');
-    let database: TestDatabase;
+    let opened: PaymentTestModule;
     let provider: SimulatedPaymentProvider;
     let module: PaymentModule;
-    let bus: InProcessEventBus;
 
     before(async () => {
-      database = await openTestDatabase({ schemaPrefix: 'payment_fees', databaseUrl: engine.url, prepare: (db) => db.migrate(paymentMigrationsDir) });
-      provider = new SimulatedPaymentProvider();
-      bus = new InProcessEventBus();
-      module = createPaymentModule({
-        config: loadPaymentConfig({ 'log.level': 'silent', 'provider.timeoutMs': 1_000 }),
-        observability: createObservability({ service: 'payment', logLevel: 'silent', prettyLogs: false, sampleRatio: 0, processMetrics: false }),
-        database: database.database,
-        bus,
-        concurrentRelays: engine.url !== undefined,
-        discovery: new StaticDiscovery({ user: 'http://127.0.0.1:9' }),
-        clock,
-        provider,
-      });
-      await module.start({ background: false });
+      opened = await openPaymentTestModule({ schemaPrefix: 'payment_fees', databaseUrl: engine.url, clock });
+      ({ provider, module } = opened);
     });
 
-    after(async () => {
-      await module.close();
-      await bus.close();
-      await database.close();
-    });
+    after(() => opened.close());
 
     beforeEach(() => {
       provider.settings = { latencyMs: 0, declineRate: 0, outage: false };

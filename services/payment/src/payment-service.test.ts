@@ -1,16 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { EventEnvelope } from '@carshare/contracts';
-import { InProcessEventBus, MemoryDeadLetterStore } from '@carshare/messaging';
-import { createObservability } from '@carshare/observability';
-import { ServiceIdentitySigner, StaticDiscovery, laptopServiceKeys, serviceIdentityHeader, type Caller } from '@carshare/platform';
-import { openTestDatabase, type TestDatabase } from '@carshare/storage';
+import { ServiceIdentitySigner, laptopServiceKeys, serviceIdentityHeader, type Caller } from '@carshare/platform';
+import type { TestDatabase } from '@carshare/storage';
 import { FakeClock } from '@carshare/testing';
 import type { Kysely } from 'kysely';
 import type { PaymentDatabase } from './adapters/payment-database.ts';
-import { SimulatedPaymentProvider } from './adapters/simulated-payment-provider.ts';
-import { loadPaymentConfig } from './config.ts';
-import { createPaymentModule, paymentMigrationsDir, type PaymentModule } from './module.ts';
+import type { SimulatedPaymentProvider } from './adapters/simulated-payment-provider.ts';
+import type { PaymentModule } from './module.ts';
+import { openPaymentTestModule, type PaymentTestModule } from './testing/open-payment-test-module.ts';
 
 // Money is where SQL matters (row locks, unique references, the ledger's sums), so the use cases
 // run on the real schema: PGlite always, PostgreSQL too when DATABASE_URL is set.
@@ -29,39 +27,19 @@ function aReference(): string {
 for (const engine of engines) {
   describe(`payment service on ${engine.name}`, () => {
     const clock = new FakeClock('2026-05-01T09:00:00Z');
+    let opened: PaymentTestModule;
     let database: TestDatabase;
     let provider: SimulatedPaymentProvider;
     let module: PaymentModule;
-    let bus: InProcessEventBus;
-    const published: EventEnvelope[] = [];
+    let published: EventEnvelope[];
 
     before(async () => {
-      database = await openTestDatabase({ schemaPrefix: 'payment_test', databaseUrl: engine.url, prepare: (db) => db.migrate(paymentMigrationsDir) });
-      provider = new SimulatedPaymentProvider();
-      bus = new InProcessEventBus();
-      await bus.subscribe('test.payment-events', ['payment.*'], async (event) => {
-        published.push(event);
-      }, { deadLetters: new MemoryDeadLetterStore() });
-      module = createPaymentModule({
-        config: loadPaymentConfig({ 'log.level': 'silent', 'provider.timeoutMs': 1_000 }),
-        observability: createObservability({ service: 'payment', logLevel: 'silent', prettyLogs: false, sampleRatio: 0, processMetrics: false }),
-        database: database.database,
-        bus,
-        concurrentRelays: engine.url !== undefined,
-        // Never reached: these tests call the use cases, not the RPC port that verifies tokens.
-        discovery: new StaticDiscovery({ user: 'http://127.0.0.1:9' }),
-        clock,
-        provider,
-      });
-      await module.start({ background: false });
+      opened = await openPaymentTestModule({ schemaPrefix: 'payment_test', databaseUrl: engine.url, clock });
+      ({ database, provider, module, published } = opened);
       await module.service.addPaymentMethod({ cardToken: 'tok_visa' }, riderA);
     });
 
-    after(async () => {
-      await module.close();
-      await bus.close();
-      await database.close();
-    });
+    after(() => opened.close());
 
     beforeEach(() => {
       provider.settings = { latencyMs: 0, declineRate: 0, outage: false };
