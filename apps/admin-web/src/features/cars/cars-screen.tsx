@@ -2,8 +2,8 @@ import { adminCarRoutes, type Car, type CarCategory, type CarState } from '@cars
 import { useCallback, useMemo, useState } from 'react';
 import { useSession } from '../../api/session-context.tsx';
 import { useI18n } from '../../i18n/i18n.tsx';
-import { ErrorNotice, Loading, StatusMessage } from '../../ui/error-notice.tsx';
-import { Pager } from '../../ui/pager.tsx';
+import { ErrorNotice, StatusMessage } from '../../ui/error-notice.tsx';
+import { PageStates, Pager } from '../../ui/pager.tsx';
 import { useCursorPages } from '@carshare/web-client/use-cursor-pages';
 import { CarForm } from './car-form.tsx';
 import { carCategories, carStates, categoryLabel, stateLabel } from './car-labels.ts';
@@ -149,9 +149,7 @@ export function CarsScreen() {
 
       <StatusMessage text={status} />
       {actionError !== undefined && <ErrorNotice error={actionError} />}
-      {pages.error !== undefined && <ErrorNotice error={pages.error} onRetry={pages.reload} />}
-      {pages.loading && <Loading />}
-      {!pages.loading && pages.error === undefined && pages.items.length === 0 && <p className="empty">{t('cars.empty')}</p>}
+      <PageStates pages={pages} empty={t('cars.empty')} />
       {pages.items.length > 0 && (
         <table className="data" aria-busy={pages.loading}>
           <caption className="visually-hidden">{t('cars.heading')}</caption>

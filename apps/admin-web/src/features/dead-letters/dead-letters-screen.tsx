@@ -13,8 +13,8 @@ import {
 import { useCallback, useMemo, useState } from 'react';
 import { useSession } from '../../api/session-context.tsx';
 import { useI18n } from '../../i18n/i18n.tsx';
-import { ErrorNotice, Loading, StatusMessage } from '../../ui/error-notice.tsx';
-import { Pager } from '../../ui/pager.tsx';
+import { ErrorNotice, StatusMessage } from '../../ui/error-notice.tsx';
+import { PageStates, Pager } from '../../ui/pager.tsx';
 import { useCursorPages } from '@carshare/web-client/use-cursor-pages';
 
 /**
@@ -92,9 +92,7 @@ export function DeadLettersScreen() {
       </form>
       <StatusMessage text={status} />
       {actionError !== undefined && <ErrorNotice error={actionError} />}
-      {pages.error !== undefined && <ErrorNotice error={pages.error} onRetry={pages.reload} />}
-      {pages.loading && <Loading />}
-      {!pages.loading && pages.error === undefined && pages.items.length === 0 && <p className="empty">{t('deadLetters.empty')}</p>}
+      <PageStates pages={pages} empty={t('deadLetters.empty')} />
       {pages.items.length > 0 && (
         <table className="data">
           <caption className="visually-hidden">{t('deadLetters.heading')}</caption>

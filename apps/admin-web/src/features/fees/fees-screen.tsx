@@ -3,8 +3,8 @@ import { useCallback, useId, useMemo, useState, type FormEvent } from 'react';
 import { isRouteMissing } from '../../api/console-session.ts';
 import { useSession } from '../../api/session-context.tsx';
 import { useI18n } from '../../i18n/i18n.tsx';
-import { ApiMissing, ErrorNotice, Loading, StatusMessage } from '../../ui/error-notice.tsx';
-import { Pager } from '../../ui/pager.tsx';
+import { ApiMissing, ErrorNotice, StatusMessage } from '../../ui/error-notice.tsx';
+import { PageStates, Pager } from '../../ui/pager.tsx';
 import { useCursorPages } from '@carshare/web-client/use-cursor-pages';
 import { formatMoney } from '../trips/trips-screen.tsx';
 
@@ -95,9 +95,7 @@ export function FeesScreen() {
       </form>
       <StatusMessage text={notice} />
       {actionError !== undefined && <ErrorNotice error={actionError} />}
-      {pages.error !== undefined && <ErrorNotice error={pages.error} onRetry={pages.reload} />}
-      {pages.loading && <Loading />}
-      {!pages.loading && pages.error === undefined && pages.items.length === 0 && <p className="empty">{t('fees.empty')}</p>}
+      <PageStates pages={pages} empty={t('fees.empty')} />
       {pages.items.length > 0 && (
         <table className="data">
           <caption className="visually-hidden">{t('fees.heading')}</caption>

@@ -5,7 +5,7 @@ import { useSession } from '../../api/session-context.tsx';
 import { useI18n } from '../../i18n/i18n.tsx';
 import type { StringKey } from '../../i18n/strings.ts';
 import { ErrorNotice, Loading, StatusMessage } from '../../ui/error-notice.tsx';
-import { Pager } from '../../ui/pager.tsx';
+import { PageStates, Pager } from '../../ui/pager.tsx';
 import { useCursorPages } from '@carshare/web-client/use-cursor-pages';
 
 type QueueItem = RouteResponse<typeof adminReviewRoutes.queue>['items'][number];
@@ -118,9 +118,7 @@ export function ReviewsScreen() {
               ))}
             </select>
           </label>
-          {pages.error !== undefined && <ErrorNotice error={pages.error} onRetry={pages.reload} />}
-          {pages.loading && <Loading />}
-          {!pages.loading && pages.error === undefined && items.length === 0 && <p className="empty">{t('reviews.empty')}</p>}
+          <PageStates pages={pages} empty={t('reviews.empty')} itemCount={items.length} />
           <ol ref={queueRef} className="queue-list" aria-label={t('reviews.heading')} aria-describedby="review-shortcuts">
             {items.map((item) => (
               <li key={item.userId}>

@@ -5,7 +5,7 @@ import { useSession } from '../../api/session-context.tsx';
 import { useI18n } from '../../i18n/i18n.tsx';
 import type { StringKey } from '../../i18n/strings.ts';
 import { ApiMissing, ErrorNotice, Loading, StatusMessage } from '../../ui/error-notice.tsx';
-import { Pager } from '../../ui/pager.tsx';
+import { PageStates, Pager } from '../../ui/pager.tsx';
 import { useCursorPages } from '@carshare/web-client/use-cursor-pages';
 
 type Trip = RouteResponse<typeof tripRoutes.adminList>['items'][number];
@@ -96,9 +96,7 @@ function Trips() {
         </label>
         <button type="submit">{t('common.apply')}</button>
       </form>
-      {pages.error !== undefined && <ErrorNotice error={pages.error} onRetry={pages.reload} />}
-      {pages.loading && <Loading />}
-      {!pages.loading && pages.error === undefined && pages.items.length === 0 && <p className="empty">{t('trips.empty')}</p>}
+      <PageStates pages={pages} empty={t('trips.empty')} />
       {pages.items.length > 0 && (
         <table className="data">
           <caption className="visually-hidden">{t('trips.list')}</caption>
@@ -307,9 +305,7 @@ function Payments() {
           }}
         />
       )}
-      {pages.error !== undefined && <ErrorNotice error={pages.error} onRetry={pages.reload} />}
-      {pages.loading && <Loading />}
-      {!pages.loading && pages.error === undefined && pages.items.length === 0 && <p className="empty">{t('payments.empty')}</p>}
+      <PageStates pages={pages} empty={t('payments.empty')} />
       {pages.items.length > 0 && (
         <table className="data">
           <caption className="visually-hidden">{t('payments.heading')}</caption>

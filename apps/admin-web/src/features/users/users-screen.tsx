@@ -3,8 +3,8 @@ import { useCallback, useId, useMemo, useState, useSyncExternalStore, type FormE
 import { useSession } from '../../api/session-context.tsx';
 import { useI18n } from '../../i18n/i18n.tsx';
 import type { StringKey } from '../../i18n/strings.ts';
-import { ErrorNotice, Loading, StatusMessage } from '../../ui/error-notice.tsx';
-import { Pager } from '../../ui/pager.tsx';
+import { ErrorNotice, StatusMessage } from '../../ui/error-notice.tsx';
+import { PageStates, Pager } from '../../ui/pager.tsx';
 import { useCursorPages } from '@carshare/web-client/use-cursor-pages';
 
 type User = RouteResponse<typeof adminUserRoutes.get>;
@@ -109,9 +109,7 @@ export function UsersScreen() {
       )}
       <StatusMessage text={status} />
       {actionError !== undefined && <ErrorNotice error={actionError} />}
-      {pages.error !== undefined && <ErrorNotice error={pages.error} onRetry={pages.reload} />}
-      {pages.loading && <Loading />}
-      {!pages.loading && pages.error === undefined && pages.items.length === 0 && <p className="empty">{t('users.empty')}</p>}
+      <PageStates pages={pages} empty={t('users.empty')} />
       {pages.items.length > 0 && (
         <table className="data">
           <caption className="visually-hidden">{t('users.heading')}</caption>
