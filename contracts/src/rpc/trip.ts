@@ -78,6 +78,8 @@ export const LiveFee = Type.Object({
   parkingMinutes: Type.Integer({ minimum: 0 }),
   distanceM: Type.Number({ minimum: 0 }),
   estimateCents: Type.Integer({ minimum: 0 }),
+  /** Of the estimate, what is owed whatever the end: the paid extension of the hold (0 without one), a line of the receipt too. */
+  extensionFeeCents: Type.Integer({ minimum: 0 }),
   currency: Type.String(),
   /** The package the estimate is capped at, when one is cheaper than the minutes. */
   packageApplied: Type.Union([Type.String(), Type.Null()]),

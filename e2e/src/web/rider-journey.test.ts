@@ -244,6 +244,8 @@ describe('the rider journey, from sign-up to the receipt, in a real browser', ()
     await fee.waitFor();
     const first = (await fee.innerText()).trim();
     assert.match(first, /^€\d+\.\d\d$/);
+    // The fee so far already holds the extension bought for the hold, named, as the receipt will.
+    await page.getByTestId('trip-fee').getByText(/incl\. €\d+\.\d\d for the longer hold/).waitFor();
     await capture(page, 'trip-driving');
     // The simulated rider drives off; every report adds distance, and the fee follows (polled by the app).
     const escaped = first.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

@@ -157,6 +157,7 @@ function describeExtensionFee(name: string, databaseUrl: string | undefined) {
       assert.ok(live.distanceM > 1_000, `driven ${live.distanceM} m`);
       const metered = priceTrip(tariff, { drivingMs: 4 * minute, parkingMs: 0, distanceM: live.distanceM, fees: [] }).totalCents;
       assert.equal(live.estimateCents, metered + 150, 'the extension fee is in the running fee');
+      assert.equal(live.extensionFeeCents, 150, 'and named, so the rider sees why');
       assert.equal((await reservations.find(reservation.id))?.feeStatus, 'owed', 'reading the estimate settles nothing');
 
       const finished = await finishTrip({ tripId: trip.id }, rider);

@@ -30,6 +30,8 @@ export interface LiveFee {
   parkingMinutes: number;
   distanceM: number;
   estimateCents: number;
+  /** Of the estimate, the paid extension of the hold. */
+  extensionFeeCents: number;
   currency: string;
   packageApplied: string | undefined;
   asOf: number;
@@ -116,6 +118,7 @@ export function createTripQueries(deps: QueryDeps) {
       parkingMinutes: startedMinutes(times.parkingMs),
       distanceM,
       estimateCents: price.totalCents,
+      extensionFeeCents: fees.reduce((sum, fee) => sum + fee.cents, 0),
       currency: price.currency,
       packageApplied: price.packageApplied?.name,
       asOf: now,

@@ -215,7 +215,7 @@ describe('gateway trip routes', () => {
   });
 
   it('GET /v1/trips/:id answers the trip with its live fee', async () => {
-    const liveFee = { drivingMinutes: 3, parkingMinutes: 0, distanceM: 812.4, estimateCents: 204, currency: 'EUR', packageApplied: null, asOf: '2026-12-04T10:03:00.000Z' };
+    const liveFee = { drivingMinutes: 3, parkingMinutes: 0, distanceM: 812.4, estimateCents: 204, extensionFeeCents: 0, currency: 'EUR', packageApplied: null, asOf: '2026-12-04T10:03:00.000Z' };
     trip.answer = () => ({ ...tripWire('in_progress'), liveFee });
     const response = await fetch(`${base}/v1/trips/${tripId}`, { headers: { authorization: `Bearer ${rider.token}` } });
     assert.equal(response.status, 200);

@@ -62,6 +62,7 @@ function toWireLiveFee(fee: LiveFee | undefined) {
     parkingMinutes: fee.parkingMinutes,
     distanceM: fee.distanceM,
     estimateCents: fee.estimateCents,
+    extensionFeeCents: fee.extensionFeeCents,
     currency: fee.currency,
     packageApplied: fee.packageApplied ?? null,
     asOf: iso(fee.asOf),

@@ -159,7 +159,8 @@ export function TripScreen({ tripId }: { tripId: string }) {
                   <span className="small">
                     {' '}
                     ({format(t.trip.feeDetail, { driving: live.drivingMinutes, parking: live.parkingMinutes })}
-                    {live.packageApplied ? `; ${format(t.trip.packageApplied, { package: live.packageApplied })}` : ''}; {format(t.trip.asOf, { time: formatTime(live.asOf, language) })})
+                    {live.packageApplied ? `; ${format(t.trip.packageApplied, { package: live.packageApplied })}` : ''}
+                    {live.extensionFeeCents > 0 ? `; ${format(t.trip.extensionIncluded, { fee: formatMoney(live.extensionFeeCents, live.currency, language) })}` : ''}; {format(t.trip.asOf, { time: formatTime(live.asOf, language) })})
                   </span>
                 </>
               ) : (
