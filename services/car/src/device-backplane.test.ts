@@ -37,11 +37,15 @@ describe('two car-service instances linked through an MQTT broker', { skip: mqtt
     await second.module.service.claim({ carId: car.id, reservationId }, rider);
     device = await mqtt.connectAsync(`mqtt://127.0.0.1:${first.module.gateway.port}`, { username: car.id, password: deviceSecret, reconnectPeriod: 0 });
     await device.subscribeAsync(deviceTopics.commands(car.id), { qos: 1 });
+    // The device's own publishes are awaited before the test ends: the broker's PUBACK can come
+    // after the unlock has completed, and a publish still in flight when the client is closed rejects.
+    const acks: Array<Promise<unknown>> = [];
     device.on('message', (_topic, payload) => {
       const command = JSON.parse(payload.toString()) as DeviceCommand;
-      void device?.publishAsync(deviceTopics.acks(car.id), JSON.stringify({ commandId: command.id, ok: true, locked: false, ts: Date.now() }), { qos: 1 });
+      if (device) acks.push(device.publishAsync(deviceTopics.acks(car.id), JSON.stringify({ commandId: command.id, ok: true, locked: false, ts: Date.now() }), { qos: 1 }));
     });
     const unlocked = await second.module.service.unlock({ carId: car.id, reservationId }, rider);
+    await Promise.all(acks);
     assert.deepEqual([unlocked.state, unlocked.locked], ['in_use', false]);
     assert.equal(second.module.service.pendingCommands(), 0);
   });
