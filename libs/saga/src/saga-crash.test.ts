@@ -67,7 +67,8 @@ interface AppliedRow {
   step: string;
   kind: 'invoke' | 'compensate';
   applications: number;
-  applied_at: Date;
+  /** clock_timestamp() in microseconds: two effects often land in the same millisecond, a Date's resolution. */
+  applied_us: string;
 }
 
 const engines: Array<{ kind: string; databaseUrl?: string }> = [{ kind: 'PGlite' }];
@@ -115,8 +116,8 @@ describe('saga crash safety', () => {
           const downstream = verifier.forService(base.downstreamSchema).db;
           const { rows: sagas } = await sql<{ id: string; idx: number; refuse: string | null; status: string }>`
             select id, (input->>'idx')::int as idx, input->>'refuse' as refuse, status from saga order by id`.execute(service);
-          const { rows: localApplied } = await sql<AppliedRow>`select * from applied`.execute(service);
-          const { rows: remoteApplied } = await sql<AppliedRow>`select * from applied`.execute(downstream);
+          const { rows: localApplied } = await sql<AppliedRow>`select saga_id, step, kind, applications, (extract(epoch from applied_at) * 1000000)::bigint::text as applied_us from applied`.execute(service);
+          const { rows: remoteApplied } = await sql<AppliedRow>`select saga_id, step, kind, applications, (extract(epoch from applied_at) * 1000000)::bigint::text as applied_us from applied`.execute(downstream);
           const { rows: attempts } = await sql<{ key: string; count: number }>`select key, count(*)::int as count from attempt group by key`.execute(downstream);
           const { rows: steps } = await sql<{ invoke_attempts: number }>`select invoke_attempts from saga_step`.execute(service);
           const applied = [...localApplied, ...remoteApplied];
@@ -132,7 +133,7 @@ describe('saga crash safety', () => {
             const invoked = crashStepNames.filter((step) => effects.some((row) => row.step === step && row.kind === 'invoke'));
             const compensations = effects
               .filter((row) => row.kind === 'compensate')
-              .sort((a, b) => new Date(a.applied_at).getTime() - new Date(b.applied_at).getTime())
+              .sort((a, b) => (BigInt(a.applied_us) < BigInt(b.applied_us) ? -1 : BigInt(a.applied_us) > BigInt(b.applied_us) ? 1 : 0))
               .map((row) => row.step);
             const failsAt = saga.refuse === null ? undefined : crashStepNames.indexOf(saga.refuse as (typeof crashStepNames)[number]);
             if (failsAt === undefined) {
