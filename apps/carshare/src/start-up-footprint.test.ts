@@ -17,7 +17,7 @@ const loadedOnFirstUse = ['pdfkit', 'sharp', 'tesseract.js', 'ioredis'];
 const startAndList = `
 import { createRequire } from 'node:module';
 const { startEmbeddedPlatform } = await import('./src/embedded-platform.ts');
-const platform = await startEmbeddedPlatform({ dataDir: process.env.FOOTPRINT_DATA_DIR, gatewayPort: 0, logLevel: 'silent', seedDemo: true });
+const platform = await startEmbeddedPlatform({ dataDir: process.env.FOOTPRINT_DATA_DIR, gatewayPort: 0, logLevel: 'silent', seedDemo: true, overrides: { car: { 'devices.mqttPort': 0 } } });
 const loaded = Object.keys(createRequire(process.cwd() + '/').cache);
 await platform.close();
 process.stdout.write(JSON.stringify(loaded));
