@@ -56,3 +56,21 @@ export function Loading() {
     </p>
   );
 }
+
+/** The end of a console form: why the last submit failed, then submit (off while it runs) and cancel. */
+export function FormFooter({ error, busy, submitLabel, onCancel }: { error: unknown; busy: boolean; submitLabel: string; onCancel: () => void }) {
+  const { t } = useI18n();
+  return (
+    <>
+      {error !== undefined && <ErrorNotice error={error} />}
+      <div className="buttons">
+        <button type="submit" disabled={busy}>
+          {submitLabel}
+        </button>
+        <button type="button" onClick={onCancel}>
+          {t('common.cancel')}
+        </button>
+      </div>
+    </>
+  );
+}

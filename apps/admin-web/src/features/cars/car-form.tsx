@@ -2,7 +2,7 @@ import { adminCarRoutes, type Car, type CarCategory, type FuelType } from '@cars
 import { useId, useState, type FormEvent } from 'react';
 import { useSession } from '../../api/session-context.tsx';
 import { useI18n } from '../../i18n/i18n.tsx';
-import { ErrorNotice } from '../../ui/error-notice.tsx';
+import { FormFooter } from '../../ui/error-notice.tsx';
 import { carCategories, categoryLabel, fuelLabel, fuelTypes } from './car-labels.ts';
 
 type Mode = { kind: 'create' } | { kind: 'edit'; car: Car };
@@ -107,15 +107,7 @@ export function CarForm({ mode, onCancel, onSaved }: { mode: Mode; onCancel: () 
           <input maxLength={64} value={homeZone} onChange={(event) => setHomeZone(event.target.value)} />
         </label>
       </div>
-      {error !== undefined && <ErrorNotice error={error} />}
-      <div className="buttons">
-        <button type="submit" disabled={busy}>
-          {t('common.save')}
-        </button>
-        <button type="button" onClick={onCancel}>
-          {t('common.cancel')}
-        </button>
-      </div>
+      <FormFooter error={error} busy={busy} submitLabel={t('common.save')} onCancel={onCancel} />
     </form>
   );
 }

@@ -3,7 +3,7 @@ import { useCallback, useId, useMemo, useState, type FormEvent } from 'react';
 import { isRouteMissing } from '../../api/console-session.ts';
 import { useSession } from '../../api/session-context.tsx';
 import { useI18n } from '../../i18n/i18n.tsx';
-import { ApiMissing, ErrorNotice, StatusMessage } from '../../ui/error-notice.tsx';
+import { ApiMissing, ErrorNotice, FormFooter, StatusMessage } from '../../ui/error-notice.tsx';
 import { PageStates, Pager } from '../../ui/pager.tsx';
 import { useCursorPages } from '@carshare/web-client/use-cursor-pages';
 import { formatMoney } from '../trips/trips-screen.tsx';
@@ -193,15 +193,7 @@ function WaiveForm({ fee, amount, onRefused, onCancel, onDone }: { fee: FeeCharg
         {t('fees.waiveReason')}
         <input required maxLength={500} pattern=".*\S.*" value={reason} onChange={(event) => setReason(event.target.value)} autoFocus />
       </label>
-      {error !== undefined && <ErrorNotice error={error} />}
-      <div className="buttons">
-        <button type="submit" disabled={busy}>
-          {t('fees.waive')}
-        </button>
-        <button type="button" onClick={onCancel}>
-          {t('common.cancel')}
-        </button>
-      </div>
+      <FormFooter error={error} busy={busy} submitLabel={t('fees.waive')} onCancel={onCancel} />
     </form>
   );
 }

@@ -4,7 +4,7 @@ import { useCallback, useEffect, useId, useMemo, useRef, useState, type FormEven
 import { useSession } from '../../api/session-context.tsx';
 import { useI18n } from '../../i18n/i18n.tsx';
 import type { StringKey } from '../../i18n/strings.ts';
-import { ErrorNotice, Loading, StatusMessage } from '../../ui/error-notice.tsx';
+import { ErrorNotice, FormFooter, Loading, StatusMessage } from '../../ui/error-notice.tsx';
 import { PageStates, Pager } from '../../ui/pager.tsx';
 import { useCursorPages } from '@carshare/web-client/use-cursor-pages';
 
@@ -293,15 +293,7 @@ function ApproveForm({ userId, onCancel, onDone }: { userId: string; onCancel: (
         {t('reviews.note')}
         <input autoFocus maxLength={1000} value={note} onChange={(event) => setNote(event.target.value)} />
       </label>
-      {error !== undefined && <ErrorNotice error={error} />}
-      <div className="buttons">
-        <button type="submit" disabled={busy}>
-          {t('reviews.approve')}
-        </button>
-        <button type="button" onClick={onCancel}>
-          {t('common.cancel')}
-        </button>
-      </div>
+      <FormFooter error={error} busy={busy} submitLabel={t('reviews.approve')} onCancel={onCancel} />
     </form>
   );
 }
@@ -355,15 +347,7 @@ function RejectForm({ userId, problemFields, onCancel, onDone }: { userId: strin
           <input maxLength={500} value={notes[field] ?? ''} onChange={(event) => setNotes((current) => ({ ...current, [field]: event.target.value }))} />
         </label>
       ))}
-      {error !== undefined && <ErrorNotice error={error} />}
-      <div className="buttons">
-        <button type="submit" disabled={busy}>
-          {t('reviews.confirmReject')}
-        </button>
-        <button type="button" onClick={onCancel}>
-          {t('common.cancel')}
-        </button>
-      </div>
+      <FormFooter error={error} busy={busy} submitLabel={t('reviews.confirmReject')} onCancel={onCancel} />
     </form>
   );
 }

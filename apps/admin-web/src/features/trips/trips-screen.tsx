@@ -4,7 +4,7 @@ import { isRouteMissing } from '../../api/console-session.ts';
 import { useSession } from '../../api/session-context.tsx';
 import { useI18n } from '../../i18n/i18n.tsx';
 import type { StringKey } from '../../i18n/strings.ts';
-import { ApiMissing, ErrorNotice, Loading, StatusMessage } from '../../ui/error-notice.tsx';
+import { ApiMissing, ErrorNotice, FormFooter, Loading, StatusMessage } from '../../ui/error-notice.tsx';
 import { PageStates, Pager } from '../../ui/pager.tsx';
 import { useCursorPages } from '@carshare/web-client/use-cursor-pages';
 
@@ -398,15 +398,7 @@ function RefundForm({ payment, onCancel, onDone }: { payment: Payment; onCancel:
         {t('payments.refundNote')}
         <input maxLength={500} value={note} onChange={(event) => setNote(event.target.value)} />
       </label>
-      {error !== undefined && <ErrorNotice error={error} />}
-      <div className="buttons">
-        <button type="submit" disabled={busy}>
-          {t('payments.refund')}
-        </button>
-        <button type="button" onClick={onCancel}>
-          {t('common.cancel')}
-        </button>
-      </div>
+      <FormFooter error={error} busy={busy} submitLabel={t('payments.refund')} onCancel={onCancel} />
     </form>
   );
 }
