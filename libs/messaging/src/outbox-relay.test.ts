@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { EventEnvelope } from '@carshare/contracts';
 import { FakeClock } from '@carshare/testing';
-import { sql } from 'kysely';
+import { sql, type KyselyPlugin } from 'kysely';
 import { Registry } from 'prom-client';
 import { contractEvent, eventually } from './event-bus.contract.ts';
 import { eventList, type EventBus } from './event-bus.ts';
@@ -161,6 +161,74 @@ for (const engine of engines) {
         } finally {
           await relay.stop();
         }
+      });
+    }
+
+    if (!concurrentRelays) {
+      /** The rows the database itself still holds unsent, whatever the relay remembers. */
+      async function unsentRows(): Promise<number> {
+        const { rows } = await sql<{ count: number }>`select count(*)::int as count from outbox where sent_at is null`.execute(testDb.database.db);
+        return Number(rows[0]?.count);
+      }
+
+      it('marks a batch sent in the next poll, one statement per batch, and on stop', async () => {
+        await clearOutbox();
+        const outbox = new Outbox();
+        const bus = new RecordingBus();
+        let statements = 0;
+        const counting: KyselyPlugin = {
+          transformQuery: (args) => args.node,
+          transformResult: async (args) => {
+            statements += 1;
+            return args.result;
+          },
+        };
+        const database = { ...testDb.database, db: testDb.database.db.withPlugin(counting) };
+        const relay = new OutboxRelay({ database, bus, concurrentRelays, batchSize: 7 });
+        const events = Array.from({ length: 20 }, (_, index) => contractEvent(`fold-${index % 3}`, { index }));
+        for (const event of events) await change(outbox, event);
+        const polls = [await relay.relayOnce(), await relay.relayOnce(), await relay.relayOnce(), await relay.relayOnce()];
+        assert.deepEqual(polls, [7, 7, 6, 0]);
+        assert.equal(statements, 4, 'each poll one statement: the previous batch is marked by it, not apart');
+        assert.equal(await unsentRows(), 0, 'the empty poll marked the last batch');
+        assert.equal(await relay.relayOnce(), 0, 'nothing is published twice');
+        assert.deepEqual(
+          bus.published.map((event) => event.id),
+          events.map((event) => event.id),
+        );
+
+        // The last batch's mark waits for a poll: pending() counts it out, stop() writes it.
+        statements = 0;
+        const more = [contractEvent('fold-0', { index: 20 }), contractEvent('fold-1', { index: 21 })];
+        for (const event of more) await change(outbox, event);
+        assert.equal(await relay.relayOnce(), 2);
+        assert.equal(await relay.pending(), 0, 'published rows are not pending');
+        relay.start();
+        await relay.stop();
+        assert.equal(await unsentRows(), 0, 'a clean stop marks what the bus has');
+        assert.equal(bus.published.length, 22);
+      });
+
+      it('publishes an accepted but unmarked batch again after a crash, in order, before what follows', async () => {
+        await clearOutbox();
+        const outbox = new Outbox();
+        const events = Array.from({ length: 6 }, (_, index) => contractEvent('crashing', { index }));
+        for (const event of events) await change(outbox, event);
+        const dying = new RecordingBus();
+        const crashed = new OutboxRelay({ database: testDb.database, bus: dying, concurrentRelays, batchSize: 2 });
+        assert.equal(await crashed.relayOnce(), 2);
+        assert.equal(await crashed.relayOnce(), 2);
+        // `crashed` dies here: its second batch is accepted by the bus and not marked.
+        const bus = new RecordingBus();
+        const successor = new OutboxRelay({ database: testDb.database, bus, concurrentRelays, batchSize: 10 });
+        assert.equal(await successor.relayOnce(), 4);
+        assert.deepEqual(
+          bus.published.map((event) => (event.data as { index: number }).index),
+          [2, 3, 4, 5],
+          'the unmarked batch again (a duplicate for the inbox), then the rest, nothing lost',
+        );
+        assert.equal(await successor.relayOnce(), 0);
+        assert.equal(await unsentRows(), 0);
       });
     }
 
