@@ -155,7 +155,40 @@ function describeCarService(engineName: string, databaseUrl: string | undefined)
       assert.deepEqual([unlocked.state, unlocked.locked], ['in_use', false]);
       const locked = await t.module.service.lock({ carId: car.id, reservationId }, rider);
       assert.deepEqual([locked.state, locked.locked, locked.reservationId], ['available', true, null]);
+      assert.deepEqual(await t.module.service.getCar({ carId: car.id }, rider), locked, 'the answer is the car as the settlement wrote it');
       await eventually(() => t.published.filter((event) => event.type === 'car.command_acked' && event.subject === car.id).length === 2 || undefined, 'two acks');
+      const changes = await eventually(() => {
+        const found = t.published.filter((event) => event.type === 'car.state_changed' && event.subject === car.id);
+        return found.length === 5 ? found : undefined;
+      }, 'five state changes');
+      assert.deepEqual(
+        changes.map((event) => {
+          const data = event.data as { from: string; to: string; reservationId: string | null; version: number };
+          return [data.from, data.to, data.reservationId, data.version];
+        }),
+        [
+          ['available', 'reserved', reservationId, 1],
+          ['reserved', 'unlocking', reservationId, 2],
+          ['unlocking', 'in_use', reservationId, 3],
+          ['in_use', 'locking', reservationId, 4],
+          // The lock ends the hold: the event still names the reservation it ended.
+          ['locking', 'available', reservationId, 5],
+        ],
+      );
+    });
+
+    it('refuses a command for another hold, from the wrong state or for no car, changing nothing', async () => {
+      const { car } = await t.module.service.createCar(aCar(), operator);
+      const reservationId = uuidV7Ids.next();
+      await assert.rejects(t.module.service.unlock({ carId: car.id, reservationId }, rider), rejectsWith('NOT_YOUR_CAR'));
+      const held = await t.module.service.claim({ carId: car.id, reservationId }, rider);
+      await assert.rejects(t.module.service.unlock({ carId: car.id, reservationId: uuidV7Ids.next() }, rider), rejectsWith('NOT_YOUR_CAR'));
+      await assert.rejects(t.module.service.lock({ carId: car.id, reservationId }, rider), rejectsWith('INVALID_CAR_TRANSITION'));
+      await assert.rejects(t.module.service.unlock({ carId: uuidV7Ids.next(), reservationId }, rider), rejectsWith('CAR_NOT_FOUND'));
+      await assert.rejects(t.module.service.claim({ carId: uuidV7Ids.next(), reservationId }, rider), rejectsWith('CAR_NOT_FOUND'));
+      assert.deepEqual(await t.module.service.getCar({ carId: car.id }, rider), held);
+      const { rows } = await sql<{ count: number }>`select count(*)::int as count from commands where car_id = ${car.id}`.execute(t.database.database.db);
+      assert.equal(rows[0]?.count, 0, 'no command was recorded');
     });
 
     it('fails Unlock with DEADLINE_EXCEEDED when the device never answers, puts the car back to reserved, and ignores a late ack', async () => {
@@ -176,9 +209,18 @@ function describeCarService(engineName: string, databaseUrl: string | undefined)
       await assert.rejects(unlocking, (error: unknown) => rejectsWith('DEVICE_DID_NOT_ANSWER')(error) && (error as AppError).code === 'DEADLINE_EXCEEDED');
       const after = await t.module.service.getCar({ carId: car.id }, rider);
       assert.deepEqual([after.state, after.reservationId, after.locked], ['reserved', reservationId, true]);
-      const ignoredBefore = await t.counter('ignoredAcks', {});
+      const ignoredBefore = await t.counter('ignoredAcks', { why: 'unknown_or_settled' });
       await box.publishAsync(deviceTopics.acks(car.id), JSON.stringify({ commandId: command.id, ok: true, locked: false, ts: t.clock.now() }), { qos: 1 });
-      await eventually(async () => (await t.counter('ignoredAcks', {})) > ignoredBefore || undefined, 'the late ack to be ignored');
+      await eventually(async () => (await t.counter('ignoredAcks', { why: 'unknown_or_settled' })) > ignoredBefore || undefined, 'the settled command\'s ack to be ignored');
+      assert.equal((await t.module.service.getCar({ carId: car.id }, rider)).state, 'reserved');
+
+      // An ack after the deadline of a command nobody settled yet (its waiter died with its instance).
+      const lateBefore = await t.counter('ignoredAcks', { why: 'late' });
+      const stray = uuidV7Ids.next();
+      await sql`insert into commands (id, car_id, type, reservation_id, status, expires_at, created_at)
+        values (${stray}, ${car.id}, 'unlock', ${reservationId}, 'sent', ${new Date(t.clock.now() - 1)}, ${new Date(t.clock.now() - 5_001)})`.execute(t.database.database.db);
+      await box.publishAsync(deviceTopics.acks(car.id), JSON.stringify({ commandId: stray, ok: true, locked: false, ts: t.clock.now() }), { qos: 1 });
+      await eventually(async () => (await t.counter('ignoredAcks', { why: 'late' })) > lateBefore || undefined, 'the late ack to be ignored');
       assert.equal((await t.module.service.getCar({ carId: car.id }, rider)).state, 'reserved');
     });
 
@@ -483,6 +525,9 @@ function describeCarService(engineName: string, databaseUrl: string | undefined)
       const second = await t.module.service.telemetrySince({ carId: car.id, since: new Date(start).toISOString(), limit: 3, cursor: first.nextCursor! }, rider);
       assert.deepEqual(second.items.map((point) => point.odometerKm), [103, 104]);
       assert.equal(second.nextCursor, null);
+      const later = await t.module.service.telemetrySince({ carId: car.id, since: new Date(t.clock.now() + 1).toISOString(), limit: 3 }, rider);
+      assert.deepEqual(later, { items: [], nextCursor: null }, 'a car with no points since then');
+      await assert.rejects(t.module.service.telemetrySince({ carId: uuidV7Ids.next(), since: new Date(start).toISOString(), limit: 3 }, rider), rejectsWith('CAR_NOT_FOUND'));
     });
   });
 }

@@ -147,13 +147,55 @@ export function createCarService(ports: CarServicePorts, hooks: CarServiceHooks 
     return updated;
   }
 
-  async function settleCommand(command: StoredCommand, outcome: CommandOutcome, origin: Origin): Promise<Car | undefined> {
-    const moves = commandMoves[command.type];
+  /**
+   * Applies `move` to the car if it is still in `from` (and held for `heldFor`, when given), in one
+   * UPDATE … RETURNING instead of a read and a version-checked update: the callers know the state
+   * the move starts from, and of two racing writers still exactly one moves the car out of it.
+   * `heldBefore` is the hold the event names when the move ends it. Undefined when the car was not
+   * (or no longer) there to move.
+   */
+  async function transitionFrom(
+    tx: CarTransaction,
+    carId: string,
+    from: CarState,
+    move: CarMove,
+    reason: string,
+    changes: CarChanges,
+    origin: Origin,
+    hold: { heldFor?: string; heldBefore: string | null },
+  ): Promise<Car | undefined> {
+    const to = nextState(from, move);
+    if (to === undefined) throw new Error(`${move} does not start from ${from}`);
+    const updated = await tx.cars.updateIfState(carId, from, hold.heldFor, { ...changes, state: to }, clock.now());
+    if (!updated) return undefined;
+    nearbyIndex.update(carId, { state: to });
+    await tx.events.add(
+      events.create(
+        CarStateChanged,
+        carId,
+        { carId, from, to, reservationId: updated.reservationId ?? hold.heldBefore, reason, version: updated.version },
+        origin,
+      ),
+    );
+    return updated;
+  }
+
+  /**
+   * Settles a sent command of `carId` (the settle statement answers the command, so an ack needs
+   * no read of it first) and moves its car on. Undefined when it was not sent (unknown, settled
+   * already) or, for an answer, past its deadline; `car` undefined when the car was deleted.
+   */
+  async function settleCommand(
+    ref: { id: string; carId: string },
+    outcome: CommandOutcome,
+    origin: Origin,
+  ): Promise<{ command: StoredCommand; car: Car | undefined } | undefined> {
     return unitOfWork.run(async (tx) => {
       const now = clock.now();
       const ack = outcome.status === 'expired' ? undefined : outcome.ack;
-      const settled = await tx.commands.settle(command.id, command.carId, outcome.status, now, ack?.error);
-      if (!settled) return undefined;
+      const command = await tx.commands.settle(ref.id, ref.carId, outcome.status, now, ack?.error);
+      if (!command) return undefined;
+      const moves = commandMoves[command.type];
       if (ack) {
         await tx.events.add(
           events.create(
@@ -164,9 +206,6 @@ export function createCarService(ports: CarServicePorts, hooks: CarServiceHooks 
           ),
         );
       }
-      const car = await tx.cars.find(command.carId);
-      // The car was deleted meanwhile (only possible when idle), or an operator moved it: nothing to undo.
-      if (!car || car.state !== (command.type === 'unlock' ? 'unlocking' : 'locking')) return car;
       const succeeded = outcome.status === 'acked';
       const move = succeeded ? moves.confirmed : moves.failed;
       const reason = outcome.status === 'acked' ? `${command.type}_acked` : outcome.status === 'refused' ? 'device_refused' : 'device_did_not_answer';
@@ -175,30 +214,35 @@ export function createCarService(ports: CarServicePorts, hooks: CarServiceHooks 
         // Locked at the end of use: the hold ends with it.
         ...(succeeded && command.type === 'lock' && { reservationId: null }),
       };
-      return (await transition(tx, car, move, reason, changes, origin)) ?? car;
+      // A car unlocking or locking is held for the reservation whose command began it: only its
+      // holder may begin one, and nothing else moves it until the command settles.
+      const from = command.type === 'unlock' ? 'unlocking' : 'locking';
+      const moved = await transitionFrom(tx, command.carId, from, move, reason, changes, origin, { heldBefore: command.reservationId });
+      if (moved) return { command, car: moved };
+      // The car was deleted meanwhile (only possible when idle), or an operator moved it: nothing to undo.
+      return { command, car: await tx.cars.find(command.carId) };
     });
   }
 
   async function sendCommand(type: 'lock' | 'unlock', input: { carId: string; reservationId: string }, caller: Caller | undefined, origin: Origin): Promise<Car> {
     requireCaller(caller);
-    const car = await load(input.carId);
     const moves = commandMoves[type];
-    if (car.reservationId !== input.reservationId) {
-      throw PermissionDenied('NOT_YOUR_CAR', 'the car is not held for this reservation', { carId: car.id, current: car.state });
-    }
+    const from = type === 'unlock' ? 'reserved' : 'in_use';
     const now = clock.now();
     const command: StoredCommand = {
       id: ids.next(),
-      carId: car.id,
+      carId: input.carId,
       type,
       reservationId: input.reservationId,
       status: 'sent',
       expiresAt: now + settings.commandTimeoutMs,
       createdAt: now,
     };
-    await unitOfWork.run(async (tx) => {
-      const begun = await transition(tx, car, moves.begin, `${type}_requested`, {}, origin);
-      if (!begun) throw Conflict('INVALID_CAR_TRANSITION', 'the car changed meanwhile; read it again', { carId: car.id });
+    // The move is tried first, conditioned on the state it starts from and the hold: the car is read
+    // only when it did not match, to say why.
+    const begun = await unitOfWork.run(async (tx) => {
+      const car = await transitionFrom(tx, input.carId, from, moves.begin, `${type}_requested`, {}, origin, { heldFor: input.reservationId, heldBefore: input.reservationId });
+      if (!car) return undefined;
       await tx.commands.insert(command);
       await tx.events.add(
         events.create(
@@ -208,7 +252,17 @@ export function createCarService(ports: CarServicePorts, hooks: CarServiceHooks 
           origin,
         ),
       );
+      return car;
     });
+    if (!begun) {
+      const car = await load(input.carId);
+      if (car.reservationId !== input.reservationId) {
+        throw PermissionDenied('NOT_YOUR_CAR', 'the car is not held for this reservation', { carId: car.id, current: car.state });
+      }
+      if (nextState(car.state, moves.begin) === undefined) throw invalidTransition(car, moves.begin);
+      throw Conflict('INVALID_CAR_TRANSITION', 'the car changed meanwhile; read it again', { carId: car.id });
+    }
+    const car = begun;
     // Waiting before sending: a device that answers at once must find its waiter.
     const answer = waiters.wait(command.id, command.expiresAt - clock.now(), scheduler);
     try {
@@ -218,7 +272,7 @@ export function createCarService(ports: CarServicePorts, hooks: CarServiceHooks 
     }
     const outcome = await answer;
     if (outcome === 'timeout') {
-      const reverted = await settleCommand(command, { status: 'expired' }, origin);
+      const reverted = (await settleCommand(command, { status: 'expired' }, origin))?.car;
       if (reverted) {
         throw DeadlineExceeded('DEVICE_DID_NOT_ANSWER', `the car did not confirm ${type} in time`, { carId: car.id, commandId: command.id, current: reverted.state });
       }
@@ -226,9 +280,10 @@ export function createCarService(ports: CarServicePorts, hooks: CarServiceHooks 
       const settled = await commands.find(command.id);
       return answerFor(type, settled, await load(car.id));
     }
-    // An ack or a refusal is announced only once its settlement committed: that is the command's status.
-    const settled = outcome.status === 'expired' ? await commands.find(command.id) : outcome;
-    return answerFor(type, settled, await load(car.id));
+    // An ack or a refusal is announced only once its settlement committed: that is the command's
+    // status, and the car it carries is the one that settlement wrote.
+    if (outcome.status === 'expired') return answerFor(type, await commands.find(command.id), await load(car.id));
+    return answerFor(type, outcome, outcome.car ?? (await load(car.id)));
   }
 
   function answerFor(type: 'lock' | 'unlock', command: Pick<StoredCommand, 'status'> | undefined, car: Car): Car {
@@ -374,15 +429,16 @@ export function createCarService(ports: CarServicePorts, hooks: CarServiceHooks 
 
     async claim(input: { carId: string; reservationId: string }, caller: Caller | undefined, origin: Origin = {}): Promise<Car> {
       requireCaller(caller);
-      const car = await load(input.carId);
-      // A retried claim of the winner answers the car again rather than failing its own retry.
-      if (car.reservationId === input.reservationId) return car;
-      if (car.state !== 'available') throw Conflict('CAR_NOT_AVAILABLE', `the car is ${car.state}`, { carId: car.id, current: car.state });
-      const claimed = await unitOfWork.run((tx) => transition(tx, car, 'claim', 'claim', { reservationId: input.reservationId }, origin));
+      // Only an available car is claimed, by one UPDATE conditioned on it: of racing claims the
+      // first moves it out of available and the others match nothing. The car is read only then.
+      const claimed = await unitOfWork.run((tx) =>
+        transitionFrom(tx, input.carId, 'available', 'claim', 'claim', { reservationId: input.reservationId }, origin, { heldBefore: null }),
+      );
       if (claimed) return claimed;
-      const current = await load(car.id);
+      const current = await load(input.carId);
+      // A retried claim of the winner answers the car again rather than failing its own retry.
       if (current.reservationId === input.reservationId) return current;
-      throw Conflict('CAR_NOT_AVAILABLE', `the car is ${current.state}`, { carId: car.id, current: current.state });
+      throw Conflict('CAR_NOT_AVAILABLE', `the car is ${current.state}`, { carId: current.id, current: current.state });
     },
 
     async release(input: { carId: string; reservationId: string }, caller: Caller | undefined, origin: Origin = {}): Promise<Car> {
@@ -405,18 +461,17 @@ export function createCarService(ports: CarServicePorts, hooks: CarServiceHooks 
 
     /** A device's answer to a command; whatever it says about another car's command is ignored. */
     async handleAck(carId: string, ack: CommandAck): Promise<void> {
-      const command = await commands.find(ack.commandId);
-      if (!command || command.carId !== carId || command.status !== 'sent') {
-        hooks.ignoredAck?.(carId, ack, 'unknown_or_settled');
-        return;
-      }
-      const outcome: CommandOutcome = { status: ack.ok ? 'acked' : 'refused', ack };
-      const settled = await settleCommand(command, outcome, {});
+      const outcome = { status: ack.ok ? 'acked' : 'refused', ack } as const;
+      // The settle statement decides (a sent command of this car, within its deadline); the
+      // command is read only when it did not, to say why.
+      const settled = await settleCommand({ id: ack.commandId, carId }, outcome, {});
       if (settled === undefined) {
-        hooks.ignoredAck?.(carId, ack, 'late');
+        const command = await commands.find(ack.commandId);
+        const unknownOrSettled = !command || command.carId !== carId || command.status !== 'sent';
+        hooks.ignoredAck?.(carId, ack, unknownOrSettled ? 'unknown_or_settled' : 'late');
         return;
       }
-      await devices.announceSettled(command.id, outcome);
+      await devices.announceSettled(settled.command.id, { ...outcome, car: settled.car });
     },
 
     nearby(input: { lat: number; lng: number; radiusM: number; category?: CarCategory | undefined; limit: number }): NearbyResult[] {
@@ -470,7 +525,6 @@ export function createCarService(ports: CarServicePorts, hooks: CarServiceHooks 
       caller: Caller | undefined,
     ): Promise<{ items: TelemetryPoint[]; nextCursor: string | null }> {
       requireCaller(caller);
-      await load(input.carId);
       let afterTs: number | undefined;
       if (input.cursor !== undefined) {
         let values;
@@ -483,6 +537,7 @@ export function createCarService(ports: CarServicePorts, hooks: CarServiceHooks 
         afterTs = values[0];
       }
       const points = await cars.telemetrySince(input.carId, Date.parse(input.since), afterTs, input.limit + 1);
+      if (!points) throw carNotFound(input.carId);
       const hasMore = points.length > input.limit;
       const page = hasMore ? points.slice(0, input.limit) : points;
       const last = page.at(-1);
@@ -498,7 +553,7 @@ export function createCarService(ports: CarServicePorts, hooks: CarServiceHooks 
       let expiredCommands = 0;
       for (const command of await commands.overdue(now, 500)) {
         // A waiter in this instance settles its own command when its timer fires.
-        if (await settleCommand(command, { status: 'expired' }, origin)) expiredCommands += 1;
+        if ((await settleCommand(command, { status: 'expired' }, origin))?.car) expiredCommands += 1;
       }
       let wentOffline = 0;
       for (const car of await cars.silentSince(now - settings.offlineAfterMs, 1000)) {

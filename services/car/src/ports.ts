@@ -72,6 +72,12 @@ export interface CarStore {
    * bumping the version: of two racing writers exactly one matches. Undefined when none did.
    */
   updateIfVersion(id: string, expectedVersion: number, changes: CarChanges, now: number): Promise<Car | undefined>;
+  /**
+   * Applies `changes` only if the car is still in `from` (and held for `heldFor`, when given),
+   * bumping the version, and answers the car as it now is: a state move without reading the row
+   * first. Of two racing writers exactly one matches. Undefined when none did (or no such car).
+   */
+  updateIfState(id: string, from: CarState, heldFor: string | undefined, changes: CarChanges, now: number): Promise<Car | undefined>;
   /** Deletes the car if it is idle; false when it was not (or is gone). */
   deleteIfIdle(id: string): Promise<boolean>;
   availableWithin(box: BoundingBox, category: CarCategory | undefined): Promise<Car[]>;
@@ -81,7 +87,8 @@ export interface CarStore {
   silentSince(before: number, limit: number): Promise<Car[]>;
   /** Last position of each car and its history rows, in one go; answers the state of each car written. */
   writeTelemetry(writes: readonly TelemetryWrite[]): Promise<Map<string, CarState>>;
-  telemetrySince(carId: string, since: number, afterTs: number | undefined, limit: number): Promise<TelemetryPoint[]>;
+  /** Undefined when there is no such car. */
+  telemetrySince(carId: string, since: number, afterTs: number | undefined, limit: number): Promise<TelemetryPoint[] | undefined>;
   pruneTelemetry(before: number): Promise<number>;
 }
 
@@ -114,7 +121,12 @@ export interface UnitOfWork {
 }
 
 /** How a settled command reached its end; `expired` when nobody answered before the deadline. */
-export type CommandOutcome = { status: 'acked' | 'refused'; ack: CommandAck } | { status: 'expired' };
+export type CommandOutcome = {
+  status: 'acked' | 'refused';
+  ack: CommandAck;
+  /** The car as the settlement left it: the waiting caller's answer without reading it again. */
+  car?: Car | undefined;
+} | { status: 'expired' };
 
 /**
  * The way to the devices and back, across every instance of the service: commands go to whichever

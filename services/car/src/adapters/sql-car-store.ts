@@ -1,6 +1,6 @@
 import { AlreadyExists } from '@carshare/platform';
 import { isUniqueViolation, uniqueViolationConstraint } from '@carshare/storage';
-import { sql, type Kysely, type Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable, type UpdateQueryBuilder, type UpdateResult } from 'kysely';
 import type { Car, CarCategory, FuelType } from '../domain/car.ts';
 import type { CarState } from '../domain/car-state.ts';
 import type { BoundingBox } from '../domain/geo.ts';
@@ -171,7 +171,25 @@ export class SqlCarStore implements CarStore {
   async updateIfVersion(id: string, expectedVersion: number, changes: CarChanges, now: number): Promise<Car | undefined> {
     // On PostgreSQL the second of two racing updates waits for the first to commit, re-reads the
     // row, finds the version moved and matches nothing: exactly one writer wins.
-    const row = await this.#db
+    return this.#update(id, changes, now, (update) => update.where('version', '=', expectedVersion));
+  }
+
+  async updateIfState(id: string, from: CarState, heldFor: string | undefined, changes: CarChanges, now: number): Promise<Car | undefined> {
+    // As with the version: the second of two racing updates re-reads the row, finds it moved out
+    // of `from` and matches nothing.
+    return this.#update(id, changes, now, (update) => {
+      const inState = update.where('state', '=', from);
+      return heldFor === undefined ? inState : inState.where('reservation_id', '=', heldFor);
+    });
+  }
+
+  async #update(
+    id: string,
+    changes: CarChanges,
+    now: number,
+    condition: (update: UpdateQueryBuilder<CarDatabase, 'cars', 'cars', UpdateResult>) => UpdateQueryBuilder<CarDatabase, 'cars', 'cars', UpdateResult>,
+  ): Promise<Car | undefined> {
+    const update = this.#db
       .updateTable('cars')
       .set({
         ...(changes.plate !== undefined && { plate: changes.plate }),
@@ -189,8 +207,8 @@ export class SqlCarStore implements CarStore {
         version: sql<number>`version + 1`,
         updated_at: new Date(now),
       })
-      .where('id', '=', id)
-      .where('version', '=', expectedVersion)
+      .where('id', '=', id);
+    const row = await condition(update)
       .returning(carColumns)
       .executeTakeFirst()
       .catch((error: unknown) => {
@@ -293,20 +311,40 @@ export class SqlCarStore implements CarStore {
     return states;
   }
 
-  async telemetrySince(carId: string, since: number, afterTs: number | undefined, limit: number): Promise<TelemetryPoint[]> {
-    let select = this.#db.selectFrom('telemetry').selectAll().where('car_id', '=', carId).where('ts', '>=', new Date(since));
-    if (afterTs !== undefined) select = select.where('ts', '>', new Date(afterTs));
-    const rows = await select.orderBy('ts', 'asc').limit(limit).execute();
-    return rows.map((row) => ({
-      ts: new Date(row.ts).getTime(),
-      lat: row.lat,
-      lng: row.lng,
-      speedKph: row.speed_kph,
-      headingDeg: 0,
-      odometerKm: row.odometer_km,
-      energyPct: row.energy_pct,
-      locked: true,
-    }));
+  async telemetrySince(carId: string, since: number, afterTs: number | undefined, limit: number): Promise<TelemetryPoint[] | undefined> {
+    // The car's row joined to its points: a car without points is one row of nulls, no car is no
+    // row, so whether the car exists needs no read of its own.
+    const rows = await this.#db
+      .selectFrom('cars')
+      .leftJoinLateral(
+        (eb) => {
+          let points = eb.selectFrom('telemetry').selectAll().whereRef('telemetry.car_id', '=', 'cars.id').where('ts', '>=', new Date(since));
+          if (afterTs !== undefined) points = points.where('ts', '>', new Date(afterTs));
+          return points.orderBy('ts', 'asc').limit(limit).as('point');
+        },
+        (join) => join.onTrue(),
+      )
+      .select(['point.ts', 'point.lat', 'point.lng', 'point.speed_kph', 'point.odometer_km', 'point.energy_pct'])
+      .where('cars.id', '=', carId)
+      .orderBy('point.ts', 'asc')
+      .execute();
+    if (rows.length === 0) return undefined;
+    return rows.flatMap((row) =>
+      row.ts === null
+        ? []
+        : [
+            {
+              ts: new Date(row.ts).getTime(),
+              lat: row.lat as number,
+              lng: row.lng as number,
+              speedKph: row.speed_kph as number,
+              headingDeg: 0,
+              odometerKm: row.odometer_km as number,
+              energyPct: row.energy_pct as number,
+              locked: true,
+            },
+          ],
+    );
   }
 
   async pruneTelemetry(before: number): Promise<number> {
