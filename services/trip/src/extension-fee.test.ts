@@ -96,7 +96,7 @@ function describeExtensionFee(name: string, databaseUrl: string | undefined) {
         ids: uuidV7Ids,
         settleFeeOfFailedStart: service.settleFeeOfFailedStart,
       });
-      const finishTrip = createFinishTrip({ db: db.db, runner, saga: finishSaga, cars, settings, ids: uuidV7Ids });
+      const finishTrip = createFinishTrip({ db: db.db, runner, saga: finishSaga, cars, settings, ids: uuidV7Ids, clock });
       const queries = createTripQueries({ db: db.db, cars, runner, settings, clock });
       const rider: Caller = { userId: uuidV7Ids.next(), role: 'rider', plan: 'free' };
       profiles.verified.add(rider.userId);

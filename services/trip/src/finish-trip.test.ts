@@ -85,7 +85,7 @@ function describeFinishTrip(name: string, databaseUrl: string | undefined) {
       const runner = new SagaRunner({ database: db, sagas: [startSaga, finishSaga, pauseSaga, resumeSaga], clock });
       const reservations = new SqlReservationStore(db.db);
       const startTrip = createStartTrip({ db: db.db, transact: (work) => db.transaction((trx) => work(trx as never)), events, publish, runner, saga: startSaga, reservations, clock, ids: uuidV7Ids });
-      const finishTrip = createFinishTrip({ db: db.db, runner, saga: finishSaga, cars, settings, ids: uuidV7Ids });
+      const finishTrip = createFinishTrip({ db: db.db, runner, saga: finishSaga, cars, settings, ids: uuidV7Ids, clock });
       const parking = createParking({ db: db.db, runner, pause: pauseSaga, resume: resumeSaga, ids: uuidV7Ids });
       const queries = createTripQueries({ db: db.db, cars, runner, settings, clock });
       const carId = uuidV7Ids.next();
@@ -126,6 +126,51 @@ function describeFinishTrip(name: string, databaseUrl: string | undefined) {
       );
       assert.deepEqual(published.map((event) => event.type), ['trip.finished']);
       assert.equal((published[0]?.data as { totalCents: number }).totalCents, expected);
+      assert.deepEqual(
+        cars.calls.filter((call) => call.method === 'getCar' || call.method === 'lock').map((call) => call.method),
+        ['getCar', 'lock'],
+        "the car is read once: the request's zone check, which the saga judges from and locks by",
+      );
+    });
+
+    it("judges the end from the request's read of the car only while it is fresh, else from the car's report then", async () => {
+      const context = await setUp();
+      const { clock, trip, rider, cars, payments, log, carId, settings } = context;
+      clock.advance(minute);
+      // The read answers slowly, and the car drives out of the zone meanwhile.
+      let delayMs = 6_000;
+      const slowCars: CarPort = {
+        claim: (input, on) => cars.claim(input, on),
+        release: (input, on) => cars.release(input, on),
+        unlock: (input, on) => cars.unlock(input, on),
+        lock: (input, on) => cars.lock(input, on),
+        telemetrySince: (id, since, on) => cars.telemetrySince(id, since, on),
+        getCar: async (id, on) => {
+          const car = await cars.getCar(id, on);
+          cars.report(carId, { at: clock.now(), ...outside() });
+          clock.advance(delayMs);
+          return car;
+        },
+      };
+      const finishSaga = defineFinishTripSaga({ db: db.db, cars: slowCars, payments, settings, clock, events: createEventFactory({ source: 'trip', clock, ids: uuidV7Ids }), publish: async () => {} });
+      const runner = new SagaRunner({ database: db, sagas: [finishSaga], clock });
+      const finish = createFinishTrip({ db: db.db, runner, saga: finishSaga, cars: slowCars, settings, ids: uuidV7Ids, clock });
+      await assert.rejects(finish({ tripId: trip.id }, rider), rejectsWith('OUTSIDE_OPERATING_AREA', 409));
+      assert.equal(cars.calls.filter((call) => call.method === 'getCar').length, 2, 'a read 6 s old is read again');
+      assert.equal((await log.find(trip.id))?.status, 'in_progress');
+
+      // Back in the zone; a read 1 s old is the one the saga judges from.
+      context.report(home(500));
+      delayMs = 1_000;
+      const calls = cars.calls.length;
+      const finished = await finish({ tripId: trip.id }, rider);
+      assert.equal(finished.status, 'finished');
+      assert.equal(finished.endZoneId, 'home-city');
+      assert.deepEqual(
+        cars.calls.slice(calls).filter((call) => call.method === 'getCar').length,
+        1,
+      );
+      assert.equal(payments.allCaptures().length, 1);
     });
 
     it('finishing again, one after the other and at once, answers the finished trip and never captures twice', async () => {
@@ -353,7 +398,7 @@ function describeFinishTrip(name: string, databaseUrl: string | undefined) {
       const clockA = new FakeClock(clock.now());
       const sagaA = defineFinishTripSaga({ db: db.db, cars: stalledCars, payments, settings, clock: clockA, events, publish });
       const runnerA = new SagaRunner({ database: db, sagas: [sagaA], clock: clockA, instanceId: 'instance-a', leaseMs: 30_000 });
-      const finishA = createFinishTrip({ db: db.db, runner: runnerA, saga: sagaA, cars: stalledCars, settings, ids: uuidV7Ids });
+      const finishA = createFinishTrip({ db: db.db, runner: runnerA, saga: sagaA, cars: stalledCars, settings, ids: uuidV7Ids, clock: clockA });
       const first = finishA({ tripId: trip.id }, rider);
       await reached;
       assert.equal((await log.find(trip.id))?.status, 'finishing');
@@ -362,8 +407,14 @@ function describeFinishTrip(name: string, databaseUrl: string | undefined) {
       const clockB = new FakeClock(clock.now() + 60 * minute);
       const sagaB = defineFinishTripSaga({ db: db.db, cars, payments, settings, clock: clockB, events, publish });
       const runnerB = new SagaRunner({ database: db, sagas: [sagaB], clock: clockB, instanceId: 'instance-b', leaseMs: 30_000 });
+      const callsBefore = cars.calls.length;
       const report = await runnerB.recover();
       assert.equal(report.completed, 1, JSON.stringify(report));
+      assert.deepEqual(
+        cars.calls.slice(callsBefore).map((call) => call.method),
+        ['lock', 'getCar'],
+        'the lock again, refused (the car is free already, A locked it), then the car read to decide',
+      );
       const finished = await log.find(trip.id);
       assert.equal(finished?.status, 'finished');
       assert.equal(cars.cars.get(carId)?.state, 'available');
@@ -375,7 +426,7 @@ function describeFinishTrip(name: string, databaseUrl: string | undefined) {
       unfreeze();
       await assert.rejects(first, rejectsWith('TRIP_FINISH_IN_PROGRESS', 503));
       assert.equal(payments.allCaptures().length, 1);
-      const again = await createFinishTrip({ db: db.db, runner: runnerB, saga: sagaB, cars, settings, ids: uuidV7Ids })({ tripId: trip.id }, rider);
+      const again = await createFinishTrip({ db: db.db, runner: runnerB, saga: sagaB, cars, settings, ids: uuidV7Ids, clock: clockB })({ tripId: trip.id }, rider);
       assert.equal(again.status, 'finished');
       await runnerA.stop();
       await runnerB.stop();

@@ -19,6 +19,26 @@ export interface FinishTripInput {
   carId: string;
   /** The id the car is held under (the reservation's, or the trip's own). */
   holderId: string;
+  /**
+   * The car as the request's own zone check read it, and when (absent in logs written before):
+   * the saga's zone check judges from it while it is fresh instead of reading the car again.
+   */
+  carSeen?: CarSnapshot & { at: number };
+}
+
+/**
+ * How old the request's read of the car may be for the saga's zone check to judge from it: the
+ * steps run right after it, so this only sends a saga recovered long after its request (or a very
+ * slow start) back to the car for its report then.
+ */
+const carSeenFreshMs = 5_000;
+
+/** What the zone check answers: the end place, and the car's state and holder it was judged from. */
+type ZoneChecked = EndPlace & { carState?: string; carHolder?: string | null };
+
+/** The car moved on since it was read: a command for it was refused before it did anything. */
+function carMovedMeanwhile(error: unknown): boolean {
+  return isAppError(error) && ['NOT_YOUR_CAR', 'INVALID_CAR_TRANSITION'].includes(error.reason);
 }
 
 /** Where the trip ends, and what that costs: decided from the car's own last report. */
@@ -134,7 +154,11 @@ export function defineFinishTripSaga(deps: FinishTripDeps) {
       },
       {
         name: 'check-zone',
-        invoke: async (ctx) => judgeEnd(settings.get(), await cars.getCar(ctx.input.carId, onBehalf(ctx.input)), ctx.input.tripId),
+        invoke: async (ctx): Promise<ZoneChecked> => {
+          const seen = ctx.input.carSeen;
+          const car = seen && clock.now() - seen.at <= carSeenFreshMs ? seen : await cars.getCar(ctx.input.carId, onBehalf(ctx.input));
+          return { ...judgeEnd(settings.get(), car, ctx.input.tripId), carState: car.state, carHolder: car.reservationId ?? null };
+        },
       },
       {
         // Before the lock: once the car is locked nothing may fail, and telemetry can be down.
@@ -155,6 +179,18 @@ export function defineFinishTripSaga(deps: FinishTripDeps) {
         name: 'lock-car',
         invoke: async (ctx) => {
           const held = { carId: ctx.input.carId, reservationId: ctx.input.holderId };
+          const checked = ctx.results['check-zone'] as ZoneChecked;
+          // As the zone check saw it, the car is in use under this trip's hold (the usual end):
+          // lock it without reading it again. The car service refuses a lock of a car that is no
+          // longer so before doing anything, and then it is read and decided on as below.
+          if (checked.carState === 'in_use' && checked.carHolder === ctx.input.holderId) {
+            try {
+              await cars.lock(held, onBehalf(ctx.input));
+              return { alreadyFree: false };
+            } catch (error) {
+              if (!carMovedMeanwhile(error)) throw error;
+            }
+          }
           // By the car's state, not the trip's: a paused trip's car is locked and held already
           // (giving it back is all that is left), unless a resume in doubt did unlock it.
           const car = await cars.getCar(ctx.input.carId, onBehalf(ctx.input));
@@ -327,6 +363,7 @@ export interface FinishTripUseCaseDeps {
   cars: CarPort;
   settings: LiveConfig<TripSettings>;
   ids: { next(): string };
+  clock: Clock;
 }
 
 const finishRetryAfterMs = 1_000;
@@ -364,9 +401,12 @@ export function createFinishTrip(deps: FinishTripUseCaseDeps) {
       outcome = await join(trip.finishSagaId, sagaInput);
     } else if (trip.status === 'in_progress' || trip.status === 'paused') {
       // Judged here first so the rider learns where to go (the saga's error carries no details);
-      // the saga judges again from the car's report at its own time.
-      judgeEnd(deps.settings.get(), await deps.cars.getCar(trip.carId, { riderId: trip.riderId, ctx }), trip.id);
-      outcome = await join(deps.ids.next(), sagaInput);
+      // the saga judges again from this same read while it is fresh, else from the car's report then.
+      // Its age counts from the call: the answer may have been a while on its way.
+      const readAt = deps.clock.now();
+      const car = await deps.cars.getCar(trip.carId, { riderId: trip.riderId, ctx });
+      judgeEnd(deps.settings.get(), car, trip.id);
+      outcome = await join(deps.ids.next(), { ...sagaInput, carSeen: { ...car, at: readAt } });
     } else {
       throw Conflict('TRIP_NOT_IN_PROGRESS', `the trip is ${trip.status}`, { tripId: trip.id, current: trip.status });
     }

@@ -165,7 +165,7 @@ export function createTripModule(deps: TripModuleDeps): TripModule {
       }
     },
     getTrip: createGetTrip(database.db),
-    finishTrip: createFinishTrip({ db: database.db, runner: sagas, saga: finishTripSaga, cars, settings, ids }),
+    finishTrip: createFinishTrip({ db: database.db, runner: sagas, saga: finishTripSaga, cars, settings, ids, clock }),
     ...createParking({ db: database.db, runner: sagas, pause: pauseTripSaga, resume: resumeTripSaga, ids }),
     ...createTripQueries({ db: database.db, cars, runner: sagas, settings, clock, logger, idleRiders }),
     ...createPricePreview({ settings }),
