@@ -94,7 +94,8 @@ function listenOverrides(descriptor: AnyServiceDescriptor, options: EmbeddedPlat
  * internal services on free loopback ports, one PGlite (or PostgreSQL) with a schema per
  * service, one bus. Calls between modules still go through the RPC clients, with the same
  * contract validation, deadline, policies, spans and metrics as when distributed; by default
- * they skip the socket (in-process transport), and over loopback HTTP with `rpcTransport: 'http'`.
+ * they skip the socket (in-process transport), and go over loopback HTTP with `rpcTransport: 'http'`
+ * or over the framed wire (ADR 0029) with `'framed'`.
  * Every service still listens: health, metrics, the published keys and the RPC wire stay open.
  */
 export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions = {}): Promise<EmbeddedPlatform> {
@@ -165,7 +166,11 @@ export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions = {
 
     // One hub per process: each module serves its contract into it, and its callers find it there.
     const hub = rpcTransport === 'in-process' ? new InProcessRpcHub() : undefined;
-    logger.info({ rpcTransport }, rpcTransport === 'in-process' ? 'modules call each other in process (RPC_TRANSPORT=http for loopback HTTP)' : 'modules call each other over loopback HTTP');
+    const wire = rpcTransport === 'http' ? 'http' : 'framed';
+    logger.info(
+      { rpcTransport },
+      rpcTransport === 'in-process' ? 'modules call each other in process (RPC_TRANSPORT=http or framed for a loopback socket)' : `modules call each other over loopback ${rpcTransport === 'http' ? 'HTTP' : 'framed connections'}`,
+    );
     const modules = new Map<AnyServiceDescriptor, ServiceModule>();
     const urls = new Map<string, string>();
     const demo = { created: [] as string[], logins: [] as string[] };
@@ -188,7 +193,7 @@ export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions = {
         engine,
         bus,
         discovery,
-        rpc: createRpcConnector({ discovery, inProcess: hub }),
+        rpc: createRpcConnector({ discovery, inProcess: hub, wire }),
         environment,
         overrides,
       });

@@ -31,7 +31,17 @@ export interface RpcClientBaseOptions {
 
 /** Over HTTP to the endpoints discovery lists, or over a transport the composition chose. */
 export type RpcClientOptions = RpcClientBaseOptions &
-  ({ discovery: Discovery; connectionsPerEndpoint?: number; outlierDetection?: Partial<OutlierDetectionSettings>; canary?: (downstream: string) => CanaryWeight | undefined } | { transport: RpcTransport });
+  (
+    | {
+        discovery: Discovery;
+        connectionsPerEndpoint?: number;
+        outlierDetection?: Partial<OutlierDetectionSettings>;
+        canary?: (downstream: string) => CanaryWeight | undefined;
+        /** Between processes: HTTP/1.1 requests (default) or the framed wire on the same ports (ADR 0029). */
+        wire?: 'http' | 'framed';
+      }
+    | { transport: RpcTransport }
+  );
 
 /**
  * A typed client for one service's contract. Every call carries the caller's remaining deadline,
@@ -52,7 +62,15 @@ export function createRpcClient<Methods extends RpcMethods>(
   const transport =
     'transport' in options
       ? options.transport
-      : new HttpRpcTransport(downstream, { discovery: options.discovery, tracing, connectionsPerEndpoint: options.connectionsPerEndpoint, outlierDetection: options.outlierDetection, canary: options.canary, now: () => clock.now() });
+      : new HttpRpcTransport(downstream, {
+          discovery: options.discovery,
+          tracing,
+          connectionsPerEndpoint: options.connectionsPerEndpoint,
+          outlierDetection: options.outlierDetection,
+          canary: options.canary,
+          wire: options.wire,
+          now: () => clock.now(),
+        });
 
   async function send(method: string, spanName: string, input: unknown, ctx: CallContext, signal: AbortSignal, attempts: RpcAttempts): Promise<unknown> {
     const remaining = ctx.deadline - clock.now();

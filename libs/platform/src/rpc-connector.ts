@@ -43,7 +43,7 @@ export interface RpcConnector {
     handlers: RpcHandlers<Methods>,
     options: RpcServerOptions,
   ): RpcServiceEndpoint<Methods>;
-  /** A client of another service: in process when it is served here and the composition chose so, else HTTP. */
+  /** A client of another service: in process when it is served here and the composition chose so, else over the connector's wire. */
   client<Methods extends RpcMethods>(contract: RpcServiceContract<Methods>, options: RpcClientBaseOptions & { connectionsPerEndpoint?: number }): RpcClient<Methods>;
 }
 
@@ -52,6 +52,11 @@ export interface RpcConnectorOptions {
   discovery?: Discovery;
   /** Present when modules share a process and call each other without a socket. */
   inProcess?: InProcessRpcHub;
+  /**
+   * How calls to other processes travel (ADR 0029): HTTP/1.1 requests, or frames on one upgraded
+   * connection per endpoint (the default). The callees serve both on the same port.
+   */
+  wire?: 'http' | 'framed';
   /**
    * The service keys (ADR 0012): its clients sign with the calling module's private key, its
    * served contracts check callers against the public keys. The laptop keys when omitted.
@@ -62,9 +67,10 @@ export interface RpcConnectorOptions {
 /** One connector per module; the composition decides the transport, the module never does. */
 export function createRpcConnector(options: RpcConnectorOptions = {}): RpcConnector {
   const { discovery, inProcess } = options;
+  const wire = options.wire ?? 'framed';
   const keys = options.keys ?? laptopServiceKeys();
   return {
-    transport: inProcess ? 'in-process' : 'http',
+    transport: inProcess ? 'in-process' : wire,
     serve(server, contract, handlers, serverOptions) {
       const endpoint = registerRpcService(server, contract, handlers, { ...serverOptions, keys });
       inProcess?.serve(endpoint, { bodyLimitBytes: server.initialConfig.bodyLimit ?? 1024 * 1024 });
@@ -75,7 +81,7 @@ export function createRpcConnector(options: RpcConnectorOptions = {}): RpcConnec
       const local = inProcess?.transportTo(contract.service);
       if (local) return createRpcClient(contract, { ...clientOptions, transport: local });
       if (!discovery) throw new Error(`no discovery to find ${contract.service} with: give the RPC connector one`);
-      return createRpcClient(contract, { ...clientOptions, discovery });
+      return createRpcClient(contract, { ...clientOptions, discovery, wire });
     },
   };
 }

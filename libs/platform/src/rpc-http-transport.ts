@@ -2,9 +2,10 @@ import type { Span, Tracing } from '@carshare/observability';
 import { Pool } from 'undici';
 import type { CallContext } from './call-context.ts';
 import type { CanaryWeight, Discovery } from './discovery.ts';
-import { Unavailable } from './errors.ts';
+import { AppError, Unavailable } from './errors.ts';
 import { headerNames } from './headers.ts';
 import { OutlierDetector, type OutlierDetectionSettings } from './outlier-detector.ts';
+import { FramedRpcConnection, UpgradeRefused } from './rpc-framed-connection.ts';
 import { rpcPath } from './rpc-path.ts';
 import { serviceIdentityHeader } from './rpc-service-identity.ts';
 import type { RpcAttempts, RpcTransport } from './rpc-transport.ts';
@@ -20,6 +21,11 @@ export interface HttpRpcTransportOptions {
   now?: () => number;
   /** The canary of this downstream now, if any (read per call: central config may change it). */
   canary?: (downstream: string) => CanaryWeight | undefined;
+  /**
+   * `framed` (ADR 0029): calls go as frames on one upgraded connection per endpoint, on the same
+   * port; an endpoint that refuses the upgrade (an older version) is called over HTTP. Default `http`.
+   */
+  wire?: 'http' | 'framed';
 }
 
 export type { CanaryWeight } from './discovery.ts';
@@ -38,12 +44,15 @@ export type { CanaryWeight } from './discovery.ts';
  * caller's signal cancels the request: no timer here.
  */
 export class HttpRpcTransport implements RpcTransport {
-  readonly kind = 'http';
+  readonly kind: 'http' | 'framed';
   readonly #downstream: string;
   readonly #tracing: Tracing;
   readonly #discovery: Discovery;
   readonly #connections: number;
   readonly #pools = new Map<string, Pool>();
+  readonly #framed = new Map<string, FramedRpcConnection>();
+  /** Endpoints that refused the framed upgrade: called over HTTP until they leave discovery. */
+  readonly #httpOnly = new Set<string>();
   readonly #outliers: OutlierDetector;
   readonly #canary: HttpRpcTransportOptions['canary'];
   #knownEndpoints: readonly string[] = [];
@@ -58,6 +67,7 @@ export class HttpRpcTransport implements RpcTransport {
     this.#tracing = options.tracing;
     this.#discovery = options.discovery;
     this.#connections = options.connectionsPerEndpoint ?? 32;
+    this.kind = options.wire ?? 'http';
     this.#outliers = new OutlierDetector(options.outlierDetection, options.now);
     // Central config's rollout (etcd discovery keeps it beside the versions) unless the caller chose one.
     this.#canary = options.canary ?? (options.discovery.canaryOf && ((service) => options.discovery.canaryOf?.(service)));
@@ -82,7 +92,7 @@ export class HttpRpcTransport implements RpcTransport {
     return stable;
   }
 
-  #nextEndpoint(avoid: string | undefined): { url: string; pool: Pool } {
+  #nextEndpoint(avoid: string | undefined): string {
     // Throws SERVICE_NOT_DISCOVERED (503) when the service has no instance right now.
     const endpoints = this.#discovery.endpointsOf(this.#downstream);
     if (endpoints !== this.#knownEndpoints) {
@@ -93,6 +103,12 @@ export class HttpRpcTransport implements RpcTransport {
         this.#pools.delete(url);
         void pool.close().catch(() => undefined);
       }
+      for (const [url, connection] of this.#framed) {
+        if (endpoints.includes(url)) continue;
+        this.#framed.delete(url);
+        this.#httpOnly.delete(url);
+        connection.closeWhenIdle();
+      }
     }
     let candidates = endpoints.length === 1 ? endpoints : this.#candidates(endpoints);
     if (avoid !== undefined && endpoints.length > 1) {
@@ -101,13 +117,84 @@ export class HttpRpcTransport implements RpcTransport {
       const others = candidates.filter((candidate) => candidate !== avoid);
       candidates = others.length > 0 ? others : endpoints.filter((candidate) => candidate !== avoid);
     }
-    const url = candidates.length === 1 ? (candidates[0] as string) : this.#outliers.pick(candidates, this.#nextPool++);
+    return candidates.length === 1 ? (candidates[0] as string) : this.#outliers.pick(candidates, this.#nextPool++);
+  }
+
+  #poolOf(url: string): Pool {
     let pool = this.#pools.get(url);
     if (!pool) this.#pools.set(url, (pool = new Pool(url, { connections: this.#connections, keepAliveTimeout: 30_000 })));
-    return { url, pool };
+    return pool;
+  }
+
+  /** The open or opening connection to `url`, a new one when the last one ended; undefined when it speaks HTTP only. */
+  #framedOf(url: string): FramedRpcConnection | undefined {
+    if (this.#httpOnly.has(url)) return undefined;
+    let connection = this.#framed.get(url);
+    if (connection === undefined || connection.state === 'closed') this.#framed.set(url, (connection = new FramedRpcConnection(url)));
+    return connection;
   }
 
   async send(method: string, input: unknown, ctx: CallContext, span: Span, signal: AbortSignal, remainingMs: number, identity: string, attempts?: RpcAttempts): Promise<unknown> {
+    const url = this.#nextEndpoint(attempts?.lastEndpoint);
+    if (attempts) attempts.lastEndpoint = url;
+    const connection = this.kind === 'framed' ? this.#framedOf(url) : undefined;
+    if (connection) {
+      try {
+        return await this.#sendFramed(connection, url, method, input, ctx, span, signal, remainingMs, identity);
+      } catch (error) {
+        if (!(error instanceof UpgradeRefused)) throw error;
+        // An older callee without the framed wire: this call and the next ones go over HTTP.
+        this.#httpOnly.add(url);
+        this.#framed.delete(url);
+      }
+    }
+    return this.#sendHttp(url, method, input, ctx, span, signal, remainingMs, identity);
+  }
+
+  async #sendFramed(
+    connection: FramedRpcConnection,
+    url: string,
+    method: string,
+    input: unknown,
+    ctx: CallContext,
+    span: Span,
+    signal: AbortSignal,
+    remainingMs: number,
+    identity: string,
+  ): Promise<unknown> {
+    const downstream = this.#downstream;
+    const meta = JSON.stringify([downstream, method, remainingMs, ctx.requestId, this.#tracing.traceparentOf(span) ?? null, identity]);
+    let answer: Awaited<ReturnType<FramedRpcConnection['call']>>;
+    try {
+      answer = await connection.call(meta, JSON.stringify(input) ?? '', signal);
+    } catch (error) {
+      // Our own deadline, the caller's cancel or our own refusal (a body over the callee's limit) say nothing about the endpoint.
+      if (!signal.aborted && !(error instanceof AppError) && !(error instanceof UpgradeRefused)) this.#outliers.failed(url, this.#knownEndpoints);
+      throw error;
+    }
+    if (answer.status >= 500) this.#outliers.failed(url, this.#knownEndpoints);
+    else this.#outliers.succeeded(url);
+    let payload: unknown = badBody;
+    try {
+      payload = JSON.parse(answer.body) as unknown;
+    } catch {
+      // Judged below: an unreadable 200 is a broken downstream, an unreadable error has no body.
+    }
+    return this.#answerOf(method, answer.status, payload);
+  }
+
+  #answerOf(method: string, status: number, payload: unknown): unknown {
+    const downstream = this.#downstream;
+    if (status === 200) {
+      // A 200 whose body was cut or is not JSON is a broken downstream, not an answer: it must
+      // count against the breaker and never reach a caller as `undefined`.
+      if (payload === badBody) throw Unavailable('DOWNSTREAM_BAD_RESPONSE', `${downstream}.${method} sent an unreadable answer`, { downstream, method });
+      return payload;
+    }
+    throw errorFromWire(downstream, status, payload === badBody ? undefined : payload);
+  }
+
+  async #sendHttp(url: string, method: string, input: unknown, ctx: CallContext, span: Span, signal: AbortSignal, remainingMs: number, identity: string): Promise<unknown> {
     const downstream = this.#downstream;
     const headers: Record<string, string> = {
       'content-type': 'application/json',
@@ -117,8 +204,7 @@ export class HttpRpcTransport implements RpcTransport {
     };
     const traceparent = this.#tracing.traceparentOf(span);
     if (traceparent) headers[headerNames.traceparent] = traceparent;
-    const { url, pool } = this.#nextEndpoint(attempts?.lastEndpoint);
-    if (attempts) attempts.lastEndpoint = url;
+    const pool = this.#poolOf(url);
     let response: Awaited<ReturnType<Pool['request']>>;
     try {
       response = await pool.request({ path: rpcPath(downstream, method), method: 'POST', headers, body: JSON.stringify(input), signal });
@@ -130,16 +216,12 @@ export class HttpRpcTransport implements RpcTransport {
     if (response.statusCode >= 500) this.#outliers.failed(url, this.#knownEndpoints);
     else this.#outliers.succeeded(url);
     const payload: unknown = await response.body.json().catch(() => badBody);
-    if (response.statusCode === 200) {
-      // A 200 whose body was cut or is not JSON is a broken downstream, not an answer: it must
-      // count against the breaker and never reach a caller as `undefined`.
-      if (payload === badBody) throw Unavailable('DOWNSTREAM_BAD_RESPONSE', `${downstream}.${method} sent an unreadable answer`, { downstream, method });
-      return payload;
-    }
-    throw errorFromWire(downstream, response.statusCode, payload === badBody ? undefined : payload);
+    return this.#answerOf(method, response.statusCode, payload);
   }
 
   async close(): Promise<void> {
+    for (const connection of this.#framed.values()) connection.close();
+    this.#framed.clear();
     await Promise.all([...this.#pools.values()].map((pool) => pool.close()));
     this.#pools.clear();
   }

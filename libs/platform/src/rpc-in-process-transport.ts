@@ -12,7 +12,8 @@ export interface InProcessRpcTransportOptions {
   bodyLimitBytes: number;
 }
 
-function containsNul(value: unknown): boolean {
+/** The input guard's rule (PostgreSQL text cannot hold U+0000), for bodies that did not come through the HTTP parser. */
+export function containsNul(value: unknown): boolean {
   if (typeof value === 'string') return value.includes('\0');
   if (Array.isArray(value)) return value.some(containsNul);
   if (typeof value === 'object' && value !== null) return Object.entries(value).some(([key, child]) => key.includes('\0') || containsNul(child));
@@ -81,8 +82,10 @@ export class InProcessRequestContext implements CallContext {
   private readonly owner: InProcessRequestContext;
   private childLog: Logger | undefined;
   private readonly serviceLog: Logger;
+  /** How the call arrived, for the debug line: `in-process`, or `framed` (rpc-framed-server.ts). */
+  private readonly transport: string;
 
-  constructor(requestId: string, deadline: number, signal: AbortSignal, span: Span, serviceLog: Logger) {
+  constructor(requestId: string, deadline: number, signal: AbortSignal, span: Span, serviceLog: Logger, transport = 'in-process') {
     this.requestId = requestId;
     this.deadline = deadline;
     this.signal = signal;
@@ -93,6 +96,7 @@ export class InProcessRequestContext implements CallContext {
     this.owner = this;
     this.childLog = undefined;
     this.serviceLog = serviceLog;
+    this.transport = transport;
   }
 
   get log(): Logger {
@@ -111,7 +115,7 @@ export class InProcessRequestContext implements CallContext {
     if (code !== 'OK' && httpStatusOf(code as AppError['code']) >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
     span.end();
     if (owner.serviceLog.isLevelEnabled('debug')) {
-      owner.log.debug({ route, code, durationMs: performance.now() - owner.started, transport: 'in-process' }, 'request completed');
+      owner.log.debug({ route, code, durationMs: performance.now() - owner.started, transport: owner.transport }, 'request completed');
     }
   }
 }

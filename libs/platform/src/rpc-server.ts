@@ -1,6 +1,7 @@
 import type { RpcMethods, RpcServiceContract } from '@carshare/contracts';
 import type { HttpServer } from './http-server.ts';
 import { RpcServiceEndpoint, type RpcHandlers, type RpcServerOptions } from './rpc-endpoint.ts';
+import { serveFramedRpc } from './rpc-framed-server.ts';
 import { serviceIdentityHeader } from './rpc-service-identity.ts';
 
 export { RpcMethodEndpoint, RpcServiceEndpoint, type RpcHandler, type RpcHandlers, type RpcServerOptions } from './rpc-endpoint.ts';
@@ -12,7 +13,9 @@ export { rpcPath } from './rpc-path.ts';
  * the body parsed by the server's JSON parser and guard, the calling service's signed identity
  * read from its header (ADR 0012; an `Authorization` header is not read: end-user tokens stop at
  * the gateway), and the answer written as the JSON text the endpoint serialised; the deadline, span and RED
- * metric per route come from createHttpServer's plugins, errors from its error handler.
+ * metric per route come from createHttpServer's plugins, errors from its error handler. The same
+ * endpoint also answers on the framed wire of the server's port (ADR 0029, rpc-framed-server.ts),
+ * which callers in other processes use unless told to use HTTP.
  */
 export function registerRpcService<Methods extends RpcMethods>(
   app: HttpServer,
@@ -21,6 +24,7 @@ export function registerRpcService<Methods extends RpcMethods>(
   options: RpcServerOptions,
 ): RpcServiceEndpoint<Methods> {
   const endpoint = new RpcServiceEndpoint(contract, handlers, options);
+  serveFramedRpc(app, endpoint);
   for (const method of endpoint.methods()) {
     app.post(method.path, async (request, reply) => {
       const identity = request.headers[serviceIdentityHeader];

@@ -1,8 +1,11 @@
 import type { Span } from '@carshare/observability';
 import type { CallContext } from './call-context.ts';
 
-/** How a call reaches the callee: a socket (HTTP over undici) or a function call in this process. */
-export const rpcTransportKinds = ['in-process', 'http'] as const;
+/**
+ * How a call reaches the callee: a function call in this process, HTTP/1.1 requests over undici,
+ * or frames on one persistent upgraded connection per endpoint (ADR 0029).
+ */
+export const rpcTransportKinds = ['in-process', 'http', 'framed'] as const;
 export type RpcTransportKind = (typeof rpcTransportKinds)[number];
 
 export function isRpcTransportKind(value: unknown): value is RpcTransportKind {

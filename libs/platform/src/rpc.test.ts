@@ -45,6 +45,31 @@ rpcTransportContract('loopback HTTP', {
   },
 });
 
+rpcTransportContract('loopback framed connection', {
+  async connect(contract, handlers, options) {
+    const server = createHttpServer({ observability: options.server.observability, errorStyle: 'rpc', maxDeadlineMs: options.server.maxDeadlineMs });
+    registerRpcService(server, contract, handlers, options.server);
+    await server.listen({ host: '127.0.0.1', port: 0 });
+    const discovery = new StaticDiscovery({ [contract.service]: [`http://127.0.0.1:${portOf(server)}`] });
+    const clients = [createRpcClient(contract, { ...options.client, discovery, wire: 'framed' })];
+    const newerClient = createRpcClient(options.newerContract ?? contract, { ...options.client, discovery, wire: 'framed' }) as RpcClient<RpcMethods>;
+    return {
+      client: clients[0] as RpcClient<typeof contract.methods>,
+      newerClient,
+      clientWith(identity) {
+        const other = createRpcClient(contract, { ...options.client, discovery, identity, wire: 'framed' });
+        clients.push(other);
+        return other;
+      },
+      async close() {
+        await Promise.all(clients.map((client) => client.close()));
+        await newerClient.close();
+        await server.close();
+      },
+    };
+  },
+});
+
 rpcTransportContract('in process', {
   async connect(contract, handlers, options) {
     // The callee's server exists (its HTTP routes are mounted) but never listens: no socket is involved.

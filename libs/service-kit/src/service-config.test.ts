@@ -16,7 +16,7 @@ describe('RPC_TRANSPORT', () => {
   it('refuses anything else at start, naming the variable', () => {
     assert.throws(() => rpcTransportFromEnvironment(environment({ RPC_TRANSPORT: 'tcp' })), (error: unknown) => {
       assert.ok(error instanceof ConfigError);
-      assert.match(error.message, /RPC_TRANSPORT must be one of in-process, http, not 'tcp'/);
+      assert.match(error.message, /RPC_TRANSPORT must be one of in-process, http, framed, not 'tcp'/);
       return true;
     });
   });

@@ -79,7 +79,9 @@ export function discoveryFromEnvironment(
 
 /**
  * How modules that share a process call each other (`carshare up`): `RPC_TRANSPORT`, in process by
- * default; `http` sends every call over loopback HTTP as between processes (ADR 0011).
+ * default; `http` sends every call over loopback HTTP (ADR 0011), `framed` over the framed wire
+ * (ADR 0029). In a process of its own (`carshare service`) calls go to other processes: `http`
+ * there keeps HTTP/1.1, anything else takes the framed wire.
  */
 export function rpcTransportFromEnvironment(environment: ServiceEnvironment = processEnvironment()): RpcTransportKind {
   const value = environment.env['RPC_TRANSPORT'];

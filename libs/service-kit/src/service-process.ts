@@ -13,7 +13,7 @@ import {
   type RpcConnector,
 } from '@carshare/platform';
 import { openSqlEngine, type SqlEngine } from '@carshare/storage';
-import { discoveryFromEnvironment, loadServiceConfig, processEnvironment, serviceKeysFromEnvironment, type ServiceEnvironment } from './service-config.ts';
+import { discoveryFromEnvironment, loadServiceConfig, processEnvironment, rpcTransportFromEnvironment, serviceKeysFromEnvironment, type ServiceEnvironment } from './service-config.ts';
 import type { AnyServiceDescriptor, ServiceModule } from './service-descriptor.ts';
 import { advertisedUrl, openDiscovery } from './service-discovery.ts';
 import type { ServiceRegistry } from './service-registry.ts';
@@ -121,7 +121,8 @@ export async function runService(registry: ServiceRegistry, name: string, enviro
       engine,
       bus,
       discovery,
-      rpc: createRpcConnector({ discovery, keys }),
+      // A process of its own has no module to call in process: `in-process` (the default) means the framed wire.
+      rpc: createRpcConnector({ discovery, keys, wire: rpcTransportFromEnvironment(environment) === 'http' ? 'http' : 'framed' }),
       environment,
       configSource,
     });

@@ -1,0 +1,210 @@
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import { InvalidArgument } from './errors.ts';
+import { decodeAnswer, encodeCall, FrameDecoder, FrameError, framedRpcBodyLimitHeader, framedRpcPath, framedRpcProtocol, type DecodedAnswer } from './rpc-frames.ts';
+
+/** The callee answered the upgrade with something else than 101: it serves RPC over HTTP only (an older version). */
+export class UpgradeRefused extends Error {
+  readonly status: number;
+  constructor(url: string, status: number) {
+    super(`${url} refused the ${framedRpcProtocol} upgrade with ${status}`);
+    this.name = 'UpgradeRefused';
+    this.status = status;
+  }
+}
+
+/** Answers larger than this are a broken callee, not an answer (a callee's bodies are bounded by its schemas). */
+const maxAnswerBytes = 64 * 1024 * 1024;
+
+function abortReason(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new Error('the call was aborted');
+}
+
+/** One call waiting for its answer; it is also the abort listener of the call's signal (no closure per call). */
+class PendingCall {
+  readonly id: number;
+  readonly signal: AbortSignal;
+  readonly resolve: (answer: DecodedAnswer) => void;
+  readonly reject: (error: Error) => void;
+  readonly #connection: FramedRpcConnection;
+  /** Written once the connection is open; undefined once written. */
+  frame: Buffer | undefined;
+
+  constructor(connection: FramedRpcConnection, id: number, signal: AbortSignal, frame: Buffer, resolve: (answer: DecodedAnswer) => void, reject: (error: Error) => void) {
+    this.#connection = connection;
+    this.id = id;
+    this.signal = signal;
+    this.frame = frame;
+    this.resolve = resolve;
+    this.reject = reject;
+  }
+
+  handleEvent(): void {
+    // The caller gave up: its answer, if it comes, finds nobody and is dropped.
+    this.#connection.forget(this.id);
+    this.reject(abortReason(this.signal));
+  }
+}
+
+export type FramedConnectionState = 'connecting' | 'open' | 'refused' | 'closed';
+
+/**
+ * The caller's end of one framed connection (ADR 0029) to one endpoint: opened with an HTTP/1.1
+ * Upgrade on the endpoint's own port, then calls as frames with an id, answered in any order, so
+ * one slow call never holds the others back. Calls made while it connects wait in order and are
+ * written once it is open; each leaves when its signal aborts. When the connection ends, every
+ * call still waiting fails (the client reports UNAVAILABLE) and the transport opens a new one.
+ */
+export class FramedRpcConnection {
+  readonly url: string;
+  #state: FramedConnectionState = 'connecting';
+  #socket: Socket | undefined;
+  #bodyLimitBytes = Number.POSITIVE_INFINITY;
+  readonly #pending = new Map<number, PendingCall>();
+  /** Calls made before the connection opened, in order. */
+  #queued: PendingCall[] = [];
+  #nextId = 1;
+  #corked = false;
+  #failure: Error | undefined;
+  #closeWhenIdle = false;
+
+  constructor(url: string, options: { connectTimeoutMs?: number } = {}) {
+    this.url = url;
+    const target = new URL(url);
+    const upgrade = httpRequest({
+      host: target.hostname.replace(/^\[|\]$/g, ''),
+      port: target.port || 80,
+      path: framedRpcPath,
+      method: 'GET',
+      agent: false,
+      headers: { connection: 'Upgrade', upgrade: framedRpcProtocol },
+    });
+    upgrade.setTimeout(options.connectTimeoutMs ?? 5_000, () => upgrade.destroy(new Error(`no answer to the ${framedRpcProtocol} upgrade from ${url}`)));
+    upgrade.once('upgrade', (response: IncomingMessage, socket: Socket, head: Buffer) => this.#opened(response, socket, head));
+    upgrade.once('response', (response: IncomingMessage) => {
+      response.resume();
+      this.#fail(new UpgradeRefused(url, response.statusCode ?? 0), 'refused');
+    });
+    upgrade.once('error', (error: Error) => this.#fail(error, 'closed'));
+    upgrade.end();
+  }
+
+  get state(): FramedConnectionState {
+    return this.#state;
+  }
+
+  /** Why it is refused or closed. */
+  get failure(): Error | undefined {
+    return this.#failure;
+  }
+
+  /** Sends one call and resolves to its answer's status and body text. */
+  call(meta: string, body: string, signal: AbortSignal): Promise<DecodedAnswer> {
+    if (this.#state === 'refused' || this.#state === 'closed') return Promise.reject(this.#failure ?? new Error(`connection to ${this.url} closed`));
+    if (signal.aborted) return Promise.reject(abortReason(signal));
+    // What the callee said it takes; a larger body is refused here as its HTTP server would refuse it.
+    if (body.length * 3 > this.#bodyLimitBytes && Buffer.byteLength(body) > this.#bodyLimitBytes) {
+      return Promise.reject(InvalidArgument('PAYLOAD_TOO_LARGE', 'Request body is too large'));
+    }
+    const id = this.#nextId;
+    this.#nextId = id >= 0xffff_ffff ? 1 : id + 1;
+    const frame = encodeCall(id, meta, body);
+    return new Promise<DecodedAnswer>((resolve, reject) => {
+      const pending = new PendingCall(this, id, signal, frame, resolve, reject);
+      this.#pending.set(id, pending);
+      signal.addEventListener('abort', pending, { once: true });
+      if (this.#state === 'open') this.#write(pending);
+      else this.#queued.push(pending);
+    });
+  }
+
+  forget(id: number): void {
+    this.#pending.delete(id);
+    if (this.#closeWhenIdle && this.#pending.size === 0) this.close();
+  }
+
+  /** Ends the connection once the calls on it are answered (its endpoint left discovery). */
+  closeWhenIdle(): void {
+    this.#closeWhenIdle = true;
+    if (this.#pending.size === 0) this.close();
+  }
+
+  close(): void {
+    this.#fail(new Error(`connection to ${this.url} closed`), 'closed');
+  }
+
+  #opened(response: IncomingMessage, socket: Socket, head: Buffer): void {
+    if (this.#state !== 'connecting') {
+      socket.destroy();
+      return;
+    }
+    const limit = Number(response.headers[framedRpcBodyLimitHeader]);
+    if (Number.isFinite(limit) && limit > 0) this.#bodyLimitBytes = limit;
+    this.#socket = socket;
+    this.#state = 'open';
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, 30_000);
+    const decoder = new FrameDecoder(maxAnswerBytes);
+    const onFrame = (frame: Buffer) => this.#answered(decodeAnswer(frame));
+    const receive = (chunk: Buffer) => {
+      try {
+        decoder.push(chunk, onFrame);
+      } catch (error) {
+        if (!(error instanceof FrameError)) throw error;
+        this.#fail(error, 'closed');
+      }
+    };
+    socket.on('data', receive);
+    socket.on('error', (error: Error) => this.#fail(error, 'closed'));
+    socket.on('close', () => this.#fail(new Error(`${this.url} closed the connection`), 'closed'));
+    if (head.length > 0) receive(head);
+    const queued = this.#queued;
+    this.#queued = [];
+    for (const pending of queued) if (this.#pending.get(pending.id) === pending) this.#write(pending);
+  }
+
+  #answered(answer: DecodedAnswer): void {
+    const pending = this.#pending.get(answer.id);
+    // An answer to a call whose caller gave up: nobody waits for it.
+    if (!pending) return;
+    this.#pending.delete(answer.id);
+    pending.signal.removeEventListener('abort', pending);
+    pending.resolve(answer);
+    if (this.#closeWhenIdle && this.#pending.size === 0) this.close();
+  }
+
+  #write(pending: PendingCall): void {
+    const socket = this.#socket as Socket;
+    if (!this.#corked) {
+      // The calls of one tick (a scatter-gather's parts, concurrent requests) leave in one write.
+      this.#corked = true;
+      socket.cork();
+      process.nextTick(uncork, this);
+    }
+    socket.write(pending.frame as Buffer);
+    pending.frame = undefined;
+  }
+
+  uncork(): void {
+    this.#corked = false;
+    this.#socket?.uncork();
+  }
+
+  #fail(error: Error, state: 'refused' | 'closed'): void {
+    if (this.#state === 'refused' || this.#state === 'closed') return;
+    this.#state = state;
+    this.#failure = error;
+    this.#socket?.destroy();
+    this.#queued = [];
+    const pending = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const call of pending) {
+      call.signal.removeEventListener('abort', call);
+      call.reject(error);
+    }
+  }
+}
+
+function uncork(connection: FramedRpcConnection): void {
+  connection.uncork();
+}
