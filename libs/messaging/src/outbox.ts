@@ -26,14 +26,27 @@ export class Outbox {
   async add(trx: Kysely<any>, events: EventEnvelope | readonly EventEnvelope[]): Promise<void> {
     const list = eventList(events);
     if (list.length === 0) return;
-    for (const event of list) {
+    const { table, rows } = this.rowsOf(list);
+    await sql`insert into ${table} (event_id, event_type, subject, occurred_at, envelope) values ${sql.join(rows)}`.execute(trx);
+    // A hint only: the transaction has not committed yet, so the relay also polls.
+    this.announce();
+  }
+
+  /**
+   * For a state change and its events written in one statement (data-modifying CTEs, no
+   * transaction): the outbox table and one `(event_id, event_type, subject, occurred_at, envelope)`
+   * row per event, in order. Call `announce()` once the statement has run.
+   */
+  rowsOf(events: readonly EventEnvelope[]): { table: RawBuilder<unknown>; rows: Array<RawBuilder<unknown>> } {
+    for (const event of events) {
       if (!isEventEnvelope(event)) throw InvalidArgument('INVALID_EVENT', 'not an event envelope', { id: (event as { id?: unknown }).id });
     }
-    const values = list.map(
-      (event) => sql`(${event.id}::uuid, ${event.type}, ${event.subject}, ${event.occurredAt}::timestamptz, ${JSON.stringify(event)}::jsonb)`,
-    );
-    await sql`insert into ${this.#table} (event_id, event_type, subject, occurred_at, envelope) values ${sql.join(values)}`.execute(trx);
-    // A hint only: the transaction has not committed yet, so the relay also polls.
+    const rows = events.map((event) => sql`(${event.id}::uuid, ${event.type}, ${event.subject}, ${event.occurredAt}::timestamptz, ${JSON.stringify(event)}::jsonb)`);
+    return { table: this.#table, rows };
+  }
+
+  /** Wakes this process's relay: events were just written. */
+  announce(): void {
     for (const listener of this.#listeners) listener();
   }
 

@@ -156,6 +156,12 @@ function describeCarService(engineName: string, databaseUrl: string | undefined)
       const locked = await t.module.service.lock({ carId: car.id, reservationId }, rider);
       assert.deepEqual([locked.state, locked.locked, locked.reservationId], ['available', true, null]);
       assert.deepEqual(await t.module.service.getCar({ carId: car.id }, rider), locked, 'the answer is the car as the settlement wrote it');
+      const { rows: written } = await sql<{ type: string }>`select event_type as type from outbox where subject = ${car.id} order by seq`.execute(t.database.database.db);
+      assert.deepEqual(
+        written.map((row) => row.type),
+        ['car.created', 'car.state_changed', 'car.state_changed', 'car.command', 'car.command_acked', 'car.state_changed', 'car.state_changed', 'car.command', 'car.command_acked', 'car.state_changed'],
+        'each move, its command and their acks in the order they happened',
+      );
       await eventually(() => t.published.filter((event) => event.type === 'car.command_acked' && event.subject === car.id).length === 2 || undefined, 'two acks');
       const changes = await eventually(() => {
         const found = t.published.filter((event) => event.type === 'car.state_changed' && event.subject === car.id);
@@ -189,6 +195,12 @@ function describeCarService(engineName: string, databaseUrl: string | undefined)
       assert.deepEqual(await t.module.service.getCar({ carId: car.id }, rider), held);
       const { rows } = await sql<{ count: number }>`select count(*)::int as count from commands where car_id = ${car.id}`.execute(t.database.database.db);
       assert.equal(rows[0]?.count, 0, 'no command was recorded');
+      const { rows: written } = await sql<{ type: string }>`select event_type as type from outbox where subject = ${car.id} order by seq`.execute(t.database.database.db);
+      assert.deepEqual(
+        written.map((row) => row.type),
+        ['car.created', 'car.state_changed'],
+        'no event for a move that did not happen',
+      );
     });
 
     it('fails Unlock with DEADLINE_EXCEEDED when the device never answers, puts the car back to reserved, and ignores a late ack', async () => {

@@ -1,4 +1,4 @@
-import { CarCommand, CarCommandAcked, CarCreated, CarSearched, CarStateChanged, isStaff, searchSessionIntervalMs, type CommandAck } from '@carshare/contracts';
+import { CarCommand, CarCommandAcked, CarCreated, CarSearched, CarStateChanged, isStaff, searchSessionIntervalMs, type CommandAck, type EventEnvelope } from '@carshare/contracts';
 import { Conflict, DeadlineExceeded, InvalidArgument, NotFound, PermissionDenied, Unauthenticated, isUuid, type Caller } from '@carshare/platform';
 import { decodeCursor, encodeCursor } from '@carshare/storage';
 import { newCar, normalizePlate, type Car, type CarCategory, type NewCarInput } from './domain/car.ts';
@@ -181,6 +181,39 @@ export function createCarService(ports: CarServicePorts, hooks: CarServiceHooks 
   }
 
   /**
+   * `move` from `from` with its car.state_changed event (and `command` with its own event), all
+   * one statement (UnitOfWork.move); `hold.reservationId` is the hold after the move, which the
+   * event names. Undefined when the car was not in `from` (or not held for `hold.heldFor`).
+   */
+  async function recordedMove(
+    carId: string,
+    from: CarState,
+    move: CarMove,
+    reason: string,
+    hold: { heldFor?: string; reservationId: string },
+    origin: Origin,
+    command?: StoredCommand,
+    commandEvent?: EventEnvelope,
+  ): Promise<Car | undefined> {
+    const to = nextState(from, move);
+    if (to === undefined) throw new Error(`${move} does not start from ${from}`);
+    // The version is the moved row's: the statement writes it into the event.
+    const changed = events.create(CarStateChanged, carId, { carId, from, to, reservationId: hold.reservationId, reason, version: 0 }, origin);
+    const moved = await unitOfWork.move({
+      carId,
+      from,
+      to,
+      ...(hold.heldFor !== undefined && { heldFor: hold.heldFor }),
+      reservationId: hold.reservationId,
+      now: clock.now(),
+      ...(command && { command }),
+      events: commandEvent ? [changed, commandEvent] : [changed],
+    });
+    if (moved) nearbyIndex.update(carId, { state: to });
+    return moved;
+  }
+
+  /**
    * Settles a sent command of `carId` (the settle statement answers the command, so an ack needs
    * no read of it first) and moves its car on. Undefined when it was not sent (unknown, settled
    * already) or, for an answer, past its deadline; `car` undefined when the car was deleted.
@@ -240,20 +273,21 @@ export function createCarService(ports: CarServicePorts, hooks: CarServiceHooks 
     };
     // The move is tried first, conditioned on the state it starts from and the hold: the car is read
     // only when it did not match, to say why.
-    const begun = await unitOfWork.run(async (tx) => {
-      const car = await transitionFrom(tx, input.carId, from, moves.begin, `${type}_requested`, {}, origin, { heldFor: input.reservationId, heldBefore: input.reservationId });
-      if (!car) return undefined;
-      await tx.commands.insert(command);
-      await tx.events.add(
-        events.create(
-          CarCommand,
-          car.id,
-          { carId: car.id, commandId: command.id, type, reservationId: input.reservationId, expiresAt: new Date(command.expiresAt).toISOString() },
-          origin,
-        ),
-      );
-      return car;
-    });
+    const begun = await recordedMove(
+      input.carId,
+      from,
+      moves.begin,
+      `${type}_requested`,
+      { heldFor: input.reservationId, reservationId: input.reservationId },
+      origin,
+      command,
+      events.create(
+        CarCommand,
+        input.carId,
+        { carId: input.carId, commandId: command.id, type, reservationId: input.reservationId, expiresAt: new Date(command.expiresAt).toISOString() },
+        origin,
+      ),
+    );
     if (!begun) {
       const car = await load(input.carId);
       if (car.reservationId !== input.reservationId) {
@@ -431,9 +465,7 @@ export function createCarService(ports: CarServicePorts, hooks: CarServiceHooks 
       requireCaller(caller);
       // Only an available car is claimed, by one UPDATE conditioned on it: of racing claims the
       // first moves it out of available and the others match nothing. The car is read only then.
-      const claimed = await unitOfWork.run((tx) =>
-        transitionFrom(tx, input.carId, 'available', 'claim', 'claim', { reservationId: input.reservationId }, origin, { heldBefore: null }),
-      );
+      const claimed = await recordedMove(input.carId, 'available', 'claim', 'claim', { reservationId: input.reservationId }, origin);
       if (claimed) return claimed;
       const current = await load(input.carId);
       // A retried claim of the winner answers the car again rather than failing its own retry.

@@ -118,6 +118,25 @@ export interface CarTransaction {
 /** Runs work in one database transaction: state changes and their events commit together. */
 export interface UnitOfWork {
   run<T>(work: (tx: CarTransaction) => Promise<T>): Promise<T>;
+  /**
+   * A state move, the command it sends and its events as one statement, no transaction: the car
+   * moves only if it is in `from` (and held for `heldFor`), and the command and the events are
+   * written only if it moved. Answers the moved car, undefined when it did not match.
+   */
+  move(move: RecordedMove): Promise<Car | undefined>;
+}
+
+export interface RecordedMove {
+  carId: string;
+  from: CarState;
+  to: CarState;
+  heldFor?: string;
+  /** The hold after the move; unchanged when absent. */
+  reservationId?: string | null;
+  now: number;
+  command?: StoredCommand;
+  /** In order; a car.state_changed event's data.version is set to the moved row's version. */
+  events: readonly EventEnvelope[];
 }
 
 /** How a settled command reached its end; `expired` when nobody answered before the deadline. */

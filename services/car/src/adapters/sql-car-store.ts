@@ -11,7 +11,7 @@ import type { NearbyEntry } from './memory-nearby-index.ts';
 
 type CarRow = Selectable<CarDatabase['cars']>;
 
-const carColumns = [
+export const carColumns = [
   'id',
   'plate',
   'vin',
@@ -39,7 +39,7 @@ const carColumns = [
 
 const epoch = (value: Date | string | null): number | null => (value === null ? null : new Date(value).getTime());
 
-function toCar(row: Omit<CarRow, 'secret_hash'>): Car {
+export function toCar(row: Omit<CarRow, 'secret_hash'>): Car {
   return {
     id: row.id,
     plate: row.plate,
