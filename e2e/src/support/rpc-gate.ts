@@ -1,5 +1,6 @@
 import { Agent, createServer, request, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 
 export type GatePhase = 'request' | 'response';
 
@@ -47,6 +48,9 @@ export class RpcGate {
     const server = createServer((incoming, outgoing) => void handlers.handle?.(incoming, outgoing));
     // A relay never holds a connection open past its peer: a killed caller's sockets close here too.
     server.keepAliveTimeout = 5_000;
+    // A relay of HTTP calls: it refuses the framed wire's upgrade (ADR 0029) as an HTTP-only proxy
+    // would, and its callers send their calls over HTTP through it, where it can hold them.
+    server.on('upgrade', (_request, socket: Duplex) => socket.end('HTTP/1.1 501 Not Implemented\r\nconnection: close\r\ncontent-length: 0\r\n\r\n'));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const gate = new RpcGate(server, agent, { host: target.host ?? '127.0.0.1', port: target.port });
     handlers.handle = (incoming, outgoing) => gate.#handle(incoming, outgoing);

@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import { InvalidArgument } from './errors.ts';
 import { decodeAnswer, encodeCall, FrameDecoder, FrameError, framedRpcBodyLimitHeader, framedRpcPath, framedRpcProtocol, type DecodedAnswer } from './rpc-frames.ts';
 
-/** The callee answered the upgrade with something else than 101: it serves RPC over HTTP only (an older version). */
+/** The callee (or a proxy on the way) answered the upgrade with something else than 101: RPC goes over HTTP there. */
 export class UpgradeRefused extends Error {
   readonly status: number;
   constructor(url: string, status: number) {
@@ -52,7 +52,8 @@ export type FramedConnectionState = 'connecting' | 'open' | 'refused' | 'closed'
  * The caller's end of one framed connection (ADR 0029) to one endpoint: opened with an HTTP/1.1
  * Upgrade on the endpoint's own port, then calls as frames with an id, answered in any order, so
  * one slow call never holds the others back. Calls made while it connects wait in order and are
- * written once it is open; each leaves when its signal aborts. When the connection ends, every
+ * written once it is open (the transport sends its calls over HTTP meanwhile instead); each
+ * leaves when its signal aborts. When the connection ends, every
  * call still waiting fails (the client reports UNAVAILABLE) and the transport opens a new one.
  */
 export class FramedRpcConnection {
@@ -67,6 +68,9 @@ export class FramedRpcConnection {
   #corked = false;
   #failure: Error | undefined;
   #closeWhenIdle = false;
+  #settled!: () => void;
+  /** Resolves once the connection is open, refused or closed: never rejects. */
+  readonly settled = new Promise<void>((resolve) => (this.#settled = resolve));
 
   constructor(url: string, options: { connectTimeoutMs?: number } = {}) {
     this.url = url;
@@ -79,7 +83,12 @@ export class FramedRpcConnection {
       agent: false,
       headers: { connection: 'Upgrade', upgrade: framedRpcProtocol },
     });
-    upgrade.setTimeout(options.connectTimeoutMs ?? 5_000, () => upgrade.destroy(new Error(`no answer to the ${framedRpcProtocol} upgrade from ${url}`)));
+    // A handshake that gets no answer at all is a proxy that holds upgrades: refused, not closed, so
+    // the transport stays on HTTP there instead of trying again with every call.
+    upgrade.setTimeout(options.connectTimeoutMs ?? 5_000, () => {
+      this.#fail(new UpgradeRefused(url, 0), 'refused');
+      upgrade.destroy();
+    });
     upgrade.once('upgrade', (response: IncomingMessage, socket: Socket, head: Buffer) => this.#opened(response, socket, head));
     upgrade.once('response', (response: IncomingMessage) => {
       response.resume();
@@ -142,6 +151,7 @@ export class FramedRpcConnection {
     if (Number.isFinite(limit) && limit > 0) this.#bodyLimitBytes = limit;
     this.#socket = socket;
     this.#state = 'open';
+    this.#settled();
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 30_000);
     const decoder = new FrameDecoder(maxAnswerBytes);
@@ -194,6 +204,7 @@ export class FramedRpcConnection {
     if (this.#state === 'refused' || this.#state === 'closed') return;
     this.#state = state;
     this.#failure = error;
+    this.#settled();
     this.#socket?.destroy();
     this.#queued = [];
     const pending = [...this.#pending.values()];

@@ -9,6 +9,7 @@ import { StaticDiscovery } from './discovery.ts';
 import { AppError } from './errors.ts';
 import { createHttpServer, type HttpServer } from './http-server.ts';
 import { createRpcClient } from './rpc-client.ts';
+import { HttpRpcTransport } from './rpc-http-transport.ts';
 import { encodeCall, framedRpcPath, framedRpcProtocol } from './rpc-frames.ts';
 import { registerRpcService } from './rpc-server.ts';
 import { laptopServiceKeys, ServiceIdentitySigner } from './rpc-service-identity.ts';
@@ -74,7 +75,12 @@ async function startCallee(options: { rpc?: boolean } = {}) {
     release(key: string) {
       held.get(key)?.();
     },
-    client: () => createRpcClient(wireRpc, { observability, discovery: new StaticDiscovery({ wire: [url] }), wire: 'framed' }),
+    /** A client whose framed connection is open (or known refused) before its first call. */
+    async client() {
+      const transport = new HttpRpcTransport('wire', { discovery: new StaticDiscovery({ wire: [url] }), tracing: observability.tracing, wire: 'framed' });
+      await transport.connect();
+      return createRpcClient(wireRpc, { observability, transport });
+    },
   };
 }
 
@@ -94,7 +100,7 @@ describe('rpc over the framed wire (ADR 0029)', () => {
   });
 
   it('carries every call on one upgraded connection, not as HTTP requests', async () => {
-    const client = callee.client();
+    const client = await callee.client();
     const ctx = context();
     try {
       const answers = await Promise.all(Array.from({ length: 8 }, (_, index) => client.Echo({ text: `t${index}` }, ctx)));
@@ -109,7 +115,7 @@ describe('rpc over the framed wire (ADR 0029)', () => {
   });
 
   it('answers calls in any order: a held call does not hold back the ones after it', async () => {
-    const client = callee.client();
+    const client = await callee.client();
     const ctx = context();
     try {
       const held = client.Held({ key: 'slow' }, ctx);
@@ -125,15 +131,20 @@ describe('rpc over the framed wire (ADR 0029)', () => {
   });
 
   it('fails the calls on a connection the callee dropped as UNAVAILABLE, and opens a new one for the next call', async () => {
-    const client = callee.client();
+    const client = await callee.client();
     const ctx = context();
     try {
       const held = client.Held({ key: 'dropped' }, ctx);
       await until(() => callee.held.has('dropped'));
       for (const socket of callee.seen.upgraded) socket.destroy();
       await assert.rejects(held, rejectsWith('UNAVAILABLE', 'DOWNSTREAM_UNAVAILABLE'));
+      // Over HTTP while the new connection opens, then on it.
       assert.deepEqual(await client.Echo({ text: 'again' }, ctx), { text: 'again' });
-      assert.equal(callee.seen.upgraded.length, 2, 'a second connection');
+      await until(() => callee.seen.upgraded.length === 2);
+      const before = callee.seen.httpRequests;
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      assert.deepEqual(await client.Echo({ text: 'framed again' }, ctx), { text: 'framed again' });
+      assert.equal(callee.seen.httpRequests, before, 'on the new connection');
     } finally {
       ctx.dispose();
       await client.close();
@@ -141,10 +152,29 @@ describe('rpc over the framed wire (ADR 0029)', () => {
     }
   });
 
+  it('calls over HTTP while its connection opens, then on it', async () => {
+    await callee.server.close();
+    const fresh = await startCallee();
+    const client = createRpcClient(wireRpc, { observability, discovery: new StaticDiscovery({ wire: [fresh.url] }), wire: 'framed' });
+    const ctx = context();
+    try {
+      assert.deepEqual(await client.Echo({ text: 'first' }, ctx), { text: 'first' });
+      assert.equal(fresh.seen.httpRequests, 1, 'the first call did not wait for the handshake');
+      await until(() => fresh.seen.upgraded.length === 1);
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      assert.deepEqual(await client.Echo({ text: 'second' }, ctx), { text: 'second' });
+      assert.equal(fresh.seen.httpRequests, 1, 'the second went on the connection');
+    } finally {
+      ctx.dispose();
+      await client.close();
+      await fresh.server.close();
+    }
+  });
+
   it('calls over HTTP an endpoint that refuses the upgrade (an older version), every call', async () => {
     await callee.server.close();
     const older = await startCallee({ rpc: false });
-    const client = older.client();
+    const client = await older.client();
     const ctx = context();
     try {
       assert.deepEqual(await client.Echo({ text: 'one' }, ctx), { text: 'one' });
@@ -159,7 +189,7 @@ describe('rpc over the framed wire (ADR 0029)', () => {
   });
 
   it('answers the calls in flight when the callee closes, refuses new ones with 503, then ends the connection', async () => {
-    const client = callee.client();
+    const client = await callee.client();
     const ctx = context();
     try {
       const inFlight = client.Held({ key: 'draining' }, ctx);
@@ -212,7 +242,7 @@ describe('rpc over the framed wire (ADR 0029)', () => {
 
     it('drops a connection that announces a frame over the body limit, before buffering it, and serves the others', async () => {
       const { socket, closed } = await upgradedSocket();
-      const client = callee.client();
+      const client = await callee.client();
       const ctx = context();
       try {
         const header = Buffer.alloc(4);
@@ -250,7 +280,9 @@ describe('rpc over the framed wire: a server with short HTTP timeouts', () => {
   it('keeps the upgraded connection open: a request timeout is for HTTP requests', async () => {
     const upgraded: Socket[] = [];
     server.server.on('upgrade', (_request, socket: Socket) => upgraded.push(socket));
-    const client = createRpcClient(wireRpc, { observability, discovery: new StaticDiscovery({ wire: [`http://127.0.0.1:${portOf(server)}`] }), wire: 'framed' });
+    const transport = new HttpRpcTransport('wire', { discovery: new StaticDiscovery({ wire: [`http://127.0.0.1:${portOf(server)}`] }), tracing: observability.tracing, wire: 'framed' });
+    await transport.connect();
+    const client = createRpcClient(wireRpc, { observability, transport });
     const ctx = context(5_000);
     try {
       await client.Echo({ text: 'first' }, ctx);

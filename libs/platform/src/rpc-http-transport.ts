@@ -5,7 +5,7 @@ import type { CanaryWeight, Discovery } from './discovery.ts';
 import { AppError, Unavailable } from './errors.ts';
 import { headerNames } from './headers.ts';
 import { OutlierDetector, type OutlierDetectionSettings } from './outlier-detector.ts';
-import { FramedRpcConnection, UpgradeRefused } from './rpc-framed-connection.ts';
+import { FramedRpcConnection } from './rpc-framed-connection.ts';
 import { rpcPath } from './rpc-path.ts';
 import { serviceIdentityHeader } from './rpc-service-identity.ts';
 import type { RpcAttempts, RpcTransport } from './rpc-transport.ts';
@@ -126,28 +126,29 @@ export class HttpRpcTransport implements RpcTransport {
     return pool;
   }
 
-  /** The open or opening connection to `url`, a new one when the last one ended; undefined when it speaks HTTP only. */
+  /**
+   * The open connection to `url`, or undefined while it opens (a new one when the last one ended)
+   * or when the endpoint does not take the upgrade: those calls go over HTTP, so no call ever waits
+   * for a handshake, nor hangs on a proxy that never answers one.
+   */
   #framedOf(url: string): FramedRpcConnection | undefined {
     if (this.#httpOnly.has(url)) return undefined;
-    let connection = this.#framed.get(url);
-    if (connection === undefined || connection.state === 'closed') this.#framed.set(url, (connection = new FramedRpcConnection(url)));
-    return connection;
+    const connection = this.#framed.get(url);
+    if (connection?.state === 'open') return connection;
+    if (connection === undefined || connection.state === 'closed') this.#framed.set(url, new FramedRpcConnection(url));
+    else if (connection.state === 'refused') {
+      // An older callee, or a proxy on the way that does not pass upgrades: HTTP until it leaves discovery.
+      this.#httpOnly.add(url);
+      this.#framed.delete(url);
+    }
+    return undefined;
   }
 
   async send(method: string, input: unknown, ctx: CallContext, span: Span, signal: AbortSignal, remainingMs: number, identity: string, attempts?: RpcAttempts): Promise<unknown> {
     const url = this.#nextEndpoint(attempts?.lastEndpoint);
     if (attempts) attempts.lastEndpoint = url;
     const connection = this.kind === 'framed' ? this.#framedOf(url) : undefined;
-    if (connection) {
-      try {
-        return await this.#sendFramed(connection, url, method, input, ctx, span, signal, remainingMs, identity);
-      } catch (error) {
-        if (!(error instanceof UpgradeRefused)) throw error;
-        // An older callee without the framed wire: this call and the next ones go over HTTP.
-        this.#httpOnly.add(url);
-        this.#framed.delete(url);
-      }
-    }
+    if (connection) return this.#sendFramed(connection, url, method, input, ctx, span, signal, remainingMs, identity);
     return this.#sendHttp(url, method, input, ctx, span, signal, remainingMs, identity);
   }
 
@@ -169,7 +170,7 @@ export class HttpRpcTransport implements RpcTransport {
       answer = await connection.call(meta, JSON.stringify(input) ?? '', signal);
     } catch (error) {
       // Our own deadline, the caller's cancel or our own refusal (a body over the callee's limit) say nothing about the endpoint.
-      if (!signal.aborted && !(error instanceof AppError) && !(error instanceof UpgradeRefused)) this.#outliers.failed(url, this.#knownEndpoints);
+      if (!signal.aborted && !(error instanceof AppError)) this.#outliers.failed(url, this.#knownEndpoints);
       throw error;
     }
     if (answer.status >= 500) this.#outliers.failed(url, this.#knownEndpoints);
@@ -217,6 +218,23 @@ export class HttpRpcTransport implements RpcTransport {
     else this.#outliers.succeeded(url);
     const payload: unknown = await response.body.json().catch(() => badBody);
     return this.#answerOf(method, response.statusCode, payload);
+  }
+
+  /**
+   * With the framed wire, opens the connections to every endpoint discovery lists now and resolves
+   * once each is open or known not to be (refused, unreachable): calls from then on need not go
+   * over HTTP while a handshake runs. Without it, or with no endpoint known, nothing to do.
+   */
+  async connect(): Promise<void> {
+    if (this.kind !== 'framed') return;
+    let endpoints: string[];
+    try {
+      endpoints = this.#discovery.endpointsOf(this.#downstream);
+    } catch {
+      return;
+    }
+    for (const url of endpoints) this.#framedOf(url);
+    await Promise.all(endpoints.map((url) => this.#framed.get(url)?.settled));
   }
 
   async close(): Promise<void> {

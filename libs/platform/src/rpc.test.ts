@@ -8,6 +8,7 @@ import { StaticDiscovery } from './discovery.ts';
 import { AppError } from './errors.ts';
 import { createHttpServer, type HttpServer } from './http-server.ts';
 import { createRpcClient, type RpcClient } from './rpc-client.ts';
+import { HttpRpcTransport } from './rpc-http-transport.ts';
 import { InProcessRpcHub, createRpcConnector } from './rpc-connector.ts';
 import { registerRpcService } from './rpc-server.ts';
 import { echoRpc, rpcTransportContract } from './rpc-transport.contract.ts';
@@ -49,22 +50,26 @@ rpcTransportContract('loopback framed connection', {
   async connect(contract, handlers, options) {
     const server = createHttpServer({ observability: options.server.observability, errorStyle: 'rpc', maxDeadlineMs: options.server.maxDeadlineMs });
     registerRpcService(server, contract, handlers, options.server);
+    let httpCalls = 0;
+    server.addHook('onRequest', (request, _reply, done) => {
+      if (request.url.startsWith('/rpc/')) httpCalls++;
+      done();
+    });
     await server.listen({ host: '127.0.0.1', port: 0 });
     const discovery = new StaticDiscovery({ [contract.service]: [`http://127.0.0.1:${portOf(server)}`] });
-    const clients = [createRpcClient(contract, { ...options.client, discovery, wire: 'framed' })];
-    const newerClient = createRpcClient(options.newerContract ?? contract, { ...options.client, discovery, wire: 'framed' }) as RpcClient<RpcMethods>;
+    // Connected before the first call: a transport sends its calls over HTTP while the upgrade runs.
+    const transport = new HttpRpcTransport(contract.service, { discovery, tracing: options.client.observability.tracing, wire: 'framed' });
+    await transport.connect();
+    const client = createRpcClient(contract, { ...options.client, transport });
+    const newerClient = createRpcClient(options.newerContract ?? contract, { ...options.client, transport }) as RpcClient<RpcMethods>;
     return {
-      client: clients[0] as RpcClient<typeof contract.methods>,
+      client,
       newerClient,
-      clientWith(identity) {
-        const other = createRpcClient(contract, { ...options.client, discovery, identity, wire: 'framed' });
-        clients.push(other);
-        return other;
-      },
+      clientWith: (identity) => createRpcClient(contract, { ...options.client, identity, transport }),
       async close() {
-        await Promise.all(clients.map((client) => client.close()));
-        await newerClient.close();
+        await transport.close();
         await server.close();
+        assert.equal(httpCalls, 0, 'every call went over the framed connection');
       },
     };
   },
