@@ -27,21 +27,22 @@ export class Outbox {
     const list = eventList(events);
     if (list.length === 0) return;
     const { table, rows } = this.rowsOf(list);
-    await sql`insert into ${table} (event_id, event_type, subject, occurred_at, envelope) values ${sql.join(rows)}`.execute(trx);
+    await sql`insert into ${table} (event_id, event_type, subject, occurred_at, envelope) values ${sql.join(rows.map((row) => sql`(${row})`))}`.execute(trx);
     // A hint only: the transaction has not committed yet, so the relay also polls.
     this.announce();
   }
 
   /**
    * For a state change and its events written in one statement (data-modifying CTEs, no
-   * transaction): the outbox table and one `(event_id, event_type, subject, occurred_at, envelope)`
-   * row per event, in order. Call `announce()` once the statement has run.
+   * transaction): the outbox table and, per event in order, the values of its row
+   * `event_id, event_type, subject, occurred_at, envelope` (unparenthesised, so a caller may put
+   * columns of its own beside them). Call `announce()` once the statement has run.
    */
   rowsOf(events: readonly EventEnvelope[]): { table: RawBuilder<unknown>; rows: Array<RawBuilder<unknown>> } {
     for (const event of events) {
       if (!isEventEnvelope(event)) throw InvalidArgument('INVALID_EVENT', 'not an event envelope', { id: (event as { id?: unknown }).id });
     }
-    const rows = events.map((event) => sql`(${event.id}::uuid, ${event.type}, ${event.subject}, ${event.occurredAt}::timestamptz, ${JSON.stringify(event)}::jsonb)`);
+    const rows = events.map((event) => sql`${event.id}::uuid, ${event.type}, ${event.subject}, ${event.occurredAt}::timestamptz, ${JSON.stringify(event)}::jsonb`);
     return { table: this.#table, rows };
   }
 

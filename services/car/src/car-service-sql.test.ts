@@ -183,6 +183,43 @@ function describeCarService(engineName: string, databaseUrl: string | undefined)
       );
     });
 
+    it('a refused lock: DEVICE_REFUSED, the car back in use under its hold; a command nobody waits for is expired by the sweep', async () => {
+      const { car, deviceSecret } = await t.module.service.createCar(aCar(), operator);
+      const reservationId = uuidV7Ids.next();
+      await t.module.service.claim({ carId: car.id, reservationId }, rider);
+      const box = await device(car.id, deviceSecret);
+      await box.subscribeAsync(deviceTopics.commands(car.id), { qos: 1 });
+      box.on('message', (_topic, payload) => {
+        const command = JSON.parse(payload.toString()) as DeviceCommand;
+        const ok = command.type === 'unlock';
+        box.publishAsync(deviceTopics.acks(car.id), JSON.stringify({ commandId: command.id, ok, locked: false, ts: t.clock.now(), ...(!ok && { error: 'door open' }) }), { qos: 1 }).catch(() => undefined);
+      });
+      await t.module.service.unlock({ carId: car.id, reservationId }, rider);
+      await assert.rejects(t.module.service.lock({ carId: car.id, reservationId }, rider), rejectsWith('DEVICE_REFUSED'));
+      const after = await t.module.service.getCar({ carId: car.id }, rider);
+      assert.deepEqual([after.state, after.reservationId, after.locked], ['in_use', reservationId, false]);
+      const refusal = await eventually(() => {
+        const found = t.published.filter((event) => event.subject === car.id && (event.type === 'car.command_acked' || event.type === 'car.state_changed')).slice(-2);
+        return found.length === 2 && found[1]?.type === 'car.state_changed' && (found[1].data as { to: string }).to === 'in_use' && (found[1].data as { from: string }).from === 'locking' ? found : undefined;
+      }, 'the refusal and the way back');
+      assert.deepEqual(refusal[0]?.data, { carId: car.id, commandId: (refusal[0]?.data as { commandId: string }).commandId, type: 'lock', ok: false, locked: false, error: 'door open' });
+      assert.deepEqual(refusal[1]?.data, { carId: car.id, from: 'locking', to: 'in_use', reservationId, reason: 'device_refused', version: after.version });
+
+      // Locking, and its instance died before the deadline: the sweep puts the car back.
+      const stray = uuidV7Ids.next();
+      await sql`update cars set state = 'locking' where id = ${car.id}`.execute(t.database.database.db);
+      await sql`insert into commands (id, car_id, type, reservation_id, status, expires_at, created_at)
+        values (${stray}, ${car.id}, 'lock', ${reservationId}, 'sent', ${new Date(t.clock.now() - 1)}, ${new Date(t.clock.now() - 5_001)})`.execute(t.database.database.db);
+      const swept = await t.module.service.sweep();
+      assert.equal(swept.expiredCommands, 1);
+      const back = await t.module.service.getCar({ carId: car.id }, rider);
+      assert.deepEqual([back.state, back.reservationId], ['in_use', reservationId]);
+      const { rows } = await sql<{ status: string }>`select status from commands where id = ${stray}`.execute(t.database.database.db);
+      assert.equal(rows[0]?.status, 'expired');
+      const { rows: written } = await sql<{ envelope: { data: unknown } }>`select envelope from outbox where subject = ${car.id} order by seq desc limit 1`.execute(t.database.database.db);
+      assert.deepEqual(written[0]?.envelope.data, { carId: car.id, from: 'locking', to: 'in_use', reservationId, reason: 'device_did_not_answer', version: back.version });
+    });
+
     it('refuses a command for another hold, from the wrong state or for no car, changing nothing', async () => {
       const { car } = await t.module.service.createCar(aCar(), operator);
       const reservationId = uuidV7Ids.next();

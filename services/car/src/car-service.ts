@@ -6,7 +6,7 @@ import { nextState, type CarMove, type CarState } from './domain/car-state.ts';
 import { boundingBox, haversineMetres } from './domain/geo.ts';
 import type { TelemetryPoint } from './domain/telemetry.ts';
 import type { NearbyHit } from './adapters/memory-nearby-index.ts';
-import type { CarChanges, CarListSort, CarServicePorts, CarTransaction, CommandOutcome, StoredCommand } from './ports.ts';
+import type { CarChanges, CarListSort, CarServicePorts, CarTransaction, CommandOutcome, SettleMove, StoredCommand } from './ports.ts';
 
 export interface CarPage {
   items: Car[];
@@ -148,39 +148,6 @@ export function createCarService(ports: CarServicePorts, hooks: CarServiceHooks 
   }
 
   /**
-   * Applies `move` to the car if it is still in `from` (and held for `heldFor`, when given), in one
-   * UPDATE … RETURNING instead of a read and a version-checked update: the callers know the state
-   * the move starts from, and of two racing writers still exactly one moves the car out of it.
-   * `heldBefore` is the hold the event names when the move ends it. Undefined when the car was not
-   * (or no longer) there to move.
-   */
-  async function transitionFrom(
-    tx: CarTransaction,
-    carId: string,
-    from: CarState,
-    move: CarMove,
-    reason: string,
-    changes: CarChanges,
-    origin: Origin,
-    hold: { heldFor?: string; heldBefore: string | null },
-  ): Promise<Car | undefined> {
-    const to = nextState(from, move);
-    if (to === undefined) throw new Error(`${move} does not start from ${from}`);
-    const updated = await tx.cars.updateIfState(carId, from, hold.heldFor, { ...changes, state: to }, clock.now());
-    if (!updated) return undefined;
-    nearbyIndex.update(carId, { state: to });
-    await tx.events.add(
-      events.create(
-        CarStateChanged,
-        carId,
-        { carId, from, to, reservationId: updated.reservationId ?? hold.heldBefore, reason, version: updated.version },
-        origin,
-      ),
-    );
-    return updated;
-  }
-
-  /**
    * `move` from `from` with its car.state_changed event (and `command` with its own event), all
    * one statement (UnitOfWork.move); `hold.reservationId` is the hold after the move, which the
    * event names. Undefined when the car was not in `from` (or not held for `hold.heldFor`).
@@ -215,46 +182,57 @@ export function createCarService(ports: CarServicePorts, hooks: CarServiceHooks 
 
   /**
    * Settles a sent command of `carId` (the settle statement answers the command, so an ack needs
-   * no read of it first) and moves its car on. Undefined when it was not sent (unknown, settled
-   * already) or, for an answer, past its deadline; `car` undefined when the car was deleted.
+   * no read of it first) and moves its car on, in one statement (UnitOfWork.settle). Undefined
+   * when it was not sent (unknown, settled already) or, for an answer, past its deadline; `car`
+   * undefined when the car was deleted.
    */
   async function settleCommand(
     ref: { id: string; carId: string },
     outcome: CommandOutcome,
     origin: Origin,
   ): Promise<{ command: StoredCommand; car: Car | undefined } | undefined> {
-    return unitOfWork.run(async (tx) => {
-      const now = clock.now();
-      const ack = outcome.status === 'expired' ? undefined : outcome.ack;
-      const command = await tx.commands.settle(ref.id, ref.carId, outcome.status, now, ack?.error);
-      if (!command) return undefined;
-      const moves = commandMoves[command.type];
-      if (ack) {
-        await tx.events.add(
-          events.create(
-            CarCommandAcked,
-            command.carId,
-            { carId: command.carId, commandId: command.id, type: command.type, ok: ack.ok, locked: ack.locked, ...(ack.error !== undefined && { error: ack.error }) },
-            origin,
-          ),
-        );
-      }
-      const succeeded = outcome.status === 'acked';
+    const ack = outcome.status === 'expired' ? undefined : outcome.ack;
+    const succeeded = outcome.status === 'acked';
+    // Which type the command is, only the settle finds out: each type's move and events go in.
+    const sideOf = (type: StoredCommand['type']): SettleMove => {
+      const moves = commandMoves[type];
+      const from: CarState = type === 'unlock' ? 'unlocking' : 'locking';
       const move = succeeded ? moves.confirmed : moves.failed;
-      const reason = outcome.status === 'acked' ? `${command.type}_acked` : outcome.status === 'refused' ? 'device_refused' : 'device_did_not_answer';
-      const changes: CarChanges = {
-        ...(ack && { locked: ack.locked }),
+      const to = nextState(from, move);
+      if (to === undefined) throw new Error(`${move} does not start from ${from}`);
+      const reason = outcome.status === 'acked' ? `${type}_acked` : outcome.status === 'refused' ? 'device_refused' : 'device_did_not_answer';
+      return {
+        from,
+        to,
         // Locked at the end of use: the hold ends with it.
-        ...(succeeded && command.type === 'lock' && { reservationId: null }),
+        releases: succeeded && type === 'lock',
+        settledEvents: ack
+          ? [
+              events.create(
+                CarCommandAcked,
+                ref.carId,
+                { carId: ref.carId, commandId: ref.id, type, ok: ack.ok, locked: ack.locked, ...(ack.error !== undefined && { error: ack.error }) },
+                origin,
+              ),
+            ]
+          : [],
+        // The statement fills in the version and the hold (the car's, or the command's it ended).
+        movedEvents: [events.create(CarStateChanged, ref.carId, { carId: ref.carId, from, to, reservationId: null, reason, version: 0 }, origin)],
       };
-      // A car unlocking or locking is held for the reservation whose command began it: only its
-      // holder may begin one, and nothing else moves it until the command settles.
-      const from = command.type === 'unlock' ? 'unlocking' : 'locking';
-      const moved = await transitionFrom(tx, command.carId, from, move, reason, changes, origin, { heldBefore: command.reservationId });
-      if (moved) return { command, car: moved };
-      // The car was deleted meanwhile (only possible when idle), or an operator moved it: nothing to undo.
-      return { command, car: await tx.cars.find(command.carId) };
+    };
+    const settled = await unitOfWork.settle({
+      commandId: ref.id,
+      carId: ref.carId,
+      status: outcome.status,
+      now: clock.now(),
+      error: ack?.error,
+      ...(ack && { locked: ack.locked }),
+      byType: { unlock: sideOf('unlock'), lock: sideOf('lock') },
     });
+    if (!settled) return undefined;
+    // The car was deleted meanwhile (only possible when idle), or an operator moved it: nothing undone.
+    if (settled.moved && settled.car) nearbyIndex.update(settled.car.id, { state: settled.car.state });
+    return { command: settled.command, car: settled.car };
   }
 
   async function sendCommand(type: 'lock' | 'unlock', input: { carId: string; reservationId: string }, caller: Caller | undefined, origin: Origin): Promise<Car> {

@@ -72,12 +72,6 @@ export interface CarStore {
    * bumping the version: of two racing writers exactly one matches. Undefined when none did.
    */
   updateIfVersion(id: string, expectedVersion: number, changes: CarChanges, now: number): Promise<Car | undefined>;
-  /**
-   * Applies `changes` only if the car is still in `from` (and held for `heldFor`, when given),
-   * bumping the version, and answers the car as it now is: a state move without reading the row
-   * first. Of two racing writers exactly one matches. Undefined when none did (or no such car).
-   */
-  updateIfState(id: string, from: CarState, heldFor: string | undefined, changes: CarChanges, now: number): Promise<Car | undefined>;
   /** Deletes the car if it is idle; false when it was not (or is gone). */
   deleteIfIdle(id: string): Promise<boolean>;
   availableWithin(box: BoundingBox, category: CarCategory | undefined): Promise<Car[]>;
@@ -124,6 +118,43 @@ export interface UnitOfWork {
    * written only if it moved. Answers the moved car, undefined when it did not match.
    */
   move(move: RecordedMove): Promise<Car | undefined>;
+  /**
+   * Settles a sent command of `carId` and moves its car on, with their events, as one statement:
+   * what the car becomes and which events are written depend on the command's type, which only
+   * the settle finds out. Undefined when the command was not settled (unknown, settled already,
+   * or an answer past its deadline).
+   */
+  settle(settle: RecordedSettle): Promise<SettledCommand | undefined>;
+}
+
+/** One command type's side of a settlement: the car moves `from` → `to` only if it is in `from`. */
+export interface SettleMove {
+  from: CarState;
+  to: CarState;
+  /** The hold ends with the move (a confirmed lock). */
+  releases: boolean;
+  /** Written if the command settled (an ack's car.command_acked). */
+  settledEvents: readonly EventEnvelope[];
+  /** Written if the car moved too; a car.state_changed event gets the moved row's version and the hold it had. */
+  movedEvents: readonly EventEnvelope[];
+}
+
+export interface RecordedSettle {
+  commandId: string;
+  carId: string;
+  status: 'acked' | 'refused' | 'expired';
+  now: number;
+  error: string | undefined;
+  /** The lock state the device acknowledged, absent without an ack. */
+  locked?: boolean;
+  byType: Record<StoredCommand['type'], SettleMove>;
+}
+
+export interface SettledCommand {
+  command: StoredCommand;
+  /** The car as it is now (moved or not); undefined when it was deleted. */
+  car: Car | undefined;
+  moved: boolean;
 }
 
 export interface RecordedMove {

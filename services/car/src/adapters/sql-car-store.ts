@@ -1,6 +1,6 @@
 import { AlreadyExists } from '@carshare/platform';
 import { isUniqueViolation, uniqueViolationConstraint } from '@carshare/storage';
-import { sql, type Kysely, type Selectable, type UpdateQueryBuilder, type UpdateResult } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Car, CarCategory, FuelType } from '../domain/car.ts';
 import type { CarState } from '../domain/car-state.ts';
 import type { BoundingBox } from '../domain/geo.ts';
@@ -171,25 +171,7 @@ export class SqlCarStore implements CarStore {
   async updateIfVersion(id: string, expectedVersion: number, changes: CarChanges, now: number): Promise<Car | undefined> {
     // On PostgreSQL the second of two racing updates waits for the first to commit, re-reads the
     // row, finds the version moved and matches nothing: exactly one writer wins.
-    return this.#update(id, changes, now, (update) => update.where('version', '=', expectedVersion));
-  }
-
-  async updateIfState(id: string, from: CarState, heldFor: string | undefined, changes: CarChanges, now: number): Promise<Car | undefined> {
-    // As with the version: the second of two racing updates re-reads the row, finds it moved out
-    // of `from` and matches nothing.
-    return this.#update(id, changes, now, (update) => {
-      const inState = update.where('state', '=', from);
-      return heldFor === undefined ? inState : inState.where('reservation_id', '=', heldFor);
-    });
-  }
-
-  async #update(
-    id: string,
-    changes: CarChanges,
-    now: number,
-    condition: (update: UpdateQueryBuilder<CarDatabase, 'cars', 'cars', UpdateResult>) => UpdateQueryBuilder<CarDatabase, 'cars', 'cars', UpdateResult>,
-  ): Promise<Car | undefined> {
-    const update = this.#db
+    const row = await this.#db
       .updateTable('cars')
       .set({
         ...(changes.plate !== undefined && { plate: changes.plate }),
@@ -207,8 +189,8 @@ export class SqlCarStore implements CarStore {
         version: sql<number>`version + 1`,
         updated_at: new Date(now),
       })
-      .where('id', '=', id);
-    const row = await condition(update)
+      .where('id', '=', id)
+      .where('version', '=', expectedVersion)
       .returning(carColumns)
       .executeTakeFirst()
       .catch((error: unknown) => {

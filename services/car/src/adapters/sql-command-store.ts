@@ -4,7 +4,7 @@ import type { CarDatabase } from './car-database.ts';
 
 type CommandRow = Selectable<CarDatabase['commands']>;
 
-function toCommand(row: CommandRow): StoredCommand {
+export function toCommand(row: CommandRow): StoredCommand {
   return {
     id: row.id,
     carId: row.car_id,
