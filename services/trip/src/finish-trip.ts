@@ -108,6 +108,11 @@ interface Begun {
   startedAt?: number;
   paymentId?: string | null;
   currency?: string;
+  /** What the price needs besides (a pause or resume cannot change them while finishing). */
+  tariff?: TripRow['tariff'] | null;
+  pausedMs?: number;
+  pausedSince?: number | null;
+  reservationId?: string | null;
 }
 
 /**
@@ -144,7 +149,17 @@ export function defineFinishTripSaga(deps: FinishTripDeps) {
           const endAt = clock.now();
           const moved = await log.change(trip.id, [trip.status], 'finishing', { type: 'trip.finish_requested', data: { sagaId: ctx.sagaId, from: trip.status } }, { finish_saga_id: ctx.sagaId }, endAt);
           if (!moved) throw Conflict('TRIP_NOT_IN_PROGRESS', 'the trip changed meanwhile', { tripId: trip.id });
-          return { from: trip.status, endAt, startedAt: trip.startedAt ?? trip.createdAt, paymentId: trip.paymentId ?? null, currency: trip.tariff?.currency ?? 'EUR' };
+          return {
+            from: trip.status,
+            endAt,
+            startedAt: trip.startedAt ?? trip.createdAt,
+            paymentId: trip.paymentId ?? null,
+            currency: trip.tariff?.currency ?? 'EUR',
+            tariff: trip.tariff ?? null,
+            pausedMs: trip.pausedMs,
+            pausedSince: trip.pausedSince ?? null,
+            reservationId: trip.reservationId ?? null,
+          };
         },
         compensate: async (ctx) => {
           const begun = ctx.result as Begun | undefined;
@@ -219,8 +234,21 @@ export function defineFinishTripSaga(deps: FinishTripDeps) {
         local: true,
         invoke: async (ctx) => {
           const log = new SqlTripLog(trxOf(ctx));
-          const trip = await requireTrip(log, ctx.input.tripId);
-          const { endAt } = ctx.results['begin-finishing'] as Begun;
+          const begun = ctx.results['begin-finishing'] as Begun;
+          const { endAt } = begun;
+          // From the saga log when begin-finishing carried it (the trip's change below is conditioned
+          // on `finishing`, which is the check the read made); a log written before reads the trip.
+          const trip =
+            begun.pausedMs === undefined || begun.tariff === undefined || begun.startedAt === undefined
+              ? await requireTrip(log, ctx.input.tripId)
+              : {
+                  id: ctx.input.tripId,
+                  tariff: begun.tariff ?? undefined,
+                  startedAt: begun.startedAt,
+                  pausedMs: begun.pausedMs,
+                  pausedSince: begun.pausedSince ?? undefined,
+                  reservationId: begun.reservationId ?? undefined,
+                };
           const place = ctx.results['check-zone'] as EndPlace;
           const { distanceM } = ctx.results['measure-route'] as { distanceM: number };
           if (!trip.tariff || trip.startedAt === undefined) throw Conflict('TRIP_NOT_STARTED', 'the trip has no tariff', { tripId: trip.id });
@@ -241,8 +269,7 @@ export function defineFinishTripSaga(deps: FinishTripDeps) {
           }
           const breakdown = priceTrip(trip.tariff, { ...times, distanceM, fees });
           const price: FinishedPrice = { ...breakdown, vatRate: trip.tariff.vatRate, endZone: { id: place.zone.id, name: place.zone.name } };
-          // In this transaction the trip was just read `finishing`: no second read to check it.
-          await log.change(
+          const priced = await log.change(
             trip.id,
             ['finishing'],
             'finishing',
@@ -250,6 +277,7 @@ export function defineFinishTripSaga(deps: FinishTripDeps) {
             { price, capture_cents: price.totalCents, distance_m: distanceM, end_zone_id: place.zone.id, paused_ms: times.parkingMs, paused_since: null, payment_status: 'pending' },
             clock.now(),
           );
+          if (!priced) throw Conflict('TRIP_NOT_FINISHING', 'the trip is no longer finishing', { tripId: trip.id });
           return { totalCents: price.totalCents };
         },
       },
