@@ -17,7 +17,7 @@ export interface OutboxRelayOptions {
    * true (Postgres): a batch stays row-locked (FOR UPDATE SKIP LOCKED) until the broker confirms
    * and it is marked sent, so relays in several processes share the table and a relay that dies
    * releases its batch at once. false (PGlite: one process owns the data dir): read, publish,
-   * mark, without holding the single session for the length of a publish.
+   * and mark with the next read, without holding the single session for the length of a publish.
    */
   concurrentRelays: boolean;
   /** Default 500. */
