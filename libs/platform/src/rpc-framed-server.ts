@@ -206,6 +206,7 @@ class FramedCall {
   readonly #ctx: InProcessRequestContext;
   readonly #budgetMs: number;
   #answered = false;
+  #timer: NodeJS.Timeout | undefined;
 
   constructor(acceptor: FramedRpcAcceptor, connection: FramedServerConnection, call: DecodedCall, endpoint: RpcMethodEndpoint, identity: string, ctx: InProcessRequestContext, budgetMs: number) {
     this.#acceptor = acceptor;
@@ -218,10 +219,11 @@ class FramedCall {
   }
 
   run(): void {
-    // The slot signal aborts at most 10 ms after the deadline (DeadlineSignals): the HTTP server's
-    // per-request timer is 0 ms late instead, a difference no caller can see (its own signal is
-    // from the same slots).
-    this.#ctx.signal.addEventListener('abort', this, { once: true });
+    // A timer per call, as the HTTP server has per request. Not a listener on the context's
+    // shared deadline signal: that signal lives as long as the deadline (seconds), and listeners
+    // added to it and removed kept each call's objects in old space (~420 B promoted per call
+    // against 3–10 with the timer, 2026-12-05, a framed GetUser-like callee at 25k calls/s).
+    this.#timer = setTimeout(deadlinePassed, this.#budgetMs, this);
     let input: unknown;
     try {
       input = this.#acceptor.receive(this.#call);
@@ -236,16 +238,20 @@ class FramedCall {
   }
 
   /** The deadline passed: answered now; whatever the handler makes later is nobody's answer. */
-  handleEvent(): void {
+  deadlinePassed(): void {
     this.#settle(DeadlineExceeded('DEADLINE_EXCEEDED', 'the request ran out of time', { budgetMs: this.#budgetMs }), false);
   }
 
   #settle(outcome: unknown, ok: boolean): void {
     if (this.#answered) return;
     this.#answered = true;
-    this.#ctx.signal.removeEventListener('abort', this);
+    clearTimeout(this.#timer);
     this.#acceptor.settle(this.#connection, this.#call.id, this.#ctx, this.#endpoint, outcome, ok);
   }
+}
+
+function deadlinePassed(call: FramedCall): void {
+  call.deadlinePassed();
 }
 
 /** One upgraded socket: frames in, answers out, corked for a tick so answers to one read share a write. */

@@ -5,6 +5,7 @@ import { defineRpcService } from '@carshare/contracts';
 import { createObservability } from '@carshare/observability';
 import { Type } from 'typebox';
 import { createBackgroundContext } from './background-context.ts';
+import type { CallContext } from './call-context.ts';
 import { StaticDiscovery } from './discovery.ts';
 import { AppError } from './errors.ts';
 import { createHttpServer, type HttpServer } from './http-server.ts';
@@ -125,6 +126,31 @@ describe('rpc over the framed wire (ADR 0029)', () => {
       assert.deepEqual(await held, { key: 'slow' });
     } finally {
       ctx.dispose();
+      await client.close();
+      await callee.server.close();
+    }
+  });
+
+  it('gives up on the calls whose signal aborted, at once, and drops their answers when they come', async () => {
+    const client = await callee.client();
+    const background = context(30_000);
+    const controller = new AbortController();
+    // The caller's context with a signal the test aborts long before the deadline.
+    const cancelled: CallContext = { requestId: 'r-cancel', deadline: background.deadline, signal: controller.signal, span: background.span, log: background.log, caller: undefined };
+    try {
+      const abandoned = Promise.all([client.Held({ key: 'a' }, cancelled), client.Held({ key: 'b' }, cancelled)]);
+      const kept = client.Held({ key: 'c' }, background);
+      await until(() => callee.held.size === 3);
+      controller.abort();
+      await assert.rejects(abandoned, rejectsWith('DEADLINE_EXCEEDED'));
+      callee.release('a');
+      callee.release('b');
+      callee.release('c');
+      assert.deepEqual(await kept, { key: 'c' }, 'the other call on the connection is unaffected');
+      assert.deepEqual(await client.Echo({ text: 'after' }, background), { text: 'after' });
+      assert.equal(callee.seen.upgraded.length, 1, 'on the same connection');
+    } finally {
+      background.dispose();
       await client.close();
       await callee.server.close();
     }
