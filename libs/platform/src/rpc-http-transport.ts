@@ -234,7 +234,8 @@ export class HttpRpcTransport implements RpcTransport {
       return;
     }
     for (const url of endpoints) this.#framedOf(url);
-    await Promise.all(endpoints.map((url) => this.#framed.get(url)?.settled));
+    const opening = endpoints.flatMap((url) => this.#framed.get(url)?.settled ?? []);
+    await Promise.all(opening);
   }
 
   async close(): Promise<void> {
