@@ -100,66 +100,62 @@ describe('rpc over the framed wire (ADR 0029)', () => {
     await serverObservability.shutdown();
   });
 
-  it('carries every call on one upgraded connection, not as HTTP requests', async () => {
-    const client = await callee.client();
-    const ctx = context();
+  /** Runs `work` with a client of this test's callee (connected first unless told) and a context; closes all three after. */
+  async function withClient(
+    work: (client: Awaited<ReturnType<typeof callee.client>>, ctx: ReturnType<typeof context>) => Promise<void>,
+    options: { connected?: boolean; budgetMs?: number } = {},
+  ): Promise<void> {
+    const client = options.connected === false ? createRpcClient(wireRpc, { observability, discovery: new StaticDiscovery({ wire: [callee.url] }), wire: 'framed' }) : await callee.client();
+    const ctx = context(options.budgetMs);
     try {
-      const answers = await Promise.all(Array.from({ length: 8 }, (_, index) => client.Echo({ text: `t${index}` }, ctx)));
-      assert.deepEqual(answers.map((answer) => answer.text), Array.from({ length: 8 }, (_, index) => `t${index}`));
-      assert.equal(callee.seen.upgraded.length, 1, 'one connection');
-      assert.equal(callee.seen.httpRequests, 0, 'no call went as an HTTP request');
+      await work(client, ctx);
     } finally {
       ctx.dispose();
       await client.close();
       await callee.server.close();
     }
-  });
+  }
 
-  it('answers calls in any order: a held call does not hold back the ones after it', async () => {
-    const client = await callee.client();
-    const ctx = context();
-    try {
+  it('carries every call on one upgraded connection, not as HTTP requests', () =>
+    withClient(async (client, ctx) => {
+      const answers = await Promise.all(Array.from({ length: 8 }, (_, index) => client.Echo({ text: `t${index}` }, ctx)));
+      assert.deepEqual(answers.map((answer) => answer.text), Array.from({ length: 8 }, (_, index) => `t${index}`));
+      assert.equal(callee.seen.upgraded.length, 1, 'one connection');
+      assert.equal(callee.seen.httpRequests, 0, 'no call went as an HTTP request');
+    }));
+
+  it('answers calls in any order: a held call does not hold back the ones after it', () =>
+    withClient(async (client, ctx) => {
       const held = client.Held({ key: 'slow' }, ctx);
       await until(() => callee.held.has('slow'));
       assert.deepEqual(await client.Echo({ text: 'fast' }, ctx), { text: 'fast' });
       callee.release('slow');
       assert.deepEqual(await held, { key: 'slow' });
-    } finally {
-      ctx.dispose();
-      await client.close();
-      await callee.server.close();
-    }
-  });
+    }));
 
-  it('gives up on the calls whose signal aborted, at once, and drops their answers when they come', async () => {
-    const client = await callee.client();
-    const background = context(30_000);
-    const controller = new AbortController();
-    // The caller's context with a signal the test aborts long before the deadline.
-    const cancelled: CallContext = { requestId: 'r-cancel', deadline: background.deadline, signal: controller.signal, span: background.span, log: background.log, caller: undefined };
-    try {
-      const abandoned = Promise.all([client.Held({ key: 'a' }, cancelled), client.Held({ key: 'b' }, cancelled)]);
-      const kept = client.Held({ key: 'c' }, background);
-      await until(() => callee.held.size === 3);
-      controller.abort();
-      await assert.rejects(abandoned, rejectsWith('DEADLINE_EXCEEDED'));
-      callee.release('a');
-      callee.release('b');
-      callee.release('c');
-      assert.deepEqual(await kept, { key: 'c' }, 'the other call on the connection is unaffected');
-      assert.deepEqual(await client.Echo({ text: 'after' }, background), { text: 'after' });
-      assert.equal(callee.seen.upgraded.length, 1, 'on the same connection');
-    } finally {
-      background.dispose();
-      await client.close();
-      await callee.server.close();
-    }
-  });
+  it('gives up on the calls whose signal aborted, at once, and drops their answers when they come', () =>
+    withClient(
+      async (client, background) => {
+        const controller = new AbortController();
+        // The caller's context with a signal the test aborts long before the deadline.
+        const cancelled: CallContext = { requestId: 'r-cancel', deadline: background.deadline, signal: controller.signal, span: background.span, log: background.log, caller: undefined };
+        const abandoned = Promise.all([client.Held({ key: 'a' }, cancelled), client.Held({ key: 'b' }, cancelled)]);
+        const kept = client.Held({ key: 'c' }, background);
+        await until(() => callee.held.size === 3);
+        controller.abort();
+        await assert.rejects(abandoned, rejectsWith('DEADLINE_EXCEEDED'));
+        callee.release('a');
+        callee.release('b');
+        callee.release('c');
+        assert.deepEqual(await kept, { key: 'c' }, 'the other call on the connection is unaffected');
+        assert.deepEqual(await client.Echo({ text: 'after' }, background), { text: 'after' });
+        assert.equal(callee.seen.upgraded.length, 1, 'on the same connection');
+      },
+      { budgetMs: 30_000 },
+    ));
 
-  it('fails the calls on a connection the callee dropped as UNAVAILABLE, and opens a new one for the next call', async () => {
-    const client = await callee.client();
-    const ctx = context();
-    try {
+  it('fails the calls on a connection the callee dropped as UNAVAILABLE, and opens a new one for the next call', () =>
+    withClient(async (client, ctx) => {
       const held = client.Held({ key: 'dropped' }, ctx);
       await until(() => callee.held.has('dropped'));
       for (const socket of callee.seen.upgraded) socket.destroy();
@@ -171,31 +167,20 @@ describe('rpc over the framed wire (ADR 0029)', () => {
       await new Promise((resolve) => setTimeout(resolve, 0));
       assert.deepEqual(await client.Echo({ text: 'framed again' }, ctx), { text: 'framed again' });
       assert.equal(callee.seen.httpRequests, before, 'on the new connection');
-    } finally {
-      ctx.dispose();
-      await client.close();
-      await callee.server.close();
-    }
-  });
+    }));
 
-  it('calls over HTTP while its connection opens, then on it', async () => {
-    await callee.server.close();
-    const fresh = await startCallee();
-    const client = createRpcClient(wireRpc, { observability, discovery: new StaticDiscovery({ wire: [fresh.url] }), wire: 'framed' });
-    const ctx = context();
-    try {
-      assert.deepEqual(await client.Echo({ text: 'first' }, ctx), { text: 'first' });
-      assert.equal(fresh.seen.httpRequests, 1, 'the first call did not wait for the handshake');
-      await until(() => fresh.seen.upgraded.length === 1);
-      await new Promise((resolve) => setTimeout(resolve, 0));
-      assert.deepEqual(await client.Echo({ text: 'second' }, ctx), { text: 'second' });
-      assert.equal(fresh.seen.httpRequests, 1, 'the second went on the connection');
-    } finally {
-      ctx.dispose();
-      await client.close();
-      await fresh.server.close();
-    }
-  });
+  it('calls over HTTP while its connection opens, then on it', () =>
+    withClient(
+      async (client, ctx) => {
+        assert.deepEqual(await client.Echo({ text: 'first' }, ctx), { text: 'first' });
+        assert.equal(callee.seen.httpRequests, 1, 'the first call did not wait for the handshake');
+        await until(() => callee.seen.upgraded.length === 1);
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        assert.deepEqual(await client.Echo({ text: 'second' }, ctx), { text: 'second' });
+        assert.equal(callee.seen.httpRequests, 1, 'the second went on the connection');
+      },
+      { connected: false },
+    ));
 
   it('calls over HTTP an endpoint that refuses the upgrade (an older version), every call', async () => {
     await callee.server.close();
