@@ -84,6 +84,11 @@ export class FramedRpcConnection {
   #corked = false;
   #failure: Error | undefined;
   #closeWhenIdle = false;
+  /**
+   * performance.now() when its handshake failed; minus infinity when an open connection ended
+   * (the callee dropped it or restarted: a new one may be tried at once).
+   */
+  endedAt = Number.POSITIVE_INFINITY;
   #settled!: () => void;
   /** Resolves once the connection is open, refused or closed: never rejects. */
   readonly settled = new Promise<void>((resolve) => (this.#settled = resolve));
@@ -240,6 +245,7 @@ export class FramedRpcConnection {
 
   #fail(error: Error, state: 'refused' | 'closed'): void {
     if (this.#state === 'refused' || this.#state === 'closed') return;
+    this.endedAt = this.#state === 'connecting' ? performance.now() : Number.NEGATIVE_INFINITY;
     this.#state = state;
     this.#failure = error;
     this.#settled();

@@ -85,8 +85,13 @@ async function startCallee(options: { rpc?: boolean } = {}) {
   };
 }
 
+/** Turns the event loop until `condition` holds; a guard, not a clock: a condition that never comes fails the test. */
 async function until(condition: () => boolean): Promise<void> {
-  while (!condition()) await new Promise((resolve) => setImmediate(resolve));
+  const givingUp = performance.now() + 5_000;
+  while (!condition()) {
+    if (performance.now() > givingUp) throw new Error(`still not so after 5 s: ${condition.toString()}`);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
 }
 
 describe('rpc over the framed wire (ADR 0029)', () => {

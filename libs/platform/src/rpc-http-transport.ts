@@ -42,6 +42,10 @@ export type { CanaryWeight } from './discovery.ts';
  * Metadata travels in headers: the remaining budget, the request id, `traceparent` of the client
  * span and the calling service's signed identity, which names the end user (ADR 0012). The
  * caller's signal cancels the request: no timer here.
+ *
+ * With `wire: 'framed'` (ADR 0029) the same endpoints are called on one upgraded connection each
+ * (rpc-framed-connection.ts), the metadata in each frame; HTTP stays for an endpoint while its
+ * connection opens and for one that refuses the upgrade.
  */
 export class HttpRpcTransport implements RpcTransport {
   readonly kind: 'http' | 'framed';
@@ -135,7 +139,9 @@ export class HttpRpcTransport implements RpcTransport {
     if (this.#httpOnly.has(url)) return undefined;
     const connection = this.#framed.get(url);
     if (connection?.state === 'open') return connection;
-    if (connection === undefined || connection.state === 'closed') this.#framed.set(url, new FramedRpcConnection(url));
+    // At most one handshake a second to an endpoint whose last one failed: one that is down gets
+    // its HTTP attempts from the calls, not a connection attempt more with each of them.
+    if (connection === undefined || (connection.state === 'closed' && performance.now() - connection.endedAt >= 1_000)) this.#framed.set(url, new FramedRpcConnection(url));
     else if (connection.state === 'refused') {
       // An older callee, or a proxy on the way that does not pass upgrades: HTTP until it leaves discovery.
       this.#httpOnly.add(url);
