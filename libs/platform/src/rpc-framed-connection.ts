@@ -13,6 +13,20 @@ export class UpgradeRefused extends Error {
   }
 }
 
+/**
+ * A connection that has answered nothing for this long while a call waited on it, and whose call
+ * then ran out of time, is closed (see `abandon`). Shorter silences are a slow callee, not a
+ * stuck connection: a caller that cancels a call at once must not take the others down with it.
+ */
+const defaultStuckAfterSilenceMs = 1_000;
+
+export interface FramedRpcConnectionOptions {
+  /** A handshake with no answer for this long counts as refused (default 5 s). */
+  connectTimeoutMs?: number;
+  /** See `defaultStuckAfterSilenceMs`. */
+  stuckAfterSilenceMs?: number;
+}
+
 /** Answers larger than this are a broken callee, not an answer (a callee's bodies are bounded by its schemas). */
 const maxAnswerBytes = 64 * 1024 * 1024;
 
@@ -28,6 +42,8 @@ class PendingCall {
   readonly reject: (error: Error) => void;
   /** Written once the connection is open; undefined once written. */
   frame: Buffer | undefined;
+  /** performance.now() when it was written. */
+  sentAt = Number.POSITIVE_INFINITY;
 
   constructor(id: number, signal: AbortSignal, frame: Buffer, resolve: (answer: DecodedAnswer) => void, reject: (error: Error) => void) {
     this.id = id;
@@ -84,6 +100,8 @@ export class FramedRpcConnection {
   #corked = false;
   #failure: Error | undefined;
   #closeWhenIdle = false;
+  /** performance.now() when bytes last came from the callee. */
+  #lastHeardAt = Number.NEGATIVE_INFINITY;
   /**
    * performance.now() when its handshake failed; minus infinity when an open connection ended
    * (the callee dropped it or restarted: a new one may be tried at once).
@@ -93,8 +111,11 @@ export class FramedRpcConnection {
   /** Resolves once the connection is open, refused or closed: never rejects. */
   readonly settled = new Promise<void>((resolve) => (this.#settled = resolve));
 
-  constructor(url: string, options: { connectTimeoutMs?: number } = {}) {
+  readonly #stuckAfterSilenceMs: number;
+
+  constructor(url: string, options: FramedRpcConnectionOptions = {}) {
     this.url = url;
+    this.#stuckAfterSilenceMs = options.stuckAfterSilenceMs ?? defaultStuckAfterSilenceMs;
     const target = new URL(url);
     const upgrade = httpRequest({
       host: target.hostname.replace(/^\[|\]$/g, ''),
@@ -164,15 +185,25 @@ export class FramedRpcConnection {
     signal.removeEventListener('abort', watch);
   }
 
-  /** `signal` aborted: every call waiting under it fails now (rare: a deadline that passed mid-call). */
+  /**
+   * `signal` aborted: every call waiting under it fails now (rare: a deadline that passed
+   * mid-call). When nothing at all came back since one of them was written, at least
+   * `stuckAfterSilenceMs` ago (default 1 s), the connection is taken for stuck (a peer or a path that stopped answering: frames queue behind each other on
+   * one connection, where HTTP would have dropped its connection with the timed-out request) and
+   * closed; the next call opens another one.
+   */
   abandon(signal: AbortSignal): void {
     this.#watches.delete(signal);
+    let stuck = false;
+    const now = performance.now();
     for (const [id, pending] of this.#pending) {
       if (pending.signal !== signal) continue;
       this.#pending.delete(id);
+      if (pending.sentAt >= this.#lastHeardAt && now - pending.sentAt >= this.#stuckAfterSilenceMs) stuck = true;
       pending.reject(abortReason(signal));
     }
-    if (this.#closeWhenIdle && this.#pending.size === 0) this.close();
+    if (stuck) this.#fail(new Error(`${this.url} answered nothing since a call that ran out of time was sent`), 'closed');
+    else if (this.#closeWhenIdle && this.#pending.size === 0) this.close();
   }
 
   /** Ends the connection once the calls on it are answered (its endpoint left discovery). */
@@ -200,6 +231,7 @@ export class FramedRpcConnection {
     const decoder = new FrameDecoder(maxAnswerBytes);
     const onFrame = (frame: Buffer) => this.#answered(decodeAnswer(frame));
     const receive = (chunk: Buffer) => {
+      this.#lastHeardAt = performance.now();
       try {
         decoder.push(chunk, onFrame);
       } catch (error) {
@@ -236,6 +268,7 @@ export class FramedRpcConnection {
     }
     socket.write(pending.frame as Buffer);
     pending.frame = undefined;
+    pending.sentAt = performance.now();
   }
 
   uncork(): void {

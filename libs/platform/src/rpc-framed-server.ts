@@ -82,6 +82,10 @@ class FramedRpcAcceptor {
     app.addHook('preClose', async () => this.#drain());
   }
 
+  now(): number {
+    return this.#clock.now();
+  }
+
   add(endpoint: RpcServiceEndpoint): void {
     this.#services.set(endpoint.service, endpoint);
   }
@@ -244,6 +248,9 @@ class FramedCall {
 
   #settle(outcome: unknown, ok: boolean): void {
     if (this.#answered) return;
+    // An answer made once the deadline passed (a handler that ended on its signal's abort, which
+    // can run before this call's timer) is nobody's answer: the deadline's is.
+    if (ok && this.#acceptor.now() >= this.#ctx.deadline) return this.deadlinePassed();
     this.#answered = true;
     clearTimeout(this.#timer);
     this.#acceptor.settle(this.#connection, this.#call.id, this.#ctx, this.#endpoint, outcome, ok);
@@ -308,8 +315,13 @@ class FramedServerConnection {
     this.#socket.uncork();
   }
 
+  /**
+   * Ends once what was written is handed to the kernel, then lets the socket go without waiting
+   * for the caller's FIN: a caller that stopped reading would otherwise hold the server's close.
+   */
   end(): void {
-    this.#socket.end();
+    const socket = this.#socket;
+    socket.end(() => socket.destroy());
   }
 }
 

@@ -10,6 +10,7 @@ import { StaticDiscovery } from './discovery.ts';
 import { AppError } from './errors.ts';
 import { createHttpServer, type HttpServer } from './http-server.ts';
 import { createRpcClient } from './rpc-client.ts';
+import type { FramedRpcConnectionOptions } from './rpc-framed-connection.ts';
 import { HttpRpcTransport } from './rpc-http-transport.ts';
 import { encodeCall, framedRpcPath, framedRpcProtocol } from './rpc-frames.ts';
 import { registerRpcService } from './rpc-server.ts';
@@ -77,8 +78,8 @@ async function startCallee(options: { rpc?: boolean } = {}) {
       held.get(key)?.();
     },
     /** A client whose framed connection is open (or known refused) before its first call. */
-    async client() {
-      const transport = new HttpRpcTransport('wire', { discovery: new StaticDiscovery({ wire: [url] }), tracing: observability.tracing, wire: 'framed' });
+    async client(framed?: FramedRpcConnectionOptions) {
+      const transport = new HttpRpcTransport('wire', { discovery: new StaticDiscovery({ wire: [url] }), tracing: observability.tracing, wire: 'framed', framed });
       await transport.connect();
       return createRpcClient(wireRpc, { observability, transport });
     },
@@ -108,9 +109,10 @@ describe('rpc over the framed wire (ADR 0029)', () => {
   /** Runs `work` with a client of this test's callee (connected first unless told) and a context; closes all three after. */
   async function withClient(
     work: (client: Awaited<ReturnType<typeof callee.client>>, ctx: ReturnType<typeof context>) => Promise<void>,
-    options: { connected?: boolean; budgetMs?: number } = {},
+    options: { connected?: boolean; budgetMs?: number; framed?: FramedRpcConnectionOptions } = {},
   ): Promise<void> {
-    const client = options.connected === false ? createRpcClient(wireRpc, { observability, discovery: new StaticDiscovery({ wire: [callee.url] }), wire: 'framed' }) : await callee.client();
+    const client =
+      options.connected === false ? createRpcClient(wireRpc, { observability, discovery: new StaticDiscovery({ wire: [callee.url] }), wire: 'framed' }) : await callee.client(options.framed);
     const ctx = context(options.budgetMs);
     try {
       await work(client, ctx);
@@ -173,6 +175,25 @@ describe('rpc over the framed wire (ADR 0029)', () => {
       assert.deepEqual(await client.Echo({ text: 'framed again' }, ctx), { text: 'framed again' });
       assert.equal(callee.seen.httpRequests, before, 'on the new connection');
     }));
+
+  it('closes a connection that answered nothing while a call ran out of time, and opens another', () =>
+    withClient(
+      async (client, ctx) => {
+        assert.deepEqual(await client.Echo({ text: 'before' }, ctx), { text: 'before' });
+        // The callee stops reading (a stuck peer or path): nothing comes back on the connection.
+        for (const socket of callee.seen.upgraded) socket.pause();
+        const short = createBackgroundContext(observability, 'test', { budgetMs: 100 });
+        try {
+          await assert.rejects(client.Echo({ text: 'lost' }, short), rejectsWith('DEADLINE_EXCEEDED'));
+        } finally {
+          short.dispose();
+        }
+        assert.deepEqual(await client.Echo({ text: 'over HTTP meanwhile' }, ctx), { text: 'over HTTP meanwhile' });
+        await until(() => callee.seen.upgraded.length === 2);
+      },
+      // Any silence counts here: the default (1 s) keeps a slow callee's connection.
+      { framed: { stuckAfterSilenceMs: 0 } },
+    ));
 
   it('calls over HTTP while its connection opens, then on it', () =>
     withClient(

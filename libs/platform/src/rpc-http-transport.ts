@@ -5,7 +5,7 @@ import type { CanaryWeight, Discovery } from './discovery.ts';
 import { AppError, Unavailable } from './errors.ts';
 import { headerNames } from './headers.ts';
 import { OutlierDetector, type OutlierDetectionSettings } from './outlier-detector.ts';
-import { FramedRpcConnection } from './rpc-framed-connection.ts';
+import { FramedRpcConnection, type FramedRpcConnectionOptions } from './rpc-framed-connection.ts';
 import { rpcPath } from './rpc-path.ts';
 import { serviceIdentityHeader } from './rpc-service-identity.ts';
 import type { RpcAttempts, RpcTransport } from './rpc-transport.ts';
@@ -26,6 +26,8 @@ export interface HttpRpcTransportOptions {
    * port; an endpoint that refuses the upgrade (an older version) is called over HTTP. Default `http`.
    */
   wire?: 'http' | 'framed';
+  /** The framed connections' settings (rpc-framed-connection.ts). */
+  framed?: FramedRpcConnectionOptions;
 }
 
 export type { CanaryWeight } from './discovery.ts';
@@ -57,6 +59,7 @@ export class HttpRpcTransport implements RpcTransport {
   readonly #framed = new Map<string, FramedRpcConnection>();
   /** Endpoints that refused the framed upgrade: called over HTTP until they leave discovery. */
   readonly #httpOnly = new Set<string>();
+  readonly #framedOptions: FramedRpcConnectionOptions | undefined;
   readonly #outliers: OutlierDetector;
   readonly #canary: HttpRpcTransportOptions['canary'];
   #knownEndpoints: readonly string[] = [];
@@ -72,6 +75,7 @@ export class HttpRpcTransport implements RpcTransport {
     this.#discovery = options.discovery;
     this.#connections = options.connectionsPerEndpoint ?? 32;
     this.kind = options.wire ?? 'http';
+    this.#framedOptions = options.framed;
     this.#outliers = new OutlierDetector(options.outlierDetection, options.now);
     // Central config's rollout (etcd discovery keeps it beside the versions) unless the caller chose one.
     this.#canary = options.canary ?? (options.discovery.canaryOf && ((service) => options.discovery.canaryOf?.(service)));
@@ -141,7 +145,7 @@ export class HttpRpcTransport implements RpcTransport {
     if (connection?.state === 'open') return connection;
     // At most one handshake a second to an endpoint whose last one failed: one that is down gets
     // its HTTP attempts from the calls, not a connection attempt more with each of them.
-    if (connection === undefined || (connection.state === 'closed' && performance.now() - connection.endedAt >= 1_000)) this.#framed.set(url, new FramedRpcConnection(url));
+    if (connection === undefined || (connection.state === 'closed' && performance.now() - connection.endedAt >= 1_000)) this.#framed.set(url, new FramedRpcConnection(url, this.#framedOptions));
     else if (connection.state === 'refused') {
       // An older callee, or a proxy on the way that does not pass upgrades: HTTP until it leaves discovery.
       this.#httpOnly.add(url);
