@@ -76,7 +76,10 @@ for (const rpcTransport of ['http', 'in-process'] as const) describe(`tracing an
       chain.map((span) => `${span.service}:${span.kind}`),
       ['user:server', 'gateway:client', 'gateway:server'],
     );
-    assert.ok(trace.spans.every((span) => span.service === 'gateway' || span.service === 'user'));
+    // /v1/me also asks the trip service for the rider's activity: its spans are in the trace when
+    // their batch has arrived by now, which is a matter of timing (this failed now and then).
+    const services = new Set(trace.spans.map((span) => span.service));
+    assert.ok([...services].every((service) => service === 'gateway' || service === 'user' || service === 'trip'), `spans of ${[...services].join(', ')}`);
 
     const traceId = gatewayServer.traceId;
     const lines = t.logs.lines.filter((line) => line.traceId === traceId);
