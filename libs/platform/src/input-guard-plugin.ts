@@ -35,6 +35,26 @@ function containsNul(value: unknown): boolean {
   return false;
 }
 
+const tooDeep = () => InvalidArgument('JSON_TOO_DEEP', `JSON bodies may nest arrays and objects at most ${maxJsonDepth} levels deep`, { maxDepth: maxJsonDepth });
+const nulCharacter = () => InvalidArgument('INVALID_CHARACTER', 'strings may not contain the NUL character (\\u0000)');
+
+/**
+ * A JSON body by this door's rules, for the RPC transports that do not go through fastify's
+ * parser (in process, framed): nesting bounded, JSON, no NUL anywhere.
+ */
+export function parseGuardedJson(text: string): unknown {
+  if (jsonDepthExceeds(text, maxJsonDepth)) throw tooDeep();
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw InvalidArgument('MALFORMED_JSON', 'the body is not JSON');
+  }
+  // The text test is the cheap filter; the walk decides (an escaped backslash is no NUL).
+  if (text.includes('\\u0000') && containsNul(value)) throw nulCharacter();
+  return value;
+}
+
 /**
  * A JSON API's door: any body type but JSON is a 415 (not a string that fails validation later),
  * and a NUL character anywhere in the body or the query string is refused up front, since
@@ -48,13 +68,13 @@ export const inputGuardPlugin = fastifyPlugin(
     app.removeContentTypeParser('application/json');
     app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, parsed) => {
       if (jsonDepthExceeds(body as string, maxJsonDepth)) {
-        parsed(InvalidArgument('JSON_TOO_DEEP', `JSON bodies may nest arrays and objects at most ${maxJsonDepth} levels deep`, { maxDepth: maxJsonDepth }), undefined);
+        parsed(tooDeep(), undefined);
         return;
       }
       void parseJson(request, body as string, (error, value) => {
         // The text test is the cheap filter; the walk decides (an escaped backslash is no NUL).
         if (!error && (body as string).includes('\\u0000') && containsNul(value)) {
-          parsed(InvalidArgument('INVALID_CHARACTER', 'strings may not contain the NUL character (\\u0000)'), undefined);
+          parsed(nulCharacter(), undefined);
           return;
         }
         parsed(error, value);

@@ -6,7 +6,8 @@ import { DeadlineSignals } from './deadline-signals.ts';
 import { renderError } from './error-body.ts';
 import { DeadlineExceeded, InvalidArgument, Unavailable, type AppError } from './errors.ts';
 import type { HttpServer } from './http-server.ts';
-import { containsNul, InProcessRequestContext } from './rpc-in-process-transport.ts';
+import { parseGuardedJson } from './input-guard-plugin.ts';
+import { InProcessRequestContext, renderCallError } from './rpc-in-process-transport.ts';
 import type { RpcMethodEndpoint, RpcServiceEndpoint } from './rpc-endpoint.ts';
 import {
   decodeCall,
@@ -150,18 +151,10 @@ class FramedRpcAcceptor {
     new FramedCall(this, connection, call, endpoint, identity, ctx, budgetMs).run();
   }
 
-  /** The body as the HTTP server would take it: within the limit, JSON, no NUL. */
+  /** The body as the HTTP server would take it: within the limit, then by the input guard's rules. */
   receive(call: DecodedCall): unknown {
     if (call.bodyBytes > this.bodyLimitBytes) throw InvalidArgument('PAYLOAD_TOO_LARGE', 'Request body is too large');
-    if (call.bodyBytes === 0) return undefined;
-    let body: unknown;
-    try {
-      body = JSON.parse(call.body);
-    } catch {
-      throw InvalidArgument('MALFORMED_JSON', 'the body is not JSON');
-    }
-    if (call.body.includes('\\u0000') && containsNul(body)) throw InvalidArgument('INVALID_CHARACTER', 'strings may not contain the NUL character (\\u0000)');
-    return body;
+    return call.bodyBytes === 0 ? undefined : parseGuardedJson(call.body);
   }
 
   /** Answers `outcome` (JSON text of the answer, or what was thrown) and ends the call's span. */
@@ -171,12 +164,7 @@ class FramedRpcAcceptor {
       ctx.finish('OK', endpoint.path);
       return;
     }
-    const rendered = renderError(outcome, 'rpc', ctx.span.spanContext().traceId);
-    if (rendered.internal) {
-      // What the HTTP error handler does for an untyped error: counted, logged once with its stack.
-      this.#services.get(endpoint.service)?.observability.metrics.unhandledErrors.inc({ where: 'rpc' });
-      ctx.log.error({ err: outcome }, 'unhandled error');
-    }
+    const rendered = renderCallError(outcome, ctx, (this.#services.get(endpoint.service) as RpcServiceEndpoint).observability);
     connection.answer(id, rendered.status, JSON.stringify(rendered.body));
     ctx.finish(rendered.body.error.code, endpoint.path);
   }

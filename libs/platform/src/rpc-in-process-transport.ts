@@ -1,7 +1,8 @@
-import { SpanStatusCode, spanNames, type Logger, type Span } from '@carshare/observability';
+import { SpanStatusCode, spanNames, type Logger, type Observability, type Span } from '@carshare/observability';
 import type { Caller, CallContext } from './call-context.ts';
 import { systemClock } from './clock.ts';
-import { renderError } from './error-body.ts';
+import { renderError, type RenderedError } from './error-body.ts';
+import { parseGuardedJson } from './input-guard-plugin.ts';
 import { DeadlineExceeded, InvalidArgument, httpStatusOf, type AppError } from './errors.ts';
 import type { RpcMethodEndpoint, RpcServiceEndpoint } from './rpc-endpoint.ts';
 import type { RpcTransport } from './rpc-transport.ts';
@@ -10,14 +11,6 @@ import { errorFromWire } from './rpc-wire-error.ts';
 export interface InProcessRpcTransportOptions {
   /** The callee server's body limit: a call the wire would refuse as too large is refused here too. */
   bodyLimitBytes: number;
-}
-
-/** The input guard's rule (PostgreSQL text cannot hold U+0000), for bodies that did not come through the HTTP parser. */
-export function containsNul(value: unknown): boolean {
-  if (typeof value === 'string') return value.includes('\0');
-  if (Array.isArray(value)) return value.some(containsNul);
-  if (typeof value === 'object' && value !== null) return Object.entries(value).some(([key, child]) => key.includes('\0') || containsNul(child));
-  return false;
 }
 
 function abortReason(signal: AbortSignal): Error {
@@ -61,6 +54,20 @@ function answerByDeadline(
       },
     );
   });
+}
+
+/**
+ * An error a call ended with, rendered as the HTTP error handler renders it; one that is not an
+ * AppError is counted and logged once with its stack, as there. Shared by the transports that do
+ * not go through that handler (in process, framed).
+ */
+export function renderCallError(error: unknown, ctx: CallContext, observability: Observability): RenderedError {
+  const rendered = renderError(error, 'rpc', ctx.span.spanContext().traceId);
+  if (rendered.internal) {
+    observability.metrics.unhandledErrors.inc({ where: 'rpc' });
+    ctx.log.error({ err: error }, 'unhandled error');
+  }
+  return rendered;
 }
 
 /**
@@ -191,13 +198,8 @@ export class InProcessRpcTransport implements RpcTransport {
     try {
       return JSON.parse(await endpoint.invoke(this.#receive(text), identity, ctx)) as unknown;
     } catch (error) {
-      const rendered = renderError(error, 'rpc', ctx.span.spanContext().traceId);
+      const rendered = renderCallError(error, ctx, this.#endpoint.observability);
       code = rendered.body.error.code;
-      if (rendered.internal) {
-        // What the HTTP error handler does for an untyped error: counted, logged once with its stack.
-        this.#endpoint.observability.metrics.unhandledErrors.inc({ where: 'rpc' });
-        ctx.log.error({ err: error }, 'unhandled error');
-      }
       // Through JSON as on the wire: the caller's error holds no object of the callee's.
       throw errorFromWire(endpoint.service, rendered.status, JSON.parse(JSON.stringify(rendered.body)));
     } finally {
@@ -212,11 +214,6 @@ export class InProcessRpcTransport implements RpcTransport {
     if (text.length * 3 > this.#bodyLimitBytes && Buffer.byteLength(text) > this.#bodyLimitBytes) {
       throw InvalidArgument('PAYLOAD_TOO_LARGE', 'Request body is too large');
     }
-    const body: unknown = JSON.parse(text);
-    // The input guard's rule (PostgreSQL text cannot hold U+0000); the text test is the cheap filter.
-    if (text.includes('\\u0000') && containsNul(body)) {
-      throw InvalidArgument('INVALID_CHARACTER', 'strings may not contain the NUL character (\\u0000)');
-    }
-    return body;
+    return parseGuardedJson(text);
   }
 }

@@ -319,10 +319,13 @@ export function rpcTransportContract(name: string, harness: RpcTransportHarness)
         assert.equal(handled.length, before, 'no handler ran');
       });
 
-      it('refuses a body over the server’s limit and the NUL character as the wire does', async () => {
+      it('refuses a body over the server’s limit, the NUL character and deep nesting as the wire does', async () => {
         await withContext({}, async (ctx) => {
           await assert.rejects(client.Echo({ text: 'x'.repeat(70 * 1024), times: 1 }, ctx), rejectsWith('INVALID_ARGUMENT', 'PAYLOAD_TOO_LARGE'));
           await assert.rejects(client.Echo({ text: 'a\u0000b', times: 1 }, ctx), rejectsWith('INVALID_ARGUMENT', 'INVALID_CHARACTER'));
+          // Refused before the schema could say the field is unknown: nesting is the door's rule.
+          const deep = JSON.parse(`${'['.repeat(40)}${']'.repeat(40)}`) as unknown;
+          await assert.rejects(client.Echo({ text: 'x', times: 1, deep } as never, ctx), rejectsWith('INVALID_ARGUMENT', 'JSON_TOO_DEEP'));
         });
       });
 
