@@ -3,6 +3,7 @@ import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { renderContractArtifacts, schemaDir } from './contract-artifacts.ts';
 import { renderDeployArtifacts, repoRoot } from './deploy-artifacts.ts';
+import { browserContractsPath, renderBrowserContracts } from './browser-contracts.ts';
 
 function listFiles(folder: string): string[] {
   return readdirSync(folder, { withFileTypes: true, recursive: true })
@@ -26,3 +27,6 @@ for (const [path, content] of deployFiles) {
   writeFileSync(join(repoRoot, path), content);
 }
 process.stdout.write(`wrote ${deployFiles.size} files to deploy/k8s and compose.yaml\n`);
+
+writeFileSync(join(repoRoot, browserContractsPath), renderBrowserContracts());
+process.stdout.write(`wrote ${browserContractsPath}\n`);

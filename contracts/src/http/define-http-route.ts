@@ -56,10 +56,7 @@ export function defineHttpRoute<const Route extends HttpRouteContract>(route: Ro
   return hardened;
 }
 
-/** How a route treats `Idempotency-Key`: undefined for reads, else what its contract says (default `optional`). */
-export function idempotencyKeyOf(route: HttpRouteContract): IdempotencyKeyUse | undefined {
-  return route.method === 'GET' ? undefined : (route.idempotencyKey ?? 'optional');
-}
+export { idempotencyKeyOf } from './idempotency-key.ts';
 
 export type RouteBody<Route extends HttpRouteContract> = Route['body'] extends TSchema ? Static<Route['body']> : undefined;
 export type RouteQuery<Route extends HttpRouteContract> = Route['querystring'] extends TSchema ? Static<Route['querystring']> : undefined;
