@@ -92,14 +92,16 @@ export async function buildRelease({ outDir = releaseDir, install = true, say = 
   }
 
   // Workspace packages the bundle resolves at run time: their package.json (for require.resolve)
-  // and the files next to it that code reads (migrations), nothing else.
+  // and the files next to it that code reads (migrations) or starts (worker threads), nothing else.
   for (const folder of folders) {
     const manifest = readJson(join(folder, 'package.json'));
     if (!manifest.name?.startsWith('@carshare/')) continue;
     const target = join(outDir, 'node_modules', ...manifest.name.split('/'));
     mkdirSync(target, { recursive: true });
     writeFileSync(join(target, 'package.json'), `${JSON.stringify({ name: manifest.name, version: manifest.version, private: true, type: 'module', exports: { './package.json': './package.json' } }, null, 2)}\n`);
-    if (existsSync(join(folder, 'migrations'))) cpSync(join(folder, 'migrations'), join(target, 'migrations'), { recursive: true });
+    for (const folderRead of ['migrations', 'worker']) {
+      if (existsSync(join(folder, folderRead))) cpSync(join(folder, folderRead), join(target, folderRead), { recursive: true });
+    }
   }
   return { outDir, dependencies };
 }

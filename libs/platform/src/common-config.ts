@@ -34,6 +34,11 @@ export const DatabaseConfig = Type.Object({
   /** PostgreSQL; unset → embedded PGlite in dataDir. */
   url: Type.Optional(Type.String({ minLength: 1 })),
   dataDir: Type.String({ default: './data' }),
+  /**
+   * Where embedded PGlite runs its statements: on a worker thread of its own (ADR 0031), or on the
+   * event loop as before, for comparison; PostgreSQL ignores it.
+   */
+  pgliteThread: Type.Union([Type.Literal('worker'), Type.Literal('event-loop')], { default: 'worker' }),
 });
 
 export const MessagingConfig = Type.Object({
@@ -49,4 +54,5 @@ export const commonEnvMap = {
   OTEL_TRACES_SAMPLER_ARG: 'tracing.sampleRatio',
   DATABASE_URL: 'database.url',
   CARSHARE_DATA_DIR: 'database.dataDir',
+  CARSHARE_PGLITE_THREAD: 'database.pgliteThread',
 } as const;

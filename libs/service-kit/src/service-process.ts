@@ -20,14 +20,17 @@ import type { ServiceRegistry } from './service-registry.ts';
 
 /** The infrastructure sections a service's config has when its descriptor asks for them. */
 interface InfrastructureConfig {
-  database?: { url?: string; dataDir: string };
+  database?: { url?: string; dataDir: string; pgliteThread?: 'worker' | 'event-loop' };
   messaging?: { amqpUrl?: string };
 }
 
-export function databaseSettings(descriptor: AnyServiceDescriptor, config: unknown): { databaseUrl: string | undefined; dataDir: string } {
+export function databaseSettings(
+  descriptor: AnyServiceDescriptor,
+  config: unknown,
+): { databaseUrl: string | undefined; dataDir: string; pgliteThread: 'worker' | 'event-loop' | undefined } {
   const database = (config as InfrastructureConfig).database;
   if (!database) throw new Error(`${descriptor.name} has migrations but no database section in its config (use DatabaseConfig)`);
-  return { databaseUrl: database.url, dataDir: database.dataDir };
+  return { databaseUrl: database.url, dataDir: database.dataDir, pgliteThread: database.pgliteThread };
 }
 
 export function amqpUrlOf(config: unknown): string | undefined {

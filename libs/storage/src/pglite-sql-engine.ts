@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
 import { lockDataDir, reclaimDataDirLock, type UnlockDataDir } from './data-dir-lock.ts';
 import { keepPgliteTemplate, readPgliteTemplate } from './pglite-template.ts';
+import { openPgliteThread, type PgliteSession } from './pglite-thread.ts';
 import { schemaPerServiceEngine } from './schema-per-service-engine.ts';
 import { SharedPglite } from './shared-pglite.ts';
 import { SharedPgliteDialect } from './shared-pglite-dialect.ts';
@@ -34,14 +34,23 @@ export async function openPgliteSqlEngine(options: SqlEngineOptions): Promise<Sq
 
   const started = performance.now();
   options.onProgress?.({ phase: 'opening', kind: 'pglite', location, firstRun });
-  let pglite: PGlite;
+  let pglite: PgliteSession;
   try {
     // A new cluster (in memory, or a folder without one) starts from the machine's template of
     // a fresh one instead of running initdb again (pglite-template.ts).
     const template = firstRun ? await readPgliteTemplate() : undefined;
-    pglite = await PGlite.create(location, { startParams: [...PGlite.defaultStartParams, ...embeddedSettings], ...(template && { loadDataDir: template }) });
+    const keepTemplate = firstRun && !template;
+    if ((options.pgliteThread ?? 'worker') === 'worker') {
+      const opened = await openPgliteThread({ location, startParams: embeddedSettings, ...(template && { template }), keepTemplate });
+      pglite = opened.session;
+      if (opened.freshTemplate) await keepPgliteTemplate(opened.freshTemplate);
+    } else {
+      const { PGlite } = await import('@electric-sql/pglite');
+      const instance = await PGlite.create(location, { startParams: [...PGlite.defaultStartParams, ...embeddedSettings], ...(template && { loadDataDir: new Blob([template]) }) });
+      pglite = instance;
+      if (keepTemplate) await keepPgliteTemplate(new Uint8Array(await (await instance.dumpDataDir('none')).arrayBuffer()));
+    }
     if (template && !inMemory) await reclaimDataDirLock(location);
-    if (firstRun && !template) await keepPgliteTemplate(pglite);
   } catch (error) {
     await unlock();
     throw error;

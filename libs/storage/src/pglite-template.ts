@@ -2,7 +2,6 @@ import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { PGlite } from '@electric-sql/pglite';
 
 /**
  * A new PGlite cluster runs initdb in WebAssembly: ~1.4 s of CPU here, against ~0.3 s to unpack
@@ -30,27 +29,26 @@ function templatePath(): Promise<string | undefined> {
 }
 
 /** The kept tarball of a fresh cluster, if this machine has one. */
-export async function readPgliteTemplate(): Promise<Blob | undefined> {
+export async function readPgliteTemplate(): Promise<Uint8Array | undefined> {
   const path = await templatePath();
   if (path === undefined) return undefined;
   try {
     const bytes = await readFile(path);
-    return bytes.byteLength > 0 ? new Blob([bytes]) : undefined;
+    return bytes.byteLength > 0 ? bytes : undefined;
   } catch {
     return undefined;
   }
 }
 
-/** Keeps `fresh` (a cluster initdb has just made, nothing else done to it yet) as the template. */
-export async function keepPgliteTemplate(fresh: PGlite): Promise<void> {
+/** Keeps the tarball of a cluster initdb has just made (nothing else done to it yet) as the template. */
+export async function keepPgliteTemplate(fresh: Uint8Array): Promise<void> {
   const path = await templatePath();
   if (path === undefined) return;
   // Written aside and renamed into place: a process reading it sees all of it or none.
   const partial = `${path}.${process.pid}-${Math.floor(Math.random() * 1e9)}`;
   try {
-    const tarball = await fresh.dumpDataDir('none');
     await mkdir(cacheFolder, { recursive: true });
-    await writeFile(partial, new Uint8Array(await tarball.arrayBuffer()), { mode: 0o600 });
+    await writeFile(partial, fresh, { mode: 0o600 });
     await rename(partial, path);
   } catch {
     await rm(partial, { force: true }).catch(() => undefined);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { PGlite } from '@electric-sql/pglite';
 import { DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler, sql, WithSchemaPlugin, type Compilable, type RawBuilder } from 'kysely';
+import { PgliteThread } from './pglite-thread.ts';
 import { isSchemaFree } from './schema-free-statement.ts';
 import { openSqlEngine } from './sql-engine.ts';
 import { temporaryDirectory } from './test-database.ts';
@@ -87,56 +88,59 @@ describe('PGlite: schema-qualified statements skip the search_path switch', () =
   });
   after(() => root.remove());
 
-  it('switches only for statements that need it, and unqualified names still resolve to their own schema', async () => {
-    const engine = await openSqlEngine({ dataDir: `${root.path}/db` });
-    const switches: string[] = [];
-    const proto = PGlite.prototype as unknown as { query: (text: string, ...rest: unknown[]) => Promise<unknown> };
-    const original = proto.query;
-    proto.query = function (this: PGlite, text: string, ...rest: unknown[]) {
-      if (/^set search_path/.test(text)) switches.push(text);
-      return original.call(this, text, ...rest);
-    };
-    try {
-      const a = engine.forService('sf_a');
-      const b = engine.forService('sf_b');
-      for (const service of [a, b]) {
-        await sql`create schema ${sql.id(service.schema)}`.execute(service.db);
-        await sql`create table things (id int primary key, label text)`.execute(service.db);
+  // Both places PGlite can run (ADR 0031): what is spied on is the session object the dialect talks to.
+  for (const [pgliteThread, session] of [['worker', PgliteThread], ['event-loop', PGlite]] as const) {
+    it(`switches only for statements that need it, and unqualified names still resolve to their own schema (${pgliteThread})`, async () => {
+      const engine = await openSqlEngine({ dataDir: `${root.path}/db-${pgliteThread}`, pgliteThread });
+      const switches: string[] = [];
+      const proto = session.prototype as unknown as { query: (text: string, ...rest: unknown[]) => Promise<unknown> };
+      const original = proto.query;
+      proto.query = function (this: unknown, text: string, ...rest: unknown[]) {
+        if (/^set search_path/.test(text)) switches.push(text);
+        return original.call(this, text, ...rest);
+      };
+      try {
+        const a = engine.forService('sf_a');
+        const b = engine.forService('sf_b');
+        for (const service of [a, b]) {
+          await sql`create schema ${sql.id(service.schema)}`.execute(service.db);
+          await sql`create table things (id int primary key, label text)`.execute(service.db);
+        }
+        switches.length = 0;
+
+        // Builder statements and qualified raw ones of both services, interleaved: no switch.
+        for (let id = 1; id <= 3; id++) {
+          await a.db.insertInto('things').values({ id, label: `a${id}` }).execute();
+          await sql`insert into ${b.table('things')} (id, label) values (${id}, ${`b${id}`})`.execute(b.db);
+          await b.transaction(async (trx) => {
+            await trx.updateTable('things').set({ label: sql`label || '!'` }).where('id', '=', id).execute();
+          });
+        }
+        assert.deepEqual(switches, []);
+        assert.deepEqual(await a.db.selectFrom('things').select('label').orderBy('id').execute(), [{ label: 'a1' }, { label: 'a2' }, { label: 'a3' }]);
+
+        // An unqualified raw statement gets its own schema, even right after the other service's.
+        const fromA = await sql<{ label: string }>`select label from things order by id`.execute(a.db);
+        assert.deepEqual(fromA.rows.map((row) => row.label), ['a1', 'a2', 'a3']);
+        const fromB = await sql<{ label: string }>`select label from things order by id`.execute(b.db);
+        assert.deepEqual(fromB.rows.map((row) => row.label), ['b1!', 'b2!', 'b3!']);
+        assert.deepEqual(switches, ['set search_path to "sf_a"', 'set search_path to "sf_b"']);
+
+        // A switch inside a rolled-back transaction is undone (back to sf_b); the next unqualified
+        // statement of sf_a must switch again, not trust a path that is gone.
+        await assert.rejects(
+          a.transaction(async (trx) => {
+            await sql`update things set label = 'undone'`.execute(trx);
+            throw new Error('roll back');
+          }),
+          /roll back/,
+        );
+        const aAfter = await sql<{ label: string }>`select label from things order by id`.execute(a.db);
+        assert.deepEqual(aAfter.rows.map((row) => row.label), ['a1', 'a2', 'a3']);
+      } finally {
+        proto.query = original;
+        await engine.close();
       }
-      switches.length = 0;
-
-      // Builder statements and qualified raw ones of both services, interleaved: no switch.
-      for (let id = 1; id <= 3; id++) {
-        await a.db.insertInto('things').values({ id, label: `a${id}` }).execute();
-        await sql`insert into ${b.table('things')} (id, label) values (${id}, ${`b${id}`})`.execute(b.db);
-        await b.transaction(async (trx) => {
-          await trx.updateTable('things').set({ label: sql`label || '!'` }).where('id', '=', id).execute();
-        });
-      }
-      assert.deepEqual(switches, []);
-      assert.deepEqual(await a.db.selectFrom('things').select('label').orderBy('id').execute(), [{ label: 'a1' }, { label: 'a2' }, { label: 'a3' }]);
-
-      // An unqualified raw statement gets its own schema, even right after the other service's.
-      const fromA = await sql<{ label: string }>`select label from things order by id`.execute(a.db);
-      assert.deepEqual(fromA.rows.map((row) => row.label), ['a1', 'a2', 'a3']);
-      const fromB = await sql<{ label: string }>`select label from things order by id`.execute(b.db);
-      assert.deepEqual(fromB.rows.map((row) => row.label), ['b1!', 'b2!', 'b3!']);
-      assert.deepEqual(switches, ['set search_path to "sf_a"', 'set search_path to "sf_b"']);
-
-      // A switch inside a rolled-back transaction is undone (back to sf_b); the next unqualified
-      // statement of sf_a must switch again, not trust a path that is gone.
-      await assert.rejects(
-        a.transaction(async (trx) => {
-          await sql`update things set label = 'undone'`.execute(trx);
-          throw new Error('roll back');
-        }),
-        /roll back/,
-      );
-      const aAfter = await sql<{ label: string }>`select label from things order by id`.execute(a.db);
-      assert.deepEqual(aAfter.rows.map((row) => row.label), ['a1', 'a2', 'a3']);
-    } finally {
-      proto.query = original;
-      await engine.close();
-    }
-  });
+    });
+  }
 });

@@ -1,4 +1,3 @@
-import type { PGlite, Results } from '@electric-sql/pglite';
 import {
   AbortedTransactionError,
   CompiledQuery,
@@ -17,6 +16,7 @@ import {
 } from 'kysely';
 import type { ReleaseLock } from './async-mutex.ts';
 import { isSchemaFree } from './schema-free-statement.ts';
+import type { PgliteResults, PgliteSession } from './pglite-thread.ts';
 import type { SharedPglite } from './shared-pglite.ts';
 
 /**
@@ -207,12 +207,12 @@ class SharedPgliteConnection implements DatabaseConnection {
  * Statements without parameters go through the simple-query protocol, like pg does, so a
  * multi-statement script (a migration file) behaves the same on both engines.
  */
-async function run<R>(pglite: PGlite, compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
+async function run<R>(pglite: PgliteSession, compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
   const { sql, parameters } = compiledQuery;
-  let result: Results<R> | undefined;
+  let result: PgliteResults<R> | undefined;
   if (parameters.length === 0) {
     const results = await pglite.exec(sql, { rowMode: 'object' });
-    result = results.at(-1) as Results<R> | undefined;
+    result = results.at(-1) as PgliteResults<R> | undefined;
   } else {
     result = await pglite.query<R>(sql, [...parameters], { rowMode: 'object' });
   }

@@ -1,5 +1,5 @@
-import type { PGlite } from '@electric-sql/pglite';
 import { AsyncMutex, type ReleaseLock } from './async-mutex.ts';
+import type { PgliteSession } from './pglite-thread.ts';
 
 export interface SharedPgliteOptions {
   /** Longest wait for the session before a query fails with Unavailable('DATABASE_BUSY'). */
@@ -14,12 +14,12 @@ export interface SharedPgliteOptions {
  * its unqualified names resolve there and no other service's statement can run in between.
  */
 export class SharedPglite {
-  readonly pglite: PGlite;
+  readonly pglite: PgliteSession;
   readonly #mutex = new AsyncMutex();
   readonly #lockTimeoutMs: number;
   #searchPath: string | undefined;
 
-  constructor(pglite: PGlite, options: SharedPgliteOptions) {
+  constructor(pglite: PgliteSession, options: SharedPgliteOptions) {
     this.pglite = pglite;
     this.#lockTimeoutMs = options.lockTimeoutMs;
   }
@@ -41,7 +41,7 @@ export class SharedPglite {
   }
 
   /** Runs one piece of work (a single statement); `schema` as in lease(). */
-  async exclusive<T>(schema: string | undefined, work: (pglite: PGlite) => Promise<T>): Promise<T> {
+  async exclusive<T>(schema: string | undefined, work: (pglite: PgliteSession) => Promise<T>): Promise<T> {
     const release = await this.lease(schema);
     try {
       return await work(this.pglite);

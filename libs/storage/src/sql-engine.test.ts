@@ -12,17 +12,20 @@ function runPrefix(): string {
   return `t${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
 }
 
-runSqlEngineContract('pglite', async () => {
-  const root = await mkdtemp(join(tmpdir(), 'carshare-pglite-'));
-  const prefix = runPrefix();
-  return {
-    kind: 'pglite',
-    allowsConcurrentEngines: false,
-    open: () => openSqlEngine({ dataDir: join(root, 'sql') }),
-    schema: (name) => `${prefix}_${name}`,
-    cleanup: () => rm(root, { recursive: true, force: true }),
-  } satisfies SqlEngineFixture;
-});
+// PGlite on its worker thread (the default) and on the event loop (ADR 0031): one behaviour.
+for (const pgliteThread of ['worker', 'event-loop'] as const) {
+  runSqlEngineContract(`pglite (${pgliteThread})`, async () => {
+    const root = await mkdtemp(join(tmpdir(), 'carshare-pglite-'));
+    const prefix = runPrefix();
+    return {
+      kind: 'pglite',
+      allowsConcurrentEngines: false,
+      open: () => openSqlEngine({ dataDir: join(root, 'sql'), pgliteThread }),
+      schema: (name) => `${prefix}_${name}`,
+      cleanup: () => rm(root, { recursive: true, force: true }),
+    } satisfies SqlEngineFixture;
+  });
+}
 
 const databaseUrl = process.env.DATABASE_URL;
 if (databaseUrl) {

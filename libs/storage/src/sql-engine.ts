@@ -13,6 +13,11 @@ export interface SqlEngineOptions {
   poolSize?: number;
   /** Postgres: how long to wait for a new connection. Default 5000 ms. */
   connectTimeoutMs?: number;
+  /**
+   * PGlite: run its statements on a worker thread (default), or on the event loop. The worker keeps
+   * PostgreSQL's WebAssembly off the loop that serves requests (ADR 0031).
+   */
+  pgliteThread?: 'worker' | 'event-loop' | undefined;
   /** PGlite: longest wait for the single shared session before Unavailable('DATABASE_BUSY'). Default 10000 ms. */
   busyTimeoutMs?: number;
   /** ping() fails with Unavailable after this long. Default 2000 ms. */
