@@ -12,7 +12,7 @@ import { startTestPlatform, type TestPlatform } from '../support/test-platform.t
 // Issue 15, acceptance 3 (performance): Lighthouse is not a dependency here (DESIGN.md §4), so the
 // rider app's Web Vitals are measured the way Lighthouse's mobile profile loads a page: a 390×844
 // phone at 3× density, CPU slowed 4×, "Slow 4G" network, cold cache, against the app the gateway of
-// a real embedded platform serves (CPU 3× by default here: see `cpuSlowdown`). The assertions are Lighthouse's "good" thresholds (FCP ≤ 1.8 s,
+// a real embedded platform serves (the CPU slowed to a fixed phone speed here: see `phoneSpeed`). The assertions are Lighthouse's "good" thresholds (FCP ≤ 1.8 s,
 // LCP ≤ 2.5 s, TBT ≤ 200 ms, CLS ≤ 0.1), which together make a performance score ≥ 90 plausible.
 // Every run prints its numbers (`# web vitals:` lines) beside an unthrottled run of the same page,
 // so a busy machine can be told apart from a slower app.
@@ -20,15 +20,36 @@ import { startTestPlatform, type TestPlatform } from '../support/test-platform.t
 const repoRoot = resolve(import.meta.dirname, '..', '..', '..');
 const sessionKey = 'carshare.rider.session';
 /**
- * Lighthouse mobile slows the CPU 4×; here it is 3× by default, because the slowdown stacks on this
- * shared 2-core machine's own load. Measured on the log-in screen (whose HTML top bar paints first,
- * so the main bundle's one long task falls after FCP and counts in TBT): at 4× TBT was 150–227 ms
- * in three runs (longest task 200–271 ms while the same task took 64–83 ms unthrottled), at 3×
- * 90–99 ms, and 289 ms once in CI beside other test files. Since TypeBox left the browser bundle
- * (contracts/src/browser.ts) it is 43 ms at 4× and 57 ms at 3× on a quiet machine.
- * WEB_VITALS_CPU_SLOWDOWN=4 runs Lighthouse's own setting.
+ * The emulated phone's CPU, in iterations of `hostSpeedProbe` per 100 ms. Lighthouse mobile slows
+ * the host 4× and says to calibrate that to the host (its benchmarkIndex): a fixed factor stacks on
+ * whatever else the machine runs. In CI beside other test files the log-in screen's one long task
+ * took 234 ms at 3× (TBT 231 ms, failing) against 107 ms on a quiet machine: the same app, a host
+ * at half speed. So each throttled load first measures the host (`hostSpeedProbe`, in the page,
+ * unthrottled) and slows it by host ÷ phone, which makes every run the same phone. The value is
+ * this machine's quiet speed (~8,000–8,800 on 2026-12-06, load < 1) ÷ 3, the factor its
+ * earlier runs were judged at; a faster host is slowed more, a busier one less.
+ * WEB_VITALS_CPU_SLOWDOWN=N fixes the factor instead (4 is Lighthouse's own setting).
  */
-const cpuSlowdown = Number(process.env['WEB_VITALS_CPU_SLOWDOWN'] ?? 3);
+const phoneSpeed = 2_800;
+const fixedCpuSlowdown = process.env['WEB_VITALS_CPU_SLOWDOWN'] === undefined ? undefined : Number(process.env['WEB_VITALS_CPU_SLOWDOWN']);
+
+/**
+ * A fixed mix of what a page's script does (strings, arrays, sorting, small objects), counted in
+ * 100 ms. A string, not a function: tsx would wrap a function's inner helpers in one the page lacks.
+ */
+const hostSpeedProbe = `(() => {
+  const end = performance.now() + 100;
+  let iterations = 0;
+  while (performance.now() < end) {
+    const parts = [];
+    for (let i = 0; i < 40; i++) parts.push({ key: 'k' + ((i * 7919 + iterations) % 97), value: i });
+    parts.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.value - b.value));
+    const text = parts.map((part) => part.key + '=' + part.value).join('&');
+    iterations += text.length > 0 ? 1 : 0;
+  }
+  return iterations;
+})()`;
+
 const good = { fcpMs: 1800, lcpMs: 2500, tbtMs: 200, cls: 0.1 } as const;
 
 interface RawVitals {
@@ -46,6 +67,8 @@ interface RawVitals {
 }
 
 interface Vitals {
+  /** How the load was throttled: the CPU factor and the host speed it was derived from. */
+  profile: string;
   fcpMs: number;
   lcpMs: number;
   lcpElement: string;
@@ -119,7 +142,7 @@ function totalBlockingTime(raw: RawVitals): number {
   }, 0);
 }
 
-function summarise(raw: RawVitals): Vitals {
+function summarise(raw: RawVitals, profile: string): Vitals {
   const bytes = { js: 0, css: 0, other: 0, jsBeforeMap: 0 };
   const largestOther = { path: '', bytes: 0 };
   for (const resource of raw.resources) {
@@ -134,14 +157,14 @@ function summarise(raw: RawVitals): Vitals {
     }
   }
   const interactive = raw.mapReadyAt >= 0 && raw.listAt >= 0 ? Math.max(raw.mapReadyAt, raw.listAt) : -1;
-  return { fcpMs: raw.fcp, lcpMs: raw.lcp, lcpElement: raw.lcpElement, cls: raw.cls, shifts: raw.shifts, longestTaskMs: Math.max(0, ...raw.longTasks.map(([, duration]) => duration)), tbtMs: totalBlockingTime(raw), mapInteractiveMs: interactive, bytes, largestOther };
+  return { profile, fcpMs: raw.fcp, lcpMs: raw.lcp, lcpElement: raw.lcpElement, cls: raw.cls, shifts: raw.shifts, longestTaskMs: Math.max(0, ...raw.longTasks.map(([, duration]) => duration)), tbtMs: totalBlockingTime(raw), mapInteractiveMs: interactive, bytes, largestOther };
 }
 
-function describeVitals(scenario: string, profile: string, vitals: Vitals): string {
+function describeVitals(scenario: string, vitals: Vitals): string {
   const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
   const map = vitals.mapInteractiveMs >= 0 ? ` map-interactive=${Math.round(vitals.mapInteractiveMs)}ms` : '';
   return (
-    `# web vitals: ${scenario} [${profile}] FCP=${Math.round(vitals.fcpMs)}ms LCP=${Math.round(vitals.lcpMs)}ms (${vitals.lcpElement}) TBT=${Math.round(vitals.tbtMs)}ms (longest task ${Math.round(vitals.longestTaskMs)}ms) CLS=${vitals.cls.toFixed(3)}${map}` +
+    `# web vitals: ${scenario} [${vitals.profile}] FCP=${Math.round(vitals.fcpMs)}ms LCP=${Math.round(vitals.lcpMs)}ms (${vitals.lcpElement}) TBT=${Math.round(vitals.tbtMs)}ms (longest task ${Math.round(vitals.longestTaskMs)}ms) CLS=${vitals.cls.toFixed(3)}${map}` +
     ` transferred JS=${kb(vitals.bytes.js)} (before map ${kb(vitals.bytes.jsBeforeMap)}) CSS=${kb(vitals.bytes.css)} other=${kb(vitals.bytes.other)} (largest ${vitals.largestOther.path} ${kb(vitals.largestOther.bytes)})` +
     (vitals.shifts.length ? `\n# web vitals:   layout shifts: ${vitals.shifts.join(', ')}` : '')
   );
@@ -188,7 +211,34 @@ describe('the rider app loads fast on a throttled phone (Lighthouse mobile profi
    * One cold load of `/` in a fresh context (empty cache, no service worker yet, like a first visit),
    * until `ready` shows and no long task ran for a second (Lighthouse's quiet window for TTI).
    */
-  async function measure(options: { signedIn: boolean; cpuSlowdown: number; network: boolean; ready: (page: Page) => Promise<void>; screenshotName?: string }): Promise<Vitals> {
+  /**
+   * The page the host's speed is probed in, kept for the whole file: a new page compiles the probe
+   * anew, and its first ~15 runs read 3,000–13,000 while V8 tiers it up, then ~8,000–8,800 steadily.
+   */
+  let probePage: Promise<Page> | undefined;
+  function warmProbePage(): Promise<Page> {
+    probePage ??= (async () => {
+      const context = await browser.browser.newContext({ ...lighthouseMobile });
+      const page = await context.newPage();
+      for (let warmUp = 0; warmUp < 20; warmUp++) await page.evaluate<number>(hostSpeedProbe);
+      return page;
+    })();
+    return probePage;
+  }
+
+  /** The host's speed now (median of five probes) and the CPU factor that makes it the phone. */
+  async function phoneCpu(): Promise<{ cpuSlowdown: number; profile: string }> {
+    if (fixedCpuSlowdown !== undefined) return { cpuSlowdown: fixedCpuSlowdown, profile: `cpu ${fixedCpuSlowdown}x (fixed), slow 4G` };
+    const page = await warmProbePage();
+    const speeds: number[] = [];
+    for (let probe = 0; probe < 5; probe++) speeds.push(await page.evaluate<number>(hostSpeedProbe));
+    const hostSpeed = speeds.sort((a, b) => a - b)[2] ?? 0;
+    // A host slower than the phone cannot be sped up: it is measured as it is, and the line says so.
+    const cpuSlowdown = Math.max(1, hostSpeed / phoneSpeed);
+    return { cpuSlowdown, profile: `cpu ${cpuSlowdown.toFixed(1)}x: host ${hostSpeed} → phone ${phoneSpeed}${hostSpeed < phoneSpeed ? ' (host slower than the phone!)' : ''}, slow 4G` };
+  }
+
+  async function measure(options: { signedIn: boolean; phone: boolean; ready: (page: Page) => Promise<void>; screenshotName?: string }): Promise<Vitals> {
     const context = await browser.browser.newContext({ ...lighthouseMobile, baseURL: t.api.baseUrl, locale: 'en-GB', serviceWorkers: 'block' });
     try {
       context.setDefaultTimeout(60_000);
@@ -205,7 +255,8 @@ describe('the rider app loads fast on a throttled phone (Lighthouse mobile profi
       const page = await context.newPage();
       const errors: string[] = [];
       page.on('pageerror', (error) => errors.push(error.message));
-      await throttleLikeLighthouseMobile(page, { cpuSlowdown: options.cpuSlowdown, network: options.network });
+      const { cpuSlowdown, profile } = options.phone ? await phoneCpu() : { cpuSlowdown: 1, profile: 'unthrottled' };
+      await throttleLikeLighthouseMobile(page, { cpuSlowdown, network: options.phone });
       await page.goto('/', { waitUntil: 'load' });
       await options.ready(page);
       if (options.screenshotName) await screenshot(page, options.screenshotName);
@@ -223,14 +274,14 @@ describe('the rider app loads fast on a throttled phone (Lighthouse mobile profi
       );
       assert.deepEqual(errors, [], 'the page ran without script errors (a CSP refusal of the measuring script shows here)');
       assert.ok(raw.fcp > 0, 'the init script saw the first contentful paint (it ran under the CSP)');
-      return summarise(raw);
+      return summarise(raw, profile);
     } finally {
       await context.close();
     }
   }
 
   function assertGood(vitals: Vitals, scenario: string): void {
-    const summary = describeVitals(scenario, `cpu ${cpuSlowdown}x, slow 4G`, vitals);
+    const summary = describeVitals(scenario, vitals);
     assert.ok(vitals.fcpMs <= good.fcpMs, `FCP over ${good.fcpMs} ms: ${summary}`);
     assert.ok(vitals.lcpMs <= good.lcpMs, `LCP over ${good.lcpMs} ms: ${summary}`);
     assert.ok(vitals.tbtMs <= good.tbtMs, `TBT over ${good.tbtMs} ms: ${summary}`);
@@ -239,15 +290,31 @@ describe('the rider app loads fast on a throttled phone (Lighthouse mobile profi
 
   it('first visit (log-in screen): FCP, LCP, TBT and CLS within the "good" thresholds', async () => {
     const ready = (page: Page) => page.getByRole('heading', { name: 'Log in' }).waitFor();
-    const fast = await measure({ signedIn: false, cpuSlowdown: 1, network: false, ready });
-    console.log(describeVitals('first visit', 'unthrottled', fast));
-    const phone = await measure({ signedIn: false, cpuSlowdown, network: true, ready, screenshotName: 'web-vitals-first-paint-mobile' });
-    console.log(describeVitals('first visit', `cpu ${cpuSlowdown}x, slow 4G`, phone));
-    assert.equal(phone.bytes.js, phone.bytes.jsBeforeMap, 'no map code is fetched for the log-in screen');
-    // 85.5 KB since the browser build of the contracts left TypeBox out (127 KB with it, whose
-    // schema building was about half of the main bundle's one long task): this catches its return.
-    assert.ok(phone.bytes.js <= 100 * 1024, `JS transferred for the log-in screen: ${describeVitals('first visit', `cpu ${cpuSlowdown}x, slow 4G`, phone)}`);
-    assertGood(phone, 'first visit');
+    const fast = await measure({ signedIn: false, phone: false, ready });
+    console.log(describeVitals('first visit', fast));
+    // Three loads, judged by each metric's median, as Lighthouse CI judges several runs: one load
+    // on a shared machine can meet a stall of its own, a slower app is slower in all three.
+    const loads: Vitals[] = [];
+    for (let load = 0; load < 3; load++) {
+      const phone = await measure({ signedIn: false, phone: true, ready, ...(load === 0 && { screenshotName: 'web-vitals-first-paint-mobile' }) });
+      console.log(describeVitals(`first visit, load ${load + 1}`, phone));
+      assert.equal(phone.bytes.js, phone.bytes.jsBeforeMap, 'no map code is fetched for the log-in screen');
+      // 85.5 KB since the browser build of the contracts left TypeBox out (127 KB with it, whose
+      // schema building was about half of the main bundle's one long task): this catches its return.
+      assert.ok(phone.bytes.js <= 100 * 1024, `JS transferred for the log-in screen: ${describeVitals('first visit', phone)}`);
+      loads.push(phone);
+    }
+    const median = (pick: (vitals: Vitals) => number) => loads.map(pick).sort((a, b) => a - b)[1] ?? Number.NaN;
+    const medianLoad: Vitals = {
+      ...(loads[0] as Vitals),
+      profile: `median of ${loads.length} loads: ${loads.map((vitals) => vitals.profile.split(':')[0]).join(', ')}, slow 4G`,
+      fcpMs: median((vitals) => vitals.fcpMs),
+      lcpMs: median((vitals) => vitals.lcpMs),
+      tbtMs: median((vitals) => vitals.tbtMs),
+      longestTaskMs: median((vitals) => vitals.longestTaskMs),
+      cls: median((vitals) => vitals.cls),
+    };
+    assertGood(medianLoad, 'first visit');
   });
 
   // Measured once, checked by the two tests below.
@@ -258,10 +325,10 @@ describe('the rider app loads fast on a throttled phone (Lighthouse mobile profi
         await page.getByRole('list', { name: 'Available cars' }).getByRole('listitem').first().waitFor();
         await page.getByTestId('car-map').and(page.locator('[data-ready="true"]')).waitFor();
       };
-      const fast = await measure({ signedIn: true, cpuSlowdown: 1, network: false, ready });
-      console.log(describeVitals('returning rider', 'unthrottled', fast));
-      const phone = await measure({ signedIn: true, cpuSlowdown, network: true, ready, screenshotName: 'web-vitals-map-mobile' });
-      console.log(describeVitals('returning rider', `cpu ${cpuSlowdown}x, slow 4G`, phone));
+      const fast = await measure({ signedIn: true, phone: false, ready });
+      console.log(describeVitals('returning rider', fast));
+      const phone = await measure({ signedIn: true, phone: true, ready, screenshotName: 'web-vitals-map-mobile' });
+      console.log(describeVitals('returning rider', phone));
       return phone;
     })();
     return returning;
@@ -269,7 +336,7 @@ describe('the rider app loads fast on a throttled phone (Lighthouse mobile profi
 
   it('returning rider (map screen): first paint and layout "good", map code lazy, the map interactive', async () => {
     const phone = await measureReturningRider();
-    const summary = describeVitals('returning rider', `cpu ${cpuSlowdown}x, slow 4G`, phone);
+    const summary = describeVitals('returning rider', phone);
     assert.ok(phone.bytes.jsBeforeMap <= 250 * 1024, `first-load JS transferred: ${summary}`);
     assert.ok(phone.bytes.js > phone.bytes.jsBeforeMap, `the map chunk was fetched (lazily): ${summary}`);
     assert.ok(phone.fcpMs <= good.fcpMs, `FCP over ${good.fcpMs} ms: ${summary}`);
@@ -285,7 +352,7 @@ describe('the rider app loads fast on a throttled phone (Lighthouse mobile profi
     { todo: 'maplibre compiles and starts in long tasks (longest 0.17–0.3 s unthrottled, 0.2–0.9 s at 4x): TBT 0.27–0.9 s unthrottled, 0.74–2 s at 4x; LCP (the zone legend) 2.4–3.4 s waits for /v1/me, then streets, zones and cars' },
     async () => {
       const phone = await measureReturningRider();
-      const summary = describeVitals('returning rider', `cpu ${cpuSlowdown}x, slow 4G`, phone);
+      const summary = describeVitals('returning rider', phone);
       assert.ok(phone.lcpMs <= good.lcpMs, `LCP over ${good.lcpMs} ms: ${summary}`);
       assert.ok(phone.tbtMs <= good.tbtMs, `TBT over ${good.tbtMs} ms: ${summary}`);
     },
