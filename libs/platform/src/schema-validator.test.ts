@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Type } from 'typebox';
+import { Value } from 'typebox/value';
 import { typeBoxValidatorCompiler } from './schema-validator.ts';
 
 const query = Type.Object(
@@ -53,5 +54,31 @@ describe('typeBoxValidatorCompiler', () => {
   it('takes JSON bodies as sent: a number in a string is an error, not a number', () => {
     assert.ok(validate('body', { limit: '5' }).error);
     assert.deepEqual(validate('body', { limit: 5 }).value, { limit: 5 });
+  });
+});
+
+describe('defaults filled by typeBoxValidatorCompiler', () => {
+  const flat = Type.Object({
+    radiusM: Type.Integer({ default: 2_000 }),
+    limit: Type.Integer({ default: 20 }),
+    tags: Type.Array(Type.String(), { default: ['a'] }),
+    category: Type.Optional(Type.Union([Type.Literal('small'), Type.Literal('van')])),
+  });
+  const nested = Type.Object({ page: Type.Object({ size: Type.Integer({ default: 10 }) }, { default: {} }), kind: Type.Optional(Type.String()) });
+  const fill = (schema: typeof flat | typeof nested, value: unknown) =>
+    (typeBoxValidatorCompiler({ schema, httpPart: 'body', method: 'POST', url: '/x' }) as (value: unknown) => { value?: unknown }).call(undefined, value).value;
+
+  it('fills a flat schema\'s defaults like Value.Default does, without sharing a default object between requests', () => {
+    for (const value of [{}, { limit: 5 }, { radiusM: 1, limit: 1, tags: [], category: 'van' }, { category: 'small' }]) {
+      assert.deepEqual(fill(flat, structuredClone(value)), Value.Default(flat, structuredClone(value)), JSON.stringify(value));
+    }
+    const first = fill(flat, {}) as { tags: string[] };
+    first.tags.push('changed');
+    assert.deepEqual((fill(flat, {}) as { tags: string[] }).tags, ['a']);
+  });
+
+  it('fills nested defaults through Value.Default', () => {
+    assert.deepEqual(fill(nested, {}), { page: { size: 10 } });
+    assert.deepEqual(fill(nested, { page: {} }), { page: { size: 10 } });
   });
 });

@@ -45,6 +45,39 @@ function convertText(schema: SchemaShape, value: unknown): unknown {
 }
 
 /**
+ * What fills a value's missing fields with the schema's defaults. TypeBox's Value.Default walks
+ * the whole schema on every call (unions variant by variant): ~6 % of the gateway's CPU under
+ * `GET /v1/cars/nearby` at 6k req/s, for two defaults. A flat object schema whose defaults are all
+ * on its own properties (every query string, most bodies) gets a list of them instead; any other
+ * shape keeps Value.Default.
+ */
+function defaultsFiller(schema: TSchema): ((value: unknown) => unknown) | undefined {
+  if (!JSON.stringify(schema).includes('"default"')) return undefined;
+  const shape = schema as SchemaShape & { default?: unknown };
+  const properties = shape.properties;
+  const flat =
+    shape.type === 'object' &&
+    properties !== undefined &&
+    !('default' in shape) &&
+    Object.values(properties).every((property) => {
+      const { default: _own, ...rest } = property as SchemaShape & { default?: unknown };
+      return !JSON.stringify(rest).includes('"default"');
+    });
+  if (!flat) return (value) => Value.Default(schema, value);
+  const defaults = Object.entries(properties)
+    .filter(([, property]) => 'default' in property)
+    .map(([key, property]) => [key, (property as { default: unknown }).default] as const);
+  return (value) => {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return Value.Default(schema, value);
+    const record = value as Record<string, unknown>;
+    for (const [key, fallback] of defaults) {
+      if (record[key] === undefined) record[key] = typeof fallback === 'object' && fallback !== null ? structuredClone(fallback) : fallback;
+    }
+    return record;
+  };
+}
+
+/**
  * Fastify validation through TypeBox's compiled checks. Bodies are JSON and must already have the
  * right types (a "5" for a number is a client bug we report, not guess at); query strings, params
  * and headers are text by nature, so they are converted, strictly. Schema defaults fill missing
@@ -53,10 +86,10 @@ function convertText(schema: SchemaShape, value: unknown): unknown {
 export const typeBoxValidatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema, httpPart }) => {
   const validator = Compile(schema);
   const convert = httpPart !== 'body';
-  // Filling defaults walks the whole value (~5 µs a body): only for schemas that have any.
-  const hasDefaults = JSON.stringify(schema).includes('"default"');
+  // Only for schemas that have any.
+  const fillDefaults = defaultsFiller(schema);
   return (value: unknown) => {
-    const withDefaults = hasDefaults ? Value.Default(schema, value) : value;
+    const withDefaults = fillDefaults ? fillDefaults(value) : value;
     const candidate = convert ? convertText(schema, withDefaults) : withDefaults;
     if (validator.Check(candidate)) return { value: candidate };
     const errors = validator.Errors(candidate).filter((error) => error.keyword !== 'boolean');
