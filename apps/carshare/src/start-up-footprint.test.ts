@@ -9,9 +9,10 @@ import { promisify } from 'node:util';
 /**
  * Packages only a feature needs, loaded when it is first used: each cost every `npm start` time
  * and memory (issue 9). pdfkit renders receipts, sharp cleans uploaded images, tesseract.js reads
- * licences, ioredis talks to a REDIS_URL the embedded platform does not have.
+ * licences, ioredis talks to a REDIS_URL the embedded platform does not have, undici carries RPC
+ * over HTTP between processes (~60 ms of a start), the AWS SDK talks to an S3_ENDPOINT (~90 ms).
  */
-const loadedOnFirstUse = ['pdfkit', 'sharp', 'tesseract.js', 'ioredis'];
+const loadedOnFirstUse = ['pdfkit', 'sharp', 'tesseract.js', 'ioredis', 'undici', '@aws-sdk/client-s3', '@aws-sdk/s3-request-presigner'];
 
 // A process of its own: what this test process already loaded must not count.
 const startAndList = `

@@ -1,5 +1,6 @@
 import type { Span, Tracing } from '@carshare/observability';
-import { Pool } from 'undici';
+import type * as UndiciModule from 'undici';
+import type { Pool } from 'undici';
 import type { CallContext } from './call-context.ts';
 import type { CanaryWeight, Discovery } from './discovery.ts';
 import { AppError, Unavailable } from './errors.ts';
@@ -31,6 +32,17 @@ export interface HttpRpcTransportOptions {
 }
 
 export type { CanaryWeight } from './discovery.ts';
+
+type Undici = typeof UndiciModule;
+let undiciLoading: Promise<Undici> | undefined;
+/**
+ * undici is loaded by the first call over HTTP: `carshare up` calls in process and the framed wire
+ * needs none of it, and evaluating its ~1 MB cost ~60 ms of every `npm start` (issue 9, start-up).
+ */
+function loadUndici(): Promise<Undici> {
+  undiciLoading ??= import('undici');
+  return undiciLoading;
+}
 
 /**
  * RPC over HTTP/1.1 (`POST /rpc/<service>/<Method>`, JSON), one undici Pool per endpoint taken in
@@ -128,9 +140,9 @@ export class HttpRpcTransport implements RpcTransport {
     return candidates.length === 1 ? (candidates[0] as string) : this.#outliers.pick(candidates, this.#nextPool++);
   }
 
-  #poolOf(url: string): Pool {
+  #poolOf(url: string, undici: Undici): Pool {
     let pool = this.#pools.get(url);
-    if (!pool) this.#pools.set(url, (pool = new Pool(url, { connections: this.#connections, keepAliveTimeout: 30_000 })));
+    if (!pool) this.#pools.set(url, (pool = new undici.Pool(url, { connections: this.#connections, keepAliveTimeout: 30_000 })));
     return pool;
   }
 
@@ -215,7 +227,7 @@ export class HttpRpcTransport implements RpcTransport {
     };
     const traceparent = this.#tracing.traceparentOf(span);
     if (traceparent) headers[headerNames.traceparent] = traceparent;
-    const pool = this.#poolOf(url);
+    const pool = this.#poolOf(url, await loadUndici());
     let response: Awaited<ReturnType<Pool['request']>>;
     try {
       response = await pool.request({ path: rpcPath(downstream, method), method: 'POST', headers, body: JSON.stringify(input), signal });

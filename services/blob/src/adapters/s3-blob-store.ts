@@ -1,16 +1,22 @@
-import {
-  CreateBucketCommand,
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadBucketCommand,
-  HeadObjectCommand,
-  PutObjectCommand,
-  S3Client,
-  S3ServiceException,
-} from '@aws-sdk/client-s3';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import type * as S3Module from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type * as PresignerModule from '@aws-sdk/s3-request-presigner';
 import type { Clock } from '@carshare/platform';
 import type { BlobStore, SignedRequest } from '../ports.ts';
+
+/**
+ * The AWS SDK is loaded on the first call, not with the service: a laptop (files) never needs it,
+ * and evaluating it cost ~90 ms of every `npm start` (issue 9, start-up).
+ */
+interface Sdk {
+  s3: typeof S3Module;
+  presigner: typeof PresignerModule;
+}
+let sdkLoading: Promise<Sdk> | undefined;
+function loadSdk(): Promise<Sdk> {
+  sdkLoading ??= Promise.all([import('@aws-sdk/client-s3'), import('@aws-sdk/s3-request-presigner')]).then(([s3, presigner]) => ({ s3, presigner }));
+  return sdkLoading;
+}
 
 export interface S3BlobStoreOptions {
   endpoint: string;
@@ -23,8 +29,8 @@ export interface S3BlobStoreOptions {
   clock: Clock;
 }
 
-function isNotFound(error: unknown): boolean {
-  return error instanceof S3ServiceException && (error.$metadata.httpStatusCode === 404 || error.name === 'NoSuchKey' || error.name === 'NotFound');
+function isNotFound(sdk: Sdk, error: unknown): boolean {
+  return error instanceof sdk.s3.S3ServiceException && (error.$metadata.httpStatusCode === 404 || error.name === 'NoSuchKey' || error.name === 'NotFound');
 }
 
 /**
@@ -34,71 +40,88 @@ function isNotFound(error: unknown): boolean {
  */
 export class S3BlobStore implements BlobStore {
   readonly kind = 's3';
-  readonly #client: S3Client;
+  readonly #options: S3BlobStoreOptions;
+  #client: Promise<{ sdk: Sdk; client: S3Client }> | undefined;
   readonly #bucket: string;
   readonly #clock: Clock;
 
   constructor(options: S3BlobStoreOptions) {
-    this.#client = new S3Client({
-      endpoint: options.endpoint,
-      region: options.region,
-      forcePathStyle: options.forcePathStyle,
-      credentials: { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey },
-      // Only the checksums S3 requires: MinIO and s3rver do not all speak the SDK's default
-      // aws-chunked trailers, and presigned URLs must not demand a checksum the browser cannot send.
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-    });
+    this.#options = options;
     this.#bucket = options.bucket;
     this.#clock = options.clock;
   }
 
+  #connect(): Promise<{ sdk: Sdk; client: S3Client }> {
+    const options = this.#options;
+    this.#client ??= loadSdk().then((sdk) => ({
+      sdk,
+      client: new sdk.s3.S3Client({
+        endpoint: options.endpoint,
+        region: options.region,
+        forcePathStyle: options.forcePathStyle,
+        credentials: { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey },
+        // Only the checksums S3 requires: MinIO and s3rver do not all speak the SDK's default
+        // aws-chunked trailers, and presigned URLs must not demand a checksum the browser cannot send.
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+        responseChecksumValidation: 'WHEN_REQUIRED',
+      }),
+    }));
+    return this.#client;
+  }
+
   /** Creates the bucket when it does not exist yet (a fresh MinIO); a no-op otherwise. */
   async ensureBucket(): Promise<void> {
+    const { sdk, client } = await this.#connect();
     try {
-      await this.#client.send(new HeadBucketCommand({ Bucket: this.#bucket }));
+      await client.send(new sdk.s3.HeadBucketCommand({ Bucket: this.#bucket }));
     } catch (error) {
-      if (!isNotFound(error)) throw error;
-      await this.#client.send(new CreateBucketCommand({ Bucket: this.#bucket }));
+      if (!isNotFound(sdk, error)) throw error;
+      await client.send(new sdk.s3.CreateBucketCommand({ Bucket: this.#bucket }));
     }
   }
 
   /** Readiness: the bucket answers. */
   async ping(): Promise<void> {
-    await this.#client.send(new HeadBucketCommand({ Bucket: this.#bucket }));
+    const { sdk, client } = await this.#connect();
+    await client.send(new sdk.s3.HeadBucketCommand({ Bucket: this.#bucket }));
   }
 
   async put(key: string, bytes: Uint8Array, contentType: string): Promise<void> {
-    await this.#client.send(new PutObjectCommand({ Bucket: this.#bucket, Key: key, Body: bytes, ContentType: contentType, ContentLength: bytes.length }));
+    const { sdk, client } = await this.#connect();
+    await client.send(new sdk.s3.PutObjectCommand({ Bucket: this.#bucket, Key: key, Body: bytes, ContentType: contentType, ContentLength: bytes.length }));
   }
 
   async get(key: string): Promise<Uint8Array | undefined> {
+    const { sdk, client } = await this.#connect();
     try {
-      const object = await this.#client.send(new GetObjectCommand({ Bucket: this.#bucket, Key: key }));
+      const object = await client.send(new sdk.s3.GetObjectCommand({ Bucket: this.#bucket, Key: key }));
       return object.Body ? await object.Body.transformToByteArray() : new Uint8Array();
     } catch (error) {
-      if (isNotFound(error)) return undefined;
+      if (isNotFound(sdk, error)) return undefined;
       throw error;
     }
   }
 
   async sizeOf(key: string): Promise<number | undefined> {
+    const { sdk, client } = await this.#connect();
     try {
-      const head = await this.#client.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: key }));
+      const head = await client.send(new sdk.s3.HeadObjectCommand({ Bucket: this.#bucket, Key: key }));
       return head.ContentLength ?? 0;
     } catch (error) {
-      if (isNotFound(error)) return undefined;
+      if (isNotFound(sdk, error)) return undefined;
       throw error;
     }
   }
 
   async delete(key: string): Promise<void> {
-    await this.#client.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: key }));
+    const { sdk, client } = await this.#connect();
+    await client.send(new sdk.s3.DeleteObjectCommand({ Bucket: this.#bucket, Key: key }));
   }
 
   async signUpload(key: string, upload: { contentType: string; sizeBytes: number; expiresAt: number }): Promise<SignedRequest> {
-    const command = new PutObjectCommand({ Bucket: this.#bucket, Key: key, ContentType: upload.contentType, ContentLength: upload.sizeBytes });
-    const url = await getSignedUrl(this.#client, command, {
+    const { sdk, client } = await this.#connect();
+    const command = new sdk.s3.PutObjectCommand({ Bucket: this.#bucket, Key: key, ContentType: upload.contentType, ContentLength: upload.sizeBytes });
+    const url = await sdk.presigner.getSignedUrl(client, command, {
       ...this.#validity(upload.expiresAt),
       signableHeaders: new Set(['content-type', 'content-length']),
     });
@@ -106,8 +129,9 @@ export class S3BlobStore implements BlobStore {
   }
 
   async signDownload(key: string, download: { contentType: string; expiresAt: number }): Promise<SignedRequest> {
-    const command = new GetObjectCommand({ Bucket: this.#bucket, Key: key, ResponseContentType: download.contentType });
-    const url = await getSignedUrl(this.#client, command, this.#validity(download.expiresAt));
+    const { sdk, client } = await this.#connect();
+    const command = new sdk.s3.GetObjectCommand({ Bucket: this.#bucket, Key: key, ResponseContentType: download.contentType });
+    const url = await sdk.presigner.getSignedUrl(client, command, this.#validity(download.expiresAt));
     return { url, method: 'GET', headers: {}, expiresAt: download.expiresAt };
   }
 
@@ -118,6 +142,7 @@ export class S3BlobStore implements BlobStore {
   }
 
   close(): void {
-    this.#client.destroy();
+    // A client never made needs no closing; one being made is closed once it is.
+    void this.#client?.then(({ client }) => client.destroy(), () => undefined);
   }
 }
