@@ -162,7 +162,11 @@ describe('the web client against a real gateway', () => {
     assert.match(refused ?? '', /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     assert.equal(retried, refused);
     seen.length = 0;
-    await assert.rejects(client.call(meRoutes.me, {}));
+    // Answered or refused: the change of password revokes the session by an event that reaches
+    // the gateway within 2 s (edge-security-revocation.test.ts), not before this call. Either way
+    // the GET went out, and carried no key.
+    await client.call(meRoutes.me, {}).catch(() => undefined);
+    assert.ok(seen.length > 0, 'the GET was sent');
     assert.equal(seen[0]?.headers['idempotency-key'], undefined, 'a GET carries none');
   });
 
