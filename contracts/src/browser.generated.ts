@@ -222,6 +222,43 @@ export const adminUserRoutes = {
   }
 } as const;
 
+export const deadLetterRpcMethods = {
+  "ListDeadLetters": {
+    "summary": "Dead letters of this service, newest first, by group and topic",
+    "idempotent": true,
+    "errors": [
+      "OPERATOR_ONLY",
+      "INVALID_CURSOR",
+      "INVALID_TOPIC"
+    ]
+  },
+  "GetDeadLetter": {
+    "summary": "One dead letter",
+    "idempotent": true,
+    "errors": [
+      "OPERATOR_ONLY",
+      "DEAD_LETTER_NOT_FOUND"
+    ]
+  },
+  "ReplayDeadLetter": {
+    "summary": "Deliver the event to its consumer group again, then forget the dead letter",
+    "idempotent": false,
+    "errors": [
+      "OPERATOR_ONLY",
+      "DEAD_LETTER_NOT_FOUND",
+      "EVENT_BUS_UNAVAILABLE"
+    ]
+  },
+  "DeleteDeadLetter": {
+    "summary": "Drop a dead letter for good",
+    "idempotent": true,
+    "errors": [
+      "OPERATOR_ONLY",
+      "DEAD_LETTER_NOT_FOUND"
+    ]
+  }
+} as const;
+
 export const analyticsRpc = {
   "service": "analytics",
   "methods": {
@@ -236,40 +273,10 @@ export const analyticsRpc = {
         "INVALID_CURSOR"
       ]
     },
-    "ListDeadLetters": {
-      "summary": "Dead letters of this service, newest first, by group and topic",
-      "idempotent": true,
-      "errors": [
-        "OPERATOR_ONLY",
-        "INVALID_CURSOR",
-        "INVALID_TOPIC"
-      ]
-    },
-    "GetDeadLetter": {
-      "summary": "One dead letter",
-      "idempotent": true,
-      "errors": [
-        "OPERATOR_ONLY",
-        "DEAD_LETTER_NOT_FOUND"
-      ]
-    },
-    "ReplayDeadLetter": {
-      "summary": "Deliver the event to its consumer group again, then forget the dead letter",
-      "idempotent": false,
-      "errors": [
-        "OPERATOR_ONLY",
-        "DEAD_LETTER_NOT_FOUND",
-        "EVENT_BUS_UNAVAILABLE"
-      ]
-    },
-    "DeleteDeadLetter": {
-      "summary": "Drop a dead letter for good",
-      "idempotent": true,
-      "errors": [
-        "OPERATOR_ONLY",
-        "DEAD_LETTER_NOT_FOUND"
-      ]
-    }
+    "ListDeadLetters": deadLetterRpcMethods.ListDeadLetters,
+    "GetDeadLetter": deadLetterRpcMethods.GetDeadLetter,
+    "ReplayDeadLetter": deadLetterRpcMethods.ReplayDeadLetter,
+    "DeleteDeadLetter": deadLetterRpcMethods.DeleteDeadLetter
   }
 } as const;
 
@@ -337,17 +344,15 @@ export const BlobDeleted = {
   "family": "blob"
 } as const;
 
+export const BlobUploaded = {
+  "type": "blob.uploaded",
+  "version": 1,
+  "family": "blob"
+} as const;
+
 export const blobEvents = [
-  {
-    "type": "blob.uploaded",
-    "version": 1,
-    "family": "blob"
-  },
-  {
-    "type": "blob.deleted",
-    "version": 1,
-    "family": "blob"
-  }
+  BlobUploaded,
+  BlobDeleted
 ] as const;
 
 export const blobRoutes = {
@@ -515,47 +520,11 @@ export const blobRpc = {
         "gateway"
       ]
     },
-    "ListDeadLetters": {
-      "summary": "Dead letters of this service, newest first, by group and topic",
-      "idempotent": true,
-      "errors": [
-        "OPERATOR_ONLY",
-        "INVALID_CURSOR",
-        "INVALID_TOPIC"
-      ]
-    },
-    "GetDeadLetter": {
-      "summary": "One dead letter",
-      "idempotent": true,
-      "errors": [
-        "OPERATOR_ONLY",
-        "DEAD_LETTER_NOT_FOUND"
-      ]
-    },
-    "ReplayDeadLetter": {
-      "summary": "Deliver the event to its consumer group again, then forget the dead letter",
-      "idempotent": false,
-      "errors": [
-        "OPERATOR_ONLY",
-        "DEAD_LETTER_NOT_FOUND",
-        "EVENT_BUS_UNAVAILABLE"
-      ]
-    },
-    "DeleteDeadLetter": {
-      "summary": "Drop a dead letter for good",
-      "idempotent": true,
-      "errors": [
-        "OPERATOR_ONLY",
-        "DEAD_LETTER_NOT_FOUND"
-      ]
-    }
+    "ListDeadLetters": deadLetterRpcMethods.ListDeadLetters,
+    "GetDeadLetter": deadLetterRpcMethods.GetDeadLetter,
+    "ReplayDeadLetter": deadLetterRpcMethods.ReplayDeadLetter,
+    "DeleteDeadLetter": deadLetterRpcMethods.DeleteDeadLetter
   }
-} as const;
-
-export const BlobUploaded = {
-  "type": "blob.uploaded",
-  "version": 1,
-  "family": "blob"
 } as const;
 
 export const CarCommand = {
@@ -576,37 +545,31 @@ export const CarCreated = {
   "family": "car"
 } as const;
 
+export const CarStateChanged = {
+  "type": "car.state_changed",
+  "version": 1,
+  "family": "car"
+} as const;
+
+export const CarTelemetry = {
+  "type": "car.telemetry",
+  "version": 1,
+  "family": "car"
+} as const;
+
+export const CarSearched = {
+  "type": "car.searched",
+  "version": 1,
+  "family": "car"
+} as const;
+
 export const carEvents = [
-  {
-    "type": "car.created",
-    "version": 1,
-    "family": "car"
-  },
-  {
-    "type": "car.state_changed",
-    "version": 1,
-    "family": "car"
-  },
-  {
-    "type": "car.telemetry",
-    "version": 1,
-    "family": "car"
-  },
-  {
-    "type": "car.command",
-    "version": 1,
-    "family": "car"
-  },
-  {
-    "type": "car.command_acked",
-    "version": 1,
-    "family": "car"
-  },
-  {
-    "type": "car.searched",
-    "version": 1,
-    "family": "car"
-  }
+  CarCreated,
+  CarStateChanged,
+  CarTelemetry,
+  CarCommand,
+  CarCommandAcked,
+  CarSearched
 ] as const;
 
 export const carRoutes = {
@@ -804,95 +767,10 @@ export const carRpc = {
         "TELEMETRY_RATE_LIMITED"
       ]
     },
-    "ListDeadLetters": {
-      "summary": "Dead letters of this service, newest first, by group and topic",
-      "idempotent": true,
-      "errors": [
-        "OPERATOR_ONLY",
-        "INVALID_CURSOR",
-        "INVALID_TOPIC"
-      ]
-    },
-    "GetDeadLetter": {
-      "summary": "One dead letter",
-      "idempotent": true,
-      "errors": [
-        "OPERATOR_ONLY",
-        "DEAD_LETTER_NOT_FOUND"
-      ]
-    },
-    "ReplayDeadLetter": {
-      "summary": "Deliver the event to its consumer group again, then forget the dead letter",
-      "idempotent": false,
-      "errors": [
-        "OPERATOR_ONLY",
-        "DEAD_LETTER_NOT_FOUND",
-        "EVENT_BUS_UNAVAILABLE"
-      ]
-    },
-    "DeleteDeadLetter": {
-      "summary": "Drop a dead letter for good",
-      "idempotent": true,
-      "errors": [
-        "OPERATOR_ONLY",
-        "DEAD_LETTER_NOT_FOUND"
-      ]
-    }
-  }
-} as const;
-
-export const CarSearched = {
-  "type": "car.searched",
-  "version": 1,
-  "family": "car"
-} as const;
-
-export const CarStateChanged = {
-  "type": "car.state_changed",
-  "version": 1,
-  "family": "car"
-} as const;
-
-export const CarTelemetry = {
-  "type": "car.telemetry",
-  "version": 1,
-  "family": "car"
-} as const;
-
-export const deadLetterRpcMethods = {
-  "ListDeadLetters": {
-    "summary": "Dead letters of this service, newest first, by group and topic",
-    "idempotent": true,
-    "errors": [
-      "OPERATOR_ONLY",
-      "INVALID_CURSOR",
-      "INVALID_TOPIC"
-    ]
-  },
-  "GetDeadLetter": {
-    "summary": "One dead letter",
-    "idempotent": true,
-    "errors": [
-      "OPERATOR_ONLY",
-      "DEAD_LETTER_NOT_FOUND"
-    ]
-  },
-  "ReplayDeadLetter": {
-    "summary": "Deliver the event to its consumer group again, then forget the dead letter",
-    "idempotent": false,
-    "errors": [
-      "OPERATOR_ONLY",
-      "DEAD_LETTER_NOT_FOUND",
-      "EVENT_BUS_UNAVAILABLE"
-    ]
-  },
-  "DeleteDeadLetter": {
-    "summary": "Drop a dead letter for good",
-    "idempotent": true,
-    "errors": [
-      "OPERATOR_ONLY",
-      "DEAD_LETTER_NOT_FOUND"
-    ]
+    "ListDeadLetters": deadLetterRpcMethods.ListDeadLetters,
+    "GetDeadLetter": deadLetterRpcMethods.GetDeadLetter,
+    "ReplayDeadLetter": deadLetterRpcMethods.ReplayDeadLetter,
+    "DeleteDeadLetter": deadLetterRpcMethods.DeleteDeadLetter
   }
 } as const;
 
@@ -930,167 +808,183 @@ export const deviceTopics = {
   "allAcks": "cars/+/acks"
 } as const;
 
+export const UserRegistered = {
+  "type": "user.registered",
+  "version": 1,
+  "family": "user"
+} as const;
+
+export const UserSuspended = {
+  "type": "user.suspended",
+  "version": 1,
+  "family": "user"
+} as const;
+
+export const UserReactivated = {
+  "type": "user.reactivated",
+  "version": 1,
+  "family": "user"
+} as const;
+
+export const UserEmailVerified = {
+  "type": "user.email_verified",
+  "version": 1,
+  "family": "user"
+} as const;
+
+export const UserSessionsRevoked = {
+  "type": "user.sessions_revoked",
+  "version": 1,
+  "family": "user"
+} as const;
+
+export const UserRoleChanged = {
+  "type": "user.role_changed",
+  "version": 1,
+  "family": "user"
+} as const;
+
+export const ProfileSubmitted = {
+  "type": "profile.submitted",
+  "version": 1,
+  "family": "profile"
+} as const;
+
+export const ProfileVerified = {
+  "type": "profile.verified",
+  "version": 1,
+  "family": "profile"
+} as const;
+
+export const ProfileRejected = {
+  "type": "profile.rejected",
+  "version": 1,
+  "family": "profile"
+} as const;
+
+export const ProfileExpired = {
+  "type": "profile.expired",
+  "version": 1,
+  "family": "profile"
+} as const;
+
+export const PaymentAuthorized = {
+  "type": "payment.authorized",
+  "version": 1,
+  "family": "payment"
+} as const;
+
+export const PaymentCaptured = {
+  "type": "payment.captured",
+  "version": 1,
+  "family": "payment"
+} as const;
+
+export const PaymentVoided = {
+  "type": "payment.voided",
+  "version": 1,
+  "family": "payment"
+} as const;
+
+export const PaymentRefunded = {
+  "type": "payment.refunded",
+  "version": 1,
+  "family": "payment"
+} as const;
+
+export const PaymentFailed = {
+  "type": "payment.failed",
+  "version": 1,
+  "family": "payment"
+} as const;
+
+export const ReservationCreated = {
+  "type": "reservation.created",
+  "version": 1,
+  "family": "reservation"
+} as const;
+
+export const ReservationExtended = {
+  "type": "reservation.extended",
+  "version": 1,
+  "family": "reservation"
+} as const;
+
+export const ReservationCancelled = {
+  "type": "reservation.cancelled",
+  "version": 1,
+  "family": "reservation"
+} as const;
+
+export const ReservationExpired = {
+  "type": "reservation.expired",
+  "version": 1,
+  "family": "reservation"
+} as const;
+
+export const TripStarted = {
+  "type": "trip.started",
+  "version": 1,
+  "family": "trip"
+} as const;
+
+export const TripFailed = {
+  "type": "trip.failed",
+  "version": 1,
+  "family": "trip"
+} as const;
+
+export const TripPaused = {
+  "type": "trip.paused",
+  "version": 1,
+  "family": "trip"
+} as const;
+
+export const TripResumed = {
+  "type": "trip.resumed",
+  "version": 1,
+  "family": "trip"
+} as const;
+
+export const TripFinished = {
+  "type": "trip.finished",
+  "version": 1,
+  "family": "trip"
+} as const;
+
 export const eventDefinitions = [
-  {
-    "type": "user.registered",
-    "version": 1,
-    "family": "user"
-  },
-  {
-    "type": "user.suspended",
-    "version": 1,
-    "family": "user"
-  },
-  {
-    "type": "user.reactivated",
-    "version": 1,
-    "family": "user"
-  },
-  {
-    "type": "user.email_verified",
-    "version": 1,
-    "family": "user"
-  },
-  {
-    "type": "user.sessions_revoked",
-    "version": 1,
-    "family": "user"
-  },
-  {
-    "type": "user.role_changed",
-    "version": 1,
-    "family": "user"
-  },
-  {
-    "type": "blob.uploaded",
-    "version": 1,
-    "family": "blob"
-  },
-  {
-    "type": "blob.deleted",
-    "version": 1,
-    "family": "blob"
-  },
-  {
-    "type": "profile.submitted",
-    "version": 1,
-    "family": "profile"
-  },
-  {
-    "type": "profile.verified",
-    "version": 1,
-    "family": "profile"
-  },
-  {
-    "type": "profile.rejected",
-    "version": 1,
-    "family": "profile"
-  },
-  {
-    "type": "profile.expired",
-    "version": 1,
-    "family": "profile"
-  },
-  {
-    "type": "car.created",
-    "version": 1,
-    "family": "car"
-  },
-  {
-    "type": "car.state_changed",
-    "version": 1,
-    "family": "car"
-  },
-  {
-    "type": "car.telemetry",
-    "version": 1,
-    "family": "car"
-  },
-  {
-    "type": "car.command",
-    "version": 1,
-    "family": "car"
-  },
-  {
-    "type": "car.command_acked",
-    "version": 1,
-    "family": "car"
-  },
-  {
-    "type": "car.searched",
-    "version": 1,
-    "family": "car"
-  },
-  {
-    "type": "payment.authorized",
-    "version": 1,
-    "family": "payment"
-  },
-  {
-    "type": "payment.captured",
-    "version": 1,
-    "family": "payment"
-  },
-  {
-    "type": "payment.voided",
-    "version": 1,
-    "family": "payment"
-  },
-  {
-    "type": "payment.refunded",
-    "version": 1,
-    "family": "payment"
-  },
-  {
-    "type": "payment.failed",
-    "version": 1,
-    "family": "payment"
-  },
-  {
-    "type": "reservation.created",
-    "version": 1,
-    "family": "reservation"
-  },
-  {
-    "type": "reservation.extended",
-    "version": 1,
-    "family": "reservation"
-  },
-  {
-    "type": "reservation.cancelled",
-    "version": 1,
-    "family": "reservation"
-  },
-  {
-    "type": "reservation.expired",
-    "version": 1,
-    "family": "reservation"
-  },
-  {
-    "type": "trip.started",
-    "version": 1,
-    "family": "trip"
-  },
-  {
-    "type": "trip.failed",
-    "version": 1,
-    "family": "trip"
-  },
-  {
-    "type": "trip.paused",
-    "version": 1,
-    "family": "trip"
-  },
-  {
-    "type": "trip.resumed",
-    "version": 1,
-    "family": "trip"
-  },
-  {
-    "type": "trip.finished",
-    "version": 1,
-    "family": "trip"
-  }
+  UserRegistered,
+  UserSuspended,
+  UserReactivated,
+  UserEmailVerified,
+  UserSessionsRevoked,
+  UserRoleChanged,
+  BlobUploaded,
+  BlobDeleted,
+  ProfileSubmitted,
+  ProfileVerified,
+  ProfileRejected,
+  ProfileExpired,
+  CarCreated,
+  CarStateChanged,
+  CarTelemetry,
+  CarCommand,
+  CarCommandAcked,
+  CarSearched,
+  PaymentAuthorized,
+  PaymentCaptured,
+  PaymentVoided,
+  PaymentRefunded,
+  PaymentFailed,
+  ReservationCreated,
+  ReservationExtended,
+  ReservationCancelled,
+  ReservationExpired,
+  TripStarted,
+  TripFailed,
+  TripPaused,
+  TripResumed,
+  TripFinished
 ] as const;
 
 export const idempotencyHeaders = {
@@ -1132,57 +1026,13 @@ export const meRoutes = {
   }
 } as const;
 
-export const PaymentAuthorized = {
-  "type": "payment.authorized",
-  "version": 1,
-  "family": "payment"
-} as const;
-
-export const PaymentCaptured = {
-  "type": "payment.captured",
-  "version": 1,
-  "family": "payment"
-} as const;
-
 export const paymentEvents = [
-  {
-    "type": "payment.authorized",
-    "version": 1,
-    "family": "payment"
-  },
-  {
-    "type": "payment.captured",
-    "version": 1,
-    "family": "payment"
-  },
-  {
-    "type": "payment.voided",
-    "version": 1,
-    "family": "payment"
-  },
-  {
-    "type": "payment.refunded",
-    "version": 1,
-    "family": "payment"
-  },
-  {
-    "type": "payment.failed",
-    "version": 1,
-    "family": "payment"
-  }
+  PaymentAuthorized,
+  PaymentCaptured,
+  PaymentVoided,
+  PaymentRefunded,
+  PaymentFailed
 ] as const;
-
-export const PaymentFailed = {
-  "type": "payment.failed",
-  "version": 1,
-  "family": "payment"
-} as const;
-
-export const PaymentRefunded = {
-  "type": "payment.refunded",
-  "version": 1,
-  "family": "payment"
-} as const;
 
 export const paymentRoutes = {
   "listMethods": {
@@ -1362,47 +1212,11 @@ export const paymentRpc = {
         "FEE_CHARGE_NOT_FAILED"
       ]
     },
-    "ListDeadLetters": {
-      "summary": "Dead letters of this service, newest first, by group and topic",
-      "idempotent": true,
-      "errors": [
-        "OPERATOR_ONLY",
-        "INVALID_CURSOR",
-        "INVALID_TOPIC"
-      ]
-    },
-    "GetDeadLetter": {
-      "summary": "One dead letter",
-      "idempotent": true,
-      "errors": [
-        "OPERATOR_ONLY",
-        "DEAD_LETTER_NOT_FOUND"
-      ]
-    },
-    "ReplayDeadLetter": {
-      "summary": "Deliver the event to its consumer group again, then forget the dead letter",
-      "idempotent": false,
-      "errors": [
-        "OPERATOR_ONLY",
-        "DEAD_LETTER_NOT_FOUND",
-        "EVENT_BUS_UNAVAILABLE"
-      ]
-    },
-    "DeleteDeadLetter": {
-      "summary": "Drop a dead letter for good",
-      "idempotent": true,
-      "errors": [
-        "OPERATOR_ONLY",
-        "DEAD_LETTER_NOT_FOUND"
-      ]
-    }
+    "ListDeadLetters": deadLetterRpcMethods.ListDeadLetters,
+    "GetDeadLetter": deadLetterRpcMethods.GetDeadLetter,
+    "ReplayDeadLetter": deadLetterRpcMethods.ReplayDeadLetter,
+    "DeleteDeadLetter": deadLetterRpcMethods.DeleteDeadLetter
   }
-} as const;
-
-export const PaymentVoided = {
-  "type": "payment.voided",
-  "version": 1,
-  "family": "payment"
 } as const;
 
 export const previewBounds = {
@@ -1417,39 +1231,11 @@ export const previewBounds = {
 } as const;
 
 export const profileEvents = [
-  {
-    "type": "profile.submitted",
-    "version": 1,
-    "family": "profile"
-  },
-  {
-    "type": "profile.verified",
-    "version": 1,
-    "family": "profile"
-  },
-  {
-    "type": "profile.rejected",
-    "version": 1,
-    "family": "profile"
-  },
-  {
-    "type": "profile.expired",
-    "version": 1,
-    "family": "profile"
-  }
+  ProfileSubmitted,
+  ProfileVerified,
+  ProfileRejected,
+  ProfileExpired
 ] as const;
-
-export const ProfileExpired = {
-  "type": "profile.expired",
-  "version": 1,
-  "family": "profile"
-} as const;
-
-export const ProfileRejected = {
-  "type": "profile.rejected",
-  "version": 1,
-  "family": "profile"
-} as const;
 
 export const profileRoutes = {
   "get": {
@@ -1579,812 +1365,11 @@ export const profileRpc = {
         "INVALID_PROFILE_TRANSITION"
       ]
     },
-    "ListDeadLetters": {
-      "summary": "Dead letters of this service, newest first, by group and topic",
-      "idempotent": true,
-      "errors": [
-        "OPERATOR_ONLY",
-        "INVALID_CURSOR",
-        "INVALID_TOPIC"
-      ]
-    },
-    "GetDeadLetter": {
-      "summary": "One dead letter",
-      "idempotent": true,
-      "errors": [
-        "OPERATOR_ONLY",
-        "DEAD_LETTER_NOT_FOUND"
-      ]
-    },
-    "ReplayDeadLetter": {
-      "summary": "Deliver the event to its consumer group again, then forget the dead letter",
-      "idempotent": false,
-      "errors": [
-        "OPERATOR_ONLY",
-        "DEAD_LETTER_NOT_FOUND",
-        "EVENT_BUS_UNAVAILABLE"
-      ]
-    },
-    "DeleteDeadLetter": {
-      "summary": "Drop a dead letter for good",
-      "idempotent": true,
-      "errors": [
-        "OPERATOR_ONLY",
-        "DEAD_LETTER_NOT_FOUND"
-      ]
-    }
+    "ListDeadLetters": deadLetterRpcMethods.ListDeadLetters,
+    "GetDeadLetter": deadLetterRpcMethods.GetDeadLetter,
+    "ReplayDeadLetter": deadLetterRpcMethods.ReplayDeadLetter,
+    "DeleteDeadLetter": deadLetterRpcMethods.DeleteDeadLetter
   }
-} as const;
-
-export const ProfileSubmitted = {
-  "type": "profile.submitted",
-  "version": 1,
-  "family": "profile"
-} as const;
-
-export const ProfileVerified = {
-  "type": "profile.verified",
-  "version": 1,
-  "family": "profile"
-} as const;
-
-export const publicApi = {
-  "auth": {
-    "register": {
-      "method": "POST",
-      "url": "/v1/auth/register",
-      "access": "public",
-      "rateLimit": "register",
-      "successStatus": 202
-    },
-    "login": {
-      "method": "POST",
-      "url": "/v1/auth/login",
-      "access": "public",
-      "rateLimit": "login",
-      "successStatus": 200
-    },
-    "refresh": {
-      "method": "POST",
-      "url": "/v1/auth/refresh",
-      "access": "public",
-      "rateLimit": "refresh",
-      "successStatus": 200
-    },
-    "logout": {
-      "method": "POST",
-      "url": "/v1/auth/logout",
-      "access": "public",
-      "successStatus": 204
-    },
-    "verifyEmail": {
-      "method": "POST",
-      "url": "/v1/auth/verify-email",
-      "access": "public",
-      "rateLimit": "register",
-      "successStatus": 200
-    },
-    "requestPasswordReset": {
-      "method": "POST",
-      "url": "/v1/auth/password-reset",
-      "access": "public",
-      "rateLimit": "register",
-      "successStatus": 202
-    },
-    "confirmPasswordReset": {
-      "method": "POST",
-      "url": "/v1/auth/password-reset/confirm",
-      "access": "public",
-      "rateLimit": "register",
-      "successStatus": 204
-    },
-    "changePassword": {
-      "method": "POST",
-      "url": "/v1/auth/password",
-      "access": "user",
-      "rateLimit": "login",
-      "successStatus": 204
-    }
-  },
-  "me": {
-    "me": {
-      "method": "GET",
-      "url": "/v1/me",
-      "access": "user",
-      "successStatus": 200
-    }
-  },
-  "adminUsers": {
-    "list": {
-      "method": "GET",
-      "url": "/v1/admin/users",
-      "access": "operator",
-      "successStatus": 200
-    },
-    "get": {
-      "method": "GET",
-      "url": "/v1/admin/users/:id",
-      "access": "operator",
-      "successStatus": 200
-    },
-    "suspend": {
-      "method": "POST",
-      "url": "/v1/admin/users/:id/suspend",
-      "access": "operator",
-      "successStatus": 200
-    },
-    "reactivate": {
-      "method": "POST",
-      "url": "/v1/admin/users/:id/reactivate",
-      "access": "operator",
-      "successStatus": 200
-    },
-    "setRole": {
-      "method": "PUT",
-      "url": "/v1/admin/users/:id/role",
-      "access": "admin",
-      "successStatus": 200
-    },
-    "confirmEmail": {
-      "method": "POST",
-      "url": "/v1/admin/users/:id/confirm-email",
-      "access": "operator",
-      "successStatus": 200
-    },
-    "setPlan": {
-      "method": "PUT",
-      "url": "/v1/admin/users/:id/plan",
-      "access": "operator",
-      "successStatus": 200
-    }
-  },
-  "adminFaults": {
-    "list": {
-      "method": "GET",
-      "url": "/v1/admin/faults",
-      "access": "operator",
-      "successStatus": 200
-    },
-    "set": {
-      "method": "PUT",
-      "url": "/v1/admin/faults/:name",
-      "access": "operator",
-      "successStatus": 200
-    }
-  },
-  "adminDeadLetters": {
-    "list": {
-      "method": "GET",
-      "url": "/v1/admin/dead-letters",
-      "access": "operator",
-      "successStatus": 200
-    },
-    "get": {
-      "method": "GET",
-      "url": "/v1/admin/dead-letters/:id",
-      "access": "operator",
-      "successStatus": 200
-    },
-    "replay": {
-      "method": "POST",
-      "url": "/v1/admin/dead-letters/:id/replay",
-      "access": "operator",
-      "successStatus": 200
-    },
-    "delete": {
-      "method": "DELETE",
-      "url": "/v1/admin/dead-letters/:id",
-      "access": "operator",
-      "successStatus": 204
-    }
-  },
-  "profile": {
-    "get": {
-      "method": "GET",
-      "url": "/v1/profile",
-      "access": "user",
-      "successStatus": 200
-    },
-    "put": {
-      "method": "PUT",
-      "url": "/v1/profile",
-      "access": "user",
-      "successStatus": 200
-    },
-    "delete": {
-      "method": "DELETE",
-      "url": "/v1/profile",
-      "access": "user",
-      "successStatus": 200
-    },
-    "createPhotoUpload": {
-      "method": "POST",
-      "url": "/v1/profile/photos",
-      "access": "user",
-      "successStatus": 201
-    },
-    "submit": {
-      "method": "POST",
-      "url": "/v1/profile/submit",
-      "access": "user",
-      "successStatus": 200
-    }
-  },
-  "adminReviews": {
-    "queue": {
-      "method": "GET",
-      "url": "/v1/admin/reviews",
-      "access": "operator",
-      "successStatus": 200
-    },
-    "get": {
-      "method": "GET",
-      "url": "/v1/admin/reviews/:userId",
-      "access": "operator",
-      "successStatus": 200
-    },
-    "approve": {
-      "method": "POST",
-      "url": "/v1/admin/reviews/:userId/approve",
-      "access": "operator",
-      "successStatus": 200
-    },
-    "reject": {
-      "method": "POST",
-      "url": "/v1/admin/reviews/:userId/reject",
-      "access": "operator",
-      "successStatus": 200
-    }
-  },
-  "map": {
-    "streets": {
-      "method": "GET",
-      "url": "/v1/map/streets",
-      "access": "public",
-      "successStatus": 200
-    }
-  },
-  "cars": {
-    "nearby": {
-      "method": "GET",
-      "url": "/v1/cars/nearby",
-      "access": "user",
-      "successStatus": 200
-    },
-    "get": {
-      "method": "GET",
-      "url": "/v1/cars/:id",
-      "access": "user",
-      "successStatus": 200
-    },
-    "pricePreview": {
-      "method": "GET",
-      "url": "/v1/cars/:id/price-preview",
-      "access": "user",
-      "successStatus": 200
-    }
-  },
-  "adminCars": {
-    "list": {
-      "method": "GET",
-      "url": "/v1/admin/cars",
-      "access": "operator",
-      "successStatus": 200
-    },
-    "get": {
-      "method": "GET",
-      "url": "/v1/admin/cars/:id",
-      "access": "operator",
-      "successStatus": 200
-    },
-    "create": {
-      "method": "POST",
-      "url": "/v1/admin/cars",
-      "access": "operator",
-      "idempotencyKey": "optional",
-      "successStatus": 201
-    },
-    "update": {
-      "method": "PATCH",
-      "url": "/v1/admin/cars/:id",
-      "access": "operator",
-      "idempotencyKey": "optional",
-      "successStatus": 200
-    },
-    "maintenance": {
-      "method": "PUT",
-      "url": "/v1/admin/cars/:id/maintenance",
-      "access": "operator",
-      "idempotencyKey": "optional",
-      "successStatus": 200
-    },
-    "rotateSecret": {
-      "method": "POST",
-      "url": "/v1/admin/cars/:id/device-secret",
-      "access": "operator",
-      "idempotencyKey": "optional",
-      "successStatus": 200
-    },
-    "delete": {
-      "method": "DELETE",
-      "url": "/v1/admin/cars/:id",
-      "access": "operator",
-      "idempotencyKey": "optional",
-      "successStatus": 204
-    }
-  },
-  "devices": {
-    "telemetry": {
-      "method": "POST",
-      "url": "/v1/devices/telemetry",
-      "access": "public",
-      "credential": "device",
-      "idempotencyKey": "optional",
-      "successStatus": 202
-    },
-    "traccar": {
-      "method": "POST",
-      "url": "/v1/devices/traccar",
-      "access": "public",
-      "credential": "traccar",
-      "idempotencyKey": "optional",
-      "successStatus": 202
-    }
-  },
-  "blobs": {
-    "create": {
-      "method": "POST",
-      "url": "/v1/blobs",
-      "access": "user",
-      "successStatus": 201
-    },
-    "complete": {
-      "method": "POST",
-      "url": "/v1/blobs/:id/complete",
-      "access": "user",
-      "successStatus": 200
-    },
-    "list": {
-      "method": "GET",
-      "url": "/v1/blobs",
-      "access": "user",
-      "successStatus": 200
-    },
-    "get": {
-      "method": "GET",
-      "url": "/v1/blobs/:id",
-      "access": "user",
-      "successStatus": 200
-    },
-    "downloadUrl": {
-      "method": "GET",
-      "url": "/v1/blobs/:id/url",
-      "access": "user",
-      "successStatus": 200
-    },
-    "delete": {
-      "method": "DELETE",
-      "url": "/v1/blobs/:id",
-      "access": "user",
-      "successStatus": 204
-    }
-  },
-  "payments": {
-    "listMethods": {
-      "method": "GET",
-      "url": "/v1/payment-methods",
-      "access": "user",
-      "successStatus": 200
-    },
-    "addMethod": {
-      "method": "POST",
-      "url": "/v1/payment-methods",
-      "access": "user",
-      "successStatus": 201
-    },
-    "removeMethod": {
-      "method": "DELETE",
-      "url": "/v1/payment-methods/:id",
-      "access": "user",
-      "successStatus": 204
-    },
-    "list": {
-      "method": "GET",
-      "url": "/v1/payments",
-      "access": "user",
-      "successStatus": 200
-    },
-    "get": {
-      "method": "GET",
-      "url": "/v1/payments/:id",
-      "access": "user",
-      "successStatus": 200
-    }
-  },
-  "adminPayments": {
-    "list": {
-      "method": "GET",
-      "url": "/v1/admin/payments",
-      "access": "operator",
-      "successStatus": 200
-    },
-    "get": {
-      "method": "GET",
-      "url": "/v1/admin/payments/:id",
-      "access": "operator",
-      "successStatus": 200
-    },
-    "refund": {
-      "method": "POST",
-      "url": "/v1/admin/payments/:id/refund",
-      "access": "operator",
-      "idempotencyKey": "required",
-      "successStatus": 200
-    },
-    "listFeeCharges": {
-      "method": "GET",
-      "url": "/v1/admin/fee-charges",
-      "access": "operator",
-      "successStatus": 200
-    },
-    "retryFeeCharge": {
-      "method": "POST",
-      "url": "/v1/admin/fee-charges/:id/retry",
-      "access": "operator",
-      "idempotencyKey": "required",
-      "successStatus": 200
-    },
-    "waiveFeeCharge": {
-      "method": "POST",
-      "url": "/v1/admin/fee-charges/:id/waive",
-      "access": "operator",
-      "idempotencyKey": "required",
-      "successStatus": 200
-    },
-    "checkLedger": {
-      "method": "GET",
-      "url": "/v1/admin/ledger/check",
-      "access": "operator",
-      "successStatus": 200
-    }
-  },
-  "trips": {
-    "reserve": {
-      "method": "POST",
-      "url": "/v1/reservations",
-      "access": "user",
-      "successStatus": 201
-    },
-    "extendReservation": {
-      "method": "POST",
-      "url": "/v1/reservations/:id/extend",
-      "access": "user",
-      "successStatus": 200
-    },
-    "cancelReservation": {
-      "method": "DELETE",
-      "url": "/v1/reservations/:id",
-      "access": "user",
-      "successStatus": 200
-    },
-    "start": {
-      "method": "POST",
-      "url": "/v1/trips",
-      "access": "user",
-      "idempotencyKey": "required",
-      "successStatus": 201
-    },
-    "get": {
-      "method": "GET",
-      "url": "/v1/trips/:id",
-      "access": "user",
-      "successStatus": 200
-    },
-    "list": {
-      "method": "GET",
-      "url": "/v1/trips",
-      "access": "user",
-      "successStatus": 200
-    },
-    "finish": {
-      "method": "POST",
-      "url": "/v1/trips/:id/finish",
-      "access": "user",
-      "idempotencyKey": "required",
-      "successStatus": 200
-    },
-    "pause": {
-      "method": "POST",
-      "url": "/v1/trips/:id/pause",
-      "access": "user",
-      "successStatus": 200
-    },
-    "resume": {
-      "method": "POST",
-      "url": "/v1/trips/:id/resume",
-      "access": "user",
-      "successStatus": 200
-    },
-    "receipt": {
-      "method": "GET",
-      "url": "/v1/trips/:id/receipt",
-      "access": "user",
-      "successStatus": 200
-    },
-    "receiptPdf": {
-      "method": "GET",
-      "url": "/v1/trips/:id/receipt.pdf",
-      "summary": "A finished trip's receipt as a PDF document",
-      "tags": [
-        "trips"
-      ],
-      "access": "user",
-      "successStatus": 200,
-      "response": {
-        "type": "string",
-        "format": "binary",
-        "description": "application/pdf"
-      }
-    },
-    "zones": {
-      "method": "GET",
-      "url": "/v1/zones",
-      "access": "public",
-      "successStatus": 200
-    },
-    "adminList": {
-      "method": "GET",
-      "url": "/v1/admin/trips",
-      "access": "operator",
-      "successStatus": 200
-    },
-    "adminTimeline": {
-      "method": "GET",
-      "url": "/v1/admin/trips/:id/timeline",
-      "access": "operator",
-      "successStatus": 200
-    }
-  }
-} as const;
-
-export const requestTextPattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F]*$" as const;
-
-export const ReservationCancelled = {
-  "type": "reservation.cancelled",
-  "version": 1,
-  "family": "reservation"
-} as const;
-
-export const ReservationCreated = {
-  "type": "reservation.created",
-  "version": 1,
-  "family": "reservation"
-} as const;
-
-export const reservationEvents = [
-  {
-    "type": "reservation.created",
-    "version": 1,
-    "family": "reservation"
-  },
-  {
-    "type": "reservation.extended",
-    "version": 1,
-    "family": "reservation"
-  },
-  {
-    "type": "reservation.cancelled",
-    "version": 1,
-    "family": "reservation"
-  },
-  {
-    "type": "reservation.expired",
-    "version": 1,
-    "family": "reservation"
-  }
-] as const;
-
-export const ReservationExpired = {
-  "type": "reservation.expired",
-  "version": 1,
-  "family": "reservation"
-} as const;
-
-export const ReservationExtended = {
-  "type": "reservation.extended",
-  "version": 1,
-  "family": "reservation"
-} as const;
-
-export const responseHeaders = {
-  "RateLimit": {
-    "description": "The tightest limit that applied, as the IETF draft's structured field: `\"<policy>\";r=<remaining>;t=<seconds to reset>`. Sent when a rate limit was checked for the request (every path of the public port is limited per client IP). The legacy RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset are sent too, for older clients; prefer these two.",
-    "schema": {
-      "type": "string",
-      "maxLength": 256
-    }
-  },
-  "RateLimit-Policy": {
-    "description": "The policy of that limit: `\"<policy>\";q=<quota>;w=<window seconds>`. Sent when a rate limit was checked for the request (every path of the public port is limited per client IP).",
-    "schema": {
-      "type": "string",
-      "maxLength": 256
-    }
-  },
-  "Retry-After": {
-    "description": "Seconds to wait before trying again.",
-    "schema": {
-      "type": "integer",
-      "format": "int32",
-      "minimum": 1,
-      "maximum": 2147483647
-    }
-  },
-  "Access-Control-Allow-Origin": {
-    "description": "The request's Origin, when it is one of the configured browser origins (CORS); absent otherwise.",
-    "schema": {
-      "type": "string",
-      "maxLength": 2048
-    }
-  }
-} as const;
-
-export const rolesByAccess = {
-  "public": [],
-  "user": [
-    "rider",
-    "operator",
-    "admin"
-  ],
-  "operator": [
-    "operator",
-    "admin"
-  ],
-  "admin": [
-    "admin"
-  ]
-} as const;
-
-export const searchSessionIntervalMs = 600000 as const;
-
-export const securitySchemes = {
-  "bearerAuth": {
-    "type": "http",
-    "scheme": "bearer",
-    "bearerFormat": "JWT",
-    "description": "An access token from POST /v1/auth/login or /v1/auth/refresh: a JWS (EdDSA) that follows RFC8725 (JWT best current practices): the algorithm is pinned (no `none`, no algorithm from the header), issuer, audience, `exp`, `iat` (never in the future) and a maximum age are checked, and one token per `Authorization: Bearer` header. Any signed-in user."
-  },
-  "operatorBearer": {
-    "type": "http",
-    "scheme": "bearer",
-    "bearerFormat": "JWT",
-    "description": "An access token from POST /v1/auth/login or /v1/auth/refresh: a JWS (EdDSA) that follows RFC8725 (JWT best current practices): the algorithm is pinned (no `none`, no algorithm from the header), issuer, audience, `exp`, `iat` (never in the future) and a maximum age are checked, and one token per `Authorization: Bearer` header. The user must currently hold the operator or admin role (checked against the user service, not the claim alone)."
-  },
-  "adminBearer": {
-    "type": "http",
-    "scheme": "bearer",
-    "bearerFormat": "JWT",
-    "description": "An access token from POST /v1/auth/login or /v1/auth/refresh: a JWS (EdDSA) that follows RFC8725 (JWT best current practices): the algorithm is pinned (no `none`, no algorithm from the header), issuer, audience, `exp`, `iat` (never in the future) and a maximum age are checked, and one token per `Authorization: Bearer` header. The user must currently hold the admin role (checked against the user service, not the claim alone)."
-  },
-  "deviceCredential": {
-    "type": "apiKey",
-    "in": "header",
-    "name": "Authorization",
-    "description": "A car's device credential: `Basic base64(carId:deviceSecret)`; the secret is rotated by an operator."
-  },
-  "traccarToken": {
-    "type": "http",
-    "scheme": "bearer",
-    "description": "The shared token a Traccar server's forwarder sends (forward.header)."
-  }
-} as const;
-
-export const statsCsvColumns = [
-  "start",
-  "key",
-  "count",
-  "sum",
-  "level"
-] as const;
-
-export const tripEvents = [
-  {
-    "type": "reservation.created",
-    "version": 1,
-    "family": "reservation"
-  },
-  {
-    "type": "reservation.extended",
-    "version": 1,
-    "family": "reservation"
-  },
-  {
-    "type": "reservation.cancelled",
-    "version": 1,
-    "family": "reservation"
-  },
-  {
-    "type": "reservation.expired",
-    "version": 1,
-    "family": "reservation"
-  },
-  {
-    "type": "trip.started",
-    "version": 1,
-    "family": "trip"
-  },
-  {
-    "type": "trip.failed",
-    "version": 1,
-    "family": "trip"
-  },
-  {
-    "type": "trip.paused",
-    "version": 1,
-    "family": "trip"
-  },
-  {
-    "type": "trip.resumed",
-    "version": 1,
-    "family": "trip"
-  },
-  {
-    "type": "trip.finished",
-    "version": 1,
-    "family": "trip"
-  }
-] as const;
-
-export const TripFailed = {
-  "type": "trip.failed",
-  "version": 1,
-  "family": "trip"
-} as const;
-
-export const TripFinished = {
-  "type": "trip.finished",
-  "version": 1,
-  "family": "trip"
-} as const;
-
-export const tripLifecycleEvents = [
-  {
-    "type": "trip.started",
-    "version": 1,
-    "family": "trip"
-  },
-  {
-    "type": "trip.failed",
-    "version": 1,
-    "family": "trip"
-  },
-  {
-    "type": "trip.paused",
-    "version": 1,
-    "family": "trip"
-  },
-  {
-    "type": "trip.resumed",
-    "version": 1,
-    "family": "trip"
-  },
-  {
-    "type": "trip.finished",
-    "version": 1,
-    "family": "trip"
-  }
-] as const;
-
-export const TripPaused = {
-  "type": "trip.paused",
-  "version": 1,
-  "family": "trip"
-} as const;
-
-export const TripResumed = {
-  "type": "trip.resumed",
-  "version": 1,
-  "family": "trip"
 } as const;
 
 export const tripRoutes = {
@@ -2484,6 +1469,144 @@ export const tripRoutes = {
     "successStatus": 200
   }
 } as const;
+
+export const publicApi = {
+  "auth": authRoutes,
+  "me": meRoutes,
+  "adminUsers": adminUserRoutes,
+  "adminFaults": adminFaultRoutes,
+  "adminDeadLetters": adminDeadLetterRoutes,
+  "profile": profileRoutes,
+  "adminReviews": adminReviewRoutes,
+  "map": mapRoutes,
+  "cars": carRoutes,
+  "adminCars": adminCarRoutes,
+  "devices": deviceRoutes,
+  "blobs": blobRoutes,
+  "payments": paymentRoutes,
+  "adminPayments": adminPaymentRoutes,
+  "trips": tripRoutes
+} as const;
+
+export const requestTextPattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F]*$" as const;
+
+export const reservationEvents = [
+  ReservationCreated,
+  ReservationExtended,
+  ReservationCancelled,
+  ReservationExpired
+] as const;
+
+export const responseHeaders = {
+  "RateLimit": {
+    "description": "The tightest limit that applied, as the IETF draft's structured field: `\"<policy>\";r=<remaining>;t=<seconds to reset>`. Sent when a rate limit was checked for the request (every path of the public port is limited per client IP). The legacy RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset are sent too, for older clients; prefer these two.",
+    "schema": {
+      "type": "string",
+      "maxLength": 256
+    }
+  },
+  "RateLimit-Policy": {
+    "description": "The policy of that limit: `\"<policy>\";q=<quota>;w=<window seconds>`. Sent when a rate limit was checked for the request (every path of the public port is limited per client IP).",
+    "schema": {
+      "type": "string",
+      "maxLength": 256
+    }
+  },
+  "Retry-After": {
+    "description": "Seconds to wait before trying again.",
+    "schema": {
+      "type": "integer",
+      "format": "int32",
+      "minimum": 1,
+      "maximum": 2147483647
+    }
+  },
+  "Access-Control-Allow-Origin": {
+    "description": "The request's Origin, when it is one of the configured browser origins (CORS); absent otherwise.",
+    "schema": {
+      "type": "string",
+      "maxLength": 2048
+    }
+  }
+} as const;
+
+export const rolesByAccess = {
+  "public": [],
+  "user": [
+    "rider",
+    "operator",
+    "admin"
+  ],
+  "operator": [
+    "operator",
+    "admin"
+  ],
+  "admin": [
+    "admin"
+  ]
+} as const;
+
+export const searchSessionIntervalMs = 600000 as const;
+
+export const securitySchemes = {
+  "bearerAuth": {
+    "type": "http",
+    "scheme": "bearer",
+    "bearerFormat": "JWT",
+    "description": "An access token from POST /v1/auth/login or /v1/auth/refresh: a JWS (EdDSA) that follows RFC8725 (JWT best current practices): the algorithm is pinned (no `none`, no algorithm from the header), issuer, audience, `exp`, `iat` (never in the future) and a maximum age are checked, and one token per `Authorization: Bearer` header. Any signed-in user."
+  },
+  "operatorBearer": {
+    "type": "http",
+    "scheme": "bearer",
+    "bearerFormat": "JWT",
+    "description": "An access token from POST /v1/auth/login or /v1/auth/refresh: a JWS (EdDSA) that follows RFC8725 (JWT best current practices): the algorithm is pinned (no `none`, no algorithm from the header), issuer, audience, `exp`, `iat` (never in the future) and a maximum age are checked, and one token per `Authorization: Bearer` header. The user must currently hold the operator or admin role (checked against the user service, not the claim alone)."
+  },
+  "adminBearer": {
+    "type": "http",
+    "scheme": "bearer",
+    "bearerFormat": "JWT",
+    "description": "An access token from POST /v1/auth/login or /v1/auth/refresh: a JWS (EdDSA) that follows RFC8725 (JWT best current practices): the algorithm is pinned (no `none`, no algorithm from the header), issuer, audience, `exp`, `iat` (never in the future) and a maximum age are checked, and one token per `Authorization: Bearer` header. The user must currently hold the admin role (checked against the user service, not the claim alone)."
+  },
+  "deviceCredential": {
+    "type": "apiKey",
+    "in": "header",
+    "name": "Authorization",
+    "description": "A car's device credential: `Basic base64(carId:deviceSecret)`; the secret is rotated by an operator."
+  },
+  "traccarToken": {
+    "type": "http",
+    "scheme": "bearer",
+    "description": "The shared token a Traccar server's forwarder sends (forward.header)."
+  }
+} as const;
+
+export const statsCsvColumns = [
+  "start",
+  "key",
+  "count",
+  "sum",
+  "level"
+] as const;
+
+export const tripEvents = [
+  ReservationCreated,
+  ReservationExtended,
+  ReservationCancelled,
+  ReservationExpired,
+  TripStarted,
+  TripFailed,
+  TripPaused,
+  TripResumed,
+  TripFinished
+] as const;
+
+export const tripLifecycleEvents = [
+  TripStarted,
+  TripFailed,
+  TripPaused,
+  TripResumed,
+  TripFinished
+] as const;
 
 export const tripRpc = {
   "service": "trip",
@@ -2662,105 +1785,21 @@ export const tripRpc = {
       "idempotent": true,
       "errors": []
     },
-    "ListDeadLetters": {
-      "summary": "Dead letters of this service, newest first, by group and topic",
-      "idempotent": true,
-      "errors": [
-        "OPERATOR_ONLY",
-        "INVALID_CURSOR",
-        "INVALID_TOPIC"
-      ]
-    },
-    "GetDeadLetter": {
-      "summary": "One dead letter",
-      "idempotent": true,
-      "errors": [
-        "OPERATOR_ONLY",
-        "DEAD_LETTER_NOT_FOUND"
-      ]
-    },
-    "ReplayDeadLetter": {
-      "summary": "Deliver the event to its consumer group again, then forget the dead letter",
-      "idempotent": false,
-      "errors": [
-        "OPERATOR_ONLY",
-        "DEAD_LETTER_NOT_FOUND",
-        "EVENT_BUS_UNAVAILABLE"
-      ]
-    },
-    "DeleteDeadLetter": {
-      "summary": "Drop a dead letter for good",
-      "idempotent": true,
-      "errors": [
-        "OPERATOR_ONLY",
-        "DEAD_LETTER_NOT_FOUND"
-      ]
-    }
+    "ListDeadLetters": deadLetterRpcMethods.ListDeadLetters,
+    "GetDeadLetter": deadLetterRpcMethods.GetDeadLetter,
+    "ReplayDeadLetter": deadLetterRpcMethods.ReplayDeadLetter,
+    "DeleteDeadLetter": deadLetterRpcMethods.DeleteDeadLetter
   }
-} as const;
-
-export const TripStarted = {
-  "type": "trip.started",
-  "version": 1,
-  "family": "trip"
-} as const;
-
-export const UserEmailVerified = {
-  "type": "user.email_verified",
-  "version": 1,
-  "family": "user"
 } as const;
 
 export const userEvents = [
-  {
-    "type": "user.registered",
-    "version": 1,
-    "family": "user"
-  },
-  {
-    "type": "user.suspended",
-    "version": 1,
-    "family": "user"
-  },
-  {
-    "type": "user.reactivated",
-    "version": 1,
-    "family": "user"
-  },
-  {
-    "type": "user.email_verified",
-    "version": 1,
-    "family": "user"
-  },
-  {
-    "type": "user.sessions_revoked",
-    "version": 1,
-    "family": "user"
-  },
-  {
-    "type": "user.role_changed",
-    "version": 1,
-    "family": "user"
-  }
+  UserRegistered,
+  UserSuspended,
+  UserReactivated,
+  UserEmailVerified,
+  UserSessionsRevoked,
+  UserRoleChanged
 ] as const;
-
-export const UserReactivated = {
-  "type": "user.reactivated",
-  "version": 1,
-  "family": "user"
-} as const;
-
-export const UserRegistered = {
-  "type": "user.registered",
-  "version": 1,
-  "family": "user"
-} as const;
-
-export const UserRoleChanged = {
-  "type": "user.role_changed",
-  "version": 1,
-  "family": "user"
-} as const;
 
 export const userRpc = {
   "service": "user",
@@ -2893,51 +1932,9 @@ export const userRpc = {
         "USER_NOT_FOUND"
       ]
     },
-    "ListDeadLetters": {
-      "summary": "Dead letters of this service, newest first, by group and topic",
-      "idempotent": true,
-      "errors": [
-        "OPERATOR_ONLY",
-        "INVALID_CURSOR",
-        "INVALID_TOPIC"
-      ]
-    },
-    "GetDeadLetter": {
-      "summary": "One dead letter",
-      "idempotent": true,
-      "errors": [
-        "OPERATOR_ONLY",
-        "DEAD_LETTER_NOT_FOUND"
-      ]
-    },
-    "ReplayDeadLetter": {
-      "summary": "Deliver the event to its consumer group again, then forget the dead letter",
-      "idempotent": false,
-      "errors": [
-        "OPERATOR_ONLY",
-        "DEAD_LETTER_NOT_FOUND",
-        "EVENT_BUS_UNAVAILABLE"
-      ]
-    },
-    "DeleteDeadLetter": {
-      "summary": "Drop a dead letter for good",
-      "idempotent": true,
-      "errors": [
-        "OPERATOR_ONLY",
-        "DEAD_LETTER_NOT_FOUND"
-      ]
-    }
+    "ListDeadLetters": deadLetterRpcMethods.ListDeadLetters,
+    "GetDeadLetter": deadLetterRpcMethods.GetDeadLetter,
+    "ReplayDeadLetter": deadLetterRpcMethods.ReplayDeadLetter,
+    "DeleteDeadLetter": deadLetterRpcMethods.DeleteDeadLetter
   }
-} as const;
-
-export const UserSessionsRevoked = {
-  "type": "user.sessions_revoked",
-  "version": 1,
-  "family": "user"
-} as const;
-
-export const UserSuspended = {
-  "type": "user.suspended",
-  "version": 1,
-  "family": "user"
 } as const;
