@@ -140,7 +140,10 @@ export class HttpRpcTransport implements RpcTransport {
     return candidates.length === 1 ? (candidates[0] as string) : this.#outliers.pick(candidates, this.#nextPool++);
   }
 
-  #poolOf(url: string, undici: Undici): Pool {
+  /** A pool for an endpoint that has none yet: only then is undici awaited (loaded once). */
+  async #openPool(url: string): Promise<Pool> {
+    const undici = await loadUndici();
+    // Calls that started together all waited: the first to get here opens the pool.
     let pool = this.#pools.get(url);
     if (!pool) this.#pools.set(url, (pool = new undici.Pool(url, { connections: this.#connections, keepAliveTimeout: 30_000 })));
     return pool;
@@ -227,7 +230,7 @@ export class HttpRpcTransport implements RpcTransport {
     };
     const traceparent = this.#tracing.traceparentOf(span);
     if (traceparent) headers[headerNames.traceparent] = traceparent;
-    const pool = this.#poolOf(url, await loadUndici());
+    const pool = this.#pools.get(url) ?? (await this.#openPool(url));
     let response: Awaited<ReturnType<Pool['request']>>;
     try {
       response = await pool.request({ path: rpcPath(downstream, method), method: 'POST', headers, body: JSON.stringify(input), signal });

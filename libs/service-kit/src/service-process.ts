@@ -12,7 +12,7 @@ import {
   type ObservabilityConfig,
   type RpcConnector,
 } from '@carshare/platform';
-import { openSqlEngine, type SqlEngine } from '@carshare/storage';
+import { openSqlEngine, type SqlEngine, type SqlEngineOptions } from '@carshare/storage';
 import { discoveryFromEnvironment, loadServiceConfig, processEnvironment, rpcTransportFromEnvironment, serviceKeysFromEnvironment, type ServiceEnvironment } from './service-config.ts';
 import type { AnyServiceDescriptor, ServiceModule } from './service-descriptor.ts';
 import { advertisedUrl, openDiscovery } from './service-discovery.ts';
@@ -20,14 +20,14 @@ import type { ServiceRegistry } from './service-registry.ts';
 
 /** The infrastructure sections a service's config has when its descriptor asks for them. */
 interface InfrastructureConfig {
-  database?: { url?: string; dataDir: string; pgliteThread?: 'worker' | 'event-loop' };
+  database?: { url?: string; dataDir: string; pgliteThread?: SqlEngineOptions['pgliteThread'] };
   messaging?: { amqpUrl?: string };
 }
 
 export function databaseSettings(
   descriptor: AnyServiceDescriptor,
   config: unknown,
-): { databaseUrl: string | undefined; dataDir: string; pgliteThread: 'worker' | 'event-loop' | undefined } {
+): Pick<SqlEngineOptions, 'databaseUrl' | 'dataDir' | 'pgliteThread'> {
   const database = (config as InfrastructureConfig).database;
   if (!database) throw new Error(`${descriptor.name} has migrations but no database section in its config (use DatabaseConfig)`);
   return { databaseUrl: database.url, dataDir: database.dataDir, pgliteThread: database.pgliteThread };
