@@ -9,6 +9,7 @@ export * from './headers.ts';
 export * from './error-body.ts';
 export * from './http-server.ts';
 export * from './schema-validator.ts';
+export * from './pending-calls.ts';
 export * from './rpc-server.ts';
 export * from './rpc-client.ts';
 export * from './rpc-transport.ts';

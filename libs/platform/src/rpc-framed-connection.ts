@@ -1,6 +1,7 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { InvalidArgument } from './errors.ts';
+import { PendingCalls } from './pending-calls.ts';
 import { decodeAnswer, encodeCall, FrameDecoder, FrameError, framedRpcBodyLimitHeader, framedRpcPath, framedRpcProtocol, type DecodedAnswer } from './rpc-frames.ts';
 
 /** The callee (or a proxy on the way) answered the upgrade with something else than 101: RPC goes over HTTP there. */
@@ -92,7 +93,7 @@ export class FramedRpcConnection {
   #state: FramedConnectionState = 'connecting';
   #socket: Socket | undefined;
   #bodyLimitBytes = Number.POSITIVE_INFINITY;
-  readonly #pending = new Map<number, PendingCall>();
+  readonly #pending = new PendingCalls<PendingCall>();
   readonly #watches = new Map<AbortSignal, SignalWatch>();
   /** Calls made before the connection opened, in order. */
   #queued: PendingCall[] = [];
@@ -162,7 +163,7 @@ export class FramedRpcConnection {
     const frame = encodeCall(id, meta, body);
     return new Promise<DecodedAnswer>((resolve, reject) => {
       const pending = new PendingCall(id, signal, frame, resolve, reject);
-      this.#pending.set(id, pending);
+      this.#pending.add(pending);
       this.#watch(signal);
       if (this.#state === 'open') this.#write(pending);
       else this.#queued.push(pending);
@@ -196,9 +197,9 @@ export class FramedRpcConnection {
     this.#watches.delete(signal);
     let stuck = false;
     const now = performance.now();
-    for (const [id, pending] of this.#pending) {
+    for (const pending of this.#pending.values()) {
       if (pending.signal !== signal) continue;
-      this.#pending.delete(id);
+      this.#pending.take(pending.id);
       if (pending.sentAt >= this.#lastHeardAt && now - pending.sentAt >= this.#stuckAfterSilenceMs) stuck = true;
       pending.reject(abortReason(signal));
     }
@@ -249,10 +250,9 @@ export class FramedRpcConnection {
   }
 
   #answered(answer: DecodedAnswer): void {
-    const pending = this.#pending.get(answer.id);
+    const pending = this.#pending.take(answer.id);
     // An answer to a call whose caller gave up: nobody waits for it.
     if (!pending) return;
-    this.#pending.delete(answer.id);
     this.#unwatch(pending.signal);
     pending.resolve(answer);
     if (this.#closeWhenIdle && this.#pending.size === 0) this.close();
@@ -284,7 +284,7 @@ export class FramedRpcConnection {
     this.#settled();
     this.#socket?.destroy();
     this.#queued = [];
-    const pending = [...this.#pending.values()];
+    const pending = this.#pending.values();
     this.#pending.clear();
     for (const [signal, watch] of this.#watches) signal.removeEventListener('abort', watch);
     this.#watches.clear();

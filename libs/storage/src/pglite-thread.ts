@@ -2,6 +2,7 @@ import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type { Results } from '@electric-sql/pglite';
+import { PendingCalls } from '@carshare/platform';
 
 /**
  * What the platform asks of a PGlite instance: a PGlite object has it, and so has the handle of
@@ -28,6 +29,7 @@ export interface PgliteThreadOptions {
 }
 
 interface Pending {
+  readonly id: number;
   resolve(result: unknown): void;
   reject(error: Error): void;
 }
@@ -63,7 +65,7 @@ function rebuilt(described: NonNullable<WorkerReply['error']>): Error {
  */
 export class PgliteThread implements PgliteSession {
   readonly #worker: Worker;
-  readonly #pending = new Map<number, Pending>();
+  readonly #pending = new PendingCalls<Pending>();
   #nextId = 1;
   #closed = false;
 
@@ -115,15 +117,14 @@ export class PgliteThread implements PgliteSession {
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       if (this.#pending.size === 0) this.#worker.ref();
-      this.#pending.set(id, { resolve, reject });
+      this.#pending.add({ id, resolve, reject });
       this.#worker.postMessage({ id, op, sql, params });
     });
   }
 
   #settle(reply: WorkerReply): void {
-    const pending = reply.id === undefined ? undefined : this.#pending.get(reply.id);
-    if (pending === undefined || reply.id === undefined) return;
-    this.#pending.delete(reply.id);
+    const pending = reply.id === undefined ? undefined : this.#pending.take(reply.id);
+    if (pending === undefined) return;
     if (this.#pending.size === 0) this.#worker.unref();
     if (reply.error) pending.reject(rebuilt(reply.error));
     else pending.resolve(reply.result);
