@@ -9,6 +9,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PGlite } from '@electric-sql/pglite';
 import { InProcessRpcTransport } from '@carshare/platform';
+import { PgliteThread } from '@carshare/storage';
 
 export interface TraceEntry {
   count: number;
@@ -42,9 +43,20 @@ function timed<A extends unknown[], R>(original: (...args: A) => Promise<R>, key
   };
 }
 
-/** Patches PGlite and the in-process RPC transport; call before the platform starts. */
+/**
+ * Patches PGlite, the handle of PGlite on its own thread (the default since ADR 0031: patching
+ * PGlite alone then counts nothing) and the in-process RPC transport; call before the platform
+ * starts. On the thread, a statement's time runs from sending it to its answer.
+ */
 export function installPlatformTracer(): void {
-  const proto = PGlite.prototype as unknown as Record<'query' | 'exec', (text: string, ...rest: unknown[]) => Promise<unknown>>;
+  for (const proto of [PGlite.prototype, PgliteThread.prototype] as unknown as Array<Record<'query' | 'exec', (text: string, ...rest: unknown[]) => Promise<unknown>>>) {
+    tracePglite(proto);
+  }
+  const transport = InProcessRpcTransport.prototype as unknown as { send: (method: string, ...rest: unknown[]) => Promise<unknown> };
+  transport.send = timed(transport.send, ([method]) => method, () => report.rpc);
+}
+
+function tracePglite(proto: Record<'query' | 'exec', (text: string, ...rest: unknown[]) => Promise<unknown>>): void {
   for (const method of ['query', 'exec'] as const) {
     const original = proto[method];
     proto[method] = timed(
@@ -60,8 +72,6 @@ export function installPlatformTracer(): void {
       () => report.statements,
     );
   }
-  const transport = InProcessRpcTransport.prototype as unknown as { send: (method: string, ...rest: unknown[]) => Promise<unknown> };
-  transport.send = timed(transport.send, ([method]) => method, () => report.rpc);
 }
 
 /** GET answers the counts since the last reset; POST /reset starts them again. */
