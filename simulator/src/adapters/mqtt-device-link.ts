@@ -82,6 +82,11 @@ export class MqttDeviceLink implements DeviceLink {
       // A refused CONNECT (wrong secret) is final: do not hammer the broker with it.
       reconnectOnConnackError: false,
     });
+    // The ack of a command is a PUBACK and a PUBLISH written back to back: with Nagle's algorithm
+    // the second waited for the broker's delayed ACK, 40 ms on every unlock and lock. Each
+    // automatic reconnect brings a new socket.
+    disableNagle(client);
+    client.on('connect', () => disableNagle(client));
     const commands = deviceTopics.commands(this.#carId);
     client.on('message', (topic, payload) => {
       if (topic === commands) this.#onCommand(payload.toString('utf8'));
@@ -124,4 +129,8 @@ export function brokerIndex(carId: string, brokers: number): number {
   let hash = 0x811c9dc5;
   for (let index = 0; index < carId.length; index++) hash = Math.imul(hash ^ carId.charCodeAt(index), 0x01000193) >>> 0;
   return hash % brokers;
+}
+
+function disableNagle(client: MqttClient): void {
+  (client.stream as { setNoDelay?: (noDelay: boolean) => void }).setNoDelay?.(true);
 }
