@@ -93,12 +93,17 @@ describe('PGlite: schema-qualified statements skip the search_path switch', () =
     it(`switches only for statements that need it, and unqualified names still resolve to their own schema (${pgliteThread})`, async () => {
       const engine = await openSqlEngine({ dataDir: `${root.path}/db-${pgliteThread}`, pgliteThread });
       const switches: string[] = [];
-      const proto = session.prototype as unknown as { query: (text: string, ...rest: unknown[]) => Promise<unknown> };
-      const original = proto.query;
-      proto.query = function (this: unknown, text: string, ...rest: unknown[]) {
-        if (/^set search_path/.test(text)) switches.push(text);
-        return original.call(this, text, ...rest);
-      };
+      // Both ways a statement reaches PGlite: a switch is sent by exec (no parameters), but it must
+      // not escape the count by moving back to query.
+      const proto = session.prototype as unknown as Record<'query' | 'exec', (text: string, ...rest: unknown[]) => Promise<unknown>>;
+      const originals = { query: proto.query, exec: proto.exec };
+      for (const method of ['query', 'exec'] as const) {
+        const original = originals[method];
+        proto[method] = function (this: unknown, text: string, ...rest: unknown[]) {
+          if (/^set search_path/.test(text)) switches.push(text);
+          return original.call(this, text, ...rest);
+        };
+      }
       try {
         const a = engine.forService('sf_a');
         const b = engine.forService('sf_b');
@@ -138,7 +143,8 @@ describe('PGlite: schema-qualified statements skip the search_path switch', () =
         const aAfter = await sql<{ label: string }>`select label from things order by id`.execute(a.db);
         assert.deepEqual(aAfter.rows.map((row) => row.label), ['a1', 'a2', 'a3']);
       } finally {
-        proto.query = original;
+        proto.query = originals.query;
+        proto.exec = originals.exec;
         await engine.close();
       }
     });

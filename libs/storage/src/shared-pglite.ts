@@ -68,7 +68,7 @@ export class SharedPglite {
   async useSchema(schema: string): Promise<void> {
     if (this.#searchPath === schema) return;
     this.#searchPath = undefined;
-    await this.pglite.query(`set search_path to "${schema}"`);
+    await this.pglite.exec(`set search_path to "${schema}"`);
     this.#searchPath = schema;
   }
 
