@@ -1,34 +1,18 @@
 // Type-aware lint, zero warnings (DESIGN.md rule 13): no floating promises, exhaustive
 // switches, no default exports, and the import boundaries that keep services apart.
 import js from '@eslint/js';
-import ts from 'typescript';
 import tseslint from 'typescript-eslint';
+import { createRepositoryPrograms } from './scripts/repository-programs.mjs';
 
 /**
- * Whole-repository lint (`npm run lint`, `npm test`) gives the rules two TypeScript programs built
- * here: one of every Node package's files, one of the browser apps' (DOM, JSX). The project
- * service instead opens a program per tsconfig, and each of those loads, through the packages'
- * source exports, the sources of everything it imports: the same files bound ~20 times over.
- * Linting a file or two by hand keeps the project service, which loads only what those need.
+ * Whole-repository lint (`npm run lint`, `npm test`) gives the rules the programs of
+ * scripts/repository-programs.mjs: one of every Node package's files, one of the browser apps'
+ * (DOM, JSX). The project service instead opens a program per tsconfig, and each of those loads,
+ * through the packages' source exports, the sources of everything it imports: the same files bound
+ * ~20 times over. Linting a file or two by hand keeps the project service, which loads only what
+ * those need.
  */
-function repositoryPrograms() {
-  const host = { ...ts.sys, onUnRecoverableConfigFileDiagnostic: (diagnostic) => { throw new Error(ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n')); } };
-  const root = ts.readConfigFile(`${import.meta.dirname}/tsconfig.json`, ts.sys.readFile).config;
-  const groups = new Map();
-  for (const { path } of root.references) {
-    const parsed = ts.getParsedCommandLineOfConfigFile(`${import.meta.dirname}/${path}/tsconfig.json`, {}, host);
-    if (!parsed) throw new Error(`cannot read ${path}/tsconfig.json`);
-    const { rootDir, outDir, tsBuildInfoFile, composite, declaration, emitDeclarationOnly, ...options } = parsed.options;
-    // Packages differ only in their output paths, except the browser apps (lib, types, jsx).
-    const key = JSON.stringify({ lib: options.lib, types: options.types, jsx: options.jsx });
-    const group = groups.get(key) ?? { options: { ...options, noEmit: true }, files: [] };
-    group.files.push(...parsed.fileNames);
-    groups.set(key, group);
-  }
-  return [...groups.values()].map(({ options, files }) => ts.createProgram({ rootNames: files, options }));
-}
-
-const typeInformation = process.env['CARSHARE_LINT_PROGRAMS'] === '1' ? { programs: repositoryPrograms() } : { projectService: true };
+const typeInformation = process.env['CARSHARE_LINT_PROGRAMS'] === '1' ? { programs: createRepositoryPrograms() } : { projectService: true };
 
 const serviceNames = ['gateway', 'user', 'car', 'trip', 'profile', 'blob', 'payment', 'analytics'];
 
