@@ -12,6 +12,14 @@ export interface LiveHubSettings extends LiveSessionLimits {
   refreshIntervalMs: number;
   maxSessions: number;
   maxSessionsPerUser: number;
+  /**
+   * Snapshots read at once; the others wait their turn. 500 riders connecting together asked for
+   * 500 at once and the gateway's bulkhead to the car service (64 running, 128 queued) refused
+   * the rest, closing their sockets (fleet bench, 2026-12-06): a storm of connections, after a
+   * gateway restart say, now waits instead of failing, and leaves the car service's bulkhead to
+   * the requests it is there for.
+   */
+  maxConcurrentSnapshots: number;
 }
 
 export const defaultLiveHubSettings: LiveHubSettings = {
@@ -22,6 +30,7 @@ export const defaultLiveHubSettings: LiveHubSettings = {
   refreshIntervalMs: 3_000,
   maxSessions: 10_000,
   maxSessionsPerUser: 5,
+  maxConcurrentSnapshots: 16,
   maxBufferedBytes: 1 << 20,
   maxCarsPerView: 2_000,
 };
@@ -46,6 +55,8 @@ export class LiveHub {
   readonly #perUser = new Map<string, number>();
   readonly #cars = new Map<string, LiveCar>();
   readonly #snapshots: FleetSnapshots;
+  #snapshotsRunning = 0;
+  readonly #snapshotsWaiting: (() => void)[] = [];
   readonly #updates: FleetUpdates | undefined;
   readonly #scheduler: Scheduler;
   readonly #settings: LiveHubSettings;
@@ -100,10 +111,23 @@ export class LiveHub {
 
   /** Sets what a session watches and sends it the snapshot to start from. */
   async watch(session: LiveSession, view: LiveView): Promise<void> {
-    const cars = await this.#snapshots.forView(view, session.caller);
+    const cars = await this.#readSnapshot(view, session.caller);
     for (const car of cars) this.#remember(car);
     // Cars the hub heard of since the snapshot was read are newer than what it says.
     session.snapshot(view, cars.map((car) => this.#cars.get(car.id) ?? car));
+  }
+
+  async #readSnapshot(view: LiveView, caller: Caller): Promise<LiveCar[]> {
+    // A slot is handed from the read that ends to the next waiting one, so the count stays right.
+    if (this.#snapshotsRunning < this.#settings.maxConcurrentSnapshots) this.#snapshotsRunning++;
+    else await new Promise<void>((resolve) => this.#snapshotsWaiting.push(resolve));
+    try {
+      return await this.#snapshots.forView(view, caller);
+    } finally {
+      const next = this.#snapshotsWaiting.shift();
+      if (next) next();
+      else this.#snapshotsRunning--;
+    }
   }
 
   closed(session: LiveSession): void {
