@@ -10,7 +10,12 @@ import { PendingCalls } from '@carshare/platform';
  */
 export interface PgliteSession {
   readonly closed: boolean;
-  query<R>(sql: string, params?: unknown[], options?: { rowMode: 'object' }): Promise<PgliteResults<R>>;
+  /**
+   * `prepare`: the statement names every relation with its schema, so it may be kept as a named
+   * prepared statement and run again without parsing and planning (the thread does; PGlite in the
+   * process ignores it).
+   */
+  query<R>(sql: string, params?: unknown[], options?: { rowMode: 'object'; prepare?: boolean }): Promise<PgliteResults<R>>;
   exec(sql: string, options?: { rowMode: 'object' }): Promise<Array<PgliteResults<unknown>>>;
   close(): Promise<void>;
 }
@@ -82,8 +87,8 @@ export class PgliteThread implements PgliteSession {
     return this.#closed;
   }
 
-  query<R>(sql: string, params: unknown[] = []): Promise<PgliteResults<R>> {
-    return this.#send('query', sql, params) as Promise<PgliteResults<R>>;
+  query<R>(sql: string, params: unknown[] = [], options?: { prepare?: boolean }): Promise<PgliteResults<R>> {
+    return this.#send(options?.prepare === true ? 'prepared' : 'query', sql, params) as Promise<PgliteResults<R>>;
   }
 
   exec(sql: string): Promise<Array<PgliteResults<unknown>>> {
@@ -112,7 +117,7 @@ export class PgliteThread implements PgliteSession {
     await this.#worker.terminate();
   }
 
-  #send(op: 'query' | 'exec' | 'close', sql: string | undefined, params: unknown[] | undefined): Promise<unknown> {
+  #send(op: 'query' | 'prepared' | 'exec' | 'close', sql: string | undefined, params: unknown[] | undefined): Promise<unknown> {
     if (this.#closed) return Promise.reject(new Error('PGlite is closed'));
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {

@@ -93,6 +93,8 @@ describe('PGlite: schema-qualified statements skip the search_path switch', () =
     it(`switches only for statements that need it, and unqualified names still resolve to their own schema (${pgliteThread})`, async () => {
       const engine = await openSqlEngine({ dataDir: `${root.path}/db-${pgliteThread}`, pgliteThread });
       const switches: string[] = [];
+      /** Parameterised statements by whether the dialect let them be kept prepared. */
+      const kept = new Map<string, boolean>();
       // Both ways a statement reaches PGlite: a switch is sent by exec (no parameters), but it must
       // not escape the count by moving back to query.
       const proto = session.prototype as unknown as Record<'query' | 'exec', (text: string, ...rest: unknown[]) => Promise<unknown>>;
@@ -101,6 +103,7 @@ describe('PGlite: schema-qualified statements skip the search_path switch', () =
         const original = originals[method];
         proto[method] = function (this: unknown, text: string, ...rest: unknown[]) {
           if (/^set search_path/.test(text)) switches.push(text);
+          if (method === 'query') kept.set(text, (rest[1] as { prepare?: boolean } | undefined)?.prepare === true);
           return original.call(this, text, ...rest);
         };
       }
@@ -130,6 +133,17 @@ describe('PGlite: schema-qualified statements skip the search_path switch', () =
         const fromB = await sql<{ label: string }>`select label from things order by id`.execute(b.db);
         assert.deepEqual(fromB.rows.map((row) => row.label), ['b1!', 'b2!', 'b3!']);
         assert.deepEqual(switches, ['set search_path to "sf_a"', 'set search_path to "sf_b"']);
+
+        // Only a statement that names its schema may be kept prepared: an unqualified text means
+        // each service's own table.
+        const unqualified = 'select label from things where id = $1';
+        for (const [service, label] of [[a, 'a2'], [b, 'b2!']] as const) {
+          const { rows } = await sql<{ label: string }>`select label from things where id = ${2}`.execute(service.db);
+          assert.deepEqual(rows, [{ label }]);
+        }
+        assert.equal(kept.get(unqualified), false);
+        assert.equal(kept.get('insert into "sf_b"."things" (id, label) values ($1, $2)'), true);
+        assert.ok([...kept].filter(([text]) => text !== unqualified).every(([, prepared]) => prepared), JSON.stringify([...kept]));
 
         // A switch inside a rolled-back transaction is undone (back to sf_b); the next unqualified
         // statement of sf_a must switch again, not trust a path that is gone.

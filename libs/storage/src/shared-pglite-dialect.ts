@@ -151,11 +151,14 @@ class SharedPgliteConnection implements DatabaseConnection {
 
   async executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
     const schema = schemaFree(compiledQuery) ? undefined : this.#schema;
+    // Only a statement that names its schema may be kept prepared: an unqualified one means
+    // another table in each service's search_path.
+    const prepare = schema === undefined;
     if (this.#release) {
       if (schema !== undefined) await this.#shared.useSchema(schema);
-      return await run<R>(this.#shared.pglite, compiledQuery);
+      return await run<R>(this.#shared.pglite, compiledQuery, prepare);
     }
-    return await this.#shared.exclusive(schema, (pglite) => run<R>(pglite, compiledQuery));
+    return await this.#shared.exclusive(schema, (pglite) => run<R>(pglite, compiledQuery, prepare));
   }
 
   streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
@@ -210,14 +213,14 @@ class SharedPgliteConnection implements DatabaseConnection {
  * Statements without parameters go through the simple-query protocol, like pg does, so a
  * multi-statement script (a migration file) behaves the same on both engines.
  */
-async function run<R>(pglite: PgliteSession, compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
+async function run<R>(pglite: PgliteSession, compiledQuery: CompiledQuery, prepare: boolean): Promise<QueryResult<R>> {
   const { sql, parameters } = compiledQuery;
   let result: PgliteResults<R> | undefined;
   if (parameters.length === 0) {
     const results = await pglite.exec(sql, { rowMode: 'object' });
     result = results.at(-1) as PgliteResults<R> | undefined;
   } else {
-    result = await pglite.query<R>(sql, [...parameters], { rowMode: 'object' });
+    result = await pglite.query<R>(sql, [...parameters], { rowMode: 'object', prepare });
   }
   if (result === undefined) return { rows: [] };
   const { command } = result;
