@@ -6,7 +6,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { fastifyPlugin } from 'fastify-plugin';
 import type { CallContext } from './call-context.ts';
 import { renderError, type ErrorStyle } from './error-body.ts';
-import { telemetryPluginName } from './telemetry-plugin.ts';
+import { requestLifecyclePluginName } from './request-lifecycle-plugin.ts';
 
 /** Errors raised before a request has a span (bad URL, broken HTTP) still get a trace id to quote. */
 function freshTraceId(): string {
@@ -160,5 +160,5 @@ export const errorHandlingPlugin = fastifyPlugin<ErrorHandlingOptions>(
     });
     done();
   },
-  { name: errorHandlingPluginName, fastify: '5.x', dependencies: [telemetryPluginName] },
+  { name: errorHandlingPluginName, fastify: '5.x', dependencies: [requestLifecyclePluginName] },
 );

@@ -10,16 +10,15 @@ import { headerNames } from './headers.ts';
 import { healthPlugin, type ReadinessCheck } from './health-plugin.ts';
 import { inputGuardPlugin } from './input-guard-plugin.ts';
 import { metricsEndpointPlugin } from './metrics-endpoint-plugin.ts';
-import { requestContextPlugin } from './request-context-plugin.ts';
+import { requestLifecyclePlugin } from './request-lifecycle-plugin.ts';
 import { lazyRequestLogger } from './request-logger.ts';
 import { lazySchemaController } from './lazy-schema-compilers.ts';
-import { telemetryPlugin } from './telemetry-plugin.ts';
 
 export type { ReadinessCheck } from './health-plugin.ts';
-// Re-exported so that the plugins' `declare module 'fastify'` augmentations (`request.ctx`,
+// Re-exported so that the `declare module 'fastify'` augmentations (`request.ctx`,
 // `request.serverSpan`) reach every package that imports the server through its declarations.
-export { RequestContext, requestContextPlugin } from './request-context-plugin.ts';
-export { telemetryPlugin } from './telemetry-plugin.ts';
+export { RequestContext } from './request-context.ts';
+export { RequestTelemetry } from './request-telemetry.ts';
 
 export interface HttpServerOptions {
   observability: Observability;
@@ -73,12 +72,12 @@ export type HttpServer = FastifyInstance<Server, IncomingMessage, ServerResponse
  * The one HTTP server shape every module uses, composed of plugins that apply to every route
  * registered on it afterwards (none is encapsulated):
  *
- * 1. telemetry: a server span per request, RED metrics per route template;
- * 2. request context: `request.ctx` with one deadline timer per request;
- * 3. errors: one error shape (public or RPC style) for thrown errors and unknown routes, 405
+ * 1. request lifecycle, one onRequest and one onResponse hook: a server span per request, RED
+ *    metrics per route template, `request.ctx` with one deadline timer, HTTP/1.x only;
+ * 2. errors: one error shape (public or RPC style) for thrown errors and unknown routes, 405
  *    with `Allow` for a known path asked with another method;
- * 4. input guard: HTTP/1.x only, JSON bodies only, bounded nesting, no NUL characters;
- * 5. health (`/health/live`, `/health/ready`) and metrics (`/metrics`, unless `metricsEndpoint: false`) endpoints.
+ * 3. input guard: JSON bodies only, bounded nesting, no NUL characters;
+ * 4. health (`/health/live`, `/health/ready`) and metrics (`/metrics`, unless `metricsEndpoint: false`) endpoints.
  *
  * Hooks run in that order. Routes the caller adds later (RPC methods, the public API, WebSocket
  * upgrades) get all of them; a route that must not (a stream with its own lifetime) belongs in an
@@ -117,8 +116,8 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   const allowed = new AllowedMethods();
   app.addHook('onRoute', (route) => allowed.add(route.method, route.url));
 
-  void app.register(telemetryPlugin, { observability });
-  void app.register(requestContextPlugin, {
+  void app.register(requestLifecyclePlugin, {
+    observability,
     clock: options.clock ?? systemClock,
     defaultDeadlineMs: options.defaultDeadlineMs ?? 10_000,
     maxDeadlineMs: options.maxDeadlineMs ?? 60_000,

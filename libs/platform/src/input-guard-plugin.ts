@@ -1,3 +1,4 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { fastifyPlugin } from 'fastify-plugin';
 import { InvalidArgument } from './errors.ts';
 
@@ -33,6 +34,17 @@ function containsNul(value: unknown): boolean {
   if (Array.isArray(value)) return value.some(containsNul);
   if (typeof value === 'object' && value !== null) return Object.entries(value).some(([key, child]) => key.includes('\0') || containsNul(child));
   return false;
+}
+
+/**
+ * HTTP/1.0 and 1.1 only: Node's parser takes a request line without a version as HTTP/0.9 (and
+ * any digits as a version), which a proxy in front may read differently. Run by the request
+ * lifecycle's onRequest hook.
+ */
+export function unsupportedHttpVersion(request: FastifyRequest, reply: FastifyReply): Error | undefined {
+  if (request.raw.httpVersionMajor === 1) return undefined;
+  void reply.header('connection', 'close');
+  return InvalidArgument('UNSUPPORTED_HTTP_VERSION', 'the request line must end with HTTP/1.0 or HTTP/1.1');
 }
 
 const tooDeep = () => InvalidArgument('JSON_TOO_DEEP', `JSON bodies may nest arrays and objects at most ${maxJsonDepth} levels deep`, { maxDepth: maxJsonDepth });
@@ -79,17 +91,6 @@ export const inputGuardPlugin = fastifyPlugin(
         }
         parsed(error, value);
       });
-    });
-
-    // HTTP/1.0 and 1.1 only: Node's parser takes a request line without a version as HTTP/0.9
-    // (and any digits as a version), which a proxy in front may read differently.
-    app.addHook('onRequest', (request, reply, next) => {
-      if (request.raw.httpVersionMajor === 1) {
-        next();
-        return;
-      }
-      void reply.header('connection', 'close');
-      next(InvalidArgument('UNSUPPORTED_HTTP_VERSION', 'the request line must end with HTTP/1.0 or HTTP/1.1'));
     });
 
     // After authentication (route onRequest hooks), before validation: who may call comes first.

@@ -1,12 +1,10 @@
 import type { Logger, Span } from '@carshare/observability';
-import type { FastifyReply } from 'fastify';
-import { fastifyPlugin } from 'fastify-plugin';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Caller, CallContext } from './call-context.ts';
 import type { Clock } from './clock.ts';
 import { DeadlineSignals } from './deadline-signals.ts';
 import { DeadlineExceeded } from './errors.ts';
 import { headerNames } from './headers.ts';
-import { telemetryPluginName } from './telemetry-plugin.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -109,40 +107,35 @@ function onDeadline(ctx: RequestContext, reply: FastifyReply, budgetMs: number):
   void reply.send(DeadlineExceeded('DEADLINE_EXCEEDED', 'the request ran out of time', { budgetMs }));
 }
 
-export const requestContextPluginName = 'carshare-request-context';
-
 /**
  * `request.ctx` for every route: request id, one deadline (one timer per request, rule 9), the
- * server span the telemetry plugin started, a lazy logger and the caller (set by authentication).
- * A request that arrives after its deadline is refused before any handler runs.
+ * server span the telemetry started, a lazy logger and the caller (set by authentication). Its
+ * two steps run in the request lifecycle's one onRequest and one onResponse hook.
  */
-export const requestContextPlugin = fastifyPlugin<RequestContextOptions>(
-  (app, options, done) => {
-    const { clock, defaultDeadlineMs, maxDeadlineMs, trustDeadlineHeader } = options;
-    app.decorateRequest('ctx', null as unknown as CallContext);
-    const signals = new DeadlineSignals();
+export class RequestDeadlines {
+  readonly #options: RequestContextOptions;
+  readonly #signals = new DeadlineSignals();
 
-    app.addHook('onRequest', (request, reply, next) => {
-      const asked = trustDeadlineHeader ? parseBudget(request.headers[headerNames.deadline]) : undefined;
-      const budget = Math.min(asked ?? defaultDeadlineMs, maxDeadlineMs);
-      const expired = budget <= 0;
-      const ctx = new RequestContext(request.id, clock.now() + budget, request.serverSpan, request.log as Logger, expired, signals, clock);
-      request.ctx = ctx;
-      if (expired) {
-        next(DeadlineExceeded('DEADLINE_EXCEEDED', 'the request arrived after its deadline'));
-        return;
-      }
-      ctx.timer = setTimeout(onDeadline, budget, ctx, reply, budget);
-      next();
-    });
+  constructor(options: RequestContextOptions) {
+    this.#options = options;
+  }
 
-    app.addHook('onResponse', (request, _reply, next) => {
-      // Null when the request failed before routing (a bad URL): no context, no timer.
-      const ctx = request.ctx as RequestContext | null;
-      if (ctx) clearTimeout(ctx.timer);
-      next();
-    });
-    done();
-  },
-  { name: requestContextPluginName, fastify: '5.x', dependencies: [telemetryPluginName] },
-);
+  /** Gives the request its context and deadline timer; a request that arrives after its deadline is refused. */
+  open(request: FastifyRequest, reply: FastifyReply): Error | undefined {
+    const { clock, defaultDeadlineMs, maxDeadlineMs, trustDeadlineHeader } = this.#options;
+    const asked = trustDeadlineHeader ? parseBudget(request.headers[headerNames.deadline]) : undefined;
+    const budget = Math.min(asked ?? defaultDeadlineMs, maxDeadlineMs);
+    const expired = budget <= 0;
+    const ctx = new RequestContext(request.id, clock.now() + budget, request.serverSpan, request.log as Logger, expired, this.#signals, clock);
+    request.ctx = ctx;
+    if (expired) return DeadlineExceeded('DEADLINE_EXCEEDED', 'the request arrived after its deadline');
+    ctx.timer = setTimeout(onDeadline, budget, ctx, reply, budget);
+    return undefined;
+  }
+
+  close(request: FastifyRequest): void {
+    // Null when the request failed before routing (a bad URL): no context, no timer.
+    const ctx = request.ctx as RequestContext | null;
+    if (ctx) clearTimeout(ctx.timer);
+  }
+}
