@@ -23,6 +23,7 @@ export const requestLifecyclePlugin = fastifyPlugin<RequestLifecycleOptions>(
     const telemetry = new RequestTelemetry(options.observability);
     const deadlines = new RequestDeadlines(options);
     app.decorateRequest('serverSpan', null as unknown as Span);
+    app.decorateRequest('routeTemplate', null as unknown as string);
     app.decorateRequest('ctx', null as unknown as CallContext);
 
     app.addHook('onRequest', (request, reply, next) => {

@@ -7,6 +7,11 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The request's SERVER span; handlers reach it as `request.ctx.span`. */
     serverSpan: Span;
+    /**
+     * Its route template, read once: fastify's `request.routeOptions` builds a new object of a
+     * dozen fields on every read.
+     */
+    routeTemplate: string;
   }
 }
 
@@ -30,15 +35,18 @@ export class RequestTelemetry {
 
   start(request: FastifyRequest): void {
     const traceparent = request.headers[headerNames.traceparent];
+    const route = request.routeOptions.url ?? unmatchedRoute;
+    request.routeTemplate = route;
     request.serverSpan = this.#tracing.startServerSpan(
-      spanNames.httpServer(request.method, request.routeOptions.url ?? unmatchedRoute),
+      spanNames.httpServer(request.method, route),
       typeof traceparent === 'string' ? traceparent : undefined,
       { 'http.request.method': request.method, 'url.path': request.url },
     );
   }
 
   finish(request: FastifyRequest, reply: FastifyReply): void {
-    const route = request.routeOptions.url ?? unmatchedRoute;
+    // Null when the request failed before routing (a bad URL): start() never ran.
+    const route = (request.routeTemplate as string | null) ?? unmatchedRoute;
     const status = reply.statusCode;
     this.#observerOf(request.method, route, status)(reply.elapsedTime / 1000);
     if ((request.log as Logger).isLevelEnabled('debug')) {

@@ -184,6 +184,10 @@ export class ServiceIdentityVerifier {
   readonly #keys: ServiceKeyRing;
   readonly #now: () => number;
   readonly #verified = new Map<string, VerifiedServiceIdentity>();
+  // Calls mostly come from one caller for one user at a time: comparing the header with the last
+  // one is cheaper than hashing its ~200 characters for the Map (~0.4 µs a call).
+  #lastIdentity = '';
+  #lastVerified: VerifiedServiceIdentity | undefined;
 
   constructor(audience: string, keys: ServiceKeyRing, now: () => number = Date.now) {
     this.audience = audience;
@@ -195,13 +199,21 @@ export class ServiceIdentityVerifier {
   verify(identity: string | undefined): VerifiedServiceIdentity {
     if (identity === undefined || identity === '') refused('SERVICE_IDENTITY_REQUIRED', `${this.audience} answers only services that say who they are`);
     const now = this.#now();
+    const last = this.#lastVerified;
+    if (last !== undefined && identity === this.#lastIdentity && last.expiresAtMs > now) return last;
     const cached = this.#verified.get(identity);
     if (cached) {
-      if (cached.expiresAtMs > now) return cached;
+      if (cached.expiresAtMs > now) return this.#remembered(identity, cached);
       this.#verified.delete(identity);
     }
     const verified = this.#check(identity, now);
     remember(this.#verified, identity, verified);
+    return this.#remembered(identity, verified);
+  }
+
+  #remembered(identity: string, verified: VerifiedServiceIdentity): VerifiedServiceIdentity {
+    this.#lastIdentity = identity;
+    this.#lastVerified = verified;
     return verified;
   }
 
