@@ -106,9 +106,13 @@ describe('the rider app, ending a trip outside every zone', () => {
     await page.getByRole('button', { name: 'End trip' }).click();
     const problem = page.getByTestId('finish-problem');
     await problem.getByRole('alert').getByText('You are outside the operating area. Drive into a zone to end the trip.').waitFor({ timeout: 30_000 });
-    const nearest = await problem.getByTestId('nearest-zone').innerText();
+    // The direction comes once the zones' shapes have loaded ("… km away" until then).
+    const sentence = /^The nearest place to end this trip is East depot, (\d+(?:\.\d)?) km to the east\.$/;
+    const nearestZone = problem.getByTestId('nearest-zone');
+    await nearestZone.filter({ hasText: sentence }).waitFor({ timeout: 15_000 }).catch(() => undefined);
+    const nearest = await nearestZone.innerText();
     // The city is ~6 km across and the depot's edge 19.5 km east of its centre.
-    const [, km] = /^The nearest place to end this trip is East depot, (\d+(?:\.\d)?) km to the east\.$/.exec(nearest) ?? [];
+    const [, km] = sentence.exec(nearest) ?? [];
     assert.ok(km && Number(km) > 12 && Number(km) < 24, nearest);
     // The trip goes on: still driving, the controls still there.
     await page.getByTestId('trip-status').getByText('driving', { exact: true }).waitFor();
