@@ -12,7 +12,7 @@ const repositoryRoot = dirname(import.meta.dirname);
 /** Options that only say where a project's output goes, or that follow from having one. */
 const outputOptions = new Set(['rootDir', 'outDir', 'tsBuildInfoFile', 'composite', 'declaration', 'emitDeclarationOnly', 'configFilePath', 'pathsBasePath']);
 
-/** @returns {{ options: import('typescript').CompilerOptions, files: string[], projects: string[] }[]} */
+/** @returns {{ options: import('typescript').CompilerOptions, files: string[] }[]} */
 export function repositoryProgramGroups() {
   const host = {
     ...ts.sys,
@@ -27,9 +27,8 @@ export function repositoryProgramGroups() {
     if (!parsed) throw new Error(`cannot read ${path}/tsconfig.json`);
     const options = Object.fromEntries(Object.entries(parsed.options).filter(([name]) => !outputOptions.has(name)));
     const key = JSON.stringify(options);
-    const group = groups.get(key) ?? { options: { ...options, noEmit: true }, files: [], projects: [] };
+    const group = groups.get(key) ?? { options: { ...options, noEmit: true }, files: [] };
     group.files.push(...parsed.fileNames);
-    group.projects.push(path);
     groups.set(key, group);
   }
   return [...groups.values()];
