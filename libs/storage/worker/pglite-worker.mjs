@@ -2,7 +2,7 @@
 // platform's event loop only sends statements and receives rows, while PostgreSQL's WebAssembly
 // runs on another core. Plain JavaScript, so that `npm start`'s bundle and a release can start it
 // from its file without a build step; the only package it loads is PGlite itself.
-import { Blob } from 'node:buffer';
+import { Blob, Buffer } from 'node:buffer';
 import process from 'node:process';
 import { parentPort, workerData } from 'node:worker_threads';
 import { PGlite, parse, protocol } from '@electric-sql/pglite';
@@ -53,16 +53,6 @@ const maxPreparedStatements = 500;
 const prepared = new Map();
 let preparedCount = 0;
 
-function joined(messages) {
-  const bytes = new Uint8Array(messages.reduce((length, message) => length + message.length, 0));
-  let offset = 0;
-  for (const message of messages) {
-    bytes.set(message, offset);
-    offset += message.length;
-  }
-  return bytes;
-}
-
 async function statementFor(sql) {
   let statement = prepared.get(sql);
   if (statement !== undefined) return statement;
@@ -74,7 +64,7 @@ async function statementFor(sql) {
   }
   const name = `carshare_${++preparedCount}`;
   const described = await pglite.execProtocolStream(
-    joined([protocol.serialize.parse({ name, text: sql, types: [] }), protocol.serialize.describe({ type: 'S', name }), protocol.serialize.sync()]),
+    Buffer.concat([protocol.serialize.parse({ name, text: sql, types: [] }), protocol.serialize.describe({ type: 'S', name }), protocol.serialize.sync()]),
     { syncToFs: false },
   );
   statement = { name, paramTypes: described.find((message) => message.name === 'parameterDescription')?.dataTypeIDs ?? [] };
@@ -96,7 +86,7 @@ async function preparedQuery(sql, params, retried = false) {
         return serializer ? serializer(value) : value.toString();
       });
       const messages = await pglite.execProtocolStream(
-        joined([protocol.serialize.bind({ statement: kept.name, values }), protocol.serialize.describe({ type: 'P' }), protocol.serialize.execute({}), protocol.serialize.sync()]),
+        Buffer.concat([protocol.serialize.bind({ statement: kept.name, values }), protocol.serialize.describe({ type: 'P' }), protocol.serialize.execute({}), protocol.serialize.sync()]),
         { syncToFs: false },
       );
       await pglite.syncToFs();
@@ -109,7 +99,7 @@ async function preparedQuery(sql, params, retried = false) {
     if (error.code === '0A000' && prepared.has(sql)) {
       const { name } = prepared.get(sql);
       prepared.delete(sql);
-      await pglite.runExclusive(() => pglite.execProtocolStream(joined([protocol.serialize.close({ type: 'S', name }), protocol.serialize.sync()]), { syncToFs: false, throwOnError: false }));
+      await pglite.runExclusive(() => pglite.execProtocolStream(Buffer.concat([protocol.serialize.close({ type: 'S', name }), protocol.serialize.sync()]), { syncToFs: false, throwOnError: false }));
       if (!retried && !pglite.isInTransaction()) return await preparedQuery(sql, params, true);
     }
     throw error;
