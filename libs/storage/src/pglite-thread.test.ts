@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { sql } from 'kysely';
-import { openPgliteThread, PgliteThread } from './pglite-thread.ts';
+import { openPgliteThread, PgliteThread, type PgliteSession } from './pglite-thread.ts';
 import { readPgliteTemplate } from './pglite-template.ts';
 import { openSqlEngine } from './sql-engine.ts';
 
@@ -65,21 +65,25 @@ describe('PGlite on a worker thread (ADR 0031)', () => {
   });
 
   describe('kept (named prepared) statements', () => {
-    async function openThread() {
+    /** Runs `test` on a fresh thread with a `fleet.cars` table, and closes the thread after. */
+    async function withThread(test: (session: PgliteSession) => Promise<void>): Promise<void> {
       const template = await readPgliteTemplate();
       const { session } = await openPgliteThread({ location: 'memory://', startParams: [], ...(template && { template }), keepTemplate: false });
-      await session.exec(`
-        create schema fleet;
-        create table fleet.cars (id uuid primary key, seats int not null, plate text not null, seen timestamptz, spec jsonb, photo bytea, price numeric, electric boolean);`);
-      return session;
+      try {
+        await session.exec(`
+          create schema fleet;
+          create table fleet.cars (id uuid primary key, seats int not null, plate text not null, seen timestamptz, spec jsonb, photo bytea, price numeric, electric boolean);`);
+        await test(session);
+      } finally {
+        await session.close();
+      }
     }
     const prepare = { rowMode: 'object', prepare: true } as const;
-    const kept = async (session: Awaited<ReturnType<typeof openThread>>, text: string) =>
+    const kept = async (session: PgliteSession, text: string) =>
       Number((await session.query<{ n: number }>('select count(*)::int as n from pg_prepared_statements where statement = $1', [text])).rows[0]?.n);
 
     it('answers as query() does, with every type, and parses and plans a text once', async () => {
-      const session = await openThread();
-      try {
+      await withThread(async (session) => {
         const insert = 'insert into fleet.cars values ($1, $2, $3, $4, $5, $6, $7, $8) returning *';
         const row = ['5b0c2a38-8d7e-4a1e-9d51-0f0c4f3a0001', 5, 'B-CS 1', new Date('2026-12-06T07:00:00.000Z'), { range: 410, plugs: ['ccs'] }, new Uint8Array([1, 2, 3]), '12.50', true];
         const viaKept = await session.query(insert, row, prepare);
@@ -95,14 +99,11 @@ describe('PGlite on a worker thread (ADR 0031)', () => {
         assert.equal(update.affectedRows, 2);
         assert.equal(await kept(session, select), 1, 'four runs, one prepared statement');
         assert.equal(await kept(session, 'select 1'), 0);
-      } finally {
-        await session.close();
-      }
+      });
     });
 
     it('keeps an error\'s SQLSTATE fields, and the session (and a transaction\'s rollback) works after it', async () => {
-      const session = await openThread();
-      try {
+      await withThread(async (session) => {
         const insert = 'insert into fleet.cars (id, seats, plate) values ($1, $2, $3)';
         await session.query(insert, ['5b0c2a38-8d7e-4a1e-9d51-0f0c4f3a0001', 5, 'B-CS 1'], prepare);
         const duplicate = (error: Error & { code?: string; constraint?: string; query?: string }) => {
@@ -119,14 +120,11 @@ describe('PGlite on a worker thread (ADR 0031)', () => {
         await assert.rejects(session.query('select * from fleet.cars where plate = $1 and nope', ['x'], prepare), /column "nope" does not exist/);
         const { rows } = await session.query('select plate from fleet.cars where seats = $1', [5], prepare);
         assert.deepEqual(rows, [{ plate: 'B-CS 1' }]);
-      } finally {
-        await session.close();
-      }
+      });
     });
 
     it('prepares a statement again when its table changed shape, outside a transaction', async () => {
-      const session = await openThread();
-      try {
+      await withThread(async (session) => {
         const select = 'select * from fleet.cars where seats = $1';
         await session.query('insert into fleet.cars (id, seats, plate) values ($1, $2, $3)', ['5b0c2a38-8d7e-4a1e-9d51-0f0c4f3a0001', 5, 'B-CS 1'], prepare);
         assert.equal((await session.query(select, [5], prepare)).rows.length, 1);
@@ -134,14 +132,11 @@ describe('PGlite on a worker thread (ADR 0031)', () => {
         const { rows } = await session.query<{ colour: string | null }>(select, [5], prepare);
         assert.equal(rows[0]?.colour, null);
         assert.ok(rows[0] && 'colour' in rows[0]);
-      } finally {
-        await session.close();
-      }
+      });
     });
 
     it('keeps at most 500 texts: the 501st starts over, and inside a transaction goes the long way', async () => {
-      const session = await openThread();
-      try {
+      await withThread(async (session) => {
         for (let index = 0; index < 500; index++) await session.query(`select $1::int + ${index} as n`, [1], prepare);
         const count = async () => Number((await session.query<{ n: number }>('select count(*)::int as n from pg_prepared_statements')).rows[0]?.n);
         assert.equal(await count(), 500);
@@ -151,9 +146,7 @@ describe('PGlite on a worker thread (ADR 0031)', () => {
         await session.exec('commit');
         assert.deepEqual((await session.query('select $1::int + 501 as n', [1], prepare)).rows, [{ n: 502 }]);
         assert.equal(await count(), 1);
-      } finally {
-        await session.close();
-      }
+      });
     });
   });
 });
