@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { demoAccounts, seedDemoData, userDescriptor } from '@carshare/user-service';
 import { gatewayDescriptor } from '@carshare/gateway-service';
-import { freePort, spawnService, startFaultProxy, type SpawnedService } from '@carshare/testing';
+import { freePort, spawnService, startFaultProxy, type FaultProxy, type SpawnedService } from '@carshare/testing';
 import { createApiClient } from './support/api-client.ts';
 import { assertError } from './support/error-shape.ts';
 import { signUpAndLogIn } from './support/sign-up.ts';
@@ -124,24 +124,36 @@ describe('rate limits shared through Redis', { skip: process.env['REDIS_URL'] ? 
   const services: SpawnedService[] = [];
   let gatewayA: string;
   let gatewayB: string;
+  const opsUrls: string[] = [];
   let token: string;
+  let slowRedis: FaultProxy;
 
   before(async () => {
     const userPort = await freePort();
     const run = `rl${process.pid}${Date.now()}`;
     // Counters live in the shared Redis for their whole window: a prefix per run keeps reruns apart.
-    writeFileSync(configFile, JSON.stringify({ redis: { keyPrefix: `carshare-test:${run}:` }, rateLimits: { ...tightLimits, anonymousPerIp: { algorithm: 'sliding-window', limit: 6, windowMs: minute } } }));
+    // The Redis timeout is the production 50 ms scaled for a loaded CI machine: this suite is about one
+    // count shared by two instances; the fail-open on a slow Redis has its own test below.
+    writeFileSync(configFile, JSON.stringify({ redis: { keyPrefix: `carshare-test:${run}:`, timeoutMs: 1_000 }, rateLimits: { ...tightLimits, anonymousPerIp: { algorithm: 'sliding-window', limit: 6, windowMs: minute } } }));
     const userUrl = `http://127.0.0.1:${userPort}`;
     // Only Redis is shared here: a broker from the environment would get queues under the production prefix.
     const common = { DATABASE_URL: undefined, AMQP_URL: undefined, MQTT_URL: undefined, LOG_LEVEL: 'warn', CARSHARE_DATA_DIR: join(dataDir, 'pg') };
     services.push(await spawnService({ name: 'user', args: ['service', 'user'], env: { ...common, USER_PORT: String(userPort) }, readyUrl: userUrl }));
+    // Redis 100 ms away, as across a busy network: a gateway that served before its connection was
+    // ready would be caught limiting on its own.
+    const redisUrl = new URL(process.env['REDIS_URL'] as string);
+    slowRedis = await startFaultProxy({ target: { host: redisUrl.hostname, port: Number(redisUrl.port || 6379) }, mode: { kind: 'latency', ms: 100 } });
+    redisUrl.hostname = '127.0.0.1';
+    redisUrl.port = String(slowRedis.port);
     for (const name of ['gateway-a', 'gateway-b']) {
       const port = await freePort();
+      const opsPort = await freePort();
+      opsUrls.push(`http://127.0.0.1:${opsPort}`);
       services.push(
         await spawnService({
           name,
           args: ['service', 'gateway'],
-          env: { ...common, PORT: String(port), USER_URL: userUrl, CARSHARE_CONFIG: configFile, REDIS_URL: process.env['REDIS_URL'] },
+          env: { ...common, PORT: String(port), GATEWAY_OPS_PORT: String(opsPort), USER_URL: userUrl, CARSHARE_CONFIG: configFile, REDIS_URL: redisUrl.href },
           readyUrl: `http://127.0.0.1:${port}`,
         }),
       );
@@ -154,6 +166,7 @@ describe('rate limits shared through Redis', { skip: process.env['REDIS_URL'] ? 
 
   after(async () => {
     await Promise.all(services.map((service) => service.dispose()));
+    await slowRedis?.close();
     rmSync(dataDir, { recursive: true, force: true });
   });
 
@@ -165,6 +178,16 @@ describe('rate limits shared through Redis', { skip: process.env['REDIS_URL'] ? 
     assert.deepEqual(statuses, [200, 200, 200, 200, 200]);
     assertError(await b.call('GET', '/v1/me', { token }), 429, 'RATE_LIMITED');
     assertError(await a.call('GET', '/v1/me', { token }), 429, 'RATE_LIMITED');
+  });
+
+  it('has every instance counting in Redis from its first request, never locally', async () => {
+    // A gateway that served before its Redis connection was open limited those requests on its
+    // own and reported the store degraded at every start.
+    for (const opsUrl of opsUrls) {
+      const metrics = await (await fetch(`${opsUrl}/metrics`)).text();
+      assert.doesNotMatch(metrics, /carshare_rate_limit_fallback_total\{[^}]*\} [1-9]/);
+      assert.match(metrics, /carshare_rate_limit_store_degraded\{[^}]*\} 0/);
+    }
   });
 });
 

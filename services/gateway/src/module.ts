@@ -67,6 +67,24 @@ import { createGatewayService, type DeadLetterClients } from './gateway-service.
 import type { RateLimits } from './domain/rate-limit-plan.ts';
 import type { IdempotencyStore } from './ports.ts';
 
+/** How long a start waits for Redis before it serves with local rate limits. */
+const redisConnectBoundMs = 2_000;
+
+async function connectWithin(redis: Redis, boundMs: number): Promise<void> {
+  const connecting = redis.connect();
+  // ioredis goes on reconnecting by itself; a late failure of this first attempt is not news.
+  connecting.catch(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no connection within ${boundMs} ms`)), boundMs);
+  });
+  try {
+    await Promise.race([connecting, bound]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export interface GatewayModuleDeps {
   config: GatewayConfig;
   observability: Observability;
@@ -197,7 +215,10 @@ export function createGatewayModule(deps: GatewayModuleDeps): GatewayModule {
     // than one that answers locally, which the fail-open store does.
     redis = new Redis(config.redis.url, { enableOfflineQueue: false, maxRetriesPerRequest: 0, lazyConnect: true });
     redis.on('error', () => undefined);
-    void redis.connect().catch(() => undefined);
+    // Connected before the first request when Redis is up: requests that arrived while the
+    // connection was still opening were limited locally, per instance, and marked the store
+    // degraded at every start. A Redis that is down does not hold the start beyond the bound.
+    await connectWithin(redis, redisConnectBoundMs).catch((error: unknown) => logger.warn({ err: error }, 'Redis not reachable at start: rate limits are kept in this process until it is'));
     return new FailOpenRateLimitStore({
       primary: new RedisRateLimitStore({ redis, keyPrefix: config.redis.keyPrefix }),
       timeoutMs: config.redis.timeoutMs,
