@@ -3,6 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { lockDataDir, reclaimDataDirLock, type UnlockDataDir } from './data-dir-lock.ts';
 import { keepPgliteTemplate, readPgliteTemplate } from './pglite-template.ts';
+import type { PGlite } from '@electric-sql/pglite';
 import { openPgliteThread, type PgliteSession } from './pglite-thread.ts';
 import { schemaPerServiceEngine } from './schema-per-service-engine.ts';
 import { SharedPglite } from './shared-pglite.ts';
@@ -20,6 +21,28 @@ import type { SqlEngine, SqlEngineOptions } from './sql-engine.ts';
  * are allocated per operation, not at start, and cost nothing idle.
  */
 const embeddedSettings = ['-c', 'shared_buffers=16MB'];
+
+/** PGlite on the event loop (`pgliteThread: 'event-loop'`): a BEGIN that comes with a statement runs just before it. */
+function inProcessSession(instance: PGlite): PgliteSession {
+  return {
+    get closed() {
+      return instance.closed;
+    },
+    // PGlite queues each call only after awaits of its own: order is kept by awaiting each answer.
+    ordered: false,
+    async query(sql, params, options) {
+      const { begin, ...rest } = options ?? {};
+      if (begin !== undefined) await instance.exec(begin);
+      return await instance.query(sql, params, { rowMode: 'object', ...rest });
+    },
+    async exec(sql, options) {
+      const { begin, ...rest } = options ?? {};
+      if (begin !== undefined) await instance.exec(begin);
+      return await instance.exec(sql, { rowMode: 'object', ...rest });
+    },
+    close: () => instance.close(),
+  };
+}
 
 export async function openPgliteSqlEngine(options: SqlEngineOptions): Promise<SqlEngine> {
   const inMemory = options.dataDir.startsWith('memory://');
@@ -47,7 +70,7 @@ export async function openPgliteSqlEngine(options: SqlEngineOptions): Promise<Sq
     } else {
       const { PGlite } = await import('@electric-sql/pglite');
       const instance = await PGlite.create(location, { startParams: [...PGlite.defaultStartParams, ...embeddedSettings], ...(template && { loadDataDir: new Blob([template]) }) });
-      pglite = instance;
+      pglite = inProcessSession(instance);
       if (keepTemplate) await keepPgliteTemplate(new Uint8Array(await (await instance.dumpDataDir('none')).arrayBuffer()));
     }
     if (template && !inMemory) await reclaimDataDirLock(location);

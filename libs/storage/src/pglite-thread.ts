@@ -11,13 +11,28 @@ import { PendingCalls } from '@carshare/platform';
 export interface PgliteSession {
   readonly closed: boolean;
   /**
+   * Statements sent one after another run in that order, each to its end, without the sender
+   * waiting for each answer: the thread works through one queue. SharedPglite then holds the
+   * session only while sending a statement that is a transaction of its own, not until it answers.
+   */
+  readonly ordered: boolean;
+  /**
    * `prepare`: the statement names every relation with its schema, so it may be kept as a named
    * prepared statement and run again without parsing and planning (the thread does; PGlite in the
    * process ignores it).
    */
-  query<R>(sql: string, params?: unknown[], options?: { rowMode: 'object'; prepare?: boolean }): Promise<PgliteResults<R>>;
-  exec(sql: string, options?: { rowMode: 'object' }): Promise<Array<PgliteResults<unknown>>>;
+  query<R>(sql: string, params?: unknown[], options?: { rowMode: 'object'; prepare?: boolean } & BeginFirst): Promise<PgliteResults<R>>;
+  exec(sql: string, options?: { rowMode: 'object' } & BeginFirst): Promise<Array<PgliteResults<unknown>>>;
   close(): Promise<void>;
+}
+
+export interface BeginFirst {
+  /**
+   * A transaction's BEGIN, run just before the statement and in the same turn: a transaction's
+   * first statement takes one message to the thread and back instead of two. When BEGIN fails,
+   * the statement does not run and its error is BEGIN's.
+   */
+  begin?: string;
 }
 
 export type PgliteResults<R> = Pick<Results<R>, 'rows' | 'affectedRows' | 'command'>;
@@ -73,6 +88,7 @@ export class PgliteThread implements PgliteSession {
   readonly #pending = new PendingCalls<Pending>();
   #nextId = 1;
   #closed = false;
+  readonly ordered = true;
 
   constructor(worker: Worker) {
     this.#worker = worker;
@@ -87,12 +103,12 @@ export class PgliteThread implements PgliteSession {
     return this.#closed;
   }
 
-  query<R>(sql: string, params: unknown[] = [], options?: { prepare?: boolean }): Promise<PgliteResults<R>> {
-    return this.#send(options?.prepare === true ? 'prepared' : 'query', sql, params) as Promise<PgliteResults<R>>;
+  query<R>(sql: string, params: unknown[] = [], options?: { prepare?: boolean } & BeginFirst): Promise<PgliteResults<R>> {
+    return this.#send(options?.prepare === true ? 'prepared' : 'query', sql, params, options?.begin) as Promise<PgliteResults<R>>;
   }
 
-  exec(sql: string): Promise<Array<PgliteResults<unknown>>> {
-    return this.#send('exec', sql, undefined) as Promise<Array<PgliteResults<unknown>>>;
+  exec(sql: string, options?: BeginFirst): Promise<Array<PgliteResults<unknown>>> {
+    return this.#send('exec', sql, undefined, options?.begin) as Promise<Array<PgliteResults<unknown>>>;
   }
 
   /**
@@ -117,13 +133,13 @@ export class PgliteThread implements PgliteSession {
     await this.#worker.terminate();
   }
 
-  #send(op: 'query' | 'prepared' | 'exec' | 'close', sql: string | undefined, params: unknown[] | undefined): Promise<unknown> {
+  #send(op: 'query' | 'prepared' | 'exec' | 'close', sql: string | undefined, params: unknown[] | undefined, begin?: string): Promise<unknown> {
     if (this.#closed) return Promise.reject(new Error('PGlite is closed'));
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       if (this.#pending.size === 0) this.#worker.ref();
       this.#pending.add({ id, resolve, reject });
-      this.#worker.postMessage({ id, op, sql, params });
+      this.#worker.postMessage({ id, op, sql, params, begin });
     });
   }
 

@@ -50,6 +50,24 @@ export class SharedPglite {
     }
   }
 
+  /**
+   * Sends one statement that is a transaction of its own and names its schema. On a session that
+   * keeps order (the thread) the session is held only to send it: the next caller's statement
+   * goes right behind it instead of one answer and one turn of the event loop later, and the
+   * thread works through them without waiting on this loop. Elsewhere it is exclusive().
+   */
+  async send<T>(work: (pglite: PgliteSession) => Promise<T>): Promise<T> {
+    if (!this.pglite.ordered) return await this.exclusive(undefined, work);
+    const release = await this.lease();
+    let answer: Promise<T>;
+    try {
+      answer = work(this.pglite);
+    } finally {
+      release();
+    }
+    return await answer;
+  }
+
   /** Lets in-flight work finish (bounded by the lock timeout), then closes the instance. */
   async close(): Promise<void> {
     const release = await this.#mutex.acquire(this.#lockTimeoutMs).catch(() => undefined);

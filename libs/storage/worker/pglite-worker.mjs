@@ -108,8 +108,10 @@ async function preparedQuery(sql, params, retried = false) {
   return answered === undefined ? await pglite.query(sql, params, { rowMode: 'object' }) : answered.result;
 }
 
-parentPort.on('message', async ({ id, op, sql, params }) => {
+async function answer({ id, op, sql, params, begin }) {
   try {
+    // A transaction's BEGIN comes with its first statement (pglite-thread.ts, BeginFirst).
+    if (begin !== undefined) await pglite.exec(begin);
     if (op === 'prepared') {
       parentPort.postMessage({ id, result: plain(await preparedQuery(sql, params)) });
     } else if (op === 'query') {
@@ -126,4 +128,12 @@ parentPort.on('message', async ({ id, op, sql, params }) => {
   } catch (error) {
     parentPort.postMessage({ id, error: describe(error) });
   }
+}
+
+// One statement after the other, each to its answer, in the order they came: the platform sends
+// a statement without waiting for the one before it to answer (PgliteSession.ordered), so BEGIN,
+// a kept statement's preparation and PGlite's own queue must never let a later one in between.
+let turn = Promise.resolve();
+parentPort.on('message', (message) => {
+  turn = turn.then(() => answer(message));
 });
