@@ -127,7 +127,7 @@ function intentOf(row: IntentRow): ProcessorIntent {
 /**
  * The processor's state in tables of its own schema (never the payment service's, whose
  * migrations, backups and drops must not reach another company's books; ADR 0027). One
- * transaction per call: an advisory lock on the key makes a repeated key wait for the first call
+ * transaction per call: claiming the key's row makes a repeated key wait for the first call
  * and then read its answer, a row lock makes two calls on one intent queue up, and the answer is
  * committed with the intents it changed, so a crash mid-call leaves nothing half done. Holds on
  * PostgreSQL across any number of payment instances, and on PGlite (one session, one call at a
@@ -179,15 +179,33 @@ export class SqlProcessorStore implements ProcessorStore {
 
   once(key: string, fingerprint: string, work: (call: ProcessorCall) => Promise<ProcessorOutcome>): Promise<RememberedAnswer> {
     return this.#db.transaction().execute(async (trx) => {
-      await sql`select pg_advisory_xact_lock(hashtext(${key}))`.execute(trx);
-      const found = await sql<{ fingerprint: string; outcome: ProcessorOutcome | string }>`
-        select fingerprint, outcome from ${this.#table('idempotency_keys')} where key = ${key}`.execute(trx);
-      const row = found.rows[0];
-      if (row) return { fingerprint: row.fingerprint, outcome: typeof row.outcome === 'string' ? (JSON.parse(row.outcome) as ProcessorOutcome) : row.outcome };
-      const outcome = await work({ intent: (id) => this.#lockIntent(trx, id), save: (intent) => this.#saveIntent(trx, intent) });
-      await sql`
+      // The key is claimed first: a second call with it waits on the key's row (PostgreSQL's unique
+      // index; on PGlite the one session) until the first call ends, then finds its answer; if
+      // the first rolled back, the second claims it. The answer replaces the placeholder below,
+      // in the same transaction, so nobody ever reads the placeholder.
+      const claimed = await sql<{ key: string }>`
         insert into ${this.#table('idempotency_keys')} (key, fingerprint, outcome)
-        values (${key}, ${fingerprint}, ${JSON.stringify(outcome)}::jsonb)`.execute(trx);
+        values (${key}, ${fingerprint}, 'null'::jsonb)
+        on conflict (key) do nothing
+        returning key`.execute(trx);
+      if (claimed.rows.length === 0) {
+        const found = await sql<{ fingerprint: string; outcome: ProcessorOutcome | string }>`
+          select fingerprint, outcome from ${this.#table('idempotency_keys')} where key = ${key}`.execute(trx);
+        const row = found.rows[0];
+        if (!row) throw new Error(`idempotency key ${key} was claimed and then vanished`);
+        return { fingerprint: row.fingerprint, outcome: typeof row.outcome === 'string' ? (JSON.parse(row.outcome) as ProcessorOutcome) : row.outcome };
+      }
+      // Saved intents are written with the answer in one statement at the end: each statement
+      // inside a transaction holds the embedded session for a round trip across threads.
+      const staged = new Map<string, ProcessorIntent>();
+      const outcome = await work({
+        intent: async (id) => {
+          const saved = staged.get(id);
+          return saved ? { ...saved } : await this.#lockIntent(trx, id);
+        },
+        save: async (intent) => void staged.set(intent.id, { ...intent }),
+      });
+      await this.#remember(trx, key, outcome, [...staged.values()]);
       return { fingerprint, outcome };
     });
   }
@@ -197,15 +215,20 @@ export class SqlProcessorStore implements ProcessorStore {
     return found.rows[0] && intentOf(found.rows[0]);
   }
 
-  async #saveIntent(trx: Transaction<any>, intent: ProcessorIntent): Promise<void> {
+  async #remember(trx: Transaction<any>, key: string, outcome: ProcessorOutcome, intents: readonly ProcessorIntent[]): Promise<void> {
     await sql`
-      insert into ${this.#table('intents')} (id, kind, reference, card_token, currency, amount_cents, captured_cents, refunded_cents, status)
-      values (${intent.id}, ${intent.kind}, ${intent.reference}, ${intent.cardToken}, ${intent.currency}, ${intent.amountCents}, ${intent.capturedCents}, ${intent.refundedCents}, ${intent.status})
-      on conflict (id) do update set
-        captured_cents = excluded.captured_cents,
-        refunded_cents = excluded.refunded_cents,
-        status = excluded.status,
-        updated_at = now()`.execute(trx);
+      with saved as (
+        insert into ${this.#table('intents')} (id, kind, reference, card_token, currency, amount_cents, captured_cents, refunded_cents, status)
+        select r.id, r.kind, r.reference, r."cardToken", r.currency, r."amountCents", r."capturedCents", r."refundedCents", r.status
+        from jsonb_to_recordset(${JSON.stringify(intents)}::jsonb)
+          as r(id text, kind text, reference text, "cardToken" text, currency text, "amountCents" integer, "capturedCents" integer, "refundedCents" integer, status text)
+        on conflict (id) do update set
+          captured_cents = excluded.captured_cents,
+          refunded_cents = excluded.refunded_cents,
+          status = excluded.status,
+          updated_at = now()
+      )
+      update ${this.#table('idempotency_keys')} set outcome = ${JSON.stringify(outcome)}::jsonb where key = ${key}`.execute(trx);
   }
 
   async intent(id: string): Promise<ProcessorIntent | undefined> {
