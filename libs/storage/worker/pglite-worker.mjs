@@ -3,6 +3,7 @@
 // runs on another core. Plain JavaScript, so that `npm start`'s bundle and a release can start it
 // from its file without a build step; the only package it loads is PGlite itself.
 import { Blob, Buffer } from 'node:buffer';
+import { performance } from 'node:perf_hooks';
 import process from 'node:process';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { PGlite, parse, protocol } from '@electric-sql/pglite';
