@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { demoAccounts, seedDemoData, userDescriptor } from '@carshare/user-service';
 import { gatewayDescriptor } from '@carshare/gateway-service';
-import { freePort, spawnService, startFaultProxy, type FaultProxy, type SpawnedService } from '@carshare/testing';
+import { freePort, freePorts, spawnService, startFaultProxy, type FaultProxy, type SpawnedService } from '@carshare/testing';
 import { createApiClient } from './support/api-client.ts';
 import { assertError } from './support/error-shape.ts';
 import { signUpAndLogIn } from './support/sign-up.ts';
@@ -129,7 +129,9 @@ describe('rate limits shared through Redis', { skip: process.env['REDIS_URL'] ? 
   let slowRedis: FaultProxy;
 
   before(async () => {
-    const userPort = await freePort();
+    // All at once: a gateway is ready before its operations port listens, so a port asked for
+    // after it starts could be that one.
+    const [userPort, ...gatewayPorts] = (await freePorts(5)) as [number, ...number[]];
     const run = `rl${process.pid}${Date.now()}`;
     // Counters live in the shared Redis for their whole window: a prefix per run keeps reruns apart.
     // The Redis timeout is the production 50 ms scaled for a loaded CI machine: this suite is about one
@@ -146,8 +148,7 @@ describe('rate limits shared through Redis', { skip: process.env['REDIS_URL'] ? 
     redisUrl.hostname = '127.0.0.1';
     redisUrl.port = String(slowRedis.port);
     for (const name of ['gateway-a', 'gateway-b']) {
-      const port = await freePort();
-      const opsPort = await freePort();
+      const [port, opsPort] = gatewayPorts.splice(0, 2) as [number, number];
       opsUrls.push(`http://127.0.0.1:${opsPort}`);
       services.push(
         await spawnService({

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ServiceIdentitySigner, laptopServiceKeys, serviceIdentityHeader } from '@carshare/platform';
 import { demoAccounts } from '@carshare/user-service';
-import { freePort, runCommand, spawnService, startFaultProxy, type FaultProxy, type SpawnedService } from '@carshare/testing';
+import { freePorts, runCommand, spawnService, startFaultProxy, type FaultProxy, type SpawnedService } from '@carshare/testing';
 import { createApiClient, type ApiClient } from '../support/api-client.ts';
 import type { DrillSettings } from './drill-settings.ts';
 
@@ -123,11 +123,12 @@ export async function startChaosTopology(settings: DrillSettings): Promise<Chaos
   }
 
   try {
-    const userPort = await freePort();
-    const gatewayPort = await freePort();
+    // Together: the gateway answers before its operations port listens, and the user service
+    // starts beside it, so ports asked for one at a time could come back twice.
+    const [userPort, gatewayPort, gatewayOpsPort] = (await freePorts(3)) as [number, number, number];
     const userUrl = `http://127.0.0.1:${userPort}`;
     const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
-    const gatewayOpsUrl = `http://127.0.0.1:${await freePort()}`;
+    const gatewayOpsUrl = `http://127.0.0.1:${gatewayOpsPort}`;
     proxy = await startFaultProxy({ target: { port: userPort } });
     const userEnv = { ...isolated, LOG_LEVEL: 'warn', CARSHARE_DATA_DIR: pgDir, USER_PORT: String(userPort) };
     const startUser = async (): Promise<SpawnedService> => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { describe, it } from 'node:test';
-import { freePort } from './free-port.ts';
+import { freePort, freePorts } from './free-port.ts';
 
 describe('freePort', () => {
   it('returns a loopback port that can be listened on right away', async () => {
@@ -23,6 +23,13 @@ describe('freePort', () => {
       for (let attempt = 0; attempt < 20; attempt++) assert.notEqual(await freePort(), taken);
     } finally {
       await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
+  it('hands out ports asked for together all different', async () => {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const ports = await freePorts(6);
+      assert.equal(new Set(ports).size, 6, `got ${ports.join(', ')}`);
     }
   });
 });

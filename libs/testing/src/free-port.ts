@@ -6,13 +6,30 @@ import { createServer } from 'node:net';
  * bind; servers in this process should listen on port 0 instead, which has no such window.
  */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host, port: 0, exclusive: true }, () => resolve());
-  });
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('the OS gave no TCP port');
-  return address.port;
+  const [port] = await freePorts(1, host);
+  return port as number;
+}
+
+/**
+ * `count` different free ports, held together until all are known: ports asked for one at a time
+ * can come back twice when the first one's process has not bound it yet (a gateway's main port
+ * answers before its operations port listens), and two children then fight over one port.
+ */
+export async function freePorts(count: number, host = '127.0.0.1'): Promise<number[]> {
+  const servers = Array.from({ length: count }, () => createServer());
+  try {
+    return await Promise.all(
+      servers.map(async (server) => {
+        await new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen({ host, port: 0, exclusive: true }, () => resolve());
+        });
+        const address = server.address();
+        if (address === null || typeof address === 'string') throw new Error('the OS gave no TCP port');
+        return address.port;
+      }),
+    );
+  } finally {
+    await Promise.all(servers.map((server) => new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()))));
+  }
 }
