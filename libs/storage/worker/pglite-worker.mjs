@@ -143,8 +143,8 @@ parentPort.on('message', (message) => {
  * Inside a transaction the session belongs to one caller, whose next statement comes a few
  * hundred µs after each answer, and nothing else can run meanwhile. A message reached this
  * thread's event loop 124 µs after it was sent (average under the trips bench); a loop asking
- * the port finds it in ~10 (ADR 0033). The loop gives up after 0.5 ms: a caller that stays away
- * longer gets the event loop again.
+ * the port finds it in ~11 (bench/README, trips, 2026-12-04; ADR 0033). The loop gives up after
+ * 0.5 ms: a caller that stays away longer gets the event loop again.
  */
 const transactionSpinMs = 0.5;
 async function answerAndWait(message) {
