@@ -53,6 +53,22 @@ export interface ProcessorStore {
   listIntents(page: { afterId?: string | undefined; limit: number }): Promise<ProcessorIntent[]>;
 }
 
+/**
+ * A call whose saves are kept aside until its answer is remembered with them: it reads its own
+ * saves first, then what `read` finds in the store.
+ */
+function stagedCall(read: (id: string) => Promise<ProcessorIntent | undefined>): { call: ProcessorCall; staged: ReadonlyMap<string, ProcessorIntent> } {
+  const staged = new Map<string, ProcessorIntent>();
+  const call: ProcessorCall = {
+    intent: async (id) => {
+      const saved = staged.get(id);
+      return saved ? { ...saved } : await read(id);
+    },
+    save: async (intent) => void staged.set(intent.id, { ...intent }),
+  };
+  return { call, staged };
+}
+
 /** The processor's state in this process only: for unit tests, gone with the process. */
 export class MemoryProcessorStore implements ProcessorStore {
   readonly #intents = new Map<string, ProcessorIntent>();
@@ -64,14 +80,8 @@ export class MemoryProcessorStore implements ProcessorStore {
     const run = this.#queue.then(async () => {
       const remembered = this.#answers.get(key);
       if (remembered) return remembered;
-      const staged = new Map<string, ProcessorIntent>();
-      const outcome = await work({
-        intent: async (id) => {
-          const intent = staged.get(id) ?? this.#intents.get(id);
-          return intent && { ...intent };
-        },
-        save: async (intent) => void staged.set(intent.id, { ...intent }),
-      });
+      const { call, staged } = stagedCall((id) => this.intent(id));
+      const outcome = await work(call);
       for (const intent of staged.values()) this.#intents.set(intent.id, intent);
       const answer = { fingerprint, outcome };
       this.#answers.set(key, answer);
@@ -197,14 +207,8 @@ export class SqlProcessorStore implements ProcessorStore {
       }
       // Saved intents are written with the answer in one statement at the end: each statement
       // inside a transaction holds the embedded session for a round trip across threads.
-      const staged = new Map<string, ProcessorIntent>();
-      const outcome = await work({
-        intent: async (id) => {
-          const saved = staged.get(id);
-          return saved ? { ...saved } : await this.#lockIntent(trx, id);
-        },
-        save: async (intent) => void staged.set(intent.id, { ...intent }),
-      });
+      const { call, staged } = stagedCall((id) => this.#lockIntent(trx, id));
+      const outcome = await work(call);
       await this.#remember(trx, key, outcome, [...staged.values()]);
       return { fingerprint, outcome };
     });
