@@ -23,8 +23,26 @@ export interface PgliteSession {
    */
   query<R>(sql: string, params?: unknown[], options?: { rowMode: 'object'; prepare?: boolean } & BeginFirst): Promise<PgliteResults<R>>;
   exec(sql: string, options?: { rowMode: 'object' } & BeginFirst): Promise<Array<PgliteResults<unknown>>>;
+  /**
+   * A whole transaction in one turn: BEGIN, the statements in order, COMMIT. The first guarded
+   * statement that changes no row rolls it back, and the answer names it; an error rolls it back
+   * and is thrown. Nothing else runs on the session in between.
+   */
+  batch(statements: readonly PgliteBatchStatement[]): Promise<PgliteBatchAnswer>;
   close(): Promise<void>;
 }
+
+export interface PgliteBatchStatement {
+  readonly sql: string;
+  readonly params: readonly unknown[];
+  /** As query()'s `prepare`. */
+  readonly prepare: boolean;
+  /** The batch stops and rolls back when this statement changes (or, not a change, returns) no row. */
+  readonly guarded: boolean;
+}
+
+/** `unchanged`: the index of the guarded statement that changed no row; nothing was committed. */
+export type PgliteBatchAnswer = { readonly results: ReadonlyArray<PgliteResults<unknown>> } | { readonly unchanged: number };
 
 export interface BeginFirst {
   /**
@@ -111,6 +129,10 @@ export class PgliteThread implements PgliteSession {
     return this.#send('exec', sql, undefined, options?.begin) as Promise<Array<PgliteResults<unknown>>>;
   }
 
+  batch(statements: readonly PgliteBatchStatement[]): Promise<PgliteBatchAnswer> {
+    return this.#send('batch', undefined, undefined, undefined, statements) as Promise<PgliteBatchAnswer>;
+  }
+
   /**
    * Closes PGlite after the statements already sent; if that takes longer than `graceMs` (a
    * statement that does not end), the thread is stopped anyway.
@@ -133,13 +155,13 @@ export class PgliteThread implements PgliteSession {
     await this.#worker.terminate();
   }
 
-  #send(op: 'query' | 'prepared' | 'exec' | 'close', sql: string | undefined, params: unknown[] | undefined, begin?: string): Promise<unknown> {
+  #send(op: 'query' | 'prepared' | 'exec' | 'batch' | 'close', sql: string | undefined, params: unknown[] | undefined, begin?: string, statements?: readonly PgliteBatchStatement[]): Promise<unknown> {
     if (this.#closed) return Promise.reject(new Error('PGlite is closed'));
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       if (this.#pending.size === 0) this.#worker.ref();
       this.#pending.add({ id, resolve, reject });
-      this.#worker.postMessage({ id, op, sql, params, begin });
+      this.#worker.postMessage({ id, op, sql, params, begin, statements });
     });
   }
 

@@ -1,13 +1,15 @@
 import { Conflict } from '@carshare/platform';
 import { Kysely, WithSchemaPlugin, type Dialect } from 'kysely';
 import { assertSchemaName } from './schema-name.ts';
-import { createServiceDatabase, type ServiceDatabase } from './service-database.ts';
+import { createServiceDatabase, type BatchRunner, type ServiceDatabase } from './service-database.ts';
 import type { SqlEngine, SqlEngineKind } from './sql-engine.ts';
 
 export interface SchemaPerServiceEngineOptions {
   kind: SqlEngineKind;
   /** How one service's connections reach its schema (a shared PGlite session or a pool). */
   dialectFor(schema: string): Dialect;
+  /** How a service's batch goes at once, when the engine has a way (ServiceDatabase.batch). */
+  batch?: BatchRunner;
   pingTimeoutMs: number;
   /** Runs after every service's connections are closed (the shared PGlite, the data-dir lock). */
   afterClose?: () => Promise<void>;
@@ -31,6 +33,7 @@ export function schemaPerServiceEngine(options: SchemaPerServiceEngineOptions): 
           // the plugin re-builds every query's tree (~2.5 ms of CPU per trip in the trips bench).
           db: new Kysely<any>({ dialect: options.dialectFor(schema), plugins: options.kind === 'pglite' ? [new WithSchemaPlugin(schema)] : [] }),
           pingTimeoutMs: options.pingTimeoutMs,
+          batch: options.batch,
         });
         services.set(schema, service);
       }

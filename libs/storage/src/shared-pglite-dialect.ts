@@ -15,6 +15,7 @@ import {
   type TransactionSettings,
 } from 'kysely';
 import type { ReleaseLock } from './async-mutex.ts';
+import type { BatchRunner } from './service-database.ts';
 import { isSchemaFree } from './schema-free-statement.ts';
 import type { PgliteResults, PgliteSession } from './pglite-thread.ts';
 import type { SharedPglite } from './shared-pglite.ts';
@@ -138,6 +139,37 @@ function schemaFree(compiledQuery: CompiledQuery): boolean {
 
 const rowCountCommands = new Set(['INSERT', 'UPDATE', 'DELETE', 'MERGE']);
 
+/** What a batch's guard counts: the rows a data-changing statement changed, else the rows returned. */
+export function changedRows(result: PgliteResults<unknown>): number {
+  return result.command !== undefined && rowCountCommands.has(result.command) ? (result.affectedRows ?? 0) : result.rows.length;
+}
+
+function queryResultOf<R>(result: PgliteResults<R> | undefined): QueryResult<R> {
+  if (result === undefined) return { rows: [] };
+  const { command } = result;
+  return {
+    rows: result.rows,
+    numAffectedRows: command !== undefined && rowCountCommands.has(command) && result.affectedRows !== undefined ? BigInt(result.affectedRows) : undefined,
+  };
+}
+
+/**
+ * ServiceDatabase.batch on the shared session: the whole transaction goes as one message and the
+ * session is held only to send it, like a statement of its own (SharedPglite.send), where an
+ * interactive transaction holds it for a round trip per statement. Only for statements that name
+ * their schema: a search_path switch would be the session's, not the batch's.
+ */
+export function sharedPgliteBatch(shared: SharedPglite): BatchRunner {
+  return (statements) => {
+    if (!statements.every((statement) => schemaFree(statement.compiled))) return undefined;
+    const sent = statements.map(({ compiled, guarded }) => ({ sql: compiled.sql, params: [...compiled.parameters], prepare: true, guarded }));
+    return shared.send(async (pglite) => {
+      const answer = await pglite.batch(sent);
+      return 'unchanged' in answer ? answer : { results: answer.results.map((result) => queryResultOf(result)) };
+    });
+  };
+}
+
 class SharedPgliteConnection implements DatabaseConnection {
   readonly #shared: SharedPglite;
   readonly #schema: string;
@@ -248,13 +280,5 @@ async function run<R>(pglite: PgliteSession, compiledQuery: CompiledQuery, prepa
   } else {
     result = await pglite.query<R>(sql, [...parameters], { rowMode: 'object', prepare, ...(begin !== undefined && { begin }) });
   }
-  if (result === undefined) return { rows: [] };
-  const { command } = result;
-  return {
-    rows: result.rows,
-    numAffectedRows:
-      command !== undefined && rowCountCommands.has(command) && result.affectedRows !== undefined
-        ? BigInt(result.affectedRows)
-        : undefined,
-  };
+  return queryResultOf(result);
 }

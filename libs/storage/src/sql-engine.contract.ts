@@ -335,6 +335,118 @@ export function runSqlEngineContract(name: string, createFixture: () => Promise<
       assert.ok(carLabels.every((row) => row.label.startsWith(`${cars.schema}:`) || row.label === 'autocommit'));
     });
 
+    it('runs a batch as one transaction: a guard that changes nothing, or a failing statement, undoes all of it', async () => {
+      const service = engine.forService(fixture.schema('batch'));
+      await service.migrate(await migrationsDir({ '0001-things.sql': thingsTable }));
+      const things = service.table('things');
+      const notThere = new Error('thing 7 is not there');
+
+      const results = await service.batch([
+        { query: service.db.insertInto('things').values({ id: 1, label: 'one' }) },
+        { query: sql`insert into ${things} (id, label) values (2, 'two') returning id`.compile(service.db) },
+        { query: sql`update ${things} set label = 'one, changed' where id = 1`.compile(service.db), orElse: () => notThere },
+        // Unqualified: runs in the service's schema all the same.
+        { query: sql`select count(*)::int as n from things`.compile(service.db) },
+      ]);
+      assert.equal(results[0]?.numAffectedRows, 1n);
+      assert.deepEqual(results[1]?.rows, [{ id: 2 }]);
+      assert.equal(results[2]?.numAffectedRows, 1n);
+      assert.deepEqual(results[3]?.rows, [{ n: 2 }]);
+
+      await assert.rejects(
+        service.batch([
+          { query: service.db.insertInto('things').values({ id: 3, label: 'undone' }) },
+          { query: service.db.updateTable('things').set({ label: 'undone too' }).where('id', '=', 2) },
+          { query: service.db.updateTable('things').set({ label: 'seven' }).where('id', '=', 7), orElse: () => notThere },
+          { query: service.db.insertInto('things').values({ id: 4, label: 'never run' }) },
+        ]),
+        (error: unknown) => error === notThere,
+      );
+      await assert.rejects(
+        service.batch([
+          { query: service.db.insertInto('things').values({ id: 5, label: 'undone' }) },
+          { query: service.db.insertInto('things').values({ id: 6, label: 'two' }) },
+        ]),
+        (error: unknown) => isUniqueViolation(error),
+      );
+      // A select guards by the rows it returns.
+      await assert.rejects(
+        service.batch([
+          { query: service.db.insertInto('things').values({ id: 8, label: 'undone' }) },
+          { query: service.db.selectFrom('things').select('id').where('id', '=', 7), orElse: () => notThere },
+        ]),
+        (error: unknown) => error === notThere,
+      );
+
+      const rows = await service.db.selectFrom('things').select(['id', 'label']).orderBy('id').execute();
+      assert.deepEqual(rows, [
+        { id: 1, label: 'one, changed' },
+        { id: 2, label: 'two' },
+      ]);
+    });
+
+    it('keeps batches, transactions and lone statements sent at once apart', async () => {
+      const service = engine.forService(fixture.schema('batch_mixed'));
+      await service.migrate(await migrationsDir({ '0001-things.sql': thingsTable }));
+      const refused = new Error('refused');
+      // Odd batches end on a guard that fails, so their rollback lands among the others' work:
+      // it must undo their own statements and nothing of anyone else's.
+      const work = Array.from({ length: 30 }, (_, index) => {
+        const id = index * 10;
+        if (index % 3 === 0) {
+          return service
+            .batch([
+              { query: service.db.insertInto('things').values({ id, label: `batch ${id}` }) },
+              { query: service.db.insertInto('things').values({ id: id + 1, label: `batch ${id + 1}` }) },
+              { query: service.db.updateTable('things').set({ label: `batch ${id} checked` }).where('id', '=', index % 2 === 0 ? id : -1), orElse: () => refused },
+            ])
+            .then(
+              () => 'committed',
+              (error: unknown) => {
+                if (error !== refused) throw error;
+                return 'refused';
+              },
+            );
+        }
+        if (index % 3 === 1) {
+          return service
+            .transaction(async (trx) => {
+              await trx.insertInto('things').values({ id, label: `trx ${id}` }).execute();
+              if (index % 2 === 1) throw refused;
+            })
+            .then(
+              () => 'committed',
+              (error: unknown) => {
+                if (error !== refused) throw error;
+                return 'refused';
+              },
+            );
+        }
+        return service.db
+          .insertInto('things')
+          .values({ id, label: `alone ${id}` })
+          .execute()
+          .then(() => 'committed');
+      });
+      const outcomes = await Promise.all(work);
+
+      const expected = outcomes.flatMap((outcome, index) => {
+        const id = index * 10;
+        if (outcome !== 'committed') return [];
+        if (index % 3 === 0) return [id, id + 1];
+        return [id];
+      });
+      const rows = await service.db.selectFrom('things').select('id').orderBy('id').execute();
+      assert.deepEqual(
+        rows.map((row) => row.id),
+        expected,
+      );
+      assert.deepEqual(
+        outcomes.map((outcome, index) => (index % 3 === 2 ? 'committed' : index % 2 === 0 ? 'committed' : 'refused')),
+        outcomes,
+      );
+    });
+
     it('recognises unique violations and names the constraint', async () => {
       const service = engine.forService(fixture.schema('unique'));
       await service.migrate(await migrationsDir({ '0001-things.sql': thingsTable }));

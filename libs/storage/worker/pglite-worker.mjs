@@ -109,7 +109,32 @@ async function preparedQuery(sql, params, retried = false) {
   return answered === undefined ? await pglite.query(sql, params, { rowMode: 'object' }) : answered.result;
 }
 
-async function answer({ id, op, sql, params, begin }) {
+const rowCountCommands = new Set(['INSERT', 'UPDATE', 'DELETE', 'MERGE']);
+const changedRows = (result) => (rowCountCommands.has(result.command) ? (result.affectedRows ?? 0) : result.rows.length);
+
+/** PgliteSession.batch: a whole transaction in one turn of this thread, with no message in between. */
+async function batch(statements) {
+  await pglite.exec('begin');
+  try {
+    const results = [];
+    for (const [index, statement] of statements.entries()) {
+      const result = plain(statement.prepare ? await preparedQuery(statement.sql, statement.params) : await pglite.query(statement.sql, statement.params, { rowMode: 'object' }));
+      if (statement.guarded && changedRows(result) === 0) {
+        await pglite.exec('rollback');
+        return { unchanged: index };
+      }
+      results.push(result);
+    }
+    await pglite.exec('commit');
+    return { results };
+  } catch (error) {
+    // Ends the transaction a failed statement (or COMMIT) left; there is nothing to add to its error.
+    if (pglite.isInTransaction()) await pglite.exec('rollback').catch(() => undefined);
+    throw error;
+  }
+}
+
+async function answer({ id, op, sql, params, begin, statements }) {
   try {
     // A transaction's BEGIN comes with its first statement (pglite-thread.ts, BeginFirst).
     if (begin !== undefined) await pglite.exec(begin);
@@ -117,6 +142,8 @@ async function answer({ id, op, sql, params, begin }) {
       parentPort.postMessage({ id, result: plain(await preparedQuery(sql, params)) });
     } else if (op === 'query') {
       parentPort.postMessage({ id, result: plain(await pglite.query(sql, params, { rowMode: 'object' })) });
+    } else if (op === 'batch') {
+      parentPort.postMessage({ id, result: await batch(statements) });
     } else if (op === 'exec') {
       parentPort.postMessage({ id, result: (await pglite.exec(sql, { rowMode: 'object' })).map(plain) });
     } else if (op === 'close') {
