@@ -1,5 +1,6 @@
-import { InvalidArgument } from '@carshare/platform';
-import type { Transaction } from 'kysely';
+import { Aborted, InvalidArgument, isAppError } from '@carshare/platform';
+import type { BatchStatement } from '@carshare/storage';
+import type { Kysely, Transaction } from 'kysely';
 
 /** What every step invocation receives. A plain object: one is made per call. */
 export interface SagaStepContext<Input> {
@@ -69,7 +70,68 @@ export interface LocalSagaStep<Input, Result = unknown> {
   compensate?(context: LocalCompensationContext<Input, Result>): Promise<void>;
 }
 
-export type SagaStep<Input, Result = unknown> = RemoteSagaStep<Input, Result> | LocalSagaStep<Input, Result>;
+export interface PlanContext<Input> extends SagaStepContext<Input> {
+  /**
+   * The service's database, for what the plan reads before deciding its writes. Not a
+   * transaction: whatever a write relies on, it checks again itself (a guard, a WHERE).
+   */
+  readonly db: Kysely<any>;
+}
+
+export type PlanCompensationContext<Input, Result> = PlanContext<Input> & CompensationFields<Result>;
+
+/** A planned step's decision: the writes, and what the step answers once they committed. */
+export interface LocalWrites<Result> {
+  /** Run in one transaction with the step's record; a guard that changes nothing fails the step, and nothing of it is written. */
+  readonly writes: readonly BatchStatement[];
+  readonly result: Result;
+  /** Runs once they committed (to wake the outbox relay, say). */
+  readonly afterCommit?: () => void;
+}
+
+/**
+ * A local step decided before it writes: `plan` reads what it needs and answers its writes, which
+ * go to the database in one batch with the step's record (ServiceDatabase.batch) instead of an
+ * interactive transaction. On the shared PGlite session that holds the session only to send them
+ * (ADR 0034). For a step whose writes are known once it has read: each write must check what it
+ * relies on itself, since nothing holds the rows between the read and the batch. A failed guard
+ * rolls the batch back, so the step is not compensated, as a failed local invoke.
+ */
+export interface PlannedLocalSagaStep<Input, Result = unknown> {
+  readonly name: string;
+  readonly local: true;
+  plan(context: PlanContext<Input>): Promise<LocalWrites<Result>>;
+  planCompensation?(context: PlanCompensationContext<Input, Result>): Promise<LocalWrites<void>>;
+  readonly invoke?: never;
+  readonly compensate?: never;
+}
+
+export type SagaStep<Input, Result = unknown> = RemoteSagaStep<Input, Result> | LocalSagaStep<Input, Result> | PlannedLocalSagaStep<Input, Result>;
+
+/**
+ * For a planned step's guard whose failure means only that what the plan read has changed (not
+ * that the step cannot be done): the runner plans the step again on what is there now, up to
+ * `maxPlans` times, instead of failing it.
+ */
+export function stalePlan(message: string, details: Record<string, unknown> = {}): Error {
+  return Aborted(stalePlanReason, message, details);
+}
+
+export const stalePlanReason = 'SAGA_PLAN_STALE';
+export const maxPlans = 5;
+
+export function isStalePlan(error: unknown): boolean {
+  return isAppError(error) && error.reason === stalePlanReason;
+}
+
+export function isPlannedStep<Step extends SagaStep<any, any>>(step: Step): step is Extract<Step, PlannedLocalSagaStep<any, any>> {
+  return step.local === true && 'plan' in step && typeof step.plan === 'function';
+}
+
+/** Whether the step has something to undo: a compensation or a planned one. */
+export function canCompensate(step: SagaStep<any, any>): boolean {
+  return isPlannedStep(step) ? step.planCompensation !== undefined : step.compensate !== undefined;
+}
 
 export interface SagaOptions {
   /** From start to deadline unless `run` is given one. Default: the runner's `defaultTimeoutMs`. */
@@ -98,6 +160,10 @@ export function defineSaga<Input>(name: string, steps: ReadonlyArray<SagaStep<In
   for (const step of steps) {
     if (!namePattern.test(step.name)) {
       throw InvalidArgument('INVALID_STEP_NAME', `step name ${JSON.stringify(step.name)} of saga ${name} is not lower-case words`, { name, step: step.name });
+    }
+    const planned = 'plan' in step && step.plan !== undefined;
+    if (planned === ('invoke' in step && step.invoke !== undefined) || (planned && step.local !== true)) {
+      throw InvalidArgument('INVALID_STEP', `step ${step.name} of saga ${name} needs either invoke or, local, plan`, { name, step: step.name });
     }
     if (seen.has(step.name)) throw InvalidArgument('DUPLICATE_STEP', `saga ${name} has two steps named ${step.name}`, { name, step: step.name });
     seen.add(step.name);

@@ -1,5 +1,5 @@
 import { Aborted } from '@carshare/platform';
-import type { ServiceDatabase } from '@carshare/storage';
+import type { BatchStatement, ServiceDatabase } from '@carshare/storage';
 import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 
 export type SagaStatus = 'running' | 'compensating' | 'completed' | 'compensated' | 'failed';
@@ -220,7 +220,7 @@ export class SagaLog {
       const renewed = await sql`
         update ${this.#saga} set lease_until = ${leaseUntil}, updated_at = ${now} where id = ${id}::uuid and owner = ${owner}`.execute(trx);
       if (Number(renewed.numAffectedRows ?? 0) === 0) {
-        throw Aborted(leaseLostReason, `saga ${id} is no longer driven by ${owner}`, { sagaId: id, owner });
+        throw this.#leaseLost({ id, owner });
       }
       return await work(trx);
     });
@@ -235,6 +235,11 @@ export class SagaLog {
   /** Lets another instance take the saga at once (a clean stop), instead of after the lease. */
   async release(id: string, owner: string): Promise<void> {
     await sql`update ${this.#saga} set owner = null, lease_until = null where id = ${id}::uuid and owner = ${owner}`.execute(this.#db);
+  }
+
+  /** The service's database, for what a planned step reads before it writes. */
+  get db(): Kysely<any> {
+    return this.#db;
   }
 
   /** Runs `work` in one transaction of the saga's database (a local step and its record). */
@@ -258,8 +263,28 @@ export class SagaLog {
    * step's "started"): all of them or, when `owner` lost the saga, none.
    */
   async updateSteps(db: Kysely<any> | undefined, lease: { id: string; owner: string; leaseUntil: Date }, changes: ReadonlyArray<{ index: number; change: StepChange }>, now: Date): Promise<void> {
+    const statement = this.#stepsStatement(lease, changes, now);
+    if (statement === undefined) return;
+    const updated = await statement.execute(db ?? this.#db);
+    if (Number(updated.numAffectedRows ?? 0) === 0) throw this.#leaseLost(lease);
+  }
+
+  /**
+   * A planned local step's writes and its record (with the lease renewal, last) as one batch:
+   * all of them or, when a guard fails or `owner` lost the saga, none.
+   */
+  async batch(writes: readonly BatchStatement[], lease: { id: string; owner: string; leaseUntil: Date }, index: number, change: StepChange, now: Date): Promise<void> {
+    const record = this.#stepsStatement(lease, [{ index, change }], now)!;
+    await this.#database.batch([...writes, { query: record.compile(this.#db), orElse: () => this.#leaseLost(lease) }]);
+  }
+
+  #leaseLost(lease: { id: string; owner: string }): Error {
+    return Aborted(leaseLostReason, `saga ${lease.id} is no longer driven by ${lease.owner}`, { sagaId: lease.id, owner: lease.owner });
+  }
+
+  #stepsStatement(lease: { id: string; owner: string; leaseUntil: Date }, changes: ReadonlyArray<{ index: number; change: StepChange }>, now: Date): RawBuilder<unknown> | undefined {
     const [last, ...others] = [...changes].reverse();
-    if (last === undefined) return;
+    if (last === undefined) return undefined;
     // Each earlier change is a CTE of its own: a statement may change several rows of one table
     // from several CTEs, as long as no row twice.
     const earlier = others.map(
@@ -267,16 +292,13 @@ export class SagaLog {
         update ${this.#steps} set ${change}, updated_at = ${now}
         where saga_id = (select id from lease) and step_index = ${index})`,
     );
-    const updated = await sql`
+    return sql`
       with lease as (
         update ${this.#saga} set lease_until = ${lease.leaseUntil}, updated_at = ${now}
         where id = ${lease.id}::uuid and owner = ${lease.owner}
         returning id)${sql.join(earlier, sql``)}
       update ${this.#steps} set ${last.change}, updated_at = ${now}
-      where saga_id = (select id from lease) and step_index = ${last.index}`.execute(db ?? this.#db);
-    if (Number(updated.numAffectedRows ?? 0) === 0) {
-      throw Aborted(leaseLostReason, `saga ${lease.id} is no longer driven by ${lease.owner}`, { sagaId: lease.id, owner: lease.owner });
-    }
+      where saga_id = (select id from lease) and step_index = ${last.index}`;
   }
 
   /**
@@ -295,7 +317,7 @@ export class SagaLog {
         where saga_id = (select id from finished) and compensate_status = 'pending')
       select count(*)::int as finished from finished`.execute(this.#db);
     if (Number(rows[0]?.finished ?? 0) === 0) {
-      throw Aborted(leaseLostReason, `saga ${lease.id} is no longer driven by ${lease.owner}`, { sagaId: lease.id, owner: lease.owner });
+      throw this.#leaseLost(lease);
     }
   }
 

@@ -5,7 +5,7 @@ import { openSqlEngine, type ServiceDatabase, type SqlEngine } from '@carshare/s
 import { FakeClock } from '@carshare/testing';
 import { sql } from 'kysely';
 import { Registry } from 'prom-client';
-import { defineSaga, type SagaDefinition, type SagaStep } from './define-saga.ts';
+import { defineSaga, maxPlans, stalePlan, type SagaDefinition, type SagaStep } from './define-saga.ts';
 import { SagaRunner, type SagaEvent, type SagaRunnerOptions } from './saga-runner.ts';
 import { migrateSagaTables } from './saga-tables.ts';
 
@@ -637,6 +637,146 @@ for (const engineChoice of engines) {
       await assert.rejects(sagas.run(saga, input, { id: 'trip-42' }), (error) => isAppError(error) && error.reason === 'INVALID_SAGA_ID');
     });
 
+    /**
+     * Planned local steps around a remote one: `open-trip` inserts the trip, `begin-trip` moves it
+     * from reserved to started, guarded, and is undone by its planned compensation.
+     */
+    function plannedSaga(journal: Journal, options: { failAt?: string; holdPlan?: (signal: AbortSignal) => Promise<void>; beginFrom?: string; staleUntilPlan?: number } = {}) {
+      let beginPlans = 0;
+      return defineSaga<TripInput>('trip.planned', [
+        {
+          name: 'open-trip',
+          local: true,
+          async plan(ctx) {
+            note(journal, 'plan:open-trip', ctx.idempotencyKey);
+            await options.holdPlan?.(ctx.signal);
+            return { writes: [{ query: sql`insert into trip (id, rider_id, state) values (${ctx.sagaId}, ${ctx.input.riderId}, 'reserved')`.compile(ctx.db) }], result: { tripId: ctx.sagaId } };
+          },
+          async planCompensation(ctx) {
+            note(journal, 'compensate:open-trip', ctx.idempotencyKey);
+            return { writes: [{ query: sql`update trip set state = 'cancelled' where id = ${ctx.sagaId}`.compile(ctx.db) }], result: undefined };
+          },
+        },
+        {
+          name: 'claim-car',
+          async invoke(ctx) {
+            note(journal, 'invoke:claim-car', ctx.idempotencyKey);
+            if (options.failAt === 'claim-car') throw new Error('claim-car refused');
+            return { carId: ctx.input.carId };
+          },
+        },
+        {
+          name: 'begin-trip',
+          local: true,
+          async plan(ctx) {
+            note(journal, 'plan:begin-trip', ctx.idempotencyKey);
+            beginPlans += 1;
+            const stale = options.staleUntilPlan !== undefined && beginPlans < options.staleUntilPlan;
+            const refused = stale ? stalePlan('read a state that has changed') : new Error('the trip is not reserved');
+            let committed = false;
+            return {
+              writes: [
+                { query: sql`update trip set state = 'started' where id = ${ctx.sagaId} and state = ${stale ? 'paused' : (options.beginFrom ?? 'reserved')}`.compile(ctx.db), orElse: () => refused },
+                { query: sql`insert into trip (id, rider_id, state) values (gen_random_uuid(), 'after the guard', 'reserved')`.compile(ctx.db) },
+              ],
+              result: { started: true },
+              afterCommit: () => {
+                committed = true;
+                note(journal, `committed:begin-trip:${committed}`, ctx.idempotencyKey);
+              },
+            };
+          },
+        },
+        {
+          name: 'unlock-car',
+          async invoke(ctx) {
+            note(journal, 'invoke:unlock-car', ctx.idempotencyKey);
+            if (options.failAt === 'unlock-car') throw new Error('unlock-car refused');
+          },
+        },
+      ]);
+    }
+
+    it('runs a planned local step’s writes with its record: all of them committed, or none when a guard fails', async () => {
+      const database = await freshDatabase();
+      const journal = newJournal();
+      const saga = plannedSaga(journal);
+      const outcome = await runner(database, [saga]).run(saga, input);
+      assert.equal(outcome.status, 'completed');
+      assert.deepEqual(outcome.results['begin-trip'], { started: true });
+      assert.deepEqual(journal.entries, ['plan:open-trip', 'invoke:claim-car', 'plan:begin-trip', 'committed:begin-trip:true', 'invoke:unlock-car']);
+      const { rows } = await sql<{ rider_id: string; state: string }>`select rider_id, state from trip order by rider_id`.execute(database.db);
+      assert.deepEqual(rows, [
+        { rider_id: 'after the guard', state: 'reserved' },
+        { rider_id: 'rider-1', state: 'started' },
+      ]);
+
+      // The guard changes nothing: the step fails, nothing of it is written and it is not
+      // compensated (its batch rolled back); the planned step before it is undone by its plan.
+      const refusedDatabase = await freshDatabase();
+      const refusedJournal = newJournal();
+      const refusedSaga = plannedSaga(refusedJournal, { beginFrom: 'paused' });
+      const refused = await runner(refusedDatabase, [refusedSaga]).run(refusedSaga, input);
+      assert.equal(refused.status, 'compensated');
+      assert.equal(refused.error?.step, 'begin-trip');
+      assert.match(refused.error?.message ?? '', /not reserved/);
+      assert.deepEqual(refusedJournal.entries, ['plan:open-trip', 'invoke:claim-car', 'plan:begin-trip', 'compensate:open-trip']);
+      const { rows: after } = await sql<{ rider_id: string; state: string }>`select rider_id, state from trip`.execute(refusedDatabase.db);
+      assert.deepEqual(after, [{ rider_id: 'rider-1', state: 'cancelled' }]);
+      const record = await runner(refusedDatabase, [refusedSaga]).get(refused.id);
+      assert.deepEqual(
+        record?.steps.map((step) => [step.name, step.invokeStatus, step.compensateStatus]),
+        [
+          ['open-trip', 'done', 'done'],
+          ['claim-car', 'done', 'not_needed'],
+          ['begin-trip', 'failed', 'not_needed'],
+          ['unlock-car', 'pending', 'not_needed'],
+        ],
+      );
+    });
+
+    it('plans a step again when its guard says the plan read a state that has changed, a bounded number of times', async () => {
+      const database = await freshDatabase();
+      const journal = newJournal();
+      const saga = plannedSaga(journal, { staleUntilPlan: 3 });
+      const outcome = await runner(database, [saga]).run(saga, input);
+      assert.equal(outcome.status, 'completed');
+      assert.equal(journal.entries.filter((entry) => entry === 'plan:begin-trip').length, 3);
+      assert.equal(journal.entries.filter((entry) => entry.startsWith('committed:begin-trip')).length, 1);
+
+      const staleDatabase = await freshDatabase();
+      const staleJournal = newJournal();
+      const alwaysStale = plannedSaga(staleJournal, { staleUntilPlan: Number.POSITIVE_INFINITY });
+      const gaveUp = await runner(staleDatabase, [alwaysStale]).run(alwaysStale, input);
+      assert.equal(gaveUp.status, 'compensated');
+      assert.equal(gaveUp.error?.reason, 'SAGA_PLAN_STALE');
+      assert.equal(staleJournal.entries.filter((entry) => entry === 'plan:begin-trip').length, maxPlans);
+      const { rows } = await sql`select * from trip where rider_id = 'after the guard'`.execute(staleDatabase.db);
+      assert.deepEqual(rows, [], 'no plan’s writes landed');
+    });
+
+    it('a planned step of an instance that lost its saga writes nothing', async () => {
+      const database = await freshDatabase();
+      const journal = newJournal();
+      const clock = new FakeClock();
+      const stuck = gate();
+      const saga = plannedSaga(journal, { holdPlan: () => stuck.wait(new AbortController().signal) });
+      const frozen = runner(database, [saga], { clock, instanceId: 'node-a', leaseMs: 10_000 });
+      const running = frozen.run(saga, input);
+      await stuck.reached;
+      // Another instance holds it now (its lease ran out and was taken): the batch's record is
+      // refused, and the writes decided with it go with it.
+      const { rows: held } = await sql<{ id: string }>`update saga set owner = 'node-b' returning id`.execute(database.db);
+      assert.equal(held.length, 1);
+      stuck.open();
+      await assert.rejects(running, (error) => isAppError(error) && error.reason === 'SAGA_INTERRUPTED');
+      const { rows } = await sql`select * from trip`.execute(database.db);
+      assert.deepEqual(rows, []);
+      const record = await frozen.get(held[0]!.id);
+      assert.equal(record?.steps[0]?.invokeStatus, 'pending');
+      await frozen.stop();
+    });
+
     it('a saga recorded with other steps than the code has is failed for an operator, not driven', async () => {
       const database = await freshDatabase();
       const journal = newJournal();
@@ -665,5 +805,9 @@ describe('defineSaga', () => {
     assert.throws(() => defineSaga('x', [step, step]), /two steps named a/);
     assert.throws(() => defineSaga('x', [{ ...step, name: 'Has Space' }]), /not lower-case/);
     assert.throws(() => defineSaga('X', [step]), /not lower-case/);
+    const plan = async () => ({ writes: [], result: undefined });
+    assert.throws(() => defineSaga('x', [{ name: 'a', local: true, plan, invoke: async () => 1 } as never]), /either invoke or, local, plan/);
+    assert.throws(() => defineSaga('x', [{ name: 'a', plan } as never]), /either invoke or, local, plan/);
+    assert.doesNotThrow(() => defineSaga('x', [{ name: 'a', local: true, plan }]));
   });
 });

@@ -23,7 +23,7 @@ import {
 import type { ServiceDatabase } from '@carshare/storage';
 import type { Transaction } from 'kysely';
 import type { Registry } from 'prom-client';
-import type { SagaDefinition, SagaStep, SagaStepContext } from './define-saga.ts';
+import { canCompensate, isPlannedStep, isStalePlan, maxPlans, type LocalWrites, type SagaDefinition, type SagaStep, type SagaStepContext } from './define-saga.ts';
 import { leaseLostReason, SagaLog, stepChanges, type SagaErrorRecord, type SagaRecord, type SagaStatus, type SagaSummary, type StepChange } from './saga-log.ts';
 import { sagaMetrics, type SagaMetrics, type SagaOutcomeStatus } from './saga-metrics.ts';
 
@@ -449,11 +449,26 @@ export class SagaRunner {
       let result: unknown;
       try {
         // The step's own change and the record that it is done commit together, or neither does.
-        result = await this.#writeLocal(drive, async (trx) => {
-          const value = asJson(await step.invoke({ ...call.context, trx }));
-          await this.#updateStep(drive, index, stepChanges.invokeDone(attempt, value, this.#now()), trx);
-          return value;
-        });
+        if (isPlannedStep(step)) {
+          for (let plans = 1; ; plans += 1) {
+            const planned = await step.plan({ ...call.context, db: this.#log.db });
+            result = asJson(planned.result);
+            try {
+              await this.#batchLocal(drive, planned.writes, index, stepChanges.invokeDone(attempt, result, this.#now()));
+            } catch (error) {
+              if (isStalePlan(error) && plans < maxPlans) continue;
+              throw error;
+            }
+            planned.afterCommit?.();
+            break;
+          }
+        } else {
+          result = await this.#writeLocal(drive, async (trx) => {
+            const value = asJson(await step.invoke({ ...call.context, trx }));
+            await this.#updateStep(drive, index, stepChanges.invokeDone(attempt, value, this.#now()), trx);
+            return value;
+          });
+        }
       } catch (error) {
         await this.#invokeFailed(drive, index, attempt, error);
         return;
@@ -522,7 +537,7 @@ export class SagaRunner {
     for (let index = record.steps.length - 1; index >= 0; index -= 1) {
       const row = record.steps[index]!;
       const step = definition.steps[index]!;
-      if (step.compensate === undefined || row.compensateStatus === 'done' || row.compensateStatus === 'not_needed') continue;
+      if (!canCompensate(step) || row.compensateStatus === 'done' || row.compensateStatus === 'not_needed') continue;
       if (row.invokeStatus === 'done') return index;
       // A remote call that failed or was cut off may have taken effect; a local one rolled back.
       if (step.local !== true && (row.invokeStatus === 'started' || row.invokeStatus === 'failed')) return index;
@@ -546,10 +561,24 @@ export class SagaRunner {
       await this.#emit({ type: 'compensating', sagaId: record.id, saga: record.name, step: step.name, attempt });
       const call = this.#call(drive, step.name, key, attempt, false);
       try {
-        await this.#writeLocal(drive, async (trx) => {
-          await step.compensate?.({ ...call.context, ...fields, trx });
-          await this.#updateStep(drive, index, stepChanges.compensateDone(attempt, this.#now()), trx);
-        });
+        if (isPlannedStep(step)) {
+          for (let plans = 1; ; plans += 1) {
+            const planned = await step.planCompensation?.({ ...call.context, ...fields, db: this.#log.db });
+            try {
+              await this.#batchLocal(drive, planned?.writes ?? [], index, stepChanges.compensateDone(attempt, this.#now()));
+            } catch (error) {
+              if (isStalePlan(error) && plans < maxPlans) continue;
+              throw error;
+            }
+            planned?.afterCommit?.();
+            break;
+          }
+        } else {
+          await this.#writeLocal(drive, async (trx) => {
+            await step.compensate?.({ ...call.context, ...fields, trx });
+            await this.#updateStep(drive, index, stepChanges.compensateDone(attempt, this.#now()), trx);
+          });
+        }
       } catch (error) {
         await this.#compensateFailed(drive, index, attempt, error);
         return;
@@ -640,6 +669,11 @@ export class SagaRunner {
   /** A local step's transaction: `work` ends with `#updateStep(…, trx)`, which checks the lease. */
   async #writeLocal<T>(drive: Drive, work: (trx: Transaction<any>) => Promise<T>): Promise<T> {
     return await this.#guarded(drive, () => this.#log.transaction(work));
+  }
+
+  /** A planned local step's writes and its record, one batch. */
+  async #batchLocal(drive: Drive, writes: LocalWrites<unknown>['writes'], index: number, change: StepChange): Promise<void> {
+    await this.#guarded(drive, () => this.#log.batch(writes, { id: drive.record.id, owner: this.instanceId, leaseUntil: this.#leaseUntil() }, index, change, this.#now()));
   }
 
   /** One step's record and the lease renewal in one statement (in `trx` when given). */
