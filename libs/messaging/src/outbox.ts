@@ -24,12 +24,22 @@ export class Outbox {
    * { ...; await outbox.add(trx, event) })`. Adding the same event id twice is refused.
    */
   async add(trx: Kysely<any>, events: EventEnvelope | readonly EventEnvelope[]): Promise<void> {
-    const list = eventList(events);
-    if (list.length === 0) return;
-    const { table, rows } = this.rowsOf(list);
-    await sql`insert into ${table} (event_id, event_type, subject, occurred_at, envelope) values ${sql.join(rows.map((row) => sql`(${row})`))}`.execute(trx);
+    if (eventList(events).length === 0) return;
+    await this.insert(events).execute(trx);
     // A hint only: the transaction has not committed yet, so the relay also polls.
     this.announce();
+  }
+
+  /**
+   * The insert of `events` as a statement of its own, for a batch that makes the state change
+   * they tell of (ServiceDatabase.batch): compile it against the service's database, and call
+   * `announce()` once the batch committed. At least one event.
+   */
+  insert(events: EventEnvelope | readonly EventEnvelope[]): RawBuilder<unknown> {
+    const list = eventList(events);
+    if (list.length === 0) throw InvalidArgument('NO_EVENTS', 'an outbox insert needs at least one event');
+    const { table, rows } = this.rowsOf(list);
+    return sql`insert into ${table} (event_id, event_type, subject, occurred_at, envelope) values ${sql.join(rows.map((row) => sql`(${row})`))}`;
   }
 
   /**

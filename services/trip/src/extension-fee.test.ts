@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { berlinCentre } from '@carshare/city';
-import type { EventEnvelope } from '@carshare/contracts';
-import { createEventFactory } from '@carshare/messaging';
+import { createEventFactory, migrateMessagingTables } from '@carshare/messaging';
 import { Conflict, DeadlineExceeded, LiveConfig, uuidV7Ids, type Caller } from '@carshare/platform';
 import { migrateSagaTables, SagaRunner } from '@carshare/saga';
 import { openTestDatabase, type ServiceDatabase, type TestDatabase } from '@carshare/storage';
@@ -20,6 +19,7 @@ import { createStartTrip, defineStartTripSaga } from './start-trip.ts';
 import type { UnitOfWork } from './ports.ts';
 import { FakeAccounts } from './testing/fake-accounts.ts';
 import { FakeCars, FakePayments, FakeProfiles } from './testing/fake-cars.ts';
+import { recordingOutbox } from './testing/recording-outbox.ts';
 import { createTripQueries } from './trip-queries.ts';
 import { createTripService, extensionFeeReference } from './trip-service.ts';
 
@@ -49,6 +49,7 @@ function describeExtensionFee(name: string, databaseUrl: string | undefined) {
         prepare: async (database) => {
           await database.migrate(tripMigrationsDir);
           await migrateSagaTables(database);
+          await migrateMessagingTables(database);
         },
       });
       db = test.database as ServiceDatabase<TripDatabase>;
@@ -62,9 +63,9 @@ function describeExtensionFee(name: string, databaseUrl: string | undefined) {
       const payments = new FakePayments();
       const settings = new LiveConfig(settingsOf(loadTripConfig()));
       const events = createEventFactory({ source: 'trip', clock, ids: uuidV7Ids });
-      const publish = async (_trx: unknown, _event: EventEnvelope) => {};
-      const startSaga = defineStartTripSaga({ cars, profiles, payments, settings, clock, events, publish });
-      const finishSaga = defineFinishTripSaga({ db: db.db, cars, payments, settings, clock, events, publish });
+      const { outbox } = recordingOutbox(db);
+      const startSaga = defineStartTripSaga({ cars, profiles, payments, settings, clock, events, outbox });
+      const finishSaga = defineFinishTripSaga({ db: db.db, cars, payments, settings, clock, events, outbox });
       const runner = new SagaRunner({ database: db, sagas: [startSaga, finishSaga], clock });
       const reservations = new SqlReservationStore(db.db);
       const unitOfWork: UnitOfWork = {
@@ -88,7 +89,7 @@ function describeExtensionFee(name: string, databaseUrl: string | undefined) {
         db: db.db,
         transact: (work) => db.transaction((trx) => work(trx as never)),
         events,
-        publish,
+        outbox,
         runner,
         saga: startSaga,
         reservations,

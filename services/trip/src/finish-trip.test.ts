@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { berlinCentre, defaultCityOptions, offsetByMetres } from '@carshare/city';
-import type { EventEnvelope } from '@carshare/contracts';
-import { createEventFactory } from '@carshare/messaging';
+import { createEventFactory, migrateMessagingTables } from '@carshare/messaging';
 import { AppError, DeadlineExceeded, LiveConfig, Unavailable, uuidV7Ids, type Caller } from '@carshare/platform';
 import { migrateSagaTables, SagaRunner } from '@carshare/saga';
 import { openTestDatabase, type ServiceDatabase, type TestDatabase } from '@carshare/storage';
@@ -17,6 +16,7 @@ import { settingsOf, tripMigrationsDir } from './module.ts';
 import { createParking, definePauseTripSaga, defineResumeTripSaga } from './pause-trip.ts';
 import { createStartTrip, defineStartTripSaga } from './start-trip.ts';
 import { FakeCars, FakePayments, FakeProfiles } from './testing/fake-cars.ts';
+import { recordingOutbox } from './testing/recording-outbox.ts';
 import { formatMoney, renderReceiptPdf } from './receipt-pdf.ts';
 import type { CarPort } from './ports.ts';
 import { createTripQueries } from './trip-queries.ts';
@@ -63,6 +63,7 @@ function describeFinishTrip(name: string, databaseUrl: string | undefined) {
         prepare: async (database) => {
           await database.migrate(tripMigrationsDir);
           await migrateSagaTables(database);
+          await migrateMessagingTables(database);
         },
       });
       db = test.database as ServiceDatabase<TripDatabase>;
@@ -75,16 +76,15 @@ function describeFinishTrip(name: string, databaseUrl: string | undefined) {
       const profiles = new FakeProfiles();
       const payments = new FakePayments();
       const settings = new LiveConfig(settingsOf(loadTripConfig()));
-      const published: EventEnvelope[] = [];
+      const { outbox, published } = recordingOutbox(db);
       const events = createEventFactory({ source: 'trip', clock, ids: uuidV7Ids });
-      const publish = async (_trx: unknown, event: EventEnvelope) => void published.push(event);
-      const startSaga = defineStartTripSaga({ cars, profiles, payments, settings, clock, events, publish });
-      const finishSaga = defineFinishTripSaga({ db: db.db, cars, payments, settings, clock, events, publish });
-      const pauseSaga = definePauseTripSaga({ cars, clock, events, publish });
-      const resumeSaga = defineResumeTripSaga({ cars, clock, events, publish });
+      const startSaga = defineStartTripSaga({ cars, profiles, payments, settings, clock, events, outbox });
+      const finishSaga = defineFinishTripSaga({ db: db.db, cars, payments, settings, clock, events, outbox });
+      const pauseSaga = definePauseTripSaga({ cars, clock, events, outbox });
+      const resumeSaga = defineResumeTripSaga({ cars, clock, events, outbox });
       const runner = new SagaRunner({ database: db, sagas: [startSaga, finishSaga, pauseSaga, resumeSaga], clock });
       const reservations = new SqlReservationStore(db.db);
-      const startTrip = createStartTrip({ db: db.db, transact: (work) => db.transaction((trx) => work(trx as never)), events, publish, runner, saga: startSaga, reservations, clock, ids: uuidV7Ids });
+      const startTrip = createStartTrip({ db: db.db, transact: (work) => db.transaction((trx) => work(trx as never)), events, outbox, runner, saga: startSaga, reservations, clock, ids: uuidV7Ids });
       const finishTrip = createFinishTrip({ db: db.db, runner, saga: finishSaga, cars, settings, ids: uuidV7Ids, clock });
       const parking = createParking({ db: db.db, runner, pause: pauseSaga, resume: resumeSaga, ids: uuidV7Ids });
       const queries = createTripQueries({ db: db.db, cars, runner, settings, clock });
@@ -97,7 +97,6 @@ function describeFinishTrip(name: string, databaseUrl: string | undefined) {
       const report = (position: { lat: number; lng: number }, energyPct?: number) => cars.report(carId, { at: clock.now(), ...position }, energyPct);
       report(home(0));
       const trip = await startTrip({ carId }, rider);
-      published.length = 0;
       const tariff = tariffFor(settings.get().tariffs, category as 'compact');
       return { clock, cars, payments, settings, published, runner, finishTrip, parking, queries, carId, rider, log, report, trip, tariff };
     }
@@ -124,8 +123,9 @@ function describeFinishTrip(name: string, databaseUrl: string | undefined) {
         (await log.events(trip.id)).map((event) => event.type),
         ['trip.requested', 'trip.started', 'trip.finish_requested', 'trip.priced', 'trip.finished'],
       );
-      assert.deepEqual(published.map((event) => event.type), ['trip.finished']);
-      assert.equal((published[0]?.data as { totalCents: number }).totalCents, expected);
+      const written = await published(trip.id);
+      assert.deepEqual(written.map((event) => event.type), ['trip.started', 'trip.finished']);
+      assert.equal((written[1]?.data as { totalCents: number }).totalCents, expected);
       assert.deepEqual(
         cars.calls.filter((call) => call.method === 'getCar' || call.method === 'lock').map((call) => call.method),
         ['getCar', 'lock'],
@@ -152,7 +152,7 @@ function describeFinishTrip(name: string, databaseUrl: string | undefined) {
           return car;
         },
       };
-      const finishSaga = defineFinishTripSaga({ db: db.db, cars: slowCars, payments, settings, clock, events: createEventFactory({ source: 'trip', clock, ids: uuidV7Ids }), publish: async () => {} });
+      const finishSaga = defineFinishTripSaga({ db: db.db, cars: slowCars, payments, settings, clock, events: createEventFactory({ source: 'trip', clock, ids: uuidV7Ids }), outbox: recordingOutbox(db).outbox });
       const runner = new SagaRunner({ database: db, sagas: [finishSaga], clock });
       const finish = createFinishTrip({ db: db.db, runner, saga: finishSaga, cars: slowCars, settings, ids: uuidV7Ids, clock });
       await assert.rejects(finish({ tripId: trip.id }, rider), rejectsWith('OUTSIDE_OPERATING_AREA', 409));
@@ -280,7 +280,7 @@ function describeFinishTrip(name: string, databaseUrl: string | undefined) {
       assert.equal(finished.status, 'finished');
       assert.equal(cars.cars.get(carId)?.state, 'available');
       assert.equal(finished.price?.totalCents, tariff.unlockFeeCents + 5 * tariff.drivingPerMinuteCents + 15 * tariff.parkingPerMinuteCents);
-      assert.deepEqual(published.map((event) => event.type), ['trip.paused', 'trip.resumed', 'trip.paused', 'trip.finished']);
+      assert.deepEqual((await published(trip.id)).map((event) => event.type), ['trip.started', 'trip.paused', 'trip.resumed', 'trip.paused', 'trip.finished']);
     });
 
     it('a pause whose lock is not acknowledged: 504, the trip keeps driving at the driving rate', async () => {
@@ -394,9 +394,9 @@ function describeFinishTrip(name: string, databaseUrl: string | undefined) {
         },
       };
       const events = createEventFactory({ source: 'trip', clock, ids: uuidV7Ids });
-      const publish = async () => {};
+      const { outbox } = recordingOutbox(db);
       const clockA = new FakeClock(clock.now());
-      const sagaA = defineFinishTripSaga({ db: db.db, cars: stalledCars, payments, settings, clock: clockA, events, publish });
+      const sagaA = defineFinishTripSaga({ db: db.db, cars: stalledCars, payments, settings, clock: clockA, events, outbox });
       const runnerA = new SagaRunner({ database: db, sagas: [sagaA], clock: clockA, instanceId: 'instance-a', leaseMs: 30_000 });
       const finishA = createFinishTrip({ db: db.db, runner: runnerA, saga: sagaA, cars: stalledCars, settings, ids: uuidV7Ids, clock: clockA });
       const first = finishA({ tripId: trip.id }, rider);
@@ -405,7 +405,7 @@ function describeFinishTrip(name: string, databaseUrl: string | undefined) {
 
       // Instance B, after A's lease ran out: recovers the saga and drives it to its end.
       const clockB = new FakeClock(clock.now() + 60 * minute);
-      const sagaB = defineFinishTripSaga({ db: db.db, cars, payments, settings, clock: clockB, events, publish });
+      const sagaB = defineFinishTripSaga({ db: db.db, cars, payments, settings, clock: clockB, events, outbox });
       const runnerB = new SagaRunner({ database: db, sagas: [sagaB], clock: clockB, instanceId: 'instance-b', leaseMs: 30_000 });
       const callsBefore = cars.calls.length;
       const report = await runnerB.recover();

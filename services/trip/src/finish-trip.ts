@@ -1,7 +1,8 @@
-import { TripFinished, type EventEnvelope } from '@carshare/contracts';
+import { TripFinished } from '@carshare/contracts';
 import type { EventFactory } from '@carshare/messaging';
 import { Conflict, DeadlineExceeded, NotFound, Unauthenticated, Unavailable, isAppError, type AppError, type CallContext, type Caller, type Clock, type LiveConfig } from '@carshare/platform';
-import { defineSaga, type SagaOutcome, type SagaRunner } from '@carshare/saga';
+import { defineSaga, stalePlan, type SagaOutcome, type SagaRunner } from '@carshare/saga';
+import type { BatchStatement } from '@carshare/storage';
 import type { Kysely } from 'kysely';
 import { SqlReservationStore } from './adapters/sql-reservation-store.ts';
 import { SqlTripLog, type FinishedPrice, type TripRow } from './adapters/sql-trip-log.ts';
@@ -11,7 +12,7 @@ import { priceTrip, type Fee } from './domain/pricing.ts';
 import { extensionFee } from './domain/reservation.ts';
 import { routeDistanceM, tripTimes } from './domain/route.ts';
 import { checkTripEnd } from './domain/zones.ts';
-import type { CarPort, CarSnapshot, OnBehalf, PaymentPort, TripSettings } from './ports.ts';
+import type { CarPort, CarSnapshot, OnBehalf, PaymentPort, TripOutbox, TripSettings } from './ports.ts';
 
 export interface FinishTripInput {
   tripId: string;
@@ -91,12 +92,10 @@ export interface FinishTripDeps {
   settings: LiveConfig<TripSettings>;
   clock: Clock;
   events: EventFactory;
-  /** Adds an event to the outbox inside the given transaction. */
-  publish: (trx: Kysely<TripDatabase>, event: EventEnvelope) => Promise<void>;
+  outbox: TripOutbox;
 }
 
 const onBehalf = (input: FinishTripInput): OnBehalf => ({ riderId: input.riderId });
-const trxOf = (ctx: { trx: unknown }) => ctx.trx as Kysely<TripDatabase>;
 
 interface Begun {
   from: 'in_progress' | 'paused';
@@ -124,7 +123,7 @@ interface Begun {
  * does not confirm stays `payment: pending` for the retry sweep.
  */
 export function defineFinishTripSaga(deps: FinishTripDeps) {
-  const { cars, payments, settings, clock, events, publish } = deps;
+  const { cars, payments, settings, clock, events, outbox } = deps;
   const tripLog = new SqlTripLog(deps.db);
 
   async function requireTrip(log: SqlTripLog, tripId: string): Promise<TripRow> {
@@ -139,17 +138,18 @@ export function defineFinishTripSaga(deps: FinishTripDeps) {
       {
         name: 'begin-finishing',
         local: true,
-        invoke: async (ctx): Promise<Begun> => {
-          const log = new SqlTripLog(trxOf(ctx));
+        plan: async (ctx) => {
+          const log = new SqlTripLog(ctx.db as Kysely<TripDatabase>);
           const trip = await requireTrip(log, ctx.input.tripId);
           if (trip.status !== 'in_progress' && trip.status !== 'paused') {
             throw Conflict('TRIP_NOT_IN_PROGRESS', `the trip is ${trip.status}`, { tripId: trip.id, current: trip.status });
           }
           // The rider's minutes stop when they asked to end, not when the device answered.
           const endAt = clock.now();
-          const moved = await log.change(trip.id, [trip.status], 'finishing', { type: 'trip.finish_requested', data: { sagaId: ctx.sagaId, from: trip.status } }, { finish_saga_id: ctx.sagaId }, endAt);
-          if (!moved) throw Conflict('TRIP_NOT_IN_PROGRESS', 'the trip changed meanwhile', { tripId: trip.id });
-          return {
+          // At the version read: a pause and resume in between would leave the status as it was
+          // and change the parking minutes this result carries to the price.
+          const moved = log.changeQuery(trip.id, [trip.status], 'finishing', { type: 'trip.finish_requested', data: { sagaId: ctx.sagaId, from: trip.status } }, { finish_saga_id: ctx.sagaId }, endAt, trip.version);
+          const begun: Begun = {
             from: trip.status,
             endAt,
             startedAt: trip.startedAt ?? trip.createdAt,
@@ -160,11 +160,13 @@ export function defineFinishTripSaga(deps: FinishTripDeps) {
             pausedSince: trip.pausedSince ?? null,
             reservationId: trip.reservationId ?? null,
           };
+          return { writes: [{ query: moved, orElse: () => Conflict('TRIP_NOT_IN_PROGRESS', 'the trip changed meanwhile', { tripId: trip.id }) }], result: begun };
         },
-        compensate: async (ctx) => {
+        planCompensation: async (ctx) => {
           const begun = ctx.result as Begun | undefined;
-          if (!begun) return;
-          await new SqlTripLog(trxOf(ctx)).change(ctx.input.tripId, ['finishing'], begun.from, { type: 'trip.finish_abandoned', data: { sagaId: ctx.sagaId } }, { finish_saga_id: null }, clock.now());
+          if (!begun) return { writes: [], result: undefined };
+          const log = new SqlTripLog(ctx.db as Kysely<TripDatabase>);
+          return { writes: [{ query: log.changeQuery(ctx.input.tripId, ['finishing'], begun.from, { type: 'trip.finish_abandoned', data: { sagaId: ctx.sagaId } }, { finish_saga_id: null }, clock.now()) }], result: undefined };
         },
       },
       {
@@ -232,8 +234,8 @@ export function defineFinishTripSaga(deps: FinishTripDeps) {
       {
         name: 'price',
         local: true,
-        invoke: async (ctx) => {
-          const log = new SqlTripLog(trxOf(ctx));
+        plan: async (ctx) => {
+          const log = new SqlTripLog(ctx.db as Kysely<TripDatabase>);
           const begun = ctx.results['begin-finishing'] as Begun;
           const { endAt } = begun;
           // From the saga log when begin-finishing carried it (the trip's change below is conditioned
@@ -262,14 +264,20 @@ export function defineFinishTripSaga(deps: FinishTripDeps) {
           // A hold extended for a fee before it became this trip: the fee is a line of its receipt,
           // captured with it, and no longer owed on its own. Only while still owed: a fee charged
           // alone or waived after an earlier start of this reservation failed is not charged again.
+          const writes: BatchStatement[] = [];
           if (trip.reservationId !== undefined) {
-            const held = new SqlReservationStore(trxOf(ctx));
-            const extension = extensionFee(await held.find(trip.reservationId));
-            if (extension && (await held.settleFee(trip.reservationId, 'on_trip'))) fees.push(extension);
+            const held = new SqlReservationStore(ctx.db as Kysely<TripDatabase>);
+            const reservation = await held.find(trip.reservationId);
+            const extension = extensionFee(reservation);
+            if (extension && reservation?.feeStatus === 'owed') {
+              fees.push(extension);
+              // Settled elsewhere since the read: priced again, without it.
+              writes.push({ query: held.settleFeeQuery(trip.reservationId, 'on_trip'), orElse: () => stalePlan('the extension fee was settled meanwhile', { reservationId: trip.reservationId }) });
+            }
           }
           const breakdown = priceTrip(trip.tariff, { ...times, distanceM, fees });
           const price: FinishedPrice = { ...breakdown, vatRate: trip.tariff.vatRate, endZone: { id: place.zone.id, name: place.zone.name } };
-          const priced = await log.change(
+          const priced = log.changeQuery(
             trip.id,
             ['finishing'],
             'finishing',
@@ -277,8 +285,8 @@ export function defineFinishTripSaga(deps: FinishTripDeps) {
             { price, capture_cents: price.totalCents, distance_m: distanceM, end_zone_id: place.zone.id, paused_ms: times.parkingMs, paused_since: null, payment_status: 'pending' },
             clock.now(),
           );
-          if (!priced) throw Conflict('TRIP_NOT_FINISHING', 'the trip is no longer finishing', { tripId: trip.id });
-          return { totalCents: price.totalCents };
+          writes.push({ query: priced, orElse: () => Conflict('TRIP_NOT_FINISHING', 'the trip is no longer finishing', { tripId: trip.id }) });
+          return { writes, result: { totalCents: price.totalCents } };
         },
       },
       {
@@ -293,8 +301,8 @@ export function defineFinishTripSaga(deps: FinishTripDeps) {
       {
         name: 'finish',
         local: true,
-        invoke: async (ctx) => {
-          const log = new SqlTripLog(trxOf(ctx));
+        plan: async (ctx) => {
+          const log = new SqlTripLog(ctx.db as Kysely<TripDatabase>);
           const begun = ctx.results['begin-finishing'] as Begun;
           const { endAt } = begun;
           const place = ctx.results['check-zone'] as EndPlace;
@@ -306,7 +314,7 @@ export function defineFinishTripSaga(deps: FinishTripDeps) {
               ? await requireTrip(log, ctx.input.tripId).then((row) => ({ id: row.id, riderId: row.riderId, carId: row.carId, currency: row.tariff?.currency ?? 'EUR' }))
               : { id: ctx.input.tripId, riderId: ctx.input.riderId, carId: ctx.input.carId, currency: begun.currency };
           const paymentStatus = captured.status;
-          const finished = await log.change(
+          const finished = log.changeQuery(
             trip.id,
             ['finishing'],
             'finished',
@@ -314,21 +322,22 @@ export function defineFinishTripSaga(deps: FinishTripDeps) {
             { finished_at: new Date(endAt), payment_status: paymentStatus },
             clock.now(),
           );
-          if (!finished) throw Conflict('TRIP_NOT_FINISHING', 'the trip is no longer finishing', { tripId: trip.id });
-          await publish(
-            trxOf(ctx),
-            events.create(TripFinished, trip.id, {
-              tripId: trip.id,
-              riderId: trip.riderId,
-              carId: trip.carId,
-              finishedAt: new Date(endAt).toISOString(),
-              totalCents,
-              currency: trip.currency,
-              distanceM,
-              zoneId: place.zone.id,
-              paymentStatus: paymentStatus === 'captured' ? 'captured' : 'pending',
-            }),
-          );
+          const event = events.create(TripFinished, trip.id, {
+            tripId: trip.id,
+            riderId: trip.riderId,
+            carId: trip.carId,
+            finishedAt: new Date(endAt).toISOString(),
+            totalCents,
+            currency: trip.currency,
+            distanceM,
+            zoneId: place.zone.id,
+            paymentStatus: paymentStatus === 'captured' ? 'captured' : 'pending',
+          });
+          return {
+            writes: [{ query: finished, orElse: () => Conflict('TRIP_NOT_FINISHING', 'the trip is no longer finishing', { tripId: trip.id }) }, { query: outbox.insert(event).compile(ctx.db) }],
+            result: undefined,
+            afterCommit: () => outbox.announce(),
+          };
         },
       },
     ],

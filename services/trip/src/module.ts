@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { carRpc, paymentRpc, profileRpc, tripRpc, userRpc, type EventEnvelope } from '@carshare/contracts';
+import { carRpc, paymentRpc, profileRpc, tripRpc, userRpc } from '@carshare/contracts';
 import { createEventFactory, createServiceMessaging, deadLetterRpcHandlers, migrateMessagingTables, type EventBus, type ServiceMessaging } from '@carshare/messaging';
 import type { Observability } from '@carshare/observability';
 import {
@@ -103,8 +103,8 @@ export function createTripModule(deps: TripModuleDeps): TripModule {
   const settings = new LiveConfig(settingsOf(config));
   const reservations = new SqlReservationStore(database.db);
   const events = createEventFactory({ source: 'trip', clock, ids });
-  const publish = (trx: Kysely<TripDatabase>, event: EventEnvelope) => messaging.outbox.add(trx, event);
-  const startTripSaga = defineStartTripSaga({ cars, profiles, payments, settings, clock, events, publish });
+  const outbox = messaging.outbox;
+  const startTripSaga = defineStartTripSaga({ cars, profiles, payments, settings, clock, events, outbox });
   const finishTripSaga = defineFinishTripSaga({
     db: database.db,
     cars,
@@ -112,9 +112,9 @@ export function createTripModule(deps: TripModuleDeps): TripModule {
     settings,
     clock,
     events,
-    publish,
+    outbox,
   });
-  const parkDeps = { cars, clock, events, publish };
+  const parkDeps = { cars, clock, events, outbox };
   const pauseTripSaga = definePauseTripSaga(parkDeps);
   const resumeTripSaga = defineResumeTripSaga(parkDeps);
   const sagas = new SagaRunner({ database, sagas: [startTripSaga, finishTripSaga, pauseTripSaga, resumeTripSaga], clock, ids, leaseMs: config.sagas.leaseMs, registry: observability.metrics.registry, logger });
@@ -141,7 +141,7 @@ export function createTripModule(deps: TripModuleDeps): TripModule {
     db: database.db,
     transact: (work) => database.transaction((trx) => work(trx as unknown as Kysely<TripDatabase>)),
     events,
-    publish,
+    outbox,
     runner: sagas,
     saga: startTripSaga,
     reservations,

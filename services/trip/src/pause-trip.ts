@@ -1,4 +1,4 @@
-import { TripPaused, TripResumed, type EventEnvelope } from '@carshare/contracts';
+import { TripPaused, TripResumed } from '@carshare/contracts';
 import type { EventFactory } from '@carshare/messaging';
 import { Conflict, NotFound, Unauthenticated, Unavailable, isAppError, type CallContext, type Caller, type Clock } from '@carshare/platform';
 import { defineSaga, type SagaOutcome, type SagaRunner } from '@carshare/saga';
@@ -6,7 +6,7 @@ import type { Kysely } from 'kysely';
 import { SqlTripLog, type TripRow } from './adapters/sql-trip-log.ts';
 import type { TripDatabase } from './adapters/trip-database.ts';
 import { recoverForwardMs, sagaError } from './finish-trip.ts';
-import type { CarPort, OnBehalf } from './ports.ts';
+import type { CarPort, OnBehalf, TripOutbox } from './ports.ts';
 
 export interface ParkInput {
   tripId: string;
@@ -19,7 +19,7 @@ export interface PauseDeps {
   cars: CarPort;
   clock: Clock;
   events: EventFactory;
-  publish: (trx: Kysely<TripDatabase>, event: EventEnvelope) => Promise<void>;
+  outbox: TripOutbox;
 }
 
 const onBehalf = (input: ParkInput): OnBehalf => ({ riderId: input.riderId });
@@ -38,7 +38,7 @@ function notUndoable(error: unknown): boolean {
  * trip): the pause then fails CAR_TAKEN_WHILE_PARKING. A car-side "park" move would close it.
  */
 export function definePauseTripSaga(deps: PauseDeps) {
-  const { cars, clock, events, publish } = deps;
+  const { cars, clock, events, outbox } = deps;
   return defineSaga<ParkInput>(
     'trip.pause',
     [
@@ -98,7 +98,7 @@ export function definePauseTripSaga(deps: PauseDeps) {
         local: true,
         invoke: async (ctx) => {
           const { at } = ctx.results['begin-pause'] as { at: number };
-          await publish(trxOf(ctx), events.create(TripPaused, ctx.input.tripId, { tripId: ctx.input.tripId, riderId: ctx.input.riderId, carId: ctx.input.carId, at: new Date(at).toISOString() }));
+          await outbox.add(trxOf(ctx), events.create(TripPaused, ctx.input.tripId, { tripId: ctx.input.tripId, riderId: ctx.input.riderId, carId: ctx.input.carId, at: new Date(at).toISOString() }));
         },
       },
     ],
@@ -108,7 +108,7 @@ export function definePauseTripSaga(deps: PauseDeps) {
 
 /** Resume: `in_progress` with the pause's minutes added up → the car unlocks (device ack). */
 export function defineResumeTripSaga(deps: PauseDeps) {
-  const { cars, clock, events, publish } = deps;
+  const { cars, clock, events, outbox } = deps;
   return defineSaga<ParkInput>(
     'trip.resume',
     [
@@ -151,7 +151,7 @@ export function defineResumeTripSaga(deps: PauseDeps) {
         local: true,
         invoke: async (ctx) => {
           const { at, pausedMs } = ctx.results['begin-resume'] as { at: number; pausedMs: number };
-          await publish(trxOf(ctx), events.create(TripResumed, ctx.input.tripId, { tripId: ctx.input.tripId, riderId: ctx.input.riderId, carId: ctx.input.carId, at: new Date(at).toISOString(), pausedMs }));
+          await outbox.add(trxOf(ctx), events.create(TripResumed, ctx.input.tripId, { tripId: ctx.input.tripId, riderId: ctx.input.riderId, carId: ctx.input.carId, at: new Date(at).toISOString(), pausedMs }));
         },
       },
     ],

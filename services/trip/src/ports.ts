@@ -1,6 +1,8 @@
 import type { EventEnvelope } from '@carshare/contracts';
 import type { EventFactory } from '@carshare/messaging';
 import type { CallContext, Clock, IdGenerator, LiveConfig, Scheduler } from '@carshare/platform';
+import type { Kysely, RawBuilder } from 'kysely';
+import type { TripDatabase } from './adapters/trip-database.ts';
 import type { Reservation } from './domain/reservation.ts';
 import type { RoutePoint } from './domain/route.ts';
 import type { TripConfig } from './config.ts';
@@ -44,6 +46,15 @@ export interface FailedStartFees {
 
 export interface EventOutbox {
   add(event: EventEnvelope): Promise<void>;
+}
+
+/** The service's outbox (libs/messaging' Outbox): events are written with the change they tell of. */
+export interface TripOutbox {
+  /** Inside the transaction that makes the change. */
+  add(trx: Kysely<TripDatabase>, events: EventEnvelope | readonly EventEnvelope[]): Promise<void>;
+  /** As a statement for the batch that makes the change; `announce()` once it committed. */
+  insert(events: EventEnvelope | readonly EventEnvelope[]): RawBuilder<unknown>;
+  announce(): void;
 }
 
 export interface TripTransaction {

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { AppError, Conflict, DeadlineExceeded, LiveConfig, systemClock, Unavailable, uuidV7Ids, type Caller } from '@carshare/platform';
-import type { EventEnvelope } from '@carshare/contracts';
-import { createEventFactory } from '@carshare/messaging';
+import { createEventFactory, migrateMessagingTables } from '@carshare/messaging';
 import { migrateSagaTables, SagaRunner } from '@carshare/saga';
 import { openTestDatabase, type ServiceDatabase, type TestDatabase } from '@carshare/storage';
 import { SqlReservationStore } from './adapters/sql-reservation-store.ts';
@@ -13,6 +12,7 @@ import { newReservation } from './domain/reservation.ts';
 import { settingsOf, tripMigrationsDir } from './module.ts';
 import { createStartTrip, defineStartTripSaga } from './start-trip.ts';
 import { FakeCars, FakePayments, FakeProfiles } from './testing/fake-cars.ts';
+import { recordingOutbox } from './testing/recording-outbox.ts';
 
 // The start-trip saga on a real saga log (PGlite, or PostgreSQL with DATABASE_URL) with fakes of
 // the car, profile and payment services, and a fault at each step.
@@ -37,6 +37,7 @@ function describeStartTrip(name: string, databaseUrl: string | undefined) {
         prepare: async (database) => {
           await database.migrate(tripMigrationsDir);
           await migrateSagaTables(database);
+          await migrateMessagingTables(database);
         },
       });
       db = test.database as ServiceDatabase<TripDatabase>;
@@ -48,13 +49,12 @@ function describeStartTrip(name: string, databaseUrl: string | undefined) {
       const profiles = new FakeProfiles();
       const payments = new FakePayments();
       const settings = new LiveConfig(settingsOf(loadTripConfig()));
-      const published: EventEnvelope[] = [];
+      const { outbox, published } = recordingOutbox(db);
       const events = createEventFactory({ source: 'trip', clock: systemClock, ids: uuidV7Ids });
-      const publish = async (_trx: unknown, event: EventEnvelope) => void published.push(event);
-      const saga = defineStartTripSaga({ cars, profiles, payments, settings, clock: systemClock, events, publish });
+      const saga = defineStartTripSaga({ cars, profiles, payments, settings, clock: systemClock, events, outbox });
       const runner = new SagaRunner({ database: db, sagas: [saga], clock: systemClock });
       const reservations = new SqlReservationStore(db.db);
-      const startTrip = createStartTrip({ db: db.db, transact: (work) => db.transaction((trx) => work(trx as never)), events, publish, runner, saga, reservations, clock: systemClock, ids: uuidV7Ids });
+      const startTrip = createStartTrip({ db: db.db, transact: (work) => db.transaction((trx) => work(trx as never)), events, outbox, runner, saga, reservations, clock: systemClock, ids: uuidV7Ids });
       const carId = uuidV7Ids.next();
       cars.add(carId, 'premium');
       const rider: Caller = { userId: uuidV7Ids.next(), role: 'rider', plan: 'free' };
@@ -75,7 +75,7 @@ function describeStartTrip(name: string, databaseUrl: string | undefined) {
       assert.equal(hold?.status, 'authorized');
       assert.equal(trip.paymentId, hold?.paymentId);
       assert.deepEqual((await log.events(trip.id)).map((event) => event.type), ['trip.requested', 'trip.started']);
-      assert.deepEqual(context.published.map((event) => [event.type, event.subject]), [['trip.started', trip.id]]);
+      assert.deepEqual((await context.published(trip.id)).map((event) => [event.type, event.subject]), [['trip.started', trip.id]]);
     });
 
     it('a retried start with the same trip id joins its saga: one trip, one hold', async () => {
@@ -135,7 +135,7 @@ function describeStartTrip(name: string, databaseUrl: string | undefined) {
       const tripId = uuidV7Ids.next();
       await assert.rejects(context.startTrip({ carId: context.carId, tripId }, context.rider), rejectsWith('PAYMENT_DECLINED', 409));
       await assertCompensated(context, tripId, 'PAYMENT_DECLINED');
-      assert.deepEqual(context.published.map((event) => [event.type, (event.data as { reason: string }).reason]), [['trip.failed', 'PAYMENT_DECLINED']]);
+      assert.deepEqual((await context.published(tripId)).map((event) => [event.type, (event.data as { reason: string }).reason]), [['trip.failed', 'PAYMENT_DECLINED']]);
     });
 
     it('payment provider down: 503, the car released, a hold made in doubt is found by reference and voided', async () => {

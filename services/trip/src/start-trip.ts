@@ -1,5 +1,5 @@
 import { type AppError, Conflict, isAppError, NotFound, Unauthenticated, Unavailable, type CallContext, type Caller, type Clock, type LiveConfig } from '@carshare/platform';
-import { TripFailed, TripStarted, type EventEnvelope } from '@carshare/contracts';
+import { TripFailed, TripStarted } from '@carshare/contracts';
 import type { EventFactory } from '@carshare/messaging';
 import { defineSaga, type SagaOutcome, type SagaRunner } from '@carshare/saga';
 import type { Kysely } from 'kysely';
@@ -7,7 +7,7 @@ import { SqlTripLog, type TripRow } from './adapters/sql-trip-log.ts';
 import type { TripDatabase } from './adapters/trip-database.ts';
 import type { createFinishTrip } from './finish-trip.ts';
 import { tariffFor, tripCarCategories, type TripCarCategory } from './config.ts';
-import type { CarPort, OnBehalf, PaymentPort, ProfilePort, ReservationStore, TripSettings } from './ports.ts';
+import type { CarPort, OnBehalf, PaymentPort, ProfilePort, ReservationStore, TripOutbox, TripSettings } from './ports.ts';
 
 export interface StartTripInput {
   tripId: string;
@@ -45,8 +45,7 @@ export interface StartTripDeps {
   settings: LiveConfig<TripSettings>;
   clock: Clock;
   events: EventFactory;
-  /** Adds an event to the outbox inside the given transaction. */
-  publish: (trx: Kysely<TripDatabase>, event: EventEnvelope) => Promise<void>;
+  outbox: TripOutbox;
 }
 
 /**
@@ -56,18 +55,20 @@ export interface StartTripDeps {
  * or compensates through SagaRunner.recover.
  */
 export function defineStartTripSaga(deps: StartTripDeps) {
-  const { cars, profiles, payments, settings, clock, events, publish } = deps;
+  const { cars, profiles, payments, settings, clock, events, outbox } = deps;
   return defineSaga<StartTripInput>(
     'trip.start',
     [
       {
         name: 'record-trip',
         local: true,
-        invoke: async (ctx) => {
-          await new SqlTripLog(ctx.trx as unknown as Kysely<TripDatabase>).open({ id: ctx.input.tripId, riderId: ctx.input.riderId, carId: ctx.input.carId, reservationId: ctx.input.reservationId }, clock.now());
+        plan: async (ctx) => {
+          const log = new SqlTripLog(ctx.db as Kysely<TripDatabase>);
+          return { writes: [{ query: log.openQuery({ id: ctx.input.tripId, riderId: ctx.input.riderId, carId: ctx.input.carId, reservationId: ctx.input.reservationId }, clock.now()) }], result: undefined };
         },
-        compensate: async (ctx) => {
-          await new SqlTripLog(ctx.trx as unknown as Kysely<TripDatabase>).change(ctx.input.tripId, ['starting'], 'failed', { type: 'trip.failed', data: {} }, { failure_reason: 'START_FAILED' }, clock.now());
+        planCompensation: async (ctx) => {
+          const log = new SqlTripLog(ctx.db as Kysely<TripDatabase>);
+          return { writes: [{ query: log.changeQuery(ctx.input.tripId, ['starting'], 'failed', { type: 'trip.failed', data: {} }, { failure_reason: 'START_FAILED' }, clock.now()) }], result: undefined };
         },
       },
       {
@@ -107,31 +108,33 @@ export function defineStartTripSaga(deps: StartTripDeps) {
       {
         name: 'begin-trip',
         local: true,
-        invoke: async (ctx) => {
+        plan: async (ctx) => {
           const { category } = ctx.results['claim-car'] as { category: string };
           const { paymentId, amountCents } = ctx.results['authorise-deposit'] as { paymentId: string; amountCents: number };
           const tariff = tariffFor(settings.get().tariffs, categoryOf(category));
-          const started = await new SqlTripLog(ctx.trx as unknown as Kysely<TripDatabase>).change(
+          const startedAt = new Date(clock.now());
+          const started = new SqlTripLog(ctx.db as Kysely<TripDatabase>).changeQuery(
             ctx.input.tripId,
             ['starting'],
             'in_progress',
             { type: 'trip.started', data: { category, tariffVersion: tariff.version, paymentId, depositCents: amountCents } },
-            { category, tariff: { ...tariff }, deposit_cents: amountCents, payment_id: paymentId, started_at: new Date(clock.now()) },
+            { category, tariff: { ...tariff }, deposit_cents: amountCents, payment_id: paymentId, started_at: startedAt },
             clock.now(),
           );
-          if (!started) throw Conflict('TRIP_NOT_STARTING', 'the trip is no longer starting');
-          await publish(
-            ctx.trx as unknown as Kysely<TripDatabase>,
-            events.create(TripStarted, ctx.input.tripId, {
-              tripId: ctx.input.tripId,
-              riderId: ctx.input.riderId,
-              carId: ctx.input.carId,
-              category,
-              tariffVersion: tariff.version,
-              depositCents: amountCents,
-              startedAt: new Date(clock.now()).toISOString(),
-            }),
-          );
+          const event = events.create(TripStarted, ctx.input.tripId, {
+            tripId: ctx.input.tripId,
+            riderId: ctx.input.riderId,
+            carId: ctx.input.carId,
+            category,
+            tariffVersion: tariff.version,
+            depositCents: amountCents,
+            startedAt: startedAt.toISOString(),
+          });
+          return {
+            writes: [{ query: started, orElse: () => Conflict('TRIP_NOT_STARTING', 'the trip is no longer starting') }, { query: outbox.insert(event).compile(ctx.db) }],
+            result: undefined,
+            afterCommit: () => outbox.announce(),
+          };
         },
       },
     ],
@@ -158,7 +161,7 @@ export interface StartTripUseCaseDeps {
   /** Runs work in one transaction of the service's database (the failure and its event together). */
   transact: <T>(work: (trx: Kysely<TripDatabase>) => Promise<T>) => Promise<T>;
   events: EventFactory;
-  publish: (trx: Kysely<TripDatabase>, event: EventEnvelope) => Promise<void>;
+  outbox: TripOutbox;
   runner: SagaRunner;
   saga: StartTripSaga;
   reservations: ReservationStore;
@@ -207,7 +210,7 @@ export function createStartTrip(deps: StartTripUseCaseDeps) {
         // Once per trip: a repeated start of a failed trip finds it explained already.
         const explained = await new SqlTripLog(trx).change(tripId, ['failed'], 'failed', { type: 'trip.failure_explained', data: { ...failure } }, { failure_reason: failure.reason }, deps.clock.now());
         const stored = explained && (await new SqlTripLog(trx).events(tripId)).filter((event) => event.type === 'trip.failure_explained').length === 1;
-        if (stored) await deps.publish(trx, deps.events.create(TripFailed, tripId, { tripId, riderId: caller.userId, carId, reason: failure.reason }));
+        if (stored) await deps.outbox.add(trx, deps.events.create(TripFailed, tripId, { tripId, riderId: caller.userId, carId, reason: failure.reason }));
       });
       if (reservationId !== undefined && deps.settleFeeOfFailedStart) {
         try {

@@ -99,8 +99,13 @@ export class SqlReservationStore implements ReservationStore {
   }
 
   async settleFee(id: string, to: 'on_trip' | 'charged' | 'failed' | 'waived'): Promise<boolean> {
-    const result = await this.#db.updateTable('reservations').set({ extension_fee_status: to }).where('id', '=', id).where('extension_fee_status', '=', 'owed').executeTakeFirst();
+    const result = await this.settleFeeQuery(id, to).executeTakeFirst();
     return Number(result.numUpdatedRows) === 1;
+  }
+
+  /** settleFee as a statement for a batch: it changes no row when the fee is no longer owed. */
+  settleFeeQuery(id: string, to: 'on_trip' | 'charged' | 'failed' | 'waived') {
+    return this.#db.updateTable('reservations').set({ extension_fee_status: to }).where('id', '=', id).where('extension_fee_status', '=', 'owed');
   }
 
   async feesOwed(limit: number): Promise<Reservation[]> {

@@ -135,7 +135,12 @@ export class SqlTripLog {
    * trip's), as every change below; on PGlite each statement is a turn of the single session.
    */
   async open(trip: { id: string; riderId: string; carId: string; reservationId: string | undefined }, at: number): Promise<void> {
-    await this.#db
+    await this.openQuery(trip, at).execute();
+  }
+
+  /** open() as a statement, for a batch (ServiceDatabase.batch). */
+  openQuery(trip: { id: string; riderId: string; carId: string; reservationId: string | undefined }, at: number) {
+    return this.#db
       .with('opened', (db) =>
         db
           .insertInto('trips')
@@ -165,8 +170,7 @@ export class SqlTripLog {
       .columns(['trip_id', 'seq', 'type', 'data', 'at'])
       .expression((db) =>
         db.selectFrom('opened').select(this.#eventRow(trip.id, 'opened.version', 'trip.requested', { riderId: trip.riderId, carId: trip.carId, reservationId: trip.reservationId ?? null }, at)),
-      )
-      .execute();
+      );
   }
 
   /**
@@ -181,10 +185,27 @@ export class SqlTripLog {
     columns: TripColumns,
     at: number,
   ): Promise<boolean> {
+    const appended = await this.changeQuery(tripId, from, to, event, columns, at).executeTakeFirst();
+    return Number(appended.numInsertedOrUpdatedRows ?? 0) > 0;
+  }
+
+  /**
+   * change() as a statement, for a batch: it changes no row when the trip is not in `from`, or
+   * (with `version`) is no longer at that version: a plan read it, and anything since may matter.
+   */
+  changeQuery(
+    tripId: string,
+    from: readonly TripStatus[],
+    to: TripStatus,
+    event: { type: string; data: Record<string, unknown> },
+    columns: TripColumns,
+    at: number,
+    version?: number,
+  ) {
     const { tariff, price, ...plain } = columns;
-    const appended = await this.#db
-      .with('updated', (db) =>
-        db
+    return this.#db
+      .with('updated', (db) => {
+        const update = db
           .updateTable('trips')
           .set({
             ...plain,
@@ -195,14 +216,12 @@ export class SqlTripLog {
             updated_at: new Date(at),
           })
           .where('id', '=', tripId)
-          .where('status', 'in', [...from])
-          .returning('version'),
-      )
+          .where('status', 'in', [...from]);
+        return (version === undefined ? update : update.where('version', '=', version)).returning('version');
+      })
       .insertInto('trip_events')
       .columns(['trip_id', 'seq', 'type', 'data', 'at'])
-      .expression((db) => db.selectFrom('updated').select(this.#eventRow(tripId, 'updated.version', event.type, event.data, at)))
-      .executeTakeFirst();
-    return Number(appended.numInsertedOrUpdatedRows ?? 0) > 0;
+      .expression((db) => db.selectFrom('updated').select(this.#eventRow(tripId, 'updated.version', event.type, event.data, at)));
   }
 
   /**
