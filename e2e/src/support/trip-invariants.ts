@@ -254,7 +254,7 @@ export async function openSimulatedProcessorReader(options: { database: string; 
   const postgres = /^postgres(ql)?:\/\//.test(options.database);
   const engine = await openSqlEngine(postgres ? { databaseUrl: options.database, dataDir: 'memory://' } : { dataDir: options.database });
   const schema = options.schema ?? simulatedProcessorSchema;
-  const store = new SqlProcessorStore(engine.forService(schema).db, schema);
+  const store = new SqlProcessorStore(engine.forService(schema), schema);
   return {
     intents: () => allProcessorIntents(store),
     close: () => engine.close(),

@@ -83,7 +83,7 @@ export function createPaymentModule(deps: PaymentModuleDeps): PaymentModule {
   });
   // The processor's books sit beside ours, in a schema of their own, so a killed payment process
   // finds its holds again (ADR 0027); a processor passed in by a test keeps its own state.
-  const processorStore = deps.provider || config.provider.store === 'memory' ? undefined : new SqlProcessorStore(database.db, config.provider.schema);
+  const processorStore = deps.provider || config.provider.store === 'memory' ? undefined : new SqlProcessorStore(database, config.provider.schema);
   const provider =
     deps.provider ??
     new SimulatedPaymentProvider(

@@ -14,7 +14,10 @@ import {
   type PaymentStatus,
   type RefundReason,
 } from './domain/payment.ts';
-import type { FeeChargePage, FeeOutcome, LedgerReport, PaymentMethod, PaymentMethodPage, PaymentPage, PaymentPorts, PaymentTransaction, RefundRecord } from './ports.ts';
+import type { FeeChargePage, FeeOutcome, LedgerReport, PaymentMethod, PaymentMethodPage, PaymentPage, PaymentPorts, PaymentTransaction, PaymentWrites, RefundRecord } from './ports.ts';
+
+/** How often a change decides again after another wrote the payment first, before it answers PAYMENT_CHANGED. */
+const maxDecisions = 5;
 
 function requireCaller(caller: Caller | undefined): Caller {
   if (!caller) throw Unauthenticated('AUTHENTICATION_REQUIRED', 'sign in first');
@@ -60,6 +63,34 @@ export function createPaymentService(deps: PaymentServiceDeps) {
     return saved;
   }
 
+  /** `next` as the version after `previous`, queued to be written only if nobody wrote `previous` meanwhile. */
+  function saveTo(writes: PaymentWrites, next: Payment, previous: Payment): Payment {
+    const saved = { ...next, version: previous.version + 1, updatedAt: clock.now() };
+    writes.update(saved, previous.version);
+    return saved;
+  }
+
+  /**
+   * Reads the payment, lets `decide` queue its writes from what it read, and commits them only if
+   * the payment is still at the version read; after a race it reads and decides again. Where a
+   * transaction would lock the row while deciding, this holds nothing (UnitOfWork.write).
+   */
+  async function changePayment<T>(paymentId: string, decide: (current: Payment, writes: PaymentWrites) => T): Promise<T> {
+    for (let attempt = 1; ; attempt += 1) {
+      const current = await payments.findById(paymentId);
+      if (!current) throw paymentNotFound(paymentId);
+      let decided: { value: T } | undefined;
+      try {
+        await unitOfWork.write((writes) => {
+          decided = { value: decide(current, writes) };
+        });
+        return decided!.value;
+      } catch (error) {
+        if (!(isAppError(error) && error.reason === 'PAYMENT_CHANGED') || attempt >= maxDecisions) throw error;
+      }
+    }
+  }
+
   async function newestMethod(riderId: string): Promise<PaymentMethod> {
     const page = await payments.listMethods(riderId, { limit: 1, cursor: undefined });
     const method = page.items[0];
@@ -95,19 +126,16 @@ export function createPaymentService(deps: PaymentServiceDeps) {
       }
     } catch (error) {
       const code = isAppError(error) ? error.reason : 'UNKNOWN';
-      return unitOfWork.run(async (tx) => {
-        const current = await tx.lockById(paymentId);
-        if (!current || current.status !== 'capture_pending') return current ?? pending;
+      return changePayment(paymentId, (current, writes) => {
+        if (current.status !== 'capture_pending') return current;
         const attempts = current.captureAttempts + 1;
         const failed = { ...current, captureAttempts: attempts, nextCaptureAttemptAt: clock.now() + deps.captureRetryDelayMs(attempts), lastError: code };
-        const saved = await saveIn(tx, failed, current);
-        if (attempts === 1) await tx.publish(events.create(PaymentFailed, saved.id, { ...eventBase(saved), stage: 'capture', code }));
+        const saved = saveTo(writes, failed, current);
+        if (attempts === 1) writes.publish(events.create(PaymentFailed, saved.id, { ...eventBase(saved), stage: 'capture', code }));
         return saved;
       });
     }
-    return unitOfWork.run(async (tx) => {
-      const current = await tx.lockById(paymentId);
-      if (!current) throw paymentNotFound(paymentId);
+    return changePayment(paymentId, (current, writes) => {
       if (current.status !== 'capture_pending') return current;
       requireTransition(current, 'captured');
       const capturedCents = current.captureCents ?? 0;
@@ -119,9 +147,9 @@ export function createPaymentService(deps: PaymentServiceDeps) {
         nextCaptureAttemptAt: undefined,
         lastError: undefined,
       };
-      const saved = await saveIn(tx, captured, current);
-      await tx.record(captureMovement(movementBase(saved), saved.authorizedCents, capturedCents));
-      await tx.publish(events.create(PaymentCaptured, saved.id, { ...eventBase(saved), amountCents: capturedCents, authorizedCents: saved.authorizedCents }));
+      const saved = saveTo(writes, captured, current);
+      writes.record(captureMovement(movementBase(saved), saved.authorizedCents, capturedCents));
+      writes.publish(events.create(PaymentCaptured, saved.id, { ...eventBase(saved), amountCents: capturedCents, authorizedCents: saved.authorizedCents }));
       return saved;
     });
   }
@@ -176,8 +204,8 @@ export function createPaymentService(deps: PaymentServiceDeps) {
       } catch (error) {
         if (isAppError(error) && error.reason === 'PAYMENT_DECLINED') {
           const subject = ids.next();
-          await unitOfWork.run((tx) =>
-            tx.publish(
+          await unitOfWork.write((writes) =>
+            writes.publish(
               events.create(PaymentFailed, subject, {
                 paymentId: subject,
                 riderId: input.riderId,
@@ -214,10 +242,10 @@ export function createPaymentService(deps: PaymentServiceDeps) {
         updatedAt: now,
       };
       try {
-        await unitOfWork.run(async (tx) => {
-          await tx.insert(payment);
-          await tx.record(authorizeMovement(movementBase(payment), payment.authorizedCents));
-          await tx.publish(events.create(PaymentAuthorized, payment.id, { ...eventBase(payment), amountCents: payment.authorizedCents }));
+        await unitOfWork.write((writes) => {
+          writes.insert(payment);
+          writes.record(authorizeMovement(movementBase(payment), payment.authorizedCents));
+          writes.publish(events.create(PaymentAuthorized, payment.id, { ...eventBase(payment), amountCents: payment.authorizedCents }));
         });
       } catch (error) {
         // Two concurrent calls for one reference got the same hold from the processor (same key):
@@ -231,9 +259,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
 
     async capture(input: { paymentId: string; amountCents: number }): Promise<Payment> {
       assertAmount(input.amountCents);
-      const started = await unitOfWork.run(async (tx) => {
-        const current = await tx.lockById(input.paymentId);
-        if (!current) throw paymentNotFound(input.paymentId);
+      const started = await changePayment(input.paymentId, (current, writes) => {
         if (current.status !== 'authorized') {
           if (current.captureCents === input.amountCents) return current;
           if (current.captureCents !== undefined) {
@@ -245,7 +271,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
           requireTransition(current, 'capture_pending');
         }
         const pending: Payment = { ...current, status: 'capture_pending', captureCents: input.amountCents, captureKey: `capture:${current.id}`, nextCaptureAttemptAt: clock.now() };
-        return saveIn(tx, pending, current);
+        return saveTo(writes, pending, current);
       });
       return started.status === 'capture_pending' ? settleCapture(started.id, started) : started;
     },

@@ -121,8 +121,24 @@ export interface PaymentTransaction {
   publish(event: EventEnvelope): Promise<void>;
 }
 
+/** Writes decided before any of them runs: queued by a plan, committed together or not at all. */
+export interface PaymentWrites {
+  insert(payment: Payment): void;
+  /** Only while the payment is at `expectedVersion`: else nothing of the plan is written, and it throws Conflict PAYMENT_CHANGED. */
+  update(payment: Payment, expectedVersion: number): void;
+  record(movement: Movement): void;
+  insertRefund(refund: RefundRecord): void;
+  publish(event: EventEnvelope): void;
+}
+
 export interface UnitOfWork {
+  /** An interactive transaction: for work that must read under a lock before it decides. */
   run<T>(work: (tx: PaymentTransaction) => Promise<T>): Promise<T>;
+  /**
+   * Writes decided beforehand, sent at once (ServiceDatabase.batch): on the embedded database it
+   * holds the one session only to send them, where `run` holds it for a round trip per statement.
+   */
+  write(plan: (writes: PaymentWrites) => void): Promise<void>;
 }
 
 export interface PaymentPorts {

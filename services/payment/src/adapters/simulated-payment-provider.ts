@@ -38,7 +38,7 @@ export class SimulatedPaymentProvider implements PaymentProvider {
   readonly #scheduler: Scheduler;
   readonly #random: () => number;
   settings: SimulatedProviderSettings;
-  /** Calls this process ran at the processor (not repeats of a key), by operation: what a test counts to prove "charged once". */
+  /** Calls this process had answered by the processor (not repeats of a key, nor a decision lost to a race), by operation: what a test counts to prove "charged once". */
   readonly calls = { authorize: 0, capture: 0, charge: 0, void: 0, refund: 0 };
 
   constructor(settings: Partial<SimulatedProviderSettings> = {}, deps: { scheduler?: Scheduler; random?: () => number; store?: ProcessorStore } = {}) {
@@ -67,7 +67,6 @@ export class SimulatedPaymentProvider implements PaymentProvider {
 
   authorize(request: { cardToken: string; amountCents: number; currency: string; reference: string; idempotencyKey: string }): Promise<{ intentId: string }> {
     return this.#once('authorize', request.idempotencyKey, request, async (call) => {
-      this.calls.authorize += 1;
       this.#declineIfNeeded(request.cardToken);
       const intent: ProcessorIntent = {
         id: `pi_${randomUUID()}`,
@@ -87,7 +86,6 @@ export class SimulatedPaymentProvider implements PaymentProvider {
 
   capture(request: { intentId: string; amountCents: number; idempotencyKey: string }): Promise<void> {
     return this.#once('capture', request.idempotencyKey, request, async (call) => {
-      this.calls.capture += 1;
       const intent = await this.#intentFor(call, request.intentId, 'requires_capture');
       if (request.amountCents > intent.amountCents) {
         throw InvalidArgument('AMOUNT_TOO_LARGE', 'a capture cannot exceed the authorised amount', { authorized: intent.amountCents });
@@ -98,7 +96,6 @@ export class SimulatedPaymentProvider implements PaymentProvider {
 
   charge(request: { cardToken: string; amountCents: number; currency: string; reference: string; idempotencyKey: string }): Promise<{ intentId: string }> {
     return this.#once('charge', request.idempotencyKey, request, async (call) => {
-      this.calls.charge += 1;
       this.#declineIfNeeded(request.cardToken);
       const intent: ProcessorIntent = {
         id: `pi_${randomUUID()}`,
@@ -118,7 +115,6 @@ export class SimulatedPaymentProvider implements PaymentProvider {
 
   void(request: { intentId: string; idempotencyKey: string }): Promise<void> {
     return this.#once('void', request.idempotencyKey, request, async (call) => {
-      this.calls.void += 1;
       const intent = await this.#intentFor(call, request.intentId, 'requires_capture');
       await call.save({ ...intent, status: 'canceled' });
     });
@@ -126,7 +122,6 @@ export class SimulatedPaymentProvider implements PaymentProvider {
 
   refund(request: { intentId: string; amountCents: number; idempotencyKey: string }): Promise<{ refundId: string }> {
     return this.#once('refund', request.idempotencyKey, request, async (call) => {
-      this.calls.refund += 1;
       const intent = await this.#intentFor(call, request.intentId, 'succeeded');
       if (intent.refundedCents + request.amountCents > intent.capturedCents) {
         throw InvalidArgument('AMOUNT_TOO_LARGE', 'a refund cannot exceed what was captured', { refundable: intent.capturedCents - intent.refundedCents });
@@ -161,7 +156,7 @@ export class SimulatedPaymentProvider implements PaymentProvider {
    * own refusals (declines, bad amounts, unknown intents) are answers, remembered as such; any
    * other failure (its store not answering) leaves the key unused.
    */
-  async #once<T>(operation: string, key: string, parameters: object, run: (call: ProcessorCall) => Promise<T>): Promise<T> {
+  async #once<T>(operation: keyof SimulatedPaymentProvider['calls'], key: string, parameters: object, run: (call: ProcessorCall) => Promise<T>): Promise<T> {
     await this.#roundTrip();
     const fingerprint = JSON.stringify({ operation, ...parameters, idempotencyKey: undefined });
     const answer = await this.#store.once(key, fingerprint, async (call): Promise<ProcessorOutcome> => {
@@ -172,6 +167,7 @@ export class SimulatedPaymentProvider implements PaymentProvider {
         return { ok: false, error: { code: error.code, reason: error.reason, message: error.message, details: error.details } };
       }
     });
+    if (answer.answeredNow) this.calls[operation] += 1;
     if (answer.fingerprint !== fingerprint) {
       throw InvalidArgument('IDEMPOTENCY_KEY_REUSED', 'this idempotency key was used with other parameters', { idempotencyKey: key });
     }

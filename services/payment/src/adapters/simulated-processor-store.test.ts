@@ -27,7 +27,7 @@ for (const engine of engines) {
     /** A processor as a freshly started process sees it: new engine, new store, nothing cached. */
     async function startProcessor(): Promise<{ provider: SimulatedPaymentProvider; store: SqlProcessorStore; engine: SqlEngine }> {
       const opened = await openSqlEngine({ databaseUrl: engine.url, dataDir: folder.path });
-      const store = new SqlProcessorStore(opened.forService('payment').db, schema);
+      const store = new SqlProcessorStore(opened.forService('payment'), schema);
       await store.prepare();
       return { provider: new SimulatedPaymentProvider({}, { store }), store, engine: opened };
     }
@@ -92,7 +92,7 @@ for (const engine of engines) {
     it('two instances on one store (replicas): one hold per key, one winner between capture and void', async () => {
       const a = await restart();
       // PGlite is one process's: there the second instance is a second processor on the same engine.
-      const b = engine.url ? await startProcessor() : { ...a, provider: new SimulatedPaymentProvider({}, { store: new SqlProcessorStore(a.engine.forService('payment').db, schema) }) };
+      const b = engine.url ? await startProcessor() : { ...a, provider: new SimulatedPaymentProvider({}, { store: new SqlProcessorStore(a.engine.forService('payment'), schema) }) };
       try {
         const authorize = { cardToken: 'tok_visa', amountCents: 2_500, currency: 'EUR', reference: 'trip-c', idempotencyKey: 'authorize:trip-c' };
         const answers = await Promise.all(Array.from({ length: 8 }, (_, index) => (index % 2 ? a : b).provider.authorize(authorize)));

@@ -1,4 +1,9 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import type { ServiceDatabase } from '@carshare/storage';
+import { sql, type Kysely } from 'kysely';
+
+/** How often a call decides again after losing a race for an intent, before it gives up. */
+const maxDecisions = 10;
+const id = (intent: ProcessorIntent): string => intent.id;
 
 /** A payment intent as the simulated processor keeps it. */
 export interface ProcessorIntent {
@@ -28,11 +33,13 @@ export interface RememberedAnswer {
   /** The operation and its parameters, as the key's first call sent them. */
   fingerprint: string;
   outcome: ProcessorOutcome;
+  /** This call's `work` gave the answer (not an earlier call with the key). */
+  answeredNow: boolean;
 }
 
 /** What one call may read and change while it holds its key. */
 export interface ProcessorCall {
-  /** The intent, locked for the rest of the call (two calls on one intent queue up). */
+  /** The intent as the store has it (or as this call saved it); a save of it lands only if nobody changed it meanwhile. */
   intent(id: string): Promise<ProcessorIntent | undefined>;
   save(intent: ProcessorIntent): Promise<void>;
 }
@@ -45,7 +52,8 @@ export interface ProcessorStore {
   /**
    * The key's remembered answer, or, if the key is new, `work`'s outcome, remembered together
    * with every intent it saved (all or nothing: a crash before the end leaves no trace, as a
-   * request that never reached the processor). Calls with one key run one at a time.
+   * request that never reached the processor). A key has one answer: a call with a key that was
+   * answered meanwhile gets that answer, and `work` may run again when it lost a race for an intent.
    */
   once(key: string, fingerprint: string, work: (call: ProcessorCall) => Promise<ProcessorOutcome>): Promise<RememberedAnswer>;
   intent(id: string): Promise<ProcessorIntent | undefined>;
@@ -57,16 +65,26 @@ export interface ProcessorStore {
  * A call whose saves are kept aside until its answer is remembered with them: it reads its own
  * saves first, then what `read` finds in the store.
  */
-function stagedCall(read: (id: string) => Promise<ProcessorIntent | undefined>): { call: ProcessorCall; staged: ReadonlyMap<string, ProcessorIntent> } {
+function stagedCall(read: (id: string) => Promise<ProcessorIntent | undefined>): {
+  call: ProcessorCall;
+  staged: ReadonlyMap<string, ProcessorIntent>;
+  /** Each intent as the store had it when the call first read it (undefined: not there). */
+  seen: ReadonlyMap<string, ProcessorIntent | undefined>;
+} {
   const staged = new Map<string, ProcessorIntent>();
+  const seen = new Map<string, ProcessorIntent | undefined>();
   const call: ProcessorCall = {
     intent: async (id) => {
       const saved = staged.get(id);
-      return saved ? { ...saved } : await read(id);
+      if (saved) return { ...saved };
+      if (seen.has(id)) return seen.get(id) && { ...seen.get(id)! };
+      const found = await read(id);
+      seen.set(id, found && { ...found });
+      return found;
     },
     save: async (intent) => void staged.set(intent.id, { ...intent }),
   };
-  return { call, staged };
+  return { call, staged, seen };
 }
 
 /** The processor's state in this process only: for unit tests, gone with the process. */
@@ -83,9 +101,8 @@ export class MemoryProcessorStore implements ProcessorStore {
       const { call, staged } = stagedCall((id) => this.intent(id));
       const outcome = await work(call);
       for (const intent of staged.values()) this.#intents.set(intent.id, intent);
-      const answer = { fingerprint, outcome };
-      this.#answers.set(key, answer);
-      return answer;
+      this.#answers.set(key, { fingerprint, outcome, answeredNow: false });
+      return { fingerprint, outcome, answeredNow: true };
     });
     this.#queue = run.catch(() => undefined);
     return run;
@@ -136,20 +153,24 @@ function intentOf(row: IntentRow): ProcessorIntent {
 
 /**
  * The processor's state in tables of its own schema (never the payment service's, whose
- * migrations, backups and drops must not reach another company's books; ADR 0027). One
- * transaction per call: claiming the key's row makes a repeated key wait for the first call
- * and then read its answer, a row lock makes two calls on one intent queue up, and the answer is
- * committed with the intents it changed, so a crash mid-call leaves nothing half done. Holds on
- * PostgreSQL across any number of payment instances, and on PGlite (one session, one call at a
- * time).
+ * migrations, backups and drops must not reach another company's books; ADR 0027). A call reads
+ * what it needs, decides, and writes its answer with the intents it changed in one batch
+ * (ServiceDatabase.batch): the key's row goes in only if no other call answered the key, and
+ * each intent changes only if it is still as the call read it. When either is not so, nothing of
+ * the call is written: a repeated key then reads the first call's answer, and a call that lost a
+ * race for an intent decides again on what is there now. So a crash mid-call leaves nothing half
+ * done, and this holds across any number of payment instances on PostgreSQL and on PGlite.
  */
 export class SqlProcessorStore implements ProcessorStore {
+  readonly #database: ServiceDatabase;
   readonly #db: Kysely<any>;
   readonly #schema: string;
 
-  constructor(db: Kysely<any>, schema: string = simulatedProcessorSchema) {
+  /** `database`: the calling service's (the tables are in `schema`, named in every statement). */
+  constructor(database: ServiceDatabase, schema: string = simulatedProcessorSchema) {
     if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new RangeError(`not a schema name: ${schema}`);
-    this.#db = db;
+    this.#database = database;
+    this.#db = database.db;
     this.#schema = schema;
   }
 
@@ -187,52 +208,50 @@ export class SqlProcessorStore implements ProcessorStore {
     });
   }
 
-  once(key: string, fingerprint: string, work: (call: ProcessorCall) => Promise<ProcessorOutcome>): Promise<RememberedAnswer> {
-    return this.#db.transaction().execute(async (trx) => {
-      // The key is claimed first: a second call with it waits on the key's row (PostgreSQL's unique
-      // index; on PGlite the one session) until the first call ends, then finds its answer; if
-      // the first rolled back, the second claims it. The answer replaces the placeholder below,
-      // in the same transaction, so nobody ever reads the placeholder.
-      const claimed = await sql<{ key: string }>`
-        insert into ${this.#table('idempotency_keys')} (key, fingerprint, outcome)
-        values (${key}, ${fingerprint}, 'null'::jsonb)
-        on conflict (key) do nothing
-        returning key`.execute(trx);
-      if (claimed.rows.length === 0) {
-        const found = await sql<{ fingerprint: string; outcome: ProcessorOutcome | string }>`
-          select fingerprint, outcome from ${this.#table('idempotency_keys')} where key = ${key}`.execute(trx);
-        const row = found.rows[0];
-        if (!row) throw new Error(`idempotency key ${key} was claimed and then vanished`);
-        return { fingerprint: row.fingerprint, outcome: typeof row.outcome === 'string' ? (JSON.parse(row.outcome) as ProcessorOutcome) : row.outcome };
-      }
-      // Saved intents are written with the answer in one statement at the end: each statement
-      // inside a transaction holds the embedded session for a round trip across threads.
-      const { call, staged } = stagedCall((id) => this.#lockIntent(trx, id));
+  async once(key: string, fingerprint: string, work: (call: ProcessorCall) => Promise<ProcessorOutcome>): Promise<RememberedAnswer> {
+    const keyAnswered = new Error(`idempotency key ${key} was answered meanwhile`);
+    const intentMoved = new Error(`an intent changed while key ${key} was being answered`);
+    for (let attempt = 1; ; attempt += 1) {
+      const remembered = await this.#answerOf(key);
+      if (remembered) return remembered;
+      const { call, staged, seen } = stagedCall((id) => this.intent(id));
       const outcome = await work(call);
-      await this.#remember(trx, key, outcome, [...staged.values()]);
-      return { fingerprint, outcome };
-    });
+      try {
+        await this.#database.batch([
+          {
+            query: sql`insert into ${this.#table('idempotency_keys')} (key, fingerprint, outcome) values (${key}, ${fingerprint}, ${JSON.stringify(outcome)}::jsonb) on conflict (key) do nothing`.compile(this.#db),
+            orElse: () => keyAnswered,
+          },
+          ...[...staged.values()].map((intent) => ({ query: this.#saveIfUnchanged(intent, seen.get(id(intent))).compile(this.#db), orElse: () => intentMoved })),
+        ]);
+        return { fingerprint, outcome, answeredNow: true };
+      } catch (error) {
+        if (error === keyAnswered) continue;
+        // Another key's call changed an intent this one read: decide again on what is there now,
+        // as a processor's lock on the intent would have made this call wait for that one.
+        if (error !== intentMoved || attempt >= maxDecisions) throw error;
+      }
+    }
   }
 
-  async #lockIntent(trx: Transaction<any>, id: string): Promise<ProcessorIntent | undefined> {
-    const found = await sql<IntentRow>`select * from ${this.#table('intents')} where id = ${id} for update`.execute(trx);
-    return found.rows[0] && intentOf(found.rows[0]);
+  async #answerOf(key: string): Promise<RememberedAnswer | undefined> {
+    const found = await sql<{ fingerprint: string; outcome: ProcessorOutcome | string }>`
+      select fingerprint, outcome from ${this.#table('idempotency_keys')} where key = ${key}`.execute(this.#db);
+    const row = found.rows[0];
+    return row && { fingerprint: row.fingerprint, outcome: typeof row.outcome === 'string' ? (JSON.parse(row.outcome) as ProcessorOutcome) : row.outcome, answeredNow: false };
   }
 
-  async #remember(trx: Transaction<any>, key: string, outcome: ProcessorOutcome, intents: readonly ProcessorIntent[]): Promise<void> {
-    await sql`
-      with saved as (
+  /** Writes `intent`, a new one only if its id is free, one read before only if it is still as `seen`. */
+  #saveIfUnchanged(intent: ProcessorIntent, seen: ProcessorIntent | undefined) {
+    if (seen === undefined) {
+      return sql`
         insert into ${this.#table('intents')} (id, kind, reference, card_token, currency, amount_cents, captured_cents, refunded_cents, status)
-        select r.id, r.kind, r.reference, r."cardToken", r.currency, r."amountCents", r."capturedCents", r."refundedCents", r.status
-        from jsonb_to_recordset(${JSON.stringify(intents)}::jsonb)
-          as r(id text, kind text, reference text, "cardToken" text, currency text, "amountCents" integer, "capturedCents" integer, "refundedCents" integer, status text)
-        on conflict (id) do update set
-          captured_cents = excluded.captured_cents,
-          refunded_cents = excluded.refunded_cents,
-          status = excluded.status,
-          updated_at = now()
-      )
-      update ${this.#table('idempotency_keys')} set outcome = ${JSON.stringify(outcome)}::jsonb where key = ${key}`.execute(trx);
+        values (${intent.id}, ${intent.kind}, ${intent.reference}, ${intent.cardToken}, ${intent.currency}, ${intent.amountCents}, ${intent.capturedCents}, ${intent.refundedCents}, ${intent.status})
+        on conflict (id) do nothing`;
+    }
+    return sql`
+      update ${this.#table('intents')} set captured_cents = ${intent.capturedCents}, refunded_cents = ${intent.refundedCents}, status = ${intent.status}, updated_at = now()
+      where id = ${intent.id} and status = ${seen.status} and captured_cents = ${seen.capturedCents} and refunded_cents = ${seen.refundedCents}`;
   }
 
   async intent(id: string): Promise<ProcessorIntent | undefined> {

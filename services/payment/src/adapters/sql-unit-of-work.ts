@@ -1,13 +1,15 @@
 import type { EventEnvelope } from '@carshare/contracts';
 import type { Outbox } from '@carshare/messaging';
-import type { ServiceDatabase } from '@carshare/storage';
+import { Conflict } from '@carshare/platform';
+import type { BatchStatement, ServiceDatabase } from '@carshare/storage';
 import type { Kysely } from 'kysely';
 import type { Movement } from '../domain/ledger.ts';
-import type { PaymentTransaction, UnitOfWork } from '../ports.ts';
+import type { Payment } from '../domain/payment.ts';
+import type { PaymentTransaction, PaymentWrites, RefundRecord, UnitOfWork } from '../ports.ts';
 import type { PaymentDatabase } from './payment-database.ts';
 import { toPayment, toRow } from './sql-payment-store.ts';
 
-/** One SQL transaction for a use case's writes and the outbox rows of its events. */
+/** One SQL transaction (or batch) for a use case's writes and the outbox rows of its events. */
 export class SqlUnitOfWork implements UnitOfWork {
   readonly #database: ServiceDatabase<PaymentDatabase>;
   readonly #outbox: Outbox;
@@ -23,7 +25,63 @@ export class SqlUnitOfWork implements UnitOfWork {
       return work(sqlPaymentTransaction(trx, (event) => this.#outbox.add(trx, event)));
     });
   }
+
+  async write(plan: (writes: PaymentWrites) => void): Promise<void> {
+    const db = this.#database.db;
+    const statements: BatchStatement[] = [];
+    let events = 0;
+    plan({
+      insert: (payment) => void statements.push({ query: insertPayment(db, payment) }),
+      update: (payment, expectedVersion) =>
+        void statements.push({
+          query: updatePayment(db, payment, expectedVersion),
+          orElse: () => Conflict('PAYMENT_CHANGED', 'the payment changed while this request ran; try again', { paymentId: payment.id }),
+        }),
+      record: (movement) => void statements.push({ query: insertMovement(db, movement) }),
+      insertRefund: (refund) => void statements.push({ query: insertRefund(db, refund) }),
+      publish: (event) => {
+        events += 1;
+        statements.push({ query: this.#outbox.insert(event).compile(db) });
+      },
+    });
+    if (statements.length === 0) return;
+    await this.#database.batch(statements);
+    if (events > 0) this.#outbox.announce();
+  }
 }
+
+const insertPayment = (db: Kysely<PaymentDatabase>, payment: Payment) => db.insertInto('payments').values(toRow(payment));
+
+function updatePayment(db: Kysely<PaymentDatabase>, payment: Payment, expectedVersion: number) {
+  const { id: _id, created_at: _created, ...changes } = toRow(payment);
+  return db.updateTable('payments').set(changes).where('id', '=', payment.id).where('version', '=', expectedVersion);
+}
+
+const insertMovement = (db: Kysely<PaymentDatabase>, movement: Movement) =>
+  db.insertInto('ledger_entries').values(
+    movement.lines.map((line, index) => ({
+      movement_id: movement.id,
+      line: index,
+      payment_id: movement.paymentId,
+      kind: movement.kind,
+      account: line.account,
+      amount_cents: line.amountCents,
+      currency: movement.currency,
+      created_at: new Date(movement.at),
+    })),
+  );
+
+const insertRefund = (db: Kysely<PaymentDatabase>, refund: RefundRecord) =>
+  db.insertInto('refunds').values({
+    id: refund.id,
+    payment_id: refund.paymentId,
+    amount_cents: refund.amountCents,
+    reason: refund.reason,
+    note: refund.note ?? null,
+    operator_id: refund.operatorId,
+    provider_refund_id: refund.providerRefundId,
+    created_at: new Date(refund.at),
+  });
 
 function sqlPaymentTransaction(trx: Kysely<PaymentDatabase>, publish: (event: EventEnvelope) => Promise<void>): PaymentTransaction {
   return {
@@ -32,11 +90,10 @@ function sqlPaymentTransaction(trx: Kysely<PaymentDatabase>, publish: (event: Ev
       return row && toPayment(row);
     },
     async insert(payment) {
-      await trx.insertInto('payments').values(toRow(payment)).execute();
+      await insertPayment(trx, payment).execute();
     },
     async update(payment, expectedVersion) {
-      const { id: _id, created_at: _created, ...changes } = toRow(payment);
-      const updated = await trx.updateTable('payments').set(changes).where('id', '=', payment.id).where('version', '=', expectedVersion).executeTakeFirst();
+      const updated = await updatePayment(trx, payment, expectedVersion).executeTakeFirst();
       return updated.numUpdatedRows === 1n;
     },
     async insertMethod(method) {
@@ -57,37 +114,11 @@ function sqlPaymentTransaction(trx: Kysely<PaymentDatabase>, publish: (event: Ev
     async deleteMethod(id) {
       await trx.deleteFrom('payment_methods').where('id', '=', id).execute();
     },
-    async record(movement: Movement) {
-      await trx
-        .insertInto('ledger_entries')
-        .values(
-          movement.lines.map((line, index) => ({
-            movement_id: movement.id,
-            line: index,
-            payment_id: movement.paymentId,
-            kind: movement.kind,
-            account: line.account,
-            amount_cents: line.amountCents,
-            currency: movement.currency,
-            created_at: new Date(movement.at),
-          })),
-        )
-        .execute();
+    async record(movement) {
+      await insertMovement(trx, movement).execute();
     },
     async insertRefund(refund) {
-      await trx
-        .insertInto('refunds')
-        .values({
-          id: refund.id,
-          payment_id: refund.paymentId,
-          amount_cents: refund.amountCents,
-          reason: refund.reason,
-          note: refund.note ?? null,
-          operator_id: refund.operatorId,
-          provider_refund_id: refund.providerRefundId,
-          created_at: new Date(refund.at),
-        })
-        .execute();
+      await insertRefund(trx, refund).execute();
     },
     publish,
   };
