@@ -270,12 +270,24 @@ export class SagaLog {
   }
 
   /**
-   * A planned local step's writes and its record (with the lease renewal, last) as one batch:
-   * all of them or, when a guard fails or `owner` lost the saga, none.
+   * A planned local step's writes and its record (with the lease renewal), and, when it was the
+   * last step, the saga's end, as one batch: all of them or, when a guard fails or `owner` lost
+   * the saga, none.
    */
-  async batch(writes: readonly BatchStatement[], lease: { id: string; owner: string; leaseUntil: Date }, index: number, change: StepChange, now: Date): Promise<void> {
-    const record = this.#stepsStatement(lease, [{ index, change }], now)!;
-    await this.#database.batch([...writes, { query: record.compile(this.#db), orElse: () => this.#leaseLost(lease) }]);
+  async batch(
+    writes: readonly BatchStatement[],
+    lease: { id: string; owner: string; leaseUntil: Date },
+    changes: ReadonlyArray<{ index: number; change: StepChange }>,
+    now: Date,
+    end?: 'completed',
+  ): Promise<void> {
+    const record = this.#stepsStatement(lease, changes, now)!;
+    const lost = () => this.#leaseLost(lease);
+    await this.#database.batch([
+      ...writes,
+      { query: record.compile(this.#db), orElse: lost },
+      ...(end === undefined ? [] : [{ query: this.#finishStatement(lease, end, now).compile(this.#db), orElse: lost }]),
+    ]);
   }
 
   #leaseLost(lease: { id: string; owner: string }): Error {
@@ -306,7 +318,13 @@ export class SagaLog {
    * statement, only while `owner` holds it; throws Aborted(SAGA_LEASE_LOST) otherwise.
    */
   async finish(lease: { id: string; owner: string }, status: 'completed' | 'compensated', now: Date, error?: SagaErrorRecord): Promise<void> {
-    const { rows } = await sql<{ finished: number }>`
+    const { rows } = await this.#finishStatement(lease, status, now, error).execute(this.#db);
+    if (rows.length === 0) throw this.#leaseLost(lease);
+  }
+
+  /** The saga's end and its untouched steps marked not_needed; answers the saga's id, no row when `owner` lost it. */
+  #finishStatement(lease: { id: string; owner: string }, status: 'completed' | 'compensated', now: Date, error?: SagaErrorRecord): RawBuilder<{ id: string }> {
+    return sql<{ id: string }>`
       with finished as (
         update ${this.#saga} set status = ${status}, updated_at = ${now}, finished_at = ${now}, owner = null, lease_until = null
           ${error === undefined ? sql`` : sql`, error = ${json(error)}::jsonb`}
@@ -315,10 +333,7 @@ export class SagaLog {
       untouched as (
         update ${this.#steps} set compensate_status = 'not_needed', updated_at = ${now}
         where saga_id = (select id from finished) and compensate_status = 'pending')
-      select count(*)::int as finished from finished`.execute(this.#db);
-    if (Number(rows[0]?.finished ?? 0) === 0) {
-      throw this.#leaseLost(lease);
-    }
+      select id from finished`;
   }
 
   async invokeStarted(trx: Transaction<any>, id: string, index: number, attempts: number, now: Date): Promise<void> {

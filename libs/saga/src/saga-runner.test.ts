@@ -755,6 +755,56 @@ for (const engineChoice of engines) {
       assert.deepEqual(rows, [], 'no plan’s writes landed');
     });
 
+    it('records a planned step with the next remote step started, and the last one with the saga’s end, each in its batch', async () => {
+      const database = await freshDatabase();
+      const journal = newJournal();
+      const planned = (name: string) => ({
+        name,
+        local: true as const,
+        async plan() {
+          note(journal, `plan:${name}`, name);
+          return { writes: [], result: name };
+        },
+      });
+      let during: Array<{ step_name: string; invoke_status: string; writer: string }> = [];
+      const saga = defineSaga<TripInput>('trip.batched', [
+        planned('first'),
+        {
+          name: 'remote',
+          async invoke() {
+            // xmin is the transaction that wrote the row.
+            const { rows } = await sql<(typeof during)[number]>`select step_name, invoke_status, xmin::text as writer from saga_step order by step_index`.execute(database.db);
+            during = rows;
+          },
+        },
+        planned('last'),
+      ]);
+      const outcome = await runner(database, [saga]).run(saga, input);
+      assert.equal(outcome.status, 'completed');
+      assert.deepEqual(
+        during.map((row) => [row.step_name, row.invoke_status]),
+        [
+          ['first', 'done'],
+          ['remote', 'started'],
+          ['last', 'pending'],
+        ],
+      );
+      assert.equal(during[0]?.writer, during[1]?.writer, 'first done and remote started in one transaction');
+      const { rows: ended } = await sql<{ status: string; writer: string }>`select status, xmin::text as writer from saga`.execute(database.db);
+      const { rows: steps } = await sql<{ step_name: string; invoke_status: string; compensate_status: string; writer: string }>`
+        select step_name, invoke_status, compensate_status, xmin::text as writer from saga_step order by step_index`.execute(database.db);
+      assert.equal(ended[0]?.status, 'completed');
+      assert.deepEqual(
+        steps.map((row) => [row.step_name, row.invoke_status, row.compensate_status]),
+        [
+          ['first', 'done', 'not_needed'],
+          ['remote', 'done', 'not_needed'],
+          ['last', 'done', 'not_needed'],
+        ],
+      );
+      assert.equal(ended[0]?.writer, steps[2]?.writer, 'the last step and the saga’s end in one transaction');
+    });
+
     it('a planned step of an instance that lost its saga writes nothing', async () => {
       const database = await freshDatabase();
       const journal = newJournal();

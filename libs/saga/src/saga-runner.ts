@@ -133,6 +133,8 @@ interface Drive {
   lease: AbortController;
   /** A remote step whose "started" went in with the previous step's "done" (one statement). */
   startedWithPrevious?: number;
+  /** The last step's batch also ended the saga `completed`. */
+  completedWithLast?: boolean;
 }
 
 interface StepCall {
@@ -453,12 +455,23 @@ export class SagaRunner {
           for (let plans = 1; ; plans += 1) {
             const planned = await step.plan({ ...call.context, db: this.#log.db });
             result = asJson(planned.result);
+            // As a remote step's "done": the next remote step's "started" goes in the same batch,
+            // and after the last step the saga's end does too.
+            const next = this.#nextRemoteToStart(drive, index);
+            const last = index === definition.steps.length - 1;
+            const changes = [{ index, change: stepChanges.invokeDone(attempt, result, this.#now()) }];
+            if (next !== undefined) changes.push({ index: next.index, change: stepChanges.invokeStarted(next.attempt) });
             try {
-              await this.#batchLocal(drive, planned.writes, index, stepChanges.invokeDone(attempt, result, this.#now()));
+              await this.#batchLocal(drive, planned.writes, changes, last ? 'completed' : undefined);
             } catch (error) {
               if (isStalePlan(error) && plans < maxPlans) continue;
               throw error;
             }
+            if (next !== undefined) {
+              Object.assign(record.steps[next.index]!, { invokeStatus: 'started', invokeAttempts: next.attempt });
+              drive.startedWithPrevious = next.index;
+            }
+            if (last) drive.completedWithLast = true;
             planned.afterCommit?.();
             break;
           }
@@ -493,22 +506,34 @@ export class SagaRunner {
         call.dispose();
       }
       const done = { index, change: stepChanges.invokeDone(attempt, result, this.#now()) };
-      // The next remote step's "started" goes in the same statement, as if it were written right
-      // after: a crash before it leaves this step in doubt (called again with its key), after it
-      // the next one; the same states as two statements, one turn of the database fewer.
-      const next = index + 1;
-      const nextRow = record.steps[next];
-      if (definition.steps[next] !== undefined && definition.steps[next].local !== true && nextRow !== undefined && nextRow.invokeStatus !== 'done' && !drive.signal.aborted && this.#clock.now() < record.deadline.getTime()) {
-        const nextAttempt = nextRow.invokeAttempts + 1;
-        await this.#updateSteps(drive, [done, { index: next, change: stepChanges.invokeStarted(nextAttempt) }]);
-        Object.assign(nextRow, { invokeStatus: 'started', invokeAttempts: nextAttempt });
-        drive.startedWithPrevious = next;
+      const next = this.#nextRemoteToStart(drive, index);
+      if (next !== undefined) {
+        await this.#updateSteps(drive, [done, { index: next.index, change: stepChanges.invokeStarted(next.attempt) }]);
+        Object.assign(record.steps[next.index]!, { invokeStatus: 'started', invokeAttempts: next.attempt });
+        drive.startedWithPrevious = next.index;
       } else {
         await this.#updateStep(drive, index, done.change);
       }
       Object.assign(row, { invokeStatus: 'done', result, invokeError: null });
     }
     await this.#emit({ type: 'invoked', sagaId: record.id, saga: record.name, step: step.name, attempt });
+    if (drive.completedWithLast) await this.#finished(drive, 'completed');
+  }
+
+  /**
+   * The remote step after `index` whose "started" may be recorded with `index`'s "done", as if
+   * written right after it: a crash before that record leaves `index` as it was, after it the
+   * next step in doubt (called again with its key). The same states as two writes, one turn of
+   * the database fewer. Not past the deadline, nor once the drive was stopped.
+   */
+  #nextRemoteToStart(drive: Drive, index: number): { index: number; attempt: number } | undefined {
+    const { record, definition } = drive;
+    const next = index + 1;
+    const nextRow = record.steps[next];
+    const nextStep = definition.steps[next];
+    if (nextStep === undefined || nextStep.local === true || nextRow === undefined || nextRow.invokeStatus === 'done') return undefined;
+    if (drive.signal.aborted || this.#clock.now() >= record.deadline.getTime()) return undefined;
+    return { index: next, attempt: nextRow.invokeAttempts + 1 };
   }
 
   async #invokeFailed(drive: Drive, index: number, attempt: number, error: unknown): Promise<void> {
@@ -565,7 +590,7 @@ export class SagaRunner {
           for (let plans = 1; ; plans += 1) {
             const planned = await step.planCompensation?.({ ...call.context, ...fields, db: this.#log.db });
             try {
-              await this.#batchLocal(drive, planned?.writes ?? [], index, stepChanges.compensateDone(attempt, this.#now()));
+              await this.#batchLocal(drive, planned?.writes ?? [], [{ index, change: stepChanges.compensateDone(attempt, this.#now()) }]);
             } catch (error) {
               if (isStalePlan(error) && plans < maxPlans) continue;
               throw error;
@@ -635,6 +660,12 @@ export class SagaRunner {
         await this.#log.setStatus(trx, record.id, status, this.#now(), error);
       });
     }
+    await this.#finished(drive, status, error);
+  }
+
+  /** What follows the saga's end once it is written. */
+  async #finished(drive: Drive, status: SagaOutcomeStatus, error?: SagaErrorRecord): Promise<void> {
+    const { record } = drive;
     record.status = status;
     if (error !== undefined) record.error = error;
     this.#metrics.finished(record.name, status);
@@ -672,8 +703,8 @@ export class SagaRunner {
   }
 
   /** A planned local step's writes and its record, one batch. */
-  async #batchLocal(drive: Drive, writes: LocalWrites<unknown>['writes'], index: number, change: StepChange): Promise<void> {
-    await this.#guarded(drive, () => this.#log.batch(writes, { id: drive.record.id, owner: this.instanceId, leaseUntil: this.#leaseUntil() }, index, change, this.#now()));
+  async #batchLocal(drive: Drive, writes: LocalWrites<unknown>['writes'], changes: ReadonlyArray<{ index: number; change: StepChange }>, end?: 'completed'): Promise<void> {
+    await this.#guarded(drive, () => this.#log.batch(writes, { id: drive.record.id, owner: this.instanceId, leaseUntil: this.#leaseUntil() }, changes, this.#now(), end));
   }
 
   /** One step's record and the lease renewal in one statement (in `trx` when given). */
