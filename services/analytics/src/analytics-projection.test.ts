@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { EventEnvelope, StatsQuery } from '@carshare/contracts';
 import type { Caller } from '@carshare/platform';
-import { openSqlEngine, type SqlEngine } from '@carshare/storage';
+import { openSqlEngine, type ServiceDatabase, type SqlEngine } from '@carshare/storage';
 import { FakeClock } from '@carshare/testing';
 import { sql } from 'kysely';
 import type { AnalyticsDatabase } from './adapters/analytics-database.ts';
@@ -17,6 +17,7 @@ const rider: Caller = { ...operator, role: 'rider', plan: 'free' };
 
 interface Subject {
   engine: SqlEngine;
+  database: ServiceDatabase<AnalyticsDatabase>;
   store: SqlStatsStore;
   service: AnalyticsService;
   writer: ProjectionWriter;
@@ -45,6 +46,7 @@ async function openSubject(engineKind: 'pglite' | 'postgres' = 'pglite'): Promis
   };
   return {
     engine,
+    database,
     store,
     clock,
     service: createAnalyticsService({ stats: store, clock }, { archiveRetentionDays: 30, sweepBatch: 2 }),
@@ -286,6 +288,23 @@ describe('analytics projection: duplicates and the order of arrival change nothi
         await deliver(subject.writer, [...events, ...shuffled(events, 11)]);
         // A redelivery long after, alone in its batch, is absorbed too.
         await subject.writer.write(events[0] as EventEnvelope, 'test');
+        assert.deepEqual(await subject.store.snapshot(), expected);
+        assert.equal(await subject.archived(), events.length);
+      } finally {
+        await subject.engine.close();
+      }
+    });
+  }
+
+  for (const engineKind of ['pglite', ...(databaseUrl === undefined ? [] : ['postgres' as const])] as const) {
+    it(`gives the same views when two instances take the same events at once (${engineKind})`, async () => {
+      const subject = await openSubject(engineKind);
+      try {
+        // Each reads that no event is archived yet and decides alike; one commits, the other
+        // finds its archive rows taken and decides again on what is there now.
+        const other = new SqlStatsStore(subject.database);
+        const events = scriptedHistory();
+        await Promise.all([subject.store.append(events, subject.clock.now()), other.append(shuffled(events, 5), subject.clock.now())]);
         assert.deepEqual(await subject.store.snapshot(), expected);
         assert.equal(await subject.archived(), events.length);
       } finally {

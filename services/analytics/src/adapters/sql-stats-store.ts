@@ -1,5 +1,5 @@
 import type { EventEnvelope, StatMetric } from '@carshare/contracts';
-import type { ServiceDatabase } from '@carshare/storage';
+import type { BatchStatement, ServiceDatabase } from '@carshare/storage';
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { activityWindow, conversionFacts, defaultConversionWindowMs, type RiderActivity } from '../domain/conversion.ts';
 import { markSpan, readEvent, type Fact, type Reading, type Span, type SpanKind } from '../domain/projection.ts';
@@ -9,6 +9,11 @@ import type { ProjectedBatch, StatsSlice, StatsStore, StoredPoint } from '../por
 import type { AnalyticsDatabase } from './analytics-database.ts';
 
 type Db = Kysely<AnalyticsDatabase>;
+/**
+ * Where a projection's writes go: run at once inside the rebuild's transaction, or kept for the
+ * batch that commits a live batch of events with its archive rows (ServiceDatabase.batch).
+ */
+type Write = (statement: RawBuilder<unknown>) => Promise<void>;
 /** A table named with the service's schema: the shared PGlite session then needs no search_path switch. */
 type Table = (name: string) => RawBuilder<unknown>;
 
@@ -24,21 +29,28 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
   return out;
 }
 
+/** How often a batch is read and decided again after another instance archived one of its events first. */
+const maxDecisions = 5;
+const executeIn =
+  (trx: Db): Write =>
+  async (statement) =>
+    void (await statement.execute(trx));
+
 const utcDay = (at: number): string => new Date(at).toISOString().slice(0, 10);
 const attrsOf = (value: unknown): Record<string, string> => (typeof value === 'string' ? JSON.parse(value) : (value ?? {})) as Record<string, string>;
 const timeOf = (value: Date | string | null): number | undefined => (value === null ? undefined : new Date(value).getTime());
 
 /** One upsert per cell: counts and sums add to what the cell holds. */
-async function addCells(trx: Db, table: Table, cells: StatRowAccumulator): Promise<void> {
+async function addCells(write: Write, table: Table, cells: StatRowAccumulator): Promise<void> {
   for (const part of chunks(cells.rows(), rowChunk)) {
     const rows = part.map((row) => ({ ...row, bucketStart: new Date(row.bucketStart).toISOString() }));
-    await sql`
+    await write(sql`
       insert into ${table('stat_buckets')} (metric, bucket, bucket_start, dimension, key, count, sum)
       select r.metric, r.bucket, r."bucketStart", r.dimension, r.key, r.count, r.sum
       from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
         as r(metric text, bucket text, "bucketStart" timestamptz, dimension text, key text, count bigint, sum bigint)
       on conflict (metric, bucket, dimension, bucket_start, key)
-      do update set count = stat_buckets.count + excluded.count, sum = stat_buckets.sum + excluded.sum`.execute(trx);
+      do update set count = stat_buckets.count + excluded.count, sum = stat_buckets.sum + excluded.sum`);
   }
 }
 
@@ -47,7 +59,7 @@ async function addCells(trx: Db, table: Table, cells: StatRowAccumulator): Promi
  * times, then each new activity judged against what is known before it (in batch order), then
  * the new rows. Order-tolerant because the figures depend only on the set of activities.
  */
-async function projectActivity(trx: Db, table: Table, added: readonly RiderActivity[], windowMs: number): Promise<Fact[]> {
+async function projectActivity(trx: Db, write: Write, table: Table, added: readonly RiderActivity[], windowMs: number): Promise<Fact[]> {
   const { from, to } = activityWindow(added, windowMs);
   const riders = [...new Set(added.map((activity) => activity.riderId))];
   const rows = await trx
@@ -73,23 +85,24 @@ async function projectActivity(trx: Db, table: Table, added: readonly RiderActiv
   }
   for (const part of chunks(added, rowChunk)) {
     const rows = part.map((activity) => ({ eventId: activity.eventId, riderId: activity.riderId, kind: activity.kind, at: new Date(activity.at).toISOString() }));
-    await sql`
+    await write(sql`
       insert into ${table('rider_activity')} (event_id, rider_id, kind, at)
       select r."eventId", r."riderId", r.kind, r.at
       from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as r("eventId" uuid, "riderId" uuid, kind text, at timestamptz)
-      on conflict (event_id) do nothing`.execute(trx);
+      on conflict (event_id) do nothing`);
   }
   return facts;
 }
 
 /**
- * Adds the figures of `events` (already archived, or being replayed) to the views inside `trx`:
- * pure readings, spans completed in memory over the batch in order, then one upsert per touched
- * span and cell. Live consumption and the rebuild both come through here; the rebuild passes its
+ * Adds the figures of `events` (being archived, or replayed) to the views, reading through `trx`
+ * and writing through `write`: pure readings, spans completed in memory over the batch in order,
+ * then one upsert per touched span and cell. Live consumption and the rebuild both come through here; the rebuild passes its
  * own `cells` and writes them once they are many (a cell gets events from many pages).
  */
 async function project(
   trx: Db,
+  write: Write,
   table: Table,
   events: readonly EventEnvelope[],
   conversionWindowMs: number,
@@ -98,7 +111,7 @@ async function project(
   const readings = events.map(readEvent);
   const facts: Fact[] = [];
   const activity = readings.flatMap((reading) => (reading.projected ? (reading.activity ?? []) : []));
-  if (activity.length > 0) facts.push(...(await projectActivity(trx, table, activity, conversionWindowMs)));
+  if (activity.length > 0) facts.push(...(await projectActivity(trx, write, table, activity, conversionWindowMs)));
   const marks = readings.flatMap((reading) => (reading.projected ? reading.spans : []));
   for (const reading of readings) if (reading.projected) facts.push(...reading.facts);
   if (marks.length > 0) {
@@ -150,18 +163,18 @@ async function project(
         closedAt: span.closedAt === undefined ? null : new Date(span.closedAt).toISOString(),
         closeAttrs: span.closeAttrs,
       }));
-      await sql`
+      await write(sql`
         insert into ${table('stat_spans')} (kind, id, opened_at, open_attrs, closed_at, close_attrs)
         select r.kind, r.id, r."openedAt", r."openAttrs", r."closedAt", r."closeAttrs"
         from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
           as r(kind text, id text, "openedAt" timestamptz, "openAttrs" jsonb, "closedAt" timestamptz, "closeAttrs" jsonb)
         on conflict (kind, id) do update set opened_at = excluded.opened_at, open_attrs = excluded.open_attrs,
-          closed_at = excluded.closed_at, close_attrs = excluded.close_attrs`.execute(trx);
+          closed_at = excluded.closed_at, close_attrs = excluded.close_attrs`);
     }
   }
   const cells = pending ?? new StatRowAccumulator();
   for (const fact of facts) cells.add(fact);
-  if (!pending) await addCells(trx, table, cells);
+  if (!pending) await addCells(write, table, cells);
   return { readings, facts };
 }
 
@@ -179,27 +192,61 @@ export class SqlStatsStore implements StatsStore {
     this.#conversionWindowMs = options.conversionWindowMs ?? defaultConversionWindowMs;
   }
 
+  /**
+   * Archives and projects a batch of events, each once. Read first, outside any transaction: which
+   * events the archive has already, and the stored activity and spans the new ones build on; then
+   * the archive rows and every view's change go in one batch, which holds the embedded database's
+   * one session only to send it. The batch commits only if it archived every event it projected:
+   * another instance that archived one of them meanwhile has projected it, and this one reads and
+   * decides again.
+   */
   async append(events: readonly EventEnvelope[], archivedAt: number): Promise<ProjectedBatch> {
     // Two deliveries of one event in one batch: the first one stands.
     const unique = [...new Map(events.map((event) => [event.id, event])).values()];
-    return this.#database.transaction(async (trx) => {
-      const fresh = new Set<string>();
+    const db = this.#database.db;
+    const table = this.#database.table;
+    for (let attempt = 1; ; attempt += 1) {
+      const archived = await this.#notArchived(unique);
+      const statements: BatchStatement[] = [];
+      const write: Write = async (statement) => void statements.push({ query: statement.compile(db) });
+      const raced = new Error('an event of the batch was archived meanwhile');
       // One JSON parameter a batch: thousands of bound parameters cost PGlite more than the rows.
-      for (const part of chunks(unique, archiveChunk)) {
+      for (const part of chunks(archived, archiveChunk)) {
         const rows = part.map((event) => ({ id: event.id, day: utcDay(Date.parse(event.occurredAt)), type: event.type, version: event.version, occurredAt: event.occurredAt, envelope: event }));
-        const { rows: inserted } = await sql<{ event_id: string }>`
-          insert into ${this.#database.table('event_archive')} (event_id, day, type, version, occurred_at, envelope, archived_at)
-          select r.id, r.day, r.type, r.version, r."occurredAt", r.envelope, ${new Date(archivedAt)}
-          from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
-            as r(id uuid, day date, type text, version integer, "occurredAt" timestamptz, envelope jsonb)
-          on conflict (event_id) do nothing
-          returning event_id`.execute(trx);
-        for (const row of inserted) fresh.add(row.event_id);
+        statements.push({
+          query: sql`
+            with inserted as (
+              insert into ${table('event_archive')} (event_id, day, type, version, occurred_at, envelope, archived_at)
+              select r.id, r.day, r.type, r.version, r."occurredAt", r.envelope, ${new Date(archivedAt)}
+              from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+                as r(id uuid, day date, type text, version integer, "occurredAt" timestamptz, envelope jsonb)
+              on conflict (event_id) do nothing
+              returning 1)
+            select 1 where (select count(*) from inserted) = ${part.length}`.compile(db),
+          orElse: () => raced,
+        });
       }
-      const archived = unique.filter((event) => fresh.has(event.id));
-      const { readings, facts } = await project(trx, this.#database.table, archived, this.#conversionWindowMs);
+      const { readings, facts } = await project(db, write, table, archived, this.#conversionWindowMs);
+      try {
+        if (statements.length > 0) await this.#database.batch(statements);
+      } catch (error) {
+        if (error !== raced || attempt >= maxDecisions) throw error;
+        continue;
+      }
       return { archived: archived.map((event, index) => ({ event, reading: readings[index] as Reading })), facts };
-    });
+    }
+  }
+
+  /** The events of `events` the archive does not hold yet, in their order. */
+  async #notArchived(events: readonly EventEnvelope[]): Promise<EventEnvelope[]> {
+    if (events.length === 0) return [];
+    const held = new Set<string>();
+    for (const part of chunks(events, archiveChunk)) {
+      const { rows } = await sql<{ event_id: string }>`
+        select event_id from ${this.#database.table('event_archive')} where event_id = any(${part.map((event) => event.id)}::uuid[])`.execute(this.#database.db);
+      for (const row of rows) held.add(row.event_id);
+    }
+    return events.filter((event) => !held.has(event.id));
   }
 
   async query(slice: StatsSlice): Promise<StoredPoint[]> {
@@ -264,20 +311,21 @@ export class SqlStatsStore implements StatsStore {
         if (rows.length === 0) break;
         await project(
           trx,
+          executeIn(trx),
           this.#database.table,
           rows.map((row) => (typeof row.envelope === 'string' ? JSON.parse(row.envelope) : row.envelope) as EventEnvelope),
           this.#conversionWindowMs,
           cells,
         );
         if (cells.size >= maxPendingCells) {
-          await addCells(trx, this.#database.table, cells);
+          await addCells(executeIn(trx), this.#database.table, cells);
           cells = new StatRowAccumulator();
         }
         replayed += rows.length;
         after = rows.at(-1)?.event_id;
         onProgress(replayed, total);
       }
-      await addCells(trx, this.#database.table, cells);
+      await addCells(executeIn(trx), this.#database.table, cells);
       return { replayed };
     });
   }
