@@ -56,22 +56,31 @@ export function installPlatformTracer(): void {
   transport.send = timed(transport.send, ([method]) => method, () => report.rpc);
 }
 
+/** A schema-qualified statement names its schema and needs no switch (libs/storage); one that does not (BEGIN, COMMIT, unqualified raw SQL) is counted to the last one seen. */
+function statementKey(text: string): string {
+  const sql = normalise(text);
+  const named = /^set search_path to "([^"]+)"/.exec(sql) ?? /"([a-z][a-z0-9_]*)"\."/.exec(sql);
+  if (named) schema = named[1] as string;
+  return `${schema}: ${sql}`;
+}
+
 function tracePglite(proto: Record<'query' | 'exec', (text: string, ...rest: unknown[]) => Promise<unknown>>): void {
   for (const method of ['query', 'exec'] as const) {
-    const original = proto[method];
-    proto[method] = timed(
-      original,
-      ([text]) => {
-        const sql = normalise(String(text));
-        // A schema-qualified statement names its schema and needs no switch (libs/storage); one
-        // that does not (BEGIN, COMMIT, unqualified raw SQL) is counted to the last one seen.
-        const named = /^set search_path to "([^"]+)"/.exec(sql) ?? /"([a-z][a-z0-9_]*)"\."/.exec(sql);
-        if (named) schema = named[1] as string;
-        return `${schema}: ${sql}`;
-      },
-      () => report.statements,
-    );
+    proto[method] = timed(proto[method], ([text]) => statementKey(String(text)), () => report.statements);
   }
+  // A batch (ServiceDatabase.batch) is one message: each of its statements is counted, marked,
+  // with the batch's time from sending it to its answer.
+  const batched = proto as unknown as { batch?: (statements: ReadonlyArray<{ sql: string }>) => Promise<unknown> };
+  const original = batched.batch;
+  if (original === undefined) return;
+  batched.batch = function (this: unknown, statements) {
+    const began = performance.now();
+    const keys = statements.map((statement) => statementKey(`[batch] ${statement.sql}`));
+    return original.call(this, statements).finally(() => {
+      const ms = performance.now() - began;
+      for (const key of keys) note(report.statements, key, ms);
+    });
+  };
 }
 
 /** GET answers the counts since the last reset; POST /reset starts them again. */
