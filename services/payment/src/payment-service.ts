@@ -74,10 +74,11 @@ export function createPaymentService(deps: PaymentServiceDeps) {
    * Reads the payment, lets `decide` queue its writes from what it read, and commits them only if
    * the payment is still at the version read; after a race it reads and decides again. Where a
    * transaction would lock the row while deciding, this holds nothing (UnitOfWork.write).
+   * `known`: the payment as this call has just written it, decided on first instead of read again.
    */
-  async function changePayment<T>(paymentId: string, decide: (current: Payment, writes: PaymentWrites) => T): Promise<T> {
+  async function changePayment<T>(paymentId: string, decide: (current: Payment, writes: PaymentWrites) => T, known?: Payment): Promise<T> {
     for (let attempt = 1; ; attempt += 1) {
-      const current = await payments.findById(paymentId);
+      const current = attempt === 1 && known !== undefined ? known : await payments.findById(paymentId);
       if (!current) throw paymentNotFound(paymentId);
       let decided: { value: T } | undefined;
       try {
@@ -104,7 +105,8 @@ export function createPaymentService(deps: PaymentServiceDeps) {
    * processor charges once however often this runs.
    */
   async function settleCapture(paymentId: string, justSaved?: Payment): Promise<Payment> {
-    // A fresh capture hands over the row it has just committed: no need to read it back.
+    // A fresh capture hands over the row it has just committed: no need to read it back, here
+    // nor when recording the outcome (the write is at that version, so a change since is seen).
     const pending = justSaved ?? (await payments.findById(paymentId));
     if (!pending) throw paymentNotFound(paymentId);
     if (pending.status !== 'capture_pending' || pending.captureCents === undefined || pending.captureKey === undefined) return pending;
@@ -133,7 +135,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
         const saved = saveTo(writes, failed, current);
         if (attempts === 1) writes.publish(events.create(PaymentFailed, saved.id, { ...eventBase(saved), stage: 'capture', code }));
         return saved;
-      });
+      }, pending);
     }
     return changePayment(paymentId, (current, writes) => {
       if (current.status !== 'capture_pending') return current;
@@ -151,7 +153,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
       writes.record(captureMovement(movementBase(saved), saved.authorizedCents, capturedCents));
       writes.publish(events.create(PaymentCaptured, saved.id, { ...eventBase(saved), amountCents: capturedCents, authorizedCents: saved.authorizedCents }));
       return saved;
-    });
+    }, pending);
   }
 
   const useCases = {

@@ -211,9 +211,9 @@ export class SqlProcessorStore implements ProcessorStore {
   async once(key: string, fingerprint: string, work: (call: ProcessorCall) => Promise<ProcessorOutcome>): Promise<RememberedAnswer> {
     const keyAnswered = new Error(`idempotency key ${key} was answered meanwhile`);
     const intentMoved = new Error(`an intent changed while key ${key} was being answered`);
+    // The key is not looked up first: almost every call brings a new one, and a repeat is found
+    // when its answer is refused a second row (and then read).
     for (let attempt = 1; ; attempt += 1) {
-      const remembered = await this.#answerOf(key);
-      if (remembered) return remembered;
       const { call, staged, seen } = stagedCall((id) => this.intent(id));
       const outcome = await work(call);
       try {
@@ -226,7 +226,11 @@ export class SqlProcessorStore implements ProcessorStore {
         ]);
         return { fingerprint, outcome, answeredNow: true };
       } catch (error) {
-        if (error === keyAnswered) continue;
+        if (error === keyAnswered) {
+          const remembered = await this.#answerOf(key);
+          if (remembered) return remembered;
+          continue;
+        }
         // Another key's call changed an intent this one read: decide again on what is there now,
         // as a processor's lock on the intent would have made this call wait for that one.
         if (error !== intentMoved || attempt >= maxDecisions) throw error;
