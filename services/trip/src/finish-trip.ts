@@ -147,7 +147,8 @@ export function defineFinishTripSaga(deps: FinishTripDeps) {
           // The rider's minutes stop when they asked to end, not when the device answered.
           const endAt = clock.now();
           // At the version read: a pause and resume in between would leave the status as it was
-          // and change the parking minutes this result carries to the price.
+          // and change the parking minutes this result carries to the price. Then it is read and
+          // decided again (a trip no longer running or paused is refused above).
           const moved = log.changeQuery(trip.id, [trip.status], 'finishing', { type: 'trip.finish_requested', data: { sagaId: ctx.sagaId, from: trip.status } }, { finish_saga_id: ctx.sagaId }, endAt, trip.version);
           const begun: Begun = {
             from: trip.status,
@@ -160,7 +161,7 @@ export function defineFinishTripSaga(deps: FinishTripDeps) {
             pausedSince: trip.pausedSince ?? null,
             reservationId: trip.reservationId ?? null,
           };
-          return { writes: [{ query: moved, orElse: () => Conflict('TRIP_NOT_IN_PROGRESS', 'the trip changed meanwhile', { tripId: trip.id }) }], result: begun };
+          return { writes: [{ query: moved, orElse: () => stalePlan('the trip changed meanwhile', { tripId: trip.id }) }], result: begun };
         },
         planCompensation: async (ctx) => {
           const begun = ctx.result as Begun | undefined;
