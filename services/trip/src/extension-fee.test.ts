@@ -4,7 +4,7 @@ import { berlinCentre } from '@carshare/city';
 import { createEventFactory, migrateMessagingTables } from '@carshare/messaging';
 import { Conflict, DeadlineExceeded, LiveConfig, uuidV7Ids, type Caller } from '@carshare/platform';
 import { migrateSagaTables, SagaRunner } from '@carshare/saga';
-import { openTestDatabase, type ServiceDatabase, type TestDatabase } from '@carshare/storage';
+import { openTestDatabase, type BatchStatement, type ServiceDatabase, type TestDatabase } from '@carshare/storage';
 import { FakeClock, ManualScheduler } from '@carshare/testing';
 import { sqlFailedStartFees } from './adapters/failed-start-fees.ts';
 import { SqlReservationStore } from './adapters/sql-reservation-store.ts';
@@ -56,7 +56,8 @@ function describeExtensionFee(name: string, databaseUrl: string | undefined) {
     });
     after(() => test.close());
 
-    function setUp() {
+    /** `beforeBatch`: runs before each batch the sagas send, as another writer would get in first. */
+    function setUp(options: { beforeBatch?: (statements: readonly BatchStatement[]) => Promise<void> } = {}) {
       const clock = new FakeClock('2026-12-04T10:00:00.000Z');
       const cars = new FakeCars();
       const profiles = new FakeProfiles();
@@ -66,7 +67,18 @@ function describeExtensionFee(name: string, databaseUrl: string | undefined) {
       const { outbox } = recordingOutbox(db);
       const startSaga = defineStartTripSaga({ cars, profiles, payments, settings, clock, events, outbox });
       const finishSaga = defineFinishTripSaga({ db: db.db, cars, payments, settings, clock, events, outbox });
-      const runner = new SagaRunner({ database: db, sagas: [startSaga, finishSaga], clock });
+      const { beforeBatch } = options;
+      const sagaDatabase: ServiceDatabase<TripDatabase> =
+        beforeBatch === undefined
+          ? db
+          : {
+              ...db,
+              batch: async (statements) => {
+                await beforeBatch(statements);
+                return await db.batch(statements);
+              },
+            };
+      const runner = new SagaRunner({ database: sagaDatabase, sagas: [startSaga, finishSaga], clock });
       const reservations = new SqlReservationStore(db.db);
       const unitOfWork: UnitOfWork = {
         run: (work) => db.transaction((trx) => work({ reservations: new SqlReservationStore(trx as never), events: { add: async () => {} } })),
@@ -141,6 +153,37 @@ function describeExtensionFee(name: string, databaseUrl: string | undefined) {
       assert.equal((await reservations.find(reservation.id))?.feeStatus, 'on_trip');
       assert.equal((await reservations.feesOwed(1_000)).some((candidate) => candidate.id === reservation.id), false, 'never charged alone as well');
       assert.match(pdfText(await renderReceiptPdf(receipt)), /Reservation extended by 10 min/, 'the PDF carries the line');
+    });
+
+    it('a fee settled alone while the finish priced the trip: priced again without it, so it is never both on the receipt and charged alone', async () => {
+      const watched: { reservationId?: string } = {};
+      let settledMeanwhile = false;
+      const sqlOf = (statement: BatchStatement) => ('compile' in statement.query ? statement.query.compile() : statement.query).sql;
+      const context = setUp({
+        // Between the price step's read (fee owed) and its batch, the fee is settled elsewhere
+        // (charged alone after a failed start, say): the step's guard on the settlement fails.
+        beforeBatch: async (statements) => {
+          if (settledMeanwhile || watched.reservationId === undefined || !statements.some((statement) => sqlOf(statement).includes('extension_fee_status'))) return;
+          settledMeanwhile = true;
+          assert.equal(await context.reservations.settleFee(watched.reservationId, 'charged'), true);
+        },
+      });
+      const { clock, cars, payments, reservations, startTrip, finishTrip, queries, rider, carId, tariff, extendedReservation } = context;
+      const reservation = await extendedReservation();
+      const trip = await startTrip({ reservationId: reservation.id }, rider);
+      watched.reservationId = reservation.id;
+      clock.advance(3 * minute);
+      cars.report(carId, { at: clock.now(), ...berlinCentre });
+      const finished = await finishTrip({ tripId: trip.id }, rider);
+      assert.equal(finished.status, 'finished');
+      assert.ok(settledMeanwhile, 'the fee was settled between the read and the batch');
+
+      const tripCents = tariff.unlockFeeCents + 3 * tariff.drivingPerMinuteCents;
+      const receipt = await queries.getReceipt({ tripId: trip.id }, rider);
+      assert.deepEqual(receipt.feeLines, [], 'not on the receipt: it was charged alone');
+      assert.equal(receipt.totalCents, tripCents);
+      assert.deepEqual(payments.allCaptures(), [tripCents]);
+      assert.equal((await reservations.find(reservation.id))?.feeStatus, 'charged');
     });
 
     it('the live fee of a trip from an extended reservation includes the fee, and the receipt total equals the last estimate', async () => {

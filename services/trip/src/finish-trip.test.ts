@@ -4,7 +4,7 @@ import { berlinCentre, defaultCityOptions, offsetByMetres } from '@carshare/city
 import { createEventFactory, migrateMessagingTables } from '@carshare/messaging';
 import { AppError, DeadlineExceeded, LiveConfig, Unavailable, uuidV7Ids, type Caller } from '@carshare/platform';
 import { migrateSagaTables, SagaRunner } from '@carshare/saga';
-import { openTestDatabase, type ServiceDatabase, type TestDatabase } from '@carshare/storage';
+import { openTestDatabase, type BatchStatement, type ServiceDatabase, type TestDatabase } from '@carshare/storage';
 import { FakeClock } from '@carshare/testing';
 import { SqlReservationStore } from './adapters/sql-reservation-store.ts';
 import { SqlTripLog } from './adapters/sql-trip-log.ts';
@@ -70,7 +70,8 @@ function describeFinishTrip(name: string, databaseUrl: string | undefined) {
     });
     after(() => test.close());
 
-    async function setUp(category = 'compact') {
+    /** `beforeBatch`: runs before each batch the sagas send, as another writer would get in first. */
+    async function setUp(category = 'compact', beforeBatch?: (statements: readonly BatchStatement[]) => Promise<void>) {
       const clock = new FakeClock('2026-12-04T10:00:00.000Z');
       const cars = new FakeCars();
       const profiles = new FakeProfiles();
@@ -82,7 +83,17 @@ function describeFinishTrip(name: string, databaseUrl: string | undefined) {
       const finishSaga = defineFinishTripSaga({ db: db.db, cars, payments, settings, clock, events, outbox });
       const pauseSaga = definePauseTripSaga({ cars, clock, events, outbox });
       const resumeSaga = defineResumeTripSaga({ cars, clock, events, outbox });
-      const runner = new SagaRunner({ database: db, sagas: [startSaga, finishSaga, pauseSaga, resumeSaga], clock });
+      const sagaDatabase: ServiceDatabase<TripDatabase> =
+        beforeBatch === undefined
+          ? db
+          : {
+              ...db,
+              batch: async (statements) => {
+                await beforeBatch(statements);
+                return await db.batch(statements);
+              },
+            };
+      const runner = new SagaRunner({ database: sagaDatabase, sagas: [startSaga, finishSaga, pauseSaga, resumeSaga], clock });
       const reservations = new SqlReservationStore(db.db);
       const startTrip = createStartTrip({ db: db.db, transact: (work) => db.transaction((trx) => work(trx as never)), events, outbox, runner, saga: startSaga, reservations, clock, ids: uuidV7Ids });
       const finishTrip = createFinishTrip({ db: db.db, runner, saga: finishSaga, cars, settings, ids: uuidV7Ids, clock });
@@ -100,6 +111,28 @@ function describeFinishTrip(name: string, databaseUrl: string | undefined) {
       const tariff = tariffFor(settings.get().tariffs, category as 'compact');
       return { clock, cars, payments, settings, published, runner, finishTrip, parking, queries, carId, rider, log, report, trip, tariff };
     }
+
+    it('a trip that changed between the finish’s read and its write (a pause and resume) is read again and priced as it is now', async () => {
+      const watched: { tripId?: string } = {};
+      let changedMeanwhile = false;
+      const sqlOf = (statement: BatchStatement) => ('compile' in statement.query ? statement.query.compile() : statement.query).sql;
+      const context = await setUp('compact', async (statements) => {
+        if (changedMeanwhile || watched.tripId === undefined || !statements.some((statement) => sqlOf(statement).includes('"finish_saga_id"'))) return;
+        changedMeanwhile = true;
+        // A resume lands first: the trip is running again, with two parking minutes behind it.
+        assert.ok(await new SqlTripLog(db.db).change(watched.tripId, ['in_progress'], 'in_progress', { type: 'trip.resumed', data: {} }, { paused_ms: 2 * minute }, Date.now()));
+      });
+      const { clock, report, finishTrip, trip, rider, tariff, log } = context;
+      watched.tripId = trip.id;
+      clock.advance(6 * minute);
+      report(home(0));
+      const finished = await finishTrip({ tripId: trip.id }, rider);
+      assert.ok(changedMeanwhile);
+      assert.equal(finished.status, 'finished');
+      const priced = (await log.events(trip.id)).find((event) => event.type === 'trip.priced');
+      assert.deepEqual([priced?.data['drivingMs'], priced?.data['parkingMs']], [4 * minute, 2 * minute], 'the parking minutes the plan read again');
+      assert.equal(finished.price?.totalCents, tariff.unlockFeeCents + 4 * tariff.drivingPerMinuteCents + 2 * tariff.parkingPerMinuteCents);
+    });
 
     it('finishes inside the home zone: locked, priced from telemetry and the trip tariff, captured once, finished with its event', async () => {
       const context = await setUp();
