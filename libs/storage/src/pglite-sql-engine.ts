@@ -4,10 +4,10 @@ import { join, resolve } from 'node:path';
 import { lockDataDir, reclaimDataDirLock, type UnlockDataDir } from './data-dir-lock.ts';
 import { keepPgliteTemplate, readPgliteTemplate } from './pglite-template.ts';
 import type { PGlite } from '@electric-sql/pglite';
-import { openPgliteThread, type PgliteResults, type PgliteSession } from './pglite-thread.ts';
+import { openPgliteThread, type PgliteSession } from './pglite-thread.ts';
 import { schemaPerServiceEngine } from './schema-per-service-engine.ts';
 import { SharedPglite } from './shared-pglite.ts';
-import { changedRows, sharedPgliteBatch, SharedPgliteDialect } from './shared-pglite-dialect.ts';
+import { sharedPgliteBatch, SharedPgliteDialect } from './shared-pglite-dialect.ts';
 import { sqlEngineDefaults } from './sql-engine-defaults.ts';
 import type { SqlEngine, SqlEngineOptions } from './sql-engine.ts';
 
@@ -22,7 +22,11 @@ import type { SqlEngine, SqlEngineOptions } from './sql-engine.ts';
  */
 const embeddedSettings = ['-c', 'shared_buffers=16MB'];
 
-/** PGlite on the event loop (`pgliteThread: 'event-loop'`): a BEGIN that comes with a statement runs just before it. */
+/**
+ * PGlite on the event loop (`pgliteThread: 'event-loop'`): a BEGIN that comes with a statement
+ * runs just before it. No `batch`: a service's batch runs as an ordinary transaction here; on the
+ * event loop each statement is awaited in turn either way.
+ */
 function inProcessSession(instance: PGlite): PgliteSession {
   return {
     get closed() {
@@ -39,25 +43,6 @@ function inProcessSession(instance: PGlite): PgliteSession {
       const { begin, ...rest } = options ?? {};
       if (begin !== undefined) await instance.exec(begin);
       return await instance.exec(sql, { rowMode: 'object', ...rest });
-    },
-    async batch(statements) {
-      await instance.exec('begin');
-      try {
-        const results: Array<PgliteResults<unknown>> = [];
-        for (const [index, statement] of statements.entries()) {
-          const result = await instance.query(statement.sql, [...statement.params], { rowMode: 'object' });
-          if (statement.guarded && changedRows(result) === 0) {
-            await instance.exec('rollback');
-            return { unchanged: index };
-          }
-          results.push(result);
-        }
-        await instance.exec('commit');
-        return { results };
-      } catch (error) {
-        await instance.exec('rollback').catch(() => undefined);
-        throw error;
-      }
     },
     close: () => instance.close(),
   };

@@ -26,9 +26,10 @@ export interface PgliteSession {
   /**
    * A whole transaction in one turn: BEGIN, the statements in order, COMMIT. The first guarded
    * statement that changes no row rolls it back, and the answer names it; an error rolls it back
-   * and is thrown. Nothing else runs on the session in between.
+   * and is thrown. Nothing else runs on the session in between. Only where it saves round trips
+   * (the thread); without it a batch runs as an ordinary transaction.
    */
-  batch(statements: readonly PgliteBatchStatement[]): Promise<PgliteBatchAnswer>;
+  batch?(statements: readonly PgliteBatchStatement[]): Promise<PgliteBatchAnswer>;
   close(): Promise<void>;
 }
 

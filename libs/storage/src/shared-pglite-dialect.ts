@@ -139,11 +139,6 @@ function schemaFree(compiledQuery: CompiledQuery): boolean {
 
 const rowCountCommands = new Set(['INSERT', 'UPDATE', 'DELETE', 'MERGE']);
 
-/** What a batch's guard counts: the rows a data-changing statement changed, else the rows returned. */
-export function changedRows(result: PgliteResults<unknown>): number {
-  return result.command !== undefined && rowCountCommands.has(result.command) ? (result.affectedRows ?? 0) : result.rows.length;
-}
-
 function queryResultOf<R>(result: PgliteResults<R> | undefined): QueryResult<R> {
   if (result === undefined) return { rows: [] };
   const { command } = result;
@@ -157,14 +152,16 @@ function queryResultOf<R>(result: PgliteResults<R> | undefined): QueryResult<R> 
  * ServiceDatabase.batch on the shared session: the whole transaction goes as one message and the
  * session is held only to send it, like a statement of its own (SharedPglite.send), where an
  * interactive transaction holds it for a round trip per statement. Only for statements that name
- * their schema: a search_path switch would be the session's, not the batch's.
+ * their schema (a search_path switch would be the session's, not the batch's), and only on a
+ * session that has `batch`.
  */
 export function sharedPgliteBatch(shared: SharedPglite): BatchRunner {
   return (statements) => {
-    if (!statements.every((statement) => schemaFree(statement.compiled))) return undefined;
+    const batch = shared.pglite.batch?.bind(shared.pglite);
+    if (batch === undefined || !statements.every((statement) => schemaFree(statement.compiled))) return undefined;
     const sent = statements.map(({ compiled, guarded }) => ({ sql: compiled.sql, params: [...compiled.parameters], prepare: true, guarded }));
-    return shared.send(async (pglite) => {
-      const answer = await pglite.batch(sent);
+    return shared.send(async () => {
+      const answer = await batch(sent);
       return 'unchanged' in answer ? answer : { results: answer.results.map((result) => queryResultOf(result)) };
     });
   };
