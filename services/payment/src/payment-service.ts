@@ -6,6 +6,7 @@ import { mayRetry, mayWaive, type FeeCharge, type FeeChargeStatus } from './doma
 import { authorizeMovement, captureMovement, refundMovement, voidMovement } from './domain/ledger.ts';
 import {
   assertAmount,
+  paymentChanged,
   refundableCents,
   requireTransition,
   splitCapture,
@@ -58,7 +59,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
   async function saveIn(tx: PaymentTransaction, next: Payment, previous: Payment): Promise<Payment> {
     const saved = { ...next, version: previous.version + 1, updatedAt: clock.now() };
     if (!(await tx.update(saved, previous.version))) {
-      throw Conflict('PAYMENT_CHANGED', 'the payment changed while this request ran; try again', { paymentId: previous.id });
+      throw paymentChanged(previous.id);
     }
     return saved;
   }

@@ -3,7 +3,6 @@ import { sql, type Kysely } from 'kysely';
 
 /** How often a call decides again after losing a race for an intent, before it gives up. */
 const maxDecisions = 10;
-const id = (intent: ProcessorIntent): string => intent.id;
 
 /** A payment intent as the simulated processor keeps it. */
 export interface ProcessorIntent {
@@ -222,7 +221,7 @@ export class SqlProcessorStore implements ProcessorStore {
             query: sql`insert into ${this.#table('idempotency_keys')} (key, fingerprint, outcome) values (${key}, ${fingerprint}, ${JSON.stringify(outcome)}::jsonb) on conflict (key) do nothing`.compile(this.#db),
             orElse: () => keyAnswered,
           },
-          ...[...staged.values()].map((intent) => ({ query: this.#saveIfUnchanged(intent, seen.get(id(intent))).compile(this.#db), orElse: () => intentMoved })),
+          ...[...staged.values()].map((intent) => ({ query: this.#saveIfUnchanged(intent, seen.get(intent.id)).compile(this.#db), orElse: () => intentMoved })),
         ]);
         return { fingerprint, outcome, answeredNow: true };
       } catch (error) {

@@ -1,10 +1,9 @@
 import type { EventEnvelope } from '@carshare/contracts';
 import type { Outbox } from '@carshare/messaging';
-import { Conflict } from '@carshare/platform';
 import type { BatchStatement, ServiceDatabase } from '@carshare/storage';
 import type { Kysely } from 'kysely';
 import type { Movement } from '../domain/ledger.ts';
-import type { Payment } from '../domain/payment.ts';
+import { paymentChanged, type Payment } from '../domain/payment.ts';
 import type { PaymentTransaction, PaymentWrites, RefundRecord, UnitOfWork } from '../ports.ts';
 import type { PaymentDatabase } from './payment-database.ts';
 import { toPayment, toRow } from './sql-payment-store.ts';
@@ -32,11 +31,7 @@ export class SqlUnitOfWork implements UnitOfWork {
     let events = 0;
     plan({
       insert: (payment) => void statements.push({ query: insertPayment(db, payment) }),
-      update: (payment, expectedVersion) =>
-        void statements.push({
-          query: updatePayment(db, payment, expectedVersion),
-          orElse: () => Conflict('PAYMENT_CHANGED', 'the payment changed while this request ran; try again', { paymentId: payment.id }),
-        }),
+      update: (payment, expectedVersion) => void statements.push({ query: updatePayment(db, payment, expectedVersion), orElse: () => paymentChanged(payment.id) }),
       record: (movement) => void statements.push({ query: insertMovement(db, movement) }),
       insertRefund: (refund) => void statements.push({ query: insertRefund(db, refund) }),
       publish: (event) => {
