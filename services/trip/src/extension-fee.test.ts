@@ -4,7 +4,7 @@ import { berlinCentre } from '@carshare/city';
 import { createEventFactory, migrateMessagingTables } from '@carshare/messaging';
 import { Conflict, DeadlineExceeded, LiveConfig, uuidV7Ids, type Caller } from '@carshare/platform';
 import { migrateSagaTables, SagaRunner } from '@carshare/saga';
-import { openTestDatabase, type BatchStatement, type ServiceDatabase, type TestDatabase } from '@carshare/storage';
+import { openTestDatabase, type ServiceDatabase, type TestDatabase } from '@carshare/storage';
 import { FakeClock, ManualScheduler } from '@carshare/testing';
 import { sqlFailedStartFees } from './adapters/failed-start-fees.ts';
 import { SqlReservationStore } from './adapters/sql-reservation-store.ts';
@@ -19,6 +19,7 @@ import { createStartTrip, defineStartTripSaga } from './start-trip.ts';
 import type { UnitOfWork } from './ports.ts';
 import { FakeAccounts } from './testing/fake-accounts.ts';
 import { FakeCars, FakePayments, FakeProfiles } from './testing/fake-cars.ts';
+import { sqlOf, withBatchHook, type BeforeBatch } from './testing/batch-hook.ts';
 import { recordingOutbox } from './testing/recording-outbox.ts';
 import { createTripQueries } from './trip-queries.ts';
 import { createTripService, extensionFeeReference } from './trip-service.ts';
@@ -57,7 +58,7 @@ function describeExtensionFee(name: string, databaseUrl: string | undefined) {
     after(() => test.close());
 
     /** `beforeBatch`: runs before each batch the sagas send, as another writer would get in first. */
-    function setUp(options: { beforeBatch?: (statements: readonly BatchStatement[]) => Promise<void> } = {}) {
+    function setUp(options: { beforeBatch?: BeforeBatch } = {}) {
       const clock = new FakeClock('2026-12-04T10:00:00.000Z');
       const cars = new FakeCars();
       const profiles = new FakeProfiles();
@@ -67,18 +68,7 @@ function describeExtensionFee(name: string, databaseUrl: string | undefined) {
       const { outbox } = recordingOutbox(db);
       const startSaga = defineStartTripSaga({ cars, profiles, payments, settings, clock, events, outbox });
       const finishSaga = defineFinishTripSaga({ db: db.db, cars, payments, settings, clock, events, outbox });
-      const { beforeBatch } = options;
-      const sagaDatabase: ServiceDatabase<TripDatabase> =
-        beforeBatch === undefined
-          ? db
-          : {
-              ...db,
-              batch: async (statements) => {
-                await beforeBatch(statements);
-                return await db.batch(statements);
-              },
-            };
-      const runner = new SagaRunner({ database: sagaDatabase, sagas: [startSaga, finishSaga], clock });
+      const runner = new SagaRunner({ database: withBatchHook(db, options.beforeBatch), sagas: [startSaga, finishSaga], clock });
       const reservations = new SqlReservationStore(db.db);
       const unitOfWork: UnitOfWork = {
         run: (work) => db.transaction((trx) => work({ reservations: new SqlReservationStore(trx as never), events: { add: async () => {} } })),
@@ -158,7 +148,6 @@ function describeExtensionFee(name: string, databaseUrl: string | undefined) {
     it('a fee settled alone while the finish priced the trip: priced again without it, so it is never both on the receipt and charged alone', async () => {
       const watched: { reservationId?: string } = {};
       let settledMeanwhile = false;
-      const sqlOf = (statement: BatchStatement) => ('compile' in statement.query ? statement.query.compile() : statement.query).sql;
       const context = setUp({
         // Between the price step's read (fee owed) and its batch, the fee is settled elsewhere
         // (charged alone after a failed start, say): the step's guard on the settlement fails.

@@ -4,7 +4,7 @@ import { berlinCentre, defaultCityOptions, offsetByMetres } from '@carshare/city
 import { createEventFactory, migrateMessagingTables } from '@carshare/messaging';
 import { AppError, DeadlineExceeded, LiveConfig, Unavailable, uuidV7Ids, type Caller } from '@carshare/platform';
 import { migrateSagaTables, SagaRunner } from '@carshare/saga';
-import { openTestDatabase, type BatchStatement, type ServiceDatabase, type TestDatabase } from '@carshare/storage';
+import { openTestDatabase, type ServiceDatabase, type TestDatabase } from '@carshare/storage';
 import { FakeClock } from '@carshare/testing';
 import { SqlReservationStore } from './adapters/sql-reservation-store.ts';
 import { SqlTripLog } from './adapters/sql-trip-log.ts';
@@ -16,6 +16,7 @@ import { settingsOf, tripMigrationsDir } from './module.ts';
 import { createParking, definePauseTripSaga, defineResumeTripSaga } from './pause-trip.ts';
 import { createStartTrip, defineStartTripSaga } from './start-trip.ts';
 import { FakeCars, FakePayments, FakeProfiles } from './testing/fake-cars.ts';
+import { sqlOf, withBatchHook, type BeforeBatch } from './testing/batch-hook.ts';
 import { recordingOutbox } from './testing/recording-outbox.ts';
 import { formatMoney, renderReceiptPdf } from './receipt-pdf.ts';
 import type { CarPort } from './ports.ts';
@@ -71,7 +72,7 @@ function describeFinishTrip(name: string, databaseUrl: string | undefined) {
     after(() => test.close());
 
     /** `beforeBatch`: runs before each batch the sagas send, as another writer would get in first. */
-    async function setUp(category = 'compact', beforeBatch?: (statements: readonly BatchStatement[]) => Promise<void>) {
+    async function setUp(category = 'compact', beforeBatch?: BeforeBatch) {
       const clock = new FakeClock('2026-12-04T10:00:00.000Z');
       const cars = new FakeCars();
       const profiles = new FakeProfiles();
@@ -83,17 +84,7 @@ function describeFinishTrip(name: string, databaseUrl: string | undefined) {
       const finishSaga = defineFinishTripSaga({ db: db.db, cars, payments, settings, clock, events, outbox });
       const pauseSaga = definePauseTripSaga({ cars, clock, events, outbox });
       const resumeSaga = defineResumeTripSaga({ cars, clock, events, outbox });
-      const sagaDatabase: ServiceDatabase<TripDatabase> =
-        beforeBatch === undefined
-          ? db
-          : {
-              ...db,
-              batch: async (statements) => {
-                await beforeBatch(statements);
-                return await db.batch(statements);
-              },
-            };
-      const runner = new SagaRunner({ database: sagaDatabase, sagas: [startSaga, finishSaga, pauseSaga, resumeSaga], clock });
+      const runner = new SagaRunner({ database: withBatchHook(db, beforeBatch), sagas: [startSaga, finishSaga, pauseSaga, resumeSaga], clock });
       const reservations = new SqlReservationStore(db.db);
       const startTrip = createStartTrip({ db: db.db, transact: (work) => db.transaction((trx) => work(trx as never)), events, outbox, runner, saga: startSaga, reservations, clock, ids: uuidV7Ids });
       const finishTrip = createFinishTrip({ db: db.db, runner, saga: finishSaga, cars, settings, ids: uuidV7Ids, clock });
@@ -115,7 +106,6 @@ function describeFinishTrip(name: string, databaseUrl: string | undefined) {
     it('a trip that changed between the finish’s read and its write (a pause and resume) is read again and priced as it is now', async () => {
       const watched: { tripId?: string } = {};
       let changedMeanwhile = false;
-      const sqlOf = (statement: BatchStatement) => ('compile' in statement.query ? statement.query.compile() : statement.query).sql;
       const context = await setUp('compact', async (statements) => {
         if (changedMeanwhile || watched.tripId === undefined || !statements.some((statement) => sqlOf(statement).includes('"finish_saga_id"'))) return;
         changedMeanwhile = true;
