@@ -68,7 +68,13 @@ async function statementFor(sql) {
     Buffer.concat([protocol.serialize.parse({ name, text: sql, types: [] }), protocol.serialize.describe({ type: 'S', name }), protocol.serialize.sync()]),
     { syncToFs: false },
   );
-  statement = { name, paramTypes: described.find((message) => message.name === 'parameterDescription')?.dataTypeIDs ?? [] };
+  statement = {
+    name,
+    paramTypes: described.find((message) => message.name === 'parameterDescription')?.dataTypeIDs ?? [],
+    // The columns every execution returns, known from this one description: executions then skip
+    // their own Describe, which PostgreSQL answered and PGlite parsed again on every call.
+    rowDescription: described.find((message) => message.name === 'rowDescription'),
+  };
   prepared.set(sql, statement);
   return statement;
 }
@@ -87,11 +93,12 @@ async function preparedQuery(sql, params, retried = false) {
         return serializer ? serializer(value) : value.toString();
       });
       const messages = await pglite.execProtocolStream(
-        Buffer.concat([protocol.serialize.bind({ statement: kept.name, values }), protocol.serialize.describe({ type: 'P' }), protocol.serialize.execute({}), protocol.serialize.sync()]),
+        Buffer.concat([protocol.serialize.bind({ statement: kept.name, values }), protocol.serialize.execute({}), protocol.serialize.sync()]),
         { syncToFs: false },
       );
-      await pglite.syncToFs();
-      return { result: parse.parseResults(messages, pglite.parsers, { rowMode: 'object' })[0] };
+      // Inside a transaction nothing needs to reach the file system before its COMMIT, which syncs.
+      if (!pglite.isInTransaction()) await pglite.syncToFs();
+      return { result: parse.parseResults(kept.rowDescription ? [kept.rowDescription, ...messages] : messages, pglite.parsers, { rowMode: 'object' })[0] };
     });
   } catch (error) {
     error.query ??= sql;
