@@ -31,6 +31,8 @@ const platform = await startEmbeddedPlatform({
     // service's own sign-up throttle (10 per address a day) would stop the riders' sign-ups.
     gateway: { 'rateLimits.enabled': false },
     user: { 'throttle.signupPerIp.freeFailures': 1_000_000 },
+    // The processor's books are the processor's, outside the platform (trips-benchmark.ts).
+    payment: { 'provider.store': process.env['TRIPS_PROCESSOR_STORE'] === 'database' ? 'database' : 'memory' },
   },
 });
 closeWithParent(() => platform.close());

@@ -6,13 +6,18 @@
  * capture). Riders sign up and are approved through the public API, cars are created through the
  * operator API and connected over MQTT as simulated devices (in this process) that ack at once.
  *
- *   npm run bench -- trips [--riders N] [--cars N] [--duration S] [--warmup S]
+ *   npm run bench -- trips [--riders N] [--cars N] [--duration S] [--warmup S] [--processor-store memory|database]
  *   npm run bench -- trips --database-url postgres://postgres@127.0.0.1:5432/test --amqp-url amqp://guest:guest@127.0.0.1:5672
  *
  * Each rider drives in a closed loop (`--riders`, default `--connections`) on cars of its own, so
  * riders never race for a car and every trip measures the platform, not a refusal. The bare RPC
  * hop (`gateway/hop-server.ts`: fastify → undici → fastify) is measured in the same run at the
  * same concurrency, as the reference a trip's cost is read against.
+ *
+ * The simulated card processor stands in for a company outside (DESIGN: fake only what lies
+ * outside): its intents and idempotency keys are its books, not the platform's, so by default they
+ * stay in its memory here instead of in the platform's PGlite, where `carshare up` keeps them to
+ * survive crash drills. `--processor-store database` measures them on the platform's session too.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -150,13 +155,19 @@ async function inBatches<T>(count: number, concurrency: number, task: (index: nu
 }
 
 /** One platform (embedded, or on PostgreSQL + RabbitMQ), set up and loaded. */
+function processorStoreOf(options: BenchOptions): 'memory' | 'database' {
+  const store = options.flags['processor-store'] ?? 'memory';
+  if (store !== 'memory' && store !== 'database') throw new Error(`--processor-store is memory or database, not ${String(store)}`);
+  return store;
+}
+
 async function measurePlatform(options: BenchOptions, run: { label: string; env: NodeJS.ProcessEnv; riders: number; cars: number }): Promise<TripRun> {
   const dataDir = mkdtempSync(join(tmpdir(), 'carshare-bench-trips-'));
   let fleet: FleetSimulator | undefined;
   const setupStarted = performance.now();
   const trace = options.flags['trace'] === true;
   const platform = await spawnChildServer<{ gatewayUrl: string; mqttPort: number; traceUrl?: string }>(platformScript, [dataDir], {
-    env: { ...run.env, ...(trace && { TRIPS_TRACE: '1' }) },
+    env: { ...run.env, TRIPS_PROCESSOR_STORE: processorStoreOf(options), ...(trace && { TRIPS_TRACE: '1' }) },
     startTimeoutMs: 300_000,
   });
   try {
@@ -310,7 +321,7 @@ export const runTripsBenchmark: BenchmarkRun = async (options): Promise<BenchRep
   const databaseUrl = typeof options.flags['database-url'] === 'string' ? options.flags['database-url'] : undefined;
   const amqpUrl = typeof options.flags['amqp-url'] === 'string' ? options.flags['amqp-url'] : undefined;
   const loadBefore = loadavg()[0] as number;
-  say(`${riders} riders, ${cars} cars, ${options.warmupSec} s warm-up + ${options.durationSec} s measured per platform; load average ${loadBefore.toFixed(1)}`);
+  say(`${riders} riders, ${cars} cars, ${options.warmupSec} s warm-up + ${options.durationSec} s measured per platform; the simulated processor's books in ${processorStoreOf(options)}; load average ${loadBefore.toFixed(1)}`);
 
   const runs: TripRun[] = [await measurePlatform(options, { label: 'embedded (PGlite, in-process bus)', env: {}, riders, cars })];
 
@@ -348,11 +359,11 @@ export const runTripsBenchmark: BenchmarkRun = async (options): Promise<BenchRep
   const embedded = runs[0] as TripRun;
   const goals = [atLeast('embedded trips/s', embedded.tripsPerSec, 100)];
   const summary = [
-    `trips: start→finish through the gateway, ${riders} riders in a closed loop, ${cars} cars; load average ${loadBefore.toFixed(1)} → ${loadAfter.toFixed(1)}`,
+    `trips: start→finish through the gateway, ${riders} riders in a closed loop, ${cars} cars, the processor's books in ${processorStoreOf(options)}; load average ${loadBefore.toFixed(1)} → ${loadAfter.toFixed(1)}`,
     ...runs.flatMap(describeRun),
     `  bare RPC hop (fastify → undici → fastify, same run, ${riders} connections, ${hop.loadGenerator}): ${hop.requestsPerSec.toFixed(0)} req/s, p99 ${hop.latencyMs.p99.toFixed(2)} ms, ${hop.cpuMicrosPerRequest.toFixed(0)} µs CPU/req`,
     ...runs.map((run) => `  ${run.label}: one trip costs the throughput of ${(hop.requestsPerSec / run.tripsPerSec).toFixed(0)} bare hops; ${((run.platformCpuMsPerTrip * 1000) / hop.cpuMicrosPerRequest).toFixed(0)} hops' CPU`),
     ...goals.map((goal) => `  ${formatGoal(goal, 28, 1)}`),
   ].join('\n');
-  return { results: { riders, cars, loadAverage: { before: loadBefore, after: loadAfter }, runs, hop }, summary, goals };
+  return { results: { riders, cars, processorStore: processorStoreOf(options), loadAverage: { before: loadBefore, after: loadAfter }, runs, hop }, summary, goals };
 };
