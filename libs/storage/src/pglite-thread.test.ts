@@ -135,6 +135,69 @@ describe('PGlite on a worker thread (ADR 0031)', () => {
       });
     });
 
+    describe('a batch of kept statements, sent to PostgreSQL in one call', () => {
+      const id = (n: number) => `5b0c2a38-8d7e-4a1e-9d51-0f0c4f3a000${n}`;
+      const insert = 'insert into fleet.cars (id, seats, plate) values ($1, $2, $3) returning *';
+      const statement = (sql: string, params: unknown[], guarded = false) => ({ sql, params, prepare: true, guarded });
+      const plates = async (session: PgliteSession) => (await session.query<{ plate: string }>('select plate from fleet.cars order by plate')).rows.map((row) => row.plate);
+
+      it('answers each statement as query() does, and keeps each text once', async () => {
+        await withThread(async (session) => {
+          const select = 'select * from fleet.cars where seats = $1 order by plate';
+          const update = 'update fleet.cars set seats = seats + $1 where plate like $2';
+          const answer = await session.batch!([statement(insert, [id(1), 5, 'B-CS 1']), statement(insert, [id(2), 5, 'B-CS 2']), statement(update, [1, 'B-CS %'], true), statement(select, [6])]);
+          assert.ok('results' in answer);
+          assert.deepEqual(answer.results.map((result) => [result.command, result.affectedRows]), [['INSERT', 1], ['INSERT', 1], ['UPDATE', 2], ['SELECT', 0]]);
+          assert.deepEqual(answer.results[0]?.rows, [{ id: id(1), seats: 5, plate: 'B-CS 1', seen: null, spec: null, photo: null, price: null, electric: null }]);
+          assert.deepEqual(answer.results[3]?.rows, (await session.query(select, [6])).rows);
+          assert.equal(await kept(session, insert), 1, 'two runs of one text, one prepared statement');
+          assert.equal(await kept(session, select), 1);
+        });
+      });
+
+      it('answers the first guard that changed nothing even when a later statement fails, and undoes it all', async () => {
+        await withThread(async (session) => {
+          await session.query(insert, [id(1), 5, 'B-CS 1'], prepare);
+          const answer = await session.batch!([
+            statement(insert, [id(2), 4, 'B-CS 2']),
+            statement('update fleet.cars set seats = $1 where plate = $2', [3, 'B-CS 9'], true),
+            // Would fail (the same id again): a guard before it decides.
+            statement(insert, [id(1), 5, 'B-CS 1']),
+          ]);
+          assert.deepEqual(answer, { unchanged: 1 });
+          assert.deepEqual(await plates(session), ['B-CS 1']);
+          assert.equal(await session.query('select 1').then(() => 'usable'), 'usable');
+        });
+      });
+
+      it("throws a failing statement's error with its SQL, undoes the statements before it, and the session works after", async () => {
+        await withThread(async (session) => {
+          await session.query(insert, [id(1), 5, 'B-CS 1'], prepare);
+          await assert.rejects(session.batch!([statement(insert, [id(2), 4, 'B-CS 2']), statement(insert, [id(1), 5, 'B-CS 1']), statement(insert, [id(3), 4, 'B-CS 3'])]), (error: Error & { code?: string; query?: string }) => {
+            assert.equal(error.code, '23505');
+            assert.equal(error.query, insert);
+            return true;
+          });
+          // A parameter PostgreSQL cannot read fails at Bind, before the statement runs.
+          await assert.rejects(session.batch!([statement(insert, [id(4), 4, 'B-CS 4']), statement(insert, ['not a uuid', 4, 'B-CS 5'])]), /invalid input syntax for type uuid/);
+          assert.deepEqual(await plates(session), ['B-CS 1']);
+        });
+      });
+
+      it('prepares a statement again when its table changed shape', async () => {
+        await withThread(async (session) => {
+          const select = 'select * from fleet.cars where seats = $1';
+          await session.query(insert, [id(1), 5, 'B-CS 1'], prepare);
+          assert.equal((await session.query(select, [5], prepare)).rows.length, 1);
+          await session.exec('alter table fleet.cars add column colour text');
+          const answer = await session.batch!([statement(insert, [id(2), 5, 'B-CS 2']), statement(select, [5])]);
+          assert.ok('results' in answer);
+          assert.deepEqual(answer.results[1]?.rows.map((row) => (row as { colour: unknown }).colour), [null, null]);
+          assert.deepEqual(await plates(session), ['B-CS 1', 'B-CS 2']);
+        });
+      });
+    });
+
     it('keeps at most 500 texts: the 501st starts over, and inside a transaction goes the long way', async () => {
       await withThread(async (session) => {
         for (let index = 0; index < 500; index++) await session.query(`select $1::int + ${index} as n`, [1], prepare);

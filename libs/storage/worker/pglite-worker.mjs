@@ -53,6 +53,7 @@ try {
 const maxPreparedStatements = 500;
 const prepared = new Map();
 let preparedCount = 0;
+let cacheGeneration = 0;
 
 async function statementFor(sql) {
   let statement = prepared.get(sql);
@@ -62,6 +63,7 @@ async function statementFor(sql) {
     if (pglite.isInTransaction()) return undefined;
     await pglite.execProtocolStream(protocol.serialize.query('deallocate all'), { syncToFs: false });
     prepared.clear();
+    cacheGeneration += 1;
   }
   const name = `carshare_${++preparedCount}`;
   const described = await pglite.execProtocolStream(
@@ -79,6 +81,29 @@ async function statementFor(sql) {
   return statement;
 }
 
+/** Closes a kept statement, so that its text is prepared again the next time. */
+async function forget(sql) {
+  const kept = prepared.get(sql);
+  if (kept === undefined) return;
+  prepared.delete(sql);
+  await pglite.runExclusive(() => pglite.execProtocolStream(Buffer.concat([protocol.serialize.close({ type: 'S', name: kept.name }), protocol.serialize.sync()]), { syncToFs: false, throwOnError: false }));
+}
+
+/** Bind for a kept statement, its parameters serialised by type as query() does it. */
+function bindMessage(kept, params) {
+  const values = params.map((value, index) => {
+    if (value === null || value === undefined) return null;
+    const serializer = pglite.serializers[kept.paramTypes[index]];
+    return serializer ? serializer(value) : value.toString();
+  });
+  return protocol.serialize.bind({ statement: kept.name, values });
+}
+
+/** One execution's messages (no RowDescription of their own) as query() would answer them. */
+function resultOf(kept, messages) {
+  return parse.parseResults(kept.rowDescription ? [kept.rowDescription, ...messages] : messages, pglite.parsers, { rowMode: 'object' })[0];
+}
+
 /** As pglite.query(sql, params, { rowMode: 'object' }) answers, through a kept statement. */
 async function preparedQuery(sql, params, retried = false) {
   let answered;
@@ -86,28 +111,17 @@ async function preparedQuery(sql, params, retried = false) {
     answered = await pglite.runExclusive(async () => {
       const kept = await statementFor(sql);
       if (kept === undefined) return undefined;
-      // Serialised by parameter type as query() does it.
-      const values = params.map((value, index) => {
-        if (value === null || value === undefined) return null;
-        const serializer = pglite.serializers[kept.paramTypes[index]];
-        return serializer ? serializer(value) : value.toString();
-      });
-      const messages = await pglite.execProtocolStream(
-        Buffer.concat([protocol.serialize.bind({ statement: kept.name, values }), protocol.serialize.execute({}), protocol.serialize.sync()]),
-        { syncToFs: false },
-      );
+      const messages = await pglite.execProtocolStream(Buffer.concat([bindMessage(kept, params), protocol.serialize.execute({}), protocol.serialize.sync()]), { syncToFs: false });
       // Inside a transaction nothing needs to reach the file system before its COMMIT, which syncs.
       if (!pglite.isInTransaction()) await pglite.syncToFs();
-      return { result: parse.parseResults(kept.rowDescription ? [kept.rowDescription, ...messages] : messages, pglite.parsers, { rowMode: 'object' })[0] };
+      return { result: resultOf(kept, messages) };
     });
   } catch (error) {
     error.query ??= sql;
     // A table changed under a kept `select *` (a test's schema made again with other columns):
     // the statement goes, and outside a transaction it is prepared again once.
     if (error.code === '0A000' && prepared.has(sql)) {
-      const { name } = prepared.get(sql);
-      prepared.delete(sql);
-      await pglite.runExclusive(() => pglite.execProtocolStream(Buffer.concat([protocol.serialize.close({ type: 'S', name }), protocol.serialize.sync()]), { syncToFs: false, throwOnError: false }));
+      await forget(sql);
       if (!retried && !pglite.isInTransaction()) return await preparedQuery(sql, params, true);
     }
     throw error;
@@ -119,8 +133,96 @@ async function preparedQuery(sql, params, retried = false) {
 const rowCountCommands = new Set(['INSERT', 'UPDATE', 'DELETE', 'MERGE']);
 const changedRows = (result) => (rowCountCommands.has(result.command) ? (result.affectedRows ?? 0) : result.rows.length);
 
-/** PgliteSession.batch: a whole transaction in one turn of this thread, with no message in between. */
+/**
+ * PgliteSession.batch: a whole transaction in one turn of this thread, with no message in between.
+ * When every statement can be kept, BEGIN and all of them go to PostgreSQL in one call: each
+ * call into PGlite cost ~28 µs besides its statement (bench/README.md, trips, 2026-12-06
+ * evening), and a trip runs ~8 batches of 3–5 statements. The guards are read afterwards: the
+ * first guarded statement that changed no row rolls everything back, as if the statements after
+ * it had not run, and so does a statement that failed; PostgreSQL skips what follows a failure.
+ */
 async function batch(statements) {
+  // A table that changed shape under kept statements fails them one at a time (0A000): each is
+  // prepared again and the batch, rolled back, runs again.
+  for (let tries = 0; ; tries += 1) {
+    const answer = await pipelinedBatch(statements);
+    if (answer.stale === undefined) return answer;
+    await forget(statements[answer.stale].sql);
+    if (tries === statements.length) throw answer.error;
+  }
+}
+
+async function pipelinedBatch(statements) {
+  const kept = await keptStatementsFor(statements);
+  if (kept === undefined) return await batchOneByOne(statements);
+  const messages = await pglite.runExclusive(() =>
+    pglite.execProtocolStream(
+      Buffer.concat([protocol.serialize.query('begin'), ...statements.flatMap((statement, index) => [bindMessage(kept[index], statement.params), protocol.serialize.execute({})]), protocol.serialize.sync()]),
+      { syncToFs: false, throwOnError: false },
+    ),
+  );
+  const { results, failure } = pipelinedResults(kept, messages);
+  const unchanged = results.findIndex((result, index) => statements[index].guarded && changedRows(result) === 0);
+  try {
+    if (unchanged !== -1 || failure !== undefined) {
+      await pglite.exec('rollback');
+      if (unchanged !== -1) return { unchanged };
+      failure.error.query ??= statements[failure.index].sql;
+      if (failure.error.code === '0A000') return { stale: failure.index, error: failure.error };
+      throw failure.error;
+    }
+    await pglite.exec('commit');
+    return { results: results.map(plain) };
+  } catch (error) {
+    if (pglite.isInTransaction()) await pglite.exec('rollback').catch(() => undefined);
+    throw error;
+  }
+}
+
+/** The batch's kept statements, one per statement, or undefined when one of them cannot be kept. */
+async function keptStatementsFor(statements) {
+  if (!statements.every((statement) => statement.prepare)) return undefined;
+  // Keeping a new text may clear the cache (statementFor), and with it what an earlier one found.
+  for (let tries = 0; tries < 2; tries += 1) {
+    const generation = cacheGeneration;
+    const kept = [];
+    for (const statement of statements) {
+      const found = await pglite.runExclusive(() => statementFor(statement.sql));
+      if (found === undefined) return undefined;
+      kept.push(found);
+    }
+    if (generation === cacheGeneration) return kept;
+  }
+  return undefined;
+}
+
+/**
+ * Splits the answer to BEGIN + (Bind, Execute) × n + Sync: each statement's result up to the
+ * first that failed, and that failure with its statement's index (a Bind that fails has no
+ * BindComplete, so the index is the number of statements completed).
+ */
+function pipelinedResults(kept, messages) {
+  const results = [];
+  let begun = false;
+  let current = [];
+  for (const message of messages) {
+    if (!begun) {
+      if (message.name === 'error') return { results, failure: { index: 0, error: message } };
+      begun = message.name === 'readyForQuery';
+    } else if (message.name === 'error') {
+      return { results, failure: { index: results.length, error: message } };
+    } else if (message.name === 'dataRow') {
+      current.push(message);
+    } else if (message.name === 'commandComplete') {
+      current.push(message);
+      results.push(resultOf(kept[results.length], current));
+      current = [];
+    }
+  }
+  return { results, failure: undefined };
+}
+
+async function batchOneByOne(statements) {
   await pglite.exec('begin');
   try {
     const results = [];
