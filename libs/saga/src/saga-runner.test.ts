@@ -805,6 +805,63 @@ for (const engineChoice of engines) {
       assert.equal(ended[0]?.writer, steps[2]?.writer, 'the last step and the saga’s end in one transaction');
     });
 
+    it('a remote step answered but not yet written with the planned step after it stays started: a successor calls it again with its key', async () => {
+      const database = await freshDatabase();
+      const journal = newJournal();
+      const stuck = gate();
+      let held = true;
+      let during: Array<{ step_name: string; invoke_status: string }> = [];
+      const saga = defineSaga<TripInput>('trip.folded', [
+        {
+          name: 'claim-car',
+          async invoke(ctx) {
+            note(journal, 'invoke:claim-car', ctx.idempotencyKey);
+            return { carId: ctx.input.carId };
+          },
+        },
+        {
+          name: 'begin-trip',
+          local: true,
+          async plan(ctx) {
+            note(journal, 'plan:begin-trip', ctx.idempotencyKey);
+            if (held) {
+              held = false;
+              ({ rows: during } = await sql<(typeof during)[number]>`select step_name, invoke_status from saga_step order by step_index`.execute(database.db));
+              await stuck.wait(ctx.signal);
+            }
+            return { writes: [{ query: sql`insert into trip (id, rider_id, state) values (${ctx.sagaId}, ${ctx.input.riderId}, 'started')`.compile(ctx.db) }], result: ctx.results['claim-car'] };
+          },
+        },
+      ]);
+      const first = runner(database, [saga], { instanceId: 'node-a' });
+      const running = first.run(saga, input);
+      await stuck.reached;
+      assert.deepEqual(
+        during.map((row) => [row.step_name, row.invoke_status]),
+        [
+          ['claim-car', 'started'],
+          ['begin-trip', 'pending'],
+        ],
+      );
+      // The instance stops with the plan in hand (a deploy): nothing of the step is written.
+      await Promise.all([first.stop(), assert.rejects(running, (error) => isAppError(error) && error.reason === 'SAGA_INTERRUPTED')]);
+      const successor = runner(database, [saga], { instanceId: 'node-b' });
+      assert.deepEqual(await successor.recover(), { resumed: 1, completed: 1, compensated: 0, failed: 0, interrupted: 0, errors: [] });
+      const keys = journal.keys.get('invoke:claim-car') ?? [];
+      assert.equal(keys.length, 2, 'called again, as after a crash before its done');
+      assert.equal(keys[0], keys[1], 'with the same key');
+      const [sagaId] = keys[0]!.split(':');
+      const record = await successor.get(sagaId!);
+      assert.deepEqual(
+        record?.steps.map((step) => [step.name, step.invokeStatus, step.invokeAttempts]),
+        [
+          ['claim-car', 'done', 2],
+          ['begin-trip', 'done', 1],
+        ],
+      );
+      assert.deepEqual(record?.steps[1]?.result, { carId: input.carId });
+    });
+
     it('a planned step of an instance that lost its saga writes nothing', async () => {
       const database = await freshDatabase();
       const journal = newJournal();

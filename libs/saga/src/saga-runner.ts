@@ -135,6 +135,17 @@ interface Drive {
   startedWithPrevious?: number;
   /** The last step's batch also ended the saga `completed`. */
   completedWithLast?: boolean;
+  /**
+   * A remote step's "done", not yet written: it goes into the batch of the planned step after it.
+   * Until then the step is "started" in the log, as if this runner had died before writing it.
+   */
+  doneWithNext?: PendingDone;
+}
+
+interface PendingDone {
+  index: number;
+  attempt: number;
+  change: StepChange;
 }
 
 interface StepCall {
@@ -437,6 +448,17 @@ export class SagaRunner {
     // Already recorded with the previous step's "done", just now: no second record, no deadline check.
     const alreadyStarted = drive.startedWithPrevious === index;
     drive.startedWithPrevious = undefined;
+    // The previous step's "done" goes with this step's batch; anything else writes it first.
+    let pending = drive.doneWithNext;
+    drive.doneWithNext = undefined;
+    const writePending = async (): Promise<void> => {
+      if (pending === undefined) return;
+      const written = pending;
+      pending = undefined;
+      await this.#updateStep(drive, written.index, written.change);
+      await this.#emit({ type: 'invoked', sagaId: record.id, saga: record.name, step: record.steps[written.index]!.name, attempt: written.attempt });
+    };
+    if (pending !== undefined && (pending.index !== index - 1 || !isPlannedStep(step) || this.#clock.now() >= record.deadline.getTime())) await writePending();
     if (!alreadyStarted && this.#clock.now() >= record.deadline.getTime()) {
       const error = { reason: 'SAGA_DEADLINE_EXCEEDED', message: `saga ${record.name} passed its deadline before step ${step.name}`, step: step.name };
       await this.#write(drive, (trx) => this.#log.setStatus(trx, record.id, 'compensating', this.#now(), error));
@@ -460,12 +482,18 @@ export class SagaRunner {
             const next = this.#nextRemoteToStart(drive, index);
             const last = index === definition.steps.length - 1;
             const changes = [{ index, change: stepChanges.invokeDone(attempt, result, this.#now()) }];
+            if (pending !== undefined) changes.unshift({ index: pending.index, change: pending.change });
             if (next !== undefined) changes.push({ index: next.index, change: stepChanges.invokeStarted(next.attempt) });
             try {
               await this.#batchLocal(drive, planned.writes, changes, last ? 'completed' : undefined);
             } catch (error) {
               if (isStalePlan(error) && plans < maxPlans) continue;
               throw error;
+            }
+            if (pending !== undefined) {
+              const written = pending;
+              pending = undefined;
+              await this.#emit({ type: 'invoked', sagaId: record.id, saga: record.name, step: record.steps[written.index]!.name, attempt: written.attempt });
             }
             if (next !== undefined) {
               Object.assign(record.steps[next.index]!, { invokeStatus: 'started', invokeAttempts: next.attempt });
@@ -483,6 +511,9 @@ export class SagaRunner {
           });
         }
       } catch (error) {
+        // The step before took effect whatever this one did: its "done" is written first. A lost
+        // lease or a stop leaves it "started", for whoever drives the saga next.
+        if (!isLeaseLost(error) && !drive.signal.aborted) await writePending();
         await this.#invokeFailed(drive, index, attempt, error);
         return;
       } finally {
@@ -511,6 +542,13 @@ export class SagaRunner {
         await this.#updateSteps(drive, [done, { index: next.index, change: stepChanges.invokeStarted(next.attempt) }]);
         Object.assign(record.steps[next.index]!, { invokeStatus: 'started', invokeAttempts: next.attempt });
         drive.startedWithPrevious = next.index;
+      } else if (this.#plannedNext(drive, index)) {
+        // Written with the next step's batch, or before whatever is written instead (above):
+        // a crash in between leaves this step "started", so it is called again with its key,
+        // as after a crash just before its "done". Its `invoked` comes once that is written.
+        drive.doneWithNext = { ...done, attempt };
+        Object.assign(row, { invokeStatus: 'done', result, invokeError: null });
+        return;
       } else {
         await this.#updateStep(drive, index, done.change);
       }
@@ -518,6 +556,14 @@ export class SagaRunner {
     }
     await this.#emit({ type: 'invoked', sagaId: record.id, saga: record.name, step: step.name, attempt });
     if (drive.completedWithLast) await this.#finished(drive, 'completed');
+  }
+
+  /** The step after `index` is planned, and the drive may go on to it now. */
+  #plannedNext(drive: Drive, index: number): boolean {
+    const { record, definition } = drive;
+    const nextStep = definition.steps[index + 1];
+    if (nextStep === undefined || !isPlannedStep(nextStep) || record.steps[index + 1]?.invokeStatus === 'done') return false;
+    return !drive.signal.aborted && this.#clock.now() < record.deadline.getTime();
   }
 
   /**
