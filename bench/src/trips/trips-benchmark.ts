@@ -6,7 +6,7 @@
  * capture). Riders sign up and are approved through the public API, cars are created through the
  * operator API and connected over MQTT as simulated devices (in this process) that ack at once.
  *
- *   npm run bench -- trips [--riders N] [--cars N] [--duration S] [--warmup S] [--processor-store memory|database]
+ *   npm run bench -- trips [--riders N] [--cars N] [--duration S] [--warmup S] [--processor-store memory|database] [--liftoff-only]
  *   npm run bench -- trips --database-url postgres://postgres@127.0.0.1:5432/test --amqp-url amqp://guest:guest@127.0.0.1:5672
  *
  * Each rider drives in a closed loop (`--riders`, default `--connections`) on cars of its own, so
@@ -169,6 +169,9 @@ async function measurePlatform(options: BenchOptions, run: { label: string; env:
   const platform = await spawnChildServer<{ gatewayUrl: string; mqttPort: number; traceUrl?: string }>(platformScript, [dataDir], {
     env: { ...run.env, TRIPS_PROCESSOR_STORE: processorStoreOf(options), ...(trace && { TRIPS_TRACE: '1' }) },
     startTimeoutMs: 300_000,
+    // `npm start` runs node with --liftoff-only (scripts/start.mjs: less memory, faster start);
+    // the flag measures the platform under the same V8 settings.
+    ...(options.flags['liftoff-only'] === true && { nodeArgs: ['--liftoff-only'] }),
   });
   try {
     const platformSec = (performance.now() - setupStarted) / 1000;
@@ -321,7 +324,7 @@ export const runTripsBenchmark: BenchmarkRun = async (options): Promise<BenchRep
   const databaseUrl = typeof options.flags['database-url'] === 'string' ? options.flags['database-url'] : undefined;
   const amqpUrl = typeof options.flags['amqp-url'] === 'string' ? options.flags['amqp-url'] : undefined;
   const loadBefore = loadavg()[0] as number;
-  say(`${riders} riders, ${cars} cars, ${options.warmupSec} s warm-up + ${options.durationSec} s measured per platform; the simulated processor's books in ${processorStoreOf(options)}; load average ${loadBefore.toFixed(1)}`);
+  say(`${riders} riders, ${cars} cars, ${options.warmupSec} s warm-up + ${options.durationSec} s measured per platform; the simulated processor's books in ${processorStoreOf(options)}${options.flags['liftoff-only'] === true ? '; platform on node --liftoff-only' : ''}; load average ${loadBefore.toFixed(1)}`);
 
   const runs: TripRun[] = [await measurePlatform(options, { label: 'embedded (PGlite, in-process bus)', env: {}, riders, cars })];
 
