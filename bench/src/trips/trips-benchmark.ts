@@ -154,13 +154,14 @@ async function inBatches<T>(count: number, concurrency: number, task: (index: nu
   return results;
 }
 
-/** One platform (embedded, or on PostgreSQL + RabbitMQ), set up and loaded. */
+/** Where the simulated processor keeps its books (`--processor-store`; see the header). */
 function processorStoreOf(options: BenchOptions): 'memory' | 'database' {
   const store = options.flags['processor-store'] ?? 'memory';
   if (store !== 'memory' && store !== 'database') throw new Error(`--processor-store is memory or database, not ${String(store)}`);
   return store;
 }
 
+/** One platform (embedded, or on PostgreSQL + RabbitMQ), set up and loaded. */
 async function measurePlatform(options: BenchOptions, run: { label: string; env: NodeJS.ProcessEnv; riders: number; cars: number }): Promise<TripRun> {
   const dataDir = mkdtempSync(join(tmpdir(), 'carshare-bench-trips-'));
   let fleet: FleetSimulator | undefined;
@@ -362,7 +363,7 @@ export const runTripsBenchmark: BenchmarkRun = async (options): Promise<BenchRep
   const embedded = runs[0] as TripRun;
   const goals = [atLeast('embedded trips/s', embedded.tripsPerSec, 100)];
   const summary = [
-    `trips: start→finish through the gateway, ${riders} riders in a closed loop, ${cars} cars, the processor's books in ${processorStoreOf(options)}; load average ${loadBefore.toFixed(1)} → ${loadAfter.toFixed(1)}`,
+    `trips: start→finish through the gateway, ${riders} riders in a closed loop, ${cars} cars, the processor's books in ${processorStoreOf(options)}${options.flags['liftoff-only'] === true ? ', platform on node --liftoff-only' : ''}; load average ${loadBefore.toFixed(1)} → ${loadAfter.toFixed(1)}`,
     ...runs.flatMap(describeRun),
     `  bare RPC hop (fastify → undici → fastify, same run, ${riders} connections, ${hop.loadGenerator}): ${hop.requestsPerSec.toFixed(0)} req/s, p99 ${hop.latencyMs.p99.toFixed(2)} ms, ${hop.cpuMicrosPerRequest.toFixed(0)} µs CPU/req`,
     ...runs.map((run) => `  ${run.label}: one trip costs the throughput of ${(hop.requestsPerSec / run.tripsPerSec).toFixed(0)} bare hops; ${((run.platformCpuMsPerTrip * 1000) / hop.cpuMicrosPerRequest).toFixed(0)} hops' CPU`),
