@@ -68,12 +68,12 @@ export function requireTransition(payment: Payment, to: PaymentStatus): void {
   }
 }
 
-/** How much of a capture comes from the hold and how much is an extra charge above it. */
 /** Another writer changed the payment after this one read it: the write at the read version found nothing. */
 export function paymentChanged(paymentId: string): Error {
   return Conflict('PAYMENT_CHANGED', 'the payment changed while this request ran; try again', { paymentId });
 }
 
+/** How much of a capture comes from the hold and how much is an extra charge above it. */
 export function splitCapture(authorizedCents: number, captureCents: number): { fromHoldCents: number; extraCents: number } {
   const fromHoldCents = Math.min(authorizedCents, captureCents);
   return { fromHoldCents, extraCents: captureCents - fromHoldCents };
