@@ -184,6 +184,26 @@ describe('PGlite on a worker thread (ADR 0031)', () => {
         });
       });
 
+      it('keeps every text of a batch that arrives with the cache almost full', async () => {
+        await withThread(async (session) => {
+          for (let index = 0; index < 499; index++) await session.query(`select $1::int + ${index} as n`, [1], prepare);
+          const answer = await session.batch!([statement(insert, [id(1), 5, 'B-CS 1']), statement('select plate from fleet.cars where seats = $1', [5])]);
+          assert.ok('results' in answer);
+          assert.deepEqual(answer.results[1]?.rows, [{ plate: 'B-CS 1' }]);
+        });
+      });
+
+      it('runs a batch with a statement that cannot be kept one statement at a time, with the same guards', async () => {
+        await withThread(async (session) => {
+          const unkept = (sql: string, params: unknown[], guarded = false) => ({ sql, params, prepare: false, guarded });
+          const answer = await session.batch!([statement(insert, [id(1), 5, 'B-CS 1']), unkept('update fleet.cars set seats = $1 where plate = $2', [4, 'B-CS 1'], true)]);
+          assert.ok('results' in answer);
+          assert.equal(answer.results[1]?.affectedRows, 1);
+          assert.deepEqual(await session.batch!([statement(insert, [id(2), 4, 'B-CS 2']), unkept('update fleet.cars set seats = $1 where plate = $2', [3, 'B-CS 9'], true)]), { unchanged: 1 });
+          assert.deepEqual(await plates(session), ['B-CS 1']);
+        });
+      });
+
       it('prepares a statement again when its table changed shape', async () => {
         await withThread(async (session) => {
           const select = 'select * from fleet.cars where seats = $1';

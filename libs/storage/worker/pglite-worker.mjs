@@ -53,7 +53,6 @@ try {
 const maxPreparedStatements = 500;
 const prepared = new Map();
 let preparedCount = 0;
-let cacheGeneration = 0;
 
 async function statementFor(sql) {
   let statement = prepared.get(sql);
@@ -61,9 +60,7 @@ async function statementFor(sql) {
   if (prepared.size >= maxPreparedStatements) {
     // DEALLOCATE is not transactional, but an aborted transaction refuses every command.
     if (pglite.isInTransaction()) return undefined;
-    await pglite.execProtocolStream(protocol.serialize.query('deallocate all'), { syncToFs: false });
-    prepared.clear();
-    cacheGeneration += 1;
+    await forgetAll();
   }
   const name = `carshare_${++preparedCount}`;
   const described = await pglite.execProtocolStream(
@@ -79,6 +76,11 @@ async function statementFor(sql) {
   };
   prepared.set(sql, statement);
   return statement;
+}
+
+async function forgetAll() {
+  await pglite.execProtocolStream(protocol.serialize.query('deallocate all'), { syncToFs: false });
+  prepared.clear();
 }
 
 /** Closes a kept statement, so that its text is prepared again the next time. */
@@ -182,18 +184,13 @@ async function pipelinedBatch(statements) {
 /** The batch's kept statements, one per statement, or undefined when one of them cannot be kept. */
 async function keptStatementsFor(statements) {
   if (!statements.every((statement) => statement.prepare)) return undefined;
-  // Keeping a new text may clear the cache (statementFor), and with it what an earlier one found.
-  for (let tries = 0; tries < 2; tries += 1) {
-    const generation = cacheGeneration;
-    const kept = [];
-    for (const statement of statements) {
-      const found = await pglite.runExclusive(() => statementFor(statement.sql));
-      if (found === undefined) return undefined;
-      kept.push(found);
-    }
-    if (generation === cacheGeneration) return kept;
-  }
-  return undefined;
+  // Room for every new text first: keeping one later must not clear (statementFor) what an earlier one found.
+  const newTexts = new Set(statements.map((statement) => statement.sql).filter((sql) => !prepared.has(sql))).size;
+  if (newTexts > maxPreparedStatements) return undefined;
+  if (prepared.size + newTexts > maxPreparedStatements) await pglite.runExclusive(forgetAll);
+  const kept = [];
+  for (const statement of statements) kept.push(await pglite.runExclusive(() => statementFor(statement.sql)));
+  return kept;
 }
 
 /**
