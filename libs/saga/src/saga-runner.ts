@@ -451,12 +451,16 @@ export class SagaRunner {
     // The previous step's "done" goes with this step's batch; anything else writes it first.
     let pending = drive.doneWithNext;
     drive.doneWithNext = undefined;
+    // Once the previous step's "done" is written, its `invoked` is told.
+    const pendingWritten = async (written: PendingDone): Promise<void> => {
+      pending = undefined;
+      await this.#emit({ type: 'invoked', sagaId: record.id, saga: record.name, step: record.steps[written.index]!.name, attempt: written.attempt });
+    };
     const writePending = async (): Promise<void> => {
       if (pending === undefined) return;
       const written = pending;
-      pending = undefined;
       await this.#updateStep(drive, written.index, written.change);
-      await this.#emit({ type: 'invoked', sagaId: record.id, saga: record.name, step: record.steps[written.index]!.name, attempt: written.attempt });
+      await pendingWritten(written);
     };
     if (pending !== undefined && (pending.index !== index - 1 || !isPlannedStep(step) || this.#clock.now() >= record.deadline.getTime())) await writePending();
     if (!alreadyStarted && this.#clock.now() >= record.deadline.getTime()) {
@@ -490,11 +494,7 @@ export class SagaRunner {
               if (isStalePlan(error) && plans < maxPlans) continue;
               throw error;
             }
-            if (pending !== undefined) {
-              const written = pending;
-              pending = undefined;
-              await this.#emit({ type: 'invoked', sagaId: record.id, saga: record.name, step: record.steps[written.index]!.name, attempt: written.attempt });
-            }
+            if (pending !== undefined) await pendingWritten(pending);
             if (next !== undefined) {
               Object.assign(record.steps[next.index]!, { invokeStatus: 'started', invokeAttempts: next.attempt });
               drive.startedWithPrevious = next.index;
