@@ -161,6 +161,16 @@ function processorStoreOf(options: BenchOptions): 'memory' | 'database' {
   return store;
 }
 
+/** `npm start` runs node with --liftoff-only (scripts/start.mjs: less memory, a faster start); the flag measures the platform so. */
+function liftoffOnly(options: BenchOptions): boolean {
+  return options.flags['liftoff-only'] === true;
+}
+
+/** What the run's platform was set up with, for its lines on the screen. */
+function platformSettings(options: BenchOptions): string {
+  return `the simulated processor's books in ${processorStoreOf(options)}${liftoffOnly(options) ? ', platform on node --liftoff-only' : ''}`;
+}
+
 /** One platform (embedded, or on PostgreSQL + RabbitMQ), set up and loaded. */
 async function measurePlatform(options: BenchOptions, run: { label: string; env: NodeJS.ProcessEnv; riders: number; cars: number }): Promise<TripRun> {
   const dataDir = mkdtempSync(join(tmpdir(), 'carshare-bench-trips-'));
@@ -170,9 +180,7 @@ async function measurePlatform(options: BenchOptions, run: { label: string; env:
   const platform = await spawnChildServer<{ gatewayUrl: string; mqttPort: number; traceUrl?: string }>(platformScript, [dataDir], {
     env: { ...run.env, TRIPS_PROCESSOR_STORE: processorStoreOf(options), ...(trace && { TRIPS_TRACE: '1' }) },
     startTimeoutMs: 300_000,
-    // `npm start` runs node with --liftoff-only (scripts/start.mjs: less memory, faster start);
-    // the flag measures the platform under the same V8 settings.
-    ...(options.flags['liftoff-only'] === true && { nodeArgs: ['--liftoff-only'] }),
+    ...(liftoffOnly(options) && { nodeArgs: ['--liftoff-only'] }),
   });
   try {
     const platformSec = (performance.now() - setupStarted) / 1000;
@@ -325,7 +333,7 @@ export const runTripsBenchmark: BenchmarkRun = async (options): Promise<BenchRep
   const databaseUrl = typeof options.flags['database-url'] === 'string' ? options.flags['database-url'] : undefined;
   const amqpUrl = typeof options.flags['amqp-url'] === 'string' ? options.flags['amqp-url'] : undefined;
   const loadBefore = loadavg()[0] as number;
-  say(`${riders} riders, ${cars} cars, ${options.warmupSec} s warm-up + ${options.durationSec} s measured per platform; the simulated processor's books in ${processorStoreOf(options)}${options.flags['liftoff-only'] === true ? '; platform on node --liftoff-only' : ''}; load average ${loadBefore.toFixed(1)}`);
+  say(`${riders} riders, ${cars} cars, ${options.warmupSec} s warm-up + ${options.durationSec} s measured per platform; ${platformSettings(options)}; load average ${loadBefore.toFixed(1)}`);
 
   const runs: TripRun[] = [await measurePlatform(options, { label: 'embedded (PGlite, in-process bus)', env: {}, riders, cars })];
 
@@ -363,11 +371,11 @@ export const runTripsBenchmark: BenchmarkRun = async (options): Promise<BenchRep
   const embedded = runs[0] as TripRun;
   const goals = [atLeast('embedded trips/s', embedded.tripsPerSec, 100)];
   const summary = [
-    `trips: start→finish through the gateway, ${riders} riders in a closed loop, ${cars} cars, the processor's books in ${processorStoreOf(options)}${options.flags['liftoff-only'] === true ? ', platform on node --liftoff-only' : ''}; load average ${loadBefore.toFixed(1)} → ${loadAfter.toFixed(1)}`,
+    `trips: start→finish through the gateway, ${riders} riders in a closed loop, ${cars} cars, ${platformSettings(options)}; load average ${loadBefore.toFixed(1)} → ${loadAfter.toFixed(1)}`,
     ...runs.flatMap(describeRun),
     `  bare RPC hop (fastify → undici → fastify, same run, ${riders} connections, ${hop.loadGenerator}): ${hop.requestsPerSec.toFixed(0)} req/s, p99 ${hop.latencyMs.p99.toFixed(2)} ms, ${hop.cpuMicrosPerRequest.toFixed(0)} µs CPU/req`,
     ...runs.map((run) => `  ${run.label}: one trip costs the throughput of ${(hop.requestsPerSec / run.tripsPerSec).toFixed(0)} bare hops; ${((run.platformCpuMsPerTrip * 1000) / hop.cpuMicrosPerRequest).toFixed(0)} hops' CPU`),
     ...goals.map((goal) => `  ${formatGoal(goal, 28, 1)}`),
   ].join('\n');
-  return { results: { riders, cars, processorStore: processorStoreOf(options), loadAverage: { before: loadBefore, after: loadAfter }, runs, hop }, summary, goals };
+  return { results: { riders, cars, processorStore: processorStoreOf(options), liftoffOnly: liftoffOnly(options), loadAverage: { before: loadBefore, after: loadAfter }, runs, hop }, summary, goals };
 };
