@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { describe, it } from 'node:test';
 import { freePort, freePorts } from './free-port.ts';
@@ -23,6 +24,14 @@ describe('freePort', () => {
       for (let attempt = 0; attempt < 20; attempt++) assert.notEqual(await freePort(), taken);
     } finally {
       await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
+  const rangeFile = '/proc/sys/net/ipv4/ip_local_port_range';
+  it('hands out ports the kernel never gives to a port-0 listener or an outgoing connection', { skip: !existsSync(rangeFile) && 'no ephemeral range to read' }, async () => {
+    const firstEphemeral = Number(readFileSync(rangeFile, 'utf8').trim().split(/\s+/)[0]);
+    for (let attempt = 0; attempt < 20; attempt++) {
+      for (const port of await freePorts(3)) assert.ok(port < firstEphemeral, `${port} is in the ephemeral range from ${firstEphemeral}`);
     }
   });
 
