@@ -6,8 +6,9 @@ import { createServer, type Server } from 'node:net';
  * The first port of the range the kernel hands out by itself: to every `listen(0)` and to the
  * local end of every outgoing connection. A port picked inside it and released can be taken by
  * any process in the seconds before a child binds it (CI saw `carshare up` lose its gateway port
- * that way, to one of its own services listening on port 0); a port below it is never handed out
- * by the kernel, so only another explicit pick can collide.
+ * that way, while its own services listened on port 0 and called each other, and another test
+ * file ran alongside); a port below it is never handed out by the kernel, so only another
+ * explicit pick can collide.
  */
 function ephemeralRangeStart(): number {
   try {
