@@ -20,7 +20,7 @@ function ephemeralRangeStart(): number {
   return 49_152;
 }
 
-/** Below the well-known and registered ports most servers on a developer's machine take. */
+/** Above the ports most servers on a developer's machine take (databases, brokers, dev servers sit mostly below it). */
 const lowestPick = 10_000;
 const attempts = 200;
 
